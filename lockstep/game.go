@@ -1,0 +1,18 @@
+package lockstep
+
+// Game is what the engine needs from a simulation. A game does not have to import this
+// package to satisfy it: the method set is the contract.
+//
+// The session itself never calls these methods; it returns Requests, and Apply runs them
+// against a Game. Callers that keep their state elsewhere can execute the requests by hand.
+type Game interface {
+	// AdvanceFrame runs one frame. inputs holds every player's input for that frame,
+	// player i at inputs[i*size:(i+1)*size]. The bytes may be any value a peer sent, so
+	// decoding them must not fail. The slice is valid only during the call.
+	AdvanceFrame(inputs []byte)
+	// SaveState appends the complete state (everything AdvanceFrame reads) to dst and
+	// returns it with a 64-bit checksum of that state.
+	SaveState(dst []byte) (state []byte, checksum uint64)
+	// LoadState replaces the state with one produced by SaveState.
+	LoadState(state []byte) error
+}
