@@ -1,0 +1,109 @@
+package lockstep
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Limits that keep every buffer fixed in size. A datagram never carries more than these.
+const (
+	MaxPlayers    = 4
+	MaxInputSize  = 64
+	MaxPrediction = 60
+	MaxInputDelay = 30
+	// ringFrames is how many frames of inputs and states a session remembers; it must exceed
+	// MaxPrediction+MaxInputDelay plus the frames waiting for acknowledgement.
+	ringFrames = 256
+)
+
+// Config describes a session. The zero value of every field but InputSize is a sensible
+// default; call Validate (the constructors do) to fill them in and check the rest.
+type Config struct {
+	Players   int // 2..4 for a P2P session (1..4 for a SyncTest); default 2
+	InputSize int // bytes of one player's input for one frame; required, 1..MaxInputSize
+
+	// InputDelay delays local input by this many frames: it hides that much network
+	// latency at the cost of responsiveness. Default 0.
+	InputDelay int
+	// MaxPrediction is how far the session may run past the last fully known frame before it
+	// refuses to advance. Default 8.
+	MaxPrediction int
+
+	// FrameDuration is the length of one frame; time sync and the remote frame estimate use it.
+	// Default 1/60 s.
+	FrameDuration time.Duration
+	// InterruptTimeout: after this much silence from a peer the session reports Interrupted.
+	// Default 750 ms.
+	InterruptTimeout time.Duration
+	// DisconnectTimeout: after this much silence a peer is dropped. Default 5 s.
+	DisconnectTimeout time.Duration
+	// KeepAlive: the longest a peer goes without hearing from us. Default 200 ms.
+	KeepAlive time.Duration
+	// ChecksumInterval: every this many frames the peers compare the checksum of the
+	// confirmed state. Default 60; negative disables.
+	ChecksumInterval int
+	// SyncRoundTrips is how many handshake round trips must succeed. Default 5.
+	SyncRoundTrips int
+
+	// Game names the game and its configuration ("p2pa-coins mode=classic coins=50"). Both
+	// peers must present the same string or the handshake fails.
+	Game string
+	// Seed is the RNG seed player 0 proposes; player 1 adopts player 0's.
+	Seed uint64
+	// Nonce seeds the handshake nonces. Callers pass randomness in (the core has no global
+	// source); tests pass fixed values to replay exactly.
+	Nonce uint64
+
+	// DiffStates, if set, explains how two saved states differ (used in mismatch reports).
+	DiffStates func(a, b []byte) string
+	// Logger receives debug logs; nil means silent.
+	Logger *slog.Logger
+}
+
+// Validate fills in defaults and reports the first field that is out of range.
+func (c *Config) Validate() error {
+	if c.Players == 0 {
+		c.Players = 2
+	}
+	if c.MaxPrediction == 0 {
+		c.MaxPrediction = 8
+	}
+	if c.FrameDuration == 0 {
+		c.FrameDuration = time.Second / 60
+	}
+	if c.InterruptTimeout == 0 {
+		c.InterruptTimeout = 750 * time.Millisecond
+	}
+	if c.DisconnectTimeout == 0 {
+		c.DisconnectTimeout = 5 * time.Second
+	}
+	if c.KeepAlive == 0 {
+		c.KeepAlive = 200 * time.Millisecond
+	}
+	if c.ChecksumInterval == 0 {
+		c.ChecksumInterval = 60
+	}
+	if c.SyncRoundTrips == 0 {
+		c.SyncRoundTrips = 5
+	}
+	switch {
+	case c.Players < 1 || c.Players > MaxPlayers:
+		return fmt.Errorf("players: %d is not in 1..%d", c.Players, MaxPlayers)
+	case c.InputSize < 1 || c.InputSize > MaxInputSize:
+		return fmt.Errorf("input size: %d is not in 1..%d", c.InputSize, MaxInputSize)
+	case c.InputDelay < 0 || c.InputDelay > MaxInputDelay:
+		return fmt.Errorf("input delay: %d is not in 0..%d", c.InputDelay, MaxInputDelay)
+	case c.MaxPrediction < 1 || c.MaxPrediction > MaxPrediction:
+		return fmt.Errorf("max prediction: %d is not in 1..%d", c.MaxPrediction, MaxPrediction)
+	case c.FrameDuration < 0 || c.InterruptTimeout < 0 || c.DisconnectTimeout < 0 || c.KeepAlive < 0:
+		return fmt.Errorf("durations must not be negative")
+	case c.InterruptTimeout > c.DisconnectTimeout:
+		return fmt.Errorf("interrupt timeout %v is longer than disconnect timeout %v", c.InterruptTimeout, c.DisconnectTimeout)
+	case c.SyncRoundTrips < 1 || c.SyncRoundTrips > 100:
+		return fmt.Errorf("sync round trips: %d is not in 1..100", c.SyncRoundTrips)
+	case len(c.Game) > 200:
+		return fmt.Errorf("game: description longer than 200 bytes")
+	}
+	return nil
+}

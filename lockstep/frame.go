@@ -1,0 +1,49 @@
+package lockstep
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Frame numbers a simulation step. The state "at frame f" is the state after f steps; the
+// inputs "of frame f" are the ones that step f consumes to get from state f to state f+1.
+type Frame int32
+
+// NullFrame stands for "no frame yet".
+const NullFrame Frame = -1
+
+// Errors the sessions return. They are values so callers can test them with errors.Is.
+var (
+	// ErrPredictionThreshold: advancing would run more than MaxPrediction frames past the
+	// last frame for which every player's input is known. The caller skips this tick (and
+	// keeps drawing); the session recovers by itself when remote inputs arrive.
+	ErrPredictionThreshold = errors.New("prediction threshold reached: waiting for remote input")
+	// ErrNotRunning: the session is still synchronizing, or has ended.
+	ErrNotRunning = errors.New("session is not running")
+	// ErrInputAlreadyAdded: the local input for this frame was already given.
+	ErrInputAlreadyAdded = errors.New("local input for this frame already added")
+	// ErrNoLocalInput: Advance was called before AddLocalInput for the frame.
+	ErrNoLocalInput = errors.New("no local input for this frame")
+	// ErrDesync: the peers' checksums of a confirmed frame differ; the session stops.
+	ErrDesync = errors.New("desync")
+	// ErrSendQueueFull: too many local inputs are waiting for the peer's acknowledgement.
+	ErrSendQueueFull = errors.New("send queue full: the peer is not acknowledging inputs")
+)
+
+// MismatchError is what a SyncTest returns when a re-simulated frame's checksum differs
+// from the first simulation of that frame.
+type MismatchError struct {
+	Frame           Frame
+	First, Again    uint64 // checksums of the first and the re-simulated run
+	Diff            string // field-by-field difference, when Config.DiffStates is set
+	FirstState      []byte
+	ResimulateState []byte
+}
+
+func (e *MismatchError) Error() string {
+	msg := fmt.Sprintf("synctest: frame %d checksum %016x on first run, %016x after rollback", e.Frame, e.First, e.Again)
+	if e.Diff != "" {
+		msg += "\n" + e.Diff
+	}
+	return msg
+}

@@ -1,0 +1,70 @@
+package lockstep
+
+import "fmt"
+
+// RequestKind says what a Request asks the game to do.
+type RequestKind uint8
+
+const (
+	// RequestSave: save the current state into Request.Cell.
+	RequestSave RequestKind = iota + 1
+	// RequestLoad: replace the current state with the one in Request.Cell.
+	RequestLoad
+	// RequestAdvance: run one frame with Request.Inputs.
+	RequestAdvance
+)
+
+func (k RequestKind) String() string {
+	switch k {
+	case RequestSave:
+		return "save"
+	case RequestLoad:
+		return "load"
+	case RequestAdvance:
+		return "advance"
+	}
+	return fmt.Sprintf("RequestKind(%d)", uint8(k))
+}
+
+// Request is one piece of work for the game. Requests must be carried out in order, and all of
+// them before the session is called again. Cell and Inputs belong to the session: they are
+// valid until the next call to it, and reused afterwards so a steady frame allocates nothing.
+type Request struct {
+	Kind  RequestKind
+	Frame Frame // the state's frame before the request runs
+	// Inputs (RequestAdvance): every player's input, player i at [i*size:(i+1)*size].
+	Inputs []byte
+	// Cell (RequestSave, RequestLoad): where the state goes or comes from.
+	Cell *Cell
+}
+
+// Cell holds one saved state. Save it with
+//
+//	c.State, c.Checksum = g.SaveState(c.State[:0])
+//
+// so the buffer is reused from frame to frame.
+type Cell struct {
+	Frame    Frame
+	State    []byte
+	Checksum uint64
+}
+
+// Apply carries out reqs against g, in order.
+func Apply(g Game, reqs []Request) error {
+	for i := range reqs {
+		r := &reqs[i]
+		switch r.Kind {
+		case RequestAdvance:
+			g.AdvanceFrame(r.Inputs)
+		case RequestSave:
+			r.Cell.State, r.Cell.Checksum = g.SaveState(r.Cell.State[:0])
+		case RequestLoad:
+			if err := g.LoadState(r.Cell.State); err != nil {
+				return fmt.Errorf("load state of frame %d: %w", r.Cell.Frame, err)
+			}
+		default:
+			return fmt.Errorf("unknown request kind %d", r.Kind)
+		}
+	}
+	return nil
+}

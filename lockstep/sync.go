@@ -1,0 +1,215 @@
+package lockstep
+
+import "bytes"
+
+// inputQueue holds one player's inputs by frame in a ring. Inputs arrive in frame order with
+// no gaps (the protocol guarantees it), so "known" is a single frame number.
+type inputQueue struct {
+	size      int
+	known     Frame  // last frame whose real input is here; NullFrame if none
+	inputs    []byte // ring of real inputs, ringFrames*size
+	used      []byte // ring: the input each simulated frame actually ran with
+	zero      []byte
+	connected bool // false once the player is dropped: its last input then stands for every later frame
+}
+
+func newInputQueue(size int) inputQueue {
+	return inputQueue{
+		size:      size,
+		known:     NullFrame,
+		inputs:    make([]byte, ringFrames*size),
+		used:      make([]byte, ringFrames*size),
+		zero:      make([]byte, size),
+		connected: true,
+	}
+}
+
+func (q *inputQueue) slot(ring []byte, f Frame) []byte {
+	i := int(f) % ringFrames * q.size
+	return ring[i : i+q.size : i+q.size]
+}
+
+// input returns the real input of frame f, or the prediction for it: the last real input
+// repeated, which is right most of the time because inputs change rarely between frames.
+func (q *inputQueue) input(f Frame) []byte {
+	if f <= q.known {
+		return q.slot(q.inputs, f)
+	}
+	if q.known == NullFrame {
+		return q.zero
+	}
+	return q.slot(q.inputs, q.known)
+}
+
+// confirmedThrough is the last frame whose input will never change.
+func (q *inputQueue) confirmedThrough() Frame {
+	if !q.connected {
+		return 1<<31 - 1
+	}
+	return q.known
+}
+
+// syncLayer turns inputs into requests: it keeps the frame counter, every player's input
+// queue and the ring of saved states, and when a real input proves a prediction wrong it
+// rolls back to that frame and re-simulates up to the present.
+type syncLayer struct {
+	players, inputSize, maxPrediction int
+
+	frame          Frame // the game state is at this frame (this many frames simulated)
+	queues         []inputQueue
+	cells          []Cell // saved states, by frame modulo len(cells)
+	firstIncorrect Frame  // earliest frame that ran on a wrong prediction; NullFrame if none
+	started        bool   // the initial state has been saved
+
+	reqs     []Request
+	inputBuf []byte // rows of all players' inputs, one per advance request in a call
+
+	// Totals for stats.
+	rollbacks        int64 // how many rollbacks
+	rollbackFrames   int64 // frames re-simulated
+	maxRollbackDepth int
+	lastRollback     int // depth of the rollback in the latest advance call
+}
+
+func newSyncLayer(players, inputSize, maxPrediction int) *syncLayer {
+	s := &syncLayer{
+		players:        players,
+		inputSize:      inputSize,
+		maxPrediction:  maxPrediction,
+		firstIncorrect: NullFrame,
+		cells:          make([]Cell, maxPrediction+2),
+		inputBuf:       make([]byte, (maxPrediction+3)*players*inputSize),
+		reqs:           make([]Request, 0, 2*maxPrediction+6),
+	}
+	for range players {
+		s.queues = append(s.queues, newInputQueue(inputSize))
+	}
+	for i := range s.cells {
+		s.cells[i].Frame = NullFrame
+	}
+	return s
+}
+
+// confirmedInputs is the last frame for which every player's input is known.
+func (s *syncLayer) confirmedInputs() Frame {
+	c := Frame(1<<31 - 1)
+	for i := range s.queues {
+		c = min(c, s.queues[i].confirmedThrough())
+	}
+	return c
+}
+
+// confirmedFrame is the latest state that was computed from known inputs only, once the
+// pending requests have been carried out.
+func (s *syncLayer) confirmedFrame() Frame {
+	return min(s.confirmedInputs()+1, s.frame)
+}
+
+// canAdvance reports whether one more frame stays within the prediction window.
+func (s *syncLayer) canAdvance() bool {
+	return int(s.frame-s.confirmedInputs()) <= s.maxPrediction
+}
+
+// addInput stores a real input for player p at frame f. Only the next frame after the last
+// known one is accepted; anything else is a duplicate or a gap and is ignored (false).
+func (s *syncLayer) addInput(p int, f Frame, in []byte) bool {
+	q := &s.queues[p]
+	if f != q.known+1 || len(in) != q.size {
+		return false
+	}
+	// The ring must not overwrite inputs still needed to re-simulate from the oldest state.
+	if int(f-s.oldestNeeded()) >= ringFrames {
+		return false
+	}
+	copy(q.slot(q.inputs, f), in)
+	q.known = f
+	if f < s.frame && !bytes.Equal(q.slot(q.used, f), in) {
+		if s.firstIncorrect == NullFrame || f < s.firstIncorrect {
+			s.firstIncorrect = f
+		}
+	}
+	return true
+}
+
+// oldestNeeded is the first frame whose inputs a rollback might still need.
+func (s *syncLayer) oldestNeeded() Frame {
+	return max(0, min(s.confirmedInputs()+1, s.frame))
+}
+
+func (s *syncLayer) cell(f Frame) *Cell {
+	return &s.cells[int(f)%len(s.cells)]
+}
+
+// advance plans one frame: a rollback first if a prediction was wrong, then save-free
+// advance of the current frame followed by a save of the result. The returned requests are
+// valid until the next call.
+func (s *syncLayer) advance() []Request {
+	s.reqs = s.reqs[:0]
+	row := 0
+	s.lastRollback = 0
+	if !s.started {
+		s.started = true
+		s.reqs = append(s.reqs, s.saveRequest())
+	}
+	if s.firstIncorrect != NullFrame && s.firstIncorrect < s.frame {
+		target := s.firstIncorrect
+		depth := int(s.frame - target)
+		s.rollbacks++
+		s.rollbackFrames += int64(depth)
+		s.maxRollbackDepth = max(s.maxRollbackDepth, depth)
+		s.lastRollback = depth
+		now := s.frame
+		s.frame = target
+		s.reqs = append(s.reqs, Request{Kind: RequestLoad, Frame: target, Cell: s.cell(target)})
+		for s.frame < now {
+			s.reqs = append(s.reqs, s.advanceRequest(row))
+			row++
+			s.frame++
+			s.reqs = append(s.reqs, s.saveRequest())
+		}
+	}
+	s.firstIncorrect = NullFrame
+	s.reqs = append(s.reqs, s.advanceRequest(row))
+	s.frame++
+	s.reqs = append(s.reqs, s.saveRequest())
+	return s.reqs
+}
+
+// rollbackTo forces a rollback to frame f on the next advance (the sync test uses it).
+func (s *syncLayer) rollbackTo(f Frame) {
+	if f >= 0 && f < s.frame && (s.firstIncorrect == NullFrame || f < s.firstIncorrect) {
+		s.firstIncorrect = f
+	}
+}
+
+func (s *syncLayer) saveRequest() Request {
+	c := s.cell(s.frame)
+	c.Frame = s.frame
+	return Request{Kind: RequestSave, Frame: s.frame, Cell: c}
+}
+
+// advanceRequest gathers every player's input for the current frame into row and records
+// which inputs the frame ran with, so a later real input can be checked against them.
+func (s *syncLayer) advanceRequest(row int) Request {
+	width := s.players * s.inputSize
+	buf := s.inputBuf[row*width : (row+1)*width : (row+1)*width]
+	for p := range s.queues {
+		q := &s.queues[p]
+		in := q.input(s.frame)
+		copy(buf[p*s.inputSize:], in)
+		copy(q.slot(q.used, s.frame), in)
+	}
+	return Request{Kind: RequestAdvance, Frame: s.frame, Inputs: buf}
+}
+
+// savedChecksum returns the checksum saved for frame f, if the ring still holds it.
+func (s *syncLayer) savedChecksum(f Frame) (uint64, bool) {
+	if f < 0 || f > s.frame || !s.started {
+		return 0, false
+	}
+	c := s.cell(f)
+	if c.Frame != f {
+		return 0, false
+	}
+	return c.Checksum, true
+}
