@@ -1,0 +1,81 @@
+// Package xdisplay stops p2pa-window with a one-line message, before ebiten starts, when
+// no X display can be reached.
+//
+// Why a package of its own: ebiten v2.8 initialises GLFW in a package init() and panics
+// there (a stack trace, exit status 2) when it cannot connect to an X server. Nothing in
+// package main runs before that. Go initialises packages in import-path order among those
+// whose imports are ready (Go 1.21 spec), so a package that imports only syscall and whose
+// path sorts before "sync" and "time" (which ebiten's ui package needs) is initialised
+// before ebiten's ui package. main imports it for that side effect; the order is checked by
+// a test (TestRunsBeforeEbiten in cmd/p2pa-window).
+package xdisplay
+
+import "syscall"
+
+// Ran is set once the check has run: the window's test asserts that it ran before ebiten.
+var Ran bool
+
+func init() {
+	Ran = true
+	if msg := problem(); msg != "" {
+		// Only syscall may be used here (see the package comment), hence the raw write.
+		_, _ = syscall.Write(2, []byte("p2pa-window: cannot open a window: "+msg+"; run p2pa with -headless to play without a window\n"))
+		syscall.Exit(1)
+	}
+}
+
+// problem returns why no window can be opened, or "" when an X server seems reachable or
+// the check cannot tell (then GLFW has the last word).
+func problem() string {
+	if v, _ := syscall.Getenv("P2PA_SKIP_DISPLAY_CHECK"); v == "1" {
+		return ""
+	}
+	display, _ := syscall.Getenv("DISPLAY")
+	if display == "" {
+		if _, ok := syscall.Getenv("WAYLAND_DISPLAY"); ok {
+			return "DISPLAY is not set (the window needs X11 or XWayland)"
+		}
+		return "no display (DISPLAY is not set)"
+	}
+	num, local := localDisplay(display)
+	if !local {
+		return ""
+	}
+	path := "/tmp/.X11-unix/X" + num
+	// Servers on Linux listen on the socket file and on an abstract socket of the same
+	// name; either will do.
+	if reachable(path) || reachable("@"+path) {
+		return ""
+	}
+	return "X display " + display + " is not reachable"
+}
+
+// localDisplay splits ":N[.S]" or "unix:N[.S]" into N. Other forms (TCP hosts, launchd
+// paths) are left to GLFW.
+func localDisplay(d string) (num string, local bool) {
+	switch {
+	case len(d) > 5 && d[:5] == "unix:":
+		d = d[5:]
+	case len(d) > 1 && d[0] == ':':
+		d = d[1:]
+	default:
+		return "", false
+	}
+	n := 0
+	for n < len(d) && d[n] >= '0' && d[n] <= '9' {
+		n++
+	}
+	if n == 0 || (n < len(d) && d[n] != '.') {
+		return "", false
+	}
+	return d[:n], true
+}
+
+func reachable(path string) bool {
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return true // cannot tell; let GLFW try
+	}
+	defer syscall.Close(fd)
+	return syscall.Connect(fd, &syscall.SockaddrUnix{Name: path}) == nil
+}

@@ -1,0 +1,96 @@
+// Command p2pa-window is p2pa's window: it opens an 800x600 window, feeds this player's
+// mouse to the match 60 times a second and draws the shared game.
+//
+// It takes the same flags as p2pa, which execs it when a display is present; see p2pa -h.
+// -screenshot FILE writes, when the window closes, the playfield alone (no score, HUD or
+// screens) drawn from the state at the session's final frame, so both players' files agree
+// pixel for pixel.
+//
+// Only this binary (and the render tests) link ebiten: on Linux ebiten needs an X display
+// as soon as the program starts. Without one, this program says so in one line and exits
+// with status 1 (see internal/xdisplay).
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/hajimehoshi/ebiten/v2"
+
+	// Imported first for its side effect: it exits with a one-line message before ebiten's
+	// own initialisation would panic for want of a display.
+	_ "p2pa/cmd/p2pa-window/internal/xdisplay"
+
+	"p2pa/game/render"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run opens the window and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	opts, err := parseFlags("p2pa-window", args, stderr)
+	if err != nil {
+		if errors.Is(err, errHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "p2pa-window: %v\n", err)
+		return 2
+	}
+	r, err := render.New()
+	if err != nil {
+		fmt.Fprintf(stderr, "p2pa-window: %v\n", err)
+		return 1
+	}
+	sess, err := startSession(opts, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "p2pa-window: %v\n", err)
+		return 1
+	}
+	w := newWindow(opts, sess, r, stdout)
+
+	ebiten.SetWindowSize(800, 600)
+	ebiten.SetWindowTitle(windowTitle(opts))
+	ebiten.SetTPS(tps)
+	// Both players' windows may sit on one desktop (make demo); the unfocused one must
+	// keep ticking or its peer would stall waiting for its inputs.
+	ebiten.SetRunnableOnUnfocused(true)
+	// Closing the window goes through finish, like Esc, so the peer is told and the final
+	// line is printed.
+	ebiten.SetWindowClosingHandled(true)
+
+	if err := runGame(w); err != nil {
+		if !w.finished {
+			// The loop died before finish: still tell the peer and print the final line.
+			_ = sess.Close()
+		}
+		fmt.Fprintf(stderr, "p2pa-window: cannot open a window: %v; run p2pa with -headless to play without a window\n", oneLine(err))
+		return 1
+	}
+	if w.err != nil {
+		fmt.Fprintf(stderr, "p2pa-window: %v\n", w.err)
+		return 1
+	}
+	return 0
+}
+
+// runGame runs ebiten's loop and turns a panic inside it (GLFW or GL failing to start,
+// say) into an error, so the user gets one line rather than a stack trace.
+func runGame(w *window) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	return ebiten.RunGame(w)
+}
+
+func windowTitle(opts options) string {
+	if opts.Peer != "" {
+		return fmt.Sprintf("p2pa player %d — peer %s", opts.Player, opts.Peer)
+	}
+	return fmt.Sprintf("p2pa player %d — listening on %s", opts.Player, opts.Listen)
+}
