@@ -1,0 +1,82 @@
+package lockstep
+
+import (
+	"fmt"
+	"time"
+)
+
+// EventKind says what happened.
+type EventKind uint8
+
+const (
+	// EventSynchronizing: a handshake round trip with Player succeeded (Progress of Total).
+	EventSynchronizing EventKind = iota + 1
+	// EventRunning: every peer is synchronized; the game can start (Seed is agreed).
+	EventRunning
+	// EventInterrupted: Player has been silent for the interrupt timeout; it is dropped if
+	// the silence lasts Timeout longer.
+	EventInterrupted
+	// EventResumed: Player is heard from again after an interruption.
+	EventResumed
+	// EventDisconnected: Player was silent for the disconnect timeout and is dropped: its last
+	// input stands in for all its later frames, and the local game goes on.
+	EventDisconnected
+	// EventPeerLeft: Player said goodbye (closed its window). Treated like a disconnect.
+	EventPeerLeft
+	// EventTimeSyncWait: this peer runs ahead of the others; skip Frames ticks (the session
+	// counts them down through Wait) so rollbacks stay short on both sides.
+	EventTimeSyncWait
+	// EventDesync: the checksums of confirmed frame Frame differ; the session stops.
+	EventDesync
+	// EventFailed: the handshake failed (Err says why); the session stops.
+	EventFailed
+)
+
+var eventNames = [...]string{
+	EventSynchronizing: "synchronizing",
+	EventRunning:       "running",
+	EventInterrupted:   "interrupted",
+	EventResumed:       "resumed",
+	EventDisconnected:  "disconnected",
+	EventPeerLeft:      "peer left",
+	EventTimeSyncWait:  "time sync wait",
+	EventDesync:        "desync",
+	EventFailed:        "failed",
+}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && eventNames[k] != "" {
+		return eventNames[k]
+	}
+	return fmt.Sprintf("EventKind(%d)", uint8(k))
+}
+
+// Event is something the game may want to show.
+type Event struct {
+	Kind            EventKind
+	Player          int
+	Progress, Total int           // EventSynchronizing
+	Timeout         time.Duration // EventInterrupted: time left before the disconnect
+	Frames          int           // EventTimeSyncWait
+	Frame           Frame         // EventDesync
+	Local, Remote   uint64        // EventDesync: the two checksums
+	Err             error         // EventFailed
+}
+
+func (e Event) String() string {
+	switch e.Kind {
+	case EventSynchronizing:
+		return fmt.Sprintf("synchronizing with player %d: %d/%d", e.Player, e.Progress, e.Total)
+	case EventInterrupted:
+		return fmt.Sprintf("player %d interrupted, disconnect in %v", e.Player, e.Timeout)
+	case EventTimeSyncWait:
+		return fmt.Sprintf("time sync: wait %d frames", e.Frames)
+	case EventDesync:
+		return fmt.Sprintf("desync at frame %d: local %016x, player %d %016x", e.Frame, e.Local, e.Player, e.Remote)
+	case EventFailed:
+		return fmt.Sprintf("failed: %v", e.Err)
+	case EventRunning:
+		return "running"
+	}
+	return fmt.Sprintf("%v player %d", e.Kind, e.Player)
+}

@@ -1,0 +1,93 @@
+package lockstep
+
+import "time"
+
+// PeerStats describes the link to one remote player.
+type PeerStats struct {
+	Player int
+	State  string // synchronizing, running, gone
+	// RTT is the smoothed round-trip time (0 until measured).
+	RTT time.Duration
+	// SendQueue is how many local inputs the peer has not acknowledged.
+	SendQueue int
+	// LocalAdvantage is how many frames we run ahead of the peer (negative: behind);
+	// RemoteAdvantage is the same as the peer sees it.
+	LocalAdvantage, RemoteAdvantage int
+	// Traffic in each direction: totals and the rate over the last full second.
+	BytesIn, BytesOut, PacketsIn, PacketsOut uint64
+	BytesInPerSec, BytesOutPerSec            uint64
+	PacketsInPerSec, PacketsOutPerSec        uint64
+	Interrupted                              bool
+}
+
+// Stats is a snapshot of the session for a HUD or a log.
+type Stats struct {
+	State          string
+	Frame          Frame
+	ConfirmedFrame Frame
+	// Rollbacks counts rollbacks; RollbackFrames the frames they re-simulated;
+	// MaxRollbackDepth the deepest; LastRollback the depth in the latest Advance (0: none).
+	Rollbacks        int64
+	RollbackFrames   int64
+	MaxRollbackDepth int
+	LastRollback     int
+	WaitFrames       int
+	Peers            []PeerStats
+	Dropped          DropStats
+}
+
+// Stats returns a snapshot. peers is reused if it has room, so a HUD can poll every frame
+// without allocating: s.Stats(st.Peers[:0]).
+func (s *Session) Stats(peers []PeerStats) Stats {
+	st := Stats{
+		State:            s.state.String(),
+		Frame:            s.sync.frame,
+		ConfirmedFrame:   s.ConfirmedFrame(),
+		Rollbacks:        s.sync.rollbacks,
+		RollbackFrames:   s.sync.rollbackFrames,
+		MaxRollbackDepth: s.sync.maxRollbackDepth,
+		LastRollback:     s.sync.lastRollback,
+		WaitFrames:       s.waitFrames,
+		Dropped:          s.drops,
+		Peers:            peers[:0],
+	}
+	q := &s.sync.queues[s.local]
+	for _, ep := range s.peers {
+		if ep == nil {
+			continue
+		}
+		ep.rate.update(s.now, ep)
+		ps := PeerStats{
+			Player:           ep.player,
+			State:            [...]string{"synchronizing", "running", "gone"}[ep.state],
+			RTT:              ep.rtt,
+			SendQueue:        int(max(0, q.known-ep.acked)),
+			LocalAdvantage:   s.localAdvantage(ep),
+			RemoteAdvantage:  ep.remoteAdvantage,
+			BytesIn:          ep.bytesIn,
+			BytesOut:         ep.bytesOut,
+			PacketsIn:        ep.packetsIn,
+			PacketsOut:       ep.packetsOut,
+			BytesInPerSec:    ep.rate.bpsIn,
+			BytesOutPerSec:   ep.rate.bpsOut,
+			PacketsInPerSec:  ep.rate.ppsIn,
+			PacketsOutPerSec: ep.rate.ppsOut,
+			Interrupted:      ep.interrupted,
+		}
+		st.Peers = append(st.Peers, ps)
+	}
+	return st
+}
+
+func (r *rateWindow) update(now time.Duration, ep *endpoint) {
+	if now-r.start < time.Second {
+		return
+	}
+	secs := uint64(max(1, (now-r.start)/time.Millisecond))
+	r.bpsIn = (ep.bytesIn - r.bytesIn) * 1000 / secs
+	r.bpsOut = (ep.bytesOut - r.bytesOut) * 1000 / secs
+	r.ppsIn = (ep.packetsIn - r.packetsIn) * 1000 / secs
+	r.ppsOut = (ep.packetsOut - r.packetsOut) * 1000 / secs
+	r.start = now
+	r.bytesIn, r.bytesOut, r.packetsIn, r.packetsOut = ep.bytesIn, ep.bytesOut, ep.packetsIn, ep.packetsOut
+}
