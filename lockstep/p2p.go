@@ -1,6 +1,7 @@
 package lockstep
 
 import (
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -83,6 +84,7 @@ type endpoint struct {
 	haveReport      bool
 
 	pendingSums [checksumHistory]checksumReport // the peer's reports we could not check yet
+	endFrame    Frame                           // once gone: the last frame played with its real inputs
 
 	// traffic
 	bytesIn, bytesOut, packetsIn, packetsOut uint64
@@ -217,7 +219,7 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 		if p == localPlayer {
 			continue
 		}
-		ep := &endpoint{player: p, acked: NullFrame, lastSentTo: NullFrame, remoteFrame: NullFrame}
+		ep := &endpoint{player: p, acked: NullFrame, lastSentTo: NullFrame, remoteFrame: NullFrame, endFrame: NullFrame}
 		if addr.IsValid() {
 			ep.addr, ep.addrKnown = unmap(addr), true
 			ep.sendSyncNow = true
@@ -333,11 +335,19 @@ func (s *Session) Receive(from netip.AddrPort, data []byte, now time.Duration) {
 		s.receiveInput(ep, h, body, len(data))
 	case msgBye:
 		ep := s.endpointFor(from, h.tag)
-		if ep == nil || len(body) != 0 {
+		if ep == nil {
+			return
+		}
+		r := reader{b: body}
+		end := Frame(r.uvarint(maxFrameOnWire))
+		if r.err != nil || len(r.b) != 0 {
+			s.drops.Malformed++
 			return
 		}
 		ep.count(len(data))
 		if ep.state != epGone {
+			// Frames up to end ran on the peer's real inputs only if we hold all of them.
+			ep.endFrame = min(end, s.sync.queues[ep.player].known+1)
 			s.drop(ep, EventPeerLeft)
 			if s.state == stateSyncing {
 				s.fail(fmt.Errorf("player %d left before the game started", ep.player))
@@ -893,8 +903,54 @@ func (s *Session) checkTimeout(ep *endpoint) {
 // local game goes on without waiting.
 func (s *Session) drop(ep *endpoint, why EventKind) {
 	ep.state = epGone
-	s.sync.queues[ep.player].connected = false
-	s.emit(Event{Kind: why, Player: ep.player})
+	q := &s.sync.queues[ep.player]
+	if why != EventPeerLeft {
+		ep.endFrame = q.known + 1
+	}
+	q.connected = false
+	s.emit(Event{Kind: why, Player: ep.player, Frame: ep.endFrame})
+}
+
+// EndFrame is the last frame every player played with real inputs: the frame at which the
+// first peer left or was dropped; NullFrame while everyone is connected. Both sides of a
+// game that ended with a goodbye agree on it and on its checksum.
+func (s *Session) EndFrame() Frame {
+	end := NullFrame
+	for _, ep := range s.peers {
+		if ep != nil && ep.state == epGone && (end == NullFrame || ep.endFrame < end) {
+			end = ep.endFrame
+		}
+	}
+	return end
+}
+
+// Unacknowledged is the largest number of local inputs some connected peer has not
+// acknowledged yet. A peer that wants to leave waits for 0, so that the other side holds
+// every input it played and both agree on the end.
+func (s *Session) Unacknowledged() int {
+	n := 0
+	q := &s.sync.queues[s.local]
+	for _, ep := range s.peers {
+		if ep != nil && ep.state == epRunning {
+			n = max(n, int(q.known-ep.acked))
+		}
+	}
+	return n
+}
+
+// LastLocalFrame is the last frame that has local input (the current frame plus the input
+// delay, minus one, once this frame's input is added).
+func (s *Session) LastLocalFrame() Frame { return s.sync.queues[s.local].known }
+
+// Catchup carries out a pending rollback without advancing to a new frame: a session that
+// stopped adding input (the game is ending) still folds in late remote inputs, so its
+// confirmed frame can reach the end.
+func (s *Session) Catchup(now time.Duration) ([]Request, error) {
+	s.now = now
+	if s.state != stateRunning {
+		return nil, s.notRunning()
+	}
+	return s.sync.catchup(), nil
 }
 
 // sendInputs sends ep every local input it has not acknowledged, with our acknowledgement of
@@ -960,8 +1016,11 @@ func (s *Session) Close(now time.Duration) []Datagram {
 	}
 	for _, ep := range s.peers {
 		if ep != nil && ep.addrKnown && ep.tagKnown && ep.state != epGone {
+			end := s.sync.queues[s.local].known + 1
 			for range 2 {
-				s.queue(ep.addr, func(b []byte) []byte { return appendHeader(b, msgBye, 0, s.tag) })
+				s.queue(ep.addr, func(b []byte) []byte {
+					return binary.AppendUvarint(appendHeader(b, msgBye, 0, s.tag), uint64(end))
+				})
 			}
 		}
 	}

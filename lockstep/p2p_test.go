@@ -60,7 +60,9 @@ func (l *fakeLink) send(now time.Duration, from, to int, data []byte) {
 	heap.Push(&l.q, flight{at: now + max(0, d), seq: l.seq, from: from, to: to, data: append([]byte(nil), data...)})
 }
 
-func addrOf(p int) netip.AddrPort { return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(7000+p)) }
+func addrOf(p int) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(7000+p))
+}
 
 type simPeer struct {
 	s     *Session
@@ -72,7 +74,7 @@ type simPeer struct {
 }
 
 type simResult struct {
-	peers []*simPeer
+	peers    []*simPeer
 	maxDepth int
 }
 

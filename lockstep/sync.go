@@ -69,6 +69,7 @@ type syncLayer struct {
 	rollbackFrames   int64 // frames re-simulated
 	maxRollbackDepth int
 	lastRollback     int // depth of the rollback in the latest advance call
+	rollbackRows     int // input rows the latest rollback used
 }
 
 func newSyncLayer(players, inputSize, maxPrediction int) *syncLayer {
@@ -145,12 +146,22 @@ func (s *syncLayer) cell(f Frame) *Cell {
 // valid until the next call.
 func (s *syncLayer) advance() []Request {
 	s.reqs = s.reqs[:0]
-	row := 0
 	s.lastRollback = 0
 	if !s.started {
 		s.started = true
 		s.reqs = append(s.reqs, s.saveRequest())
 	}
+	s.rollback()
+	s.reqs = append(s.reqs, s.advanceRequest(s.rollbackRows))
+	s.frame++
+	s.reqs = append(s.reqs, s.saveRequest())
+	return s.reqs
+}
+
+// rollback appends the requests that reload the first mispredicted frame and re-simulate
+// up to the present.
+func (s *syncLayer) rollback() {
+	row := 0
 	if s.firstIncorrect != NullFrame && s.firstIncorrect < s.frame {
 		target := s.firstIncorrect
 		depth := int(s.frame - target)
@@ -169,9 +180,17 @@ func (s *syncLayer) advance() []Request {
 		}
 	}
 	s.firstIncorrect = NullFrame
-	s.reqs = append(s.reqs, s.advanceRequest(row))
-	s.frame++
-	s.reqs = append(s.reqs, s.saveRequest())
+	s.rollbackRows = row
+}
+
+// catchup plans only the pending rollback, if any, and no new frame.
+func (s *syncLayer) catchup() []Request {
+	s.reqs = s.reqs[:0]
+	s.lastRollback = 0
+	if !s.started {
+		return s.reqs
+	}
+	s.rollback()
 	return s.reqs
 }
 
