@@ -23,6 +23,7 @@ import (
 	// own initialisation would panic for want of a display.
 	_ "p2pa/cmd/p2pa-window/internal/xdisplay"
 
+	"p2pa/game"
 	"p2pa/game/render"
 )
 
@@ -52,8 +53,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	w := newWindow(opts, sess, r, stdout)
 
-	ebiten.SetWindowSize(800, 600)
+	ebiten.SetWindowSize(game.Width, game.Height)
 	ebiten.SetWindowTitle(windowTitle(opts))
+	placeWindow(opts.Player)
 	ebiten.SetTPS(tps)
 	// Both players' windows may sit on one desktop (make demo); the unfocused one must
 	// keep ticking or its peer would stall waiting for its inputs.
@@ -93,4 +95,26 @@ func windowTitle(opts options) string {
 		return fmt.Sprintf("p2pa player %d — peer %s", opts.Player, opts.Peer)
 	}
 	return fmt.Sprintf("p2pa player %d — listening on %s", opts.Player, opts.Listen)
+}
+
+// placeWindow puts player 0's window left of the centre and the others' right of it, so
+// two windows on one desktop (make demo) do not open exactly on top of each other.
+func placeWindow(player int) {
+	m := ebiten.Monitor()
+	if m == nil {
+		return
+	}
+	mw, mh := m.Size()
+	if mw <= 0 || mh <= 0 {
+		return
+	}
+	x := (mw - game.Width) / 2
+	if player == 0 {
+		x -= game.Width/2 + 8
+	} else {
+		x += game.Width/2 + 8
+	}
+	x = max(0, min(x, mw-game.Width))
+	y := max(0, (mh-game.Height)/2)
+	ebiten.SetWindowPosition(x, y)
 }

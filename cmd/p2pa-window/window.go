@@ -47,8 +47,9 @@ type window struct {
 	history []render.Sample
 	lastRB  int64
 
-	finished bool
-	err      error // set when the session ended badly; main turns it into exit status 1
+	announced bool // "playing" printed
+	finished  bool
+	err       error // set when the session ended badly; main turns it into exit status 1
 }
 
 func newWindow(opts options, sess session, r *render.Renderer, stdout io.Writer) *window {
@@ -96,6 +97,11 @@ func (w *window) Update() error {
 	w.sess.Tick(readInput())
 	w.ticks++
 	v := w.sess.View()
+	if v.Phase == phaseRunning && !w.announced {
+		// Tools (the e2e test) wait for this line rather than guessing when play starts.
+		fmt.Fprintf(w.stdout, "p2pa-window: playing at frame %d\n", v.Frame)
+		w.announced = true
+	}
 	w.sampleStats(v)
 	w.updateCursor(v)
 	// With -frames N the window closes by itself once N frames are confirmed, as the

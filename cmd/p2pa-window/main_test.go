@@ -1,0 +1,87 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"p2pa/game"
+)
+
+// TestNoDisplay runs the built binary without an X display: ebiten would panic in its
+// package init, so internal/xdisplay must get there first with one line and status 1.
+func TestNoDisplay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the window binary")
+	}
+	bin := filepath.Join(t.TempDir(), "p2pa-window")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("building: %v\n%s", err, out)
+	}
+	for _, display := range []string{"", ":97"} {
+		cmd := exec.Command(bin, "-p", "1", "-peer", "127.0.0.1:7000")
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+		if display != "" {
+			cmd.Env = append(cmd.Env, "DISPLAY="+display)
+		}
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+			t.Errorf("DISPLAY=%q: exit %v, want status 1", display, err)
+		}
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		if len(lines) != 1 || !strings.Contains(lines[0], "-headless") || strings.Contains(stderr.String(), "goroutine") {
+			t.Errorf("DISPLAY=%q: stderr = %q, want one line suggesting -headless", display, stderr.String())
+		}
+		if stdout.Len() != 0 {
+			t.Errorf("DISPLAY=%q: stdout = %q, want nothing", display, stdout.String())
+		}
+	}
+}
+
+func TestScreensSayWhatToDoNext(t *testing.T) {
+	s, err := game.New(game.Config{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := options{Player: 0, Listen: "127.0.0.1:7000"}
+	guest := options{Player: 1, Peer: "192.168.1.20:7000", Mode: game.Versus}
+	for _, opts := range []options{host, guest} {
+		for ph := phaseWaiting; ph <= phaseFailed; ph++ {
+			sc, ok := screenFor(opts, view{Phase: ph, Err: errors.New("boom")}, s)
+			if ph == phaseRunning {
+				if ok {
+					t.Errorf("phase %d: a screen over a running game", ph)
+				}
+				continue
+			}
+			if !ok || sc.Title == "" || sc.Footer == "" {
+				t.Errorf("phase %d: screen %+v lacks a title or a next step", ph, sc)
+			}
+		}
+	}
+	sc, _ := screenFor(host, view{Phase: phaseWaiting}, nil)
+	if got, want := strings.Join(sc.Code, "\n"), "p2pa -p 1 -peer 127.0.0.1:7000"; got != want {
+		t.Errorf("host's waiting screen shows %q, want %q", got, want)
+	}
+	sc, _ = screenFor(guest, view{Phase: phaseWaiting}, nil)
+	if got, want := strings.Join(sc.Code, "\n"), "p2pa -p 0 -listen :7000 -mode versus"; got != want {
+		t.Errorf("guest's waiting screen shows %q, want %q", got, want)
+	}
+}
+
+func TestClamp16(t *testing.T) {
+	for _, c := range []struct {
+		in   int
+		want int16
+	}{{-1, -1}, {800, 800}, {1 << 20, 1<<15 - 1}, {-1 << 20, -1 << 15}} {
+		if got := clamp16(c.in); got != c.want {
+			t.Errorf("clamp16(%d) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}
