@@ -938,6 +938,27 @@ func (s *Session) Unacknowledged() int {
 	return n
 }
 
+// PeerAddr is player p's address, once known (invalid otherwise).
+func (s *Session) PeerAddr(p int) netip.AddrPort {
+	if p < 0 || p >= len(s.peers) || s.peers[p] == nil || !s.peers[p].addrKnown {
+		return netip.AddrPort{}
+	}
+	return s.peers[p].addr
+}
+
+// ConfirmedInputs appends every player's real input of frame f (player i at
+// [i*size:(i+1)*size]) to dst; ok is false if f is not confirmed or no longer remembered
+// (the last 128 frames are). Recordings of a match are made of these.
+func (s *Session) ConfirmedInputs(dst []byte, f Frame) ([]byte, bool) {
+	if f < 0 || f > s.sync.confirmedInputs() || int(s.sync.frame-f) >= ringFrames/2 {
+		return dst, false
+	}
+	for p := range s.sync.queues {
+		dst = append(dst, s.sync.queues[p].input(f)...)
+	}
+	return dst, true
+}
+
 // LastLocalFrame is the last frame that has local input (the current frame plus the input
 // delay, minus one, once this frame's input is added).
 func (s *Session) LastLocalFrame() Frame { return s.sync.queues[s.local].known }

@@ -1,0 +1,577 @@
+// Package peer wires one player's side of a networked game: a socket from transport, a
+// lockstep session, the game state, and the rules for starting and ending a match. Both
+// binaries use it: p2pa headless, p2pa-window from its ebiten loop. It imports no ebiten,
+// so the headless binary runs on machines without a display.
+package peer
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"p2pa/game"
+	"p2pa/lockstep"
+	"p2pa/transport"
+)
+
+// Phase is what the match is doing, for the screen to show.
+type Phase int
+
+const (
+	PhaseWaiting       Phase = iota // no word from the peer yet
+	PhaseSynchronizing              // handshake under way (Status.Progress of Status.Total)
+	PhaseRunning
+	PhaseInterrupted // the peer has gone quiet; it may come back
+	PhaseDisconnected
+	PhasePeerLeft
+	PhaseDesync
+	PhaseDone   // -frames reached, or we quit; the result line is ready
+	PhaseFailed // the handshake failed or the socket broke (Status.Err)
+)
+
+var phaseNames = [...]string{"waiting", "synchronizing", "running", "interrupted", "disconnected", "peer left", "desync", "done", "failed"}
+
+func (p Phase) String() string {
+	if p >= 0 && int(p) < len(phaseNames) {
+		return phaseNames[p]
+	}
+	return fmt.Sprintf("Phase(%d)", int(p))
+}
+
+// Status is a snapshot for the window.
+type Status struct {
+	Phase           Phase
+	Progress, Total int
+	Err             error
+	Player          int
+	LocalAddr       string
+	Peer            string   // the peer's address, once known
+	LANAddrs        []string // addresses of this machine to give the other player
+	Frame           lockstep.Frame
+	Confirmed       lockstep.Frame
+	Stats           lockstep.Stats
+	Stalled         int  // ticks the session could not advance (waiting for remote input)
+	Waiting         bool // this tick was skipped for time sync
+	DesyncFile      string
+}
+
+const (
+	lingerMax   = 3 * time.Second // how long a leaving peer waits for its last inputs to be acknowledged
+	historySize = 512
+)
+
+// Match is one player's side of a game. Call Tick once per frame (60 times a second).
+type Match struct {
+	opts   Options
+	out    io.Writer
+	log    *slog.Logger
+	clock  transport.Clock
+	conn   transport.Conn
+	udp    *transport.UDP
+	sess   *lockstep.Session
+	state  *game.State
+	bot    *Bot
+	rec    *recorder
+	status Status
+
+	buf   []byte
+	input []byte
+
+	end      lockstep.Frame // the frame this match ends at; NullFrame: not decided yet
+	endSum   uint64
+	endKnown bool
+	quitAt   time.Duration
+	quitting bool
+	closed   bool
+	history  [historySize]struct {
+		frame lockstep.Frame
+		sum   uint64
+	}
+	recorded lockstep.Frame // last confirmed frame put in history
+	peerStat []lockstep.PeerStats
+}
+
+// Start opens the socket and prepares the session; it prints the banner to out and returns
+// at once. The handshake runs in Tick.
+func Start(opts Options, out io.Writer) (*Match, error) {
+	m := &Match{opts: opts, out: out, end: lockstep.NullFrame, recorded: lockstep.NullFrame}
+	m.log = newLogger(opts.Verbose)
+	m.clock = transport.NewRealClock()
+	udp, err := transport.ListenUDP(opts.Listen)
+	if err != nil {
+		return nil, err
+	}
+	m.udp, m.conn = udp, udp
+	if opts.Netsim != "" {
+		m.conn = transport.NewImpaired(udp, m.clock, opts.NetsimCfg, randomUint64())
+	}
+	peers := make([]netip.AddrPort, 2)
+	if opts.Peer != "" {
+		addr, err := transport.ResolvePeer(opts.Peer)
+		if err != nil {
+			udp.Close()
+			return nil, fmt.Errorf("-peer: %w", err)
+		}
+		peers[1-opts.Player] = addr
+	}
+	seed := opts.Seed
+	if seed == 0 {
+		seed = randomUint64()
+	}
+	cfg := lockstep.Config{
+		Players:           2,
+		InputSize:         game.InputSize,
+		InputDelay:        opts.Delay,
+		MaxPrediction:     opts.MaxPred,
+		InterruptTimeout:  opts.Interrupt,
+		DisconnectTimeout: opts.Disconnect,
+		ChecksumInterval:  opts.ChecksumInterval,
+		Game:              opts.GameDescription(),
+		Seed:              seed,
+		Nonce:             randomUint64(),
+		Logger:            m.log,
+		DiffStates:        diffStates,
+	}
+	m.sess, err = lockstep.NewSession(cfg, opts.Player, peers)
+	if err != nil {
+		udp.Close()
+		return nil, err
+	}
+	if opts.Bot {
+		m.bot = NewBot(randomUint64())
+	}
+	if opts.Frames > 0 {
+		m.end = lockstep.Frame(opts.Frames)
+	}
+	m.buf = make([]byte, transport.MaxDatagram)
+	m.input = make([]byte, 0, game.InputSize)
+	m.status.Player = opts.Player
+	m.status.LocalAddr = udp.LocalAddr().String()
+	m.status.LANAddrs = LANAddrs()
+	if opts.Peer != "" {
+		m.status.Peer = peers[1-opts.Player].String()
+	}
+	m.banner()
+	return m, nil
+}
+
+func randomUint64() uint64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return uint64(time.Now().UnixNano())
+	}
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+func newLogger(verbose bool) *slog.Logger {
+	if !verbose {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func (m *Match) debug(msg string, args ...any) {
+	if m.log != nil {
+		m.log.Debug(msg, args...)
+	}
+}
+
+// banner prints who we are and what the other player should type.
+func (m *Match) banner() {
+	port := m.udp.LocalAddr().Port()
+	fmt.Fprintf(m.out, "p2pa: player %d (%s), listening on %s\n", m.opts.Player, m.opts.Mode, m.udp.LocalAddr())
+	if m.opts.Player == 0 {
+		for _, a := range m.status.LANAddrs {
+			fmt.Fprintf(m.out, "p2pa: on the other machine run: p2pa -p 1 -peer %s\n", net.JoinHostPort(a, fmt.Sprint(port)))
+		}
+		fmt.Fprintf(m.out, "p2pa: on this machine run: p2pa -p 1 -peer %s\n", net.JoinHostPort("127.0.0.1", fmt.Sprint(port)))
+		fmt.Fprintln(m.out, "p2pa: waiting for player 1")
+	} else {
+		fmt.Fprintf(m.out, "p2pa: joining player 0 at %s\n", m.status.Peer)
+	}
+}
+
+// LANAddrs lists this machine's non-loopback unicast addresses, IPv4 first.
+func LANAddrs() []string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var v4, v6 []string
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok || ipn.IP.IsLoopback() || ipn.IP.IsLinkLocalUnicast() || ipn.IP.IsMulticast() {
+			continue
+		}
+		if ipn.IP.To4() != nil {
+			v4 = append(v4, ipn.IP.String())
+		} else {
+			v6 = append(v6, ipn.IP.String())
+		}
+	}
+	return append(v4, v6...)
+}
+
+// Readable signals datagram arrivals, so a loop can hand them over as they come.
+func (m *Match) Readable() <-chan struct{} { return m.udp.Readable() }
+
+// State is the game as of the latest frame (possibly predicted); nil before the handshake.
+func (m *Match) State() *game.State { return m.state }
+
+// Status is a snapshot for drawing.
+func (m *Match) Status() Status {
+	m.status.Frame = m.sess.Frame()
+	m.status.Confirmed = m.sess.ConfirmedFrame()
+	m.status.Stats = m.sess.Stats(m.peerStat[:0])
+	m.peerStat = m.status.Stats.Peers
+	return m.status
+}
+
+// Done reports whether the match is over: the end frame is confirmed and the goodbye is
+// sent, or the session failed.
+func (m *Match) Done() bool { return m.closed }
+
+// Quit asks to end the match: no more local input is added, and once the peer holds every
+// input we played, the match ends at the last of them. Keep calling Tick until Done.
+func (m *Match) Quit() {
+	if m.quitting {
+		return
+	}
+	m.quitting = true
+	m.quitAt = m.clock.Now()
+	if !m.sess.Running() {
+		return
+	}
+	last := m.sess.LastLocalFrame() + 1
+	if m.end == lockstep.NullFrame || last < m.end {
+		m.end = last
+	}
+	m.debug("quit requested", "end", m.end)
+}
+
+// Receive hands every datagram waiting on the socket to the session.
+func (m *Match) Receive() {
+	now := m.clock.Now()
+	for {
+		n, from, ok := m.conn.ReadFrom(m.buf)
+		if !ok {
+			return
+		}
+		if n > len(m.buf) {
+			continue // oversized: the session would drop it anyway
+		}
+		m.sess.Receive(from, m.buf[:n], now)
+	}
+}
+
+// Tick runs one frame: receive, advance (unless time sync says wait or the match is
+// ending), send. local is this player's input; a bot replaces it with -bot.
+func (m *Match) Tick(local game.Input) {
+	if m.closed {
+		return
+	}
+	m.Receive()
+	now := m.clock.Now()
+	m.status.Waiting = false
+	if m.sess.Running() {
+		if m.state == nil {
+			m.startGame()
+		}
+		m.advance(local, now)
+		m.recordHistory()
+	}
+	m.send(m.sess.Outgoing(now))
+	m.handleEvents()
+	m.checkEnd(now)
+}
+
+func (m *Match) startGame() {
+	st, err := game.New(game.Config{Mode: m.opts.Mode, Coins: m.opts.Coins, Players: 2, Seed: m.sess.Seed()})
+	if err != nil {
+		m.failed(fmt.Errorf("start game: %w", err))
+		return
+	}
+	m.state = st
+	if m.opts.Record != "" {
+		m.rec = newRecorder(m.opts, m.sess.Seed())
+	}
+	fmt.Fprintf(m.out, "p2pa: connected to %s, seed %d\n", m.status.Peer, m.sess.Seed())
+}
+
+func (m *Match) advance(local game.Input, now time.Duration) {
+	if m.state == nil {
+		return
+	}
+	frame := m.sess.Frame()
+	if m.end != lockstep.NullFrame && frame >= m.end {
+		// The last frame is played; fold in late remote inputs so it can be confirmed.
+		m.apply(m.sess.Catchup(now))
+		return
+	}
+	if m.sess.Wait() {
+		m.status.Waiting = true
+		return
+	}
+	if m.end == lockstep.NullFrame || m.sess.LastLocalFrame() < m.end-1 {
+		if m.bot != nil {
+			local = m.bot.Next()
+		}
+		m.input, _ = local.AppendBinary(m.input[:0])
+		err := m.sess.AddLocalInput(m.input)
+		if err != nil && !errors.Is(err, lockstep.ErrInputAlreadyAdded) {
+			m.status.Stalled++
+			return
+		}
+	}
+	reqs, err := m.sess.Advance(now)
+	if err != nil {
+		m.status.Stalled++
+		return
+	}
+	m.apply(reqs, nil)
+}
+
+func (m *Match) apply(reqs []lockstep.Request, err error) {
+	if err != nil || len(reqs) == 0 {
+		return
+	}
+	if err := lockstep.Apply(m.state, reqs); err != nil {
+		m.failed(err)
+	}
+}
+
+// recordHistory remembers the checksum of every confirmed frame for a while, so the end
+// frame's checksum is at hand even if the end is learned late (from the peer's goodbye).
+func (m *Match) recordHistory() {
+	c := m.sess.ConfirmedFrame()
+	for f := max(m.recorded+1, c-lockstep.Frame(m.opts.MaxPred)); f <= c; f++ {
+		sum, ok := m.sess.Checksum(f)
+		if !ok {
+			continue
+		}
+		h := &m.history[int(f)%historySize]
+		h.frame, h.sum = f, sum
+		if m.rec != nil {
+			m.rec.confirmed(m.sess, f)
+		}
+	}
+	m.recorded = max(m.recorded, c)
+}
+
+func (m *Match) checksumOf(f lockstep.Frame) (uint64, bool) {
+	h := m.history[int(f)%historySize]
+	return h.sum, h.frame == f
+}
+
+func (m *Match) send(ds []lockstep.Datagram) {
+	for _, d := range ds {
+		if err := m.conn.WriteTo(d.Data, d.To); err != nil {
+			m.debug("send", "to", d.To, "err", err)
+		}
+	}
+}
+
+func (m *Match) handleEvents() {
+	for _, e := range m.sess.Events() {
+		m.debug("session event", "event", e.String())
+		switch e.Kind {
+		case lockstep.EventSynchronizing:
+			m.status.Phase = PhaseSynchronizing
+			m.status.Progress, m.status.Total = e.Progress, e.Total
+			if st := m.sess.Stats(nil); len(st.Peers) > 0 && m.status.Peer == "" {
+				m.status.Peer = m.peerAddr()
+			}
+		case lockstep.EventRunning:
+			m.status.Phase = PhaseRunning
+			m.status.Peer = m.peerAddr()
+		case lockstep.EventInterrupted:
+			m.status.Phase = PhaseInterrupted
+			fmt.Fprintf(m.out, "p2pa: player %d interrupted; waiting up to %v\n", e.Player, e.Timeout.Round(time.Millisecond))
+		case lockstep.EventResumed:
+			m.status.Phase = PhaseRunning
+			fmt.Fprintf(m.out, "p2pa: player %d resumed\n", e.Player)
+		case lockstep.EventDisconnected, lockstep.EventPeerLeft:
+			if e.Kind == lockstep.EventPeerLeft {
+				m.status.Phase = PhasePeerLeft
+				fmt.Fprintf(m.out, "p2pa: peer left at frame %d\n", e.Frame)
+			} else {
+				m.status.Phase = PhaseDisconnected
+				fmt.Fprintf(m.out, "p2pa: peer disconnected at frame %d\n", e.Frame)
+			}
+			if e.Frame >= 0 && (m.end == lockstep.NullFrame || e.Frame < m.end) {
+				m.end = e.Frame
+			}
+		case lockstep.EventDesync:
+			m.status.Phase = PhaseDesync
+			fmt.Fprintf(m.out, "p2pa: desync at frame %d (ours %016x, peer's %016x)\n", e.Frame, e.Local, e.Remote)
+			m.writeDesyncState()
+		case lockstep.EventFailed:
+			m.failed(e.Err)
+		}
+	}
+}
+
+func (m *Match) peerAddr() string {
+	if m.opts.Peer != "" {
+		return m.status.Peer
+	}
+	return m.sess.PeerAddr(1 - m.opts.Player).String()
+}
+
+func (m *Match) failed(err error) {
+	if m.status.Phase == PhaseFailed {
+		return
+	}
+	m.status.Phase = PhaseFailed
+	m.status.Err = err
+}
+
+// writeDesyncState saves our copy of the desynced frame's state, for p2pa -diff.
+func (m *Match) writeDesyncState() {
+	f, state, ok := m.sess.DesyncState()
+	if !ok {
+		return
+	}
+	name := fmt.Sprintf("p2pa-desync-frame%d-player%d.state", f, m.opts.Player)
+	if err := WriteFileAtomic(name, state); err != nil {
+		fmt.Fprintf(m.out, "p2pa: could not write %s: %v\n", name, err)
+		return
+	}
+	abs, _ := filepath.Abs(name)
+	m.status.DesyncFile = abs
+	fmt.Fprintf(m.out, "p2pa: wrote our state of frame %d to %s; compare with the peer's: p2pa -diff A B\n", f, abs)
+}
+
+// checkEnd closes the match once its end frame is confirmed and the peer has every input
+// we played (or it is gone, or it took too long).
+func (m *Match) checkEnd(now time.Duration) {
+	switch {
+	case m.status.Phase == PhaseFailed || m.status.Phase == PhaseDesync:
+		if m.quitting || m.status.Phase == PhaseFailed {
+			m.finish()
+		}
+		return
+	case !m.sess.Running():
+		if m.quitting {
+			m.finish()
+		}
+		return
+	case m.end == lockstep.NullFrame:
+		return
+	}
+	if !m.endKnown {
+		if m.sess.ConfirmedFrame() < m.end {
+			if !(m.quitting && now-m.quitAt > lingerMax) {
+				return
+			}
+		} else if sum, ok := m.checksumOf(m.end); ok {
+			m.endSum, m.endKnown = sum, true
+		} else if sum, ok := m.sess.Checksum(m.end); ok {
+			m.endSum, m.endKnown = sum, true
+		}
+	}
+	if m.sess.Unacknowledged() > 0 && (m.quitAt == 0 || now-m.quitAt < lingerMax) {
+		if m.quitAt == 0 {
+			m.quitAt = now
+		}
+		return
+	}
+	m.finish()
+}
+
+// finish says goodbye and marks the match done. The result line is printed by Close.
+func (m *Match) finish() {
+	if m.closed {
+		return
+	}
+	m.send(m.sess.Close(m.clock.Now()))
+	m.closed = true
+}
+
+// ResultLine is the line scripts read: the end frame, its checksum, our rollbacks and RTT.
+func (m *Match) ResultLine() string {
+	st := m.sess.Stats(nil)
+	rtt := 0.0
+	if len(st.Peers) > 0 {
+		rtt = float64(st.Peers[0].RTT) / float64(time.Millisecond)
+	}
+	frame, sum := m.end, m.endSum
+	if !m.endKnown {
+		frame = m.sess.ConfirmedFrame()
+		sum, _ = m.checksumOf(frame)
+	}
+	frame = max(frame, 0)
+	return fmt.Sprintf("frame=%d checksum=%016x rollbacks=%d rtt_ms=%.2f", frame, sum, st.Rollbacks, rtt)
+}
+
+// Close ends the match at once if it is not done yet, releases the socket, finishes the
+// recording and prints the result line as the last line. It returns the error that ended
+// the match, if any.
+func (m *Match) Close() error {
+	m.finish()
+	m.conn.Close()
+	var recErr error
+	if m.rec != nil {
+		if m.endKnown {
+			recErr = m.rec.finish(m.end, m.endSum)
+		} else {
+			recErr = errors.New("the match ended before its last frame was confirmed; nothing recorded")
+		}
+	}
+	err := m.status.Err
+	if m.status.Phase == PhaseDesync {
+		err = m.sess.Err()
+	}
+	if err != nil {
+		fmt.Fprintf(m.out, "p2pa: %v\n", err)
+	}
+	if recErr != nil {
+		fmt.Fprintf(m.out, "p2pa: recording: %v\n", recErr)
+	}
+	if m.state != nil {
+		fmt.Fprintf(m.out, "score=%d round=%d coins_left=%d\n", m.state.TotalScore(), m.state.Round(), m.state.CoinsLeft())
+		fmt.Fprintln(m.out, m.ResultLine())
+	}
+	if err == nil {
+		err = recErr
+	}
+	return err
+}
+
+// WriteFileAtomic writes data to name through a temporary file and a rename, so a reader
+// never sees half a file.
+func WriteFileAtomic(name string, data []byte) error {
+	dir := filepath.Dir(name)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if werr != nil || cerr != nil {
+		os.Remove(tmp)
+		return errors.Join(werr, cerr)
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+func diffStates(a, b []byte) string {
+	d, err := game.Diff(a, b)
+	if err != nil {
+		return err.Error()
+	}
+	return d
+}

@@ -1,0 +1,228 @@
+package peer
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"p2pa/game"
+	"p2pa/lockstep"
+	"p2pa/transport"
+)
+
+// DefaultPort is where player 0 listens unless told otherwise, as in the 2020 prototype.
+const DefaultPort = "7000"
+
+// Options is everything the command line can say. Both binaries (p2pa and p2pa-window)
+// parse the same flags with ParseFlags, so p2pa can hand its arguments to the window as is.
+type Options struct {
+	Player     int
+	Players    int
+	Listen     string
+	Peer       string
+	Delay      int
+	MaxPred    int
+	Mode       game.Mode
+	Coins      int
+	Seed       uint64 // 0: player 0 picks one at random
+	Frames     int    // stop once this frame is confirmed; 0: play until quit
+	Netsim     string
+	NetsimCfg  transport.LinkConfig
+	Bot        bool
+	Headless   bool
+	Verbose    bool
+	Screenshot string
+	Profile    string
+
+	SyncTest      bool
+	CheckDistance int
+
+	Interrupt        time.Duration
+	Disconnect       time.Duration
+	ChecksumInterval int
+
+	Record  string
+	Replay  string
+	Speed   int // replay speed in the window: 1 or 4
+	DiffA   string
+	DiffB   string
+	Diff    bool
+	Window  bool // set by p2pa-window itself
+	showAll bool
+}
+
+// ErrHelp is returned when -h was asked for; the usage text was printed.
+var ErrHelp = flag.ErrHelp
+
+// Usage is the text -h prints.
+const Usage = `p2pa — two players collect bouncing coins; only their inputs cross the network.
+
+Usage:
+  p2pa [flags]                       player 0, listening on :7000
+  p2pa -p 1 -peer HOST:7000 [flags]  player 1, joining player 0
+
+One machine, two windows:
+  p2pa -p 0 -listen 127.0.0.1:7000 &
+  p2pa -p 1 -peer 127.0.0.1:7000
+
+Two machines on a LAN (player 0's banner prints the address to use):
+  on 192.168.1.20:   p2pa -p 0 -listen :7000
+  on the other one:  p2pa -p 1 -peer 192.168.1.20:7000
+
+Without a display (bots play, the last line is the result):
+  p2pa -p 0 -listen 127.0.0.1:7000 -headless -bot -frames 1200
+  p2pa -p 1 -peer 127.0.0.1:7000 -headless -bot -frames 1200
+
+Determinism check (forced rollbacks every frame, checksums compared):
+  p2pa -synctest -frames 100000 -seed 7
+
+Controls: left click starts the coins, right click turns collection on, F1 shows the
+network HUD, Esc quits (the other player sees "peer left").
+
+Flags:
+`
+
+// ParseFlags parses args (without the program name). Errors are one line naming the flag;
+// the caller prints them and exits with status 2.
+func ParseFlags(name string, args []string, stderr io.Writer) (Options, error) {
+	var o Options
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var mode string
+	var seed int64
+	fs.IntVar(&o.Player, "p", 0, "player number: 0 hosts and waits, 1 joins with -peer")
+	fs.IntVar(&o.Players, "players", 2, "players in the game (the network game has 2; -synctest takes 1..4)")
+	fs.StringVar(&o.Listen, "listen", "", "local UDP address (default :7000 for player 0, any free port for player 1)")
+	fs.StringVar(&o.Peer, "peer", "", "the other player's address, host:port (required for player 1)")
+	fs.IntVar(&o.Delay, "delay", 0, "input delay in frames (hides latency, costs responsiveness)")
+	fs.IntVar(&o.MaxPred, "maxpred", 8, "prediction window: frames the game may run ahead of the remote input")
+	fs.StringVar(&mode, "mode", "classic", "game mode: classic (player 1 collects) or versus (each player has a collector)")
+	fs.IntVar(&o.Coins, "coins", game.DefaultCoins, "coins per round")
+	fs.Int64Var(&seed, "seed", 0, "RNG seed (player 0's is used by both; 0 picks one)")
+	fs.IntVar(&o.Frames, "frames", 0, "stop once this frame is confirmed and print the result line (0: play until quit)")
+	fs.StringVar(&o.Netsim, "netsim", "", "emulate a bad link on this peer, e.g. 'latency=40ms,jitter=10ms,loss=5%,dup=1%,reorder=1%'")
+	fs.BoolVar(&o.Bot, "bot", false, "a bot plays this player's input")
+	fs.BoolVar(&o.Headless, "headless", false, "no window (works without a display)")
+	fs.BoolVar(&o.Verbose, "v", false, "verbose structured logs on stderr")
+	fs.StringVar(&o.Screenshot, "screenshot", "", "write the last drawn frame as PNG to this file on exit")
+	fs.StringVar(&o.Profile, "profile", "", "write a profile: cpu or mem")
+	fs.BoolVar(&o.SyncTest, "synctest", false, "run the determinism sync test instead of a game")
+	fs.IntVar(&o.CheckDistance, "check", lockstep.DefaultCheckDistance, "sync test: frames rolled back every frame")
+	fs.DurationVar(&o.Interrupt, "interrupt", 750*time.Millisecond, "silence after which the peer shows as interrupted")
+	fs.DurationVar(&o.Disconnect, "disconnect", 5*time.Second, "silence after which the peer is dropped")
+	fs.IntVar(&o.ChecksumInterval, "checksum-interval", 60, "compare state checksums with the peer every this many frames")
+	fs.StringVar(&o.Record, "record", "", "record the match (header and every confirmed input) to this file")
+	fs.StringVar(&o.Replay, "replay", "", "replay a recorded match from this file")
+	fs.IntVar(&o.Speed, "speed", 1, "replay speed in the window: 1 or 4")
+	fs.BoolVar(&o.Diff, "diff", false, "compare two saved state files: p2pa -diff a.state b.state")
+	fs.BoolVar(&o.Window, "window", false, "internal: run as the window process")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stderr, Usage)
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			return o, ErrHelp
+		}
+		return o, oneLine(err)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	o.Seed = uint64(seed)
+
+	if o.Diff {
+		if fs.NArg() != 2 {
+			return o, fmt.Errorf("-diff: want two state files, got %d arguments", fs.NArg())
+		}
+		o.DiffA, o.DiffB = fs.Arg(0), fs.Arg(1)
+		return o, nil
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
+	}
+	m, err := game.ParseMode(mode)
+	if err != nil {
+		return o, fmt.Errorf("-mode %s: want classic or versus", mode)
+	}
+	o.Mode = m
+	switch {
+	case o.Player < 0 || o.Player > 3:
+		return o, fmt.Errorf("-p %d: player must be 0..3", o.Player)
+	case o.Players < 1 || o.Players > lockstep.MaxPlayers:
+		return o, fmt.Errorf("-players %d: must be 1..%d", o.Players, lockstep.MaxPlayers)
+	case o.Player >= o.Players:
+		return o, fmt.Errorf("-p %d: a %d-player game has players 0..%d", o.Player, o.Players, o.Players-1)
+	case o.Frames < 0:
+		return o, fmt.Errorf("-frames %d: must not be negative", o.Frames)
+	case o.Delay < 0 || o.Delay > lockstep.MaxInputDelay:
+		return o, fmt.Errorf("-delay %d: must be 0..%d", o.Delay, lockstep.MaxInputDelay)
+	case o.MaxPred < 1 || o.MaxPred > lockstep.MaxPrediction:
+		return o, fmt.Errorf("-maxpred %d: must be 1..%d", o.MaxPred, lockstep.MaxPrediction)
+	case o.CheckDistance < 1:
+		return o, fmt.Errorf("-check %d: rollback depth must be at least 1", o.CheckDistance)
+	case o.CheckDistance > o.MaxPred && set["maxpred"]:
+		return o, fmt.Errorf("-check %d: rollback depth over the prediction window (-maxpred %d)", o.CheckDistance, o.MaxPred)
+	case o.CheckDistance > lockstep.MaxPrediction:
+		return o, fmt.Errorf("-check %d: rollback depth over the largest prediction window (%d)", o.CheckDistance, lockstep.MaxPrediction)
+	case o.Coins < 1 || o.Coins > game.MaxCoins:
+		return o, fmt.Errorf("-coins %d: must be 1..%d", o.Coins, game.MaxCoins)
+	case o.Interrupt <= 0:
+		return o, fmt.Errorf("-interrupt %v: must be positive", o.Interrupt)
+	case o.Disconnect < o.Interrupt:
+		return o, fmt.Errorf("-disconnect %v: must not be shorter than -interrupt %v", o.Disconnect, o.Interrupt)
+	case o.ChecksumInterval < 1:
+		return o, fmt.Errorf("-checksum-interval %d: must be at least 1", o.ChecksumInterval)
+	case o.Speed != 1 && o.Speed != 4:
+		return o, fmt.Errorf("-speed %d: must be 1 or 4", o.Speed)
+	case o.Profile != "" && o.Profile != "cpu" && o.Profile != "mem":
+		return o, fmt.Errorf("-profile %s: want cpu or mem", o.Profile)
+	}
+	if o.SyncTest || o.Replay != "" {
+		return o, nil
+	}
+	if o.Players != 2 {
+		return o, fmt.Errorf("-players %d: the network game from the command line has 2 players (3 and 4 run through the lockstep API)", o.Players)
+	}
+	if o.Netsim != "" {
+		cfg, err := transport.ParseNetsim(o.Netsim)
+		if err != nil {
+			return o, fmt.Errorf("-netsim: %w", err)
+		}
+		o.NetsimCfg = cfg
+	}
+	if o.Listen == "" {
+		if o.Player == 0 {
+			o.Listen = ":" + DefaultPort
+		} else {
+			o.Listen = ":0"
+		}
+	}
+	if _, err := transport.ParseListen(o.Listen); err != nil {
+		return o, fmt.Errorf("-listen: %w", err)
+	}
+	if o.Player != 0 && o.Peer == "" {
+		return o, fmt.Errorf("-peer: player %d needs the address of player 0 (e.g. -peer 192.168.1.20:7000)", o.Player)
+	}
+	if o.Peer != "" {
+		if _, err := transport.ResolvePeer(o.Peer); err != nil {
+			return o, fmt.Errorf("-peer: %w", err)
+		}
+	}
+	return o, nil
+}
+
+// oneLine turns the flag package's error into one line naming the flag.
+func oneLine(err error) error {
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	return errors.New(msg)
+}
+
+// GameDescription is what the handshake compares: peers must play the same game.
+func (o Options) GameDescription() string {
+	return fmt.Sprintf("p2pa-coins mode=%s coins=%d", o.Mode, o.Coins)
+}

@@ -1,0 +1,153 @@
+package peer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"p2pa/game"
+	"p2pa/lockstep"
+)
+
+// UsageError marks errors the command line reports with exit status 2: the arguments (an
+// address, a port in use) were wrong, not the game.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// RunHeadless plays a match without a window: the bot (or a still mouse) gives the input,
+// 60 frames a second, until -frames is confirmed, the peer leaves, or SIGINT/SIGTERM.
+func RunHeadless(o Options, out io.Writer) error {
+	m, err := Start(o, out)
+	if err != nil {
+		return &UsageError{err}
+	}
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	ticker := time.NewTicker(time.Second / 60)
+	defer ticker.Stop()
+	for !m.Done() {
+		select {
+		case <-ticker.C:
+			m.Tick(game.Input{})
+		case <-m.Readable():
+			m.Receive()
+		case <-sig:
+			if m.quitting {
+				m.finish() // a second signal: stop now
+			}
+			m.Quit()
+		}
+	}
+	return m.Close()
+}
+
+// RunSyncTest is p2pa -synctest: scripted bot inputs for every player, a forced rollback of
+// -check frames every frame, checksums compared. The last line it prints is the summary.
+func RunSyncTest(o Options, out, errOut io.Writer) error {
+	frames := o.Frames
+	if frames == 0 {
+		frames = 10000
+	}
+	players := o.Players
+	st, err := game.New(game.Config{Mode: o.Mode, Coins: o.Coins, Players: players, Seed: o.Seed})
+	if err != nil {
+		return &UsageError{err}
+	}
+	test, err := lockstep.NewSyncTest(lockstep.Config{
+		Players:       players,
+		InputSize:     game.InputSize,
+		MaxPrediction: max(o.MaxPred, o.CheckDistance),
+		DiffStates:    diffStates,
+	}, o.CheckDistance)
+	if err != nil {
+		return &UsageError{err}
+	}
+	bots := make([]*Bot, players)
+	for p := range bots {
+		bots[p] = NewBot(o.Seed*31 + uint64(p) + 1)
+	}
+	in := make([]byte, 0, game.InputSize)
+	mismatches := 0
+	var runErr error
+	for range frames {
+		for p, b := range bots {
+			in, _ = b.Next().AppendBinary(in[:0])
+			if err := test.AddLocalInput(p, in); err != nil {
+				return err
+			}
+		}
+		reqs, err := test.AdvanceFrame()
+		if err == nil {
+			err = lockstep.Apply(st, reqs)
+		}
+		if err != nil {
+			runErr = err
+			break
+		}
+	}
+	if runErr == nil {
+		runErr = test.Verify()
+	}
+	var mm *lockstep.MismatchError
+	if errors.As(runErr, &mm) {
+		mismatches = 1
+		fmt.Fprintf(errOut, "p2pa: %v\n", runErr)
+	} else if runErr != nil {
+		return runErr
+	}
+	fmt.Fprintf(out, "synctest frames=%d rollbacks=%d mismatches=%d checksum=%016x\n", test.Frame(), test.Rollbacks(), mismatches, st.Checksum())
+	if mismatches > 0 {
+		return fmt.Errorf("synctest: %d mismatch", mismatches)
+	}
+	return nil
+}
+
+// RunDiff is p2pa -diff a b: the field-by-field difference of two saved states. It reports
+// whether they differ.
+func RunDiff(a, b string, out io.Writer) (bool, error) {
+	da, err := readState(a)
+	if err != nil {
+		return false, err
+	}
+	db, err := readState(b)
+	if err != nil {
+		return false, err
+	}
+	d, err := game.Diff(da, db)
+	if err != nil {
+		return false, err
+	}
+	if d == "" {
+		fmt.Fprintf(out, "%s and %s are the same state\n", a, b)
+		return false, nil
+	}
+	fmt.Fprintf(out, "--- %s\n+++ %s\n%s", a, b, d)
+	return true, nil
+}
+
+func readState(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	const limit = 64 << 20
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(data) > limit {
+		return nil, fmt.Errorf("%s: larger than any saved state", path)
+	}
+	if _, err := game.Decode(data); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return data, nil
+}
