@@ -1,0 +1,333 @@
+// Package sim plays whole p2pa matches between 2 to 4 lockstep sessions over transport's
+// emulated network, on a virtual clock, in one goroutine. A scenario (link, players, input
+// delay, outages, a peer that vanishes) and a seed determine every datagram and every
+// frame, so a failure replays exactly. Tests use it to compare the peers' checksums at every
+// confirmed frame; benchmarks use it to measure rollbacks and stalls under bad links.
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"p2pa/game"
+	"p2pa/internal/peer"
+	"p2pa/lockstep"
+	"p2pa/transport"
+)
+
+// Tick is one frame of wall time at 60 frames a second.
+const Tick = time.Second / 60
+
+// Scenario describes a match.
+type Scenario struct {
+	Players int // 2..4; default 2
+	Frames  int // every peer plays until its frame reaches this; default 600
+	// Link applies to every direction; LinkFor, if set, overrides it per direction.
+	Link    transport.LinkConfig
+	LinkFor func(from, to int) transport.LinkConfig
+	Seed    uint64 // network, bots and game
+	Mode    game.Mode
+	Coins   int
+	// Session is the base configuration (delays, timeouts, checksum interval); Players,
+	// InputSize, Game, Seed and Nonce are filled in.
+	Session lockstep.Config
+	// Vanish, if set, says when a peer stops dead (no goodbye): from then on it neither
+	// sends nor receives.
+	Vanish func(player int, now time.Duration) bool
+	// Start delays a peer's start (default: all start at 0).
+	Start func(player int) time.Duration
+	// Input, if set, replaces the bots: the input of player p at its frame f.
+	Input func(player int, f lockstep.Frame) game.Input
+	// WrapGame, if set, may replace a peer's game (a deliberately broken one, say).
+	WrapGame func(player int, g *game.State) lockstep.Game
+	// MaxTicks bounds the run; default 4*Frames + 600.
+	MaxTicks int
+}
+
+// Peer is one player's side in a simulation.
+type Peer struct {
+	Player  int
+	Addr    netip.AddrPort
+	Conn    transport.Conn
+	Session *lockstep.Session
+	State   *game.State   // nil until the handshake is done
+	Game    lockstep.Game // State, or what WrapGame made of it
+	Events  []lockstep.Event
+	Stalls  int // ticks it could not advance for want of remote input
+	Waits   int // ticks it skipped for time sync
+	Gone    bool
+
+	bot      *peer.Bot
+	in       []byte
+	sums     []uint64 // checksum of every confirmed frame, by frame
+	have     []bool
+	recorded lockstep.Frame
+	maxDepth int
+	started  bool
+}
+
+// Sim is a running simulation.
+type Sim struct {
+	Scenario Scenario
+	Clock    *transport.VirtualClock
+	Net      *transport.Network
+	Peers    []*Peer
+	Ticks    int
+	buf      []byte
+}
+
+// Addr is the emulated address of player p.
+func Addr(p int) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(7000+p))
+}
+
+// New sets up a simulation: one emulated endpoint and session per player. Player 0 does
+// not know the others' addresses and learns them in the handshake, as on the command line.
+func New(sc Scenario) (*Sim, error) {
+	if sc.Players == 0 {
+		sc.Players = 2
+	}
+	if sc.Frames == 0 {
+		sc.Frames = 600
+	}
+	if sc.MaxTicks == 0 {
+		sc.MaxTicks = 4*sc.Frames + 600
+	}
+	if sc.Coins == 0 {
+		sc.Coins = game.DefaultCoins
+	}
+	s := &Sim{Scenario: sc, Clock: transport.NewVirtualClock(0), buf: make([]byte, transport.MaxDatagram)}
+	s.Net = transport.NewNetwork(s.Clock, sc.Seed)
+	for from := range sc.Players {
+		for to := range sc.Players {
+			if from == to {
+				continue
+			}
+			link := sc.Link
+			if sc.LinkFor != nil {
+				link = sc.LinkFor(from, to)
+			}
+			s.Net.SetLink(Addr(from), Addr(to), link)
+		}
+	}
+	desc := fmt.Sprintf("p2pa-coins mode=%s coins=%d", sc.Mode, sc.Coins)
+	for p := range sc.Players {
+		conn, err := s.Net.Listen(Addr(p))
+		if err != nil {
+			return nil, err
+		}
+		addrs := make([]netip.AddrPort, sc.Players)
+		for q := range addrs {
+			if p != 0 {
+				addrs[q] = Addr(q)
+			}
+		}
+		cfg := sc.Session
+		cfg.Players, cfg.InputSize, cfg.Game = sc.Players, game.InputSize, desc
+		cfg.Seed, cfg.Nonce = sc.Seed+1, sc.Seed*131+uint64(p)
+		sess, err := lockstep.NewSession(cfg, p, addrs)
+		if err != nil {
+			return nil, err
+		}
+		s.Peers = append(s.Peers, &Peer{
+			Player: p, Addr: Addr(p), Conn: conn, Session: sess,
+			bot: peer.NewBot(sc.Seed*7 + uint64(p)), in: make([]byte, 0, game.InputSize),
+			recorded: lockstep.NullFrame,
+			sums:     make([]uint64, sc.Frames+1), have: make([]bool, sc.Frames+1),
+		})
+	}
+	return s, nil
+}
+
+// Run steps until every remaining peer reached the scenario's frame count, or MaxTicks.
+func (s *Sim) Run() error {
+	for !s.Finished() {
+		if s.Ticks >= s.Scenario.MaxTicks {
+			return fmt.Errorf("not finished after %d ticks: %s", s.Ticks, s.describe())
+		}
+		if err := s.Step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Sim) describe() string {
+	var out string
+	for _, p := range s.Peers {
+		out += fmt.Sprintf("[player %d frame %d confirmed %d state %s gone %v] ", p.Player, p.Session.Frame(), p.Session.ConfirmedFrame(), p.Session.State(), p.Gone)
+	}
+	return out
+}
+
+// Finished reports whether every peer still playing has reached the scenario's frames.
+func (s *Sim) Finished() bool {
+	for _, p := range s.Peers {
+		if !p.Gone && p.Session.Err() == nil && int(p.Session.Frame()) < s.Scenario.Frames {
+			return false
+		}
+	}
+	return true
+}
+
+// Step runs one tick for every peer, in player order, then moves the clock on.
+func (s *Sim) Step() error {
+	now := s.Clock.Now()
+	for _, p := range s.Peers {
+		if err := s.stepPeer(p, now); err != nil {
+			return fmt.Errorf("player %d at %v: %w", p.Player, now, err)
+		}
+	}
+	s.Ticks++
+	s.Clock.Advance(Tick)
+	return nil
+}
+
+func (s *Sim) stepPeer(p *Peer, now time.Duration) error {
+	sc := &s.Scenario
+	if p.Gone {
+		return nil
+	}
+	if sc.Vanish != nil && sc.Vanish(p.Player, now) {
+		p.Gone = true
+		return nil
+	}
+	if sc.Start != nil && now < sc.Start(p.Player) {
+		for { // not started: whatever arrives is lost
+			if _, _, ok := p.Conn.ReadFrom(s.buf); !ok {
+				break
+			}
+		}
+		return nil
+	}
+	for {
+		n, from, ok := p.Conn.ReadFrom(s.buf)
+		if !ok {
+			break
+		}
+		if n <= len(s.buf) {
+			p.Session.Receive(from, s.buf[:n], now)
+		}
+	}
+	if p.Session.Running() && int(p.Session.Frame()) < sc.Frames {
+		if p.State == nil {
+			st, err := game.New(game.Config{Mode: sc.Mode, Coins: sc.Coins, Players: sc.Players, Seed: p.Session.Seed()})
+			if err != nil {
+				return err
+			}
+			p.State, p.Game = st, st
+			if sc.WrapGame != nil {
+				p.Game = sc.WrapGame(p.Player, st)
+			}
+		}
+		if p.Session.Wait() {
+			p.Waits++
+		} else if err := s.advance(p, now); err != nil {
+			return err
+		}
+	}
+	p.record()
+	for _, d := range p.Session.Outgoing(now) {
+		if err := p.Conn.WriteTo(d.Data, d.To); err != nil {
+			return err
+		}
+	}
+	p.Events = append(p.Events, p.Session.Events()...)
+	return nil
+}
+
+func (s *Sim) advance(p *Peer, now time.Duration) error {
+	var in game.Input
+	target := p.Session.Frame() + lockstep.Frame(s.Scenario.Session.InputDelay)
+	if s.Scenario.Input != nil {
+		in = s.Scenario.Input(p.Player, target)
+	} else if p.Session.LastLocalFrame() < target {
+		in = p.bot.Next()
+	}
+	p.in, _ = in.AppendBinary(p.in[:0])
+	err := p.Session.AddLocalInput(p.in)
+	switch {
+	case errors.Is(err, lockstep.ErrPredictionThreshold), errors.Is(err, lockstep.ErrSendQueueFull):
+		p.Stalls++
+		return nil
+	case err != nil && !errors.Is(err, lockstep.ErrInputAlreadyAdded):
+		return err
+	}
+	reqs, err := p.Session.Advance(now)
+	if errors.Is(err, lockstep.ErrPredictionThreshold) {
+		p.Stalls++
+		return nil
+	}
+	if err != nil {
+		if errors.Is(err, lockstep.ErrDesync) {
+			return nil
+		}
+		return err
+	}
+	p.maxDepth = max(p.maxDepth, p.Session.Stats(nil).LastRollback)
+	return lockstep.Apply(p.Game, reqs)
+}
+
+// record keeps the checksum of every newly confirmed frame.
+func (p *Peer) record() {
+	if p.State == nil {
+		return
+	}
+	c := p.Session.ConfirmedFrame()
+	for f := p.recorded + 1; f <= c && int(f) < len(p.sums); f++ {
+		if sum, ok := p.Session.Checksum(f); ok {
+			p.sums[f], p.have[f] = sum, true
+		}
+	}
+	p.recorded = max(p.recorded, c)
+}
+
+// MaxRollbackDepth is the deepest rollback the peer made.
+func (p *Peer) MaxRollbackDepth() int { return p.maxDepth }
+
+// Checksum is the recorded checksum of confirmed frame f.
+func (p *Peer) Checksum(f int) (uint64, bool) {
+	if f < 0 || f >= len(p.sums) {
+		return 0, false
+	}
+	return p.sums[f], p.have[f]
+}
+
+// Compare checks the peers' checksums at every frame two or more of them confirmed. It
+// returns how many frame pairs were compared, and an error naming the first frame that
+// differs.
+func (s *Sim) Compare() (int, error) {
+	compared := 0
+	for f := 0; f <= s.Scenario.Frames; f++ {
+		var ref uint64
+		refPlayer := -1
+		for _, p := range s.Peers {
+			sum, ok := p.Checksum(f)
+			if !ok {
+				continue
+			}
+			if refPlayer < 0 {
+				ref, refPlayer = sum, p.Player
+				continue
+			}
+			compared++
+			if sum != ref {
+				return compared, fmt.Errorf("frame %d: player %d has %016x, player %d %016x", f, refPlayer, ref, p.Player, sum)
+			}
+		}
+	}
+	return compared, nil
+}
+
+// Count is how many events of kind k the peer saw.
+func (p *Peer) Count(k lockstep.EventKind) int {
+	n := 0
+	for _, e := range p.Events {
+		if e.Kind == k {
+			n++
+		}
+	}
+	return n
+}
