@@ -96,6 +96,7 @@ type Match struct {
 		sum   uint64
 	}
 	recorded lockstep.Frame // last confirmed frame put in history
+	lastLog  time.Duration
 	peerStat []lockstep.PeerStats
 }
 
@@ -291,6 +292,26 @@ func (m *Match) Tick(local game.Input) {
 	m.send(m.sess.Outgoing(now))
 	m.handleEvents()
 	m.checkEnd(now)
+	if m.log != nil && now-m.lastLog >= time.Second {
+		m.lastLog = now
+		m.logStats()
+	}
+}
+
+// logStats writes one line of session statistics (with -v), dropped datagrams included, so
+// junk arriving at the port is visible.
+func (m *Match) logStats() {
+	st := m.sess.Stats(m.peerStat[:0])
+	m.peerStat = st.Peers
+	args := []any{"state", st.State, "frame", st.Frame, "confirmed", st.ConfirmedFrame,
+		"rollbacks", st.Rollbacks, "rollback_frames", st.RollbackFrames, "stalled", m.status.Stalled,
+		"dropped", st.Dropped.Total(), "dropped_foreign", st.Dropped.Foreign, "dropped_wrong_tag", st.Dropped.WrongTag,
+		"dropped_wrong_version", st.Dropped.WrongVersion, "dropped_malformed", st.Dropped.Malformed,
+		"dropped_oversized", st.Dropped.Oversized, "dropped_stale", st.Dropped.Stale}
+	for _, p := range st.Peers {
+		args = append(args, "rtt", p.RTT, "advantage", p.LocalAdvantage, "bytes_in_per_s", p.BytesInPerSec, "bytes_out_per_s", p.BytesOutPerSec)
+	}
+	m.log.Info("stats", args...)
 }
 
 func (m *Match) startGame() {
