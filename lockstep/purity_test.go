@@ -1,0 +1,85 @@
+package lockstep
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestPurity keeps the engine a pure state machine without anyone having to remember: its
+// non-test sources may not import sockets, the OS, or this module's other packages, may not
+// start goroutines, and may not read the clock or the global random source.
+func TestPurity(t *testing.T) {
+	forbiddenImports := map[string]string{
+		"net":     "sockets belong in transport",
+		"os":      "the engine touches no files or environment",
+		"syscall": "no system calls",
+		"unsafe":  "no unsafe",
+	}
+	forbiddenCalls := map[string]map[string]bool{
+		"time": {"Now": true, "Since": true, "Until": true, "Sleep": true, "After": true, "Tick": true, "NewTimer": true, "NewTicker": true, "AfterFunc": true},
+		"rand": {"Int": true, "IntN": true, "Int64": true, "Uint64": true, "Uint32": true, "Float64": true, "N": true, "Perm": true, "Shuffle": true, "Int32": true, "Int64N": true, "Uint64N": true},
+	}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		checked++
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, name, src, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		local := map[string]string{} // import name -> path
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if why, bad := forbiddenImports[path]; bad {
+				t.Errorf("%s imports %q: %s", name, path, why)
+			}
+			if strings.HasPrefix(path, "p2pa/") {
+				t.Errorf("%s imports %q: lockstep imports nothing of ours", name, path)
+			}
+			short := path[strings.LastIndex(path, "/")+1:]
+			if imp.Name != nil {
+				short = imp.Name.Name
+			}
+			local[short] = path
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.GoStmt:
+				t.Errorf("%s: a goroutine at %v", name, fset.Position(n.Pos()))
+			case *ast.SelectorExpr:
+				pkg, ok := n.X.(*ast.Ident)
+				if !ok {
+					return true
+				}
+				path := local[pkg.Name]
+				base := path[strings.LastIndex(path, "/")+1:]
+				if path == "time" || path == "math/rand" || path == "math/rand/v2" {
+					if forbiddenCalls[base][n.Sel.Name] {
+						t.Errorf("%s: %s.%s at %v reads the clock or a global random source", name, pkg.Name, n.Sel.Name, fset.Position(n.Pos()))
+					}
+				}
+			}
+			return true
+		})
+	}
+	if checked < 5 {
+		t.Fatalf("only %d source files checked; is the test running in the package directory?", checked)
+	}
+}
