@@ -1,0 +1,2 @@
+// Package bench holds the figures p2pa publishes; run: go test ./bench -bench . -benchmem
+package bench

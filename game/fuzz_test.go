@@ -1,0 +1,66 @@
+package game
+
+import (
+	"bytes"
+	"testing"
+)
+
+func FuzzLoadState(f *testing.F) {
+	for _, s := range samples(f) {
+		f.Add(mustSave(s))
+	}
+	f.Add([]byte("P2PA\x01"))
+	f.Add([]byte{})
+	valid := play(f, Config{Mode: Versus, Players: 2, Coins: 5, Seed: 6}, 40)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		target := mustDecode(t, mustSave(valid))
+		before := mustSave(target)
+		if err := target.LoadState(b); err != nil {
+			if after := mustSave(target); !bytes.Equal(before, after) {
+				t.Fatalf("failed LoadState (%v) changed the state", err)
+			}
+			return
+		}
+		out, sum := target.SaveState(nil)
+		if !bytes.Equal(out, b) {
+			t.Fatalf("loaded form saves differently:\n in %x\nout %x", b, out)
+		}
+		if sum != target.Checksum() {
+			t.Fatal("SaveState and Checksum disagree")
+		}
+		for f := 0; f < 10; f++ {
+			target.Step(script(f, target.Players()))
+		}
+		if _, err := Decode(mustSave(target)); err != nil {
+			t.Fatalf("stepping a loaded state made an invalid one: %v", err)
+		}
+	})
+}
+
+func FuzzParseInput(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 0, 0})
+	f.Add([]byte{0x1f, 0x03, 0x57, 0x02, 3})
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff})
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		in, err := ParseInput(b)
+		if err == nil {
+			out, err := in.AppendBinary(nil)
+			if err != nil || !bytes.Equal(out, b) {
+				t.Fatalf("ParseInput(%x) = %+v re-encodes as %x, %v", b, in, out, err)
+			}
+		}
+		// The simulation takes any bytes.
+		s, _ := New(Config{Mode: Versus, Players: 4, Coins: 3})
+		s.AdvanceFrame(b)
+		s.AdvanceFrame(b)
+		for p := 0; p < MaxPlayers; p++ {
+			if x, y, _ := s.Collector(p); x < 0 || x >= Width || y < 0 || y >= Height {
+				t.Fatalf("collector %d at (%d, %d) after input %x", p, x, y, b)
+			}
+		}
+		if _, err := Decode(mustSave(s)); err != nil {
+			t.Fatalf("state after input %x does not reload: %v", b, err)
+		}
+	})
+}
