@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/hajimehoshi/ebiten/v2"
 
@@ -25,20 +27,26 @@ import (
 
 	"p2pa/game"
 	"p2pa/game/render"
+	"p2pa/internal/peer"
 )
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run opens the window and returns the exit status.
+// run opens the window and returns the exit status: 0, 1 when the match or the window
+// failed, 2 for bad arguments (as p2pa).
 func run(args []string, stdout, stderr io.Writer) int {
-	opts, err := parseFlags("p2pa-window", args, stderr)
+	opts, err := peer.ParseFlags("p2pa-window", args, stderr)
+	if errors.Is(err, peer.ErrHelp) {
+		return 0
+	}
 	if err != nil {
-		if errors.Is(err, errHelp) {
-			return 0
-		}
 		fmt.Fprintf(stderr, "p2pa-window: %v\n", err)
+		return 2
+	}
+	if opts.Headless || opts.SyncTest || opts.Diff {
+		fmt.Fprintln(stderr, "p2pa-window: -headless, -synctest and -diff need no window: run them with p2pa")
 		return 2
 	}
 	r, err := render.New()
@@ -46,23 +54,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "p2pa-window: %v\n", err)
 		return 1
 	}
-	sess, err := startSession(opts, stdout)
+	var sess session
+	if opts.Replay != "" {
+		sess, err = startReplay(opts, stdout)
+	} else {
+		sess, err = startMatch(opts, stdout)
+	}
 	if err != nil {
+		// A port in use or an address that does not resolve: the arguments' fault.
 		fmt.Fprintf(stderr, "p2pa-window: %v\n", err)
-		return 1
+		return 2
 	}
 	w := newWindow(opts, sess, r, stdout)
 
 	ebiten.SetWindowSize(game.Width, game.Height)
-	ebiten.SetWindowTitle(windowTitle(opts))
+	w.updateTitle(sess.View())
 	placeWindow(opts.Player)
 	ebiten.SetTPS(tps)
 	// Both players' windows may sit on one desktop (make demo); the unfocused one must
 	// keep ticking or its peer would stall waiting for its inputs.
 	ebiten.SetRunnableOnUnfocused(true)
-	// Closing the window goes through finish, like Esc, so the peer is told and the final
-	// line is printed.
+	// Closing the window goes through Update, like Esc, so the match ends cleanly.
 	ebiten.SetWindowClosingHandled(true)
+	// Ctrl-C in the terminal also ends the match cleanly rather than killing it mid-frame
+	// (p2pa, which started us, ignores it and waits).
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	w.signals = sig
 
 	if err := runGame(w); err != nil {
 		if !w.finished {
@@ -73,7 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if w.err != nil {
-		fmt.Fprintf(stderr, "p2pa-window: %v\n", w.err)
+		fmt.Fprintf(stderr, "p2pa-window: %v\n", oneLine(w.err))
 		return 1
 	}
 	return 0
@@ -90,11 +109,16 @@ func runGame(w *window) (err error) {
 	return ebiten.RunGame(w)
 }
 
-func windowTitle(opts options) string {
-	if opts.Peer != "" {
-		return fmt.Sprintf("p2pa player %d — peer %s", opts.Player, opts.Peer)
+// windowTitle names the player and the peer, so a person (or xdotool) can tell the two
+// windows apart.
+func windowTitle(opts options, peerAddr string) string {
+	switch {
+	case opts.Replay != "":
+		return fmt.Sprintf("p2pa replay %s", opts.Replay)
+	case peerAddr != "":
+		return fmt.Sprintf("p2pa player %d — peer %s", opts.Player, peerAddr)
 	}
-	return fmt.Sprintf("p2pa player %d — listening on %s", opts.Player, opts.Listen)
+	return fmt.Sprintf("p2pa player %d — waiting on %s", opts.Player, opts.Listen)
 }
 
 // placeWindow puts player 0's window left of the centre and the others' right of it, so

@@ -2,13 +2,16 @@ package main
 
 import (
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"p2pa/game"
+	"p2pa/internal/peer"
 )
 
 // TestNoDisplay runs the built binary without an X display: ebiten would panic in its
@@ -49,27 +52,44 @@ func TestScreensSayWhatToDoNext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := options{Player: 0, Listen: "127.0.0.1:7000"}
-	guest := options{Player: 1, Peer: "192.168.1.20:7000", Mode: game.Versus}
+	host, err := peer.ParseFlags("test", []string{"-listen", "127.0.0.1:7000"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guest, err := peer.ParseFlags("test", []string{"-p", "1", "-peer", "192.168.1.20:7000", "-mode", "versus"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, opts := range []options{host, guest} {
-		for ph := phaseWaiting; ph <= phaseFailed; ph++ {
-			sc, ok := screenFor(opts, view{Phase: ph, Err: errors.New("boom")}, s)
-			if ph == phaseRunning {
+		for ph := peer.PhaseWaiting; ph <= peer.PhaseFailed; ph++ {
+			sc, ok := screenFor(opts, view{Phase: ph, Err: errors.New("boom"), LocalAddr: "127.0.0.1:7000"}, s, false, time.Second)
+			if ph == peer.PhaseRunning {
 				if ok {
-					t.Errorf("phase %d: a screen over a running game", ph)
+					t.Errorf("%v: a screen over a running game", ph)
 				}
 				continue
 			}
 			if !ok || sc.Title == "" || sc.Footer == "" {
-				t.Errorf("phase %d: screen %+v lacks a title or a next step", ph, sc)
+				t.Errorf("%v: screen %+v lacks a title or a next step", ph, sc)
 			}
 		}
+		if sc, ok := screenFor(opts, view{Phase: peer.PhaseRunning}, s, true, 0); !ok || sc.Footer == "" {
+			t.Errorf("no screen while leaving: %+v", sc)
+		}
 	}
-	sc, _ := screenFor(host, view{Phase: phaseWaiting}, nil)
+	sc, _ := screenFor(host, view{Phase: peer.PhaseWaiting, LocalAddr: "127.0.0.1:7000"}, nil, false, 0)
 	if got, want := strings.Join(sc.Code, "\n"), "p2pa -p 1 -peer 127.0.0.1:7000"; got != want {
 		t.Errorf("host's waiting screen shows %q, want %q", got, want)
 	}
-	sc, _ = screenFor(guest, view{Phase: phaseWaiting}, nil)
+	lan, err := peer.ParseFlags("test", []string{"-coins", "20"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, _ = screenFor(lan, view{Phase: peer.PhaseWaiting, LocalAddr: "[::]:7000", LANAddrs: []string{"192.168.1.20"}}, nil, false, 0)
+	if got, want := strings.Join(sc.Code, "\n"), "p2pa -p 1 -peer 192.168.1.20:7000 -coins 20"; got != want {
+		t.Errorf("LAN host's waiting screen shows %q, want %q", got, want)
+	}
+	sc, _ = screenFor(guest, view{Phase: peer.PhaseWaiting}, nil, false, 0)
 	if got, want := strings.Join(sc.Code, "\n"), "p2pa -p 0 -listen :7000 -mode versus"; got != want {
 		t.Errorf("guest's waiting screen shows %q, want %q", got, want)
 	}

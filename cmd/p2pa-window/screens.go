@@ -5,9 +5,11 @@ import (
 	"image/color"
 	"net"
 	"strings"
+	"time"
 
 	"p2pa/game"
 	"p2pa/game/render"
+	"p2pa/internal/peer"
 )
 
 var (
@@ -19,68 +21,77 @@ var (
 
 const escQuits = "Esc quits (the other player is told you left)."
 
-// screenFor composes the screen shown over the field for v, or false while playing.
-// Every screen says what the player can do next.
-func screenFor(opts options, v view, s *game.State) (render.Screen, bool) {
+// screenFor composes the screen shown over the field, or false while playing. Every
+// screen says what the player can do next. quitting is set after Esc, while the match
+// ends cleanly; silent is how long the peer has been quiet when interrupted.
+func screenFor(opts options, v view, s *game.State, quitting bool, silent time.Duration) (render.Screen, bool) {
 	sc := render.Screen{Progress: -1, Accent: accentWait}
-	switch v.Phase {
-	case phaseRunning:
+	switch {
+	case quitting && v.Phase <= peer.PhaseInterrupted:
+		sc.Title = "Leaving the match"
+		sc.Lines = []string{"Making sure the other player has all your moves,", "so both games end on the same frame."}
+		sc.Footer = "Press Esc again to close at once."
+		return sc, true
+	case v.Phase == peer.PhaseRunning:
 		return sc, false
-	case phaseWaiting, phaseSync:
+	}
+	switch v.Phase {
+	case peer.PhaseWaiting, peer.PhaseSynchronizing:
 		sc = waitingScreen(opts, v)
-	case phaseInterrupted:
+	case peer.PhaseInterrupted:
 		sc.Title = "Connection interrupted"
 		sc.Accent = accentWarn
-		sc.Lines = []string{fmt.Sprintf("Nothing heard from the other player for %.1f s.", v.Since.Seconds())}
-		if v.Timeout > 0 {
-			sc.Lines = append(sc.Lines, fmt.Sprintf("The game goes on by itself if they are back within %.0f s.", v.Timeout.Seconds()))
-			sc.Progress = min(1, max(0, v.Since.Seconds()/v.Timeout.Seconds()))
+		sc.Lines = []string{fmt.Sprintf("Nothing heard from the other player for %.1f s.", silent.Seconds())}
+		if left := opts.Disconnect - silent; left > 0 {
+			sc.Lines = append(sc.Lines, fmt.Sprintf("The game goes on by itself if they are back within %.0f s.", left.Seconds()))
+			sc.Progress = min(1, max(0, silent.Seconds()/opts.Disconnect.Seconds()))
 		} else {
 			sc.Lines = append(sc.Lines, "The game goes on by itself when they are back.")
 		}
 		sc.Footer = escQuits
-	case phaseDisconnected:
+	case peer.PhaseDisconnected:
 		sc.Title = "Disconnected"
 		sc.Accent = accentError
-		sc.Lines = []string{"The other player stopped answering."}
-		if v.Err != nil {
-			sc.Lines = append(sc.Lines, oneLine(v.Err))
-		}
-		sc.Lines = append(sc.Lines, "", "Check the network, then both players start again; here:")
+		sc.Lines = []string{fmt.Sprintf("Nothing heard from the other player for %.0f s; the match ended.", opts.Disconnect.Seconds())}
+		sc.Lines = append(sc.Lines, scoreLines(s)...)
+		sc.Lines = append(sc.Lines, "", "Check the network, then both players start again. Here:")
 		sc.Code = []string{ownCommand(opts)}
 		sc.Footer = "Esc closes the window."
-	case phasePeerLeft:
+	case peer.PhasePeerLeft:
 		sc.Title = "The other player left"
 		sc.Accent = accentDone
-		sc.Lines = append(scoreLines(s), "", "To play again, both players start p2pa again; here:")
+		sc.Lines = append(scoreLines(s), "", "To play again, both players start p2pa again. Here:")
 		sc.Code = []string{ownCommand(opts)}
 		sc.Footer = "Esc closes the window."
-	case phaseDesync:
+	case peer.PhaseDesync:
 		sc.Title = "Desync: the two games disagree"
 		sc.Accent = accentError
 		sc.Lines = []string{
-			fmt.Sprintf("Both players' simulations differ at frame %d.", v.Confirmed),
-			"This is a bug in p2pa, not your network: please report it",
-			"with the output of both players (run with -v for more).",
+			"The two simulations differ: a bug in p2pa, not your network.",
+			"Please report it with both players' output (run with -v for more).",
 		}
-		if v.Err != nil {
-			sc.Lines = append(sc.Lines, oneLine(v.Err))
+		if v.DesyncFile != "" {
+			sc.Lines = append(sc.Lines, "Our state was saved; compare it with the other player's file:")
+			sc.Code = []string{"p2pa -diff " + v.DesyncFile + " THEIRS.state"}
 		}
 		sc.Footer = "Esc closes the window."
-	case phaseDone:
+	case peer.PhaseDone:
 		sc.Title = "Game over"
+		if v.Replay {
+			sc.Title = "Replay finished"
+		}
 		sc.Accent = accentDone
 		sc.Lines = append([]string{fmt.Sprintf("%d frames played.", v.Confirmed)}, scoreLines(s)...)
 		sc.Footer = "Esc closes the window; start p2pa again for a new match."
-	case phaseFailed:
-		sc.Title = "The session failed"
+	case peer.PhaseFailed:
+		sc.Title = "The match could not go on"
 		sc.Accent = accentError
 		if v.Err != nil {
 			sc.Lines = []string{oneLine(v.Err)}
 		}
 		sc.Lines = append(sc.Lines, "", "Fix the problem above, then start again:")
 		sc.Code = []string{ownCommand(opts)}
-		sc.Footer = "Esc closes the window. Without a display or GL, try -headless."
+		sc.Footer = "Esc closes the window."
 	default:
 		return sc, false
 	}
@@ -90,43 +101,49 @@ func screenFor(opts options, v view, s *game.State) (render.Screen, bool) {
 func waitingScreen(opts options, v view) render.Screen {
 	sc := render.Screen{Progress: -1, Accent: accentWait, Footer: "Esc quits."}
 	if opts.Peer == "" {
-		addr := shareableAddr(parseListenFlag(opts.Listen))
-		sc.Title = "Waiting for the other player"
-		sc.Lines = []string{
-			fmt.Sprintf("You are player %d, listening on %s.", opts.Player, addr),
-			"On the other machine, type:",
+		_, port, err := net.SplitHostPort(v.LocalAddr)
+		if err != nil {
+			port = peer.DefaultPort
 		}
-		sc.Code = []string{peerCommand(opts, addr)}
-		if isLoopback(addr) {
-			sc.Lines[1] = "Only this machine can reach a loopback address. In another terminal, type:"
+		sc.Title = "Waiting for the other player"
+		sc.Lines = []string{fmt.Sprintf("You are player %d, listening on %s.", opts.Player, v.LocalAddr)}
+		host, _, _ := net.SplitHostPort(opts.Listen)
+		ip := net.ParseIP(host)
+		switch {
+		case ip != nil && ip.IsLoopback(), host == "localhost":
+			sc.Lines = append(sc.Lines, "Only this machine can reach that address. In another terminal, type:")
+			sc.Code = []string{peerCommand(opts, net.JoinHostPort(host, port))}
+		case host != "" && (ip == nil || !ip.IsUnspecified()):
+			sc.Lines = append(sc.Lines, "On the other machine, type:")
+			sc.Code = []string{peerCommand(opts, net.JoinHostPort(host, port))}
+		default:
+			if len(v.LANAddrs) > 0 {
+				sc.Lines = append(sc.Lines, "On the other machine, type:")
+				sc.Code = []string{peerCommand(opts, net.JoinHostPort(v.LANAddrs[0], port))}
+				sc.Lines = append(sc.Lines[:len(sc.Lines):len(sc.Lines)], fmt.Sprintf("(or on this machine: %s)", peerCommand(opts, net.JoinHostPort("127.0.0.1", port))))
+			} else {
+				sc.Lines = append(sc.Lines, "This machine has no network address; to play here, type in another terminal:")
+				sc.Code = []string{peerCommand(opts, net.JoinHostPort("127.0.0.1", port))}
+			}
 		}
 	} else {
 		sc.Title = "Connecting to " + opts.Peer
 		host, port, err := net.SplitHostPort(opts.Peer)
 		if err != nil || host == "" {
-			host, port = "the other machine", "7000"
+			host, port = "the other machine", peer.DefaultPort
 		}
 		sc.Lines = []string{
-			fmt.Sprintf("You are player %d. Waiting for an answer from %s.", opts.Player, opts.Peer),
+			fmt.Sprintf("You are player %d. Waiting for player 0 at %s to answer.", opts.Player, opts.Peer),
 			fmt.Sprintf("If it is not running yet, type on %s:", host),
 		}
 		sc.Code = []string{listenCommand(opts, port)}
 	}
-	if v.Phase == phaseSync {
+	if v.Phase == peer.PhaseSynchronizing {
 		sc.Title = "Connecting: handshake"
 		sc.Progress = min(1, max(0, v.Progress))
-		sc.Lines = append(sc.Lines[:len(sc.Lines):len(sc.Lines)], fmt.Sprintf("Handshake %.0f%% done.", 100*sc.Progress))
+		sc.Lines = append(sc.Lines[:len(sc.Lines):len(sc.Lines)], fmt.Sprintf("Handshake with %s: %.0f%% done.", v.Peer, 100*sc.Progress))
 	}
 	return sc
-}
-
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // matchFlags are the flags both players must give alike, to repeat in the commands shown.

@@ -1,13 +1,21 @@
 package main
 
 import (
+	"fmt"
+	"io"
+	"os"
 	"time"
 
 	"p2pa/game"
+	"p2pa/internal/peer"
 )
 
-// session is what the window needs from a match. The window draws from a view, a plain
-// summary, so the screens and the HUD can be composed and tested without a network.
+// options are the command line, shared with p2pa (which hands its arguments over as is).
+type options = peer.Options
+
+// session is what the window needs from a match: a live one over the network, or a
+// replay. The window draws from a view, a plain summary, so screens and the HUD can be
+// composed and tested without a network.
 type session interface {
 	// Tick runs one 60 Hz tick with this player's input.
 	Tick(local game.Input)
@@ -15,45 +23,192 @@ type session interface {
 	State() *game.State
 	// View summarises the session for the screens and the HUD.
 	View() view
-	// Done reports that the match is over: -frames reached, or the session ended.
+	// Quit asks to end the match cleanly; keep ticking until Done.
+	Quit()
+	// Done reports that the match is over: -frames reached, quit, or the session ended.
 	Done() bool
-	// Close ends the session and prints the final line.
+	// Close ends the session at once if needed and prints the score and final lines.
 	Close() error
+	// FinalState, after Close, is the state at the frame of the final line.
+	FinalState() (*game.State, error)
 }
-
-type phase int
-
-const (
-	phaseWaiting phase = iota
-	phaseSync
-	phaseRunning
-	phaseInterrupted
-	phaseDisconnected
-	phasePeerLeft
-	phaseDesync
-	phaseDone
-	phaseFailed
-)
 
 // view is the session as the window shows it.
 type view struct {
-	Phase phase
+	Phase peer.Phase
 	// Progress is the handshake's progress, 0..1, while synchronising.
 	Progress float64
-	// Err says what went wrong, for Failed, Desync and Disconnected.
+	// Err says what went wrong, for Failed and Desync.
 	Err error
-	// Frame is the frame drawn; Confirmed the last frame both peers' inputs are known for.
+	// Frame is the frame of State; Confirmed the last frame both peers' inputs are known for.
 	Frame, Confirmed int32
-	// Since is how long the current phase has lasted (Interrupted: since the last packet).
-	Since time.Duration
-	// Timeout is when an interruption becomes a disconnection (0: unknown).
-	Timeout time.Duration
+	// LocalAddr is the socket's address; Peer the other player's, once known; LANAddrs
+	// this machine's addresses to give the other player.
+	LocalAddr, Peer string
+	LANAddrs        []string
+	DesyncFile      string
+	// Replay is set for a replay, which has no network.
+	Replay bool
 
-	// Network statistics for the HUD. Counters are cumulative; the window turns them into
-	// rates.
+	// Network statistics for the HUD.
 	RTT              time.Duration // <0: not measured yet
 	Advantage        float64
-	RollbackFrames   int64
-	BytesUp, BytesDn int64
-	Delay            int
+	RollbackFrames   int64 // cumulative; the window turns it into a rate
+	KbpsUp, KbpsDown float64
+}
+
+// matchSession is a live match: peer.Match already has most of the session's shape.
+type matchSession struct {
+	*peer.Match
+	// record is the replay file the match writes at Close, from which FinalState rebuilds
+	// the state at the end frame; tempRecord says the window chose it (not -record).
+	record     string
+	tempRecord bool
+}
+
+func startMatch(opts options, stdout io.Writer) (session, error) {
+	ms := &matchSession{record: opts.Record}
+	if opts.Screenshot != "" && opts.Record == "" {
+		// The screenshot must show the state at the final line's frame, on which both
+		// peers agree. The live state may be a few predicted frames past it (the peer that
+		// stays learns the end frame late), and states cannot step back; the recording of
+		// the confirmed inputs can be replayed up to it exactly.
+		f, err := os.CreateTemp("", "p2pa-window-*.replay")
+		if err != nil {
+			return nil, fmt.Errorf("-screenshot: a temporary recording: %w", err)
+		}
+		f.Close()
+		opts.Record, ms.record, ms.tempRecord = f.Name(), f.Name(), true
+	}
+	m, err := peer.Start(opts, stdout)
+	if err != nil {
+		ms.removeTemp()
+		return nil, fmt.Errorf("starting the match: %w", err)
+	}
+	ms.Match = m
+	return ms, nil
+}
+
+func (m *matchSession) removeTemp() {
+	if m.tempRecord {
+		os.Remove(m.record)
+		m.tempRecord = false
+	}
+}
+
+func (m *matchSession) Close() error {
+	err := m.Match.Close()
+	if m.tempRecord && m.State() == nil {
+		m.removeTemp() // never synchronised: nothing was recorded
+	}
+	return err
+}
+
+// FinalState replays the recording (the match's confirmed inputs) up to the end frame and
+// checks the checksum against the one the final line printed.
+func (m *matchSession) FinalState() (*game.State, error) {
+	if m.record == "" {
+		return m.State(), nil
+	}
+	defer m.removeTemp()
+	r, err := peer.ReadReplay(m.record)
+	if err != nil {
+		return m.State(), fmt.Errorf("the final state: %w", err)
+	}
+	st, err := r.NewState()
+	if err != nil {
+		return m.State(), fmt.Errorf("the final state: %w", err)
+	}
+	for f := range r.Frames {
+		st.AdvanceFrame(r.FrameInputs(f))
+	}
+	if st.Checksum() != r.Checksum {
+		return m.State(), fmt.Errorf("the final state: replaying %d frames gave checksum %016x, the match ended on %016x", r.Frames, st.Checksum(), r.Checksum)
+	}
+	return st, nil
+}
+
+func (m matchSession) View() view {
+	st := m.Status()
+	v := view{
+		Phase:          st.Phase,
+		Err:            st.Err,
+		Frame:          int32(st.Frame),
+		Confirmed:      int32(st.Confirmed),
+		LocalAddr:      st.LocalAddr,
+		Peer:           st.Peer,
+		LANAddrs:       st.LANAddrs,
+		DesyncFile:     st.DesyncFile,
+		RTT:            -1,
+		RollbackFrames: st.Stats.RollbackFrames,
+	}
+	if st.Total > 0 {
+		v.Progress = float64(st.Progress) / float64(st.Total)
+	}
+	if len(st.Stats.Peers) > 0 {
+		ps := st.Stats.Peers[0]
+		if ps.RTT > 0 {
+			v.RTT = ps.RTT
+		}
+		v.Advantage = float64(ps.LocalAdvantage)
+		v.KbpsUp = float64(ps.BytesOutPerSec) * 8 / 1000
+		v.KbpsDown = float64(ps.BytesInPerSec) * 8 / 1000
+	}
+	return v
+}
+
+// replaySession plays a -replay file in the window, -speed frames per tick, with no
+// network. It prints the same final line as p2pa -headless -replay.
+type replaySession struct {
+	r      *peer.Replay
+	s      *game.State
+	speed  int
+	stdout io.Writer
+	quit   bool
+}
+
+func startReplay(opts options, stdout io.Writer) (session, error) {
+	r, err := peer.ReadReplay(opts.Replay)
+	if err != nil {
+		return nil, fmt.Errorf("-replay: %w", err)
+	}
+	s, err := r.NewState()
+	if err != nil {
+		return nil, fmt.Errorf("-replay %s: %w", opts.Replay, err)
+	}
+	fmt.Fprintf(stdout, "p2pa: replaying %s: %d frames, %s, at %dx\n", opts.Replay, r.Frames, r.Mode, opts.Speed)
+	return &replaySession{r: r, s: s, speed: max(1, opts.Speed), stdout: stdout}, nil
+}
+
+func (p *replaySession) Tick(game.Input) {
+	for range p.speed {
+		if p.Done() {
+			return
+		}
+		p.s.AdvanceFrame(p.r.FrameInputs(int(p.s.Frame())))
+	}
+}
+
+func (p *replaySession) State() *game.State { return p.s }
+func (p *replaySession) Quit()              { p.quit = true }
+func (p *replaySession) Done() bool         { return p.quit || int(p.s.Frame()) >= p.r.Frames }
+
+func (p *replaySession) View() view {
+	ph := peer.PhaseRunning
+	if p.Done() {
+		ph = peer.PhaseDone
+	}
+	return view{Phase: ph, Frame: p.s.Frame(), Confirmed: p.s.Frame(), Replay: true, RTT: -1}
+}
+
+func (p *replaySession) FinalState() (*game.State, error) { return p.s, nil }
+
+func (p *replaySession) Close() error {
+	s := p.s
+	fmt.Fprintf(p.stdout, "score=%d round=%d coins_left=%d\n", s.TotalScore(), s.Round(), s.CoinsLeft())
+	fmt.Fprintf(p.stdout, "frame=%d checksum=%016x rollbacks=0 rtt_ms=0.00\n", s.Frame(), s.Checksum())
+	if int(s.Frame()) == p.r.Frames && s.Checksum() != p.r.Checksum {
+		return fmt.Errorf("replay of %d frames ends on checksum %016x, but the match recorded %016x", p.r.Frames, s.Checksum(), p.r.Checksum)
+	}
+	return nil
 }

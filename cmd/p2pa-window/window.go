@@ -16,6 +16,7 @@ import (
 
 	"p2pa/game"
 	"p2pa/game/render"
+	"p2pa/internal/peer"
 )
 
 const (
@@ -36,30 +37,35 @@ type window struct {
 	field   *ebiten.Image // the playfield, drawn first offscreen so it can be captured
 	showHUD bool
 	cursor  ebiten.CursorModeType
+	title   string
 
-	// HUD bookkeeping: per-second counters are rates over the last second of ticks.
-	ticks   int64
-	lastSec struct {
-		at                 int64 // tick of the last sample
-		rollback, up, down int64
-	}
-	perSec  struct{ rollback, up, down float64 }
-	history []render.Sample
-	lastRB  int64
+	// HUD bookkeeping: the rollback rate over the last second and the graph's samples.
+	ticks    int64
+	rbSecAt  int64
+	rbSec    int64
+	rbPerSec int
+	history  []render.Sample
+	lastRB   int64
 
-	announced bool // "playing" printed
+	// interruptedAt is the tick the current interruption was first seen (-1: none).
+	interruptedAt int64
+
+	announced bool  // "playing" printed
+	quitAt    int64 // tick Esc was pressed (0: not yet); the match is leaving cleanly
 	finished  bool
-	err       error // set when the session ended badly; main turns it into exit status 1
+	signals   <-chan os.Signal // SIGINT/SIGTERM: treated like Esc
+	err       error            // set when the session ended badly; main turns it into exit status 1
 }
 
 func newWindow(opts options, sess session, r *render.Renderer, stdout io.Writer) *window {
 	return &window{
-		opts:   opts,
-		sess:   sess,
-		r:      r,
-		stdout: stdout,
-		field:  ebiten.NewImage(game.Width, game.Height),
-		cursor: ebiten.CursorModeVisible,
+		opts:          opts,
+		sess:          sess,
+		r:             r,
+		stdout:        stdout,
+		field:         ebiten.NewImage(game.Width, game.Height),
+		cursor:        ebiten.CursorModeVisible,
+		interruptedAt: -1,
 	}
 }
 
@@ -84,39 +90,79 @@ func clamp16(v int) int16 {
 	return int16(max(-1<<15, min(1<<15-1, v)))
 }
 
+// quitGrace bounds how long Esc waits for the match to end cleanly (the peer receiving
+// our last inputs and the end frame being confirmed) before closing at once. The session
+// itself gives up after 3 s; this is only a backstop.
+const quitGrace = 6 * tps
+
 func (w *window) Update() error {
 	if w.finished {
 		return ebiten.Termination
 	}
-	if inpututil.IsKeyJustPressed(ebiten.KeyEscape) || ebiten.IsWindowBeingClosed() {
-		return w.finish()
+	w.ticks++
+	if inpututil.IsKeyJustPressed(ebiten.KeyEscape) || ebiten.IsWindowBeingClosed() || w.signalled() {
+		if w.quitAt != 0 || w.sess.Done() {
+			// A second Esc, or nothing left to wait for: close now.
+			return w.finish()
+		}
+		// Leave cleanly: the session stops adding our input, makes sure the peer has every
+		// input we played, and ends at an end frame both sides agree on.
+		w.sess.Quit()
+		w.quitAt = w.ticks
 	}
 	if inpututil.IsKeyJustPressed(ebiten.KeyF1) {
 		w.showHUD = !w.showHUD
 	}
 	w.sess.Tick(readInput())
-	w.ticks++
 	v := w.sess.View()
-	if v.Phase == phaseRunning && !w.announced {
+	if v.Phase == peer.PhaseRunning && !w.announced {
 		// Tools (the e2e test) wait for this line rather than guessing when play starts.
 		fmt.Fprintf(w.stdout, "p2pa-window: playing at frame %d\n", v.Frame)
 		w.announced = true
 	}
+	if v.Phase == peer.PhaseInterrupted {
+		if w.interruptedAt < 0 {
+			w.interruptedAt = w.ticks
+		}
+	} else {
+		w.interruptedAt = -1
+	}
 	w.sampleStats(v)
 	w.updateCursor(v)
-	// With -frames N the window closes by itself once N frames are confirmed, as the
-	// headless mode does; a session that ended otherwise stays on its screen until Esc.
-	if w.opts.Frames > 0 && w.sess.Done() && v.Phase == phaseDone {
+	w.updateTitle(v)
+	switch {
+	case w.quitAt != 0 && (w.sess.Done() || w.ticks-w.quitAt > quitGrace):
+		return w.finish()
+	case w.opts.Frames > 0 && w.sess.Done():
+		// A scripted run (-frames N) closes by itself once the match is over, as the
+		// headless mode does; otherwise an ended match stays on its screen until Esc.
 		return w.finish()
 	}
 	return nil
+}
+
+func (w *window) signalled() bool {
+	select {
+	case <-w.signals:
+		return true
+	default:
+		return false
+	}
+}
+
+func (w *window) updateTitle(v view) {
+	t := windowTitle(w.opts, v.Peer)
+	if t != w.title {
+		ebiten.SetWindowTitle(t)
+		w.title = t
+	}
 }
 
 // updateCursor hides the system cursor over the field while this window's mouse steers a
 // collector, so the robot is the pointer; on screens the cursor is shown again.
 func (w *window) updateCursor(v view) {
 	want := ebiten.CursorModeVisible
-	if s := w.sess.State(); s != nil && (v.Phase == phaseRunning || v.Phase == phaseInterrupted) {
+	if s := w.sess.State(); s != nil && (v.Phase == peer.PhaseRunning || v.Phase == peer.PhaseInterrupted) {
 		if _, _, ok := s.Collector(w.opts.Player); ok {
 			want = ebiten.CursorModeHidden
 		}
@@ -127,21 +173,15 @@ func (w *window) updateCursor(v view) {
 	}
 }
 
-// sampleStats turns the session's cumulative counters into per-second rates once a second
-// and appends a graph sample historyRate times a second.
+// sampleStats keeps the rollback frames of the last whole second and appends a graph
+// sample historyRate times a second.
 func (w *window) sampleStats(v view) {
-	if w.ticks-w.lastSec.at >= tps {
-		w.perSec.rollback = float64(v.RollbackFrames - w.lastSec.rollback)
-		w.perSec.up = float64(v.BytesUp-w.lastSec.up) * 8 / 1000
-		w.perSec.down = float64(v.BytesDn-w.lastSec.down) * 8 / 1000
-		w.lastSec.at, w.lastSec.rollback, w.lastSec.up, w.lastSec.down = w.ticks, v.RollbackFrames, v.BytesUp, v.BytesDn
+	if w.ticks-w.rbSecAt >= tps {
+		w.rbPerSec = int(v.RollbackFrames - w.rbSec)
+		w.rbSecAt, w.rbSec = w.ticks, v.RollbackFrames
 	}
 	if w.ticks%(tps/historyRate) == 0 {
-		rtt := -1.0
-		if v.RTT >= 0 {
-			rtt = float64(v.RTT) / float64(time.Millisecond)
-		}
-		w.history = append(w.history, render.Sample{RTTms: rtt, Rollback: int(v.RollbackFrames - w.lastRB)})
+		w.history = append(w.history, render.Sample{RTTms: ms(v.RTT), Rollback: int(v.RollbackFrames - w.lastRB)})
 		w.lastRB = v.RollbackFrames
 		if n := historySeconds * historyRate; len(w.history) > n {
 			w.history = append(w.history[:0], w.history[len(w.history)-n:]...)
@@ -149,22 +189,35 @@ func (w *window) sampleStats(v view) {
 	}
 }
 
-func (w *window) hud(v view) render.HUD {
-	rtt := -1.0
-	if v.RTT >= 0 {
-		rtt = float64(v.RTT) / float64(time.Millisecond)
+// ms is d in milliseconds, or -1 for a negative (unknown) duration.
+func ms(d time.Duration) float64 {
+	if d < 0 {
+		return -1
 	}
+	return float64(d) / float64(time.Millisecond)
+}
+
+func (w *window) hud(v view) render.HUD {
 	return render.HUD{
 		Frame:     v.Frame,
-		RTTms:     rtt,
+		RTTms:     ms(v.RTT),
 		Advantage: v.Advantage,
-		Rollback:  int(w.perSec.rollback),
-		KbpsUp:    w.perSec.up,
-		KbpsDown:  w.perSec.down,
-		Delay:     v.Delay,
+		Rollback:  w.rbPerSec,
+		KbpsUp:    v.KbpsUp,
+		KbpsDown:  v.KbpsDown,
+		Delay:     w.opts.Delay,
 		History:   w.history,
 		Seconds:   historySeconds,
 	}
+}
+
+// interruption is how long the peer has been silent, counting the -interrupt time that
+// passed before the session called it an interruption.
+func (w *window) interruption() time.Duration {
+	if w.interruptedAt < 0 {
+		return 0
+	}
+	return w.opts.Interrupt + time.Duration(w.ticks-w.interruptedAt)*time.Second/tps
 }
 
 func (w *window) Draw(screen *ebiten.Image) {
@@ -174,11 +227,11 @@ func (w *window) Draw(screen *ebiten.Image) {
 	screen.DrawImage(w.field, nil)
 	if s != nil {
 		w.r.DrawScore(screen, s, w.opts.Player)
-		if v.Phase == phaseRunning {
+		if v.Phase == peer.PhaseRunning && w.quitAt == 0 {
 			w.r.DrawHint(screen, s, w.opts.Player)
 		}
 	}
-	if sc, ok := screenFor(w.opts, v, s); ok {
+	if sc, ok := screenFor(w.opts, v, s, w.quitAt != 0, w.interruption()); ok {
 		w.r.DrawScreen(screen, sc)
 	}
 	if w.showHUD {
@@ -188,24 +241,25 @@ func (w *window) Draw(screen *ebiten.Image) {
 
 func (w *window) Layout(int, int) (int, int) { return game.Width, game.Height }
 
-// finish ends the session once: it prints the score line, closes the session (which
-// prints the final line) and writes the -screenshot. It runs inside Update because
-// ebiten can read pixels back only while its loop runs.
+// finish ends the session once: it closes the session, which prints the score line and
+// the final line, then writes the -screenshot. It runs inside Update because ebiten can
+// read pixels back only while its loop runs.
 func (w *window) finish() error {
 	if w.finished {
 		return ebiten.Termination
 	}
 	w.finished = true
-	s := w.sess.State()
-	if s != nil {
-		// Before the final line, which tools read last: the score at the frame drawn.
-		fmt.Fprintf(w.stdout, "score=%d\n", s.TotalScore())
-	}
 	if err := w.sess.Close(); err != nil {
-		w.err = fmt.Errorf("closing the session: %w", err)
+		w.err = err
 	}
 	if w.opts.Screenshot != "" {
-		if err := w.screenshot(w.opts.Screenshot, w.sess.State()); err != nil {
+		// The playfield of the state at the final line's frame, which both peers confirmed:
+		// their files agree pixel for pixel.
+		s, err := w.sess.FinalState()
+		if err != nil {
+			w.err = errors.Join(w.err, fmt.Errorf("screenshot: %w", err))
+		}
+		if err := w.screenshot(w.opts.Screenshot, s); err != nil {
 			w.err = errors.Join(w.err, err)
 		}
 	}
