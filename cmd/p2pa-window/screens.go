@@ -106,9 +106,13 @@ func waitingScreen(opts options, v view) render.Screen {
 			port = peer.DefaultPort
 		}
 		sc.Title = "Waiting for the other player"
-		sc.Lines = []string{fmt.Sprintf("You are player %d, listening on %s.", opts.Player, v.LocalAddr)}
 		host, _, _ := net.SplitHostPort(opts.Listen)
 		ip := net.ParseIP(host)
+		where := v.LocalAddr
+		if host == "" || (ip != nil && ip.IsUnspecified()) {
+			where = "port " + port
+		}
+		sc.Lines = []string{fmt.Sprintf("You are player %d, listening on %s.", opts.Player, where)}
 		switch {
 		case ip != nil && ip.IsLoopback(), host == "localhost":
 			sc.Lines = append(sc.Lines, "Only this machine can reach that address. In another terminal, type:")
@@ -116,15 +120,14 @@ func waitingScreen(opts options, v view) render.Screen {
 		case host != "" && (ip == nil || !ip.IsUnspecified()):
 			sc.Lines = append(sc.Lines, "On the other machine, type:")
 			sc.Code = []string{peerCommand(opts, net.JoinHostPort(host, port))}
+		case len(v.LANAddrs) > 0:
+			sc.Lines = append(sc.Lines, "On the other machine, type:")
+			sc.Code = []string{peerCommand(opts, net.JoinHostPort(v.LANAddrs[0], port))}
+			sc.Notes = []string{"To play both sides on this machine, type in another terminal:"}
+			sc.Notes = append(sc.Notes, "    "+peerCommand(opts, net.JoinHostPort("127.0.0.1", port)))
 		default:
-			if len(v.LANAddrs) > 0 {
-				sc.Lines = append(sc.Lines, "On the other machine, type:")
-				sc.Code = []string{peerCommand(opts, net.JoinHostPort(v.LANAddrs[0], port))}
-				sc.Lines = append(sc.Lines[:len(sc.Lines):len(sc.Lines)], fmt.Sprintf("(or on this machine: %s)", peerCommand(opts, net.JoinHostPort("127.0.0.1", port))))
-			} else {
-				sc.Lines = append(sc.Lines, "This machine has no network address; to play here, type in another terminal:")
-				sc.Code = []string{peerCommand(opts, net.JoinHostPort("127.0.0.1", port))}
-			}
+			sc.Lines = append(sc.Lines, "This machine has no network address; to play here, type in another terminal:")
+			sc.Code = []string{peerCommand(opts, net.JoinHostPort("127.0.0.1", port))}
 		}
 	} else {
 		sc.Title = "Connecting to " + opts.Peer
@@ -132,16 +135,20 @@ func waitingScreen(opts options, v view) render.Screen {
 		if err != nil || host == "" {
 			host, port = "the other machine", peer.DefaultPort
 		}
+		where := "on " + host
+		if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+			where = "in another terminal"
+		}
 		sc.Lines = []string{
 			fmt.Sprintf("You are player %d. Waiting for player 0 at %s to answer.", opts.Player, opts.Peer),
-			fmt.Sprintf("If it is not running yet, type on %s:", host),
+			fmt.Sprintf("If it is not running yet, type %s:", where),
 		}
 		sc.Code = []string{listenCommand(opts, port)}
 	}
 	if v.Phase == peer.PhaseSynchronizing {
 		sc.Title = "Connecting: handshake"
 		sc.Progress = min(1, max(0, v.Progress))
-		sc.Lines = append(sc.Lines[:len(sc.Lines):len(sc.Lines)], fmt.Sprintf("Handshake with %s: %.0f%% done.", v.Peer, 100*sc.Progress))
+		sc.Notes = append(sc.Notes, fmt.Sprintf("Handshake with %s: %.0f%% done.", v.Peer, 100*sc.Progress))
 	}
 	return sc
 }

@@ -225,6 +225,8 @@ type Screen struct {
 	Lines []string
 	// Code lines are drawn in a monospace font on a dark strip: commands to type.
 	Code []string
+	// Notes are drawn under the code, like Lines.
+	Notes []string
 	// Footer is drawn last, dimmer: what the player can do next.
 	Footer string
 	// Progress, when in 0..1, draws a progress bar (e.g. the handshake); <0 draws none.
@@ -260,6 +262,11 @@ func (r *Renderer) DrawScreen(dst *ebiten.Image, sc Screen) {
 			height += lineH(code)
 		}
 		height += 8
+	}
+	for _, l := range sc.Notes {
+		w, _ := text.Measure(l, body, 0)
+		width = math.Max(width, w)
+		height += lineH(body)
 	}
 	if sc.Progress >= 0 && sc.Progress <= 1 {
 		height += 26
@@ -297,6 +304,10 @@ func (r *Renderer) DrawScreen(dst *ebiten.Image, sc Screen) {
 			y += lineH(code)
 		}
 		y += 8
+	}
+	for _, l := range sc.Notes {
+		label(dst, l, body, x, y, color.NRGBA{235, 240, 236, 255}, text.AlignStart)
+		y += lineH(body)
 	}
 	if sc.Progress >= 0 && sc.Progress <= 1 {
 		barW := width - 2*pad
