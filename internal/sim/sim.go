@@ -65,7 +65,6 @@ type Peer struct {
 	have     []bool
 	recorded lockstep.Frame
 	maxDepth int
-	started  bool
 }
 
 // Sim is a running simulation.
