@@ -1,0 +1,491 @@
+package lockstep
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// --- handshake messages ----------------------------------------------------------------
+
+func TestSyncRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		typ  msgType
+		tag  uint16
+		m    syncMsg
+	}{
+		{"request", msgSyncRequest, 0x1235, syncMsg{version: ProtocolVersion, nonce: 0xdeadbeef, player: 1, players: 2, inputSize: 5, seed: 42, game: "p2pa-coins mode=classic coins=50"}},
+		{"reply", msgSyncReply, 0xffff, syncMsg{version: ProtocolVersion, nonce: 1, player: 0, players: 4, inputSize: MaxInputSize, seed: 1<<64 - 1, game: "g"}},
+		{"reject", msgReject, 1, syncMsg{version: ProtocolVersion, player: 3, players: 4, inputSize: 1, code: rejectPlayerNumber}},
+		{"empty game", msgSyncRequest, 7, syncMsg{version: ProtocolVersion, nonce: 9, players: 2, inputSize: 3}},
+		{"longest game", msgSyncReply, 7, syncMsg{version: ProtocolVersion, nonce: 9, players: 2, inputSize: 3, game: strings.Repeat("x", maxGameLen)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := appendSync([]byte("prefix"), tc.typ, tc.tag, &tc.m)
+			if !bytes.HasPrefix(b, []byte("prefix")) {
+				t.Fatal("appendSync overwrote the buffer it appends to")
+			}
+			b = b[len("prefix"):]
+			if want := 4 + 18 + len(tc.m.game); len(b) != want {
+				t.Errorf("%d bytes, want %d", len(b), want)
+			}
+			if len(b) > MaxDatagram {
+				t.Errorf("%d bytes, over MaxDatagram", len(b))
+			}
+			h, body, err := parseHeader(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h != (header{typ: tc.typ, tag: tc.tag}) {
+				t.Errorf("header %+v, want type %d tag %#x", h, tc.typ, tc.tag)
+			}
+			if b[4] != ProtocolVersion {
+				t.Errorf("version at offset 4 is %d: it must stay there in every version", b[4])
+			}
+			var got syncMsg
+			if err := parseSync(body, &got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.m) {
+				t.Errorf("parsed %+v, want %+v", got, tc.m)
+			}
+		})
+	}
+}
+
+func TestParseSyncErrors(t *testing.T) {
+	m := syncMsg{version: ProtocolVersion, nonce: 5, player: 1, players: 2, inputSize: 5, seed: 3, game: "abc"}
+	valid := appendSync(nil, msgSyncRequest, 3, &m)[4:]
+	// Every truncation fails.
+	for n := range len(valid) {
+		var got syncMsg
+		if err := parseSync(valid[:n], &got); err == nil {
+			t.Errorf("truncated to %d of %d bytes: parsed %+v", n, len(valid), got)
+		}
+	}
+	tooLong := append([]byte(nil), valid...)
+	tooLong[17] = maxGameLen + 1
+	tooLong = append(tooLong, bytes.Repeat([]byte("y"), maxGameLen+1-3)...)
+	for _, tc := range []struct {
+		name string
+		body []byte
+		want error
+	}{
+		{"empty", nil, errShort},
+		{"trailing byte", append(append([]byte(nil), valid...), 0), errTrailing},
+		{"game length past the end", append(append([]byte(nil), valid[:17]...), 9, 'a'), errShort},
+		{"game over the limit", tooLong, errShort},
+	} {
+		var got syncMsg
+		if err := parseSync(tc.body, &got); !errors.Is(err, tc.want) {
+			t.Errorf("%s: error %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	// Another version: only the version byte is read, whatever follows (its layout is unknown
+	// to us), so the session can still answer with a clear message.
+	for _, body := range [][]byte{{ProtocolVersion + 1}, {2, 0xff, 0xff}, {0}, append([]byte{9}, valid[1:]...)} {
+		var got syncMsg
+		if err := parseSync(body, &got); err != nil || got != (syncMsg{version: body[0]}) {
+			t.Errorf("foreign version %x: %+v, %v; want only the version", body, got, err)
+		}
+	}
+}
+
+func TestParseHeader(t *testing.T) {
+	b := appendHeader(nil, msgInput, flagQuality|flagChecksum, 0xabcd)
+	if !bytes.Equal(b, []byte{wireMagic, 0x33, 0xcd, 0xab}) {
+		t.Errorf("header bytes %x", b)
+	}
+	h, body, err := parseHeader(append(b, 1, 2))
+	if err != nil || h != (header{typ: msgInput, flags: flagQuality | flagChecksum, tag: 0xabcd}) || !bytes.Equal(body, []byte{1, 2}) {
+		t.Errorf("parsed %+v %x %v", h, body, err)
+	}
+	for _, tc := range []struct {
+		b    []byte
+		want error
+	}{
+		{nil, errShort},
+		{[]byte{wireMagic, 1, 0}, errShort},
+		{[]byte{0xb6, 1, 0, 0}, errMagic},
+		{[]byte("GET / HTTP/1.1"), errMagic},
+	} {
+		if _, _, err := parseHeader(tc.b); !errors.Is(err, tc.want) {
+			t.Errorf("parseHeader(%x): %v, want %v", tc.b, err, tc.want)
+		}
+	}
+}
+
+// --- inputs ----------------------------------------------------------------------------
+
+// inputRun makes count inputs of size bytes: each frame, with probability change, a random
+// byte of the previous input takes a random value.
+func inputRun(rng *rand.Rand, count, size int, change float64) []byte {
+	out := make([]byte, count*size)
+	prev := make([]byte, size)
+	for i := range count {
+		cur := out[i*size : (i+1)*size]
+		copy(cur, prev)
+		if rng.Float64() < change {
+			for range 1 + rng.IntN(size) {
+				cur[rng.IntN(size)] = byte(rng.Uint32())
+			}
+		}
+		prev = cur
+	}
+	return out
+}
+
+// decodeAll expands count inputs with decodeInputs and checks it emits them in order.
+func decodeAll(t *testing.T, enc, base []byte, count, size int) []byte {
+	t.Helper()
+	var out []byte
+	next := 0
+	decodeInputs(enc, base, count, size, make([]byte, size), func(i int, in []byte) {
+		if i != next {
+			t.Fatalf("emitted input %d, want %d", i, next)
+		}
+		if len(in) != size {
+			t.Fatalf("emitted %d bytes, want %d", len(in), size)
+		}
+		next++
+		out = append(out, in...)
+	})
+	if next != count {
+		t.Fatalf("emitted %d inputs, want %d", next, count)
+	}
+	return out
+}
+
+func TestInputsRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	repeat := func(in []byte, n int) []byte { return bytes.Repeat(in, n) }
+	for _, tc := range []struct {
+		name   string
+		size   int
+		base   []byte
+		inputs []byte
+		want   []byte // the exact encoding, when given
+	}{
+		{"none", 5, make([]byte, 5), nil, []byte{}},
+		{"one unchanged", 5, make([]byte, 5), make([]byte, 5), []byte{0x00}},
+		{"run of 128", 1, []byte{7}, repeat([]byte{7}, 128), []byte{0x7f}},
+		{"run of 129", 1, []byte{7}, repeat([]byte{7}, 129), []byte{0x7f, 0x00}},
+		{"run of 300", 3, []byte{1, 2, 3}, repeat([]byte{1, 2, 3}, 300), []byte{0x7f, 0x7f, 0x2b}},
+		{"run of 255 (the most a message carries)", 5, make([]byte, 5), make([]byte, 255*5), []byte{0x7f, 0x7e}},
+		{"change then run", 5, make([]byte, 5), []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0},
+			[]byte{0x01, 0x81, 0x01, 0x00}},
+		{"change every byte", 5, []byte{1, 2, 3, 4, 5}, []byte{0, 0, 0, 0, 0},
+			[]byte{0x9f, 1, 2, 3, 4, 5}},
+		{"seven bytes, inline mask", 7, make([]byte, 7), []byte{0, 0, 0, 0, 0, 0, 9},
+			[]byte{0xc0, 9}},
+		{"eight bytes, mask byte", 8, make([]byte, 8), []byte{0, 0, 0, 0, 0, 0, 0, 9},
+			[]byte{0x80, 0x80, 9}},
+		{"nine bytes, two mask bytes", 9, make([]byte, 9), []byte{3, 0, 0, 0, 0, 0, 0, 0, 9},
+			[]byte{0x80, 0x01, 0x01, 3, 9}},
+		{"largest input", MaxInputSize, make([]byte, MaxInputSize), append(make([]byte, MaxInputSize-1), 0xaa),
+			[]byte{0x80, 0, 0, 0, 0, 0, 0, 0, 0x80, 0xaa}},
+		{"mouse moving, size 5", 5, make([]byte, 5), inputRun(rng, 200, 5, 1), nil},
+		{"mostly still, size 5", 5, make([]byte, 5), inputRun(rng, 255, 5, 0.05), nil},
+		{"random, size 1", 1, []byte{0}, inputRun(rng, 255, 1, 0.5), nil},
+		{"random, size 7", 7, make([]byte, 7), inputRun(rng, 100, 7, 0.5), nil},
+		{"random, size 8", 8, make([]byte, 8), inputRun(rng, 100, 8, 0.5), nil},
+		{"random, size 63", 63, make([]byte, 63), inputRun(rng, 50, 63, 0.7), nil},
+		{"random, size 64", 64, bytes.Repeat([]byte{0xff}, 64), inputRun(rng, 50, 64, 0.7), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			count := len(tc.inputs) / tc.size
+			enc := appendInputs([]byte{0xee}, tc.base, tc.inputs, tc.size)
+			if enc[0] != 0xee {
+				t.Fatal("appendInputs overwrote the buffer it appends to")
+			}
+			enc = enc[1:]
+			if tc.want != nil && !bytes.Equal(enc, tc.want) {
+				t.Errorf("encoded %x, want %x", enc, tc.want)
+			}
+			n, err := encodedLen(append(enc, 0x55, 0x66), count, tc.size)
+			if err != nil || n != len(enc) {
+				t.Errorf("encodedLen = %d, %v; want %d", n, err, len(enc))
+			}
+			if got := decodeAll(t, enc, tc.base, count, tc.size); !bytes.Equal(got, tc.inputs) {
+				t.Errorf("decoded %x, want %x", got, tc.inputs)
+			}
+			// Never worse than one token plus the changed bytes per input.
+			if bound := count * (1 + (tc.size+7)/8 + tc.size); len(enc) > bound {
+				t.Errorf("%d inputs took %d bytes, over %d", count, len(enc), bound)
+			}
+		})
+	}
+}
+
+// A still mouse costs one byte per 128 frames; a moving one about four bytes a frame.
+func TestInputsEncodingIsCompact(t *testing.T) {
+	const size = 5
+	still := appendInputs(nil, make([]byte, size), make([]byte, 255*size), size)
+	if len(still) != 2 {
+		t.Errorf("255 still inputs took %d bytes, want 2", len(still))
+	}
+	moving := make([]byte, 0, 100*size)
+	for i := range 100 {
+		x := int16(100 + 3*i)
+		moving = binary.LittleEndian.AppendUint16(moving, uint16(x))
+		moving = binary.LittleEndian.AppendUint16(moving, uint16(x/2))
+		moving = append(moving, 0)
+	}
+	enc := appendInputs(nil, make([]byte, size), moving, size)
+	if per := float64(len(enc)) / 100; per > 4.5 {
+		t.Errorf("a moving mouse costs %.1f bytes a frame", per)
+	}
+}
+
+func TestEncodedLenErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		enc         []byte
+		count, size int
+	}{
+		{"nothing for one input", nil, 1, 5},
+		{"run longer than announced", []byte{0x05}, 3, 5},
+		{"run of 128 for 127", []byte{0x7f}, 127, 1},
+		{"too few tokens", []byte{0x00, 0x00}, 3, 5},
+		{"changed bytes missing", []byte{0x83, 1}, 1, 5},
+		{"mask byte missing", []byte{0x80}, 1, 8},
+		{"second mask byte missing", []byte{0x80, 1}, 1, 9},
+		{"zero mask, short input", []byte{0x80, 0x00}, 1, 5},
+		{"zero generic mask", []byte{0x80, 0x00, 0x00}, 1, 9},
+		{"inline mask past the input", []byte{0x88, 1}, 1, 3},
+		{"generic mask past the input", []byte{0x80, 0x00, 0x02, 1}, 1, 9},
+		{"inline mask for a long input", []byte{0x81, 1}, 1, 8},
+		{"mask byte past a 5-byte input", []byte{0x80, 0x20, 1}, 1, 5},
+	} {
+		if n, err := encodedLen(tc.enc, tc.count, tc.size); err == nil {
+			t.Errorf("%s: encodedLen(%x, %d, %d) = %d, want an error", tc.name, tc.enc, tc.count, tc.size, n)
+		}
+	}
+}
+
+// message builds an input message with count inputs from rng.
+func message(rng *rand.Rand, start Frame, ack Frame, count, size int) inputMsg {
+	base := make([]byte, size)
+	inputs := inputRun(rng, count, size, 0.3)
+	return inputMsg{start: start, ack: ack, count: count, inputs: appendInputs(nil, base, inputs, size)}
+}
+
+func TestInputMessageRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	quality := func(m inputMsg) inputMsg {
+		m.ping, m.echo, m.held, m.frame, m.advantage = 123456789, 1<<32-1, 1, 4000, -7
+		return m
+	}
+	checksum := func(m inputMsg) inputMsg {
+		m.sumFrame, m.sum = 3960, 0x0123456789abcdef
+		return m
+	}
+	plain := message(rng, 10, 12, 5, 5)
+	for _, tc := range []struct {
+		name  string
+		m     inputMsg
+		flags uint8
+		size  int
+	}{
+		{"plain", plain, 0, 5},
+		{"no inputs, only an ack", inputMsg{start: 100, ack: 7, inputs: []byte{}}, 0, 5},
+		{"nothing yet", inputMsg{start: 0, ack: NullFrame, inputs: []byte{}}, 0, 5},
+		{"ack ahead of start", message(rng, 0, 500, 3, 5), 0, 5},
+		{"quality", quality(plain), flagQuality, 5},
+		{"checksum", checksum(plain), flagChecksum, 5},
+		{"both", checksum(quality(plain)), flagQuality | flagChecksum, 5},
+		{"both, no inputs", checksum(quality(inputMsg{start: 9, ack: 8, inputs: []byte{}})), flagQuality | flagChecksum, 5},
+		{"most inputs", message(rng, 1<<20, 1<<20-3, maxInputsPerSend, 1), flagQuality, 1},
+		{"long inputs", message(rng, 77, 70, 20, 9), flagChecksum, 9},
+		{"late frames", checksum(quality(message(rng, maxFrameOnWire-300, maxFrameOnWire-1, 10, 2))), flagQuality | flagChecksum, 2},
+		{"extreme quality", func() inputMsg {
+			m := quality(plain)
+			m.advantage, m.frame, m.ping, m.held = -(1 << 20), maxFrameOnWire, 1<<32-1, 1<<32-1
+			return m
+		}(), flagQuality, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := appendInput(nil, 0x4243, &tc.m, tc.flags)
+			h, body, err := parseHeader(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h != (header{typ: msgInput, flags: tc.flags, tag: 0x4243}) {
+				t.Errorf("header %+v", h)
+			}
+			var got inputMsg
+			if err := parseInput(body, h.flags, tc.size, &got); err != nil {
+				t.Fatalf("parseInput(%x): %v", body, err)
+			}
+			if !reflect.DeepEqual(got, tc.m) {
+				t.Errorf("parsed\n%+v, want\n%+v", got, tc.m)
+			}
+			// Every truncation fails: each block has at least one byte.
+			for n := range len(body) {
+				var m inputMsg
+				if err := parseInput(body[:n], h.flags, tc.size, &m); err == nil {
+					t.Fatalf("truncated to %d of %d bytes: parsed %+v", n, len(body), m)
+				}
+			}
+			var m inputMsg
+			if err := parseInput(append(body[:len(body):len(body)], 0), h.flags, tc.size, &m); !errors.Is(err, errTrailing) {
+				t.Errorf("a trailing byte: %v, want %v", err, errTrailing)
+			}
+			// The blocks a flag announces must be there; unannounced ones are trailing bytes.
+			if tc.flags != 0 {
+				if err := parseInput(body, 0, tc.size, &m); err == nil {
+					t.Errorf("parsed without the flags the blocks need: %+v", m)
+				}
+			}
+			if tc.flags != flagQuality|flagChecksum {
+				if err := parseInput(body, flagQuality|flagChecksum, tc.size, &m); err == nil {
+					t.Errorf("parsed with blocks that are not there: %+v", m)
+				}
+			}
+		})
+	}
+}
+
+func TestParseInputErrors(t *testing.T) {
+	uv := binary.AppendUvarint
+	v := binary.AppendVarint
+	for _, tc := range []struct {
+		name  string
+		body  []byte
+		flags uint8
+	}{
+		{"empty", nil, 0},
+		{"start only", uv(nil, 5), 0},
+		{"no count", v(uv(nil, 5), 0), 0},
+		{"start over the limit", append(v(uv(nil, maxFrameOnWire+1), 0), 0), 0},
+		{"overlong varint", append([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 0, 0), 0},
+		{"ack before NullFrame", append(v(uv(nil, 0), -2), 0), 0},
+		{"ack over the limit", append(v(uv(nil, 0), maxFrameOnWire+1), 0), 0},
+		{"inputs missing", append(v(uv(nil, 0), 0), 3, 0x00), 0},
+		{"run past count", append(v(uv(nil, 0), 0), 1, 0x01), 0},
+		{"bad mask", append(v(uv(nil, 0), 0), 1, 0x80, 0x00), 0},
+		{"advantage over the limit", append(append(v(uv(nil, 0), 0), 0), append(uv(uv(uv(uv(nil, 1), 1), 1), 1), v(nil, 1<<20+1)...)...), flagQuality},
+		{"ping over 32 bits", append(append(v(uv(nil, 0), 0), 0), append(uv(uv(uv(uv(nil, 1<<32), 1), 1), 1), v(nil, 0)...)...), flagQuality},
+		{"checksum short", append(append(v(uv(nil, 0), 0), 0), append(uv(nil, 60), 1, 2, 3, 4, 5, 6, 7)...), flagChecksum},
+		{"garbage", []byte("the quick brown fox jumps over the lazy dog"), flagQuality},
+	} {
+		var m inputMsg
+		if err := parseInput(tc.body, tc.flags, 5, &m); err == nil {
+			t.Errorf("%s: parsed %x as %+v", tc.name, tc.body, m)
+		}
+	}
+}
+
+// --- fuzzing ---------------------------------------------------------------------------
+
+// FuzzParseInputMsg feeds whole datagrams to the input message parser: nothing may panic,
+// and whatever parses re-encodes to a message that parses to the same thing, with inputs
+// that decode the same.
+func FuzzParseInputMsg(f *testing.F) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, size := range []int{1, 5, 7, 8, 9, 64} {
+		for _, flags := range []uint8{0, flagQuality, flagChecksum, flagQuality | flagChecksum} {
+			m := message(rng, Frame(rng.IntN(1000)), Frame(rng.IntN(1000))-1, rng.IntN(40), size)
+			m.ping, m.echo, m.held, m.frame, m.advantage = rng.Uint32(), rng.Uint32(), rng.Uint32(), Frame(rng.IntN(1e6)), int32(rng.IntN(100))-50
+			m.sumFrame, m.sum = 60*Frame(rng.IntN(100)), rng.Uint64()
+			f.Add(appendInput(nil, uint16(rng.Uint32()), &m, flags), uint8(size))
+		}
+	}
+	f.Add([]byte{wireMagic, byte(msgInput), 0, 0, 0, 1, 1, 0x80, 0x00}, uint8(5))
+	f.Fuzz(func(t *testing.T, data []byte, sizeByte uint8) {
+		size := 1 + int(sizeByte)%MaxInputSize
+		h, body, err := parseHeader(data)
+		if err != nil || h.typ != msgInput {
+			return
+		}
+		var m inputMsg
+		if err := parseInput(body, h.flags, size, &m); err != nil {
+			return
+		}
+		if m.count < 0 || m.count > 255 || m.start < 0 || m.ack < NullFrame {
+			t.Fatalf("parsed out-of-range fields: %+v", m)
+		}
+		n, err := encodedLen(m.inputs, m.count, size)
+		if err != nil || n != len(m.inputs) {
+			t.Fatalf("encodedLen of parsed inputs: %d, %v; want %d", n, err, len(m.inputs))
+		}
+		base := make([]byte, size)
+		inputs := decodeAll(t, m.inputs, base, m.count, size)
+
+		// The canonical encoding of the same inputs decodes the same and is no longer.
+		canon := appendInputs(nil, base, inputs, size)
+		if len(canon) > len(m.inputs) {
+			t.Fatalf("re-encoding %x gave the longer %x", m.inputs, canon)
+		}
+		if again := decodeAll(t, canon, base, m.count, size); !bytes.Equal(again, inputs) {
+			t.Fatalf("re-encoded inputs decode to %x, want %x", again, inputs)
+		}
+
+		// The whole message re-encodes and parses back to the same fields.
+		flags := h.flags & (flagQuality | flagChecksum)
+		if flags&flagQuality == 0 {
+			m.ping, m.echo, m.held, m.frame, m.advantage = 0, 0, 0, 0, 0
+		}
+		if flags&flagChecksum == 0 {
+			m.sumFrame, m.sum = 0, 0
+		}
+		re := appendInput(nil, h.tag, &m, flags)
+		h2, body2, err := parseHeader(re)
+		if err != nil || h2.tag != h.tag || h2.typ != msgInput || h2.flags != flags {
+			t.Fatalf("re-encoded header %+v, %v", h2, err)
+		}
+		var m2 inputMsg
+		if err := parseInput(body2, h2.flags, size, &m2); err != nil {
+			t.Fatalf("re-encoded %x does not parse: %v", re, err)
+		}
+		if !reflect.DeepEqual(m, m2) {
+			t.Fatalf("re-encoded message parses to\n%+v, want\n%+v", m2, m)
+		}
+		if len(re) > len(data) {
+			t.Fatalf("re-encoding grew the message from %d to %d bytes", len(data), len(re))
+		}
+	})
+}
+
+// FuzzParseSync: no handshake datagram panics the parser, and whatever parses re-encodes to
+// the same bytes (the layout has no optional parts).
+func FuzzParseSync(f *testing.F) {
+	for _, m := range []syncMsg{
+		{version: ProtocolVersion, nonce: 1, player: 1, players: 2, inputSize: 5, seed: 7, game: "p2pa-coins mode=classic coins=50"},
+		{version: ProtocolVersion, players: 4, inputSize: 64, code: rejectGame},
+		{version: 2},
+	} {
+		f.Add(appendSync(nil, msgSyncRequest, 0x99, &m))
+		f.Add(appendSync(nil, msgReject, 0x99, &m))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h, body, err := parseHeader(data)
+		if err != nil {
+			return
+		}
+		var m syncMsg
+		if err := parseSync(body, &m); err != nil {
+			return
+		}
+		if m.version != ProtocolVersion {
+			if m != (syncMsg{version: m.version}) {
+				t.Fatalf("foreign version parsed further: %+v", m)
+			}
+			return
+		}
+		if len(m.game) > maxGameLen {
+			t.Fatalf("game of %d bytes", len(m.game))
+		}
+		re := appendSync(nil, h.typ, h.tag, &m)
+		want := append([]byte(nil), data...)
+		want[1] &^= 0xf0 // handshake messages carry no flags
+		if !bytes.Equal(re, want) {
+			t.Fatalf("re-encoded %x, want %x", re, want)
+		}
+	})
+}
