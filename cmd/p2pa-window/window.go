@@ -163,7 +163,7 @@ func (w *window) updateTitle(v view) {
 func (w *window) updateCursor(v view) {
 	want := ebiten.CursorModeVisible
 	if s := w.sess.State(); s != nil && (v.Phase == peer.PhaseRunning || v.Phase == peer.PhaseInterrupted) {
-		if _, _, ok := s.Collector(w.opts.Player); ok {
+		if _, _, ok := s.Collector(w.local()); ok {
 			want = ebiten.CursorModeHidden
 		}
 	}
@@ -226,9 +226,9 @@ func (w *window) Draw(screen *ebiten.Image) {
 	w.r.DrawPlayfield(w.field, s)
 	screen.DrawImage(w.field, nil)
 	if s != nil {
-		w.r.DrawScore(screen, s, w.opts.Player)
-		if v.Phase == peer.PhaseRunning && w.quitAt == 0 {
-			w.r.DrawHint(screen, s, w.opts.Player)
+		w.r.DrawScore(screen, s, w.local())
+		if v.Phase == peer.PhaseRunning && w.quitAt == 0 && !v.Replay {
+			w.r.DrawHint(screen, s, w.local())
 		}
 	}
 	if sc, ok := screenFor(w.opts, v, s, w.quitAt != 0, w.interruption()); ok {
@@ -237,6 +237,14 @@ func (w *window) Draw(screen *ebiten.Image) {
 	if w.showHUD {
 		w.r.DrawHUD(screen, w.hud(v))
 	}
+}
+
+// local is the player at this screen, or -1 for a replay, which nobody steers.
+func (w *window) local() int {
+	if w.opts.Replay != "" {
+		return -1
+	}
+	return w.opts.Player
 }
 
 func (w *window) Layout(int, int) (int, int) { return game.Width, game.Height }

@@ -157,7 +157,8 @@ func label(dst *ebiten.Image, str string, face text.Face, x, y float64, clr colo
 const scoreBarHeight = 30
 
 // DrawScore draws the score at the bottom left: "Score: N" in classic, every player's
-// score in versus (local's marked "you"), and the round and coins left at the right.
+// score in versus (local's marked "you"; local -1 marks nobody, for a replay), and the
+// round and coins left at the right.
 func (r *Renderer) DrawScore(dst *ebiten.Image, s *game.State, local int) {
 	y := float32(game.Height - scoreBarHeight)
 	vector.DrawFilledRect(dst, 0, y, game.Width, scoreBarHeight, color.NRGBA{0, 0, 0, 90}, false)
