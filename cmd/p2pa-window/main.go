@@ -1,10 +1,21 @@
 // Command p2pa-window is p2pa's window: it opens an 800x600 window, feeds this player's
-// mouse to the match 60 times a second and draws the shared game.
+// mouse to the match 60 times a second and draws the shared game. F1 toggles the network
+// HUD; Esc (or closing the window, or Ctrl-C) leaves the match cleanly, so both players
+// end on the same frame; a second Esc closes at once.
 //
-// It takes the same flags as p2pa, which execs it when a display is present; see p2pa -h.
+// It takes the same flags as p2pa, which execs it when a display is present (see p2pa -h),
+// and plays -replay files at -speed 1 or 4. With -frames N it closes by itself once frame N
+// is confirmed; otherwise a finished match stays on its screen until Esc.
+//
 // -screenshot FILE writes, when the window closes, the playfield alone (no score, HUD or
-// screens) drawn from the state at the session's final frame, so both players' files agree
-// pixel for pixel.
+// screens) of the state at the frame of the final line. The live state can be a few
+// predicted frames past that frame, so the window records the match's confirmed inputs (to
+// a temporary file, unless -record names one) and replays them to the end frame, checking
+// the checksum. Both players' files then agree pixel for pixel.
+//
+// stdout: p2pa's banner, a "p2pa-window: playing at frame N" line once the match runs,
+// and at the end the score line and the final line `frame=N checksum=X rollbacks=N
+// rtt_ms=X`. Exit status: 0, 1 when the match or the window failed, 2 for bad arguments.
 //
 // Only this binary (and the render tests) link ebiten: on Linux ebiten needs an X display
 // as soon as the program starts. Without one, this program says so in one line and exits
