@@ -30,7 +30,7 @@ vet: deps
 
 # test is the project's one test command (CI runs it through .ci/run). Packages that link
 # ebiten need an X server, so the run goes through xvfb-run when no display is set.
-test: deps vet
+test: deps vet cross
 	@if [ -z "$$DISPLAY" ]; then X="xvfb-run -a -s '-screen 0 1280x1024x24'"; else X=""; fi; \
 	eval $$X $(GO) test -race -timeout 30m ./...
 
@@ -66,6 +66,32 @@ demo: deps build
 	  fi; \
 	  rm -rf $$log; \
 	fi
+
+# fuzz runs every fuzz target in the repository (found by grep, so new ones are picked up)
+# for FUZZTIME each, one at a time: go test -fuzz takes a single target. Minimizing a new
+# interesting input is capped at FUZZMINTIME so that slow targets keep fuzzing. A failure
+# stops the run and leaves the input in the package's testdata/fuzz.
+FUZZTIME ?= 20s
+FUZZMINTIME ?= 5s
+fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+	  pkg=./$$(dirname $$f); \
+	  for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "fuzz: $$t in $$pkg for $(FUZZTIME)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg; \
+	  done; \
+	done
+
+# cross checks determinism across CPUs: the game's tests, golden checksums included, run
+# natively, as 386 (natively on amd64 Linux) and as arm64 under qemu-user; then everything
+# cross-builds for Windows (ebiten needs no cgo there) and, but for the packages that link
+# ebiten, for macOS on arm64.
+cross: deps
+	$(GO) test ./game/
+	GOARCH=386 $(GO) test ./game/
+	GOARCH=arm64 $(GO) test -exec qemu-aarch64-static ./game/
+	GOOS=windows GOARCH=amd64 $(GO) build ./cmd/...
+	GOOS=darwin GOARCH=arm64 $(GO) build $$(GOOS=darwin GOARCH=arm64 $(GO) list -f '{{.ImportPath}} {{join .Deps " "}}' ./... | awk '!/github.com\/hajimehoshi\/ebiten/ {print $$1}')
 
 clean:
 	rm -rf $(BIN)

@@ -1,0 +1,503 @@
+package lockstep
+
+import (
+	"bytes"
+	"container/heap"
+	"encoding/binary"
+	"math/rand/v2"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// The fuzz targets of the wire codec and of Session.Receive. Their seeds come from the real
+// encoder: datagrams two sessions sent each other in a short game. The corpus the fuzzer
+// found interesting lives in testdata/fuzz/<FuzzName>; plain go test runs it. To fuzz:
+//
+//	go test -run '^$' -fuzz '^FuzzSessionReceive$' -fuzztime 30s ./lockstep
+//
+// (or make fuzz for every target in the repository).
+
+// fuzzInputSizes are the input sizes a fuzzed pair plays with: the encoding has inline masks
+// for inputs of up to 7 bytes and explicit mask bytes for longer ones.
+var fuzzInputSizes = [...]int{3, 9, 1}
+
+const (
+	fuzzTick             = time.Second / 60
+	fuzzChecksumInterval = 10
+	fuzzMaxRecords       = 256
+	// fuzzMaxAlloc bounds what one Receive may allocate: a few small error values or event
+	// slots, never anything sized by a field of the datagram.
+	fuzzMaxAlloc = 16 << 10
+	fuzzKeepSeen = 256 // oldest datagrams kept for replays; as many recent ones in a ring
+)
+
+// fuzzAddr is player p's address in a fuzzed pair.
+func fuzzAddr(p int) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(7100+p))
+}
+
+// fuzzForeign are addresses that are not a peer: another port, a peer's port on another
+// host, IPv6, and (appended per target) the target's own address.
+var fuzzForeign = [...]netip.AddrPort{
+	netip.MustParseAddrPort("127.0.0.1:9999"),
+	netip.MustParseAddrPort("127.0.0.2:7100"),
+	netip.MustParseAddrPort("127.0.0.2:7101"),
+	netip.MustParseAddrPort("[::1]:7101"),
+	netip.MustParseAddrPort("10.1.2.3:7100"),
+}
+
+// fuzzPair is two sessions playing the toy game over a fakeLink in one goroutine.
+type fuzzPair struct {
+	t     testing.TB
+	size  int
+	s     [2]*Session
+	g     [2]toyGame
+	link  fakeLink
+	rng   *rand.Rand
+	in    []byte
+	now   time.Duration
+	sums  [2]map[Frame]uint64 // checksum of every confirmed frame seen, per player
+	seen  [2][][]byte         // datagrams each player was sent by the other
+	nseen [2]int
+	bad   [2][]Event // events that mean the game stopped or broke
+}
+
+func newFuzzPair(t testing.TB, size int) *fuzzPair {
+	p := &fuzzPair{t: t, size: size, rng: rand.New(rand.NewPCG(5, 5)), in: make([]byte, size)}
+	p.link = fakeLink{latency: 30 * time.Millisecond, jitter: 8 * time.Millisecond, rng: rand.New(rand.NewPCG(11, 11))}
+	for i := range 2 {
+		addrs := make([]netip.AddrPort, 2)
+		if i == 1 {
+			addrs[0] = fuzzAddr(0) // player 0 learns player 1's address in the handshake
+		}
+		cfg := Config{InputSize: size, ChecksumInterval: fuzzChecksumInterval, Seed: 42, Nonce: uint64(i + 1), Game: "fuzz"}
+		s, err := NewSession(cfg, i, addrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.s[i] = s
+		p.sums[i] = map[Frame]uint64{}
+	}
+	return p
+}
+
+// tick runs one frame for both players: deliver what is due, advance, send.
+func (p *fuzzPair) tick() {
+	for p.link.q.Len() > 0 && p.link.q[0].at <= p.now {
+		f := heap.Pop(&p.link.q).(flight)
+		p.s[f.to].Receive(fuzzAddr(f.from), f.data, p.now)
+	}
+	for i, s := range p.s {
+		if s.Running() && !s.Wait() {
+			if p.rng.IntN(6) == 0 {
+				p.in[p.rng.IntN(p.size)] = byte(p.rng.Uint32())
+			}
+			err := s.AddLocalInput(p.in)
+			if err == nil || err == ErrInputAlreadyAdded {
+				if reqs, err := s.Advance(p.now); err == nil {
+					if err := Apply(&p.g[i], reqs); err != nil {
+						p.t.Fatal(err)
+					}
+				}
+			}
+			c := s.ConfirmedFrame()
+			for f := c; f > c-4 && f >= 0; f-- {
+				if sum, ok := s.Checksum(f); ok {
+					p.sums[i][f] = sum
+				}
+			}
+		}
+		for _, d := range s.Outgoing(p.now) {
+			to := 1 - i
+			if d.To != fuzzAddr(to) {
+				continue // an answer to an injected datagram: it goes nowhere
+			}
+			p.link.send(p.now, i, to, d.Data)
+			p.capture(to, d.Data)
+		}
+		for _, e := range s.Events() {
+			switch e.Kind {
+			case EventDesync, EventFailed, EventDisconnected, EventPeerLeft:
+				p.bad[i] = append(p.bad[i], e)
+			}
+		}
+	}
+	p.now += fuzzTick
+}
+
+// capture keeps a copy of a datagram sent to player to: the first fuzzKeepSeen, then a ring
+// of the latest fuzzKeepSeen.
+func (p *fuzzPair) capture(to int, d []byte) {
+	c := append([]byte(nil), d...)
+	if len(p.seen[to]) < 2*fuzzKeepSeen {
+		p.seen[to] = append(p.seen[to], c)
+		return
+	}
+	p.seen[to][fuzzKeepSeen+p.nseen[to]%fuzzKeepSeen] = c
+	p.nseen[to]++
+}
+
+func (p *fuzzPair) isReplay(to int, d []byte) bool {
+	for _, c := range p.seen[to] {
+		if bytes.Equal(c, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// warmUp plays until both sessions run and have played a few frames.
+func (p *fuzzPair) warmUp() {
+	for range 600 {
+		if p.s[0].Frame() >= 20 && p.s[1].Frame() >= 20 {
+			return
+		}
+		p.tick()
+	}
+	p.t.Fatalf("the pair did not start: %v, %v", p.s[0].State(), p.s[1].State())
+}
+
+// allocatedBytes is the heap allocated so far, to the byte: ReadMemStats flushes the
+// per-P caches (runtime/metrics is cheaper but counts small objects a span at a time, so a
+// GC starting during a Receive would charge it with other code's allocations).
+func allocatedBytes() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.TotalAlloc
+}
+
+// inject hands player to one datagram between ticks. If mustDrop, the session must count
+// it as dropped (exactly once) and take nothing from it.
+func (p *fuzzPair) inject(to int, from netip.AddrPort, d []byte, mustDrop bool) {
+	s := p.s[to]
+	ep := s.peers[1-to]
+	drops, packets := s.drops.Total(), ep.packetsIn
+	before := allocatedBytes()
+	s.Receive(from, d, p.now)
+	if n := allocatedBytes() - before; n > fuzzMaxAlloc {
+		p.t.Fatalf("Receive of %d bytes from %v allocated %d bytes", len(d), from, n)
+	}
+	if mustDrop {
+		if got := s.drops.Total() - drops; got != 1 {
+			p.t.Fatalf("player %d: a datagram from %v that does not belong (%x) counted %d times in %+v", to, from, d, got, s.drops)
+		}
+		if ep.packetsIn != packets {
+			p.t.Fatalf("player %d: a dropped datagram from %v (%x) counted as received from the peer", to, from, d)
+		}
+	}
+}
+
+func carriesTag(d []byte, tag uint16) bool {
+	return len(d) >= 4 && len(d) <= MaxDatagram && d[0] == wireMagic && binary.LittleEndian.Uint16(d[2:]) == tag
+}
+
+// FuzzSessionReceive plays a pair of sessions and injects the fuzz input as datagrams between
+// the valid ones. data[0] picks the input size; then come records:
+//
+//	op: bit 0 the target player; bits 1-2 the source: 0 a foreign address, 1 the peer's
+//	    address with the tag made wrong, 2 the peer's address, 3 the peer's address in
+//	    IPv4-mapped IPv6 form; bit 3: 0 raw bytes, 1 a captured datagram changed; bits 4-7
+//	    clean ticks to play before the injection
+//	raw: length byte (255: the rest of the input) and the bytes
+//	captured: which one, position, xor (0: none), how many bytes to cut off the end
+//
+// Whatever arrives, nothing panics and no Receive allocates more than a few bytes. Datagrams
+// that do not belong (foreign, wrong tag) and exact replays of old valid datagrams must
+// change nothing: each foreign or wrong-tag one is counted once in Stats().Dropped, and
+// afterwards the pair plays on with equal checksums at every frame both confirmed. A
+// datagram from the peer's address with the peer's tag that is not an exact replay is
+// indistinguishable from the peer's own (the protocol does not authenticate): for those
+// only the absence of panics and of large allocations is checked.
+func FuzzSessionReceive(f *testing.F) {
+	for _, seed := range fuzzSessionSeeds(f) {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 {
+			return
+		}
+		p := newFuzzPair(t, fuzzInputSizes[int(data[0])%len(fuzzInputSizes)])
+		p.warmUp()
+		r := data[1:]
+		authentic := false // something came with the peer's address and tag
+		for n := 0; len(r) > 0 && n < fuzzMaxRecords; n++ {
+			op := r[0]
+			r = r[1:]
+			for range int(op >> 4) {
+				p.tick()
+			}
+			to := int(op & 1)
+			var d []byte
+			if op&8 == 0 {
+				if len(r) == 0 {
+					break
+				}
+				k := int(r[0])
+				r = r[1:]
+				if k == 255 {
+					k = len(r)
+				}
+				k = min(k, len(r))
+				d, r = append([]byte(nil), r[:k]...), r[k:]
+			} else {
+				var a [4]byte
+				r = r[copy(a[:], r):]
+				seen := p.seen[to]
+				d = append([]byte(nil), seen[int(a[0])%len(seen)]...)
+				if a[2] != 0 {
+					d[int(a[1])%len(d)] ^= a[2]
+				}
+				d = d[:len(d)-int(a[3])%(len(d)+1)]
+			}
+			peer, peerTag := fuzzAddr(1-to), p.s[1-to].tag
+			from := peer
+			switch (op >> 1) & 3 {
+			case 0:
+				if i := n % (len(fuzzForeign) + 1); i < len(fuzzForeign) {
+					from = fuzzForeign[i]
+				} else {
+					from = fuzzAddr(to)
+				}
+			case 1:
+				if carriesTag(d, peerTag) {
+					d[3] ^= 0x40
+				}
+			case 3:
+				from = netip.AddrPortFrom(netip.AddrFrom16(peer.Addr().As16()), peer.Port())
+			}
+			mustDrop := unmap(from) != peer || !carriesTag(d, peerTag)
+			if !mustDrop && !p.isReplay(to, d) {
+				authentic = true
+			}
+			p.inject(to, from, d, mustDrop)
+		}
+
+		// Then the pair plays on undisturbed.
+		start := [2]Frame{p.s[0].Frame(), p.s[1].Frame()}
+		const more = 90
+		for i := 0; i < 600 && (p.s[0].Frame() < start[0]+more || p.s[1].Frame() < start[1]+more); i++ {
+			p.tick()
+		}
+		if authentic {
+			return
+		}
+		for i, s := range p.s {
+			if len(p.bad[i]) > 0 {
+				t.Fatalf("player %d: %v after datagrams that should have changed nothing", i, p.bad[i][0])
+			}
+			if !s.Running() || s.Frame() < start[i]+more {
+				t.Fatalf("player %d: %s at frame %d, want running past %d (err %v)", i, s.State(), s.Frame(), start[i]+more, s.Err())
+			}
+		}
+		compared := 0
+		for f, a := range p.sums[0] {
+			if b, ok := p.sums[1][f]; ok {
+				compared++
+				if a != b {
+					t.Fatalf("confirmed frame %d: checksums %016x and %016x differ", f, a, b)
+				}
+			}
+		}
+		if compared < more {
+			t.Fatalf("only %d confirmed frames compared", compared)
+		}
+	})
+}
+
+// fuzzCapture plays a short game with input size size and returns what each player was
+// sent: handshake messages first, then inputs with quality and checksum reports.
+func fuzzCapture(t testing.TB, size int) *fuzzPair {
+	p := newFuzzPair(t, size)
+	p.warmUp()
+	for range 60 {
+		p.tick()
+	}
+	return p
+}
+
+// fuzzSessionSeeds builds records (see FuzzSessionReceive) from real datagrams: the pair in
+// the fuzz function is deterministic, so these carry the tags it uses.
+func fuzzSessionSeeds(t testing.TB) [][]byte {
+	p := fuzzCapture(t, fuzzInputSizes[0])
+	raw := func(op byte, d []byte) []byte {
+		if len(d) >= 255 {
+			return append([]byte{op, 255}, d...)
+		}
+		return append([]byte{op, byte(len(d))}, d...)
+	}
+	const (
+		foreign  = 0 << 1
+		wrongTag = 1 << 1
+		peer     = 2 << 1
+		mapped   = 3 << 1
+		captured = 8
+	)
+	var seeds [][]byte
+	for to := range 2 {
+		seen := p.seen[to]
+		sync, latest := seen[0], seen[len(seen)-1]
+		old := seen[len(seen)/3]
+		op := byte(to)
+		// Foreign and wrong-tag copies of real messages, a replay much later, a leftover
+		// handshake.
+		seeds = append(seeds,
+			append([]byte{0}, raw(op|foreign, latest)...),
+			append([]byte{1}, raw(op|wrongTag, latest)...),
+			append([]byte{2}, raw(op|wrongTag|0x30, sync)...),
+			append(append([]byte{0}, raw(op|peer|0xf0, old)...), raw(op|mapped|0xf0, old)...),
+			append([]byte{0}, raw(op|peer, sync)...),
+		)
+		// Wrong version: a real sync request claiming protocol 2.
+		v2 := append([]byte(nil), sync...)
+		v2[4] = ProtocolVersion + 1
+		seeds = append(seeds, append(append([]byte{0}, raw(op|foreign, v2)...), raw(op|wrongTag, v2)...))
+		// Oversized: a real message padded past MaxDatagram.
+		big := append(append([]byte(nil), latest...), make([]byte, MaxDatagram)...)
+		seeds = append(seeds, append([]byte{0}, raw(op|peer, big)...))
+		// Captured datagrams, mutated: exact replay, truncated, a flipped byte, a forged one.
+		seeds = append(seeds,
+			[]byte{0, op | peer | captured | 0x50, 3, 0, 0, 0, op | peer | captured, 200, 0, 0, 0},
+			[]byte{1, op | peer | captured, 100, 0, 0, 5, op | peer | captured, 100, 0, 0, 1},
+			[]byte{0, op | wrongTag | captured, 120, 6, 0x80, 0},
+			[]byte{2, op | peer | captured, 90, 7, 0x01, 0},
+			[]byte{0, op | foreign | captured | 0x10, 7, 4, 0xff, 0},
+		)
+	}
+	// A flood of junk from everywhere.
+	rng := rand.New(rand.NewPCG(3, 4))
+	flood := []byte{0}
+	for i := range 40 {
+		junk := make([]byte, rng.IntN(40))
+		for j := range junk {
+			junk[j] = byte(rng.Uint32())
+		}
+		if i%3 == 0 && len(junk) > 0 {
+			junk[0] = wireMagic
+		}
+		flood = append(flood, raw(byte(i%8), junk)...)
+	}
+	return append(seeds, flood)
+}
+
+// FuzzDecodeDatagram runs the codec on arbitrary bytes: parseHeader, then parseSync,
+// parseInput (and with it encodedLen), decodeInputs, or the goodbye's varint. Nothing may
+// panic, and whatever parses must encode back to something that parses the same.
+func FuzzDecodeDatagram(f *testing.F) {
+	for _, size := range []int{1, 3, 5, 9, MaxInputSize} {
+		p := fuzzCapture(f, size)
+		for to := range 2 {
+			seen := p.seen[to]
+			for _, i := range []int{0, 1, len(seen) / 2, len(seen) - 3, len(seen) - 2, len(seen) - 1} {
+				f.Add(seen[i], uint8(size-1))
+			}
+		}
+		f.Add(p.s[0].Close(p.now)[0].Data, uint8(size-1))
+		m := syncMsg{version: ProtocolVersion, nonce: 77, code: rejectGame}
+		p.s[1].fillSync(&m)
+		f.Add(appendSync(nil, msgReject, 0x1235, &m), uint8(size-1))
+	}
+	f.Add([]byte{wireMagic, byte(msgSyncRequest), 1, 0, ProtocolVersion + 1}, uint8(0))
+	f.Add([]byte{}, uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, sizeByte uint8) {
+		size := 1 + int(sizeByte)%MaxInputSize
+		if len(data) > 0 {
+			fuzzInputStream(t, data[1:], int(data[0]), size)
+		}
+		h, body, err := parseHeader(data)
+		if err != nil {
+			return
+		}
+		switch h.typ {
+		case msgSyncRequest, msgSyncReply, msgReject:
+			var m syncMsg
+			if parseSync(body, &m) != nil || m.version != ProtocolVersion {
+				return
+			}
+			if re := appendSync(nil, h.typ, h.tag, &m); !bytes.Equal(re[4:], body) {
+				t.Fatalf("sync message %x parses as %+v, which encodes as %x", data, m, re)
+			}
+		case msgInput:
+			var m inputMsg
+			if parseInput(body, h.flags, size, &m) != nil {
+				return
+			}
+			if m.count > maxInputsPerSend || m.ack < NullFrame || m.start < 0 {
+				t.Fatalf("parsed out of range: %+v", m)
+			}
+			dec := fuzzDecode(t, m.inputs, m.count, size)
+			flags := h.flags & (flagQuality | flagChecksum)
+			again := m
+			again.inputs = appendInputs(nil, make([]byte, size), dec, size)
+			re := appendInput(nil, h.tag, &again, flags)
+			h2, body2, err := parseHeader(re)
+			if err != nil || h2.tag != h.tag || h2.flags != flags || h2.typ != msgInput {
+				t.Fatalf("re-encoded header %x: %+v, %v", re, h2, err)
+			}
+			var m2 inputMsg
+			if err := parseInput(body2, flags, size, &m2); err != nil {
+				t.Fatalf("input message %x parses as %+v, which encodes as %x, which does not parse: %v", data, m, re, err)
+			}
+			if !bytes.Equal(fuzzDecode(t, m2.inputs, m2.count, size), dec) {
+				t.Fatalf("inputs of %x change when re-encoded as %x", data, re)
+			}
+			if fuzzFields(m2, flags) != fuzzFields(m, flags) {
+				t.Fatalf("input message %x parses as %+v, re-encoded as %+v", data, m, m2)
+			}
+		case msgBye:
+			r := reader{b: body}
+			_ = r.uvarint(maxFrameOnWire)
+		}
+	})
+}
+
+// fuzzFields are the fields of m that encoding with flags puts on the wire.
+func fuzzFields(m inputMsg, flags uint8) [10]int64 {
+	f := [10]int64{int64(m.start), int64(m.count), int64(m.ack)}
+	if flags&flagQuality != 0 {
+		f[3], f[4], f[5], f[6], f[7] = int64(m.ping), int64(m.echo), int64(m.held), int64(m.frame), int64(m.advantage)
+	}
+	if flags&flagChecksum != 0 {
+		f[8], f[9] = int64(m.sumFrame), int64(m.sum)
+	}
+	return f
+}
+
+// fuzzInputStream walks b as count encoded inputs; if that works, decoding must give exactly
+// count inputs and re-encoding them must decode the same.
+func fuzzInputStream(t *testing.T, b []byte, count, size int) {
+	n, err := encodedLen(b, count, size)
+	if err != nil {
+		return
+	}
+	if n < 0 || n > len(b) {
+		t.Fatalf("encodedLen(%x, %d, %d) = %d", b, count, size, n)
+	}
+	dec := fuzzDecode(t, b[:n], count, size)
+	enc := appendInputs(nil, make([]byte, size), dec, size)
+	if m, err := encodedLen(enc, count, size); err != nil || m != len(enc) {
+		t.Fatalf("re-encoded inputs %x: encodedLen %d, %v", enc, m, err)
+	}
+	if again := fuzzDecode(t, enc, count, size); !bytes.Equal(again, dec) {
+		t.Fatalf("inputs %x decode as %x, re-encoded %x decode as %x", b[:n], dec, enc, again)
+	}
+}
+
+// fuzzDecode expands count inputs, checking that decodeInputs emits each exactly once, in
+// order, with the right size.
+func fuzzDecode(t *testing.T, enc []byte, count, size int) []byte {
+	out := make([]byte, 0, count*size)
+	next := 0
+	decodeInputs(enc, make([]byte, size), count, size, make([]byte, size), func(i int, in []byte) {
+		if i != next || len(in) != size {
+			t.Fatalf("decodeInputs(%x) emitted input %d (%d bytes), want input %d (%d bytes)", enc, i, len(in), next, size)
+		}
+		next++
+		out = append(out, in...)
+	})
+	if next != count {
+		t.Fatalf("decodeInputs(%x) emitted %d inputs, want %d", enc, next, count)
+	}
+	return out
+}
