@@ -36,6 +36,7 @@ type window struct {
 
 	field   *ebiten.Image // the playfield, drawn first offscreen so it can be captured
 	showHUD bool
+	latched game.Buttons // buttons pressed but not yet played in a frame
 	cursor  ebiten.CursorModeType
 	title   string
 
@@ -113,7 +114,7 @@ func (w *window) Update() error {
 	if inpututil.IsKeyJustPressed(ebiten.KeyF1) {
 		w.showHUD = !w.showHUD
 	}
-	w.sess.Tick(readInput())
+	w.tick(readInput())
 	v := w.sess.View()
 	if v.Phase == peer.PhaseRunning && !w.announced {
 		// Tools (the e2e test) wait for this line rather than guessing when play starts.
@@ -155,6 +156,26 @@ func (w *window) updateTitle(v view) {
 	if t != w.title {
 		ebiten.SetWindowTitle(t)
 		w.title = t
+	}
+}
+
+// tick hands the input to the session. A click can be shorter than a tick, so it shows in
+// one tick's input only, and the session skips a tick now and then (a time-sync wait, or
+// remote input too far behind) without taking its input: the click would be lost. So
+// buttons stay latched until a frame has been played with them; a click held for a frame
+// or two longer is still one click to the game, which reacts to rising edges.
+func (w *window) tick(in game.Input) {
+	w.latched |= in.Buttons
+	in.Buttons |= w.latched
+	before := int32(-1)
+	if s := w.sess.State(); s != nil {
+		before = s.Frame()
+	}
+	w.sess.Tick(in)
+	// Before the match runs, clicks are dropped: a click on the waiting screen must not
+	// start the coins later.
+	if s := w.sess.State(); before < 0 || s == nil || s.Frame() > before {
+		w.latched = 0
 	}
 }
 
