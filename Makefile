@@ -93,5 +93,18 @@ cross: deps
 	GOOS=windows GOARCH=amd64 $(GO) build ./cmd/...
 	GOOS=darwin GOARCH=arm64 $(GO) build $$(GOOS=darwin GOARCH=arm64 $(GO) list -f '{{.ImportPath}} {{join .Deps " "}}' ./... | awk '!/github.com\/hajimehoshi\/ebiten/ {print $$1}')
 
+# bench measures what issue 5 asks (handshake, input latency, frame cost with and without
+# rollback, bytes on the wire, the prototype's stream, bad links; see bench/) six
+# times, so that benchstat can give each figure a mean and its spread. The raw results go to
+# bench/latest.txt; the table is printed. Run it on an otherwise idle machine: the figures
+# are wall time. benchstat is installed on first use.
+BENCHSTAT := $(shell $(GO) env GOPATH)/bin/benchstat
+BENCH_COUNT ?= 6
+bench:
+	@[ -x $(BENCHSTAT) ] || $(GO) install golang.org/x/perf/cmd/benchstat@latest
+	$(GO) test ./bench -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) -timeout 30m > bench/latest.txt \
+	  || { tail -n 30 bench/latest.txt; exit 1; }
+	$(BENCHSTAT) bench/latest.txt
+
 clean:
 	rm -rf $(BIN)
