@@ -276,6 +276,15 @@ func (s *Session) ConfirmedFrame() Frame {
 // last MaxPrediction+1 frames).
 func (s *Session) Checksum(f Frame) (uint64, bool) { return s.sync.savedChecksum(f) }
 
+// SavedState is the saved state of frame f, while the session still remembers it. The
+// slice belongs to the session: copy it to keep it.
+func (s *Session) SavedState(f Frame) ([]byte, bool) {
+	if _, ok := s.sync.savedChecksum(f); !ok {
+		return nil, false
+	}
+	return s.sync.cell(f).State, true
+}
+
 // Events returns what happened since the last call. The slice is valid until the next call.
 func (s *Session) Events() []Event {
 	ev := s.events

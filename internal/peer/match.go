@@ -97,6 +97,7 @@ type Match struct {
 	}
 	recorded lockstep.Frame // last confirmed frame put in history
 	lastLog  time.Duration
+	endState []byte // the saved state of the end frame, once confirmed
 	peerStat []lockstep.PeerStats
 }
 
@@ -331,6 +332,7 @@ func (m *Match) advance(local game.Input, now time.Duration) {
 	if m.state == nil {
 		return
 	}
+	m.noteEnd(m.sess.EndFrame())
 	frame := m.sess.Frame()
 	if m.end != lockstep.NullFrame && frame >= m.end {
 		// The last frame is played; fold in late remote inputs so it can be confirmed.
@@ -358,6 +360,16 @@ func (m *Match) advance(local game.Input, now time.Duration) {
 		return
 	}
 	m.apply(reqs, nil)
+}
+
+// noteEnd moves the end of the match to f if that is earlier: a peer that left or vanished
+// played its real inputs up to f, so that is the last frame both sides can vouch for. It is
+// checked before advancing, so the end frame's saved state is still at hand when it is
+// confirmed.
+func (m *Match) noteEnd(f lockstep.Frame) {
+	if f >= 0 && (m.end == lockstep.NullFrame || f < m.end) {
+		m.end = f
+	}
 }
 
 func (m *Match) apply(reqs []lockstep.Request, err error) {
@@ -427,9 +439,7 @@ func (m *Match) handleEvents() {
 				m.status.Phase = PhaseDisconnected
 				fmt.Fprintf(m.out, "p2pa: peer disconnected at frame %d\n", e.Frame)
 			}
-			if e.Frame >= 0 && (m.end == lockstep.NullFrame || e.Frame < m.end) {
-				m.end = e.Frame
-			}
+			m.noteEnd(e.Frame)
 		case lockstep.EventDesync:
 			m.status.Phase = PhaseDesync
 			fmt.Fprintf(m.out, "p2pa: desync at frame %d (ours %016x, peer's %016x)\n", e.Frame, e.Local, e.Remote)
@@ -498,6 +508,11 @@ func (m *Match) checkEnd(now time.Duration) {
 		} else if sum, ok := m.sess.Checksum(m.end); ok {
 			m.endSum, m.endKnown = sum, true
 		}
+		if m.endKnown {
+			if st, ok := m.sess.SavedState(m.end); ok {
+				m.endState = append(m.endState[:0], st...)
+			}
+		}
 	}
 	if m.sess.Unacknowledged() > 0 && (m.quitAt == 0 || now-m.quitAt < lingerMax) {
 		if m.quitAt == 0 {
@@ -515,6 +530,20 @@ func (m *Match) finish() {
 	}
 	m.send(m.sess.Close(m.clock.Now()))
 	m.closed = true
+}
+
+// FinalState is the game at the match's end frame, the one the result line reports, once
+// the match is done: both peers' final states are identical, unlike State, which may have
+// run a few predicted frames further. ok is false if the end was never confirmed.
+func (m *Match) FinalState() (*game.State, bool) {
+	if !m.endKnown || len(m.endState) == 0 {
+		return nil, false
+	}
+	st, err := game.Decode(m.endState)
+	if err != nil || uint64(st.Checksum()) != m.endSum {
+		return nil, false
+	}
+	return st, true
 }
 
 // ResultLine is the line scripts read: the end frame, its checksum, our rollbacks and RTT.
