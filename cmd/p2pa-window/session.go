@@ -1,9 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"p2pa/game"
@@ -60,72 +60,23 @@ type view struct {
 // matchSession is a live match: peer.Match already has most of the session's shape.
 type matchSession struct {
 	*peer.Match
-	// record is the replay file the match writes at Close, from which FinalState rebuilds
-	// the state at the end frame; tempRecord says the window chose it (not -record).
-	record     string
-	tempRecord bool
 }
 
 func startMatch(opts options, stdout io.Writer) (session, error) {
-	ms := &matchSession{record: opts.Record}
-	if opts.Screenshot != "" && opts.Record == "" {
-		// The screenshot must show the state at the final line's frame, on which both
-		// peers agree. The live state may be a few predicted frames past it (the peer that
-		// stays learns the end frame late), and states cannot step back; the recording of
-		// the confirmed inputs can be replayed up to it exactly.
-		f, err := os.CreateTemp("", "p2pa-window-*.replay")
-		if err != nil {
-			return nil, fmt.Errorf("-screenshot: a temporary recording: %w", err)
-		}
-		f.Close()
-		opts.Record, ms.record, ms.tempRecord = f.Name(), f.Name(), true
-	}
 	m, err := peer.Start(opts, stdout)
 	if err != nil {
-		ms.removeTemp()
 		return nil, fmt.Errorf("starting the match: %w", err)
 	}
-	ms.Match = m
-	return ms, nil
+	return matchSession{m}, nil
 }
 
-func (m *matchSession) removeTemp() {
-	if m.tempRecord {
-		os.Remove(m.record)
-		m.tempRecord = false
+// FinalState is the state at the final line's frame, on which both peers agree; the live
+// state may be a few predicted frames past it (the peer that stays learns the end late).
+func (m matchSession) FinalState() (*game.State, error) {
+	if st, ok := m.Match.FinalState(); ok {
+		return st, nil
 	}
-}
-
-func (m *matchSession) Close() error {
-	err := m.Match.Close()
-	if m.tempRecord && m.State() == nil {
-		m.removeTemp() // never synchronised: nothing was recorded
-	}
-	return err
-}
-
-// FinalState replays the recording (the match's confirmed inputs) up to the end frame and
-// checks the checksum against the one the final line printed.
-func (m *matchSession) FinalState() (*game.State, error) {
-	if m.record == "" {
-		return m.State(), nil
-	}
-	defer m.removeTemp()
-	r, err := peer.ReadReplay(m.record)
-	if err != nil {
-		return m.State(), fmt.Errorf("the final state: %w", err)
-	}
-	st, err := r.NewState()
-	if err != nil {
-		return m.State(), fmt.Errorf("the final state: %w", err)
-	}
-	for f := range r.Frames {
-		st.AdvanceFrame(r.FrameInputs(f))
-	}
-	if st.Checksum() != r.Checksum {
-		return m.State(), fmt.Errorf("the final state: replaying %d frames gave checksum %016x, the match ended on %016x", r.Frames, st.Checksum(), r.Checksum)
-	}
-	return st, nil
+	return m.State(), errors.New("the match ended before its last frame was confirmed; showing the latest state")
 }
 
 func (m matchSession) View() view {
