@@ -124,6 +124,15 @@ func DecodeReplay(b []byte) (*Replay, error) {
 	r.Frames = int(binary.LittleEndian.Uint32(p[17:]))
 	r.Checksum = binary.LittleEndian.Uint64(p[21:])
 	body := b[replayHeader:]
+	// game.Config reads 0 players or coins as "the default"; in a file they are garbage.
+	// Taken as defaults they would play another game than recorded, and zero players
+	// need no input bytes, so a bare header could ask for four billion frames.
+	if r.Players < 1 || r.Players > game.MaxPlayers {
+		return nil, fmt.Errorf("%w: %d players, want 1..%d", ErrReplay, r.Players, game.MaxPlayers)
+	}
+	if r.Coins < 1 || r.Coins > game.MaxCoins {
+		return nil, fmt.Errorf("%w: %d coins, want 1..%d", ErrReplay, r.Coins, game.MaxCoins)
+	}
 	if err := (game.Config{Mode: r.Mode, Coins: r.Coins, Players: r.Players, Seed: r.Seed}).Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrReplay, err)
 	}
