@@ -139,7 +139,9 @@ func DecodeReplay(b []byte) (*Replay, error) {
 	if size != game.InputSize {
 		return nil, fmt.Errorf("%w: %d-byte inputs, want %d", ErrReplay, size, game.InputSize)
 	}
-	if r.Frames < 0 || len(body) != r.Frames*r.Players*size {
+	// Divide rather than multiply: on 32-bit platforms frames × width can wrap around to
+	// the length of a short body, and playing it would run off the end of the inputs.
+	if w := r.Players * size; r.Frames < 0 || len(body)%w != 0 || len(body)/w != r.Frames {
 		return nil, fmt.Errorf("%w: %d bytes of inputs for %d frames", ErrReplay, len(body), r.Frames)
 	}
 	r.Inputs = body

@@ -211,6 +211,8 @@ func TestReplayRefused(t *testing.T) {
 		{"frames+1", mutate(good, replayOffFrames, good[replayOffFrames]+1), "inputs"},
 		{"frames max", mutate(good, replayOffFrames, 0xff, 0xff, 0xff, 0xff), "inputs"},
 		{"one byte more", append(slices.Clone(good), 0), "inputs"},
+		// 429496730 frames × 10 bytes wraps to 4 in 32-bit arithmetic (GOARCH=386).
+		{"frames wrap", append(mutate(good[:replayHeaderLen], replayOffFrames, 0x9a, 0x99, 0x99, 0x19), 1, 2, 3, 4), "inputs"},
 		{"empty", nil, "not a p2pa replay"},
 		{"text", []byte("frame=600 checksum=0123456789abcdef\n"), "not a p2pa replay"},
 		{"game state", stateBytes, "not a p2pa replay"},
@@ -285,6 +287,7 @@ func FuzzDecodeReplay(f *testing.F) {
 	f.Add(mutate(good, replayOffPlayers, 0))
 	// Found by this fuzz test: 0 players passed as "the default", with no inputs needed.
 	f.Add([]byte("P2PAREPLAY\x01\x01\x01\x0000\x00\x0000000000\x05000000000000"))
+	f.Add(append(mutate(good[:replayHeaderLen], replayOffFrames, 0x9a, 0x99, 0x99, 0x19), 1, 2, 3, 4))
 	f.Add([]byte("P2PAREPLAY"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
