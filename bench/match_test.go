@@ -115,7 +115,9 @@ type wireLink struct {
 	loss float64
 }
 
-func (l wireLink) String() string { return fmt.Sprintf("rtt=%v/loss=%g%%", l.rtt, 100*l.loss) }
+func (l wireLink) String() string {
+	return fmt.Sprintf("rtt=%dms/loss=%g%%", l.rtt.Milliseconds(), 100*l.loss)
+}
 
 var wireLinks = []wireLink{{0, 0}, {0, 0.05}, {100 * time.Millisecond, 0}, {100 * time.Millisecond, 0.05}}
 
