@@ -603,11 +603,7 @@ func (s *Session) receiveInput(ep *endpoint, h header, body []byte, size int) {
 		return
 	}
 	ep.count(size)
-	ep.lastRecv = s.now
-	if ep.interrupted {
-		ep.interrupted = false
-		s.emit(Event{Kind: EventResumed, Player: ep.player})
-	}
+	malformed := s.drops.Malformed
 	fresh := false
 	if m.ack > ep.acked {
 		// A peer cannot have inputs we never sent: such an ack is forged or corrupt.
@@ -621,7 +617,9 @@ func (s *Session) receiveInput(ep *endpoint, h header, body []byte, size int) {
 	if s.receiveInputs(ep, &m) {
 		fresh = true
 	}
-	if h.flags&flagQuality != 0 && m.frame >= ep.remoteFrame {
+	// Quality reports carry the sender's clock, which only moves forward: an older or
+	// repeated one is a replay and must not count as a sign of life or skew the RTT.
+	if h.flags&flagQuality != 0 && (!ep.havePing || int32(m.ping-ep.lastPing) > 0) {
 		fresh = true
 		ep.lastPing, ep.lastPingAt, ep.havePing = m.ping, s.now, true
 		if m.echo != 0 {
@@ -634,15 +632,27 @@ func (s *Session) receiveInput(ep *endpoint, h header, body []byte, size int) {
 				}
 			}
 		}
-		ep.remoteFrame, ep.remoteFrameAt = m.frame, s.now
-		ep.remoteAdvantage = int(m.advantage)
-		ep.haveReport = true
+		if m.frame >= ep.remoteFrame {
+			ep.remoteFrame, ep.remoteFrameAt = m.frame, s.now
+			ep.remoteAdvantage = int(m.advantage)
+			ep.haveReport = true
+		}
+	}
+	if !fresh {
+		// Nothing new: a duplicate or a replay (or a bad one, counted already). Only news
+		// proves the peer is alive.
+		if s.drops.Malformed == malformed {
+			s.drops.Stale++
+		}
+		return
+	}
+	ep.lastRecv = s.now
+	if ep.interrupted {
+		ep.interrupted = false
+		s.emit(Event{Kind: EventResumed, Player: ep.player})
 	}
 	if h.flags&flagChecksum != 0 {
 		s.remoteChecksum(ep, m.sumFrame, m.sum)
-	}
-	if !fresh && m.count > 0 {
-		s.drops.Stale++
 	}
 }
 
@@ -849,6 +859,13 @@ func (s *Session) compareChecksum(ep *endpoint, f Frame, remote uint64) {
 	s.desyncFrame = f
 	s.desyncState = append([]byte(nil), rec.state...)
 	s.emit(Event{Kind: EventDesync, Player: ep.player, Frame: f, Local: rec.sum, Remote: remote})
+	// Make sure every peer hears our checksum of that frame, so all of them stop too.
+	s.latestSum = rec.checksumReport
+	for _, p := range s.peers {
+		if p != nil {
+			p.sumSendsLeft = checksumRepeats
+		}
+	}
 }
 
 // DesyncState returns the frame at which a desync was detected and our saved state of it,
@@ -878,6 +895,13 @@ func (s *Session) Outgoing(now time.Duration) []Datagram {
 				m := syncMsg{nonce: ep.nonce}
 				s.fillSync(&m)
 				s.queue(ep.addr, func(b []byte) []byte { return appendSync(b, msgSyncRequest, s.tag, &m) })
+			}
+		}
+	case stateDesync:
+		// Stopped, but still telling the peers our checksum of the desynced frame.
+		for _, ep := range s.peers {
+			if ep != nil && ep.state == epRunning && ep.sumSendsLeft > 0 {
+				s.sendInputs(ep)
 			}
 		}
 	case stateRunning:
@@ -989,7 +1013,7 @@ func (s *Session) sendInputs(ep *endpoint) {
 	q := &s.sync.queues[s.local]
 	from, to := ep.acked+1, q.known
 	since := s.now - ep.lastSend
-	due := to > ep.lastSentTo || ep.oweAck || since >= s.cfg.KeepAlive ||
+	due := to > ep.lastSentTo || ep.oweAck || since >= s.cfg.KeepAlive || ep.sumSendsLeft > 0 ||
 		(from <= to && since >= 2*s.cfg.FrameDuration)
 	if !due {
 		return

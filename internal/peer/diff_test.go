@@ -319,15 +319,11 @@ func TestDesyncFilesDiff(t *testing.T) {
 }
 
 // TestDesyncBothSidesNoDelay is TestDesyncFilesDiff's setup with -delay 0, the default.
-// It fails today, every run here (lockstep bug, see the skip): a player that receives the
+// It guards a fixed bug: a player that receives the
 // other's checksum report with the input that confirms the checksum frame detects the
 // desync inside Advance and from then on sends nothing, so its own report never leaves and
 // the other player only sees silence, then a disconnect, and writes no desync file.
 func TestDesyncBothSidesNoDelay(t *testing.T) {
-	if os.Getenv("P2PA_KNOWN_BUGS") == "" {
-		t.Skip("known lockstep bug: a session in stateDesync sends nothing (Outgoing has no case for it), " +
-			"so the peer that detects first never sends its checksum report; set P2PA_KNOWN_BUGS=1 to run")
-	}
 	d := startDesynced(t, 0)
 	for i, m := range d.ms {
 		if f, _, ok := m.sess.DesyncState(); !ok || f != d.desyncedAt {
@@ -337,12 +333,8 @@ func TestDesyncBothSidesNoDelay(t *testing.T) {
 }
 
 // TestDesyncOutlivesPeerQuit: a desynced player must still end with the desync when the
-// other player quits first. It fails today (internal/peer/match.go bug, see the skip).
+// other player quits first. (It guards a fixed bug: the goodbye used to turn the desync into "peer left".)
 func TestDesyncOutlivesPeerQuit(t *testing.T) {
-	if os.Getenv("P2PA_KNOWN_BUGS") == "" {
-		t.Skip("known match.go bug: after a desync the peer's goodbye turns PhaseDesync into PhasePeerLeft, " +
-			"and Close then reports success; set P2PA_KNOWN_BUGS=1 to run")
-	}
 	d := startDesynced(t, 2)
 	d.quit(0)
 	for range 10 { // let player 1 read the goodbye

@@ -66,6 +66,9 @@ type Status struct {
 const (
 	lingerMax   = 3 * time.Second // how long a leaving peer waits for its last inputs to be acknowledged
 	historySize = 512
+	// desyncLinger is how long a headless peer goes on after a desync, so the session can
+	// tell the other peer its checksum (it repeats it on a few messages) before we leave.
+	desyncLinger = 500 * time.Millisecond
 )
 
 // Match is one player's side of a game. Call Tick once per frame (60 times a second).
@@ -98,6 +101,7 @@ type Match struct {
 	recorded lockstep.Frame // last confirmed frame put in history
 	lastLog  time.Duration
 	endState []byte // the saved state of the end frame, once confirmed
+	desyncAt time.Duration
 	peerStat []lockstep.PeerStats
 }
 
@@ -432,7 +436,9 @@ func (m *Match) handleEvents() {
 			m.status.Phase = PhaseRunning
 			fmt.Fprintf(m.out, "p2pa: player %d resumed\n", e.Player)
 		case lockstep.EventDisconnected, lockstep.EventPeerLeft:
-			if e.Kind == lockstep.EventPeerLeft {
+			if m.status.Phase == PhaseDesync || m.status.Phase == PhaseFailed {
+				// Keep showing what went wrong; the peer's leaving is the lesser news.
+			} else if e.Kind == lockstep.EventPeerLeft {
 				m.status.Phase = PhasePeerLeft
 				fmt.Fprintf(m.out, "p2pa: peer left at frame %d\n", e.Frame)
 			} else {
@@ -442,6 +448,7 @@ func (m *Match) handleEvents() {
 			m.noteEnd(e.Frame)
 		case lockstep.EventDesync:
 			m.status.Phase = PhaseDesync
+			m.desyncAt = m.clock.Now()
 			fmt.Fprintf(m.out, "p2pa: desync at frame %d (ours %016x, peer's %016x)\n", e.Frame, e.Local, e.Remote)
 			m.writeDesyncState()
 		case lockstep.EventFailed:
@@ -486,7 +493,9 @@ func (m *Match) writeDesyncState() {
 func (m *Match) checkEnd(now time.Duration) {
 	switch {
 	case m.status.Phase == PhaseFailed || m.status.Phase == PhaseDesync:
-		if m.quitting || m.status.Phase == PhaseFailed {
+		// A window keeps showing the desync until the player quits; headless, nobody is
+		// there to read it, so the match ends (after the session has told the peer).
+		if m.quitting || m.status.Phase == PhaseFailed || (m.opts.Headless && m.status.Phase == PhaseDesync && now-m.desyncAt >= desyncLinger) {
 			m.finish()
 		}
 		return
@@ -577,8 +586,8 @@ func (m *Match) Close() error {
 		}
 	}
 	err := m.status.Err
-	if m.status.Phase == PhaseDesync {
-		err = m.sess.Err()
+	if errors.Is(m.sess.Err(), lockstep.ErrDesync) {
+		err = m.sess.Err() // whatever happened after it, the desync is the news
 	}
 	if err != nil {
 		fmt.Fprintf(m.out, "p2pa: %v\n", err)

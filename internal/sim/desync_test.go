@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -225,16 +224,12 @@ func TestDesyncDetectedOnBothPeers(t *testing.T) {
 	}
 }
 
-// TestDesyncDetectedOnBothPeersLossy is the same check on a lossy link. It fails today
-// (lockstep bug, see the skip message): the peer that detects the desync first stops
+// TestDesyncDetectedOnBothPeersLossy is the same check on a lossy link. It guards a fixed
+// bug: the peer that detects the desync first stops
 // sending at once, so its own checksum report (meant to ride on three messages in case
 // one is lost) goes out once or not at all, and the other peer never learns of the desync:
 // it stalls, then drops the silent peer and plays on alone.
 func TestDesyncDetectedOnBothPeersLossy(t *testing.T) {
-	if os.Getenv("P2PA_KNOWN_BUGS") == "" {
-		t.Skip("known lockstep bug: a desynced session sends nothing more (Outgoing has no stateDesync case), " +
-			"so under loss the other peer never sees the mismatch; set P2PA_KNOWN_BUGS=1 to run")
-	}
 	t.Parallel()
 	for seed := uint64(1); seed <= 12; seed++ {
 		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
