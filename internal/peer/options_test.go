@@ -1,0 +1,163 @@
+package peer
+
+import (
+	"errors"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"p2pa/game"
+	"p2pa/lockstep"
+	"p2pa/transport"
+)
+
+// defaultOptions is what `p2pa` alone means: player 0 of 2, listening on :7000.
+func defaultOptions() Options {
+	return Options{
+		Player:           0,
+		Players:          2,
+		Listen:           ":7000",
+		MaxPred:          8,
+		Mode:             game.Classic,
+		Coins:            game.DefaultCoins,
+		CheckDistance:    lockstep.DefaultCheckDistance,
+		Interrupt:        750 * time.Millisecond,
+		Disconnect:       5 * time.Second,
+		ChecksumInterval: 60,
+		Speed:            1,
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	with := func(f func(o *Options)) Options {
+		o := defaultOptions()
+		f(&o)
+		return o
+	}
+	link, err := transport.ParseNetsim("latency=40ms,loss=5%")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want Options
+	}{
+		{nil, defaultOptions()},
+		{[]string{"-p", "0"}, defaultOptions()},
+		{[]string{"-p", "1", "-peer", "127.0.0.1:7000"}, with(func(o *Options) { o.Player, o.Peer, o.Listen = 1, "127.0.0.1:7000", ":0" })},
+		{[]string{"-p", "1", "-peer", ":7000", "-listen", "127.0.0.1:7001"}, with(func(o *Options) { o.Player, o.Peer, o.Listen = 1, ":7000", "127.0.0.1:7001" })},
+		{[]string{"-listen", "127.0.0.1:0"}, with(func(o *Options) { o.Listen = "127.0.0.1:0" })},
+		{[]string{"-seed", "7", "-frames", "300", "-bot", "-headless"}, with(func(o *Options) { o.Seed, o.Frames, o.Bot, o.Headless = 7, 300, true, true })},
+		{[]string{"-seed", "-1"}, with(func(o *Options) { o.Seed = math.MaxUint64 })},
+		{[]string{"-mode", "VERSUS", "-coins", "100"}, with(func(o *Options) { o.Mode, o.Coins = game.Versus, 100 })},
+		{[]string{"-delay", "30", "-maxpred", "60"}, with(func(o *Options) { o.Delay, o.MaxPred = 30, 60 })},
+		{[]string{"-netsim", "latency=40ms,loss=5%"}, with(func(o *Options) { o.Netsim, o.NetsimCfg = "latency=40ms,loss=5%", link })},
+		{[]string{"-interrupt", "1s", "-disconnect", "1s", "-checksum-interval", "1"}, with(func(o *Options) { o.Interrupt, o.Disconnect, o.ChecksumInterval = time.Second, time.Second, 1 })},
+		// The sync test runs alone: any player count, a deep check without -maxpred, no address.
+		{[]string{"-synctest", "-players", "4", "-check", "20"}, with(func(o *Options) { o.SyncTest, o.Players, o.CheckDistance, o.Listen = true, 4, 20, "" })},
+		{[]string{"-synctest", "-check", "8", "-maxpred", "8"}, with(func(o *Options) { o.SyncTest, o.Listen = true, "" })},
+		{[]string{"-replay", "m.p2pa", "-speed", "4"}, with(func(o *Options) { o.Replay, o.Speed, o.Listen = "m.p2pa", 4, "" })},
+		{[]string{"-diff", "a.state", "b.state"}, Options{Diff: true, DiffA: "a.state", DiffB: "b.state", Players: 2, MaxPred: 8, Coins: game.DefaultCoins,
+			CheckDistance: lockstep.DefaultCheckDistance, Interrupt: 750 * time.Millisecond, Disconnect: 5 * time.Second, ChecksumInterval: 60, Speed: 1}},
+		{[]string{"-record", "out.p2pa", "-v", "-profile", "cpu", "-screenshot", "s.png"}, with(func(o *Options) { o.Record, o.Verbose, o.Profile, o.Screenshot = "out.p2pa", true, "cpu", "s.png" })},
+	} {
+		var stderr strings.Builder
+		got, err := ParseFlags("p2pa", tc.args, &stderr)
+		if err != nil {
+			t.Errorf("%q: %v", tc.args, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%q:\n got %+v\nwant %+v", tc.args, got, tc.want)
+		}
+		if stderr.Len() != 0 {
+			t.Errorf("%q: wrote %q", tc.args, stderr.String())
+		}
+	}
+}
+
+func TestParseFlagsErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // the flag the one-line error must name
+	}{
+		{[]string{"-bogus"}, "-bogus"},
+		{[]string{"-p"}, "-p"},
+		{[]string{"-p", "x"}, "-p"},
+		{[]string{"-p", "-1"}, "-p -1"},
+		{[]string{"-p", "7"}, "-p 7"},
+		{[]string{"-p", "2"}, "-p 2"},
+		{[]string{"-players", "5"}, "-players 5"},
+		{[]string{"-players", "3"}, "-players 3"},
+		{[]string{"-frames", "-1"}, "-frames -1"},
+		{[]string{"-delay", "-1"}, "-delay -1"},
+		{[]string{"-delay", "31"}, "-delay 31"},
+		{[]string{"-maxpred", "0"}, "-maxpred 0"},
+		{[]string{"-maxpred", "61"}, "-maxpred 61"},
+		{[]string{"-check", "0"}, "-check 0"},
+		{[]string{"-check", "20", "-maxpred", "8"}, "-check 20"},
+		{[]string{"-synctest", "-check", "61"}, "-check 61"},
+		{[]string{"-coins", "0"}, "-coins 0"},
+		{[]string{"-interrupt", "0s"}, "-interrupt"},
+		{[]string{"-interrupt", "1s", "-disconnect", "500ms"}, "-disconnect"},
+		{[]string{"-disconnect", "soon"}, "-disconnect"},
+		{[]string{"-checksum-interval", "0"}, "-checksum-interval 0"},
+		{[]string{"-speed", "2"}, "-speed 2"},
+		{[]string{"-profile", "gpu"}, "-profile gpu"},
+		{[]string{"-mode", "coop"}, "-mode coop"},
+		{[]string{"-seed", "seven"}, "-seed"},
+		{[]string{"-netsim", "latency=fast"}, "-netsim"},
+		{[]string{"-netsim", "loss=101%"}, "-netsim"},
+		{[]string{"-listen", "not an address"}, "-listen"},
+		{[]string{"-listen", "127.0.0.1:70000"}, "-listen"},
+		{[]string{"-p", "1"}, "-peer"},
+		{[]string{"-p", "1", "-peer", "nohost"}, "-peer"},
+		{[]string{"-p", "1", "-peer", "127.0.0.1:0"}, "-peer"},
+		{[]string{"-diff", "a.state"}, "-diff"},
+		{[]string{"stray"}, `"stray"`},
+	} {
+		var stderr strings.Builder
+		_, err := ParseFlags("p2pa", tc.args, &stderr)
+		switch {
+		case err == nil:
+			t.Errorf("%q: accepted", tc.args)
+		case errors.Is(err, ErrHelp):
+			t.Errorf("%q: asked for help", tc.args)
+		case strings.Contains(err.Error(), "\n"):
+			t.Errorf("%q: error of several lines: %q", tc.args, err)
+		case !strings.Contains(err.Error(), tc.want):
+			t.Errorf("%q: %q does not name %q", tc.args, err, tc.want)
+		}
+		if stderr.Len() != 0 {
+			t.Errorf("%q: wrote %q besides returning the error", tc.args, stderr.String())
+		}
+	}
+}
+
+func TestParseFlagsHelp(t *testing.T) {
+	for _, arg := range []string{"-h", "-help", "--help"} {
+		var stderr strings.Builder
+		_, err := ParseFlags("p2pa", []string{arg}, &stderr)
+		if !errors.Is(err, ErrHelp) {
+			t.Errorf("%s: %v, want ErrHelp", arg, err)
+		}
+		out := stderr.String()
+		if !strings.HasPrefix(out, Usage) || !strings.Contains(out, "-netsim") || !strings.Contains(out, "-headless") {
+			t.Errorf("%s: printed %q", arg, out)
+		}
+	}
+}
+
+func TestGameDescription(t *testing.T) {
+	o, err := ParseFlags("p2pa", []string{"-mode", "versus", "-coins", "7"}, &strings.Builder{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := o.GameDescription()
+	o.Coins = 8
+	if a != "p2pa-coins mode=versus coins=7" || a == o.GameDescription() {
+		t.Errorf("descriptions %q and %q", a, o.GameDescription())
+	}
+}
