@@ -254,9 +254,9 @@ func TestHostilePackets(t *testing.T) {
 		return 2, lockstep.DropStats{Oversized: 2}
 	})
 	// Replays of the first two seconds, from the peer's real address with its real tag, many
-	// seconds later: old inputs and handshake replies are stale; handshake requests get an
-	// answer (the peer may be finishing its handshake) that the peer counts stale in turn;
-	// input messages that carried no inputs are keep-alives and count as nothing.
+	// seconds later: old input messages and handshake replies are stale; handshake requests
+	// get an answer (the peer may be finishing its handshake) that the peer counts stale in
+	// turn.
 	for s.Ticks < 600 {
 		hostileStep(t, s, nil, nil)
 	}
@@ -271,9 +271,7 @@ func TestHostilePackets(t *testing.T) {
 			case hostileSyncReply:
 				w.Stale++
 			case hostileInput:
-				if hostileInputCount(d) > 0 {
-					w.Stale++
-				}
+				w.Stale++
 			}
 			send(1-p, p, d)
 		}
@@ -377,54 +375,65 @@ func TestHostilePackets(t *testing.T) {
 }
 
 // TestStaleReplaysDoNotKeepAVanishedPeerAlive: player 1 vanishes, and from then on only
-// replays of its old input messages arrive from its address. They are counted as stale
-// (nothing new), so they must not count as signs of life either: player 0 must report the
-// peer interrupted and then disconnected, as it does when nothing arrives at all. Otherwise
-// anyone who saw one of the peer's datagrams keeps a dead peer "connected" and the game
-// frozen at the prediction threshold for ever.
+// replays of its old messages arrive from its address: input messages, or handshake replies
+// (answers to requests player 0 made long ago). They are counted as stale (nothing new), so
+// they must not count as signs of life either: player 0 must report the peer interrupted and
+// then disconnected, as it does when nothing arrives at all. Otherwise anyone who saw one of
+// the peer's datagrams keeps a dead peer "connected" and the game frozen at the prediction
+// threshold for ever.
 func TestStaleReplaysDoNotKeepAVanishedPeerAlive(t *testing.T) {
-	s, err := New(Scenario{Frames: 1200, Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var early [2][][]byte
-	for s.Ticks < 120 {
-		hostileStep(t, s, &early, nil)
-	}
-	var old [][]byte
-	for _, d := range early[0] {
-		if hostileType(d) == hostileInput && hostileInputCount(d) > 0 {
-			old = append(old, d)
-		}
-	}
-	if len(old) < 10 {
-		t.Fatalf("only %d input messages captured", len(old))
-	}
-	gone := s.Clock.Now()
-	s.Scenario.Vanish = func(p int, now time.Duration) bool { return p == 1 && now >= gone }
-	p0 := s.Peers[0]
-	stale := p0.Session.Stats(nil).Dropped.Stale
-	sent, whileRunning := 0, 0
-	for s.Ticks < 120+10*60 { // 10 s: twice the disconnect timeout
-		if s.Ticks%6 == 0 { // one replay every 100 ms
-			if err := s.Peers[1].Conn.WriteTo(old[sent%len(old)], Addr(0)); err != nil {
+	for _, tc := range []struct {
+		name string
+		keep func(d []byte) bool
+	}{
+		{"inputs", func(d []byte) bool { return hostileType(d) == hostileInput && hostileInputCount(d) > 0 }},
+		{"handshake replies", func(d []byte) bool { return hostileType(d) == hostileSyncReply }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(Scenario{Frames: 1200, Seed: 3})
+			if err != nil {
 				t.Fatal(err)
 			}
-			sent++
-			if p0.Session.Stats(nil).Peers[0].State != "gone" {
-				whileRunning++
+			var early [2][][]byte
+			for s.Ticks < 120 {
+				hostileStep(t, s, &early, nil)
 			}
-		}
-		hostileStep(t, s, nil, nil)
-	}
-	st := p0.Session.Stats(nil)
-	// (Once the peer is dropped its datagrams are ignored without being counted.)
-	if got := st.Dropped.Stale - stale; got+1 < uint64(whileRunning) {
-		t.Errorf("%d of the %d replays sent before the peer was dropped counted as stale", got, whileRunning)
-	}
-	if p0.Count(lockstep.EventInterrupted) == 0 || p0.Count(lockstep.EventDisconnected) == 0 {
-		t.Errorf("player 1 vanished 10 s ago and only stale replays of its old messages came since, "+
-			"yet player 0 saw %d interrupted and %d disconnected events (peer state %q, frame %d, stalls %d)",
-			p0.Count(lockstep.EventInterrupted), p0.Count(lockstep.EventDisconnected), st.Peers[0].State, st.Frame, p0.Stalls)
+			var old [][]byte
+			for _, d := range early[0] {
+				if tc.keep(d) {
+					old = append(old, d)
+				}
+			}
+			if len(old) == 0 {
+				t.Fatal("none captured")
+			}
+			gone := s.Clock.Now()
+			s.Scenario.Vanish = func(p int, now time.Duration) bool { return p == 1 && now >= gone }
+			p0 := s.Peers[0]
+			stale := p0.Session.Stats(nil).Dropped.Stale
+			sent, whileRunning := 0, 0
+			for s.Ticks < 120+10*60 { // 10 s: twice the disconnect timeout
+				if s.Ticks%6 == 0 { // one replay every 100 ms
+					if err := s.Peers[1].Conn.WriteTo(old[sent%len(old)], Addr(0)); err != nil {
+						t.Fatal(err)
+					}
+					sent++
+					if p0.Session.Stats(nil).Peers[0].State != "gone" {
+						whileRunning++
+					}
+				}
+				hostileStep(t, s, nil, nil)
+			}
+			st := p0.Session.Stats(nil)
+			// (Once the peer is dropped its datagrams are ignored without being counted.)
+			if got := st.Dropped.Stale - stale; got+1 < uint64(whileRunning) {
+				t.Errorf("%d of the %d replays sent before the peer was dropped counted as stale", got, whileRunning)
+			}
+			if p0.Count(lockstep.EventInterrupted) == 0 || p0.Count(lockstep.EventDisconnected) == 0 {
+				t.Errorf("player 1 vanished 10 s ago and only stale replays of its old %s came since, "+
+					"yet player 0 saw %d interrupted and %d disconnected events (peer state %q, frame %d, stalls %d)",
+					tc.name, p0.Count(lockstep.EventInterrupted), p0.Count(lockstep.EventDisconnected), st.Peers[0].State, st.Frame, p0.Stalls)
+			}
+		})
 	}
 }
