@@ -467,8 +467,12 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, body []byte, size i
 		ep.roundTrips = 0
 	}
 	ep.count(size)
-	ep.lastRecv = s.now
-	if m.player == 0 {
+	if ep.state == epSyncing {
+		// Once running, only input messages with news prove the peer alive: anyone can
+		// replay an old handshake datagram.
+		ep.lastRecv = s.now
+	}
+	if m.player == 0 && s.state == stateSyncing {
 		s.seed = m.seed
 	}
 	if h.typ == msgSyncRequest {
@@ -544,6 +548,9 @@ func (s *Session) mismatch(m *syncMsg) rejectCode {
 func (s *Session) mismatchError(code rejectCode, m *syncMsg) error {
 	switch code {
 	case rejectVersion:
+		if m.version == ProtocolVersion {
+			return fmt.Errorf("peer refused our protocol %d", ProtocolVersion)
+		}
 		return fmt.Errorf("peer runs protocol %d, we run %d", m.version, ProtocolVersion)
 	case rejectPlayers:
 		return fmt.Errorf("peer expects %d players, we expect %d", m.players, s.cfg.Players)

@@ -53,9 +53,7 @@ const (
 var (
 	errShort     = errors.New("truncated")
 	errMagic     = errors.New("not a p2pa datagram")
-	errType      = errors.New("unknown message type")
 	errTrailing  = errors.New("trailing bytes")
-	errTooLarge  = errors.New("oversized")
 	errBadVarint = errors.New("bad varint")
 )
 

@@ -44,14 +44,13 @@ type Options struct {
 	Disconnect       time.Duration
 	ChecksumInterval int
 
-	Record  string
-	Replay  string
-	Speed   int // replay speed in the window: 1 or 4
-	DiffA   string
-	DiffB   string
-	Diff    bool
-	Window  bool // set by p2pa-window itself
-	showAll bool
+	Record string
+	Replay string
+	Speed  int // replay speed in the window: 1 or 4
+	DiffA  string
+	DiffB  string
+	Diff   bool
+	Window bool // set by p2pa-window itself
 }
 
 // ErrHelp is returned when -h was asked for; the usage text was printed.
