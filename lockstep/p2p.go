@@ -607,6 +607,7 @@ func (s *Session) receiveInput(ep *endpoint, h header, body []byte, size int) {
 		return
 	}
 	if s.state != stateRunning || ep.state != epRunning {
+		s.drops.Stale++ // the game or this peer is over: nothing it says matters now
 		return
 	}
 	ep.count(size)
