@@ -51,15 +51,21 @@ func RunHeadless(o Options, out io.Writer) error {
 // RunSyncTest is p2pa -synctest: scripted bot inputs for every player, a forced rollback of
 // -check frames every frame, checksums compared. The last line it prints is the summary.
 func RunSyncTest(o Options, out, errOut io.Writer) error {
+	st, err := game.New(game.Config{Mode: o.Mode, Coins: o.Coins, Players: o.Players, Seed: o.Seed})
+	if err != nil {
+		return &UsageError{err}
+	}
+	return runSyncTest(o, st, st, out, errOut)
+}
+
+// runSyncTest runs the sync test on g, whose state st reports the final checksum; tests
+// pass a deliberately broken g around st to show the check can fail.
+func runSyncTest(o Options, st *game.State, g lockstep.Game, out, errOut io.Writer) error {
 	frames := o.Frames
 	if frames == 0 {
 		frames = 10000
 	}
 	players := o.Players
-	st, err := game.New(game.Config{Mode: o.Mode, Coins: o.Coins, Players: players, Seed: o.Seed})
-	if err != nil {
-		return &UsageError{err}
-	}
 	test, err := lockstep.NewSyncTest(lockstep.Config{
 		Players:       players,
 		InputSize:     game.InputSize,
@@ -85,7 +91,7 @@ func RunSyncTest(o Options, out, errOut io.Writer) error {
 		}
 		reqs, err := test.AdvanceFrame()
 		if err == nil {
-			err = lockstep.Apply(st, reqs)
+			err = lockstep.Apply(g, reqs)
 		}
 		if err != nil {
 			runErr = err
