@@ -66,8 +66,16 @@ func BenchmarkFrame(b *testing.B) {
 func TestSteadyFrameAllocs(t *testing.T) {
 	for _, coins := range benchCoins {
 		t.Run(fmt.Sprintf("coins=%d", coins), func(t *testing.T) {
+			// 300 frames hold 5 checksum reports, 25 quality reports and 5 rate updates:
+			// every periodic path. The large game takes its time under the race detector.
+			runs := 2000
+			if coins > 1000 {
+				if testing.Short() {
+					t.Skip("-short: the 50-coin game runs the same paths")
+				}
+				runs = 300
+			}
 			p := newMemPair(t, coins, 0)
-			const runs = 2000
 			perRun := testing.AllocsPerRun(runs, func() {
 				if err := p.step(); err != nil {
 					t.Fatal(err)
