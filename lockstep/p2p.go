@@ -135,6 +135,7 @@ type Session struct {
 	peers []*endpoint // by player; nil for the local player
 	rng   *rand.Rand
 	tag   uint16
+	game  []byte // cfg.Game, for the wire
 	seed  uint64
 	now   time.Duration
 
@@ -212,6 +213,7 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 		nextChecksum: 0,
 	}
 	s.tag = uint16(s.rng.Uint32()) | 1
+	s.game = []byte(cfg.Game)
 	if localPlayer == 0 {
 		s.seed = cfg.Seed
 	}
@@ -293,7 +295,9 @@ func (s *Session) Events() []Event {
 }
 
 func (s *Session) emit(e Event) {
-	s.debug("event", "event", e.String())
+	if s.cfg.Logger != nil { // formatting costs allocations; pay them only when logging
+		s.debug("event", "event", e.String())
+	}
 	s.events = append(s.events, e)
 }
 
@@ -456,7 +460,9 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, body []byte, size i
 			return
 		}
 		ep.addr, ep.addrKnown = from, true
-		s.debug("peer address learned", "player", ep.player, "addr", from)
+		if s.cfg.Logger != nil {
+			s.debug("peer address learned", "player", ep.player, "addr", from)
+		}
 	}
 	if !ep.tagKnown || ep.tag != h.tag {
 		if ep.state != epSyncing {
@@ -526,7 +532,7 @@ func (s *Session) fillSync(m *syncMsg) {
 	m.players = uint8(s.cfg.Players)
 	m.inputSize = uint8(s.cfg.InputSize)
 	m.seed = s.seed
-	m.game = s.cfg.Game
+	m.game = s.game
 }
 
 // mismatch checks a handshake message against our configuration.
@@ -536,7 +542,7 @@ func (s *Session) mismatch(m *syncMsg) rejectCode {
 		return rejectPlayers
 	case int(m.inputSize) != s.cfg.InputSize:
 		return rejectInputSize
-	case m.game != s.cfg.Game:
+	case string(m.game) != s.cfg.Game:
 		return rejectGame
 	case int(m.player) >= s.cfg.Players || int(m.player) == s.local:
 		return rejectPlayerNumber

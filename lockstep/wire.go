@@ -73,7 +73,7 @@ type syncMsg struct {
 	inputSize uint8
 	seed      uint64
 	code      rejectCode // reject only
-	game      string
+	game      []byte     // aliases the datagram when parsed: compared, not kept
 }
 
 // inputMsg carries the sender's unacknowledged inputs, its acknowledgement of ours, and
@@ -146,7 +146,7 @@ func parseSync(b []byte, m *syncMsg) error {
 	if len(rest) > n {
 		return errTrailing
 	}
-	m.game = string(rest[:n])
+	m.game = rest[:n]
 	return nil
 }
 
