@@ -40,8 +40,9 @@ const (
 
 const (
 	syncRetry        = 100 * time.Millisecond
-	maxPendingOut    = 32 // datagrams queued between two Outgoing calls; more are dropped
-	checksumRepeats  = 3  // a checksum report rides on this many messages, in case one is lost
+	qualityInterval  = 500 * time.Millisecond // RTT, frame advantage: slow-moving figures
+	maxPendingOut    = 32                     // datagrams queued between two Outgoing calls; more are dropped
+	checksumRepeats  = 3                      // a checksum report rides on this many messages, in case one is lost
 	checksumHistory  = 8
 	timeSyncWindow   = 32
 	maxTimeSyncWait  = 8
@@ -1034,7 +1035,9 @@ func (s *Session) sendInputs(ep *endpoint) {
 	}
 	var flags uint8
 	m := inputMsg{start: from, ack: s.sync.queues[ep.player].known}
-	if s.now-ep.lastQuality >= s.cfg.KeepAlive || ep.lastQuality == 0 {
+	// A keep-alive always carries a quality report: its fresh clock reading is what proves
+	// us alive to a peer that ignores replays. Otherwise one every qualityInterval is enough.
+	if since >= s.cfg.KeepAlive || s.now-ep.lastQuality >= qualityInterval || ep.lastQuality == 0 {
 		flags |= flagQuality
 		ep.lastQuality = s.now
 		m.ping = micros(s.now)

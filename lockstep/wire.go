@@ -154,8 +154,6 @@ func appendInput(b []byte, tag uint16, m *inputMsg, flags uint8) []byte {
 	b = appendHeader(b, msgInput, flags, tag)
 	b = binary.AppendUvarint(b, uint64(m.start))
 	b = binary.AppendVarint(b, int64(m.ack)-int64(m.start))
-	b = append(b, byte(m.count))
-	b = append(b, m.inputs...)
 	if flags&flagQuality != 0 {
 		b = binary.AppendUvarint(b, uint64(m.ping))
 		b = binary.AppendUvarint(b, uint64(m.echo))
@@ -167,7 +165,9 @@ func appendInput(b []byte, tag uint16, m *inputMsg, flags uint8) []byte {
 		b = binary.AppendUvarint(b, uint64(m.sumFrame))
 		b = binary.LittleEndian.AppendUint64(b, m.sum)
 	}
-	return b
+	// The inputs come last and run to the end of the datagram: their count is implied,
+	// which saves a byte on every message of a match.
+	return append(b, m.inputs...)
 }
 
 type reader struct {
@@ -217,25 +217,12 @@ func (r *reader) byte() byte {
 const maxFrameOnWire = 1<<31 - 2
 
 // parseInput decodes an input message body. The inputs stay encoded (m.inputs aliases b);
-// decodeInputs expands them, because that needs the receiver's copy of the base input. The
-// length of the encoded inputs is found by walking them, which needs the input size.
+// decodeInputs expands them, because that needs the receiver's copy of the base input.
+// Their count is found by walking them, which needs the input size.
 func parseInput(b []byte, flags uint8, inputSize int, m *inputMsg) error {
 	r := reader{b: b}
 	m.start = Frame(r.uvarint(maxFrameOnWire))
 	m.ack = Frame(int64(m.start) + r.varint(maxFrameOnWire))
-	m.count = int(r.byte())
-	if r.err != nil {
-		return r.err
-	}
-	if m.ack < NullFrame {
-		return fmt.Errorf("ack frame %d", m.ack)
-	}
-	n, err := encodedLen(r.b, m.count, inputSize)
-	if err != nil {
-		return err
-	}
-	m.inputs = r.b[:n]
-	r.b = r.b[n:]
 	if flags&flagQuality != 0 {
 		m.ping = uint32(r.uvarint(1<<32 - 1))
 		m.echo = uint32(r.uvarint(1<<32 - 1))
@@ -256,10 +243,43 @@ func parseInput(b []byte, flags uint8, inputSize int, m *inputMsg) error {
 	if r.err != nil {
 		return r.err
 	}
-	if len(r.b) != 0 {
-		return errTrailing
+	if m.ack < NullFrame {
+		return fmt.Errorf("ack frame %d", m.ack)
 	}
+	count, err := countInputs(r.b, inputSize)
+	if err != nil {
+		return err
+	}
+	m.count, m.inputs = count, r.b
 	return nil
+}
+
+// countInputs walks encoded inputs to the end of b and returns how many there are. A
+// sender never puts more than maxInputsPerSend in one message; more is refused, so a small
+// datagram of repeat tokens cannot make the receiver expand thousands of inputs.
+func countInputs(b []byte, size int) (int, error) {
+	count, i := 0, 0
+	for i < len(b) {
+		t := b[i]
+		i++
+		if t < 0x80 {
+			count += int(t) + 1
+		} else {
+			changed, consumed, err := maskOf(t, b[i:], size)
+			if err != nil {
+				return 0, err
+			}
+			i += consumed + changed
+			if i > len(b) {
+				return 0, errShort
+			}
+			count++
+		}
+		if count > maxInputsPerSend {
+			return 0, fmt.Errorf("more than %d inputs in one message", maxInputsPerSend)
+		}
+	}
+	return count, nil
 }
 
 // Inputs are encoded as tokens, each against the input before it:

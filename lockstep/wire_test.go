@@ -328,27 +328,26 @@ func TestInputMessageRoundTrip(t *testing.T) {
 			if !reflect.DeepEqual(got, tc.m) {
 				t.Errorf("parsed\n%+v, want\n%+v", got, tc.m)
 			}
-			// Every truncation fails: each block has at least one byte.
+			// The inputs run to the end of the datagram. A truncation inside the fixed part
+			// fails; inside the inputs it fails or leaves a prefix of them, never other inputs.
+			fixed := len(body) - len(tc.m.inputs)
 			for n := range len(body) {
 				var m inputMsg
-				if err := parseInput(body[:n], h.flags, tc.size, &m); err == nil {
-					t.Fatalf("truncated to %d of %d bytes: parsed %+v", n, len(body), m)
+				err := parseInput(body[:n], h.flags, tc.size, &m)
+				if n < fixed {
+					if err == nil {
+						t.Fatalf("truncated to %d of %d bytes (fixed part %d): parsed %+v", n, len(body), fixed, m)
+					}
+					continue
+				}
+				if err == nil && (m.count >= tc.m.count && n < len(body) || !bytes.HasPrefix(tc.m.inputs, m.inputs) || m.start != tc.m.start || m.ack != tc.m.ack) {
+					t.Fatalf("truncated to %d of %d bytes: parsed %+v, not a prefix of %+v", n, len(body), m, tc.m)
 				}
 			}
+			// One more repeat token is one more input.
 			var m inputMsg
-			if err := parseInput(append(body[:len(body):len(body)], 0), h.flags, tc.size, &m); !errors.Is(err, errTrailing) {
-				t.Errorf("a trailing byte: %v, want %v", err, errTrailing)
-			}
-			// The blocks a flag announces must be there; unannounced ones are trailing bytes.
-			if tc.flags != 0 {
-				if err := parseInput(body, 0, tc.size, &m); err == nil {
-					t.Errorf("parsed without the flags the blocks need: %+v", m)
-				}
-			}
-			if tc.flags != flagQuality|flagChecksum {
-				if err := parseInput(body, flagQuality|flagChecksum, tc.size, &m); err == nil {
-					t.Errorf("parsed with blocks that are not there: %+v", m)
-				}
+			if err := parseInput(append(body[:len(body):len(body)], 0), h.flags, tc.size, &m); tc.m.count < maxInputsPerSend && (err != nil || m.count != tc.m.count+1) {
+				t.Errorf("a repeat token more: %d inputs, %v; want %d", m.count, err, tc.m.count+1)
 			}
 		})
 	}
@@ -364,17 +363,16 @@ func TestParseInputErrors(t *testing.T) {
 	}{
 		{"empty", nil, 0},
 		{"start only", uv(nil, 5), 0},
-		{"no count", v(uv(nil, 5), 0), 0},
 		{"start over the limit", append(v(uv(nil, maxFrameOnWire+1), 0), 0), 0},
 		{"overlong varint", append([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 0, 0), 0},
 		{"ack before NullFrame", append(v(uv(nil, 0), -2), 0), 0},
 		{"ack over the limit", append(v(uv(nil, 0), maxFrameOnWire+1), 0), 0},
-		{"inputs missing", append(v(uv(nil, 0), 0), 3, 0x00), 0},
-		{"run past count", append(v(uv(nil, 0), 0), 1, 0x01), 0},
-		{"bad mask", append(v(uv(nil, 0), 0), 1, 0x80, 0x00), 0},
-		{"advantage over the limit", append(append(v(uv(nil, 0), 0), 0), append(uv(uv(uv(uv(nil, 1), 1), 1), 1), v(nil, 1<<20+1)...)...), flagQuality},
-		{"ping over 32 bits", append(append(v(uv(nil, 0), 0), 0), append(uv(uv(uv(uv(nil, 1<<32), 1), 1), 1), v(nil, 0)...)...), flagQuality},
-		{"checksum short", append(append(v(uv(nil, 0), 0), 0), append(uv(nil, 60), 1, 2, 3, 4, 5, 6, 7)...), flagChecksum},
+		{"input bytes missing", append(v(uv(nil, 0), 0), 0x83, 0x01), 0},
+		{"more inputs than a sender sends", append(v(uv(nil, 0), 0), 0x7f, 0x7f, 0x7f), 0},
+		{"bad mask", append(v(uv(nil, 0), 0), 0x80, 0x00), 0},
+		{"advantage over the limit", append(v(uv(nil, 0), 0), append(uv(uv(uv(uv(nil, 1), 1), 1), 1), v(nil, 1<<20+1)...)...), flagQuality},
+		{"ping over 32 bits", append(v(uv(nil, 0), 0), append(uv(uv(uv(uv(nil, 1<<32), 1), 1), 1), v(nil, 0)...)...), flagQuality},
+		{"checksum short", append(v(uv(nil, 0), 0), append(uv(nil, 60), 1, 2, 3, 4, 5, 6, 7)...), flagChecksum},
 		{"garbage", []byte("the quick brown fox jumps over the lazy dog"), flagQuality},
 	} {
 		var m inputMsg
