@@ -50,7 +50,6 @@ type Options struct {
 	DiffA  string
 	DiffB  string
 	Diff   bool
-	Window bool // set by p2pa-window itself
 }
 
 // ErrHelp is returned when -h was asked for; the usage text was printed.
@@ -117,7 +116,6 @@ func ParseFlags(name string, args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.Replay, "replay", "", "replay a recorded match from this file")
 	fs.IntVar(&o.Speed, "speed", 1, "replay speed in the window: 1 or 4")
 	fs.BoolVar(&o.Diff, "diff", false, "compare two saved state files: p2pa -diff a.state b.state")
-	fs.BoolVar(&o.Window, "window", false, "internal: run as the window process")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, Usage)
