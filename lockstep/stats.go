@@ -79,6 +79,14 @@ func (s *Session) Stats(peers []PeerStats) Stats {
 	return st
 }
 
+// rateWindow turns running totals into per-second rates, refreshed once a second.
+type rateWindow struct {
+	start                        time.Duration
+	bytesIn, bytesOut            uint64 // totals at start
+	packetsIn, packetsOut        uint64
+	bpsIn, bpsOut, ppsIn, ppsOut uint64
+}
+
 func (r *rateWindow) update(now time.Duration, ep *endpoint) {
 	if now-r.start < time.Second {
 		return

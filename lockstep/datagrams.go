@@ -1,0 +1,133 @@
+// Datagrams in and out: Receive dispatches what arrives by message type, Outgoing runs the
+// timers and returns what to send, queue builds each datagram into the shared buffer.
+
+package lockstep
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Datagram is a message for the caller to send. Data is valid until the next call to the
+// session.
+type Datagram struct {
+	To   netip.AddrPort
+	Data []byte
+}
+
+// Receive hands the session one datagram that arrived from from at time now. Anything that
+// is not a valid message from a peer is dropped and counted (see Stats); nothing a datagram
+// contains can make the session panic or desynchronize.
+func (s *Session) Receive(from netip.AddrPort, data []byte, now time.Duration) {
+	s.now = now
+	from = unmap(from)
+	if len(data) > MaxDatagram {
+		s.drops.Oversized++
+		return
+	}
+	h, body, err := parseHeader(data)
+	if err != nil {
+		s.drops.Malformed++
+		return
+	}
+	switch h.typ {
+	case msgSyncRequest, msgSyncReply, msgReject:
+		s.receiveSync(from, h, body, len(data))
+	case msgInput:
+		ep := s.endpointFor(from, h.tag)
+		if ep == nil {
+			return
+		}
+		s.receiveInput(ep, h, body, len(data))
+	case msgBye:
+		ep := s.endpointFor(from, h.tag)
+		if ep == nil {
+			return
+		}
+		r := reader{b: body}
+		end := Frame(r.uvarint(maxFrameOnWire))
+		if r.err != nil || len(r.b) != 0 {
+			s.drops.Malformed++
+			return
+		}
+		ep.count(len(data))
+		if ep.state != epGone {
+			// Frames up to end ran on the peer's real inputs only if we hold all of them.
+			ep.endFrame = min(end, s.sync.queues[ep.player].known+1)
+			s.drop(ep, EventPeerLeft)
+			if s.state == stateSyncing {
+				s.fail(fmt.Errorf("player %d left before the game started", ep.player))
+			}
+		}
+	default:
+		s.drops.Malformed++
+	}
+}
+
+// Outgoing runs the session's timers (handshake retries, keep-alives, timeouts) and returns
+// the datagrams to send now. The slice and its data are valid until the next call.
+func (s *Session) Outgoing(now time.Duration) []Datagram {
+	s.now = now
+	if s.outTaken {
+		s.out, s.outBuf, s.outTaken = s.out[:0], s.outBuf[:0], false
+	}
+	switch s.state {
+	case stateSyncing:
+		for _, ep := range s.peers {
+			if ep == nil || !ep.addrKnown || ep.state != epSyncing {
+				continue
+			}
+			if ep.sendSyncNow || now-ep.lastSyncSend >= syncRetry || ep.lastSyncSend == 0 {
+				ep.sendSyncNow = false
+				ep.lastSyncSend = now
+				m := syncMsg{nonce: ep.nonce}
+				s.fillSync(&m)
+				s.queue(ep.addr, func(b []byte) []byte { return appendSync(b, msgSyncRequest, s.tag, &m) })
+			}
+		}
+	case stateDesync:
+		// Stopped, but still telling the peers our checksum of the desynced frame.
+		for _, ep := range s.peers {
+			if ep != nil && ep.state == epRunning && ep.sumSendsLeft > 0 {
+				s.sendInputs(ep)
+			}
+		}
+	case stateRunning:
+		s.collectChecksums()
+		for _, ep := range s.peers {
+			if ep == nil || ep.state != epRunning {
+				continue
+			}
+			s.checkTimeout(ep)
+			ep.rate.update(now, ep)
+			if ep.state == epRunning {
+				s.sendInputs(ep)
+			}
+		}
+	}
+	s.outTaken = true
+	return s.out
+}
+
+// queue appends one datagram, built by build into the shared output buffer.
+func (s *Session) queue(to netip.AddrPort, build func([]byte) []byte) {
+	if s.outTaken {
+		s.out, s.outBuf, s.outTaken = s.out[:0], s.outBuf[:0], false
+	}
+	if len(s.out) >= maxPendingOut || cap(s.outBuf)-len(s.outBuf) < MaxDatagram {
+		s.drops.Overflow++
+		return
+	}
+	start := len(s.outBuf)
+	s.outBuf = build(s.outBuf)
+	d := Datagram{To: to, Data: s.outBuf[start:len(s.outBuf):len(s.outBuf)]}
+	s.out = append(s.out, d)
+	for _, ep := range s.peers {
+		if ep != nil && ep.addrKnown && ep.addr == to {
+			ep.bytesOut += uint64(len(d.Data))
+			ep.packetsOut++
+			ep.lastSend = s.now
+		}
+	}
+}

@@ -1,0 +1,126 @@
+// Remote players: the session's view of each one, finding it by the address a datagram came
+// from, and giving up on it when it falls silent or leaves.
+
+package lockstep
+
+import (
+	"net/netip"
+	"time"
+)
+
+// endpoint is our view of one remote player.
+type endpoint struct {
+	player    int
+	addr      netip.AddrPort
+	addrKnown bool
+	tag       uint16 // the peer's tag, learned in the handshake
+	tagKnown  bool
+	state     endpointState
+
+	// handshake
+	nonce        uint32
+	roundTrips   int
+	lastSyncSend time.Duration
+	sendSyncNow  bool
+
+	// inputs
+	acked        Frame // last frame of our inputs the peer has
+	lastSentTo   Frame // last local frame we have put on the wire
+	oweAck       bool
+	lastSend     time.Duration
+	lastRecv     time.Duration
+	interrupted  bool
+	lastQuality  time.Duration
+	sumSendsLeft int
+
+	// quality
+	rtt             time.Duration
+	havePing        bool
+	lastPing        uint32
+	lastPingAt      time.Duration
+	remoteFrame     Frame
+	remoteFrameAt   time.Duration
+	remoteAdvantage int
+	haveReport      bool
+
+	pendingSums [checksumHistory]checksumReport // the peer's reports we could not check yet
+	endFrame    Frame                           // once gone: the last frame played with its real inputs
+
+	// traffic
+	bytesIn, bytesOut, packetsIn, packetsOut uint64
+	rate                                     rateWindow
+}
+
+type endpointState uint8
+
+const (
+	epSyncing endpointState = iota
+	epRunning
+	epGone
+)
+
+func (ep *endpoint) count(n int) {
+	ep.bytesIn += uint64(n)
+	ep.packetsIn++
+}
+
+func unmap(a netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+}
+
+// endpointFor finds the running peer a datagram claims to come from, counting it if none.
+func (s *Session) endpointFor(from netip.AddrPort, tag uint16) *endpoint {
+	for _, ep := range s.peers {
+		if ep != nil && ep.addrKnown && ep.addr == from {
+			if !ep.tagKnown || ep.tag != tag {
+				s.drops.WrongTag++
+				return nil
+			}
+			return ep
+		}
+	}
+	s.drops.Foreign++
+	return nil
+}
+
+func (s *Session) peerAt(from netip.AddrPort) *endpoint {
+	for _, ep := range s.peers {
+		if ep != nil && ep.addrKnown && ep.addr == from {
+			return ep
+		}
+	}
+	return nil
+}
+
+// waitingForUnknown reports whether some player's address is still to be learned.
+func (s *Session) waitingForUnknown() bool {
+	for _, ep := range s.peers {
+		if ep != nil && !ep.addrKnown {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Session) checkTimeout(ep *endpoint) {
+	silence := s.now - ep.lastRecv
+	switch {
+	case silence >= s.cfg.DisconnectTimeout:
+		s.drop(ep, EventDisconnected)
+	case silence >= s.cfg.InterruptTimeout && !ep.interrupted:
+		ep.interrupted = true
+		s.emit(Event{Kind: EventInterrupted, Player: ep.player, Timeout: s.cfg.DisconnectTimeout - silence})
+	}
+}
+
+// drop gives up on a peer: from now on its last input stands in for all its frames, so the
+// local game goes on without waiting.
+func (s *Session) drop(ep *endpoint, why EventKind) {
+	ep.state = epGone
+	q := &s.sync.queues[ep.player]
+	if why != EventPeerLeft {
+		ep.endFrame = q.known + 1
+	}
+	q.connected = false
+	s.emit(Event{Kind: why, Player: ep.player, Frame: ep.endFrame})
+}

@@ -1,0 +1,178 @@
+// The handshake: sync requests and replies until every peer has made SyncRoundTrips round
+// trips, the agreed seed, and rejects when the two sides' configurations differ.
+
+package lockstep
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+func (s *Session) receiveSync(from netip.AddrPort, h header, body []byte, size int) {
+	var m syncMsg
+	if err := parseSync(body, &m); err != nil {
+		s.drops.Malformed++
+		return
+	}
+	known := s.peerAt(from)
+	// Only a peer we know, or someone answering for a player we wait for, may end our
+	// handshake; otherwise a stray datagram could stop a running game.
+	mayTalk := known != nil || (s.state == stateSyncing && s.waitingForUnknown())
+	if m.version != ProtocolVersion {
+		s.drops.WrongVersion++
+		if !mayTalk || s.state != stateSyncing {
+			return
+		}
+		if h.typ != msgReject {
+			s.queueReject(from, rejectVersion)
+		}
+		s.fail(fmt.Errorf("peer runs protocol %d, we run %d", m.version, ProtocolVersion))
+		return
+	}
+	if h.typ == msgReject {
+		if known == nil || s.state != stateSyncing {
+			s.drops.Foreign++
+			return
+		}
+		known.count(size)
+		s.fail(s.mismatchError(m.code, &m))
+		return
+	}
+	if code := s.mismatch(&m); code != 0 {
+		if !mayTalk || s.state != stateSyncing {
+			s.drops.Foreign++
+			return
+		}
+		s.queueReject(from, code)
+		s.fail(s.mismatchError(code, &m))
+		return
+	}
+	ep := s.peers[m.player]
+	switch {
+	case ep.addrKnown && ep.addr != from:
+		s.drops.Foreign++
+		return
+	case !ep.addrKnown:
+		if s.state != stateSyncing {
+			s.drops.Foreign++
+			return
+		}
+		ep.addr, ep.addrKnown = from, true
+		if s.cfg.Logger != nil {
+			s.debug("peer address learned", "player", ep.player, "addr", from)
+		}
+	}
+	if !ep.tagKnown || ep.tag != h.tag {
+		if ep.state != epSyncing {
+			s.drops.WrongTag++ // a leftover process from an earlier game on the same address
+			return
+		}
+		ep.tag, ep.tagKnown = h.tag, true
+		ep.roundTrips = 0
+	}
+	ep.count(size)
+	if ep.state == epSyncing {
+		// Once running, only input messages with news prove the peer alive: anyone can
+		// replay an old handshake datagram.
+		ep.lastRecv = s.now
+	}
+	if m.player == 0 && s.state == stateSyncing {
+		s.seed = m.seed
+	}
+	if h.typ == msgSyncRequest {
+		// Answer in every state: the peer may still be finishing its handshake after ours.
+		reply := syncMsg{nonce: m.nonce}
+		s.fillSync(&reply)
+		s.queue(ep.addr, func(b []byte) []byte { return appendSync(b, msgSyncReply, s.tag, &reply) })
+		return
+	}
+	if ep.state != epSyncing || m.nonce != ep.nonce {
+		s.drops.Stale++
+		return
+	}
+	ep.roundTrips++
+	ep.nonce = s.newNonce()
+	s.emit(Event{Kind: EventSynchronizing, Player: ep.player, Progress: ep.roundTrips, Total: s.cfg.SyncRoundTrips})
+	if ep.roundTrips < s.cfg.SyncRoundTrips {
+		ep.sendSyncNow = true
+		return
+	}
+	ep.state = epRunning
+	s.startIfAllSynced()
+}
+
+func (s *Session) startIfAllSynced() {
+	if s.state != stateSyncing {
+		return
+	}
+	for _, ep := range s.peers {
+		if ep != nil && ep.state == epSyncing {
+			return
+		}
+	}
+	s.state = stateRunning
+	for _, ep := range s.peers {
+		if ep != nil {
+			ep.lastRecv = s.now
+		}
+	}
+	// With input delay d, the first d frames have no local input: they run with none.
+	zero := make([]byte, s.cfg.InputSize)
+	for f := range Frame(s.cfg.InputDelay) {
+		s.sync.addInput(s.local, f, zero)
+	}
+	s.emit(Event{Kind: EventRunning, Player: -1})
+}
+
+func (s *Session) fillSync(m *syncMsg) {
+	m.version = ProtocolVersion
+	m.player = uint8(s.local)
+	m.players = uint8(s.cfg.Players)
+	m.inputSize = uint8(s.cfg.InputSize)
+	m.seed = s.seed
+	m.game = s.game
+}
+
+// mismatch checks a handshake message against our configuration.
+func (s *Session) mismatch(m *syncMsg) rejectCode {
+	switch {
+	case int(m.players) != s.cfg.Players:
+		return rejectPlayers
+	case int(m.inputSize) != s.cfg.InputSize:
+		return rejectInputSize
+	case string(m.game) != s.cfg.Game:
+		return rejectGame
+	case int(m.player) >= s.cfg.Players || int(m.player) == s.local:
+		return rejectPlayerNumber
+	}
+	return 0
+}
+
+// mismatchError words a mismatch from our side; m holds the peer's values.
+func (s *Session) mismatchError(code rejectCode, m *syncMsg) error {
+	switch code {
+	case rejectVersion:
+		if m.version == ProtocolVersion {
+			return fmt.Errorf("peer refused our protocol %d", ProtocolVersion)
+		}
+		return fmt.Errorf("peer runs protocol %d, we run %d", m.version, ProtocolVersion)
+	case rejectPlayers:
+		return fmt.Errorf("peer expects %d players, we expect %d", m.players, s.cfg.Players)
+	case rejectInputSize:
+		return fmt.Errorf("peer sends %d-byte inputs, we expect %d", m.inputSize, s.cfg.InputSize)
+	case rejectGame:
+		return fmt.Errorf("peer plays %q, we play %q", m.game, s.cfg.Game)
+	case rejectPlayerNumber:
+		if int(m.player) == s.local {
+			return fmt.Errorf("both peers are player %d", m.player)
+		}
+		return fmt.Errorf("peer is player %d, which is not a remote player in a %d-player game", m.player, s.cfg.Players)
+	}
+	return fmt.Errorf("peer refused the handshake (reason %d)", code)
+}
+
+func (s *Session) queueReject(to netip.AddrPort, code rejectCode) {
+	m := syncMsg{code: code}
+	s.fillSync(&m)
+	s.queue(to, func(b []byte) []byte { return appendSync(b, msgReject, s.tag, &m) })
+}

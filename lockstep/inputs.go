@@ -1,0 +1,239 @@
+// Inputs: the local player's, advancing the game on them, and the input messages that carry
+// inputs, acknowledgements, quality reports and checksums between running peers.
+
+package lockstep
+
+import (
+	"fmt"
+	"time"
+)
+
+// AddLocalInput gives the local player's input for the current frame (it takes effect
+// InputDelay frames later). It returns ErrPredictionThreshold, without keeping the input,
+// when the session cannot advance this tick; ErrInputAlreadyAdded if this frame already has
+// it (the previous tick could not advance).
+func (s *Session) AddLocalInput(input []byte) error {
+	if s.state != stateRunning {
+		return s.notRunning()
+	}
+	if len(input) != s.cfg.InputSize {
+		return fmt.Errorf("input of %d bytes, want %d", len(input), s.cfg.InputSize)
+	}
+	q := &s.sync.queues[s.local]
+	target := s.sync.frame + Frame(s.cfg.InputDelay)
+	if q.known >= target {
+		return ErrInputAlreadyAdded
+	}
+	if !s.sync.canAdvance() {
+		return ErrPredictionThreshold
+	}
+	for _, ep := range s.peers {
+		if ep != nil && ep.state == epRunning && int(target-ep.acked) >= ringFrames/2 {
+			return ErrSendQueueFull
+		}
+	}
+	if !s.sync.addInput(s.local, target, input) {
+		return ErrSendQueueFull
+	}
+	return nil
+}
+
+// Advance returns the requests for this frame: a rollback and re-simulation if a remote
+// input proved a prediction wrong, then the new frame. The requests are valid until the
+// next call and must all be carried out before the session is called again.
+func (s *Session) Advance(now time.Duration) ([]Request, error) {
+	s.now = now
+	if s.state != stateRunning {
+		return nil, s.notRunning()
+	}
+	s.collectChecksums()
+	if s.state != stateRunning {
+		return nil, s.notRunning()
+	}
+	if s.sync.queues[s.local].known < s.sync.frame {
+		return nil, ErrNoLocalInput
+	}
+	if !s.sync.canAdvance() {
+		return nil, ErrPredictionThreshold
+	}
+	reqs := s.sync.advance()
+	s.timeSync()
+	return reqs, nil
+}
+
+// Catchup carries out a pending rollback without advancing to a new frame: a session that
+// stopped adding input (the game is ending) still folds in late remote inputs, so its
+// confirmed frame can reach the end.
+func (s *Session) Catchup(now time.Duration) ([]Request, error) {
+	s.now = now
+	if s.state != stateRunning {
+		return nil, s.notRunning()
+	}
+	return s.sync.catchup(), nil
+}
+
+func (s *Session) receiveInput(ep *endpoint, h header, body []byte, size int) {
+	var m inputMsg
+	if err := parseInput(body, h.flags, s.cfg.InputSize, &m); err != nil {
+		s.drops.Malformed++
+		return
+	}
+	if s.state == stateSyncing {
+		// The peer finished its handshake before us; its inputs come again until we ack.
+		ep.lastRecv = s.now
+		return
+	}
+	if s.state != stateRunning || ep.state != epRunning {
+		s.drops.Stale++ // the game or this peer is over: nothing it says matters now
+		return
+	}
+	ep.count(size)
+	malformed := s.drops.Malformed
+	fresh := false
+	if m.ack > ep.acked {
+		// A peer cannot have inputs we never sent: such an ack is forged or corrupt.
+		if m.ack > s.sync.queues[s.local].known {
+			s.drops.Malformed++
+			return
+		}
+		ep.acked = m.ack
+		fresh = true
+	}
+	if s.receiveInputs(ep, &m) {
+		fresh = true
+	}
+	// Quality reports carry the sender's clock, which only moves forward: an older or
+	// repeated one is a replay and must not count as a sign of life or skew the RTT.
+	if h.flags&flagQuality != 0 && (!ep.havePing || int32(m.ping-ep.lastPing) > 0) {
+		fresh = true
+		ep.lastPing, ep.lastPingAt, ep.havePing = m.ping, s.now, true
+		if m.echo != 0 {
+			rtt := time.Duration(uint32(micros(s.now))-m.echo-m.held) * time.Microsecond
+			if rtt >= 0 && rtt < 10*time.Second {
+				if ep.rtt == 0 {
+					ep.rtt = rtt
+				} else {
+					ep.rtt = (3*ep.rtt + rtt) / 4
+				}
+			}
+		}
+		if m.frame >= ep.remoteFrame {
+			ep.remoteFrame, ep.remoteFrameAt = m.frame, s.now
+			ep.remoteAdvantage = int(m.advantage)
+			ep.haveReport = true
+		}
+	}
+	if !fresh {
+		// Nothing new: a duplicate or a replay (or a bad one, counted already). Only news
+		// proves the peer is alive.
+		if s.drops.Malformed == malformed {
+			s.drops.Stale++
+		}
+		return
+	}
+	ep.lastRecv = s.now
+	if ep.interrupted {
+		ep.interrupted = false
+		s.emit(Event{Kind: EventResumed, Player: ep.player})
+	}
+	if h.flags&flagChecksum != 0 {
+		s.remoteChecksum(ep, m.sumFrame, m.sum)
+	}
+}
+
+func micros(d time.Duration) uint32 {
+	v := uint32(d / time.Microsecond)
+	if v == 0 {
+		v = 1
+	}
+	return v
+}
+
+// receiveInputs adds the new inputs of a message to the peer's queue; false if none were new.
+func (s *Session) receiveInputs(ep *endpoint, m *inputMsg) bool {
+	if m.count == 0 {
+		return false
+	}
+	q := &s.sync.queues[ep.player]
+	last := m.start + Frame(m.count) - 1
+	if last <= q.known {
+		return false
+	}
+	// The encoding is relative to input start-1, which we must hold: the sender starts
+	// right after our acknowledgement, so a later start is a forged or corrupt message.
+	if m.start > q.known+1 || int(q.known-m.start) >= ringFrames/2 {
+		s.drops.Malformed++
+		return false
+	}
+	base := q.zero
+	if m.start > 0 {
+		base = q.slot(q.inputs, m.start-1)
+	}
+	added := false
+	decodeInputs(m.inputs, base, m.count, s.cfg.InputSize, s.decoded, func(i int, in []byte) {
+		f := m.start + Frame(i)
+		if f == q.known+1 && s.sync.addInput(ep.player, f, in) {
+			added = true
+		}
+	})
+	if added {
+		ep.oweAck = true
+	}
+	return added
+}
+
+// sendInputs sends ep every local input it has not acknowledged, with our acknowledgement of
+// its inputs, when there is something new to say or the keep-alive is due.
+func (s *Session) sendInputs(ep *endpoint) {
+	q := &s.sync.queues[s.local]
+	from, to := ep.acked+1, q.known
+	since := s.now - ep.lastSend
+	due := to > ep.lastSentTo || ep.oweAck || since >= s.cfg.KeepAlive || ep.sumSendsLeft > 0 ||
+		(from <= to && since >= 2*s.cfg.FrameDuration)
+	if !due {
+		return
+	}
+	var flags uint8
+	m := inputMsg{start: from, ack: s.sync.queues[ep.player].known}
+	// A keep-alive always carries a quality report: its fresh clock reading is what proves
+	// us alive to a peer that ignores replays. Otherwise one every qualityInterval is enough.
+	if since >= s.cfg.KeepAlive || s.now-ep.lastQuality >= qualityInterval || ep.lastQuality == 0 {
+		flags |= flagQuality
+		ep.lastQuality = s.now
+		m.ping = micros(s.now)
+		if ep.havePing {
+			m.echo = ep.lastPing
+			m.held = uint32((s.now - ep.lastPingAt) / time.Microsecond)
+		}
+		m.frame = s.sync.frame
+		m.advantage = int32(s.localAdvantage(ep))
+	}
+	if ep.sumSendsLeft > 0 && s.latestSum.set {
+		flags |= flagChecksum
+		ep.sumSendsLeft--
+		m.sumFrame, m.sum = s.latestSum.frame, s.latestSum.sum
+	}
+	count := min(int(to-from+1), maxInputsPerSend)
+	if count < 0 {
+		count = 0
+	}
+	size := s.cfg.InputSize
+	for i := range count {
+		copy(s.scratch[i*size:], q.slot(q.inputs, from+Frame(i)))
+	}
+	base := q.zero
+	if from > 0 {
+		base = q.slot(q.inputs, from-1)
+	}
+	for {
+		m.count = count
+		m.inputs = appendInputs(s.encoded[:0], base, s.scratch[:count*size], size)
+		if len(m.inputs) <= MaxDatagram-64 || count <= 1 {
+			break
+		}
+		count /= 2
+	}
+	s.queue(ep.addr, func(b []byte) []byte { return appendInput(b, s.tag, &m, flags) })
+	ep.lastSentTo = max(ep.lastSentTo, from+Frame(count)-1)
+	ep.oweAck = false
+}

@@ -1,0 +1,328 @@
+// The P2P session: the Session type, its construction, accessors, events and shutdown.
+// The rest of it lives by concern: endpoint.go (remote players), datagrams.go (Receive and
+// Outgoing), handshake.go, inputs.go (inputs and advancing), timesync.go, checksums.go, stats.go.
+
+package lockstep
+
+import (
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"time"
+)
+
+const (
+	syncRetry        = 100 * time.Millisecond
+	qualityInterval  = 500 * time.Millisecond // RTT, frame advantage: slow-moving figures
+	maxPendingOut    = 32                     // datagrams queued between two Outgoing calls; more are dropped
+	checksumRepeats  = 3                      // a checksum report rides on this many messages, in case one is lost
+	checksumHistory  = 8
+	timeSyncWindow   = 32
+	maxTimeSyncWait  = 8
+	maxInputsPerSend = 255
+)
+
+// Session is a peer-to-peer rollback session for one local player. It is a pure state
+// machine: the caller feeds it received datagrams (Receive), the local input
+// (AddLocalInput) and the time, and carries out what it returns: requests for the game
+// (Advance) and datagrams to send (Outgoing). It never blocks, reads a clock or starts a
+// goroutine, so tests drive several sessions in one goroutine on a virtual clock.
+//
+// One tick of a game loop:
+//
+//	for each datagram received: s.Receive(from, data, now)
+//	if s.Running() && !s.Wait() {
+//		s.AddLocalInput(input)
+//		reqs, err := s.Advance(now) // ErrPredictionThreshold: skip this tick
+//		lockstep.Apply(game, reqs)
+//	}
+//	for _, d := range s.Outgoing(now) { send d.Data to d.To }
+//	for _, e := range s.Events() { show e }
+type Session struct {
+	cfg   Config
+	local int
+	state sessionState
+	err   error
+	sync  *syncLayer
+	peers []*endpoint // by player; nil for the local player
+	rng   *rand.Rand
+	tag   uint16
+	game  []byte // cfg.Game, for the wire
+	seed  uint64
+	now   time.Duration
+
+	out      []Datagram
+	outBuf   []byte
+	outTaken bool
+	scratch  []byte // inputs copied out of the ring for encoding
+	decoded  []byte // one decoded input
+	encoded  []byte // encoded inputs of the message being built
+
+	events, spareEvents []Event
+
+	waitFrames   int
+	advSamples   [timeSyncWindow]int
+	advCount     int
+	nextChecksum Frame
+	localSums    [checksumHistory]localChecksum
+	latestSum    checksumReport
+	desyncFrame  Frame
+	desyncState  []byte
+
+	drops DropStats
+}
+
+// NewSession makes a session for local player localPlayer. peers holds every player's
+// address by player number; the local entry is ignored, and an invalid (zero) address means
+// "learn it from the first handshake that claims this player", which is how player 0 waits
+// for player 1 without knowing its address.
+func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, error) {
+	if cfg.Players == 0 {
+		cfg.Players = 2
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Players < 2 {
+		return nil, fmt.Errorf("players: a P2P session needs 2..%d, not %d", MaxPlayers, cfg.Players)
+	}
+	if localPlayer < 0 || localPlayer >= cfg.Players {
+		return nil, fmt.Errorf("local player %d is not in 0..%d", localPlayer, cfg.Players-1)
+	}
+	if len(peers) != cfg.Players {
+		return nil, fmt.Errorf("peers: %d addresses for %d players", len(peers), cfg.Players)
+	}
+	s := &Session{
+		cfg:          cfg,
+		local:        localPlayer,
+		sync:         newSyncLayer(cfg.Players, cfg.InputSize, cfg.MaxPrediction),
+		peers:        make([]*endpoint, cfg.Players),
+		rng:          rand.New(rand.NewPCG(cfg.Nonce, 0x70327061)),
+		outBuf:       make([]byte, 0, maxPendingOut*MaxDatagram),
+		out:          make([]Datagram, 0, maxPendingOut),
+		scratch:      make([]byte, maxInputsPerSend*cfg.InputSize),
+		decoded:      make([]byte, cfg.InputSize),
+		encoded:      make([]byte, 0, 2*MaxDatagram),
+		events:       make([]Event, 0, 16),
+		spareEvents:  make([]Event, 0, 16),
+		desyncFrame:  NullFrame,
+		nextChecksum: 0,
+	}
+	s.tag = uint16(s.rng.Uint32()) | 1
+	s.game = []byte(cfg.Game)
+	if localPlayer == 0 {
+		s.seed = cfg.Seed
+	}
+	for p, addr := range peers {
+		if p == localPlayer {
+			continue
+		}
+		ep := &endpoint{player: p, acked: NullFrame, lastSentTo: NullFrame, remoteFrame: NullFrame, endFrame: NullFrame}
+		if addr.IsValid() {
+			ep.addr, ep.addrKnown = unmap(addr), true
+			ep.sendSyncNow = true
+		}
+		ep.nonce = s.newNonce()
+		s.peers[p] = ep
+	}
+	return s, nil
+}
+
+type sessionState uint8
+
+const (
+	stateSyncing sessionState = iota
+	stateRunning
+	stateFailed
+	stateDesync
+	stateClosed
+)
+
+var stateNames = [...]string{"synchronizing", "running", "failed", "desync", "closed"}
+
+func (s sessionState) String() string { return stateNames[s] }
+
+// DropStats counts datagrams the session ignored, by reason.
+type DropStats struct {
+	Malformed    uint64 // truncated, bad magic, unknown type, bad encoding
+	Oversized    uint64 // longer than MaxDatagram
+	Foreign      uint64 // from an address that is not a peer
+	WrongTag     uint64 // from a peer's address but another session (a leftover process)
+	WrongVersion uint64 // another protocol version
+	Stale        uint64 // nothing new: duplicates and replays of old datagrams
+	Overflow     uint64 // replies dropped because too many were queued in one tick
+}
+
+// Total is the number of dropped datagrams.
+func (d DropStats) Total() uint64 {
+	return d.Malformed + d.Oversized + d.Foreign + d.WrongTag + d.WrongVersion + d.Stale + d.Overflow
+}
+
+func (s *Session) newNonce() uint32 { return s.rng.Uint32() | 1 }
+
+func (s *Session) logger() *slog.Logger { return s.cfg.Logger }
+
+func (s *Session) debug(msg string, args ...any) {
+	if l := s.logger(); l != nil {
+		l.Debug(msg, args...)
+	}
+}
+
+// Running reports whether the handshake is done and the session can advance.
+func (s *Session) Running() bool { return s.state == stateRunning }
+
+// Err is why the session stopped (handshake failure, desync), or nil.
+func (s *Session) Err() error { return s.err }
+
+// State names the session's state for display: synchronizing, running, failed, desync, closed.
+func (s *Session) State() string { return s.state.String() }
+
+// Seed is the agreed RNG seed: player 0's. Valid once Running.
+func (s *Session) Seed() uint64 { return s.seed }
+
+// LocalPlayer is the player this session plays for.
+func (s *Session) LocalPlayer() int { return s.local }
+
+// Frame is the frame the game state is at once the last requests are carried out.
+func (s *Session) Frame() Frame { return s.sync.frame }
+
+// ConfirmedFrame is the latest frame whose state was computed from every player's real
+// inputs (once the last requests are carried out). Its checksum is final.
+func (s *Session) ConfirmedFrame() Frame {
+	c := s.sync.confirmedFrame()
+	if s.sync.firstIncorrect != NullFrame {
+		c = min(c, s.sync.firstIncorrect)
+	}
+	return c
+}
+
+// LastLocalFrame is the last frame that has local input (the current frame plus the input
+// delay, minus one, once this frame's input is added).
+func (s *Session) LastLocalFrame() Frame { return s.sync.queues[s.local].known }
+
+// ConfirmedInputs appends every player's real input of frame f (player i at
+// [i*size:(i+1)*size]) to dst; ok is false if f is not confirmed or no longer remembered
+// (the last 128 frames are). Recordings of a match are made of these.
+func (s *Session) ConfirmedInputs(dst []byte, f Frame) ([]byte, bool) {
+	if f < 0 || f > s.sync.confirmedInputs() || int(s.sync.frame-f) >= ringFrames/2 {
+		return dst, false
+	}
+	for p := range s.sync.queues {
+		dst = append(dst, s.sync.queues[p].input(f)...)
+	}
+	return dst, true
+}
+
+// Checksum is the saved checksum of frame f, while the session still remembers it (the
+// last MaxPrediction+1 frames).
+func (s *Session) Checksum(f Frame) (uint64, bool) { return s.sync.savedChecksum(f) }
+
+// SavedState is the saved state of frame f, while the session still remembers it. The
+// slice belongs to the session: copy it to keep it.
+func (s *Session) SavedState(f Frame) ([]byte, bool) {
+	if _, ok := s.sync.savedChecksum(f); !ok {
+		return nil, false
+	}
+	return s.sync.cell(f).State, true
+}
+
+// PeerAddr is player p's address, once known (invalid otherwise).
+func (s *Session) PeerAddr(p int) netip.AddrPort {
+	if p < 0 || p >= len(s.peers) || s.peers[p] == nil || !s.peers[p].addrKnown {
+		return netip.AddrPort{}
+	}
+	return s.peers[p].addr
+}
+
+// EndFrame is the last frame every player played with real inputs: the frame at which the
+// first peer left or was dropped; NullFrame while everyone is connected. Both sides of a
+// game that ended with a goodbye agree on it and on its checksum.
+func (s *Session) EndFrame() Frame {
+	end := NullFrame
+	for _, ep := range s.peers {
+		if ep != nil && ep.state == epGone && (end == NullFrame || ep.endFrame < end) {
+			end = ep.endFrame
+		}
+	}
+	return end
+}
+
+// Unacknowledged is the largest number of local inputs some connected peer has not
+// acknowledged yet. A peer that wants to leave waits for 0, so that the other side holds
+// every input it played and both agree on the end.
+func (s *Session) Unacknowledged() int {
+	n := 0
+	q := &s.sync.queues[s.local]
+	for _, ep := range s.peers {
+		if ep != nil && ep.state == epRunning {
+			n = max(n, int(q.known-ep.acked))
+		}
+	}
+	return n
+}
+
+// Wait reports whether time sync asks this peer to skip the current tick (it runs ahead of
+// the others). Each true answer uses up one frame of the wait.
+func (s *Session) Wait() bool {
+	if s.waitFrames > 0 && s.state == stateRunning {
+		s.waitFrames--
+		return true
+	}
+	return false
+}
+
+// Events returns what happened since the last call. The slice is valid until the next call.
+func (s *Session) Events() []Event {
+	ev := s.events
+	s.events, s.spareEvents = s.spareEvents[:0], ev
+	return ev
+}
+
+func (s *Session) emit(e Event) {
+	if s.cfg.Logger != nil { // formatting costs allocations; pay them only when logging
+		s.debug("event", "event", e.String())
+	}
+	s.events = append(s.events, e)
+}
+
+func (s *Session) fail(err error) {
+	if s.state == stateFailed {
+		return
+	}
+	s.state = stateFailed
+	s.err = err
+	s.emit(Event{Kind: EventFailed, Err: err, Player: -1})
+}
+
+func (s *Session) notRunning() error {
+	if s.err != nil {
+		return fmt.Errorf("%w: %w", ErrNotRunning, s.err)
+	}
+	return ErrNotRunning
+}
+
+// Close says goodbye to every peer (the datagrams come from the next Outgoing, or are
+// returned here) and stops the session.
+func (s *Session) Close(now time.Duration) []Datagram {
+	s.now = now
+	if s.outTaken {
+		s.out, s.outBuf, s.outTaken = s.out[:0], s.outBuf[:0], false
+	}
+	for _, ep := range s.peers {
+		if ep != nil && ep.addrKnown && ep.tagKnown && ep.state != epGone {
+			end := s.sync.queues[s.local].known + 1
+			for range 2 {
+				s.queue(ep.addr, func(b []byte) []byte {
+					return binary.AppendUvarint(appendHeader(b, msgBye, 0, s.tag), uint64(end))
+				})
+			}
+		}
+	}
+	if s.state == stateRunning || s.state == stateSyncing {
+		s.state = stateClosed
+	}
+	s.outTaken = true
+	return s.out
+}
