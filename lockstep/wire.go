@@ -201,19 +201,6 @@ func (r *reader) varint(limit int64) int64 {
 	return v
 }
 
-func (r *reader) byte() byte {
-	if r.err != nil {
-		return 0
-	}
-	if len(r.b) < 1 {
-		r.err = errShort
-		return 0
-	}
-	v := r.b[0]
-	r.b = r.b[1:]
-	return v
-}
-
 const maxFrameOnWire = 1<<31 - 2
 
 // parseInput decodes an input message body. The inputs stay encoded (m.inputs aliases b);
