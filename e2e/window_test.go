@@ -3,10 +3,10 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,17 +15,26 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"p2pa/internal/proctest"
 )
+
+// TestMain removes the binaries the tests built once they have all run.
+func TestMain(m *testing.M) {
+	proctest.Main(m)
+}
 
 var (
 	finalLine = regexp.MustCompile(`^frame=(\d+) checksum=([0-9a-f]{16}) rollbacks=\d+ rtt_ms=\S+$`)
 	scoreLine = regexp.MustCompile(`^score=(\d+)\b`)
 )
 
-// TestTwoWindows plays a short match between two real windows on loopback: player 1's
-// window is driven with xdotool (start the coins, turn collection on, sweep the field),
-// then both windows get Esc. Both peers must end at the same frame and checksum with a
-// score above zero, and their -screenshot playfields must agree pixel for pixel.
+// TestTwoWindows plays a short match between two real windows on loopback, each started
+// the way a player starts one, through the p2pa launcher (which execs p2pa-window from
+// beside itself): player 1's window is driven with xdotool (start the coins, turn
+// collection on, sweep the field), then both windows get Esc. Both peers must end at the
+// same frame and checksum with a score above zero, and their -screenshot playfields must
+// agree pixel for pixel.
 func TestTwoWindows(t *testing.T) {
 	if os.Getenv("DISPLAY") == "" {
 		t.Skip("needs an X display: run under xvfb-run -a (make test does when DISPLAY is unset)")
@@ -45,19 +54,22 @@ func TestTwoWindows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("binaries, screenshots and logs in %s", dir)
-	build(ctx, t, dir)
-	bin := filepath.Join(dir, "p2pa-window")
-	addr := freeUDPAddr(t)
+	t.Logf("screenshots in %s", dir)
+	// A plain build (no -race) keeps it to one cold ebiten compile; the test is about the
+	// two processes, not their data races.
+	binDir := proctest.Build(t, "p2pa/cmd/p2pa", "p2pa/cmd/p2pa-window")
+	t.Logf("binaries in %s", binDir)
+	bin := filepath.Join(binDir, "p2pa")
+	addr := fmt.Sprintf("127.0.0.1:%d", proctest.FreeUDPPort(t))
 	shot0, shot1 := filepath.Join(dir, "player0.png"), filepath.Join(dir, "player1.png")
 
 	p0 := start(t, "player 0", bin, "-p", "0", "-listen", addr, "-screenshot", shot0)
 	p1 := start(t, "player 1", bin, "-p", "1", "-peer", addr, "-screenshot", shot1)
 	defer func() {
 		if t.Failed() {
-			for _, p := range []*proc{p0, p1} {
-				out, errOut := p.output()
-				t.Logf("%s stdout:\n%s\n%s stderr:\n%s", p.name, strings.Join(out, "\n"), p.name, errOut)
+			for _, p := range []*proctest.Proc{p0, p1} {
+				out, errOut := p.Output()
+				t.Logf("%s stdout:\n%s\n%s stderr:\n%s", p.Name(), strings.Join(out, "\n"), p.Name(), errOut)
 			}
 		}
 	}()
@@ -71,9 +83,9 @@ func TestTwoWindows(t *testing.T) {
 	x.run("windowmove", w1, "480", "424")
 	x.run("windowraise", w1)
 
-	for _, p := range []*proc{p0, p1} {
+	for _, p := range []*proctest.Proc{p0, p1} {
 		wctx, wcancel := context.WithTimeout(ctx, 90*time.Second)
-		_, err := p.waitLine(wctx, "p2pa-window: playing")
+		_, err := p.WaitLine(wctx, proctest.Substring("p2pa-window: playing"))
 		wcancel()
 		if err != nil {
 			t.Fatalf("the match did not start: %v", err)
@@ -106,31 +118,31 @@ func TestTwoWindows(t *testing.T) {
 	x.pressEscape(w1)
 	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
 	defer wcancel()
-	if err := p1.wait(wctx); err != nil {
+	if err := wait(wctx, p1); err != nil {
 		t.Fatalf("player 1 after Esc: %v", err)
 	}
 	time.Sleep(500 * time.Millisecond)
 	x.pressEscape(w0)
-	if err := p0.wait(wctx); err != nil {
+	if err := wait(wctx, p0); err != nil {
 		t.Fatalf("player 0 after Esc: %v", err)
 	}
 
 	var finals [2][]string
 	var scores [2]int
-	for i, p := range []*proc{p0, p1} {
-		out, errOut := p.output()
+	for i, p := range []*proctest.Proc{p0, p1} {
+		out, errOut := p.Output()
 		for _, bad := range []string{"error", "panic"} {
 			if strings.Contains(strings.ToLower(errOut), bad) {
-				t.Errorf("%s wrote %q to stderr:\n%s", p.name, bad, errOut)
+				t.Errorf("%s wrote %q to stderr:\n%s", p.Name(), bad, errOut)
 			}
 		}
 		if len(out) == 0 {
-			t.Fatalf("%s printed nothing", p.name)
+			t.Fatalf("%s printed nothing", p.Name())
 		}
 		last := out[len(out)-1]
 		m := finalLine.FindStringSubmatch(last)
 		if m == nil {
-			t.Fatalf("%s: last line %q is not `frame=N checksum=X rollbacks=N rtt_ms=X`", p.name, last)
+			t.Fatalf("%s: last line %q is not `frame=N checksum=X rollbacks=N rtt_ms=X`", p.Name(), last)
 		}
 		finals[i] = m[1:3]
 		scores[i] = -1
@@ -139,7 +151,7 @@ func TestTwoWindows(t *testing.T) {
 				scores[i], _ = strconv.Atoi(sm[1])
 			}
 		}
-		t.Logf("%s: %s, score %d", p.name, last, scores[i])
+		t.Logf("%s: %s, score %d", p.Name(), last, scores[i])
 	}
 	if finals[0][0] != finals[1][0] || finals[0][1] != finals[1][1] {
 		t.Errorf("the peers ended apart: player 0 frame=%s checksum=%s, player 1 frame=%s checksum=%s",
@@ -156,30 +168,23 @@ func TestTwoWindows(t *testing.T) {
 	comparePNGs(t, shot0, shot1, filepath.Join(dir, "diff.png"))
 }
 
-// build compiles the window binary into dir. A plain build (no -race) keeps it to one
-// cold ebiten compile; the test is about the two processes, not their data races.
-func build(ctx context.Context, t *testing.T, dir string) {
+// start runs bin with args; it is killed when the test ends if it is still running.
+func start(t *testing.T, name, bin string, args ...string) *proctest.Proc {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(os.PathSeparator), "p2pa/cmd/p2pa-window")
-	cmd.Dir = ".." // the module root, whatever directory go test was started from
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("building p2pa-window: %v\n%s", err, out)
-	}
+	// One llvmpipe thread per process keeps two software-rendered windows from starving
+	// the simulation on a 2-core machine.
+	p := proctest.Start(t, name, bin, args, proctest.Env("LP_NUM_THREADS=1"))
+	t.Logf("%s: started pid %d: %s %s", name, p.Pid(), bin, strings.Join(args, " "))
+	return p
 }
 
-// freeUDPAddr returns a loopback address whose UDP port was free a moment ago.
-func freeUDPAddr(t *testing.T) string {
-	t.Helper()
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// wait waits for p to exit and returns its exit error; if ctx ends first, it stops p with
+// SIGQUIT (a goroutine dump in its stderr, for the log), then SIGKILL, and says so.
+func wait(ctx context.Context, p *proctest.Proc) error {
+	if _, err := p.Wait(ctx); err != nil {
+		return err
 	}
-	addr := c.LocalAddr().String()
-	if err := c.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
+	return p.Err()
 }
 
 type xdotool struct {

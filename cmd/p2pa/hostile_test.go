@@ -1,155 +1,20 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"p2pa/internal/proctest"
 )
-
-// hostileBuild holds the p2pa binary built once for this file's tests.
-var hostileBuild struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
-
-// hostileBinary builds p2pa once per test process into a temporary directory, which the
-// test that triggered the build removes when it ends: the binary serves that test (and
-// any test running inside it). This file has one such test.
-func hostileBinary(t *testing.T) string {
-	t.Helper()
-	b := &hostileBuild
-	built := false
-	b.once.Do(func() {
-		built = true
-		b.dir, b.err = os.MkdirTemp("", "p2pa-hostile-")
-		if b.err != nil {
-			return
-		}
-		b.path = filepath.Join(b.dir, "p2pa")
-		out, err := exec.Command("go", "build", "-o", b.path, "p2pa/cmd/p2pa").CombinedOutput()
-		if err != nil {
-			b.err = errors.New("go build p2pa/cmd/p2pa: " + err.Error() + "\n" + string(out))
-		}
-	})
-	if built && b.dir != "" {
-		t.Cleanup(func() { os.RemoveAll(b.dir) })
-	}
-	if b.err != nil {
-		t.Fatal(b.err)
-	}
-	return b.path
-}
-
-// hostileProc is a running p2pa whose stdout lines are collected as they come.
-type hostileProc struct {
-	name   string
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	lines  []string
-	stderr bytes.Buffer
-	more   chan struct{} // closed and replaced on every new line
-	done   chan struct{} // closed once the process has exited; err is then set
-	err    error
-}
-
-type hostileLocked struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l hostileLocked) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
-}
-
-func hostileStart(t *testing.T, name, bin string, args ...string) *hostileProc {
-	t.Helper()
-	p := &hostileProc{name: name, more: make(chan struct{}), done: make(chan struct{})}
-	p.cmd = exec.Command(bin, args...)
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Stderr = hostileLocked{&p.mu, &p.stderr}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
-			close(p.more)
-			p.more = make(chan struct{})
-			p.mu.Unlock()
-		}
-		_, _ = io.Copy(io.Discard, out)
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			t.Logf("%s: still running at the end of the test; killing it", name)
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
-}
-
-// waitLine waits for a stdout line matching re and returns its submatches.
-func (p *hostileProc) waitLine(t *testing.T, re *regexp.Regexp, timeout time.Duration) []string {
-	t.Helper()
-	deadline := time.After(timeout)
-	seen := 0
-	for {
-		p.mu.Lock()
-		lines, more := p.lines[seen:], p.more
-		seen = len(p.lines)
-		p.mu.Unlock()
-		for _, l := range lines {
-			if m := re.FindStringSubmatch(l); m != nil {
-				return m
-			}
-		}
-		select {
-		case <-more:
-		case <-p.done:
-			stdout, stderr := p.output()
-			if len(stdout) > seen {
-				continue
-			}
-			t.Fatalf("%s exited (%v) without printing a line matching %q; stdout:\n%s\nstderr:\n%s", p.name, p.err, re, strings.Join(stdout, "\n"), stderr)
-		case <-deadline:
-			t.Fatalf("%s: no line matching %q after %v", p.name, re, timeout)
-		}
-	}
-}
-
-func (p *hostileProc) output() (stdout []string, stderr string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.lines...), p.stderr.String()
-}
 
 // hostileJunk makes the flood: random bytes, p2pa messages with tags of no session here
 // (input messages and goodbyes that parse, from an address that is no peer), and
@@ -231,11 +96,20 @@ func TestFloodDoesNotStall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays 10 s of real time")
 	}
-	bin := hostileBinary(t)
+	bin := cliBinary(t)
 	const frames, rate = 600, 10_000
 	common := []string{"-headless", "-bot", "-frames", strconv.Itoa(frames), "-v"}
-	p0 := hostileStart(t, "player 0", bin, append([]string{"-p", "0", "-listen", "127.0.0.1:0"}, common...)...)
-	addr := netip.MustParseAddrPort(p0.waitLine(t, hostileListening, 10*time.Second)[1])
+	p0 := proctest.Start(t, "player 0", bin, append([]string{"-p", "0", "-listen", "127.0.0.1:0"}, common...))
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	m, err := p0.WaitLine(ctx, hostileListening)
+	cancel()
+	if errors.Is(err, proctest.ErrExited) {
+		stdout, stderr := p0.Output()
+		t.Fatalf("%v; stdout:\n%s\nstderr:\n%s", err, strings.Join(stdout, "\n"), stderr)
+	} else if err != nil {
+		t.Fatalf("%s: no line matching %q after %v", p0.Name(), hostileListening, 10*time.Second)
+	}
+	addr := netip.MustParseAddrPort(m[1])
 
 	stop := make(chan struct{})
 	sent := hostileFlood(t, addr, rate, stop)
@@ -252,13 +126,13 @@ func TestFloodDoesNotStall(t *testing.T) {
 	defer stopFlood()
 
 	start := time.Now()
-	p1 := hostileStart(t, "player 1", bin, append([]string{"-p", "1", "-listen", "127.0.0.1:0", "-peer", addr.String()}, common...)...)
+	p1 := proctest.Start(t, "player 1", bin, append([]string{"-p", "1", "-listen", "127.0.0.1:0", "-peer", addr.String()}, common...))
 	timeout := time.After(90 * time.Second)
-	for _, p := range []*hostileProc{p0, p1} {
+	for _, p := range []*proctest.Proc{p0, p1} {
 		select {
-		case <-p.done:
+		case <-p.Exited():
 		case <-timeout:
-			t.Fatalf("%s still running after 90 s", p.name)
+			t.Fatalf("%s still running after 90 s", p.Name())
 		}
 	}
 	elapsed := time.Since(start)
@@ -270,21 +144,21 @@ func TestFloodDoesNotStall(t *testing.T) {
 	}
 
 	var results [2][]string
-	for i, p := range []*hostileProc{p0, p1} {
-		stdout, stderr := p.output()
-		if p.err != nil {
-			t.Errorf("%s: %v\nstdout:\n%s\nstderr (end):\n%s", p.name, p.err, strings.Join(stdout, "\n"), hostileTail(stderr, 20))
+	for i, p := range []*proctest.Proc{p0, p1} {
+		stdout, stderr := p.Output()
+		if p.Err() != nil {
+			t.Errorf("%s: %v\nstdout:\n%s\nstderr (end):\n%s", p.Name(), p.Err(), strings.Join(stdout, "\n"), hostileTail(stderr, 20))
 		}
 		if len(stdout) == 0 {
-			t.Fatalf("%s printed nothing", p.name)
+			t.Fatalf("%s printed nothing", p.Name())
 		}
 		last := stdout[len(stdout)-1]
 		m := hostileResult.FindStringSubmatch(last)
 		if m == nil {
-			t.Fatalf("%s: last line %q is not a result line", p.name, last)
+			t.Fatalf("%s: last line %q is not a result line", p.Name(), last)
 		}
 		results[i] = m[1:]
-		t.Logf("%s: %s", p.name, last)
+		t.Logf("%s: %s", p.Name(), last)
 	}
 	if results[0][0] != strconv.Itoa(frames) || results[0][0] != results[1][0] || results[0][1] != results[1][1] {
 		t.Errorf("the players disagree: %v vs %v (want frame %d on both, one checksum)", results[0], results[1], frames)
@@ -294,7 +168,7 @@ func TestFloodDoesNotStall(t *testing.T) {
 	}
 
 	// With -v, player 0 logs its session's stats every second, drops included.
-	_, stderr := p0.output()
+	_, stderr := p0.Output()
 	var dropped []int
 	for _, l := range strings.Split(stderr, "\n") {
 		if m := hostileDropped.FindStringSubmatch(l); m != nil {

@@ -1,146 +1,51 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"fmt"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"p2pa/internal/proctest"
 )
 
-// The tests run the real binary, built once into a temporary directory.
-var cliBinary string
-
+// The tests run the real binary, built once for all of them (over any -count) and removed
+// after the last.
 func TestMain(m *testing.M) {
-	os.Exit(cliTestMain(m))
+	proctest.Main(m)
 }
 
-func cliTestMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "p2pa-cmd-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-	}
-	cliBinary = filepath.Join(dir, "p2pa")
-	build := exec.Command(goTool, "build", "-o", cliBinary, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		return 1
-	}
-	return m.Run()
-}
-
-// cliProc is a running p2pa.
-type cliProc struct {
-	cmd    *exec.Cmd
-	stderr bytes.Buffer
-	mu     sync.Mutex
-	lines  []string      // stdout, line by line
-	ready  chan struct{} // closed when stdout shows a line containing readyOn
-	done   chan struct{} // closed once the process exited and its output is read
-	code   int
-}
-
-// start runs p2pa with args; it is killed when the test ends or after timeout. readyOn
-// (if not "") is a stdout line fragment that closes p.ready.
-func cliStart(t *testing.T, timeout time.Duration, env []string, readyOn string, args ...string) *cliProc {
+func cliBinary(t *testing.T) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	p := &cliProc{ready: make(chan struct{}), done: make(chan struct{})}
-	p.cmd = exec.CommandContext(ctx, cliBinary, args...)
-	p.cmd.Env = env
-	p.cmd.Stderr = &p.stderr
-	p.cmd.WaitDelay = 5 * time.Second
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(p.done)
-		defer cancel()
-		sc := bufio.NewScanner(out)
-		readySent := false
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
-			p.mu.Unlock()
-			if !readySent && readyOn != "" && strings.Contains(sc.Text(), readyOn) {
-				close(p.ready)
-				readySent = true
-			}
-		}
-		err := p.cmd.Wait()
-		p.code = p.cmd.ProcessState.ExitCode()
-		if err != nil && p.code == 0 {
-			p.code = -1
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-p.done
-	})
-	return p
+	return filepath.Join(proctest.Build(t, "p2pa/cmd/p2pa"), "p2pa")
 }
 
-// wait waits for the process to exit (it is killed at its deadline).
-func (p *cliProc) wait() {
-	<-p.done
-}
-
-func (p *cliProc) stdout() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return strings.Join(p.lines, "\n")
-}
-
-func (p *cliProc) lastLine() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.lines) == 0 {
-		return ""
-	}
-	return p.lines[len(p.lines)-1]
-}
-
-func (p *cliProc) String() string {
-	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", p.code, p.stdout(), p.stderr.String())
+// cliStart runs p2pa with args and env added to the test's environment; it is killed when
+// the test ends or after timeout.
+func cliStart(t *testing.T, timeout time.Duration, env []string, args ...string) *proctest.Proc {
+	t.Helper()
+	return proctest.Start(t, "p2pa", cliBinary(t), args, proctest.Env(env...), proctest.KillAfter(timeout))
 }
 
 // cliRun runs p2pa to the end.
-func cliRun(t *testing.T, timeout time.Duration, env []string, args ...string) *cliProc {
+func cliRun(t *testing.T, timeout time.Duration, env []string, args ...string) *proctest.Proc {
 	t.Helper()
-	p := cliStart(t, timeout, env, "", args...)
-	p.wait()
+	p := cliStart(t, timeout, env, args...)
+	<-p.Exited()
 	return p
 }
 
-// cliFreePort finds a UDP port on loopback that was free a moment ago.
-func cliFreePort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+func cliStdout(p *proctest.Proc) string {
+	stdout, _ := p.Output()
+	return strings.Join(stdout, "\n")
+}
+
+func cliStderr(p *proctest.Proc) string {
+	_, stderr := p.Output()
+	return stderr
 }
 
 var cliResultLine = regexp.MustCompile(`^frame=(\d+) checksum=([0-9a-f]{16}) rollbacks=(\d+) rtt_ms=([0-9.]+)$`)
@@ -158,15 +63,14 @@ func TestTwoHeadlessPeers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var p0, p1 *cliProc
+			var p0, p1 *proctest.Proc
 			for attempt := 0; ; attempt++ {
-				port := cliFreePort(t)
-				p0 = cliStart(t, 60*time.Second, nil, "waiting for player 1",
+				port := proctest.FreeUDPPort(t)
+				p0 = cliStart(t, 60*time.Second, nil,
 					"-p", "0", "-listen", "127.0.0.1:"+strconv.Itoa(port), "-headless", "-bot", "-frames", "300")
-				select {
-				case <-p0.ready:
-				case <-p0.done:
-					if p0.code == 2 && strings.Contains(p0.stderr.String(), "in use") && attempt < 5 {
+				// Until it prints that line or exits; it is killed after 60 s.
+				if _, err := p0.WaitLine(t.Context(), proctest.Substring("waiting for player 1")); err != nil {
+					if p0.ExitCode() == 2 && strings.Contains(cliStderr(p0), "in use") && attempt < 5 {
 						t.Logf("port %d taken meanwhile; another one", port)
 						continue
 					}
@@ -176,26 +80,26 @@ func TestTwoHeadlessPeers(t *testing.T) {
 				if tc.netsim != "" {
 					args = append(args, "-netsim", tc.netsim)
 				}
-				p1 = cliStart(t, 60*time.Second, nil, "", args...)
+				p1 = cliStart(t, 60*time.Second, nil, args...)
 				break
 			}
-			p0.wait()
-			p1.wait()
+			<-p0.Exited()
+			<-p1.Exited()
 			var frame, sum [2]string
-			for i, p := range []*cliProc{p0, p1} {
-				if p.code != 0 {
+			for i, p := range []*proctest.Proc{p0, p1} {
+				if p.ExitCode() != 0 {
 					t.Fatalf("player %d: %v", i, p)
 				}
-				m := cliResultLine.FindStringSubmatch(p.lastLine())
+				m := cliResultLine.FindStringSubmatch(p.LastLine())
 				if m == nil {
-					t.Fatalf("player %d: last line %q is not a result line\n%v", i, p.lastLine(), p)
+					t.Fatalf("player %d: last line %q is not a result line\n%v", i, p.LastLine(), p)
 				}
 				frame[i], sum[i] = m[1], m[2]
 				rtt, _ := strconv.ParseFloat(m[4], 64)
 				if rtt < tc.minRTT {
 					t.Errorf("player %d: rtt %v ms, want at least %v", i, rtt, tc.minRTT)
 				}
-				t.Logf("player %d: %s", i, p.lastLine())
+				t.Logf("player %d: %s", i, p.LastLine())
 			}
 			if frame != [2]string{"300", "300"} || sum[0] != sum[1] {
 				t.Errorf("the peers disagree: frame %v, checksum %v", frame, sum)
@@ -234,9 +138,9 @@ func TestBadArguments(t *testing.T) {
 			// -headless, so that a check that wrongly passes starts a match (and times out
 			// as a failure) instead of looking for a window.
 			p := cliRun(t, 30*time.Second, nil, append(tc.args, "-headless", "-bot")...)
-			stderr := p.stderr.String()
-			if p.code != 2 {
-				t.Errorf("exit %d, want 2\n%v", p.code, p)
+			stderr := cliStderr(p)
+			if p.ExitCode() != 2 {
+				t.Errorf("exit %d, want 2\n%v", p.ExitCode(), p)
 			}
 			if strings.Count(stderr, "\n") != 1 || !strings.HasSuffix(stderr, "\n") || !strings.HasPrefix(stderr, "p2pa: ") {
 				t.Errorf("stderr is not one line starting with \"p2pa: \": %q", stderr)
@@ -246,8 +150,8 @@ func TestBadArguments(t *testing.T) {
 					t.Errorf("stderr %q does not name %q", stderr, w)
 				}
 			}
-			if p.stdout() != "" {
-				t.Errorf("stdout: %q", p.stdout())
+			if cliStdout(p) != "" {
+				t.Errorf("stdout: %q", cliStdout(p))
 			}
 		})
 	}
@@ -260,12 +164,12 @@ func TestSyncTest(t *testing.T) {
 	for _, mode := range []string{"classic", "versus"} {
 		for _, seed := range []string{"7", "7", "8"} {
 			p := cliRun(t, 60*time.Second, nil, "-synctest", "-frames", "20000", "-seed", seed, "-mode", mode)
-			if p.code != 0 {
+			if p.ExitCode() != 0 {
 				t.Fatalf("mode %s seed %s: %v", mode, seed, p)
 			}
-			m := cliSyncTestLine.FindStringSubmatch(p.lastLine())
+			m := cliSyncTestLine.FindStringSubmatch(p.LastLine())
 			if m == nil {
-				t.Fatalf("mode %s seed %s: last line %q\n%v", mode, seed, p.lastLine(), p)
+				t.Fatalf("mode %s seed %s: last line %q\n%v", mode, seed, p.LastLine(), p)
 			}
 			if n, _ := strconv.Atoi(m[1]); n < 19000 {
 				t.Errorf("mode %s seed %s: %d rollbacks in 20000 frames", mode, seed, n)
@@ -288,18 +192,12 @@ func TestSyncTest(t *testing.T) {
 }
 
 func TestNoDisplay(t *testing.T) {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "DISPLAY=") && !strings.HasPrefix(kv, "WAYLAND_DISPLAY=") {
-			env = append(env, kv)
-		}
-	}
-	env = append(env, "DISPLAY=", "WAYLAND_DISPLAY=")
+	env := []string{"DISPLAY=", "WAYLAND_DISPLAY="} // in place of the test's own
 	for _, args := range [][]string{nil, {"-p", "1", "-peer", "127.0.0.1:7000"}} {
 		p := cliRun(t, 30*time.Second, env, args...)
-		stderr := p.stderr.String()
-		if p.code != 1 {
-			t.Errorf("%q: exit %d, want 1\n%v", args, p.code, p)
+		stderr := cliStderr(p)
+		if p.ExitCode() != 1 {
+			t.Errorf("%q: exit %d, want 1\n%v", args, p.ExitCode(), p)
 		}
 		if strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "-headless") || !strings.Contains(stderr, "display") {
 			t.Errorf("%q: want one line suggesting -headless, got %q", args, stderr)
@@ -313,10 +211,10 @@ func TestNoDisplay(t *testing.T) {
 func TestHelp(t *testing.T) {
 	for _, flag := range []string{"-h", "-help", "--help"} {
 		p := cliRun(t, 30*time.Second, nil, flag)
-		if p.code != 0 {
-			t.Errorf("%s: exit %d, want 0\n%v", flag, p.code, p)
+		if p.ExitCode() != 0 {
+			t.Errorf("%s: exit %d, want 0\n%v", flag, p.ExitCode(), p)
 		}
-		usage := p.stderr.String() + p.stdout()
+		usage := cliStderr(p) + cliStdout(p)
 		for _, want := range []string{
 			"Usage:",
 			"One machine",

@@ -1,239 +1,88 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"p2pa/internal/peer"
+	"p2pa/internal/proctest"
 )
 
-// replayBuildState holds the p2pa binary built once for this file's test.
-type replayBuildState struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
-
-var replayBuild replayBuildState
-
-// replayBinary builds p2pa once into a temporary directory, which the test that triggered
-// the build removes when it ends: the binary serves that test and its subtests. This file
-// has one top-level test, which is not parallel; the cleanup resets the state so that
-// -count=N builds again for the next run.
-func replayBinary(t *testing.T) string {
+// replayStart runs bin; it is killed when the test ends if it is still running.
+func replayStart(t *testing.T, name, bin string, args ...string) *proctest.Proc {
 	t.Helper()
-	b := &replayBuild
-	built := false
-	b.once.Do(func() {
-		built = true
-		b.dir, b.err = os.MkdirTemp("", "p2pa-replay-")
-		if b.err != nil {
-			return
-		}
-		b.path = filepath.Join(b.dir, "p2pa")
-		out, err := exec.Command("go", "build", "-o", b.path, "p2pa/cmd/p2pa").CombinedOutput()
-		if err != nil {
-			b.err = fmt.Errorf("go build p2pa/cmd/p2pa: %v\n%s", err, out)
-		}
-	})
-	if built && b.dir != "" {
-		t.Cleanup(func() {
-			os.RemoveAll(b.dir)
-			replayBuild = replayBuildState{}
-		})
-	}
-	if b.err != nil {
-		t.Fatal(b.err)
-	}
-	return b.path
-}
-
-// replayProc is a running p2pa whose stdout lines are collected as they come, so the test
-// waits for a line or the exit instead of sleeping.
-type replayProc struct {
-	name string
-	cmd  *exec.Cmd
-
-	mu     sync.Mutex
-	lines  []string
-	stderr bytes.Buffer
-	more   chan struct{} // closed and replaced on every new line
-
-	exited chan struct{}
-	err    error // Wait's result, valid once exited is closed
-}
-
-type replayLocked struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l replayLocked) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
-}
-
-// replayStart runs bin and kills it when the test ends if it is still running.
-func replayStart(t *testing.T, name, bin string, args ...string) *replayProc {
-	t.Helper()
-	p := &replayProc{name: name, more: make(chan struct{}), exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, args...)
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Stderr = replayLocked{&p.mu, &p.stderr}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	t.Logf("%s: pid %d: p2pa %s", name, p.cmd.Process.Pid, strings.Join(args, " "))
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
-			close(p.more)
-			p.more = make(chan struct{})
-			p.mu.Unlock()
-		}
-		_, _ = io.Copy(io.Discard, out)
-		p.err = p.cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			t.Logf("%s: still running at the end of the test; killing pid %d", name, p.cmd.Process.Pid)
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-		}
-	})
+	p := proctest.Start(t, name, bin, args)
+	t.Logf("%s: pid %d: p2pa %s", name, p.Pid(), strings.Join(args, " "))
 	return p
 }
 
-// waitLine waits for a stdout line containing substr; false if the process exited first.
-func (p *replayProc) waitLine(t *testing.T, substr string, timeout time.Duration) bool {
+// replayWait waits for the exit and returns the exit code.
+func replayWait(t *testing.T, p *proctest.Proc, timeout time.Duration) int {
 	t.Helper()
-	deadline := time.After(timeout)
-	seen := 0
-	for {
-		p.mu.Lock()
-		for ; seen < len(p.lines); seen++ {
-			if strings.Contains(p.lines[seen], substr) {
-				p.mu.Unlock()
-				return true
-			}
-		}
-		more := p.more
-		p.mu.Unlock()
-		select {
-		case <-more:
-		case <-p.exited:
-			p.mu.Lock()
-			n := len(p.lines)
-			p.mu.Unlock()
-			if seen == n {
-				return false
-			}
-		case <-deadline:
-			t.Fatalf("%s: no line with %q after %v\n%s", p.name, substr, timeout, p.dump())
-		}
-	}
-}
-
-// wait waits for the exit and returns the exit code.
-func (p *replayProc) wait(t *testing.T, timeout time.Duration) int {
-	t.Helper()
-	select {
-	case <-p.exited:
-	case <-time.After(timeout):
-		t.Fatalf("%s: still running after %v\n%s", p.name, timeout, p.dump())
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	code, err := p.Wait(ctx)
+	if err != nil {
+		t.Fatalf("%s: still running after %v\n%v", p.Name(), timeout, p)
 	}
 	var exit *exec.ExitError
-	switch {
-	case p.err == nil:
-		return 0
-	case errors.As(p.err, &exit):
-		return exit.ExitCode()
+	if err := p.Err(); err != nil && !errors.As(err, &exit) {
+		t.Fatalf("%s: %v", p.Name(), err)
 	}
-	t.Fatalf("%s: %v", p.name, p.err)
-	return -1
-}
-
-func (p *replayProc) output() (stdout []string, stderr string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.lines), p.stderr.String()
-}
-
-func (p *replayProc) dump() string {
-	out, errs := p.output()
-	return fmt.Sprintf("--- %s stdout:\n%s\n--- %s stderr:\n%s", p.name, strings.Join(out, "\n"), p.name, errs)
-}
-
-// replayFreePort finds a UDP port on loopback that was free a moment ago.
-func replayFreePort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	return code
 }
 
 // replayMatch runs two headless bot peers on loopback until both exit, player 0 on a free
 // port (retried if another process takes it first). extra[p] are player p's further flags.
-func replayMatch(t *testing.T, bin string, frames int, extra [2][]string) [2]*replayProc {
+func replayMatch(t *testing.T, bin string, frames int, extra [2][]string) [2]*proctest.Proc {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
-		port := replayFreePort(t)
+		port := proctest.FreeUDPPort(t)
 		common := []string{"-headless", "-bot", "-frames", fmt.Sprint(frames)}
 		args0 := append(append([]string{"-p", "0", "-listen", fmt.Sprintf("127.0.0.1:%d", port)}, common...), extra[0]...)
 		p0 := replayStart(t, "player 0", bin, args0...)
-		if !p0.waitLine(t, "listening on", 30*time.Second) {
-			code := p0.wait(t, 10*time.Second)
-			_, errs := p0.output()
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		_, err := p0.WaitLine(ctx, proctest.Substring("listening on"))
+		cancel()
+		if errors.Is(err, proctest.ErrExited) {
+			code := replayWait(t, p0, 10*time.Second)
+			_, errs := p0.Output()
 			if attempt < 5 && strings.Contains(errs, "address already in use") {
 				t.Logf("port %d was taken; trying another", port)
 				continue
 			}
-			t.Fatalf("player 0 exited with %d before listening\n%s", code, p0.dump())
+			t.Fatalf("player 0 exited with %d before listening\n%v", code, p0)
+		} else if err != nil {
+			t.Fatalf("%s: no line with %q after %v\n%v", p0.Name(), "listening on", 30*time.Second, p0)
 		}
 		args1 := append(append([]string{"-p", "1", "-peer", fmt.Sprintf("127.0.0.1:%d", port), "-listen", "127.0.0.1:0"}, common...), extra[1]...)
 		p1 := replayStart(t, "player 1", bin, args1...)
-		return [2]*replayProc{p0, p1}
+		return [2]*proctest.Proc{p0, p1}
 	}
 }
 
 var resultLine = regexp.MustCompile(`^frame=(\d+) checksum=([0-9a-f]{16}) rollbacks=(\d+) rtt_ms=\d+\.\d\d$`)
 
 // lastResult parses the result line, which must be the last line printed.
-func lastResult(t *testing.T, p *replayProc) (frame, checksum string, rollbacks int) {
+func lastResult(t *testing.T, p *proctest.Proc) (frame, checksum string, rollbacks int) {
 	t.Helper()
-	out, _ := p.output()
+	out, _ := p.Output()
 	if len(out) == 0 {
-		t.Fatalf("%s printed nothing\n%s", p.name, p.dump())
+		t.Fatalf("%s printed nothing\n%v", p.Name(), p)
 	}
 	m := resultLine.FindStringSubmatch(out[len(out)-1])
 	if m == nil {
-		t.Fatalf("%s: last line %q is not a result line\n%s", p.name, out[len(out)-1], p.dump())
+		t.Fatalf("%s: last line %q is not a result line\n%v", p.Name(), out[len(out)-1], p)
 	}
 	fmt.Sscan(m[3], &rollbacks)
 	return m[1], m[2], rollbacks
@@ -260,7 +109,7 @@ func TestRecordAndReplayHeadless(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays a 10-second match over loopback")
 	}
-	bin := replayBinary(t)
+	bin := cliBinary(t)
 	dir := t.TempDir()
 	rec := [2]string{filepath.Join(dir, "p0.replay"), filepath.Join(dir, "p1.replay")}
 	const netsim = "latency=30ms,jitter=10ms,loss=5%,dup=1%,reorder=1%"
@@ -272,19 +121,19 @@ func TestRecordAndReplayHeadless(t *testing.T) {
 	var frame, sum [2]string
 	rollbacks := 0
 	for i, p := range ps {
-		if code := p.wait(t, 3*time.Minute); code != 0 {
-			t.Fatalf("%s exited with %d\n%s", p.name, code, p.dump())
+		if code := replayWait(t, p, 3*time.Minute); code != 0 {
+			t.Fatalf("%s exited with %d\n%v", p.Name(), code, p)
 		}
 		var rb int
 		frame[i], sum[i], rb = lastResult(t, p)
 		rollbacks += rb
 		if frame[i] != "600" {
-			t.Errorf("%s ended at frame %s, want 600\n%s", p.name, frame[i], p.dump())
+			t.Errorf("%s ended at frame %s, want 600\n%v", p.Name(), frame[i], p)
 		}
 	}
 	t.Logf("live match: frame=%s checksum=%s, %d rollbacks in all, %v", frame[0], sum[0], rollbacks, time.Since(start).Round(time.Millisecond))
 	if sum[0] != sum[1] {
-		t.Fatalf("the live peers disagree: %s and %s\n%s\n%s", sum[0], sum[1], ps[0].dump(), ps[1].dump())
+		t.Fatalf("the live peers disagree: %s and %s\n%v\n%v", sum[0], sum[1], ps[0], ps[1])
 	}
 	if rollbacks == 0 {
 		t.Errorf("no rollbacks: the emulated link did not bite")
@@ -311,14 +160,14 @@ func TestRecordAndReplayHeadless(t *testing.T) {
 		t.Errorf("the two recordings differ (%d and %d bytes)", len(data[0]), len(data[1]))
 	}
 
-	replay := func(t *testing.T, path string) (code int, p *replayProc) {
+	replay := func(t *testing.T, path string) (code int, p *proctest.Proc) {
 		p = replayStart(t, "replay "+filepath.Base(path), bin, "-replay", path, "-headless")
-		return p.wait(t, time.Minute), p
+		return replayWait(t, p, time.Minute), p
 	}
 	for i, path := range rec {
 		code, p := replay(t, path)
 		if code != 0 {
-			t.Fatalf("replay of %s exited with %d\n%s", path, code, p.dump())
+			t.Fatalf("replay of %s exited with %d\n%v", path, code, p)
 		}
 		f, s, _ := lastResult(t, p)
 		if f != frame[i] || s != sum[i] {
@@ -345,7 +194,7 @@ func TestRecordAndReplayHeadless(t *testing.T) {
 				t.Fatal(err)
 			}
 			code, p := replay(t, path)
-			out, errs := p.output()
+			out, errs := p.Output()
 			if code != 1 || len(out) != 0 || !strings.Contains(errs, path) || !strings.Contains(errs, c.want) ||
 				strings.Count(strings.TrimSpace(errs), "\n") != 0 || strings.Contains(errs, "panic") {
 				t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit 1, no output and one line with %q", c.name, code, out, errs, c.want)
@@ -359,15 +208,15 @@ func TestRecordAndReplayHeadless(t *testing.T) {
 		// temporary file is left.
 		out := t.TempDir()
 		ps := replayMatch(t, bin, 60, [2][]string{{"-record", filepath.Join(out, "missing", "p0.replay")}, nil})
-		if code := ps[1].wait(t, 2*time.Minute); code != 0 {
-			t.Errorf("player 1 exited with %d\n%s", code, ps[1].dump())
+		if code := replayWait(t, ps[1], 2*time.Minute); code != 0 {
+			t.Errorf("player 1 exited with %d\n%v", code, ps[1])
 		}
-		code := ps[0].wait(t, 2*time.Minute)
-		lines, _ := ps[0].output()
+		code := replayWait(t, ps[0], 2*time.Minute)
+		lines, _ := ps[0].Output()
 		if code != 1 || !slices.ContainsFunc(lines, func(l string) bool {
 			return strings.HasPrefix(l, "p2pa: recording: write ") && strings.Contains(l, "no such file or directory")
 		}) {
-			t.Errorf("player 0: exit %d; want 1 and a recording error\n%s", code, ps[0].dump())
+			t.Errorf("player 0: exit %d; want 1 and a recording error\n%v", code, ps[0])
 		}
 		if f, _, _ := lastResult(t, ps[0]); f != "60" {
 			t.Errorf("player 0 ended at frame %s, want 60", f)
