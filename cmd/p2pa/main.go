@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"syscall"
 
 	"github.com/pkg/profile"
 
@@ -87,14 +88,35 @@ func runWindow(args []string, stdout, stderr io.Writer) int {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
-	// The window handles Ctrl-C itself (it ends the match cleanly); we just wait for it.
+	// The window handles Ctrl-C itself (it ends the match cleanly; the terminal sends it to
+	// both processes), and we pass on a TERM or HUP aimed at us alone, so the window never
+	// outlives its launcher.
 	signal.Ignore(os.Interrupt)
-	if err := cmd.Run(); err != nil {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sig)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(stderr, "p2pa: start %s: %v\n", bin, err)
+		return 1
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case s := <-sig:
+				_ = cmd.Process.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	if err := cmd.Wait(); err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
 			return exit.ExitCode()
 		}
-		fmt.Fprintf(stderr, "p2pa: start %s: %v\n", bin, err)
+		fmt.Fprintf(stderr, "p2pa: %s: %v\n", bin, err)
 		return 1
 	}
 	return 0
