@@ -34,7 +34,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "p2pa: %v\n", err)
 		return 2
 	}
-	if o.Profile != "" {
+	windowed := !o.Diff && !o.SyncTest && !o.Headless
+	if o.Profile != "" && !windowed { // a window profiles itself, in its own process
 		mode := profile.CPUProfile
 		if o.Profile == "mem" {
 			mode = profile.MemProfile
