@@ -31,7 +31,6 @@ import (
 	"syscall"
 
 	"github.com/hajimehoshi/ebiten/v2"
-	"github.com/pkg/profile"
 
 	// Imported first for its side effect: it exits with a one-line message before ebiten's
 	// own initialisation would panic for want of a display.
@@ -61,13 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "p2pa-window: -headless, -synctest and -diff need no window: run them with p2pa")
 		return 2
 	}
-	if opts.Profile != "" {
-		mode := profile.CPUProfile
-		if opts.Profile == "mem" {
-			mode = profile.MemProfile
-		}
-		defer profile.Start(mode, profile.ProfilePath("."), profile.Quiet).Stop()
-	}
+	defer peer.StartProfile(opts.Profile)()
 	r, err := render.New()
 	if err != nil {
 		fmt.Fprintf(stderr, "p2pa-window: %v\n", err)

@@ -16,8 +16,6 @@ import (
 	"runtime"
 	"syscall"
 
-	"github.com/pkg/profile"
-
 	"p2pa/internal/peer"
 )
 
@@ -35,12 +33,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	windowed := !o.Diff && !o.SyncTest && !o.Headless
-	if o.Profile != "" && !windowed { // a window profiles itself, in its own process
-		mode := profile.CPUProfile
-		if o.Profile == "mem" {
-			mode = profile.MemProfile
-		}
-		defer profile.Start(mode, profile.ProfilePath("."), profile.Quiet).Stop()
+	if !windowed { // a window profiles itself, in its own process
+		defer peer.StartProfile(o.Profile)()
 	}
 	switch {
 	case o.Diff:

@@ -1,6 +1,8 @@
 package peer
 
 import (
+	"github.com/pkg/profile"
+
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +21,18 @@ type UsageError struct{ Err error }
 
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
+
+// StartProfile starts -profile cpu|mem (written to the current directory) and returns the
+// function that stops it; "" profiles nothing.
+func StartProfile(kind string) (stop func()) {
+	switch kind {
+	case "cpu":
+		return profile.Start(profile.CPUProfile, profile.ProfilePath("."), profile.Quiet).Stop
+	case "mem":
+		return profile.Start(profile.MemProfile, profile.ProfilePath("."), profile.Quiet).Stop
+	}
+	return func() {}
+}
 
 // RunHeadless plays a match without a window: the bot (or a still mouse) gives the input,
 // 60 frames a second, until -frames is confirmed, the peer leaves, or SIGINT/SIGTERM.
