@@ -190,19 +190,30 @@ func (m *Match) debug(msg string, args ...any) {
 	}
 }
 
-// banner prints who we are and what the other player should type.
+// banner prints who we are and what the other player should type: the LAN addresses when
+// we listen on all interfaces, else the one address we are bound to.
 func (m *Match) banner() {
-	port := m.udp.LocalAddr().Port()
-	fmt.Fprintf(m.out, "p2pa: player %d (%s), listening on %s\n", m.opts.Player, m.opts.Mode, m.udp.LocalAddr())
-	if m.opts.Player == 0 {
-		for _, a := range m.status.LANAddrs {
-			fmt.Fprintf(m.out, "p2pa: on the other machine run: p2pa -p 1 -peer %s\n", net.JoinHostPort(a, fmt.Sprint(port)))
-		}
-		fmt.Fprintf(m.out, "p2pa: on this machine run: p2pa -p 1 -peer %s\n", net.JoinHostPort("127.0.0.1", fmt.Sprint(port)))
-		fmt.Fprintln(m.out, "p2pa: waiting for player 1")
-	} else {
+	local := m.udp.LocalAddr()
+	port := fmt.Sprint(local.Port())
+	fmt.Fprintf(m.out, "p2pa: player %d (%s), listening on %s\n", m.opts.Player, m.opts.Mode, local)
+	if m.opts.Player != 0 {
 		fmt.Fprintf(m.out, "p2pa: joining player 0 at %s\n", m.status.Peer)
+		return
 	}
+	switch {
+	case local.Addr().IsUnspecified():
+		for _, a := range m.status.LANAddrs {
+			fmt.Fprintf(m.out, "p2pa: on the other machine run: p2pa -p 1 -peer %s\n", net.JoinHostPort(a, port))
+		}
+		fmt.Fprintf(m.out, "p2pa: on this machine run: p2pa -p 1 -peer %s\n", net.JoinHostPort("127.0.0.1", port))
+	case local.Addr().IsLoopback():
+		m.status.LANAddrs = nil // not reachable from another machine
+		fmt.Fprintf(m.out, "p2pa: on this machine run: p2pa -p 1 -peer %s\n", local)
+	default:
+		m.status.LANAddrs = []string{local.Addr().String()}
+		fmt.Fprintf(m.out, "p2pa: on the other machine run: p2pa -p 1 -peer %s\n", local)
+	}
+	fmt.Fprintln(m.out, "p2pa: waiting for player 1")
 }
 
 // LANAddrs lists this machine's non-loopback unicast addresses, IPv4 first.
