@@ -584,7 +584,7 @@ func (m *Match) ResultLine() string {
 
 // Close ends the match at once if it is not done yet, releases the socket, finishes the
 // recording and prints the result line as the last line. It returns the error that ended
-// the match, if any.
+// the match, if any, for the caller to report (on stderr).
 func (m *Match) Close() error {
 	m.finish()
 	m.conn.Close()
@@ -600,8 +600,10 @@ func (m *Match) Close() error {
 	if errors.Is(m.sess.Err(), lockstep.ErrDesync) {
 		err = m.sess.Err() // whatever happened after it, the desync is the news
 	}
-	if err != nil {
-		fmt.Fprintf(m.out, "p2pa: %v\n", err)
+	if err == nil && m.opts.Frames > 0 && !m.quitting && m.state != nil && m.end < lockstep.Frame(m.opts.Frames) {
+		// Asked for -frames N, the peer went away first: a script must not mistake this
+		// for a finished match.
+		err = fmt.Errorf("the match ended at frame %d, before -frames %d: the peer %s", max(m.end, 0), m.opts.Frames, m.status.Phase)
 	}
 	if recErr != nil {
 		fmt.Fprintf(m.out, "p2pa: recording: %v\n", recErr)
