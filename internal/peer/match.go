@@ -196,8 +196,8 @@ func (m *Match) banner() {
 	local := m.udp.LocalAddr()
 	port := fmt.Sprint(local.Port())
 	fmt.Fprintf(m.out, "p2pa: player %d (%s), listening on %s\n", m.opts.Player, m.opts.Mode, local)
-	if m.opts.Player != 0 {
-		fmt.Fprintf(m.out, "p2pa: joining player 0 at %s\n", m.status.Peer)
+	if m.opts.Peer != "" {
+		fmt.Fprintf(m.out, "p2pa: joining player %d at %s\n", 1-m.opts.Player, m.status.Peer)
 		return
 	}
 	switch {
