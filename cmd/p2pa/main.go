@@ -49,7 +49,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case o.SyncTest:
 		return fail(stderr, peer.RunSyncTest(o, stdout, stderr))
 	case o.Replay != "" && o.Headless:
-		return fail(stderr, peer.RunReplay(o.Replay, stdout))
+		return fail(stderr, peer.RunReplayFrames(o.Replay, o.Frames, stdout))
 	case o.Headless:
 		return fail(stderr, peer.RunHeadless(o, stdout))
 	}

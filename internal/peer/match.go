@@ -69,6 +69,8 @@ const (
 	// desyncLinger is how long a headless peer goes on after a desync, so the session can
 	// tell the other peer its checksum (it repeats it on a few messages) before we leave.
 	desyncLinger = 500 * time.Millisecond
+	// waitReminder: how often a joining player says it still has no answer.
+	waitReminder = 5 * time.Second
 )
 
 // Match is one player's side of a game. Call Tick once per frame (60 times a second).
@@ -98,11 +100,12 @@ type Match struct {
 		frame lockstep.Frame
 		sum   uint64
 	}
-	recorded lockstep.Frame // last confirmed frame put in history
-	lastLog  time.Duration
-	endState []byte // the saved state of the end frame, once confirmed
-	desyncAt time.Duration
-	peerStat []lockstep.PeerStats
+	recorded     lockstep.Frame // last confirmed frame put in history
+	lastLog      time.Duration
+	lastReminder time.Duration
+	endState     []byte // the saved state of the end frame, once confirmed
+	desyncAt     time.Duration
+	peerStat     []lockstep.PeerStats
 }
 
 // Start opens the socket and prepares the session; it prints the banner to out and returns
@@ -152,7 +155,13 @@ func Start(opts Options, out io.Writer) (*Match, error) {
 		return nil, err
 	}
 	if opts.Bot {
-		m.bot = NewBot(randomUint64())
+		// With -seed the bot plays the same inputs every run, so a headless match (both
+		// peers given the seed) ends on the same checksum every time.
+		botSeed := randomUint64()
+		if opts.Seed != 0 {
+			botSeed = opts.Seed*31 + uint64(opts.Player) + 1
+		}
+		m.bot = NewBot(botSeed)
 	}
 	if opts.Frames > 0 {
 		m.end = lockstep.Frame(opts.Frames)
@@ -308,9 +317,23 @@ func (m *Match) Tick(local game.Input) {
 	m.send(m.sess.Outgoing(now))
 	m.handleEvents()
 	m.checkEnd(now)
+	m.remindWaiting(now)
 	if m.log != nil && now-m.lastLog >= time.Second {
 		m.lastLog = now
 		m.logStats()
+	}
+}
+
+// remindWaiting says every few seconds that a joining player still has no answer, so a
+// mistyped address or an absent (or busy) player 0 does not look like a hang.
+func (m *Match) remindWaiting(now time.Duration) {
+	if m.opts.Peer == "" || m.state != nil || m.closed || m.status.Phase == PhaseFailed {
+		return
+	}
+	if m.status.Phase == PhaseWaiting && now-m.lastReminder >= waitReminder {
+		fmt.Fprintf(m.out, "p2pa: no answer from %s after %v; is player %d running there (and not already playing)? Still trying.\n",
+			m.status.Peer, now.Round(time.Second), 1-m.opts.Player)
+		m.lastReminder = now
 	}
 }
 
@@ -451,7 +474,11 @@ func (m *Match) handleEvents() {
 				// Keep showing what went wrong; the peer's leaving is the lesser news.
 			} else if e.Kind == lockstep.EventPeerLeft {
 				m.status.Phase = PhasePeerLeft
-				fmt.Fprintf(m.out, "p2pa: peer left at frame %d\n", e.Frame)
+				if m.opts.Frames > 0 && e.Frame >= lockstep.Frame(m.opts.Frames) {
+					fmt.Fprintf(m.out, "p2pa: peer finished frame %d too\n", m.opts.Frames)
+				} else {
+					fmt.Fprintf(m.out, "p2pa: peer left at frame %d\n", e.Frame)
+				}
 			} else {
 				m.status.Phase = PhaseDisconnected
 				fmt.Fprintf(m.out, "p2pa: peer disconnected at frame %d\n", e.Frame)
@@ -609,7 +636,11 @@ func (m *Match) Close() error {
 		fmt.Fprintf(m.out, "p2pa: recording: %v\n", recErr)
 	}
 	if m.state != nil {
-		fmt.Fprintf(m.out, "score=%d round=%d coins_left=%d\n", m.state.TotalScore(), m.state.Round(), m.state.CoinsLeft())
+		scores := ""
+		if m.state.Mode() == game.Versus {
+			scores = fmt.Sprintf(" scores=%d,%d", m.state.Score(0), m.state.Score(1))
+		}
+		fmt.Fprintf(m.out, "score=%d%s round=%d coins_left=%d\n", m.state.TotalScore(), scores, m.state.Round(), m.state.CoinsLeft())
 		fmt.Fprintln(m.out, m.ResultLine())
 	}
 	if err == nil {

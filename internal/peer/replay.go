@@ -157,7 +157,7 @@ func ReadReplay(path string) (*Replay, error) {
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, int64(maxReplay+replayHeader+1)))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, err // already names the file
 	}
 	if len(b) > maxReplay+replayHeader {
 		return nil, fmt.Errorf("%s: %w: larger than %d MiB", path, ErrReplay, maxReplay>>20)
@@ -197,10 +197,27 @@ func (r *Replay) Run(each func(*game.State)) (uint64, error) {
 }
 
 // RunReplay is p2pa -replay headless: it prints the same result line as the live match.
-func RunReplay(path string, out io.Writer) error {
+func RunReplay(path string, out io.Writer) error { return RunReplayFrames(path, 0, out) }
+
+// RunReplayFrames is p2pa -replay with -frames: frames > 0 stops the replay at that frame
+// and prints its checksum (the recorded one is only for the end, so nothing is compared).
+func RunReplayFrames(path string, frames int, out io.Writer) error {
 	r, err := ReadReplay(path)
 	if err != nil {
 		return err
+	}
+	if frames > r.Frames {
+		return fmt.Errorf("%s: -frames %d: the recording has %d frames", path, frames, r.Frames)
+	}
+	if frames > 0 && frames < r.Frames {
+		r.Frames = frames
+		r.Inputs = r.Inputs[:frames*r.Players*game.InputSize]
+		sum, err := r.Run(nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "frame=%d checksum=%016x rollbacks=0 rtt_ms=0.00\n", r.Frames, sum)
+		return nil
 	}
 	sum, err := r.Run(nil)
 	if err != nil {
