@@ -34,11 +34,12 @@ type window struct {
 	r      *render.Renderer
 	stdout io.Writer
 
-	field   *ebiten.Image // the playfield, drawn first offscreen so it can be captured
-	showHUD bool
-	latched game.Buttons // buttons pressed but not yet played in a frame
-	cursor  ebiten.CursorModeType
-	title   string
+	field      *ebiten.Image // the playfield, drawn first offscreen so it can be captured
+	showHUD    bool
+	latched    game.Buttons // buttons pressed but not yet played in a frame
+	cursorSeen bool         // the mouse has reported a position other than (0, 0)
+	cursor     ebiten.CursorModeType
+	title      string
 
 	// HUD bookkeeping: the rollback rate over the last second and the graph's samples.
 	ticks    int64
@@ -73,6 +74,22 @@ func newWindow(opts options, sess session, r *render.Renderer, stdout io.Writer)
 // readInput turns the mouse into this tick's game.Input. A button counts when it is held
 // or was pressed since the last tick: a click shorter than a tick (xdotool's, or a fast
 // finger) is then still seen by the simulation for one frame.
+// stillUntilMoved keeps this player's collector where it is until the mouse has been seen:
+// before the cursor first enters the window ebiten reports (0, 0), which would pull the
+// collector into the corner.
+func (w *window) stillUntilMoved(in game.Input) game.Input {
+	if w.cursorSeen || in.X != 0 || in.Y != 0 {
+		w.cursorSeen = true
+		return in
+	}
+	if st := w.sess.State(); st != nil {
+		if x, y, ok := st.Collector(w.opts.Player); ok {
+			in.X, in.Y = int16(x), int16(y)
+		}
+	}
+	return in
+}
+
 func readInput() game.Input {
 	x, y := ebiten.CursorPosition()
 	var b game.Buttons
@@ -114,7 +131,7 @@ func (w *window) Update() error {
 	if inpututil.IsKeyJustPressed(ebiten.KeyF1) {
 		w.showHUD = !w.showHUD
 	}
-	w.tick(readInput())
+	w.tick(w.stillUntilMoved(readInput()))
 	v := w.sess.View()
 	if v.Phase == peer.PhaseRunning && !w.announced {
 		// Tools (the e2e test) wait for this line rather than guessing when play starts.
