@@ -457,7 +457,7 @@ func (m *Match) handleEvents() {
 		case lockstep.EventSynchronizing:
 			m.status.Phase = PhaseSynchronizing
 			m.status.Progress, m.status.Total = e.Progress, e.Total
-			if st := m.sess.Stats(nil); len(st.Peers) > 0 && m.status.Peer == "" {
+			if m.status.Peer == "" {
 				m.status.Peer = m.peerAddr()
 			}
 		case lockstep.EventRunning:
