@@ -44,7 +44,7 @@ func RunHeadless(o Options, out io.Writer) error {
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
-	ticker := time.NewTicker(time.Second / 60)
+	ticker := time.NewTicker(lockstep.DefaultFrameDuration) // the session runs at the default rate
 	defer ticker.Stop()
 	for !m.Done() {
 		select {

@@ -27,6 +27,7 @@ func at(frames int) time.Duration { return time.Duration(frames) * Tick }
 func defaults(t *testing.T, c lockstep.Config) lockstep.Config {
 	t.Helper()
 	c.InputSize = game.InputSize
+	c = c.WithDefaults()
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -17,8 +17,8 @@ import (
 	"p2pa/transport"
 )
 
-// Tick is one frame of wall time at 60 frames a second.
-const Tick = time.Second / 60
+// Tick is one frame of virtual time: the sessions' default frame duration (1/60 s).
+const Tick = lockstep.DefaultFrameDuration
 
 // Scenario describes a match.
 type Scenario struct {
