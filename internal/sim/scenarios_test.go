@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -511,5 +512,23 @@ func TestScenarioCatchesDesync(t *testing.T) {
 		if !ok || f <= breakAt || int(f) > breakAt+cfg.ChecksumInterval {
 			t.Errorf("player %d: desync state of frame %d (%v), want the first checksum frame after %d", p.Player, f, ok, breakAt)
 		}
+	}
+}
+
+// TestBadLocalInputFails: an input the game cannot encode (a bug in whatever made it) stops
+// the run with an error naming the player, instead of reaching the session as a short input.
+func TestBadLocalInputFails(t *testing.T) {
+	s, err := New(Scenario{Frames: 60, Seed: 31, Input: func(p int, f lockstep.Frame) game.Input {
+		if p == 1 && f == 10 {
+			return game.Input{Buttons: 0x80}
+		}
+		return game.Input{X: 100, Y: 100}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Run()
+	if err == nil || !strings.Contains(err.Error(), "player 1") || !strings.Contains(err.Error(), "unknown bits") {
+		t.Fatalf("Run() = %v, want player 1's encoding error", err)
 	}
 }
