@@ -63,8 +63,7 @@ type Session struct {
 	events, spareEvents []Event
 
 	waitFrames   int
-	advSamples   [timeSyncWindow]int
-	advCount     int
+	advantages   advantageWindow
 	nextChecksum Frame
 	localSums    [checksumHistory]localChecksum
 	latestSum    checksumReport
