@@ -161,7 +161,7 @@ func TestSyncLayerPlans(t *testing.T) {
 func TestSyncLayerFirstIncorrect(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		remote []int // real inputs of player 1 arriving after 4 frames ran on predicted zeros
+		remote []int   // real inputs of player 1 arriving after 4 frames ran on predicted zeros
 		force  []Frame // rollbackTo calls afterwards
 		want   Frame
 	}{
