@@ -187,9 +187,14 @@ func (p Phase) String() string {
 // byte form keep one length for the whole round. Live coins always come first:
 // Coins()[:CoinsLeft()] are exactly the live ones, in no meaningful order (collecting
 // a coin swaps it with the last live one).
+//
+// The blank field makes Coin's padding explicit, so a []Coin is exactly the coin records of
+// the byte form on little-endian machines (see codec.go) and the state saves with one copy.
+// It is always zero: nothing outside this package can set it and nothing inside does.
 type Coin struct {
 	X, Y, VX, VY int32
 	Alive        bool
+	_            [3]byte
 }
 
 // Pixel returns the coin's position in whole pixels (the centre of its hit box).
