@@ -142,7 +142,7 @@ func TestRunDiff(t *testing.T) {
 			{writeFile(t, dir, "empty.state", nil), true},
 			{writeFile(t, dir, "text.state", []byte("frame=600 checksum=0123456789abcdef\n")), true},
 			{writeFile(t, dir, "replay.state", replayish), true},
-			{writeFile(t, dir, "version.state", append([]byte("P2PA\x02"), base[5:]...)), true},
+			{writeFile(t, dir, "version.state", append([]byte("P2PA\x03"), base[5:]...)), true},
 			{filepath.Join(dir, "missing.state"), false},
 			{dir, false},
 			{huge, false},
