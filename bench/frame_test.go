@@ -20,9 +20,22 @@ import (
 //	%budget    ns/frame as a share of 16.67 ms
 //	ns/op      one step of the pair: A's tick, B's tick (which never rolls back) and the
 //	           hand delivery; B/op and allocs/op are for the whole step too
+//
+// Besides the two usual sizes, a 100,000-coin game (game.MaxCoins, a 2 MB state) runs the
+// worst case only, an 8-frame rollback every frame: where saving and loading the state
+// would dominate if they did more than copy it.
 func BenchmarkFrame(b *testing.B) {
+	type frameCase struct{ coins, depth int }
+	var cases []frameCase
 	for _, coins := range benchCoins {
 		for _, depth := range []int{0, 1, 4, 8} {
+			cases = append(cases, frameCase{coins, depth})
+		}
+	}
+	cases = append(cases, frameCase{largeCoins, 8})
+	for _, c := range cases {
+		coins, depth := c.coins, c.depth
+		{
 			b.Run(fmt.Sprintf("coins=%d/rollback=%d", coins, depth), func(b *testing.B) {
 				p := newMemPair(b, coins, depth)
 				before := p.a.s.Stats(nil)

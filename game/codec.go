@@ -231,9 +231,12 @@ func (s *State) LoadState(b []byte) error {
 		return stateErr("%d coins collected while waiting", int64(n)-alive)
 	}
 
-	// Validate every coin before writing any, so a bad last coin leaves s untouched.
+	// Validate every coin before writing any, so a bad last coin leaves s untouched. The
+	// fast scan only finds the first bad record; the loop below then says what is wrong
+	// with it.
 	coinBytes := b[off:]
-	for i := 0; i < n; i++ {
+	if bad := firstBadCoin(coinBytes, int(alive)); bad >= 0 {
+		i := bad
 		r := coinBytes[i*coinSize : (i+1)*coinSize : (i+1)*coinSize]
 		x := int32(binary.LittleEndian.Uint32(r[0:]))
 		y := int32(binary.LittleEndian.Uint32(r[4:]))
@@ -256,6 +259,7 @@ func (s *State) LoadState(b []byte) error {
 			}
 			return stateErr("coin %d alive byte %d, want %d: %d collected, so coins 0..%d are live", i, r[16], want, scored, alive-1)
 		}
+		return stateErr("coin %d rejected for no reason the report knows", i) // unreachable while the two checks agree
 	}
 
 	coins := s.coins
@@ -280,6 +284,30 @@ func (s *State) LoadState(b []byte) error {
 		left:       int32(alive),
 	}
 	return nil
+}
+
+// firstBadCoin returns the index of the first coin record in recs that LoadState must
+// reject, or -1. Records 0..alive-1 must be live (alive word 1), the rest collected (0); the
+// alive byte and the three zero bytes after it are one little-endian word. It is the only
+// per-coin work of a load, so it is kept to one pass of loads and never-taken branches.
+func firstBadCoin(recs []byte, alive int) int {
+	i := 0
+	for ; len(recs) >= coinSize; i++ {
+		r := (*[coinSize]byte)(recs)
+		want := uint32(0)
+		if i < alive {
+			want = 1
+		}
+		// One unsigned compare per range: negatives wrap to huge values.
+		if binary.LittleEndian.Uint32(r[0:]) > maxX || binary.LittleEndian.Uint32(r[4:]) > maxY ||
+			binary.LittleEndian.Uint32(r[8:])+maxSpeed > 2*maxSpeed ||
+			binary.LittleEndian.Uint32(r[12:])+maxSpeed > 2*maxSpeed ||
+			binary.LittleEndian.Uint32(r[16:]) != want {
+			return i
+		}
+		recs = recs[coinSize:]
+	}
+	return -1
 }
 
 // Decode returns a new State from a byte form.
