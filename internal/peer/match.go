@@ -330,6 +330,7 @@ func (m *Match) Synced() bool { return m.sess.Running() && m.state == nil && !m.
 func (m *Match) Serve(stop <-chan os.Signal, until func() bool) {
 	ticker := time.NewTicker(time.Second / 60)
 	defer ticker.Stop()
+	m.Tick(game.Input{}) // the first sync request goes out now, not a tick from now
 	for !m.Done() && (until == nil || !until()) {
 		select {
 		case <-ticker.C:
