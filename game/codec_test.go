@@ -108,6 +108,14 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 			if diff := cmp.Diff(s, &got, cmpOptions); diff != "" {
 				t.Fatalf("loaded state differs (-saved +loaded):\n%s", diff)
 			}
+			// The portable decoding reads the same coins as getCoins.
+			for i := range got.coins {
+				var c Coin
+				getCoin(&c, b[head+i*coinSize:head+(i+1)*coinSize])
+				if c != got.coins[i] {
+					t.Fatalf("coin %d: loaded %+v, decoded field by field %+v", i, got.coins[i], c)
+				}
+			}
 			again := got.SaveState(nil)
 			if !bytes.Equal(again, b) || got.Checksum() != sum {
 				t.Fatal("re-saved bytes differ")
