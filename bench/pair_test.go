@@ -18,6 +18,9 @@ const frameTime = time.Second / 60
 // state 200 times larger, where saving, loading and stepping dominate.
 var benchCoins = []int{50, 10000}
 
+// largeCoins is the largest game (game.MaxCoins): only BenchmarkFrame's worst case runs it.
+const largeCoins = game.MaxCoins
+
 // gameDesc is the game string both sessions present in the handshake.
 func gameDesc(coins int) string {
 	return fmt.Sprintf("p2pa-coins mode=%s coins=%d", game.Versus, coins)

@@ -30,7 +30,7 @@ func (s *Session) collectChecksums() {
 			continue
 		}
 		rec := &s.localSums[int(f/Frame(s.cfg.ChecksumInterval))%checksumHistory]
-		rec.frame, rec.sum, rec.set = f, c.Checksum, true
+		rec.frame, rec.sum, rec.set = f, c.Checksum(), true
 		rec.state = append(rec.state[:0], c.State...)
 		s.latestSum = rec.checksumReport
 		for _, ep := range s.peers {

@@ -16,7 +16,9 @@
 // run past the last frame whose inputs are all known is bounded (MaxPrediction, default 8):
 // past it the session refuses to advance (ErrPredictionThreshold) until inputs arrive.
 // A frame whose inputs are all known is confirmed; its state can never change again, so
-// its checksum is final and peers compare those to detect a desync.
+// its checksum is final and peers compare those to detect a desync. The game only saves
+// bytes; the engine hashes them (StateChecksum, a pinned XXH64) for the frames that are
+// compared, every ChecksumInterval frames, so the frames in between pay for a copy only.
 //
 // # Requests, not callbacks
 //
@@ -33,8 +35,8 @@
 //
 //   - Session: the peer-to-peer session for one local player: handshake (version, game
 //     and configuration, player 0's RNG seed), input exchange, time sync, timeouts.
-//   - SyncTest: a single-process session that rolls back every frame and compares
-//     checksums, which catches a game that is not deterministic or whose save misses state.
+//   - SyncTest: a single-process session that rolls back every frame and compares the
+//     saved states, which catches a game that is not deterministic or whose save misses state.
 //   - the sync layer (unexported): input queues with prediction, the ring of saved states,
 //     rollback planning — shared by both.
 //   - the wire format (wire.go): a hand-written, versioned binary encoding; inputs are

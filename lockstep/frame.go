@@ -30,7 +30,7 @@ var (
 	ErrSendQueueFull = errors.New("send queue full: the peer is not acknowledging inputs")
 )
 
-// MismatchError is what a SyncTest returns when a re-simulated frame's checksum differs
+// MismatchError is what a SyncTest returns when a re-simulated frame's saved state differs
 // from the first simulation of that frame.
 type MismatchError struct {
 	Frame           Frame

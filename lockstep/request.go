@@ -40,13 +40,24 @@ type Request struct {
 
 // Cell holds one saved state. Save it with
 //
-//	c.State, c.Checksum = g.SaveState(c.State[:0])
+//	c.State = g.SaveState(c.State[:0])
 //
-// so the buffer is reused from frame to frame.
+// so the buffer is reused from frame to frame. Saving does not hash: the session computes
+// the state's checksum (StateChecksum of State) only for the frames that need one, once.
 type Cell struct {
-	Frame    Frame
-	State    []byte
-	Checksum uint64
+	Frame Frame
+	State []byte
+
+	sum    uint64 // StateChecksum(State), once summed
+	summed bool   // reset whenever the session hands the cell out for a save
+}
+
+// Checksum returns StateChecksum(c.State), computing it on first use after a save.
+func (c *Cell) Checksum() uint64 {
+	if !c.summed {
+		c.sum, c.summed = StateChecksum(c.State), true
+	}
+	return c.sum
 }
 
 // Apply carries out reqs against g, in order.
@@ -57,7 +68,8 @@ func Apply(g Game, reqs []Request) error {
 		case RequestAdvance:
 			g.AdvanceFrame(r.Inputs)
 		case RequestSave:
-			r.Cell.State, r.Cell.Checksum = g.SaveState(r.Cell.State[:0])
+			r.Cell.State = g.SaveState(r.Cell.State[:0])
+			r.Cell.summed = false // in case it was hashed before the save ran
 		case RequestLoad:
 			if err := g.LoadState(r.Cell.State); err != nil {
 				return fmt.Errorf("load state of frame %d: %w", r.Cell.Frame, err)

@@ -212,17 +212,18 @@ func (s *Session) ConfirmedInputs(dst []byte, f Frame) ([]byte, bool) {
 	return dst, true
 }
 
-// Checksum is the saved checksum of frame f, while the session still remembers it (the
-// last MaxPrediction+1 frames).
+// Checksum is the checksum of frame f's saved state, while the session still remembers it
+// (the last MaxPrediction+1 frames). The state is hashed on the first call, then cached.
 func (s *Session) Checksum(f Frame) (uint64, bool) { return s.sync.savedChecksum(f) }
 
 // SavedState is the saved state of frame f, while the session still remembers it. The
 // slice belongs to the session: copy it to keep it.
 func (s *Session) SavedState(f Frame) ([]byte, bool) {
-	if _, ok := s.sync.savedChecksum(f); !ok {
+	c, ok := s.sync.savedCell(f)
+	if !ok {
 		return nil, false
 	}
-	return s.sync.cell(f).State, true
+	return c.State, true
 }
 
 // PeerAddr is player p's address, once known (invalid otherwise).

@@ -204,6 +204,7 @@ func (s *syncLayer) rollbackTo(f Frame) {
 func (s *syncLayer) saveRequest() Request {
 	c := s.cell(s.frame)
 	c.Frame = s.frame
+	c.summed = false // the save about to run replaces State
 	return Request{Kind: RequestSave, Frame: s.frame, Cell: c}
 }
 
@@ -221,14 +222,24 @@ func (s *syncLayer) advanceRequest(row int) Request {
 	return Request{Kind: RequestAdvance, Frame: s.frame, Inputs: buf}
 }
 
-// savedChecksum returns the checksum saved for frame f, if the ring still holds it.
-func (s *syncLayer) savedChecksum(f Frame) (uint64, bool) {
+// savedCell returns the cell holding frame f's saved state, if the ring still holds it.
+func (s *syncLayer) savedCell(f Frame) (*Cell, bool) {
 	if f < 0 || f > s.frame || !s.started {
-		return 0, false
+		return nil, false
 	}
 	c := s.cell(f)
 	if c.Frame != f {
+		return nil, false
+	}
+	return c, true
+}
+
+// savedChecksum returns the checksum of the state saved for frame f, if the ring still holds
+// it, hashing the state on first use.
+func (s *syncLayer) savedChecksum(f Frame) (uint64, bool) {
+	c, ok := s.savedCell(f)
+	if !ok {
 		return 0, false
 	}
-	return c.Checksum, true
+	return c.Checksum(), true
 }

@@ -101,7 +101,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer signal.Stop(sig)
 	w.signals = sig
 
-	if err := runGame(w); err != nil {
+	stopReceiving := w.receive()
+	err = runGame(w)
+	stopReceiving()
+	if err != nil {
 		if !w.finished {
 			// The loop died before finish: still tell the peer and print the final line.
 			_ = sess.Close()

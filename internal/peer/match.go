@@ -283,18 +283,70 @@ func (m *Match) Quit() {
 	m.debug("quit requested", "end", m.end)
 }
 
-// Receive hands every datagram waiting on the socket to the session.
+// Receive hands every datagram waiting on the socket to the session. During the handshake
+// and once the last frame is played it sends the session's replies at once (and checks
+// whether the match is over), so the handshake and the goodbye take a few loopback round
+// trips instead of one 60 Hz tick per exchange. In between, replies wait for the next Tick:
+// they ride on its input datagram (an immediate ack of its own would double the
+// datagrams), and the round-trip time is corrected for the time a reply was held.
 func (m *Match) Receive() {
 	now := m.clock.Now()
+	got := false
 	for {
 		n, from, ok := m.conn.ReadFrom(m.buf)
 		if !ok {
-			return
+			break
 		}
 		if n > len(m.buf) {
 			continue // oversized: the session would drop it anyway
 		}
 		m.sess.Receive(from, m.buf[:n], now)
+		got = true
+	}
+	if !got || m.closed {
+		return
+	}
+	switch {
+	case m.state == nil:
+		m.send(m.sess.Outgoing(now))
+		m.handleEvents() // the phase and the peer's address, before the first frame prints them
+	case m.end != lockstep.NullFrame && m.sess.Frame() >= m.end:
+		m.apply(m.sess.Catchup(now)) // late inputs confirm the last frames
+		m.recordHistory()
+		m.send(m.sess.Outgoing(now))
+		m.handleEvents()
+		m.checkEnd(now)
+	}
+}
+
+// Synced reports whether the handshake is done and the first frame may be played: a loop
+// ticks at once when it turns true, rather than at its next 60 Hz tick.
+func (m *Match) Synced() bool { return m.sess.Running() && m.state == nil && !m.closed }
+
+// Serve runs the headless loop: a Tick every 1/60 s, datagrams handed over as they arrive,
+// the first frame as soon as the handshake completes. It returns when the match is done or
+// until (if not nil) returns true after a step; a value on stop asks the match to end (a
+// second one ends it at once). The caller then calls Close.
+func (m *Match) Serve(stop <-chan os.Signal, until func() bool) {
+	ticker := time.NewTicker(lockstep.DefaultFrameDuration) // the session runs at the default rate
+	defer ticker.Stop()
+	m.Tick(game.Input{}) // the first sync request goes out now, not a tick from now
+	for !m.Done() && (until == nil || !until()) {
+		select {
+		case <-ticker.C:
+			m.Tick(game.Input{})
+		case <-m.Readable():
+			m.Receive()
+			if m.Synced() {
+				m.Tick(game.Input{})
+				ticker.Reset(lockstep.DefaultFrameDuration) // the frame grid starts at the first frame
+			}
+		case <-stop:
+			if m.quitting {
+				m.finish() // a second signal: stop now
+			}
+			m.Quit()
+		}
 	}
 }
 

@@ -186,7 +186,7 @@ func TestReplayRefused(t *testing.T) {
 	if len(good) < replayHeaderLen || string(good[:10]) != "P2PAREPLAY" || good[replayOffProtocol] != lockstep.ProtocolVersion {
 		t.Fatalf("the replay header is not laid out as this test expects: % x", good[:min(len(good), replayHeaderLen)])
 	}
-	stateBytes, _ := must(game.New(game.Config{})).SaveState(nil)
+	stateBytes := must(game.New(game.Config{})).SaveState(nil)
 	cases := []struct {
 		name string
 		data []byte

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"p2pa/game"
 	"p2pa/lockstep"
@@ -44,21 +43,7 @@ func RunHeadless(o Options, out io.Writer) error {
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
-	ticker := time.NewTicker(lockstep.DefaultFrameDuration) // the session runs at the default rate
-	defer ticker.Stop()
-	for !m.Done() {
-		select {
-		case <-ticker.C:
-			m.Tick(game.Input{})
-		case <-m.Readable():
-			m.Receive()
-		case <-sig:
-			if m.quitting {
-				m.finish() // a second signal: stop now
-			}
-			m.Quit()
-		}
-	}
+	m.Serve(sig, nil)
 	return m.Close()
 }
 
