@@ -53,8 +53,8 @@ type Session struct {
 	root    []byte
 	proof   *mac
 	game    []byte // cfg.Game, for the wire
-	seed  uint64
-	now   time.Duration
+	seed    uint64
+	now     time.Duration
 
 	out      []Datagram
 	outBuf   []byte

@@ -84,7 +84,8 @@ type testNet struct {
 	filter func(p *packet) bool
 	// sent lists every datagram a session sent, copied, whatever its fate.
 	sent    []packet
-	nowhere int // datagrams sent to an address nobody has
+	nowhere int        // datagrams sent to an address nobody has
+	strays  []Datagram // those datagrams, copied
 }
 
 // newNet makes n sessions with cfg (Players, InputSize and Nonce filled in). Player 0 does
@@ -257,6 +258,7 @@ func (tn *testNet) send(nd *node, d Datagram) {
 	}
 	if dst < 0 {
 		tn.nowhere++ // nobody listens there: lost, as UDP would
+		tn.strays = append(tn.strays, Datagram{To: d.To, Data: append([]byte(nil), d.Data...)})
 		return
 	}
 	if len(d.Data) > MaxDatagram {

@@ -105,6 +105,15 @@ const (
 	rejectFull   // every seat is taken by another address
 )
 
+var rejectNames = [...]string{"none", "version", "players", "input size", "game", "player number", "secret", "match full"}
+
+func (c rejectCode) String() string {
+	if int(c) < len(rejectNames) {
+		return rejectNames[c]
+	}
+	return fmt.Sprintf("reject code %d", uint8(c))
+}
+
 var (
 	errShort     = errors.New("truncated")
 	errMagic     = errors.New("not a p2pa datagram")
