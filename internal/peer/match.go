@@ -145,6 +145,7 @@ func Start(opts Options, out io.Writer) (*Match, error) {
 		ChecksumInterval:  opts.ChecksumInterval,
 		Game:              opts.GameDescription(),
 		Seed:              seed,
+		Secret:            opts.Secret,
 		Nonce:             randomUint64(),
 		Logger:            m.log,
 		DiffStates:        diffStates,
