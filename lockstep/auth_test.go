@@ -276,3 +276,41 @@ func TestSecretMatch(t *testing.T) {
 		t.Error("the secret does not change the match key")
 	}
 }
+
+// TestFailedHandshakeStaysFailed: once a handshake failed, later handshake datagrams — even a
+// valid reply that would have been progress — change nothing and report nothing. (A
+// progress event after the failure hid it from the caller, which then waited for ever.)
+func TestFailedHandshakeStaysFailed(t *testing.T) {
+	s1, err := NewSession(Config{InputSize: 3, Nonce: 6, Game: "x"}, 1, []netip.AddrPort{nodeAddr(0), {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1.Outgoing(0)
+	reply := func(game string) []byte {
+		s0, err := NewSession(Config{InputSize: 3, Nonce: 7, Game: game}, 0, make([]netip.AddrPort, 2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := syncMsg{nonce: s1.peers[0].nonce}
+		s0.fillSync(&m)
+		return appendSync(nil, msgSyncReply, &m, s0.proof)
+	}
+	bad, good := reply("y"), reply("x")
+	s1.Receive(nodeAddr(0), bad, time.Millisecond)
+	s1.Receive(nodeAddr(0), good, 2*time.Millisecond)
+	ev := s1.Events()
+	if len(ev) != 1 || ev[0].Kind != EventFailed {
+		t.Errorf("events %v, want one failure and nothing after it", ev)
+	}
+	if s1.State() != "failed" || !strings.Contains(s1.Err().Error(), `peer plays "y"`) {
+		t.Errorf("%s: %v", s1.State(), s1.Err())
+	}
+	for _, d := range s1.Outgoing(time.Second) {
+		if msgType(d.Data[1]&0x0f) != msgReject {
+			t.Errorf("a failed session sends %x", d.Data)
+		}
+	}
+	if out := s1.Outgoing(2 * time.Second); len(out) != 0 {
+		t.Errorf("a failed session goes on sending: %d datagrams", len(out))
+	}
+}

@@ -22,6 +22,12 @@ type Datagram struct {
 func (s *Session) Receive(from netip.AddrPort, data []byte, now time.Duration) {
 	s.now = now
 	from = unmap(from)
+	if s.state == stateFailed || s.state == stateClosed {
+		// Over: nothing a datagram says matters now, and a failed handshake must not go
+		// on reporting progress after its EventFailed.
+		s.drops.Stale++
+		return
+	}
 	if len(data) > MaxDatagram {
 		s.drops.Oversized++
 		return

@@ -454,6 +454,12 @@ func (m *Match) send(ds []lockstep.Datagram) {
 func (m *Match) handleEvents() {
 	for _, e := range m.sess.Events() {
 		m.debug("session event", "event", e.String())
+		if m.status.Phase == PhaseFailed {
+			// Failed is final: checkEnd ends the match on it, so no later event may hide
+			// it (a handshake that made progress after failing used to, and the match
+			// then waited for ever).
+			continue
+		}
 		switch e.Kind {
 		case lockstep.EventSynchronizing:
 			m.status.Phase = PhaseSynchronizing
