@@ -233,9 +233,10 @@ func TestScenarios(t *testing.T) {
 			mayInterrupt: true,
 		},
 		{
-			name:         "4players-jitter",
-			sc:           Scenario{Players: 4, Link: transport.LinkConfig{Latency: 30 * time.Millisecond, Jitter: 15 * time.Millisecond}, Mode: game.Versus},
-			maxStalled:   0.015,
+			name:       "4players-jitter",
+			sc:         Scenario{Players: 4, Link: transport.LinkConfig{Latency: 30 * time.Millisecond, Jitter: 15 * time.Millisecond}, Mode: game.Versus},
+			maxStalled: 0.02, // time-sync waits; 1.55% with protocol 2's nonces
+
 			mayInterrupt: true,
 		},
 		{
