@@ -16,14 +16,13 @@ func TestSyncRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		typ  msgType
-		tag  uint16
 		m    syncMsg
 	}{
-		{"request", msgSyncRequest, 0x1235, syncMsg{version: ProtocolVersion, secret: true, session: 0x0102030405060708, nonce: 0xdeadbeef, player: 1, players: 2, inputSize: 5, seed: 42, game: []byte("p2pa-coins mode=classic coins=50")}},
-		{"reply", msgSyncReply, 0xffff, syncMsg{version: ProtocolVersion, nonce: 1, player: 0, players: 4, inputSize: MaxInputSize, seed: 1<<64 - 1, game: []byte("g")}},
-		{"reject", msgReject, 1, syncMsg{version: ProtocolVersion, player: 3, players: 4, inputSize: 1, code: rejectPlayerNumber}},
-		{"empty game", msgSyncRequest, 7, syncMsg{version: ProtocolVersion, nonce: 9, players: 2, inputSize: 3}},
-		{"longest game", msgSyncReply, 7, syncMsg{version: ProtocolVersion, nonce: 9, players: 2, inputSize: 3, game: []byte(strings.Repeat("x", maxGameLen))}},
+		{"request", msgSyncRequest, syncMsg{version: ProtocolVersion, secret: true, session: 0x0102030405060708, nonce: 0xdeadbeef, player: 1, players: 2, inputSize: 5, seed: 42, game: []byte("p2pa-coins mode=classic coins=50")}},
+		{"reply", msgSyncReply, syncMsg{version: ProtocolVersion, nonce: 1, player: 0, players: 4, inputSize: MaxInputSize, seed: 1<<64 - 1, game: []byte("g")}},
+		{"reject", msgReject, syncMsg{version: ProtocolVersion, player: 3, players: 4, inputSize: 1, code: rejectPlayerNumber}},
+		{"empty game", msgSyncRequest, syncMsg{version: ProtocolVersion, nonce: 9, players: 2, inputSize: 3}},
+		{"longest game", msgSyncReply, syncMsg{version: ProtocolVersion, nonce: 9, players: 2, inputSize: 3, game: []byte(strings.Repeat("x", maxGameLen))}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			proof := newMAC(secretKey(nil))
@@ -42,12 +41,11 @@ func TestSyncRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := (header{typ: tc.typ}); tc.m.secret {
+			want := header{typ: tc.typ}
+			if tc.m.secret {
 				want.flags = flagSecret
-				if h != want {
-					t.Errorf("header %+v, want %+v", h, want)
-				}
-			} else if h != want {
+			}
+			if h != want {
 				t.Errorf("header %+v, want %+v", h, want)
 			}
 			if b[4] != ProtocolVersion {
