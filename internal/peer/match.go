@@ -347,7 +347,8 @@ func (m *Match) logStats() {
 		"rollbacks", st.Rollbacks, "rollback_frames", st.RollbackFrames, "stalled", m.status.Stalled,
 		"dropped", st.Dropped.Total(), "dropped_foreign", st.Dropped.Foreign, "dropped_wrong_tag", st.Dropped.WrongTag,
 		"dropped_wrong_version", st.Dropped.WrongVersion, "dropped_malformed", st.Dropped.Malformed,
-		"dropped_oversized", st.Dropped.Oversized, "dropped_stale", st.Dropped.Stale}
+		"dropped_oversized", st.Dropped.Oversized, "dropped_stale", st.Dropped.Stale,
+		"dropped_corrupt", st.Dropped.Corrupt, "dropped_unauthenticated", st.Dropped.Unauthenticated}
 	for _, p := range st.Peers {
 		args = append(args, "rtt", p.RTT, "advantage", p.LocalAdvantage, "bytes_in_per_s", p.BytesInPerSec, "bytes_out_per_s", p.BytesOutPerSec)
 	}
