@@ -37,9 +37,11 @@ import (
 // message. The root key is HMAC-SHA256 keyed by a fixed label over Config.Secret (a fixed
 // public key without a secret). The proof in a handshake message is HMAC-SHA256 under the
 // root key over the message up to the proof, truncated to 8 bytes: it shows the sender knows
-// the secret without sending it, bound to the session nonce and the fresh request nonce, so
-// an old handshake cannot be replayed as a proof. A handshake whose CRC passes but whose
-// proof fails is answered with a reject ("the secrets differ") and ends our handshake.
+// the secret without sending it. It covers the session nonce and the request nonce, which
+// a reply echoes: a handshake only completes on replies to our own fresh nonces, so
+// replaying old handshake datagrams cannot complete one without the secret. A handshake
+// whose CRC passes but whose proof fails is answered with a reject ("the secrets differ")
+// and ends our handshake.
 //
 // For each pair of players the match key is HMAC-SHA256 under the root key over a label and
 // both session nonces, the lower player number's first. Input and goodbye datagrams end in
@@ -60,8 +62,11 @@ import (
 // It does not protect against a man in the middle during a handshake without a secret (the
 // nonces travel in the clear, so one who rewrites the handshake can derive the key), it
 // does not hide anything (nothing is encrypted), and it does not stop a flood from using
-// up bandwidth or CPU. Rejects carry no proof (a peer with another secret cannot make one);
-// they are believed only during our handshake, from a peer's address, after the CRC.
+// up bandwidth or CPU. A reject's proof is not checked (a peer with another secret cannot
+// make a valid one, and must still be able to say so): a reject is believed only during
+// our handshake, from a peer's address, after its CRC passed. A newcomer asking for a seat
+// whose player is known at another address (or any seat of a running match) is answered
+// with a "match full" reject and changes nothing here.
 const (
 	ProtocolVersion = 2
 	wireMagic       = 0xB7
