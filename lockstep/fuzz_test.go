@@ -61,7 +61,7 @@ type fuzzPair struct {
 	seen  [2][][]byte         // datagrams each player was sent by the other
 	nseen [2]int
 	ever  [2]map[string]bool // every datagram each player was sent, for telling replays
-	bad   [2][]Event // events that mean the game stopped or broke
+	bad   [2][]Event         // events that mean the game stopped or broke
 }
 
 func newFuzzPair(t testing.TB, size int) *fuzzPair {
