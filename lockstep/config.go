@@ -68,6 +68,10 @@ type Config struct {
 	Game string
 	// Seed is the RNG seed player 0 proposes; player 1 adopts player 0's.
 	Seed uint64
+	// Secret, if set, must be the same on every peer: the handshake proves knowledge of it
+	// without sending it, and it goes into the key that authenticates every datagram of the
+	// match. A peer with another secret, or none, is refused. Empty: no secret.
+	Secret string
 	// Nonce seeds the handshake nonces. Callers pass randomness in (the core has no global
 	// source); tests pass fixed values to replay exactly.
 	Nonce uint64

@@ -228,12 +228,15 @@ func (s *Session) sendInputs(ep *endpoint) {
 	for {
 		m.count = count
 		m.inputs = appendInputs(s.encoded[:0], base, s.scratch[:count*size], size)
-		if len(m.inputs) <= MaxDatagram-64 || count <= 1 {
+		if len(m.inputs) <= MaxDatagram-64-tagLen || count <= 1 {
 			break
 		}
 		count /= 2
 	}
-	s.queue(ep.addr, func(b []byte) []byte { return appendInput(b, s.tag, &m, flags) })
+	s.queue(ep.addr, func(b []byte) []byte {
+		start := len(b)
+		return ep.mac.appendTag(appendInput(b, &m, flags), start, s.local)
+	})
 	ep.lastSentTo = max(ep.lastSentTo, from+Frame(count)-1)
 	ep.oweAck = false
 }

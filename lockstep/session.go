@@ -48,10 +48,13 @@ type Session struct {
 	sync  *syncLayer
 	peers []*endpoint // by player; nil for the local player
 	rng   *rand.Rand
-	tag   uint16
-	game  []byte // cfg.Game, for the wire
-	seed  uint64
-	now   time.Duration
+	// session is our session nonce; root keys the secret proofs and the match keys.
+	session uint64
+	root    []byte
+	proof   *mac
+	game    []byte // cfg.Game, for the wire
+	seed    uint64
+	now     time.Duration
 
 	out      []Datagram
 	outBuf   []byte
@@ -107,7 +110,9 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 		desyncFrame:  NullFrame,
 		nextChecksum: 0,
 	}
-	s.tag = uint16(s.rng.Uint32()) | 1
+	s.session = s.rng.Uint64() | 1
+	s.root = secretKey([]byte(cfg.Secret))
+	s.proof = newMAC(s.root)
 	s.game = []byte(cfg.Game)
 	if localPlayer == 0 {
 		s.seed = cfg.Seed
@@ -143,18 +148,21 @@ func (s sessionState) String() string { return stateNames[s] }
 
 // DropStats counts datagrams the session ignored, by reason.
 type DropStats struct {
-	Malformed    uint64 // truncated, bad magic, unknown type, bad encoding
-	Oversized    uint64 // longer than MaxDatagram
-	Foreign      uint64 // from an address that is not a peer
-	WrongTag     uint64 // from a peer's address but another session (a leftover process)
-	WrongVersion uint64 // another protocol version
-	Stale        uint64 // nothing new: duplicates and replays of old datagrams
-	Overflow     uint64 // replies dropped because too many were queued in one tick
+	Malformed       uint64 // bad magic, unknown type, bad encoding behind a valid check
+	Oversized       uint64 // longer than MaxDatagram
+	Corrupt         uint64 // a handshake datagram whose CRC fails: changed or cut on the way
+	Unauthenticated uint64 // an input or goodbye whose tag fails, or a handshake whose proof does
+	Foreign         uint64 // from an address that is not a peer (or answered "match full")
+	WrongTag        uint64 // a handshake from a peer's address but another session (a leftover process)
+	WrongVersion    uint64 // another protocol version
+	Stale           uint64 // nothing new: duplicates and replays of old datagrams
+	Overflow        uint64 // replies dropped because too many were queued in one tick
 }
 
 // Total is the number of dropped datagrams.
 func (d DropStats) Total() uint64 {
-	return d.Malformed + d.Oversized + d.Foreign + d.WrongTag + d.WrongVersion + d.Stale + d.Overflow
+	return d.Malformed + d.Oversized + d.Corrupt + d.Unauthenticated + d.Foreign + d.WrongTag +
+		d.WrongVersion + d.Stale + d.Overflow
 }
 
 func (s *Session) newNonce() uint32 { return s.rng.Uint32() | 1 }
@@ -309,11 +317,13 @@ func (s *Session) Close(now time.Duration) []Datagram {
 		s.out, s.outBuf, s.outTaken = s.out[:0], s.outBuf[:0], false
 	}
 	for _, ep := range s.peers {
-		if ep != nil && ep.addrKnown && ep.tagKnown && ep.state != epGone {
+		if ep != nil && ep.addrKnown && ep.mac != nil && ep.state != epGone {
 			end := s.sync.queues[s.local].known + 1
 			for range 2 {
 				s.queue(ep.addr, func(b []byte) []byte {
-					return binary.AppendUvarint(appendHeader(b, msgBye, 0, s.tag), uint64(end))
+					start := len(b)
+					b = binary.AppendUvarint(appendHeader(b, msgBye, 0), uint64(end))
+					return ep.mac.appendTag(b, start, s.local)
 				})
 			}
 		}

@@ -84,7 +84,8 @@ type testNet struct {
 	filter func(p *packet) bool
 	// sent lists every datagram a session sent, copied, whatever its fate.
 	sent    []packet
-	nowhere int // datagrams sent to an address nobody has
+	nowhere int        // datagrams sent to an address nobody has
+	strays  []Datagram // those datagrams, copied
 }
 
 // newNet makes n sessions with cfg (Players, InputSize and Nonce filled in). Player 0 does
@@ -257,6 +258,7 @@ func (tn *testNet) send(nd *node, d Datagram) {
 	}
 	if dst < 0 {
 		tn.nowhere++ // nobody listens there: lost, as UDP would
+		tn.strays = append(tn.strays, Datagram{To: d.To, Data: append([]byte(nil), d.Data...)})
 		return
 	}
 	if len(d.Data) > MaxDatagram {
@@ -405,7 +407,7 @@ func TestSessionHandshakeMismatch(t *testing.T) {
 		{
 			name:         "protocol version",
 			forceVersion: true,
-			want0:        "peer runs protocol 2, we run 1",
+			want0:        "peer runs protocol 3, we run 2",
 			want1:        "protocol", // see below
 		},
 		{
@@ -427,6 +429,24 @@ func TestSessionHandshakeMismatch(t *testing.T) {
 			cfg:   func(p int) Config { return Config{InputSize: 3 + p} },
 			want0: "peer sends 4-byte inputs, we expect 3",
 			want1: "peer sends 3-byte inputs, we expect 4",
+		},
+		{
+			name:  "secrets differ",
+			cfg:   func(p int) Config { return Config{Secret: []string{"tulip", "daisy"}[p]} },
+			want0: "the secrets differ: the peer's handshake does not prove our secret",
+			want1: "the secrets differ: the peer's handshake does not prove our secret",
+		},
+		{
+			name:  "secret on player 0 only",
+			cfg:   func(p int) Config { return Config{Secret: []string{"tulip", ""}[p]} },
+			want0: "the secrets differ: we have a secret and the peer has none",
+			want1: "the secrets differ: the peer has a secret and we have none",
+		},
+		{
+			name:  "secret on player 1 only",
+			cfg:   func(p int) Config { return Config{Secret: []string{"", "daisy"}[p]} },
+			want0: "the secrets differ: the peer has a secret and we have none",
+			want1: "the secrets differ: we have a secret and the peer has none",
 		},
 		{
 			name:     "same player",
@@ -454,6 +474,7 @@ func TestSessionHandshakeMismatch(t *testing.T) {
 				tn.filter = func(p *packet) bool {
 					if p.src == 1 && len(p.data) > 4 && msgType(p.data[1]&0x0f) <= msgSyncReply {
 						p.data[4] = ProtocolVersion + 1
+						p.data = recrc(p.data) // an intact datagram of another version
 					}
 					return true
 				}
@@ -573,20 +594,22 @@ func TestSessionDropsBadDatagrams(t *testing.T) {
 				want.Foreign += 2
 				wrongTag := clone(recent)
 				wrongTag[2] ^= 0x55
-				tn.inject(nodeAddr(1), 0, wrongTag) // a leftover session on player 1's address
-				want.WrongTag++
-				// Inputs run to the end of a message, so a truncated one is either malformed
-				// (cut inside an input) or a valid message with fewer inputs, which brings
-				// nothing new: stale. Either way it is dropped.
-				tn.inject(nodeAddr(1), 0, recent[:len(recent)-1])          // truncated
-				tn.inject(nodeAddr(1), 0, append(clone(recent[:4]), 0x81)) // an input message cut in the varints
-				want.Malformed++                                           // counted as Malformed or Stale: see the check below
-				want.Stale++
-				tn.inject(nodeAddr(1), 0, recent[:3])                                             // not even a header
+				tn.inject(nodeAddr(1), 0, wrongTag) // a flipped byte, or a leftover session on player 1's address
+				// Cut short: the tag no longer verifies, wherever the cut is.
+				tn.inject(nodeAddr(1), 0, recent[:len(recent)-1])
+				tn.inject(nodeAddr(1), 0, append(clone(recent[:4]), 0x81))
+				tn.inject(nodeAddr(1), 0, recent[:3])
+				want.Unauthenticated += 4
 				tn.inject(nodeAddr(1), 0, []byte("GET / HTTP/1.1\r\n\r\n"))                       // garbage
 				tn.inject(nodeAddr(1), 0, []byte{wireMagic, 0x09, recent[2], recent[3], 0, 0, 0}) // unknown type
 				tn.inject(nodeAddr(1), 0, []byte{wireMagic, 0x00, recent[2], recent[3]})          // type 0
-				want.Malformed += 4
+				want.Malformed += 3
+				// A handshake reply with a flipped bit, and one cut short: the CRC fails.
+				flipped := clone(syncReply)
+				flipped[9] ^= 0x04
+				tn.inject(nodeAddr(1), 0, flipped)
+				tn.inject(nodeAddr(1), 0, syncReply[:len(syncReply)-3])
+				want.Corrupt += 2
 				big := append(clone(recent), make([]byte, MaxDatagram+1-len(recent))...)
 				tn.inject(nodeAddr(1), 0, big) // oversized
 				want.Oversized++
@@ -594,19 +617,19 @@ func TestSessionDropsBadDatagrams(t *testing.T) {
 				tn.inject(nodeAddr(1), 0, syncReply) // a replay of the handshake
 				want.Stale += 2
 				// Forged: an acknowledgement of inputs we never sent.
-				h, body, _ := parseHeader(recent)
+				h, body, _ := testBody(recent)
 				var m inputMsg
 				if err := parseInput(body, h.flags, 3, &m); err != nil {
 					t.Fatal(err)
 				}
 				m.ack += 1000
-				tn.inject(nodeAddr(1), 0, appendInput(nil, h.tag, &m, 0))
+				tn.inject(nodeAddr(1), 0, sealAs(tn.nodes[0].s, 1, appendInput(nil, &m, 0)))
 				want.Malformed++
 				// (Inputs past a gap: TestSessionCountsForgedGapOnce.)
 				// Another protocol version's handshake from a stranger, mid-game: ignored.
 				v2 := clone(syncReply)
 				v2[4] = ProtocolVersion + 1
-				tn.inject(stranger, 0, v2)
+				tn.inject(stranger, 0, recrc(v2))
 				want.WrongVersion++
 			}
 			tn.step()
@@ -620,13 +643,15 @@ func TestSessionDropsBadDatagrams(t *testing.T) {
 	got := attacked.nodes[0].s.Stats(nil).Dropped
 	t.Logf("dropped without attack %+v, with %+v", base, got)
 	diff := DropStats{
-		Malformed:    got.Malformed - base.Malformed,
-		Oversized:    got.Oversized - base.Oversized,
-		Foreign:      got.Foreign - base.Foreign,
-		WrongTag:     got.WrongTag - base.WrongTag,
-		WrongVersion: got.WrongVersion - base.WrongVersion,
-		Stale:        got.Stale - base.Stale,
-		Overflow:     got.Overflow - base.Overflow,
+		Malformed:       got.Malformed - base.Malformed,
+		Oversized:       got.Oversized - base.Oversized,
+		Corrupt:         got.Corrupt - base.Corrupt,
+		Unauthenticated: got.Unauthenticated - base.Unauthenticated,
+		Foreign:         got.Foreign - base.Foreign,
+		WrongTag:        got.WrongTag - base.WrongTag,
+		WrongVersion:    got.WrongVersion - base.WrongVersion,
+		Stale:           got.Stale - base.Stale,
+		Overflow:        got.Overflow - base.Overflow,
 	}
 	// Truncated input messages may count as either Malformed or Stale; their sum is exact.
 	mixed, wantMixed := diff.Malformed+diff.Stale, want.Malformed+want.Stale
@@ -676,7 +701,7 @@ func TestSessionCountsForgedGapOnce(t *testing.T) {
 			recent = p.data
 		}
 	}
-	h, body, _ := parseHeader(recent)
+	h, body, _ := testBody(recent)
 	var m inputMsg
 	if err := parseInput(body, h.flags, 3, &m); err != nil || m.count == 0 {
 		t.Fatalf("%+v, %v", m, err)
@@ -686,7 +711,7 @@ func TestSessionCountsForgedGapOnce(t *testing.T) {
 	s := tn.nodes[0].s
 	before := s.Stats(nil).Dropped
 	known := s.sync.queues[1].known
-	s.Receive(nodeAddr(1), appendInput(nil, h.tag, &m, 0), tn.now)
+	s.Receive(nodeAddr(1), sealAs(s, 1, appendInput(nil, &m, 0)), tn.now)
 	after := s.Stats(nil).Dropped
 	if s.sync.queues[1].known != known {
 		t.Errorf("inputs after a gap were taken: known %d, was %d", s.sync.queues[1].known, known)
@@ -825,7 +850,7 @@ func TestSessionCloseSaysGoodbye(t *testing.T) {
 		t.Errorf("%d goodbye datagrams, want 2 (one may be lost)", len(bye))
 	}
 	for _, d := range bye {
-		h, body, err := parseHeader(d.Data)
+		h, body, err := testBody(d.Data)
 		r := reader{b: body}
 		if err != nil || h.typ != msgBye || Frame(r.uvarint(maxFrameOnWire)) != end || d.To != nodeAddr(0) {
 			t.Errorf("goodbye %x to %v, want one carrying frame %d to player 0", d.Data, d.To, end)
@@ -877,7 +902,7 @@ func TestSessionOneDatagramPerFrame(t *testing.T) {
 		lastAck[0], lastAck[1] = NullFrame, NullFrame
 		for _, p := range tn.sent[from:] {
 			count[p.src]++
-			h, body, err := parseHeader(p.data)
+			h, body, err := testBody(p.data)
 			if err != nil || h.typ != msgInput {
 				t.Fatalf("latency %v: player %d sent a %v datagram in steady state", latency, p.src, h.typ)
 			}

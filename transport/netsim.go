@@ -26,6 +26,11 @@ type LinkConfig struct {
 	Latency, Jitter    time.Duration // one way; delay = Latency + uniform[-Jitter, +Jitter], floored at 0
 	Loss, Dup, Reorder float64       // probabilities 0..1; Reorder: extra delay, see ReorderWindow
 	Outages            []Outage      // datagrams sent during [From, To) are lost
+
+	// Mistreatments (see mistreat.go), probabilities 0..1 of an extra copy: with 1–3 bits
+	// flipped, cut short, an earlier datagram of the link again, a forgery from the same
+	// address. The link emulator (Network) applies them; -netsim does not offer them.
+	Corrupt, Truncate, Replay, Forge float64
 }
 
 // Outage is a window of the link's clock, [From, To), during which every datagram sent is lost.
@@ -43,7 +48,7 @@ func (c LinkConfig) ReorderWindow() time.Duration { return 2*c.Latency + 40*time
 // Perfect reports whether the link neither delays nor drops nor duplicates anything.
 func (c LinkConfig) Perfect() bool {
 	return c.Latency == 0 && c.Jitter == 0 && c.Loss == 0 && c.Dup == 0 && c.Reorder == 0 &&
-		len(c.Outages) == 0
+		len(c.Outages) == 0 && c.Corrupt == 0 && c.Truncate == 0 && c.Replay == 0 && c.Forge == 0
 }
 
 // Validate checks the ranges ParseNetsim enforces, for configs built in code.
@@ -57,7 +62,8 @@ func (c LinkConfig) Validate() error {
 	for _, p := range []struct {
 		name string
 		v    float64
-	}{{"loss", c.Loss}, {"dup", c.Dup}, {"reorder", c.Reorder}} {
+	}{{"loss", c.Loss}, {"dup", c.Dup}, {"reorder", c.Reorder},
+		{"corrupt", c.Corrupt}, {"truncate", c.Truncate}, {"replay", c.Replay}, {"forge", c.Forge}} {
 		if !(p.v >= 0 && p.v <= 1) {
 			return fmt.Errorf("%s=%v: probability must be in 0..1", p.name, p.v)
 		}
@@ -183,8 +189,8 @@ func parseOutage(s string) (Outage, error) {
 	return Outage{From: f, To: t}, nil
 }
 
-// String formats c for ParseNetsim: for a valid c, ParseNetsim(c.String()) gives c back
-// exactly (a nil and an empty Outages compare alike). The perfect link formats as "".
+// String formats c for ParseNetsim: for a valid c without mistreatments, ParseNetsim(c.String())
+// gives c back exactly (a nil and an empty Outages compare alike). The perfect link formats as "".
 func (c LinkConfig) String() string {
 	var parts []string
 	if c.Latency != 0 {

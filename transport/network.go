@@ -160,14 +160,18 @@ func (e *netEndpoint) WriteTo(b []byte, addr netip.AddrPort) error {
 	var delays [2]time.Duration
 	copies := l.fate(now, &delays)
 	dst := n.endpoints[addr]
-	for _, d := range delays[:copies] {
+	deliver := func(d time.Duration, data []byte) {
 		if dst == nil || dst.q.Len() >= MaxInFlight {
 			l.stats.Dropped++
-			continue
+			return
 		}
 		n.seq++
-		dst.q.push(pending{due: now + d, seq: n.seq, addr: e.addr, data: n.pool.clone(b), n: len(b), link: l})
+		dst.q.push(pending{due: now + d, seq: n.seq, addr: e.addr, data: n.pool.clone(data), n: len(data), link: l})
 	}
+	for _, d := range delays[:copies] {
+		deliver(d, b)
+	}
+	l.mistreat(b, deliver)
 	return nil
 }
 

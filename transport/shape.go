@@ -8,8 +8,9 @@ import (
 )
 
 // LinkStats counts one direction of an emulated link. Every datagram sent, plus every
-// duplicate made, ends up exactly once in Delivered, Lost or Dropped, or is still in flight:
-// Sent + Duplicated == Delivered + Lost + Dropped + in flight.
+// duplicate and mistreated copy made, ends up exactly once in Delivered, Lost or Dropped,
+// or is still in flight: Sent + Duplicated + Corrupted + Truncated + Replayed + Forged ==
+// Delivered + Lost + Dropped + in flight.
 type LinkStats struct {
 	Sent       uint64 // datagrams written into the link
 	Delivered  uint64 // copies handed over at the far end (duplicates included)
@@ -17,6 +18,8 @@ type LinkStats struct {
 	Duplicated uint64 // extra copies made by Dup
 	Reordered  uint64 // datagrams given the extra reordering delay (they may still arrive in order)
 	Dropped    uint64 // copies discarded for want of a receiver: none listening, queue full, closed, or a failed inner write
+
+	Corrupted, Truncated, Replayed, Forged uint64 // extra copies made by the mistreatments
 }
 
 // shaper applies a LinkConfig to the datagrams of one direction, drawing from its own PCG so
@@ -25,6 +28,7 @@ type shaper struct {
 	cfg   LinkConfig
 	rng   *rand.Rand
 	stats LinkStats
+	mis   mistreatments
 }
 
 func newShaper(cfg LinkConfig, seed, stream uint64) *shaper {

@@ -16,10 +16,10 @@ import (
 	"p2pa/internal/proctest"
 )
 
-// hostileJunk makes the flood: random bytes, p2pa messages with tags of no session here
-// (input messages and goodbyes that parse, from an address that is no peer), and
-// truncated messages. None is a complete handshake, which player 0 would take for player 1
-// while it waits (it learns its peer's address from the first one).
+// hostileJunk makes the flood: random bytes, p2pa-looking input messages and goodbyes
+// without a valid tag (from an address that is no peer), and truncated messages. None is a
+// complete handshake with a valid CRC, which player 0 would take for player 1 while it
+// waits (it learns its peer's address from the first one).
 func hostileJunk(rng *rand.Rand, n int) [][]byte {
 	var out [][]byte
 	for i := range n {

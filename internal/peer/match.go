@@ -145,6 +145,7 @@ func Start(opts Options, out io.Writer) (*Match, error) {
 		ChecksumInterval:  opts.ChecksumInterval,
 		Game:              opts.GameDescription(),
 		Seed:              seed,
+		Secret:            opts.Secret,
 		Nonce:             randomUint64(),
 		Logger:            m.log,
 		DiffStates:        diffStates,
@@ -398,7 +399,8 @@ func (m *Match) logStats() {
 		"rollbacks", st.Rollbacks, "rollback_frames", st.RollbackFrames, "stalled", m.status.Stalled,
 		"dropped", st.Dropped.Total(), "dropped_foreign", st.Dropped.Foreign, "dropped_wrong_tag", st.Dropped.WrongTag,
 		"dropped_wrong_version", st.Dropped.WrongVersion, "dropped_malformed", st.Dropped.Malformed,
-		"dropped_oversized", st.Dropped.Oversized, "dropped_stale", st.Dropped.Stale}
+		"dropped_oversized", st.Dropped.Oversized, "dropped_stale", st.Dropped.Stale,
+		"dropped_corrupt", st.Dropped.Corrupt, "dropped_unauthenticated", st.Dropped.Unauthenticated}
 	for _, p := range st.Peers {
 		args = append(args, "rtt", p.RTT, "advantage", p.LocalAdvantage, "bytes_in_per_s", p.BytesInPerSec, "bytes_out_per_s", p.BytesOutPerSec)
 	}
@@ -510,6 +512,12 @@ func (m *Match) send(ds []lockstep.Datagram) {
 func (m *Match) handleEvents() {
 	for _, e := range m.sess.Events() {
 		m.debug("session event", "event", e.String())
+		if m.status.Phase == PhaseFailed {
+			// Failed is final: checkEnd ends the match on it, so no later event may hide
+			// it (a handshake that made progress after failing used to, and the match
+			// then waited for ever).
+			continue
+		}
 		switch e.Kind {
 		case lockstep.EventSynchronizing:
 			m.status.Phase = PhaseSynchronizing

@@ -28,6 +28,7 @@ type Options struct {
 	Mode       game.Mode
 	Coins      int
 	Seed       uint64 // 0: player 0 picks one at random
+	Secret     string // both players give the same word, or neither does
 	Frames     int    // stop once this frame is confirmed; 0: play until quit
 	Netsim     string
 	NetsimCfg  transport.LinkConfig
@@ -100,6 +101,7 @@ func ParseFlags(name string, args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&mode, "mode", "classic", "game mode: classic (player 1 collects) or versus (each player has a collector)")
 	fs.IntVar(&o.Coins, "coins", game.DefaultCoins, "coins per round")
 	fs.Int64Var(&seed, "seed", 0, "RNG seed (player 0's is used by both; 0 picks one)")
+	fs.StringVar(&o.Secret, "secret", "", "a word both players give: the handshake proves it without sending it, and a peer with another (or none) is refused")
 	fs.IntVar(&o.Frames, "frames", 0, "stop once this frame is confirmed and print the result line (0: play until quit; -synctest: 10000; -replay: the whole recording)")
 	fs.StringVar(&o.Netsim, "netsim", "", "emulate a bad link on this peer, e.g. 'latency=40ms,jitter=10ms,loss=5%,dup=1%,reorder=1%'")
 	fs.BoolVar(&o.Bot, "bot", false, "a bot plays this player's input")
