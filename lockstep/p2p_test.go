@@ -116,22 +116,19 @@ func runSim(t *testing.T, n int, link *fakeLink, ticks int, cfg Config, stopPeer
 				sp.gone = true
 				continue
 			}
-			if sp.s.Running() && !sp.s.Wait() {
+			if sp.s.Running() {
 				if sp.rng.IntN(10) == 0 {
 					in[0] = byte(sp.rng.IntN(3))
 				}
 				in[1] = byte(p)
-				err := sp.s.AddLocalInput(in)
-				if err == nil || err == ErrInputAlreadyAdded {
-					reqs, err := sp.s.Advance(now)
-					if err == nil {
-						if err := Apply(sp.g, reqs); err != nil {
-							t.Fatal(err)
-						}
-					} else {
-						sp.stall++
-					}
-				} else {
+				r, err := sp.s.Step(now, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := Apply(sp.g, r.Requests); err != nil {
+					t.Fatal(err)
+				}
+				if r.Status.Stalled() && r.Status != StatusTimeSync {
 					sp.stall++
 				}
 				st := sp.s.Stats(nil)
