@@ -60,9 +60,9 @@ type Peer struct {
 
 	bot      *peer.Bot
 	stats    []lockstep.PeerStats // reused by Stats, so a frame allocates nothing
-	in       []byte // the local input offered until a Step takes it
-	pending  bool   // in holds an input not taken yet
-	sums     []uint64 // checksum of every confirmed frame, by frame
+	in       []byte               // the local input offered until a Step takes it
+	pending  bool                 // in holds an input not taken yet
+	sums     []uint64             // checksum of every confirmed frame, by frame
 	have     []bool
 	recorded lockstep.Frame
 	maxDepth int
