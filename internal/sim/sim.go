@@ -226,6 +226,15 @@ func (s *Sim) stepPeer(p *Peer, now time.Duration) error {
 		if err := s.advance(p, now); err != nil {
 			return err
 		}
+	} else if p.State != nil && p.Session.Running() {
+		// The last frame is played: fold in late remote inputs, so it gets confirmed.
+		r, err := p.Session.Step(now, nil)
+		if err != nil {
+			return err
+		}
+		if err := lockstep.Apply(p.Game, r.Requests); err != nil {
+			return err
+		}
 	}
 	p.record()
 	for _, d := range p.Session.Outgoing(now) {
