@@ -65,11 +65,15 @@
 //
 // # Ending a match
 //
-// To end at an agreed frame E, keep stepping with input until Frame() reaches E, then call
-// Step(now, nil): it starts no new frame and only folds in late remote inputs, until
-// ConfirmedFrame() reaches E. Checksum(E) is then final and equal on every peer. A peer that
-// leaves early waits for Unacknowledged() == 0 (so the others hold every input it played),
-// sends the datagrams Close returns, and the others see EventPeerLeft and EndFrame.
+// To end at an agreed frame E: once LastLocalFrame() reaches E-1 (with input delay d that is
+// d frames before Frame() does), call SetInputDelay(0) and keep stepping: the frames left
+// play on the inputs already given, and what is offered is dropped, so no input past E-1 is
+// ever sent. Once Frame() reaches E, call Step(now, nil): it starts no new frame and only
+// folds in late remote inputs, until ConfirmedFrame() reaches E. Checksum(E) is then final
+// and the same on every peer. A peer that leaves early ends the same way at
+// E = LastLocalFrame()+1, waits for Unacknowledged() == 0 (so the others hold every input
+// it played), and sends the datagrams Close returns; the others see EventPeerLeft, and
+// EndFrame() is E on their side too.
 //
 // # Input delay and statuses
 //
