@@ -217,7 +217,7 @@ func TestSetInputDelayMidMatch(t *testing.T) {
 			link := tc.link
 			link.rng = rand.New(rand.NewPCG(11, 11))
 			changes := map[int]int{600: 5, 1200: 0, 1800: 3} // tick -> player 1's new delay
-			var ahead []int // player 1's LastLocalFrame-Frame, just before each change
+			var ahead []int                                  // player 1's LastLocalFrame-Frame, just before each change
 			res := runSim(t, 2, &link, 2400, Config{InputDelay: 2}, func(p int, s *Session, tick int) bool {
 				if d, ok := changes[tick]; ok && p == 1 {
 					ahead = append(ahead, int(s.LastLocalFrame()-s.Frame()))
