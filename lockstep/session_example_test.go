@@ -60,7 +60,10 @@ func ExampleSession() {
 			}
 			input := pl.input
 			if pl.s.LastLocalFrame() >= frames-1 {
-				pl.s.SetInputDelay(0) // the last frames already hold their inputs
+				// The last frames already hold their inputs: play them, send no more.
+				if err := pl.s.SetInputDelay(0); err != nil {
+					panic(err)
+				}
 			}
 			if pl.s.Frame() >= frames {
 				input = nil // start no new frame: only fold in late remote inputs
@@ -76,7 +79,9 @@ func ExampleSession() {
 				pl.input = nil // taken: read the next one next tick
 			}
 			for _, d := range pl.s.Outgoing(now) {
-				pl.conn.WriteTo(d.Data, d.To)
+				if err := pl.conn.WriteTo(d.Data, d.To); err != nil {
+					panic(err)
+				}
 			}
 			for _, e := range pl.s.Events() {
 				if e.Kind == lockstep.EventRunning {
