@@ -3,6 +3,7 @@ package lockstep
 import (
 	"slices"
 	"testing"
+	"time"
 )
 
 // statusToy records the statuses Apply hands it.
@@ -60,5 +61,36 @@ func TestInputStatus(t *testing.T) {
 		if st.String() == "" {
 			t.Errorf("InputStatus %d has no name", st)
 		}
+	}
+}
+
+// TestStepTakesInputOnlyWhenAdvanced: a time-sync wait, like a prediction stall, leaves the
+// offered input with the caller; a nil input starts no frame; a wrong size is an error that
+// changes nothing.
+func TestStepTakesInputOnlyWhenAdvanced(t *testing.T) {
+	tn := newNet(t, 2, tick, nil)
+	tn.until(time.Second, "handshake", tn.running)
+	tn.steps(30)
+	s := tn.nodes[0].s
+	frame, last := s.Frame(), s.LastLocalFrame()
+	s.waitFrames = 2
+	for i := range 2 {
+		r, err := s.Step(tn.now, stepInput(0, last+1))
+		if err != nil || r.Status != StatusTimeSync || len(r.Requests) != 0 {
+			t.Fatalf("wait %d: %v %v", i, r.Status, err)
+		}
+	}
+	if r, err := s.Step(tn.now, nil); err != nil || r.Status != StatusCaughtUp {
+		t.Fatalf("nil input: %v %v, want %v", r.Status, err, StatusCaughtUp)
+	}
+	if _, err := s.Step(tn.now, make([]byte, 2)); err == nil {
+		t.Fatalf("a 2-byte input for a 3-byte game was taken")
+	}
+	if s.Frame() != frame || s.LastLocalFrame() != last {
+		t.Fatalf("frame %d, last local %d after steps that did not advance; want %d, %d", s.Frame(), s.LastLocalFrame(), frame, last)
+	}
+	r, err := s.Step(tn.now, stepInput(0, last+1))
+	if err != nil || r.Status != StatusAdvanced || s.LastLocalFrame() != last+1 || s.Frame() != frame+1 {
+		t.Fatalf("after the wait: %v %v, frame %d, last local %d", r.Status, err, s.Frame(), s.LastLocalFrame())
 	}
 }
