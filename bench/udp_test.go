@@ -232,14 +232,20 @@ func BenchmarkInputLatency(b *testing.B) {
 			}
 			lat := make([]time.Duration, 0, 1<<16)
 			scratch := make([]byte, 0, 2*game.InputSize)
-			still, _ := game.Input{X: 400, Y: 300}.AppendBinary(nil)
+			still, err := game.Input{X: 400, Y: 300}.AppendBinary(nil)
+			if err != nil {
+				b.Fatal(err)
+			}
 			iteration := func() {
 				f := pa.s.Frame()
 				if pb.s.Frame() != f {
 					b.Fatalf("frames differ: A %d, B %d", f, pb.s.Frame())
 				}
 				t := f + lockstep.Frame(delay)
-				pa.in, _ = movingInput(0, t, lockstep.Frame(delay)).AppendBinary(pa.in[:0])
+				var err error
+				if pa.in, err = movingInput(0, t, lockstep.Frame(delay)).AppendBinary(pa.in[:0]); err != nil {
+					b.Fatal(err)
+				}
 
 				t0 := time.Now()
 				advance(b, pa, pa.in)

@@ -400,7 +400,12 @@ func (m *Match) advance(local game.Input, now time.Duration) {
 		if m.bot != nil {
 			local = m.bot.Next()
 		}
-		m.input, _ = local.AppendBinary(m.input[:0])
+		var err error
+		if m.input, err = local.AppendBinary(m.input[:0]); err != nil {
+			// Only a bug in whatever built local (the window or the bot) gets here.
+			m.failed(fmt.Errorf("local input: %w", err))
+			return
+		}
 		m.pending = true
 	}
 	r, err := m.sess.Step(now, m.input)

@@ -16,8 +16,8 @@ import (
 	"p2pa/transport"
 )
 
-// Tick is one frame of wall time at 60 frames a second.
-const Tick = time.Second / 60
+// Tick is one frame of virtual time: the sessions' default frame duration (1/60 s).
+const Tick = lockstep.DefaultFrameDuration
 
 // Scenario describes a match.
 type Scenario struct {
@@ -250,11 +250,15 @@ func (s *Sim) stepPeer(p *Peer, now time.Duration) error {
 // so a bot's input for frame f depends only on its seed and f, whatever the network does.
 func (s *Sim) advance(p *Peer, now time.Duration) error {
 	if !p.pending {
+		var in game.Input
 		if s.Scenario.Input != nil {
-			target := p.Session.Frame() + lockstep.Frame(p.Session.InputDelay())
-			p.in, _ = s.Scenario.Input(p.Player, target).AppendBinary(p.in[:0])
+			in = s.Scenario.Input(p.Player, p.Session.Frame()+lockstep.Frame(p.Session.InputDelay()))
 		} else {
-			p.in, _ = p.bot.Next().AppendBinary(p.in[:0])
+			in = p.bot.Next()
+		}
+		var err error
+		if p.in, err = in.AppendBinary(p.in[:0]); err != nil {
+			return fmt.Errorf("player %d: %w", p.Player, err)
 		}
 		p.pending = true
 	}
