@@ -179,7 +179,7 @@ func TestMatchFull(t *testing.T) {
 				t.Fatal(err)
 			}
 			start := tn.now
-			for tn.now < start+2*time.Second && nc.State() != "failed" {
+			for tn.now < start+2*time.Second && nc.State() != StateFailed {
 				for _, d := range nc.Outgoing(tn.now) {
 					if d.To == nodeAddr(0) {
 						tn.inject(newcomerAddr, 0, d.Data)
@@ -204,7 +204,7 @@ func TestMatchFull(t *testing.T) {
 						t.Errorf("player %d disturbed: %s", nd.player, tn.describe())
 					}
 				}
-			} else if tn.nodes[0].s.State() != "synchronizing" || tn.nodes[0].s.PeerAddr(1) != nodeAddr(1) {
+			} else if tn.nodes[0].s.State() != StateSynchronizing || tn.nodes[0].s.PeerAddr(1) != nodeAddr(1) {
 				t.Errorf("player 0 disturbed: %s, player 1 at %v", tn.nodes[0].s.State(), tn.nodes[0].s.PeerAddr(1))
 			}
 		})
@@ -243,7 +243,7 @@ func TestRejectsBelievedOnlyIfIntactAndDuringOurHandshake(t *testing.T) {
 				}
 				s.Outgoing(0)
 				s.Receive(tc.from, tc.data(reject(other, code)), time.Millisecond)
-				if failed := s.State() == "failed"; failed != tc.failed {
+				if failed := s.State() == StateFailed; failed != tc.failed {
 					t.Fatalf("failed %v (%v), want %v", failed, s.Err(), tc.failed)
 				}
 				if tc.drop != nil && tc.drop(s.Stats(nil).Dropped) != 1 {
@@ -302,7 +302,7 @@ func TestFailedHandshakeStaysFailed(t *testing.T) {
 	if len(ev) != 1 || ev[0].Kind != EventFailed {
 		t.Errorf("events %v, want one failure and nothing after it", ev)
 	}
-	if s1.State() != "failed" || !strings.Contains(s1.Err().Error(), `peer plays "y"`) {
+	if s1.State() != StateFailed || !strings.Contains(s1.Err().Error(), `peer plays "y"`) {
 		t.Errorf("%s: %v", s1.State(), s1.Err())
 	}
 	for _, d := range s1.Outgoing(time.Second) {

@@ -38,7 +38,8 @@ type Config struct {
 	InputSize int // bytes of one player's input for one frame; required, 1..MaxInputSize
 
 	// InputDelay delays local input by this many frames: it hides that much network
-	// latency at the cost of responsiveness. Default 0.
+	// latency at the cost of responsiveness. Default 0. Session.SetInputDelay changes it
+	// during a match.
 	InputDelay int
 	// MaxPrediction is how far the session may run past the last fully known frame before it
 	// refuses to advance. Default DefaultMaxPrediction (8).

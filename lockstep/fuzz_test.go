@@ -91,17 +91,16 @@ func (p *fuzzPair) tick() {
 		p.s[f.to].Receive(fuzzAddr(f.from), f.data, p.now)
 	}
 	for i, s := range p.s {
-		if s.Running() && !s.Wait() {
+		if s.Running() {
 			if p.rng.IntN(6) == 0 {
 				p.in[p.rng.IntN(p.size)] = byte(p.rng.Uint32())
 			}
-			err := s.AddLocalInput(p.in)
-			if err == nil || err == ErrInputAlreadyAdded {
-				if reqs, err := s.Advance(p.now); err == nil {
-					if err := Apply(&p.g[i], reqs); err != nil {
-						p.t.Fatal(err)
-					}
-				}
+			r, err := s.Step(p.now, p.in)
+			if err != nil {
+				p.t.Fatal(err)
+			}
+			if err := Apply(&p.g[i], r.Requests); err != nil {
+				p.t.Fatal(err)
 			}
 			c := s.ConfirmedFrame()
 			for f := c; f > c-4 && f >= 0; f-- {

@@ -20,10 +20,10 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 	known := s.peerAt(from)
 	// Only a peer we know, or someone answering for a player we wait for, may end our
 	// handshake; otherwise a stray datagram could stop a running game.
-	mayTalk := known != nil || (s.state == stateSyncing && s.waitingForUnknown())
+	mayTalk := known != nil || (s.state == StateSynchronizing && s.waitingForUnknown())
 	if m.version != ProtocolVersion {
 		s.drops.WrongVersion++
-		if !mayTalk || s.state != stateSyncing {
+		if !mayTalk || s.state != StateSynchronizing {
 			return
 		}
 		if h.typ != msgReject {
@@ -33,7 +33,7 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 		return
 	}
 	if h.typ == msgReject {
-		if known == nil || s.state != stateSyncing {
+		if known == nil || s.state != StateSynchronizing {
 			s.drops.Foreign++
 			return
 		}
@@ -52,7 +52,7 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 		return
 	}
 	if code := s.mismatch(&m); code != 0 {
-		if s.state != stateSyncing {
+		if s.state != StateSynchronizing {
 			s.drops.Foreign++
 			return
 		}
@@ -62,7 +62,7 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 	}
 	if !hmac.Equal(s.proof.tag(int(m.player), m.signed), m.proof) {
 		// The datagram is intact (its CRC passed) but its sender does not know our secret.
-		if s.state != stateSyncing {
+		if s.state != StateSynchronizing {
 			s.drops.Unauthenticated++
 			return
 		}
@@ -80,7 +80,7 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 		}
 		return
 	case !ep.addrKnown:
-		if s.state != stateSyncing {
+		if s.state != StateSynchronizing {
 			s.drops.Foreign++
 			return
 		}
@@ -104,7 +104,7 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 		// replay an old handshake datagram.
 		ep.lastRecv = s.now
 	}
-	if m.player == 0 && s.state == stateSyncing {
+	if m.player == 0 && s.state == StateSynchronizing {
 		s.seed = m.seed
 	}
 	if h.typ == msgSyncRequest {
@@ -138,7 +138,7 @@ func (s *Session) matchKey(ep *endpoint) []byte {
 }
 
 func (s *Session) startIfAllSynced() {
-	if s.state != stateSyncing {
+	if s.state != StateSynchronizing {
 		return
 	}
 	for _, ep := range s.peers {
@@ -146,7 +146,8 @@ func (s *Session) startIfAllSynced() {
 			return
 		}
 	}
-	s.state = stateRunning
+	s.state = StateRunning
+	s.agreed = true
 	for _, ep := range s.peers {
 		if ep != nil {
 			ep.lastRecv = s.now
@@ -157,7 +158,7 @@ func (s *Session) startIfAllSynced() {
 	for f := range Frame(s.cfg.InputDelay) {
 		s.sync.addInput(s.local, f, zero)
 	}
-	s.emit(Event{Kind: EventRunning, Player: -1})
+	s.emit(Event{Kind: EventRunning, Player: -1, Seed: s.seed})
 }
 
 func (s *Session) fillSync(m *syncMsg) {
