@@ -40,6 +40,9 @@
 //   - the wire format (wire.go): a hand-written, versioned binary encoding; inputs are
 //     delta- and run-length-coded against the last acknowledged one, so a datagram carries
 //     every unacknowledged input in a few bytes and loss costs no retransmission round trip.
+//     On a link too thin for that (backoff.go) a datagram carries at most a fixed number of
+//     input bytes, oldest first, and a session whose acknowledgements come back ever later
+//     sends to that peer only every few frames, so its traffic stays under the link's rate.
 //
 // # One frame
 //
