@@ -26,8 +26,9 @@ const thinLatency = 20 * time.Millisecond
 // latency, a 10 kB queue, a few seeds each). Whatever the rate: every confirmed checksum
 // agrees, nobody desyncs, the queue never overflows, the round trip stays far below what the
 // queue could hold, and the run ends within a bound of virtual time (a third of full speed).
-// Down to 24 kbit/s the game also keeps full speed: stalled and waiting ticks stay under a
-// fixed allowance however long it runs, and nobody is dropped. At 16 kbit/s it may slow down,
+// Down to 32 kbit/s the game also keeps full speed: stalled and waiting ticks stay under a
+// fixed allowance however long it runs, and nobody is dropped; at 24 kbit/s within a few
+// percent of it. At 16 kbit/s it may slow down,
 // but it either keeps going with the peers agreeing, or both sides end on the same frame.
 // (Without the back-off in lockstep, 24 kbit/s ran at about half speed and 16 kbit/s
 // reached frame 380 in three minutes: the queue held seconds of repeated inputs.)
@@ -40,11 +41,15 @@ func TestThinLinks(t *testing.T) {
 	for _, tc := range []struct {
 		kbit      int64
 		fullSpeed bool
-		maxRTT    time.Duration // the round trip never exceeds this once measured
+		// lossPct: besides thinSlack, the ticks a full-speed game may lose per 100 frames. At
+		// 24 kbit/s a message every other frame fits the link but puts inputs near the
+		// prediction limit, so a few percent of ticks stall.
+		lossPct int
+		maxRTT  time.Duration // the round trip never exceeds this once measured
 	}{
 		{kbit: 64, fullSpeed: true, maxRTT: 400 * time.Millisecond},
 		{kbit: 32, fullSpeed: true, maxRTT: 600 * time.Millisecond},
-		{kbit: 24, fullSpeed: true, maxRTT: 600 * time.Millisecond},
+		{kbit: 24, fullSpeed: true, lossPct: 5, maxRTT: 600 * time.Millisecond},
 		{kbit: 16, fullSpeed: false, maxRTT: 2 * time.Second}, // the queue alone could hold 5 s
 	} {
 		for _, seed := range seeds {
@@ -96,13 +101,14 @@ func TestThinLinks(t *testing.T) {
 					if dropped != 0 {
 						t.Errorf("%d disconnects at %d kbit/s", dropped, tc.kbit)
 					}
+					allowed := thinSlack + frames*tc.lossPct/100
 					for _, p := range s.Peers {
-						if lost := p.Stalls + p.Waits; lost > thinSlack {
-							t.Errorf("player %d: %d ticks stalled or waiting at %d kbit/s, want full speed (at most %d)", p.Player, lost, tc.kbit, thinSlack)
+						if lost := p.Stalls + p.Waits; lost > allowed {
+							t.Errorf("player %d: %d ticks stalled or waiting at %d kbit/s, want full speed (at most %d)", p.Player, lost, tc.kbit, allowed)
 						}
 					}
-					if s.Ticks > frames+thinSlack {
-						t.Errorf("%d ticks for %d frames, want full speed (at most %d)", s.Ticks, frames, frames+thinSlack)
+					if s.Ticks > frames+allowed {
+						t.Errorf("%d ticks for %d frames, want full speed (at most %d)", s.Ticks, frames, frames+allowed)
 					}
 					if min := frames * 9 / 10; compared < min {
 						t.Errorf("compared %d frames, want at least %d", compared, min)
