@@ -30,14 +30,17 @@ import "time"
 // floor and never leaves level 0, where the send rule is exactly the usual one: a message
 // every frame. Jitter of a few tens of milliseconds stays under backoffHigh. A game that
 // still cannot get its inputs across in time slows down through the prediction limit and time
-// sync, as on any slow link.
+// sync, as on any slow link. An outage is not mistaken for a queue: the late
+// acknowledgements after it count for at most maxQueueingSample each.
 const (
-	maxInputBytes = 160                    // encoded inputs in one message; see above
+	maxInputBytes = 256                    // encoded inputs in one message; see above
 	maxBackoff    = 5                      // at most a message every 6 frames (10 a second at 60 Hz)
 	backoffHigh   = 100 * time.Millisecond // smoothed queueing delay that makes us send less often
 	backoffLow    = 40 * time.Millisecond  // and under which we send more often again
 	backoffHold   = 250 * time.Millisecond // shortest time between two level changes
 	floorWindow   = 8 * time.Second        // the floor is the minimum over the last one or two windows
+
+	maxQueueingSample = 2 * backoffHigh // the most one acknowledgement adds to the queueing estimate
 )
 
 // congestion is one peer's back-off state.
@@ -84,7 +87,9 @@ func (c *congestion) acked(f Frame, now time.Duration) {
 		c.smoothed = d
 	}
 	c.smoothed = (7*c.smoothed + d) / 8
-	c.queueing = (7*c.queueing + (d - floor)) / 8
+	// One sample counts for at most maxQueueingSample: the acknowledgements that follow an
+	// outage come seconds late once, which is not a queue; a real queue keeps them late.
+	c.queueing = (7*c.queueing + min(d-floor, maxQueueingSample)) / 8
 	if now-c.adjustedAt < max(backoffHold, c.smoothed) {
 		return
 	}

@@ -62,7 +62,7 @@ func TestBackoff(t *testing.T) {
 	const frame = time.Second / 60
 	type phase struct {
 		seconds int
-		delay   func(i int) time.Duration // the acknowledgement delay of the i-th frame
+		delay   func(i int) time.Duration // the acknowledgement delay of the i-th frame; < 0: none
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	steady := func(int) time.Duration { return 40 * time.Millisecond }
@@ -102,6 +102,23 @@ func TestBackoff(t *testing.T) {
 				t.Errorf("still at level %d 20 s after the queue drained", at(34.9))
 			}
 		}},
+		{"outage", []phase{
+			{5, steady},
+			// 2 s without acknowledgements; the first ones after it come late, for the frames
+			// sent just before (the cap holds back the rest), and then it is steady again.
+			{2, func(int) time.Duration { return -1 }},
+			{1, func(i int) time.Duration {
+				if i < 3 {
+					return 2*time.Second - time.Duration(i)*frame
+				}
+				return 40 * time.Millisecond
+			}},
+			{10, steady},
+		}, func(t *testing.T, l []int) {
+			if m := maxOf(l); m != 0 {
+				t.Errorf("backed off to %d after an outage", m)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,7 +130,9 @@ func TestBackoff(t *testing.T) {
 				for i := range ph.seconds * 60 {
 					// Frame f goes out now; its acknowledgement comes back after the delay.
 					c.sent(f, f, now)
-					c.acked(f, now+ph.delay(i))
+					if d := ph.delay(i); d >= 0 {
+						c.acked(f, now+d)
+					}
 					levels = append(levels, c.backoff)
 					now += frame
 					f++
