@@ -52,6 +52,9 @@
 //     refused. A newcomer asking for a seat that is taken is refused ("match full") without
 //     disturbing the session. A failed handshake is final: the session ignores what arrives
 //     after it. Nothing is encrypted.
+//     On a link too thin for that (backoff.go) a datagram carries at most a fixed number of
+//     input bytes, oldest first, and a session whose acknowledgements come back ever later
+//     sends to that peer only every few frames, so its traffic stays under the link's rate.
 //
 // # One frame
 //

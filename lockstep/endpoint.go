@@ -52,6 +52,8 @@ type endpoint struct {
 	// traffic
 	bytesIn, bytesOut, packetsIn, packetsOut uint64
 	rate                                     rateWindow
+
+	congestion congestion // send back-off on a thin link (backoff.go)
 }
 
 type endpointState uint8

@@ -30,6 +30,7 @@ func (s *Session) receiveInput(ep *endpoint, h header, body []byte, size int) {
 			return
 		}
 		ep.acked = m.ack
+		ep.congestion.acked(m.ack, s.now)
 		fresh = true
 	}
 	if s.receiveInputs(ep, &m) {
@@ -115,15 +116,20 @@ func (s *Session) receiveInputs(ep *endpoint, m *inputMsg) bool {
 	return added
 }
 
-// sendInputs sends ep every local input it has not acknowledged, with our acknowledgement of
-// its inputs, when there is something new to say or the keep-alive is due.
+// sendInputs sends ep the local inputs it has not acknowledged (oldest first, up to
+// maxInputBytes of them), with our acknowledgement of its inputs, when there is something
+// new to say or the keep-alive is due. A peer behind a congested link hears from us only
+// every few frames (see backoff.go).
 func (s *Session) sendInputs(ep *endpoint) {
 	q := &s.sync.queues[s.local]
 	from, to := ep.acked+1, q.known
 	since := s.now - ep.lastSend
-	due := to > ep.lastSentTo || ep.oweAck || since >= s.cfg.KeepAlive || ep.sumSendsLeft > 0 ||
+	due := to > ep.lastSentTo || ep.oweAck || ep.sumSendsLeft > 0 ||
 		(from <= to && since >= 2*s.cfg.FrameDuration)
-	if !due {
+	if wait := ep.congestion.interval(s.cfg.FrameDuration); wait > 0 && since < wait {
+		due = false // backed off: what is new waits for the next message
+	}
+	if !due && since < s.cfg.KeepAlive {
 		return
 	}
 	var flags uint8
@@ -158,18 +164,20 @@ func (s *Session) sendInputs(ep *endpoint) {
 	if from > 0 {
 		base = q.slot(q.inputs, from-1)
 	}
-	for {
-		m.count = count
-		m.inputs = appendInputs(s.encoded[:0], base, s.scratch[:count*size], size)
-		if len(m.inputs) <= MaxDatagram-64-tagLen || count <= 1 {
-			break
-		}
-		count /= 2
+	m.inputs = appendInputs(s.encoded[:0], base, s.scratch[:count*size], size)
+	if len(m.inputs) > maxInputBytes {
+		// Over the cap: keep the oldest inputs, whole tokens of them, which encode exactly
+		// the first count inputs; the rest go in a later message.
+		m.inputs, count = capInputs(m.inputs, size, maxInputBytes)
 	}
+	m.count = count
 	s.queue(ep.addr, func(b []byte) []byte {
 		start := len(b)
 		return ep.mac.appendTag(appendInput(b, &m, flags), start, s.local)
 	})
-	ep.lastSentTo = max(ep.lastSentTo, from+Frame(count)-1)
+	if last := from + Frame(count) - 1; last > ep.lastSentTo {
+		ep.congestion.sent(max(ep.lastSentTo+1, from), last, s.now)
+		ep.lastSentTo = last
+	}
 	ep.oweAck = false
 }

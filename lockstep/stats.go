@@ -57,6 +57,9 @@ type PeerStats struct {
 	BytesInPerSec, BytesOutPerSec            uint64
 	PacketsInPerSec, PacketsOutPerSec        uint64
 	Interrupted                              bool
+	// SendEvery is how many frames apart we send to the peer: 1, or more while a thin link
+	// makes us back off (see backoff.go).
+	SendEvery int
 }
 
 // Stats is a snapshot of the session for a HUD or a log.
@@ -112,6 +115,7 @@ func (s *Session) Stats(peers []PeerStats) Stats {
 			PacketsInPerSec:  ep.rate.ppsIn,
 			PacketsOutPerSec: ep.rate.ppsOut,
 			Interrupted:      ep.interrupted,
+			SendEvery:        ep.congestion.backoff + 1,
 		}
 		st.Peers = append(st.Peers, ps)
 	}

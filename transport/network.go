@@ -158,7 +158,7 @@ func (e *netEndpoint) WriteTo(b []byte, addr netip.AddrPort) error {
 	l := n.link(e.addr, addr)
 	now := n.clock.Now()
 	var delays [2]time.Duration
-	copies := l.fate(now, &delays)
+	copies := l.bottleneck(now, len(b), l.fate(now, &delays), &delays)
 	dst := n.endpoints[addr]
 	deliver := func(d time.Duration, data []byte) {
 		if dst == nil || dst.q.Len() >= MaxInFlight {

@@ -103,7 +103,7 @@ func ParseFlags(name string, args []string, stderr io.Writer) (Options, error) {
 	fs.Int64Var(&seed, "seed", 0, "RNG seed (player 0's is used by both; 0 picks one)")
 	fs.StringVar(&o.Secret, "secret", "", "a word both players give: the handshake proves it without sending it, and a peer with another (or none) is refused")
 	fs.IntVar(&o.Frames, "frames", 0, "stop once this frame is confirmed and print the result line (0: play until quit; -synctest: 10000; -replay: the whole recording)")
-	fs.StringVar(&o.Netsim, "netsim", "", "emulate a bad link on this peer, e.g. 'latency=40ms,jitter=10ms,loss=5%,dup=1%,reorder=1%'")
+	fs.StringVar(&o.Netsim, "netsim", "", "emulate a bad link on this peer, e.g. 'latency=40ms,jitter=10ms,loss=5%,dup=1%,reorder=1%' or a thin one, 'rate=32kbit,queue=10kB'")
 	fs.BoolVar(&o.Bot, "bot", false, "a bot plays this player's input")
 	fs.BoolVar(&o.Headless, "headless", false, "no window (works without a display)")
 	fs.BoolVar(&o.Verbose, "v", false, "verbose structured logs on stderr")
