@@ -630,7 +630,7 @@ func (m *Match) Close() error {
 	if err == nil && m.opts.Frames > 0 && !m.quitting && m.state != nil && m.end < lockstep.Frame(m.opts.Frames) {
 		// Asked for -frames N, the peer went away first: a script must not mistake this
 		// for a finished match.
-		err = fmt.Errorf("the match ended at frame %d, before -frames %d: the peer %s", max(m.end, 0), m.opts.Frames, m.status.Phase)
+		err = fmt.Errorf("the match ended at frame %d, before -frames %d: %s", max(m.end, 0), m.opts.Frames, endReason(m.status.Phase))
 	}
 	if recErr != nil {
 		fmt.Fprintf(m.out, "p2pa: recording: %v\n", recErr)
@@ -647,6 +647,18 @@ func (m *Match) Close() error {
 		err = recErr
 	}
 	return err
+}
+
+// endReason says in words why a match that did not reach -frames ended in phase p.
+// Phase names are for the screen ("peer left"), not sentences, so each gets its own.
+func endReason(p Phase) string {
+	switch p {
+	case PhasePeerLeft:
+		return "the peer left"
+	case PhaseDisconnected:
+		return "the peer stopped answering (disconnected)"
+	}
+	return "the match was " + p.String()
 }
 
 // WriteFileAtomic writes data to name through a temporary file and a rename, so a reader
