@@ -118,7 +118,12 @@ func (w *window) Update() error {
 		return ebiten.Termination
 	}
 	w.ticks++
-	if inpututil.IsKeyJustPressed(ebiten.KeyEscape) || ebiten.IsWindowBeingClosed() || w.signalled() {
+	sig := w.signalled()
+	if inpututil.IsKeyJustPressed(ebiten.KeyEscape) || ebiten.IsWindowBeingClosed() || sig != nil {
+		if sig != nil {
+			// Recorded even on the way out, so the exit status says a signal stopped us.
+			w.sess.Stop(sig)
+		}
 		if w.quitAt != 0 || w.sess.Done() {
 			// A second Esc, or nothing left to wait for: close now.
 			return w.finish()
@@ -159,12 +164,13 @@ func (w *window) Update() error {
 	return nil
 }
 
-func (w *window) signalled() bool {
+// signalled returns the SIGINT or SIGTERM that arrived since the last tick, or nil.
+func (w *window) signalled() os.Signal {
 	select {
-	case <-w.signals:
-		return true
+	case s := <-w.signals:
+		return s
 	default:
-		return false
+		return nil
 	}
 }
 

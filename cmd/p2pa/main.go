@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"p2pa/internal/peer"
@@ -56,17 +57,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return runWindow(args, stdout, stderr)
 }
 
-// fail prints err as one line and picks the exit status: 2 for bad arguments, 1 otherwise.
+// fail prints err as one line and picks the exit status (peer.ExitCode): 2 for bad
+// arguments, 130/143 for a match Ctrl-C or SIGTERM stopped before its end, 1 otherwise.
 func fail(stderr io.Writer, err error) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(stderr, "p2pa: %v\n", err)
-	var usage *peer.UsageError
-	if errors.As(err, &usage) {
-		return 2
-	}
-	return 1
+	fmt.Fprintf(stderr, "p2pa: %v\n", oneLine(err))
+	return peer.ExitCode(err)
+}
+
+// oneLine joins the lines of a joined error with "; ".
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
 }
 
 // runWindow starts the window binary with our arguments, after checking there is a display

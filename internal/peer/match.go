@@ -95,6 +95,7 @@ type Match struct {
 	endKnown bool
 	quitAt   time.Duration
 	quitting bool
+	signal   os.Signal // the signal that asked us to stop (Stop), if any
 	closed   bool
 	history  [historySize]struct {
 		frame lockstep.Frame
@@ -631,6 +632,9 @@ func (m *Match) Close() error {
 		// Asked for -frames N, the peer went away first: a script must not mistake this
 		// for a finished match.
 		err = fmt.Errorf("the match ended at frame %d, before -frames %d: %s", max(m.end, 0), m.opts.Frames, endReason(m.status.Phase))
+	}
+	if intr := m.interrupted(); intr != nil {
+		err = errors.Join(err, intr)
 	}
 	if recErr != nil {
 		fmt.Fprintf(m.out, "p2pa: recording: %v\n", recErr)
