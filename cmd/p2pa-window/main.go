@@ -36,6 +36,8 @@ import (
 	// Imported first for its side effect: it exits with a one-line message before ebiten's
 	// own initialisation would panic for want of a display.
 	_ "p2pa/cmd/p2pa-window/internal/xdisplay"
+	// Imported for its side effect too: it silences xgb's logger before ebiten uses it.
+	_ "p2pa/cmd/p2pa-window/internal/xquiet"
 
 	"p2pa/game"
 	"p2pa/game/render"

@@ -15,11 +15,14 @@ import (
 // reports a process the signal killed: 128 + the signal's number.
 type Interrupted struct {
 	Signal os.Signal
-	Frame  int64 // the frame the match ended at
+	Frame  int64 // the frame the match ended at; -1 if it had not started
 	Frames int   // -frames, 0 if none was given
 }
 
 func (e *Interrupted) Error() string {
+	if e.Frame < 0 {
+		return fmt.Sprintf("stopped by signal (%v) before the match started", e.Signal)
+	}
 	if e.Frames > 0 {
 		return fmt.Sprintf("stopped by signal (%v) at frame %d, before -frames %d", e.Signal, e.Frame, e.Frames)
 	}
@@ -69,5 +72,9 @@ func (m *Match) interrupted() error {
 	if m.opts.Frames > 0 && m.endKnown && m.end >= lockstep.Frame(m.opts.Frames) {
 		return nil
 	}
-	return &Interrupted{Signal: m.signal, Frame: int64(max(m.end, 0)), Frames: m.opts.Frames}
+	frame := int64(-1)
+	if m.state != nil {
+		frame = int64(max(m.end, 0))
+	}
+	return &Interrupted{Signal: m.signal, Frame: frame, Frames: m.opts.Frames}
 }
