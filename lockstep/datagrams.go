@@ -69,6 +69,7 @@ func (s *Session) Receive(from netip.AddrPort, data []byte, now time.Duration) {
 // the datagrams to send now. The slice and its data are valid until the next call.
 func (s *Session) Outgoing(now time.Duration) []Datagram {
 	s.now = now
+	s.noticeOwnStall(now)
 	if s.outTaken {
 		s.out, s.outBuf, s.outTaken = s.out[:0], s.outBuf[:0], false
 	}

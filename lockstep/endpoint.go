@@ -46,6 +46,10 @@ type endpoint struct {
 	pendingSums [checksumHistory]checksumReport // the peer's reports we could not check yet
 	endFrame    Frame                           // once gone: the last frame played with its real inputs
 
+	// goodbyes to a peer still sending after the game ended for it (goodbye.go)
+	lastByeReply time.Duration
+	byeReplied   bool
+
 	// traffic
 	bytesIn, bytesOut, packetsIn, packetsOut uint64
 	rate                                     rateWindow

@@ -85,6 +85,7 @@ func (s *Session) receiveInput(ep *endpoint, h header, body []byte, size int) {
 	}
 	if s.state != stateRunning || ep.state != epRunning {
 		s.drops.Stale++ // the game or this peer is over: nothing it says matters now
+		s.answerStale(ep) // but the peer may not know it yet
 		return
 	}
 	ep.count(size)

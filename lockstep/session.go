@@ -52,6 +52,9 @@ type Session struct {
 	game  []byte // cfg.Game, for the wire
 	seed  uint64
 	now   time.Duration
+	// the previous Outgoing call, to notice when this process did not run (goodbye.go)
+	lastOutgoing time.Duration
+	outgoingSeen bool
 
 	out      []Datagram
 	outBuf   []byte

@@ -97,6 +97,7 @@ type Match struct {
 	quitting bool
 	signal   os.Signal // the signal that asked us to stop (Stop), if any
 	closed   bool
+	released bool // Close has closed the socket
 	history  [historySize]struct {
 		frame lockstep.Frame
 		sum   uint64
@@ -303,6 +304,7 @@ func (m *Match) Receive() {
 // ending), send. local is this player's input; a bot replaces it with -bot.
 func (m *Match) Tick(local game.Input) {
 	if m.closed {
+		m.answerAfterEnd()
 		return
 	}
 	m.Receive()
@@ -571,6 +573,18 @@ func (m *Match) checkEnd(now time.Duration) {
 	m.finish()
 }
 
+// answerAfterEnd keeps reading the socket of a finished match that is not closed yet (a
+// window stays on its end screen until Esc): a peer we dropped for silence may resume and
+// go on sending, and the session answers it with a goodbye, so it ends at once on our end
+// frame rather than showing an interruption until its own timeout.
+func (m *Match) answerAfterEnd() {
+	if m.released {
+		return
+	}
+	m.Receive()
+	m.send(m.sess.Outgoing(m.clock.Now()))
+}
+
 // finish says goodbye and marks the match done. The result line is printed by Close.
 func (m *Match) finish() {
 	if m.closed {
@@ -616,6 +630,7 @@ func (m *Match) ResultLine() string {
 func (m *Match) Close() error {
 	m.finish()
 	m.conn.Close()
+	m.released = true
 	var recErr error
 	if m.rec != nil {
 		if m.endKnown {

@@ -55,8 +55,11 @@ func ExitCode(err error) int {
 }
 
 // Stop is Quit on a signal: the match ends as cleanly as on Quit, and Close then returns
-// an *Interrupted unless -frames had been reached.
+// an *Interrupted unless -frames had been reached or the match had already ended.
 func (m *Match) Stop(sig os.Signal) {
+	if m.closed {
+		return // the match was over already; the signal only ends the program
+	}
 	if m.signal == nil {
 		m.signal = sig
 	}

@@ -1,0 +1,73 @@
+// Goodbyes for peers that did not hear ours: a peer we dropped for silence, or one still
+// sending after we closed, is told the game is over as soon as it speaks again; and a
+// session that was not run for a while gives its peers a moment to say so.
+
+package lockstep
+
+import (
+	"encoding/binary"
+	"time"
+)
+
+// byeReplyEvery bounds how often a peer that should know the game is over is answered with
+// a goodbye: once per this interval, however many datagrams it sends. The peer stops
+// sending once one of them arrives, so the cost is a few tiny datagrams.
+const byeReplyEvery = 100 * time.Millisecond
+
+// appendBye appends a goodbye saying our game ends at frame end: frames before end ran on
+// the real inputs we know of for the receiver (see Receive). Close builds the same message.
+func (s *Session) appendBye(b []byte, end Frame) []byte {
+	return binary.AppendUvarint(appendHeader(b, msgBye, 0, s.tag), uint64(end))
+}
+
+// answerStale is called for an input datagram from peer ep that arrives when its inputs
+// no longer matter: the game is over here, or ep was dropped. A dropped peer is often not
+// gone: a process stopped for a while (SIGSTOP, a suspended laptop, a debugger) resumes and
+// goes on sending, never having heard that we gave up on it; without an answer it would
+// show the interruption until its own timeout and then end on a frame of its own choosing.
+// So it gets a goodbye naming the frame our game ended at for it (its endFrame), and both
+// sides end on that frame. A session we closed answers peers still playing with the
+// goodbye Close sent, in case that was lost.
+func (s *Session) answerStale(ep *endpoint) {
+	var end Frame
+	switch {
+	case !ep.tagKnown:
+		return
+	case ep.state == epGone:
+		end = ep.endFrame
+	case s.state == stateClosed:
+		end = s.sync.queues[s.local].known + 1
+	default:
+		return
+	}
+	if ep.byeReplied && s.now-ep.lastByeReply < byeReplyEvery {
+		return
+	}
+	ep.byeReplied, ep.lastByeReply = true, s.now
+	s.queue(ep.addr, func(b []byte) []byte { return s.appendBye(b, end) })
+}
+
+// noticeOwnStall runs at the start of Outgoing. A gap of more than InterruptTimeout since
+// the previous call means this process did not run (it was stopped, suspended, starved):
+// the peers' silence over the gap says nothing about them, but a peer that was running has
+// probably dropped us meanwhile. Rather than drop it in turn at once, on a frame of our own
+// choosing, each running peer gets InterruptTimeout from now to be heard from: a peer that
+// dropped us answers our next inputs with a goodbye naming its end frame (answerStale), so
+// both sides end on the same frame; a peer that is gone is dropped when the grace is over.
+//
+// What arrived between the gap and this call was sent during the gap and waited in the
+// socket: it does not show the peer is there now, so it is not counted as hearing from it.
+func (s *Session) noticeOwnStall(now time.Duration) {
+	before := s.lastOutgoing
+	stalled := s.outgoingSeen && now-before > s.cfg.InterruptTimeout
+	s.lastOutgoing, s.outgoingSeen = now, true
+	if !stalled || s.state != stateRunning {
+		return
+	}
+	grace := now - (s.cfg.DisconnectTimeout - s.cfg.InterruptTimeout)
+	for _, ep := range s.peers {
+		if ep != nil && ep.state == epRunning {
+			ep.lastRecv = max(min(ep.lastRecv, before), grace)
+		}
+	}
+}
