@@ -51,7 +51,7 @@ func main() {
 // run opens the window and returns the exit status: 0, 1 when the match or the window
 // failed, 2 for bad arguments, 130/143 when a signal stopped the match early (as p2pa).
 func run(args []string, stdout, stderr io.Writer) int {
-	opts, err := peer.ParseFlags("p2pa-window", args, stderr)
+	opts, err := peer.ParseFlags("p2pa-window", args, stdout)
 	if errors.Is(err, peer.ErrHelp) {
 		return 0
 	}

@@ -25,7 +25,7 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	o, err := peer.ParseFlags("p2pa", args, stderr)
+	o, err := peer.ParseFlags("p2pa", args, stdout)
 	if errors.Is(err, peer.ErrHelp) {
 		return 0
 	}
@@ -54,7 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case o.Headless:
 		return fail(stderr, peer.RunHeadless(o, stdout))
 	}
-	return runWindow(args, stdout, stderr)
+	return runWindow(o, args, stdout, stderr)
 }
 
 // fail prints err as one line and picks the exit status (peer.ExitCode): 2 for bad
@@ -74,9 +74,13 @@ func oneLine(err error) string {
 
 // runWindow starts the window binary with our arguments, after checking there is a display
 // to open it on: the window binary links ebiten, which panics at start-up without one.
-func runWindow(args []string, stdout, stderr io.Writer) int {
+func runWindow(o peer.Options, args []string, stdout, stderr io.Writer) int {
 	if msg := noDisplay(); msg != "" {
-		fmt.Fprintf(stderr, "p2pa: %s; run with -headless (add -bot for a bot player)\n", msg)
+		hint := "run with -headless (add -bot for a bot player)"
+		if o.Replay != "" {
+			hint = "add -headless to replay without a window"
+		}
+		fmt.Fprintf(stderr, "p2pa: %s; %s\n", msg, hint)
 		return 1
 	}
 	bin, err := windowBinary()

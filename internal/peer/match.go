@@ -69,8 +69,10 @@ const (
 	// desyncLinger is how long a headless peer goes on after a desync, so the session can
 	// tell the other peer its checksum (it repeats it on a few messages) before we leave.
 	desyncLinger = 500 * time.Millisecond
-	// waitReminder: how often a joining player says it still has no answer.
-	waitReminder = 5 * time.Second
+	// waitReminder is how long a joining player waits for an answer before it says it has
+	// none; each later reminder waits twice as long, up to waitReminderMax.
+	waitReminder    = 5 * time.Second
+	waitReminderMax = 80 * time.Second
 )
 
 // Match is one player's side of a game. Call Tick once per frame (60 times a second).
@@ -105,6 +107,7 @@ type Match struct {
 	recorded     lockstep.Frame // last confirmed frame put in history
 	lastLog      time.Duration
 	lastReminder time.Duration
+	reminderWait time.Duration // until the next reminder; 0: waitReminder
 	endState     []byte // the saved state of the end frame, once confirmed
 	desyncAt     time.Duration
 	peerStat     []lockstep.PeerStats
@@ -327,16 +330,21 @@ func (m *Match) Tick(local game.Input) {
 	}
 }
 
-// remindWaiting says every few seconds that a joining player still has no answer, so a
-// mistyped address or an absent (or busy) player 0 does not look like a hang.
+// remindWaiting says that a joining player still has no answer, so a mistyped address or
+// an absent (or busy) player 0 does not look like a hang: after 5 s, then 10 s later, 20 s,
+// and so on, backing off to one line every waitReminderMax.
 func (m *Match) remindWaiting(now time.Duration) {
 	if m.opts.Peer == "" || m.state != nil || m.closed || m.status.Phase == PhaseFailed {
 		return
 	}
-	if m.status.Phase == PhaseWaiting && now-m.lastReminder >= waitReminder {
+	if m.reminderWait == 0 {
+		m.reminderWait = waitReminder
+	}
+	if m.status.Phase == PhaseWaiting && now-m.lastReminder >= m.reminderWait {
 		fmt.Fprintf(m.out, "p2pa: no answer from %s after %v; is player %d running there (and not already playing)? Still trying.\n",
 			m.status.Peer, now.Round(time.Second), 1-m.opts.Player)
 		m.lastReminder = now
+		m.reminderWait = min(2*m.reminderWait, waitReminderMax)
 	}
 }
 
@@ -468,7 +476,7 @@ func (m *Match) handleEvents() {
 			m.status.Peer = m.peerAddr()
 		case lockstep.EventInterrupted:
 			m.status.Phase = PhaseInterrupted
-			fmt.Fprintf(m.out, "p2pa: player %d interrupted; waiting up to %v\n", e.Player, e.Timeout.Round(time.Millisecond))
+			fmt.Fprintf(m.out, "p2pa: player %d interrupted; waiting up to %v\n", e.Player, max(e.Timeout.Round(time.Second), time.Second))
 		case lockstep.EventResumed:
 			m.status.Phase = PhaseRunning
 			fmt.Fprintf(m.out, "p2pa: player %d resumed\n", e.Player)
