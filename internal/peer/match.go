@@ -108,7 +108,7 @@ type Match struct {
 	lastLog      time.Duration
 	lastReminder time.Duration
 	reminderWait time.Duration // until the next reminder; 0: waitReminder
-	endState     []byte // the saved state of the end frame, once confirmed
+	endState     []byte        // the saved state of the end frame, once confirmed
 	desyncAt     time.Duration
 	peerStat     []lockstep.PeerStats
 }
