@@ -28,6 +28,16 @@ func TestNoDisplay(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("building: %v\n%s", err, out)
 	}
+	// -h needs no window: the usage on stdout, status 0, display or not.
+	for _, display := range []string{"", ":97"} {
+		cmd := exec.Command(bin, "-h")
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "DISPLAY=" + display}
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil || !strings.HasPrefix(stdout.String(), peer.Usage) || stderr.Len() != 0 {
+			t.Errorf("DISPLAY=%q -h: %v, stdout %.80q…, stderr %q; want status 0 and the usage on stdout alone", display, err, stdout.String(), stderr.String())
+		}
+	}
 	for _, display := range []string{"", ":97"} {
 		cmd := exec.Command(bin, "-p", "1", "-peer", "127.0.0.1:7000")
 		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
