@@ -119,3 +119,25 @@ func TestClamp16(t *testing.T) {
 		}
 	}
 }
+
+// TestOverField: only a position on the field, and not ebiten's (0, 0) for "unknown",
+// counts as the mouse having entered the window; outside it the collector is held.
+func TestOverField(t *testing.T) {
+	for _, c := range []struct {
+		x, y int16
+		want bool
+	}{
+		{0, 0, false},
+		{-300, 200, false},
+		{400, -1, false},
+		{game.Width, 10, false},
+		{10, game.Height, false},
+		{0, 1, true},
+		{400, 300, true},
+		{game.Width - 1, game.Height - 1, true},
+	} {
+		if got := overField(game.Input{X: c.x, Y: c.y}); got != c.want {
+			t.Errorf("overField(%d, %d) = %v, want %v", c.x, c.y, got, c.want)
+		}
+	}
+}
