@@ -120,7 +120,8 @@ cross: deps
 # bench measures what issue 5 asks (handshake, input latency, frame cost with and without
 # rollback, bytes on the wire, the prototype's stream, bad links; see bench/) six
 # times, so that benchstat can give each figure a mean and its spread. The raw results go to
-# bench/latest.txt; the table is printed. Run it on an otherwise idle machine: the figures
+# bench/latest.txt; benchstat's table is printed, then the goals, each with its figure and
+# met or not (bench/goals). Run it on an otherwise idle machine: the figures
 # are wall time. benchstat is installed on first use.
 BENCHSTAT := $(shell $(GO) env GOPATH)/bin/benchstat
 BENCH_COUNT ?= 6
@@ -129,6 +130,8 @@ bench:
 	$(GO) test ./bench -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) -timeout 30m > bench/latest.txt \
 	  || { tail -n 30 bench/latest.txt; exit 1; }
 	$(BENCHSTAT) bench/latest.txt
+	@echo
+	$(GO) run ./bench/goals bench/latest.txt
 
 clean:
 	rm -rf $(BIN)
