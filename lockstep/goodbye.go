@@ -55,12 +55,28 @@ func (s *Session) answerStale(ep *endpoint) {
 // dropped us answers our next inputs with a goodbye naming its end frame (answerStale), so
 // both sides end on the same frame; a peer that is gone is dropped when the grace is over.
 //
-// What arrived between the gap and this call was sent during the gap and waited in the
-// socket: it does not show the peer is there now, so it is not counted as hearing from it.
+// What arrives after the gap may have been sent during it and waited in the socket: it
+// does not show the peer is there now. Only an acknowledgement of an input we sent after
+// the gap does; until then the peer's silence counts from the grace.
+//
+// If the peer stays silent it is dropped, and the frame our game ends at is then capped at
+// what the peer can have held of ours: one past the last input we had sent it before the
+// stall (see endAfterStall).
 func (s *Session) noticeOwnStall(now time.Duration) {
 	before := s.lastOutgoing
 	stalled := s.outgoingSeen && now-before > s.cfg.InterruptTimeout
 	s.lastOutgoing, s.outgoingSeen = now, true
+	for _, ep := range s.peers {
+		switch {
+		case ep == nil || !ep.stalled:
+		case ep.acked >= ep.stallEnd:
+			ep.stalled = false // it holds an input we sent since: it is there
+		default:
+			// Inputs that arrive now may have waited in the socket since the stall: they
+			// do not show the peer is there, so its silence still counts from the grace.
+			ep.lastRecv = min(ep.lastRecv, ep.stallGrace)
+		}
+	}
 	if !stalled || s.state != stateRunning {
 		return
 	}
@@ -68,6 +84,20 @@ func (s *Session) noticeOwnStall(now time.Duration) {
 	for _, ep := range s.peers {
 		if ep != nil && ep.state == epRunning {
 			ep.lastRecv = max(min(ep.lastRecv, before), grace)
+			ep.stalled, ep.stallGrace, ep.stallEnd = true, ep.lastRecv, ep.lastSentTo+1
 		}
 	}
+}
+
+// endAfterStall is the end frame for a peer dropped for silence, end being one past the
+// last input of it we hold. A peer that went silent while we were stalled has most likely
+// ended its own game meanwhile, at one past the last input of ours it held, which is at
+// most what we had sent it; while we were stopped it went on sending inputs for a few
+// frames more, and those waited in our socket. Ending at the smaller of the two, both sides
+// usually agree; when datagrams were lost they may still differ by a few frames.
+func (s *Session) endAfterStall(ep *endpoint, end Frame) Frame {
+	if ep.stalled {
+		return min(end, ep.stallEnd)
+	}
+	return end
 }
