@@ -41,6 +41,15 @@
 //     delta- and run-length-coded against the last acknowledged one, so a datagram carries
 //     every unacknowledged input in a few bytes and loss costs no retransmission round trip.
 //
+// # Ending
+//
+// A peer that leaves (Close) says goodbye with the frame its game ends at; a peer silent for
+// DisconnectTimeout is dropped, its game ending after the last input of it we hold. Either
+// way both sides end on the same frame where they can (EndFrame). A dropped peer that was
+// only stopped for a while and speaks again is answered with a goodbye naming our end, and
+// a session that was not run for longer than InterruptTimeout does not count that time as
+// its peers' silence (goodbye.go).
+//
 // # One frame
 //
 //	for each datagram received: s.Receive(from, data, now)
