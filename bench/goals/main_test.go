@@ -87,3 +87,19 @@ func TestTable(t *testing.T) {
 		t.Errorf("table (-want +got):\n%s\n%s", diff, out.String())
 	}
 }
+
+// FuzzParse: any input parses or is refused, without a panic, and a parsed result prints.
+func FuzzParse(f *testing.F) {
+	f.Add(sample)
+	f.Add("BenchmarkX-2 10 5 ns/op 7\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		res, err := parse(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		var out strings.Builder
+		if err := printTable(&out, goals, res); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
