@@ -79,7 +79,10 @@ type memPeer struct {
 // out the requests.
 func (m *memPeer) frame(now time.Duration) error {
 	target := m.s.Frame() + m.delay
-	m.in, _ = movingInput(m.player, target, m.delay).AppendBinary(m.in[:0])
+	var err error
+	if m.in, err = movingInput(m.player, target, m.delay).AppendBinary(m.in[:0]); err != nil {
+		return fmt.Errorf("player %d frame %d: %w", m.player, m.s.Frame(), err)
+	}
 	if err := m.s.AddLocalInput(m.in); err != nil {
 		return fmt.Errorf("player %d frame %d: add input: %w", m.player, m.s.Frame(), err)
 	}

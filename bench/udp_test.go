@@ -232,7 +232,10 @@ func BenchmarkInputLatency(b *testing.B) {
 			}
 			lat := make([]time.Duration, 0, 1<<16)
 			scratch := make([]byte, 0, 2*game.InputSize)
-			still, _ := game.Input{X: 400, Y: 300}.AppendBinary(nil)
+			still, err := game.Input{X: 400, Y: 300}.AppendBinary(nil)
+			if err != nil {
+				b.Fatal(err)
+			}
 			iteration := func() {
 				f := pa.s.Frame()
 				if pb.s.Frame() != f {
@@ -242,7 +245,10 @@ func BenchmarkInputLatency(b *testing.B) {
 				if err := pb.s.AddLocalInput(still); err != nil {
 					b.Fatalf("B frame %d: %v", f, err)
 				}
-				pa.in, _ = movingInput(0, t, lockstep.Frame(delay)).AppendBinary(pa.in[:0])
+				var err error
+				if pa.in, err = movingInput(0, t, lockstep.Frame(delay)).AppendBinary(pa.in[:0]); err != nil {
+					b.Fatal(err)
+				}
 
 				t0 := time.Now()
 				if err := pa.s.AddLocalInput(pa.in); err != nil {

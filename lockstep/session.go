@@ -66,8 +66,7 @@ type Session struct {
 	events, spareEvents []Event
 
 	waitFrames   int
-	advSamples   [timeSyncWindow]int
-	advCount     int
+	advantages   advantageWindow
 	nextChecksum Frame
 	localSums    [checksumHistory]localChecksum
 	latestSum    checksumReport
@@ -82,9 +81,7 @@ type Session struct {
 // "learn it from the first handshake that claims this player", which is how player 0 waits
 // for player 1 without knowing its address.
 func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, error) {
-	if cfg.Players == 0 {
-		cfg.Players = 2
-	}
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -714,6 +714,7 @@ func TestSessionTimeouts(t *testing.T) {
 			cfg := Config{InterruptTimeout: tc.interrupt, DisconnectTimeout: tc.disconnect}
 			tn := newNet(t, 2, 2*tick, func(int) Config { return cfg })
 			cfg.InputSize = 3
+			cfg = cfg.WithDefaults()
 			if err := cfg.Validate(); err != nil {
 				t.Fatal(err)
 			}
@@ -980,6 +981,7 @@ func TestSessionInputErrors(t *testing.T) {
 		cfg := Config{MaxPrediction: maxPred}
 		tn := newNet(t, 2, 0, func(int) Config { return cfg })
 		cfg.InputSize = 3
+		cfg = cfg.WithDefaults()
 		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)
 		}

@@ -396,8 +396,13 @@ func (m *Match) advance(local game.Input, now time.Duration) {
 		if m.bot != nil {
 			local = m.bot.Next()
 		}
-		m.input, _ = local.AppendBinary(m.input[:0])
-		err := m.sess.AddLocalInput(m.input)
+		var err error
+		if m.input, err = local.AppendBinary(m.input[:0]); err != nil {
+			// Only a bug in whatever built local (the window or the bot) gets here.
+			m.failed(fmt.Errorf("local input: %w", err))
+			return
+		}
+		err = m.sess.AddLocalInput(m.input)
 		if err != nil && !errors.Is(err, lockstep.ErrInputAlreadyAdded) {
 			m.status.Stalled++
 			return

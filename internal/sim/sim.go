@@ -17,8 +17,8 @@ import (
 	"p2pa/transport"
 )
 
-// Tick is one frame of wall time at 60 frames a second.
-const Tick = time.Second / 60
+// Tick is one frame of virtual time: the sessions' default frame duration (1/60 s).
+const Tick = lockstep.DefaultFrameDuration
 
 // Scenario describes a match.
 type Scenario struct {
@@ -246,8 +246,11 @@ func (s *Sim) advance(p *Peer, now time.Duration) error {
 	} else if p.Session.LastLocalFrame() < target {
 		in = p.bot.Next()
 	}
-	p.in, _ = in.AppendBinary(p.in[:0])
-	err := p.Session.AddLocalInput(p.in)
+	var err error
+	if p.in, err = in.AppendBinary(p.in[:0]); err != nil {
+		return fmt.Errorf("player %d: %w", p.Player, err)
+	}
+	err = p.Session.AddLocalInput(p.in)
 	switch {
 	case errors.Is(err, lockstep.ErrPredictionThreshold), errors.Is(err, lockstep.ErrSendQueueFull):
 		p.Stalls++
