@@ -15,8 +15,10 @@ STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 all: build
 
 # apt-install PKGS installs the missing ones of the Debian packages PKGS; it needs root (or
-# sudo) only when something is missing.
-apt-install = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# sudo) only when something is missing. Without dpkg and apt-get (not Debian or Ubuntu) it
+# does nothing: install the equivalents by hand.
+apt-install = command -v dpkg >/dev/null && command -v apt-get >/dev/null || exit 0; \
+	missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -33,9 +35,9 @@ deps: deps-window
 	@$(call apt-install,$(TEST_PKGS))
 	@[ -x $(STATICCHECK) ] || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-# build puts both programs in bin/; build-headless only p2pa, which links no graphics and
-# so builds without the window's libraries.
-build: deps-window
+# build puts both programs in bin/ (on Linux the window needs make deps-window first);
+# build-headless only p2pa, which links no graphics and so builds without those libraries.
+build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 build-headless:
@@ -74,7 +76,7 @@ test-short:
 # whose frame and checksum must agree (rollbacks and RTT are each peer's own). It installs
 # only what it runs: the window's libraries with a display, nothing without one.
 DEMO_ADDR ?= 127.0.0.1:7000
-demo: $(if $(strip $(DISPLAY)$(WAYLAND_DISPLAY)),build,build-headless)
+demo: $(if $(strip $(DISPLAY)$(WAYLAND_DISPLAY)),deps-window build,build-headless)
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
 	  echo "demo: player 0 listens on $(DEMO_ADDR), player 1 joins it; Esc in a window quits"; \
 	  $(BIN)/p2pa -p 0 -listen $(DEMO_ADDR) & p0=$$!; \
