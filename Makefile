@@ -2,27 +2,52 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin
-APT_PKGS := libxrandr-dev libxcursor-dev libxinerama-dev libxi-dev libxxf86vm-dev \
-            libgl1-mesa-dev pkg-config xvfb xdotool qemu-user-static
+# WINDOW_PKGS are what building and running p2pa-window (ebiten on X11) needs; TEST_PKGS are
+# what the tests add: an X server for the window tests, xdotool to drive them, qemu-user to
+# run the arm64 determinism check.
+WINDOW_PKGS := libxrandr-dev libxcursor-dev libxinerama-dev libxi-dev libxxf86vm-dev \
+               libgl1-mesa-dev pkg-config
+TEST_PKGS := xvfb xdotool qemu-user-static
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build deps test test-short vet demo bench fuzz cross golden clean
+.PHONY: all build build-headless deps deps-window install test test-short vet demo bench fuzz cross golden clean
 
 all: build
 
-# deps installs the Debian packages ebiten and the window tests need (only the missing ones)
-# and staticcheck. It needs root (or sudo) only when something is missing.
-deps:
-	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# apt-install PKGS installs the missing ones of the Debian packages PKGS; it needs root (or
+# sudo) only when something is missing. Without dpkg and apt-get (not Debian or Ubuntu) it
+# does nothing: install the equivalents by hand.
+apt-install = command -v dpkg >/dev/null && command -v apt-get >/dev/null || exit 0; \
+	missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# deps-window installs what the window needs to build and run, nothing else.
+deps-window:
+	@$(call apt-install,$(WINDOW_PKGS))
+
+# deps installs everything the tests need: the window's libraries, the test packages and
+# staticcheck.
+deps: deps-window
+	@$(call apt-install,$(TEST_PKGS))
 	@[ -x $(STATICCHECK) ] || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
+# build puts both programs in bin/ (on Linux the window needs make deps-window first);
+# build-headless only p2pa, which links no graphics and so builds without those libraries.
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
+
+build-headless:
+	$(GO) build -o $(BIN)/ ./cmd/p2pa
+
+# install puts p2pa and p2pa-window side by side in $$(go env GOBIN), or $$(go env GOPATH)/bin
+# (~/go/bin) when GOBIN is unset; p2pa finds the window program beside itself.
+install: deps-window
+	$(GO) install ./cmd/p2pa ./cmd/p2pa-window
+	@echo "installed p2pa and p2pa-window in $$(d=$$($(GO) env GOBIN); echo $${d:-$$($(GO) env GOPATH)/bin})"
 
 # WINDOW_TAGS turns on the tests that link ebiten (game/render, cmd/p2pa-window): their
 # binaries panic in ebiten's init without an X display, so they are built only when asked
@@ -48,9 +73,10 @@ test-short:
 # demo opens both players' windows on this machine, connected over loopback (Esc or
 # closing a window ends the match). Without a display (no DISPLAY or WAYLAND_DISPLAY) it
 # plays the two peers headless with bots for 1200 frames and prints their final lines,
-# whose frame and checksum must agree (rollbacks and RTT are each peer's own).
+# whose frame and checksum must agree (rollbacks and RTT are each peer's own). It installs
+# only what it runs: the window's libraries with a display, nothing without one.
 DEMO_ADDR ?= 127.0.0.1:7000
-demo: deps build
+demo: $(if $(strip $(DISPLAY)$(WAYLAND_DISPLAY)),deps-window build,build-headless)
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
 	  echo "demo: player 0 listens on $(DEMO_ADDR), player 1 joins it; Esc in a window quits"; \
 	  $(BIN)/p2pa -p 0 -listen $(DEMO_ADDR) & p0=$$!; \
@@ -104,7 +130,8 @@ cross: deps
 # bench measures what issue 5 asks (handshake, input latency, frame cost with and without
 # rollback, bytes on the wire, the prototype's stream, bad links; see bench/) six
 # times, so that benchstat can give each figure a mean and its spread. The raw results go to
-# bench/latest.txt; the table is printed. Run it on an otherwise idle machine: the figures
+# bench/latest.txt; benchstat's table is printed, then the goals, each with its figure and
+# met or not (bench/goals). Run it on an otherwise idle machine: the figures
 # are wall time. benchstat is installed on first use.
 BENCHSTAT := $(shell $(GO) env GOPATH)/bin/benchstat
 BENCH_COUNT ?= 6
@@ -113,6 +140,8 @@ bench:
 	$(GO) test ./bench -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) -timeout 30m > bench/latest.txt \
 	  || { tail -n 30 bench/latest.txt; exit 1; }
 	$(BENCHSTAT) bench/latest.txt
+	@echo
+	$(GO) run ./bench/goals bench/latest.txt
 
 clean:
 	rm -rf $(BIN)

@@ -22,7 +22,7 @@ type Datagram struct {
 func (s *Session) Receive(from netip.AddrPort, data []byte, now time.Duration) {
 	s.now = now
 	from = unmap(from)
-	if s.state == StateFailed || s.state == StateClosed {
+	if s.state == StateFailed {
 		// Over: nothing a datagram says matters now, and a failed handshake must not go
 		// on reporting progress after its EventFailed.
 		s.drops.Stale++
@@ -40,6 +40,10 @@ func (s *Session) Receive(from netip.AddrPort, data []byte, now time.Duration) {
 	// The type only selects the integrity check; nothing else is read before it passes.
 	switch h.typ {
 	case msgSyncRequest, msgSyncReply, msgReject:
+		if s.state == StateClosed {
+			s.drops.Stale++ // the game is over here; only a peer still playing is answered
+			return
+		}
 		d, ok := checkCRC(data)
 		if !ok {
 			s.drops.Corrupt++
@@ -53,6 +57,10 @@ func (s *Session) Receive(from netip.AddrPort, data []byte, now time.Duration) {
 		}
 		s.receiveInput(ep, h, d[2:], len(data))
 	case msgBye:
+		if s.state == StateClosed {
+			s.drops.Stale++ // we said goodbye first: nothing left to agree on
+			return
+		}
 		ep, d := s.authenticated(from, data)
 		if ep == nil {
 			return
@@ -81,6 +89,7 @@ func (s *Session) Receive(from netip.AddrPort, data []byte, now time.Duration) {
 // the datagrams to send now. The slice and its data are valid until the next call.
 func (s *Session) Outgoing(now time.Duration) []Datagram {
 	s.now = now
+	s.noticeOwnStall(now)
 	if s.outTaken {
 		s.out, s.outBuf, s.outTaken = s.out[:0], s.outBuf[:0], false
 	}

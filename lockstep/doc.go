@@ -56,6 +56,15 @@
 //     input bytes, oldest first, and a session whose acknowledgements come back ever later
 //     sends to that peer only every few frames, so its traffic stays under the link's rate.
 //
+// # Ending
+//
+// A peer that leaves (Close) says goodbye with the frame its game ends at; a peer silent for
+// DisconnectTimeout is dropped, its game ending after the last input of it we hold. Either
+// way both sides end on the same frame where they can (EndFrame). A dropped peer that was
+// only stopped for a while and speaks again is answered with a goodbye naming our end, and
+// a session that was not run for longer than InterruptTimeout does not count that time as
+// its peers' silence (goodbye.go).
+//
 // # One frame
 //
 // A game loop calls Step once a tick with the local input; Step folds the old

@@ -49,6 +49,14 @@ type endpoint struct {
 	pendingSums [checksumHistory]checksumReport // the peer's reports we could not check yet
 	endFrame    Frame                           // once gone: the last frame played with its real inputs
 
+	// goodbyes to a peer still sending after the game ended for it, and our own stalls
+	// (goodbye.go)
+	lastByeReply time.Duration
+	byeReplied   bool
+	stalled      bool          // we were stalled, and it has not acknowledged an input since
+	stallGrace   time.Duration // then: its silence counts from here
+	stallEnd     Frame         // and: one past the last input we had sent it before
+
 	// traffic
 	bytesIn, bytesOut, packetsIn, packetsOut uint64
 	rate                                     rateWindow
@@ -129,7 +137,7 @@ func (s *Session) drop(ep *endpoint, why EventKind) {
 	ep.state = epGone
 	q := &s.sync.queues[ep.player]
 	if why != EventPeerLeft {
-		ep.endFrame = q.known + 1
+		ep.endFrame = s.endAfterStall(ep, q.known+1)
 	}
 	q.connected = false
 	s.emit(Event{Kind: why, Player: ep.player, Frame: ep.endFrame})

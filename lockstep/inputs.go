@@ -17,7 +17,8 @@ func (s *Session) receiveInput(ep *endpoint, h header, body []byte, size int) {
 		return
 	}
 	if s.state != StateRunning || ep.state != epRunning {
-		s.drops.Stale++ // the game or this peer is over: nothing it says matters now
+		s.drops.Stale++   // the game or this peer is over: nothing it says matters now
+		s.answerStale(ep) // but the peer may not know it yet
 		return
 	}
 	ep.count(size)

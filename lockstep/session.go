@@ -5,7 +5,6 @@
 package lockstep
 
 import (
-	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -56,6 +55,9 @@ type Session struct {
 
 	inputDelay int  // Config.InputDelay until SetInputDelay changes it
 	agreed     bool // the handshake finished: seed is player 0's
+	// the previous Outgoing call, to notice when this process did not run (goodbye.go)
+	lastOutgoing time.Duration
+	outgoingSeen bool
 
 	out      []Datagram
 	outBuf   []byte
@@ -332,11 +334,7 @@ func (s *Session) Close(now time.Duration) []Datagram {
 		if ep != nil && ep.addrKnown && ep.mac != nil && ep.state != epGone {
 			end := s.sync.queues[s.local].known + 1
 			for range 2 {
-				s.queue(ep.addr, func(b []byte) []byte {
-					start := len(b)
-					b = binary.AppendUvarint(appendHeader(b, msgBye, 0), uint64(end))
-					return ep.mac.appendTag(b, start, s.local)
-				})
+				s.queue(ep.addr, func(b []byte) []byte { return s.appendBye(b, ep, end) })
 			}
 		}
 	}

@@ -16,7 +16,8 @@
 //
 // stdout: p2pa's banner, a "p2pa-window: playing at frame N" line once the match runs,
 // and at the end the score line and the final line `frame=N checksum=X rollbacks=N
-// rtt_ms=X`. Exit status: 0, 1 when the match or the window failed, 2 for bad arguments.
+// rtt_ms=X`. Exit status: 0, 1 when the match or the window failed, 2 for bad arguments,
+// 130 (SIGINT) or 143 (SIGTERM) when a signal stopped the match before its -frames.
 //
 // Only this binary (and the render tests) link ebiten: on Linux ebiten needs an X display
 // as soon as the program starts. Without one, this program says so in one line and exits
@@ -41,6 +42,8 @@ import (
 	// Imported first for its side effect: it exits with a one-line message before ebiten's
 	// own initialisation would panic for want of a display.
 	_ "p2pa/cmd/p2pa-window/internal/xdisplay"
+	// Imported for its side effect too: it silences xgb's logger before ebiten uses it.
+	_ "p2pa/cmd/p2pa-window/internal/xquiet"
 
 	"p2pa/game"
 	"p2pa/game/render"
@@ -52,9 +55,9 @@ func main() {
 }
 
 // run opens the window and returns the exit status: 0, 1 when the match or the window
-// failed, 2 for bad arguments (as p2pa).
+// failed, 2 for bad arguments, 130/143 when a signal stopped the match early (as p2pa).
 func run(args []string, stdout, stderr io.Writer) int {
-	opts, err := peer.ParseFlags("p2pa-window", args, stderr)
+	opts, err := peer.ParseFlags("p2pa-window", args, stdout)
 	if errors.Is(err, peer.ErrHelp) {
 		return 0
 	}
@@ -114,7 +117,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if w.err != nil {
 		fmt.Fprintf(stderr, "p2pa-window: %v\n", oneLine(w.err))
-		return 1
+		return peer.ExitCode(w.err)
 	}
 	return 0
 }

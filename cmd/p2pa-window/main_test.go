@@ -32,6 +32,16 @@ func TestNoDisplay(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("building: %v\n%s", err, out)
 	}
+	// -h needs no window: the usage on stdout, status 0, display or not.
+	for _, display := range []string{"", ":97"} {
+		cmd := exec.Command(bin, "-h")
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "DISPLAY=" + display}
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil || !strings.HasPrefix(stdout.String(), peer.Usage) || stderr.Len() != 0 {
+			t.Errorf("DISPLAY=%q -h: %v, stdout %.80q…, stderr %q; want status 0 and the usage on stdout alone", display, err, stdout.String(), stderr.String())
+		}
+	}
 	for _, display := range []string{"", ":97"} {
 		cmd := exec.Command(bin, "-p", "1", "-peer", "127.0.0.1:7000")
 		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
@@ -110,6 +120,28 @@ func TestClamp16(t *testing.T) {
 	}{{-1, -1}, {800, 800}, {1 << 20, 1<<15 - 1}, {-1 << 20, -1 << 15}} {
 		if got := clamp16(c.in); got != c.want {
 			t.Errorf("clamp16(%d) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}
+
+// TestOverField: only a position on the field, and not ebiten's (0, 0) for "unknown",
+// counts as the mouse having entered the window; outside it the collector is held.
+func TestOverField(t *testing.T) {
+	for _, c := range []struct {
+		x, y int16
+		want bool
+	}{
+		{0, 0, false},
+		{-300, 200, false},
+		{400, -1, false},
+		{game.Width, 10, false},
+		{10, game.Height, false},
+		{0, 1, true},
+		{400, 300, true},
+		{game.Width - 1, game.Height - 1, true},
+	} {
+		if got := overField(game.Input{X: c.x, Y: c.y}); got != c.want {
+			t.Errorf("overField(%d, %d) = %v, want %v", c.x, c.y, got, c.want)
 		}
 	}
 }

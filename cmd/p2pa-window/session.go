@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"p2pa/game"
@@ -25,6 +26,9 @@ type session interface {
 	View() view
 	// Quit asks to end the match cleanly; keep ticking until Done.
 	Quit()
+	// Stop is Quit on a signal: Close then reports a *peer.Interrupted unless the
+	// session had reached its end.
+	Stop(sig os.Signal)
 	// Done reports that the match is over: -frames reached, quit, or the session ended.
 	Done() bool
 	// Close ends the session at once if needed and prints the score and final lines.
@@ -116,6 +120,7 @@ type replaySession struct {
 	speed  int
 	stdout io.Writer
 	quit   bool
+	signal os.Signal
 }
 
 func startReplay(opts options, stdout io.Writer) (session, error) {
@@ -142,6 +147,7 @@ func (p *replaySession) Tick(game.Input) {
 
 func (p *replaySession) State() *game.State { return p.s }
 func (p *replaySession) Quit()              { p.quit = true }
+func (p *replaySession) Stop(sig os.Signal) { p.quit, p.signal = true, sig }
 func (p *replaySession) Done() bool         { return p.quit || int(p.s.Frame()) >= p.r.Frames }
 
 func (p *replaySession) View() view {
@@ -160,6 +166,9 @@ func (p *replaySession) Close() error {
 	fmt.Fprintf(p.stdout, "frame=%d checksum=%016x rollbacks=0 rtt_ms=0.00\n", s.Frame(), s.Checksum())
 	if int(s.Frame()) == p.r.Frames && s.Checksum() != p.r.Checksum {
 		return fmt.Errorf("replay of %d frames ends on checksum %016x, but the match recorded %016x", p.r.Frames, s.Checksum(), p.r.Checksum)
+	}
+	if p.signal != nil && int(s.Frame()) < p.r.Frames {
+		return &peer.Interrupted{Signal: p.signal, Frame: int64(s.Frame())}
 	}
 	return nil
 }

@@ -43,7 +43,8 @@ type window struct {
 	field      *ebiten.Image // the playfield, drawn first offscreen so it can be captured
 	showHUD    bool
 	latched    game.Buttons // buttons pressed but not yet played in a frame
-	cursorSeen bool         // the mouse has reported a position other than (0, 0)
+	cursorSeen bool         // the mouse has been over the field (other than at (0, 0))
+	start      *game.State  // a freshly started game, for the collector's start position
 	cursor     ebiten.CursorModeType
 	title      string
 
@@ -80,20 +81,50 @@ func newWindow(opts options, sess session, r *render.Renderer, stdout io.Writer)
 // readInput turns the mouse into this tick's game.Input. A button counts when it is held
 // or was pressed since the last tick: a click shorter than a tick (xdotool's, or a fast
 // finger) is then still seen by the simulation for one frame.
-// stillUntilMoved keeps this player's collector where it is until the mouse has been seen:
-// before the cursor first enters the window ebiten reports (0, 0), which would pull the
-// collector into the corner.
+// stillUntilMoved keeps this player's collector where the game started it (on the field,
+// clear of the edges) until the mouse has been over the field: before the cursor first
+// enters the window ebiten reports (0, 0), or a position outside the window, which the
+// game would clamp to the edge, leaving the collector half off-screen at x=0. This is
+// input, not simulation: the game's start positions (and the golden checksums) stay as
+// they are, and the held position goes to the peer like any other input.
 func (w *window) stillUntilMoved(in game.Input) game.Input {
-	if w.cursorSeen || in.X != 0 || in.Y != 0 {
+	if !w.cursorSeen && overField(in) {
 		w.cursorSeen = true
+	}
+	if w.cursorSeen {
 		return in
 	}
-	if st := w.sess.State(); st != nil {
+	st := w.sess.State()
+	if st == nil {
+		// The session starts the game inside the Tick this input goes to, and plays the
+		// first frame with it: hold the collector where any game starts it.
+		st = w.startState()
+	}
+	if st != nil {
 		if x, y, ok := st.Collector(w.opts.Player); ok {
 			in.X, in.Y = int16(x), int16(y)
 		}
 	}
 	return in
+}
+
+// startState is a game as the match will start it, but for the seed, which does not move
+// collectors: it says where this player's collector starts. nil if the options make no game.
+func (w *window) startState() *game.State {
+	if w.start == nil {
+		st, err := game.New(game.Config{Mode: w.opts.Mode, Coins: w.opts.Coins, Players: 2, Seed: 1})
+		if err != nil {
+			return nil
+		}
+		w.start = st
+	}
+	return w.start
+}
+
+// overField reports whether in's position is on the field, other than at (0, 0) (which is
+// what ebiten reports before it knows where the cursor is).
+func overField(in game.Input) bool {
+	return (in.X != 0 || in.Y != 0) && in.X >= 0 && in.Y >= 0 && int(in.X) < game.Width && int(in.Y) < game.Height
 }
 
 func readInput() game.Input {
@@ -166,7 +197,12 @@ func (w *window) Update() error {
 		return ebiten.Termination
 	}
 	w.ticks++
-	if inpututil.IsKeyJustPressed(ebiten.KeyEscape) || ebiten.IsWindowBeingClosed() || w.signalled() {
+	sig := w.signalled()
+	if inpututil.IsKeyJustPressed(ebiten.KeyEscape) || ebiten.IsWindowBeingClosed() || sig != nil {
+		if sig != nil {
+			// Recorded even on the way out, so the exit status says a signal stopped us.
+			w.sess.Stop(sig)
+		}
 		if w.quitAt != 0 || w.sess.Done() {
 			// A second Esc, or nothing left to wait for: close now.
 			return w.finish()
@@ -207,12 +243,13 @@ func (w *window) Update() error {
 	return nil
 }
 
-func (w *window) signalled() bool {
+// signalled returns the SIGINT or SIGTERM that arrived since the last tick, or nil.
+func (w *window) signalled() os.Signal {
 	select {
-	case <-w.signals:
-		return true
+	case s := <-w.signals:
+		return s
 	default:
-		return false
+		return nil
 	}
 }
 

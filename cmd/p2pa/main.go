@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"p2pa/internal/peer"
@@ -24,7 +25,7 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	o, err := peer.ParseFlags("p2pa", args, stderr)
+	o, err := peer.ParseFlags("p2pa", args, stdout)
 	if errors.Is(err, peer.ErrHelp) {
 		return 0
 	}
@@ -53,27 +54,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case o.Headless:
 		return fail(stderr, peer.RunHeadless(o, stdout))
 	}
-	return runWindow(args, stdout, stderr)
+	return runWindow(o, args, stdout, stderr)
 }
 
-// fail prints err as one line and picks the exit status: 2 for bad arguments, 1 otherwise.
+// fail prints err as one line and picks the exit status (peer.ExitCode): 2 for bad
+// arguments, 130/143 for a match Ctrl-C or SIGTERM stopped before its end, 1 otherwise.
 func fail(stderr io.Writer, err error) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(stderr, "p2pa: %v\n", err)
-	var usage *peer.UsageError
-	if errors.As(err, &usage) {
-		return 2
-	}
-	return 1
+	fmt.Fprintf(stderr, "p2pa: %v\n", oneLine(err))
+	return peer.ExitCode(err)
+}
+
+// oneLine joins the lines of a joined error with "; ".
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
 }
 
 // runWindow starts the window binary with our arguments, after checking there is a display
 // to open it on: the window binary links ebiten, which panics at start-up without one.
-func runWindow(args []string, stdout, stderr io.Writer) int {
+func runWindow(o peer.Options, args []string, stdout, stderr io.Writer) int {
 	if msg := noDisplay(); msg != "" {
-		fmt.Fprintf(stderr, "p2pa: %s; run with -headless (add -bot for a bot player)\n", msg)
+		hint := "run with -headless (add -bot for a bot player)"
+		if o.Replay != "" {
+			hint = "add -headless to replay without a window"
+		}
+		fmt.Fprintf(stderr, "p2pa: %s; %s\n", msg, hint)
 		return 1
 	}
 	bin, err := windowBinary()

@@ -121,7 +121,8 @@ func TestBadArguments(t *testing.T) {
 		want []string // fragments of the error line
 	}{
 		{[]string{"-bogus"}, []string{"-bogus"}},
-		{[]string{"-p", "7"}, []string{"-p 7", "0..3"}},
+		{[]string{"-p", "7"}, []string{"-p 7", "a 2-player game has players 0..1"}},
+		{[]string{"-p", "-1"}, []string{"-p -1", "a 2-player game has players 0..1"}},
 		{[]string{"-frames", "-1"}, []string{"-frames -1"}},
 		{[]string{"-check", "20", "-maxpred", "8"}, []string{"-check 20", "-maxpred 8"}},
 		{[]string{"-listen", "not an address"}, []string{"-listen", "not an address"}},
@@ -193,6 +194,11 @@ func TestSyncTest(t *testing.T) {
 
 func TestNoDisplay(t *testing.T) {
 	env := []string{"DISPLAY=", "WAYLAND_DISPLAY="} // in place of the test's own
+	// -replay without a display needs -headless, not a bot.
+	p := cliRun(t, 30*time.Second, env, "-replay", "match.rec")
+	if stderr := cliStderr(p); p.ExitCode() != 1 || !strings.Contains(stderr, "-headless") || strings.Contains(stderr, "-bot") {
+		t.Errorf("-replay without a display: exit %d, stderr %q; want 1 and a hint of -headless alone", p.ExitCode(), stderr)
+	}
 	for _, args := range [][]string{nil, {"-p", "1", "-peer", "127.0.0.1:7000"}} {
 		p := cliRun(t, 30*time.Second, env, args...)
 		stderr := cliStderr(p)
@@ -214,7 +220,11 @@ func TestHelp(t *testing.T) {
 		if p.ExitCode() != 0 {
 			t.Errorf("%s: exit %d, want 0\n%v", flag, p.ExitCode(), p)
 		}
-		usage := cliStderr(p) + cliStdout(p)
+		// Help that was asked for is output: all of it on stdout, nothing on stderr.
+		if cliStderr(p) != "" {
+			t.Errorf("%s: stderr %q, want nothing", flag, cliStderr(p))
+		}
+		usage := cliStdout(p)
 		for _, want := range []string{
 			"Usage:",
 			"One machine",

@@ -69,8 +69,10 @@ const (
 	// desyncLinger is how long a headless peer goes on after a desync, so the session can
 	// tell the other peer its checksum (it repeats it on a few messages) before we leave.
 	desyncLinger = 500 * time.Millisecond
-	// waitReminder: how often a joining player says it still has no answer.
-	waitReminder = 5 * time.Second
+	// waitReminder is how long a joining player waits for an answer before it says it has
+	// none; each later reminder waits twice as long, up to waitReminderMax.
+	waitReminder    = 5 * time.Second
+	waitReminderMax = 80 * time.Second
 )
 
 // Match is one player's side of a game. Call Tick once per frame (60 times a second).
@@ -96,7 +98,9 @@ type Match struct {
 	endKnown bool
 	quitAt   time.Duration
 	quitting bool
+	signal   os.Signal // the signal that asked us to stop (Stop), if any
 	closed   bool
+	released bool // Close has closed the socket
 	history  [historySize]struct {
 		frame lockstep.Frame
 		sum   uint64
@@ -104,7 +108,8 @@ type Match struct {
 	recorded     lockstep.Frame // last confirmed frame put in history
 	lastLog      time.Duration
 	lastReminder time.Duration
-	endState     []byte // the saved state of the end frame, once confirmed
+	reminderWait time.Duration // until the next reminder; 0: waitReminder
+	endState     []byte        // the saved state of the end frame, once confirmed
 	desyncAt     time.Duration
 	peerStat     []lockstep.PeerStats
 }
@@ -344,11 +349,11 @@ func (m *Match) Serve(stop <-chan os.Signal, until func() bool) {
 				m.Tick(game.Input{})
 				ticker.Reset(lockstep.DefaultFrameDuration) // the frame grid starts at the first frame
 			}
-		case <-stop:
+		case s := <-stop:
 			if m.quitting {
 				m.finish() // a second signal: stop now
 			}
-			m.Quit()
+			m.Stop(s)
 		}
 	}
 }
@@ -357,6 +362,7 @@ func (m *Match) Serve(stop <-chan os.Signal, until func() bool) {
 // ending), send. local is this player's input; a bot replaces it with -bot.
 func (m *Match) Tick(local game.Input) {
 	if m.closed {
+		m.answerAfterEnd()
 		return
 	}
 	m.Receive()
@@ -379,16 +385,21 @@ func (m *Match) Tick(local game.Input) {
 	}
 }
 
-// remindWaiting says every few seconds that a joining player still has no answer, so a
-// mistyped address or an absent (or busy) player 0 does not look like a hang.
+// remindWaiting says that a joining player still has no answer, so a mistyped address or
+// an absent (or busy) player 0 does not look like a hang: after 5 s, then 10 s later, 20 s,
+// and so on, backing off to one line every waitReminderMax.
 func (m *Match) remindWaiting(now time.Duration) {
 	if m.opts.Peer == "" || m.state != nil || m.closed || m.status.Phase == PhaseFailed {
 		return
 	}
-	if m.status.Phase == PhaseWaiting && now-m.lastReminder >= waitReminder {
+	if m.reminderWait == 0 {
+		m.reminderWait = waitReminder
+	}
+	if m.status.Phase == PhaseWaiting && now-m.lastReminder >= m.reminderWait {
 		fmt.Fprintf(m.out, "p2pa: no answer from %s after %v; is player %d running there (and not already playing)? Still trying.\n",
 			m.status.Peer, now.Round(time.Second), 1-m.opts.Player)
 		m.lastReminder = now
+		m.reminderWait = min(2*m.reminderWait, waitReminderMax)
 	}
 }
 
@@ -550,7 +561,7 @@ func (m *Match) handleEvents() {
 			m.status.Peer = m.peerAddr()
 		case lockstep.EventInterrupted:
 			m.status.Phase = PhaseInterrupted
-			fmt.Fprintf(m.out, "p2pa: player %d interrupted; waiting up to %v\n", e.Player, e.Timeout.Round(time.Millisecond))
+			fmt.Fprintf(m.out, "p2pa: player %d interrupted; waiting up to %v\n", e.Player, max(e.Timeout.Round(time.Second), time.Second))
 		case lockstep.EventResumed:
 			m.status.Phase = PhaseRunning
 			fmt.Fprintf(m.out, "p2pa: player %d resumed\n", e.Player)
@@ -655,6 +666,18 @@ func (m *Match) checkEnd(now time.Duration) {
 	m.finish()
 }
 
+// answerAfterEnd keeps reading the socket of a finished match that is not closed yet (a
+// window stays on its end screen until Esc): a peer we dropped for silence may resume and
+// go on sending, and the session answers it with a goodbye, so it ends at once on our end
+// frame rather than showing an interruption until its own timeout.
+func (m *Match) answerAfterEnd() {
+	if m.released {
+		return
+	}
+	m.Receive()
+	m.send(m.sess.Outgoing(m.clock.Now()))
+}
+
 // finish says goodbye and marks the match done. The result line is printed by Close.
 func (m *Match) finish() {
 	if m.closed {
@@ -700,6 +723,7 @@ func (m *Match) ResultLine() string {
 func (m *Match) Close() error {
 	m.finish()
 	m.conn.Close()
+	m.released = true
 	var recErr error
 	if m.rec != nil {
 		if m.endKnown {
@@ -715,7 +739,10 @@ func (m *Match) Close() error {
 	if err == nil && m.opts.Frames > 0 && !m.quitting && m.state != nil && m.end < lockstep.Frame(m.opts.Frames) {
 		// Asked for -frames N, the peer went away first: a script must not mistake this
 		// for a finished match.
-		err = fmt.Errorf("the match ended at frame %d, before -frames %d: the peer %s", max(m.end, 0), m.opts.Frames, m.status.Phase)
+		err = fmt.Errorf("the match ended at frame %d, before -frames %d: %s", max(m.end, 0), m.opts.Frames, endReason(m.status.Phase))
+	}
+	if intr := m.interrupted(); intr != nil {
+		err = errors.Join(err, intr)
 	}
 	if recErr != nil {
 		fmt.Fprintf(m.out, "p2pa: recording: %v\n", recErr)
@@ -732,6 +759,18 @@ func (m *Match) Close() error {
 		err = recErr
 	}
 	return err
+}
+
+// endReason says in words why a match that did not reach -frames ended in phase p.
+// Phase names are for the screen ("peer left"), not sentences, so each gets its own.
+func endReason(p Phase) string {
+	switch p {
+	case PhasePeerLeft:
+		return "the peer left"
+	case PhaseDisconnected:
+		return "the peer stopped answering (disconnected)"
+	}
+	return "the match was " + p.String()
 }
 
 // WriteFileAtomic writes data to name through a temporary file and a rename, so a reader

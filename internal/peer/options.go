@@ -81,12 +81,17 @@ Determinism check (forced rollbacks every frame, checksums compared):
 Controls: left click starts the coins, right click turns collection on, F1 shows the
 network HUD, Esc quits (the other player sees "peer left").
 
+Exit status: 0 for a match that ended normally (-frames reached, or Esc), 1 when it
+failed or ended before -frames (the peer left, vanished or desynced), 2 for bad
+arguments, 130 when Ctrl-C (SIGINT) and 143 when SIGTERM stopped it before -frames.
+
 Flags:
 `
 
 // ParseFlags parses args (without the program name). Errors are one line naming the flag;
-// the caller prints them and exits with status 2.
-func ParseFlags(name string, args []string, stderr io.Writer) (Options, error) {
+// the caller prints them and exits with status 2. -h prints the usage to usageOut (stdout:
+// help that was asked for is output, not an error) and returns ErrHelp.
+func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error) {
 	var o Options
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -103,7 +108,9 @@ func ParseFlags(name string, args []string, stderr io.Writer) (Options, error) {
 	fs.Int64Var(&seed, "seed", 0, "RNG seed (player 0's is used by both; 0 picks one)")
 	fs.StringVar(&o.Secret, "secret", "", "a word both players give: the handshake proves it without sending it, and a peer with another (or none) is refused")
 	fs.IntVar(&o.Frames, "frames", 0, "stop once this frame is confirmed and print the result line (0: play until quit; -synctest: 10000; -replay: the whole recording)")
-	fs.StringVar(&o.Netsim, "netsim", "", "emulate a bad link on this peer, e.g. 'latency=40ms,jitter=10ms,loss=5%,dup=1%,reorder=1%' or a thin one, 'rate=32kbit,queue=10kB'")
+	fs.StringVar(&o.Netsim, "netsim", "", "emulate a bad link on this peer, e.g. 'latency=40ms,jitter=10ms,loss=5%,dup=1%,reorder=1%'\n"+
+		"or a thin one, 'rate=32kbit,queue=10kB'. Each setting applies to each direction, on this peer:\n"+
+		"latency=40ms adds 80 ms to the round trip; the same flag on both peers adds 160 ms (plus jitter)")
 	fs.BoolVar(&o.Bot, "bot", false, "a bot plays this player's input")
 	fs.BoolVar(&o.Headless, "headless", false, "no window (works without a display)")
 	fs.BoolVar(&o.Verbose, "v", false, "verbose structured logs on stderr")
@@ -120,8 +127,8 @@ func ParseFlags(name string, args []string, stderr io.Writer) (Options, error) {
 	fs.BoolVar(&o.Diff, "diff", false, "compare two saved state files: p2pa -diff a.state b.state")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stderr, Usage)
-			fs.SetOutput(stderr)
+			fmt.Fprint(usageOut, Usage)
+			fs.SetOutput(usageOut)
 			fs.PrintDefaults()
 			return o, ErrHelp
 		}
@@ -133,7 +140,7 @@ func ParseFlags(name string, args []string, stderr io.Writer) (Options, error) {
 
 	if o.Diff {
 		if fs.NArg() != 2 {
-			return o, fmt.Errorf("-diff: want two state files, got %d arguments", fs.NArg())
+			return o, fmt.Errorf("-diff: want two state files, got %s", count(fs.NArg(), "argument"))
 		}
 		o.DiffA, o.DiffB = fs.Arg(0), fs.Arg(1)
 		return o, nil
@@ -147,11 +154,9 @@ func ParseFlags(name string, args []string, stderr io.Writer) (Options, error) {
 	}
 	o.Mode = m
 	switch {
-	case o.Player < 0 || o.Player > 3:
-		return o, fmt.Errorf("-p %d: player must be 0..3", o.Player)
 	case o.Players < 1 || o.Players > lockstep.MaxPlayers:
 		return o, fmt.Errorf("-players %d: must be 1..%d", o.Players, lockstep.MaxPlayers)
-	case o.Player >= o.Players:
+	case o.Player < 0 || o.Player >= o.Players:
 		return o, fmt.Errorf("-p %d: a %d-player game has players 0..%d", o.Player, o.Players, o.Players-1)
 	case o.Frames < 0:
 		return o, fmt.Errorf("-frames %d: must not be negative", o.Frames)
@@ -210,6 +215,14 @@ func ParseFlags(name string, args []string, stderr io.Writer) (Options, error) {
 		}
 	}
 	return o, nil
+}
+
+// count is n and noun, in the plural unless n is 1: "1 argument", "0 arguments".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // oneLine turns the flag package's error into one line naming the flag.

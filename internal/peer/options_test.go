@@ -86,9 +86,11 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-bogus"}, "-bogus"},
 		{[]string{"-p"}, "-p"},
 		{[]string{"-p", "x"}, "-p"},
-		{[]string{"-p", "-1"}, "-p -1"},
-		{[]string{"-p", "7"}, "-p 7"},
-		{[]string{"-p", "2"}, "-p 2"},
+		// Every player number out of range gets the same sentence.
+		{[]string{"-p", "-1"}, "-p -1: a 2-player game has players 0..1"},
+		{[]string{"-p", "7"}, "-p 7: a 2-player game has players 0..1"},
+		{[]string{"-p", "2"}, "-p 2: a 2-player game has players 0..1"},
+		{[]string{"-synctest", "-players", "4", "-p", "4"}, "-p 4: a 4-player game has players 0..3"},
 		{[]string{"-players", "5"}, "-players 5"},
 		{[]string{"-players", "3"}, "-players 3"},
 		{[]string{"-frames", "-1"}, "-frames -1"},
@@ -115,7 +117,8 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-p", "1"}, "-peer"},
 		{[]string{"-p", "1", "-peer", "nohost"}, "-peer"},
 		{[]string{"-p", "1", "-peer", "127.0.0.1:0"}, "-peer"},
-		{[]string{"-diff", "a.state"}, "-diff"},
+		{[]string{"-diff", "a.state"}, "-diff: want two state files, got 1 argument"},
+		{[]string{"-diff", "a", "b", "c"}, "got 3 arguments"},
 		{[]string{"stray"}, `"stray"`},
 	} {
 		var stderr strings.Builder
@@ -138,14 +141,16 @@ func TestParseFlagsErrors(t *testing.T) {
 
 func TestParseFlagsHelp(t *testing.T) {
 	for _, arg := range []string{"-h", "-help", "--help"} {
-		var stderr strings.Builder
-		_, err := ParseFlags("p2pa", []string{arg}, &stderr)
+		var usage strings.Builder
+		_, err := ParseFlags("p2pa", []string{arg}, &usage)
 		if !errors.Is(err, ErrHelp) {
 			t.Errorf("%s: %v, want ErrHelp", arg, err)
 		}
-		out := stderr.String()
-		if !strings.HasPrefix(out, Usage) || !strings.Contains(out, "-netsim") || !strings.Contains(out, "-headless") {
-			t.Errorf("%s: printed %q", arg, out)
+		out := usage.String()
+		for _, want := range []string{"-netsim", "-headless", "each direction", "160 ms", "130", "143"} {
+			if !strings.HasPrefix(out, Usage) || !strings.Contains(out, want) {
+				t.Errorf("%s: usage lacks %q: %q", arg, want, out)
+			}
 		}
 	}
 }

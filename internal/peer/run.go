@@ -34,7 +34,8 @@ func StartProfile(kind string) (stop func()) {
 }
 
 // RunHeadless plays a match without a window: the bot (or a still mouse) gives the input,
-// 60 frames a second, until -frames is confirmed, the peer leaves, or SIGINT/SIGTERM.
+// 60 frames a second, until -frames is confirmed, the peer leaves, or SIGINT/SIGTERM
+// (which end it as cleanly as Quit; Close then reports *Interrupted, see ExitCode).
 func RunHeadless(o Options, out io.Writer) error {
 	m, err := Start(o, out)
 	if err != nil {

@@ -80,3 +80,7 @@ func forwardInterrupts() {
 		_ = syscall.Kill(os.Getpid(), sig) // now the default: the test binary dies of it
 	}()
 }
+
+// Signal sends sig to p's process group (the process and anything it started), as a
+// terminal's Ctrl-C would; nothing happens once p has been waited for.
+func (p *Proc) Signal(sig syscall.Signal) { p.signal(sig) }

@@ -6,6 +6,12 @@ import "syscall"
 
 func init() {
 	if msg := problem(); msg != "" {
+		if askedForHelp() {
+			// p2pa-window -h must work where no window can open: print the usage here,
+			// before ebiten's init would stop us. The text is p2pa's own (help.go).
+			_, _ = syscall.Write(1, []byte(help))
+			syscall.Exit(0)
+		}
 		// Only syscall may be used here (see the package comment), hence the raw write.
 		_, _ = syscall.Write(2, []byte("p2pa-window: cannot open a window: "+msg+"; run p2pa with -headless to play without a window\n"))
 		syscall.Exit(1)
@@ -66,4 +72,47 @@ func reachable(path string) bool {
 	}
 	defer syscall.Close(fd)
 	return syscall.Connect(fd, &syscall.SockaddrUnix{Name: path}) == nil
+}
+
+// askedForHelp reports whether the command line holds -h, -help or --help (the flag
+// package's spellings). os.Args is out of reach here, so it reads /proc/self/cmdline.
+func askedForHelp() bool {
+	fd, err := syscall.Open("/proc/self/cmdline", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer syscall.Close(fd)
+	var buf [1 << 16]byte
+	n := 0
+	for n < len(buf) {
+		m, err := syscall.Read(fd, buf[n:])
+		if err != nil || m <= 0 {
+			break
+		}
+		n += m
+	}
+	args := buf[:n]
+	first := true // the program's name
+	for len(args) > 0 {
+		i := 0
+		for i < len(args) && args[i] != 0 {
+			i++
+		}
+		arg := string(args[:i])
+		if i < len(args) {
+			i++
+		}
+		args = args[i:]
+		if first {
+			first = false
+			continue
+		}
+		switch arg {
+		case "-h", "-help", "--h", "--help":
+			return true
+		case "--":
+			return false
+		}
+	}
+	return false
 }

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const sample = `goos: linux
+goarch: amd64
+pkg: p2pa/bench
+cpu: AMD EPYC
+BenchmarkHandshake-2              	    4411	    254695 ns/op	         0.2545 handshake-ms	       0 B/op	       0 allocs/op
+BenchmarkHandshake-2              	    4000	    300000 ns/op	         3.1 handshake-ms	       0 B/op	       0 allocs/op
+BenchmarkHandshake-2              	    4000	    200000 ns/op	         0.2 handshake-ms	       0 B/op	       0 allocs/op
+BenchmarkFrame/coins=50/rollback=0-2 	 1000000	      1133 ns/op	         0.003352 %budget	       558.7 ns/frame	       0 B/op	       0 allocs/op
+BenchmarkFrame/coins=50/rollback=8-2 	  243274	      4888 ns/op	         0.3 %budget	       4004 ns/frame	       0 B/op	       1 allocs/op
+BenchmarkStream/coins=50/enc=msgpack-2 	 4299210	       273.4 ns/op	1159.67 MB/s	        30.32 stream/input
+--- BENCH: BenchmarkFrame/coins=50/rollback=0-2
+    frame_test.go:60: a log line
+PASS
+ok  	p2pa/bench	1.2s
+`
+
+func TestParse(t *testing.T) {
+	res, err := parse(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := results{
+		"BenchmarkHandshake": {
+			"ns/op": {254695, 300000, 200000}, "handshake-ms": {0.2545, 3.1, 0.2}, "B/op": {0, 0, 0}, "allocs/op": {0, 0, 0},
+		},
+		"BenchmarkFrame/coins=50/rollback=0": {"ns/op": {1133}, "%budget": {0.003352}, "ns/frame": {558.7}, "B/op": {0}, "allocs/op": {0}},
+		"BenchmarkFrame/coins=50/rollback=8": {"ns/op": {4888}, "%budget": {0.3}, "ns/frame": {4004}, "B/op": {0}, "allocs/op": {1}},
+		"BenchmarkStream/coins=50/enc=msgpack": {"ns/op": {273.4}, "MB/s": {1159.67}, "stream/input": {30.32}},
+	}
+	if diff := cmp.Diff(want, res); diff != "" {
+		t.Errorf("parse (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseRejectsBadValues(t *testing.T) {
+	for _, in := range []string{
+		"BenchmarkX-2 10 fast ns/op\n",
+		"BenchmarkX-2 10 5 ns/op 7\n",
+	} {
+		if _, err := parse(strings.NewReader(in)); err == nil {
+			t.Errorf("parse(%q) accepted it", in)
+		}
+	}
+}
+
+// TestTable: the median decides (3.1 ms in one run of three does not fail the handshake),
+// a goal over several benchmarks takes the worst, a missing benchmark is "not measured".
+func TestTable(t *testing.T) {
+	res, err := parse(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := printTable(&out, goals, res); err != nil {
+		t.Fatal(err)
+	}
+	lines := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n")[1:] {
+		for _, g := range goals {
+			if strings.HasPrefix(l, g.text) {
+				lines[g.text] = strings.Join(strings.Fields(strings.TrimPrefix(l, g.text)), " ")
+			}
+		}
+	}
+	want := map[string]string{
+		"handshake on loopback < 2 ms":                    "0.255 ms met",
+		"input latency p50 < 100 µs":                      "- not measured",
+		"input latency p99 < 1 ms (plus the input delay)": "- not measured",
+		"8-frame rollback, 50 coins < 0.2% of a frame":    "0.3% NOT MET",
+		"8-frame rollback, 10,000 coins < 25% of a frame": "- not measured",
+		"steady session frame, 50 coins < 20 µs":          "559 ns met",
+		"0 allocations per session frame":                 "1 NOT MET",
+		"bot play ≤ 12 payload bytes per frame (0% loss)": "- not measured",
+		"bot play ≤ 1.1 datagrams per frame (0% loss)":    "- not measured",
+		"the prototype's stream ≥ 30× larger, 50 coins":   "30.3× met",
+	}
+	if diff := cmp.Diff(want, lines); diff != "" {
+		t.Errorf("table (-want +got):\n%s\n%s", diff, out.String())
+	}
+}
+
+// FuzzParse: any input parses or is refused, without a panic, and a parsed result prints.
+func FuzzParse(f *testing.F) {
+	f.Add(sample)
+	f.Add("BenchmarkX-2 10 5 ns/op 7\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		res, err := parse(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		var out strings.Builder
+		if err := printTable(&out, goals, res); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
