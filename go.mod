@@ -5,6 +5,7 @@ go 1.26
 require (
 	github.com/google/go-cmp v0.7.0
 	github.com/hajimehoshi/ebiten/v2 v2.8.8
+	github.com/hashicorp/mdns v1.0.7
 	github.com/pkg/profile v1.7.0
 	golang.org/x/image v0.20.0
 )
@@ -16,7 +17,6 @@ require (
 	github.com/felixge/fgprof v0.9.3 // indirect
 	github.com/go-text/typesetting v0.2.0 // indirect
 	github.com/google/pprof v0.0.0-20211214055906-6f57359322fd // indirect
-	github.com/hashicorp/mdns v1.0.7 // indirect
 	github.com/jezek/xgb v1.1.1 // indirect
 	github.com/miekg/dns v1.1.72 // indirect
 	golang.org/x/mod v0.31.0 // indirect

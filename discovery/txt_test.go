@@ -136,7 +136,7 @@ func TestInstanceNames(t *testing.T) {
 		{"Bob's laptop", "Bob-s-laptop"},
 		{"", "p2pa"},
 		{"...", "p2pa"},
-		{"ünï", "n"},   // non-ASCII bytes become dashes, then trimmed
+		{"ünï", "n"}, // non-ASCII bytes become dashes, then trimmed
 		{strings.Repeat("a", 100), strings.Repeat("a", MaxInstanceLen)},
 	} {
 		got := InstanceFrom(tc.in, "p2pa")

@@ -50,6 +50,10 @@ type Options struct {
 	DiffA  string
 	DiffB  string
 	Diff   bool
+
+	Name        string // the name player 0 advertises (default: the host's)
+	NoAdvertise bool
+	Join        string // a joining player with no -peer joins the match advertised as this
 }
 
 // ErrHelp is returned when -h was asked for; the usage text was printed.
@@ -116,6 +120,9 @@ func ParseFlags(name string, args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.Replay, "replay", "", "replay a recorded match from this file")
 	fs.IntVar(&o.Speed, "speed", 1, "replay speed in the window: 1 or 4")
 	fs.BoolVar(&o.Diff, "diff", false, "compare two saved state files: p2pa -diff a.state b.state")
+	fs.StringVar(&o.Name, "name", "", "the name player 0 advertises its match as on the LAN (default: this host's name)")
+	fs.BoolVar(&o.NoAdvertise, "no-advertise", false, "player 0: do not advertise the match on the LAN (a -listen on 127.0.0.1 never is)")
+	fs.StringVar(&o.Join, "join", "", "without -peer: join the match advertised under this name")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, Usage)
@@ -199,8 +206,8 @@ func ParseFlags(name string, args []string, stderr io.Writer) (Options, error) {
 	if _, err := transport.ParseListen(o.Listen); err != nil {
 		return o, fmt.Errorf("-listen: %w", err)
 	}
-	if o.Player != 0 && o.Peer == "" {
-		return o, fmt.Errorf("-peer: player %d needs the address of player 0 (e.g. -peer 192.168.1.20:7000)", o.Player)
+	if err := o.checkDiscovery(); err != nil {
+		return o, err
 	}
 	if o.Peer != "" {
 		if _, err := transport.ResolvePeer(o.Peer); err != nil {
