@@ -135,6 +135,9 @@ func ParseFlags(name string, args []string, stderr io.Writer) (Options, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	o.Seed = uint64(seed)
+	if err := o.checkDiscovery(); err != nil {
+		return o, err
+	}
 
 	if o.Diff {
 		if fs.NArg() != 2 {
@@ -205,9 +208,6 @@ func ParseFlags(name string, args []string, stderr io.Writer) (Options, error) {
 	}
 	if _, err := transport.ParseListen(o.Listen); err != nil {
 		return o, fmt.Errorf("-listen: %w", err)
-	}
-	if err := o.checkDiscovery(); err != nil {
-		return o, err
 	}
 	if o.Peer != "" {
 		if _, err := transport.ResolvePeer(o.Peer); err != nil {
