@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -9,6 +10,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/mdns"
@@ -98,7 +100,8 @@ func (r Rejected) Error() string { return fmt.Sprintf("%q: %v", r.Name, r.Err) }
 
 // Browse asks for instances of the service and collects answers until the timeout or ctx
 // ends. It returns the valid ones, each instance once, sorted by name, and the answers it
-// rejected (bad TXT records, names or addresses). An error means it could not ask at all.
+// rejected (bad TXT records, names or addresses). An error means it could ask neither over
+// IPv4 nor over IPv6.
 func Browse(ctx context.Context, cfg BrowseConfig) ([]Ad, []Rejected, error) {
 	timeout := cfg.Timeout
 	if timeout <= 0 {
@@ -106,17 +109,37 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Ad, []Rejected, error) {
 	}
 	svc := service(cfg.Service)
 	entries := make(chan *mdns.ServiceEntry, 64)
-	params := &mdns.QueryParam{
-		Service:   svc,
-		Domain:    domain,
-		Timeout:   timeout,
-		Interface: cfg.Iface,
-		Entries:   entries,
-		Logger:    logger(cfg.Logger),
+	// IPv4 and IPv6 are asked separately: the module gives up on a query when sending
+	// fails on either, and a link often has only one of them working (no IPv6 address
+	// yet, or no IPv4 route to the multicast group).
+	families := []struct {
+		name                 string
+		disableV4, disableV6 bool
+	}{{"IPv4", false, true}, {"IPv6", true, false}}
+	errs := make(chan error, len(families))
+	var wg sync.WaitGroup
+	for _, f := range families {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := mdns.QueryContext(ctx, &mdns.QueryParam{
+				Service:     svc,
+				Domain:      domain,
+				Timeout:     timeout,
+				Interface:   cfg.Iface,
+				Entries:     entries,
+				DisableIPv4: f.disableV4,
+				DisableIPv6: f.disableV6,
+				Logger:      logger(cfg.Logger),
+			})
+			if err != nil {
+				err = fmt.Errorf("%s: %w", f.name, err)
+			}
+			errs <- err
+		}()
 	}
-	done := make(chan error, 1)
 	go func() {
-		done <- mdns.QueryContext(ctx, params)
+		wg.Wait()
 		close(entries)
 	}()
 	var ads []Ad
@@ -132,8 +155,14 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Ad, []Rejected, error) {
 		}
 		ads = append(ads, a)
 	}
-	if err := <-done; err != nil && ctx.Err() == nil {
-		return ads, rejected, fmt.Errorf("browse %s: %w", svc, err)
+	var failed []error
+	for range families {
+		if err := <-errs; err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) == len(families) && ctx.Err() == nil {
+		return ads, rejected, fmt.Errorf("browse %s: %w", svc, errors.Join(failed...))
 	}
 	slices.SortFunc(ads, func(a, b Ad) int { return strings.Compare(a.Instance, b.Instance) })
 	return ads, rejected, nil

@@ -121,13 +121,16 @@ func FindGame(ctx context.Context, o Options, out io.Writer) (Options, []Found, 
 	}
 	start := time.Now()
 	reminder, gap := waitReminder, waitReminder
+	browseFailed := false
 	for {
+		round := time.Now()
 		if browse {
 			games, err := browseGames(ctx, o, out)
-			if err != nil {
-				// No multicast at all (no interface but loopback): the local fallback is
-				// all that is left; say so once.
-				if browse = false; o.Verbose {
+			if err != nil && !browseFailed {
+				// No multicast here (yet): the local fallback still runs; browsing is
+				// tried again each round, as an interface may come up.
+				browseFailed = true
+				if o.Verbose {
 					fmt.Fprintf(out, "p2pa: cannot browse the LAN: %v\n", err)
 				}
 			}
@@ -151,11 +154,12 @@ func FindGame(ctx context.Context, o Options, out io.Writer) (Options, []Found, 
 				return o, nil, nil
 			}
 		}
-		if !browse {
-			// Without browsing a round is only the probe: pace it.
+		if rest := time.Second - time.Since(round); rest > 0 {
+			// A round that did not browse (or whose browsing failed at once) is only the
+			// probe: pace it.
 			select {
 			case <-ctx.Done():
-			case <-time.After(time.Second):
+			case <-time.After(rest):
 			}
 		}
 		if ctx.Err() != nil {
