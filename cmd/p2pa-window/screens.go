@@ -220,14 +220,14 @@ func lookingScreen(opts options, v view) render.Screen {
 			"Waiting for a player 0 on this network or on this machine.",
 			"On the other machine, type:",
 		}
-		sc.Code = []string{"p2pa"}
-		sc.Notes = []string{"Or join an address directly: p2pa -p " + fmt.Sprint(opts.Player) + " -peer HOST:7000"}
+		sc.Code = []string{"p2pa" + matchFlags(opts)}
+		sc.Notes = []string{fmt.Sprintf("Or join an address directly: p2pa -p %d -peer HOST:%s%s", opts.Player, peer.DefaultPort, matchFlags(opts))}
 		return sc
 	}
 	sc.Title = "Several games on this network"
 	sc.Lines = []string{"Start again with the one to join:"}
 	for _, g := range v.Games {
-		sc.Code = append(sc.Code, fmt.Sprintf("p2pa -p %d -join %s    (%s, %d of %d seated)", opts.Player, g.Instance, g.Addr, g.Seated, g.Want))
+		sc.Code = append(sc.Code, fmt.Sprintf("p2pa -p %d -join %s%s    (%s, %d of %d seated)", opts.Player, g.Instance, matchFlags(opts), g.Addr, g.Seated, g.Want))
 	}
 	return sc
 }
