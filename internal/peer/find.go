@@ -72,6 +72,7 @@ func (m *Match) startAdvertising() {
 			Game:     m.opts.GameDescription(),
 			Want:     2,
 			Seated:   1,
+			// Secret: no -secret on this branch yet; it is set from it when it lands.
 		},
 	}
 	if m.opts.Verbose {
@@ -83,7 +84,7 @@ func (m *Match) startAdvertising() {
 		return
 	}
 	m.ad = ad
-	fmt.Fprintf(m.out, "p2pa: advertising %q on the LAN as %s (-no-advertise to stop that)\n", m.opts.Name, discovery.ServiceType)
+	fmt.Fprintf(m.out, "p2pa: advertising %q on the LAN as %s: on another machine, p2pa -p 1 finds it (-no-advertise: do not advertise)\n", m.opts.Name, discovery.ServiceType)
 }
 
 // stopAdvertising withdraws the advertisement: the match is full or over.

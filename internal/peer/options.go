@@ -63,8 +63,9 @@ var ErrHelp = flag.ErrHelp
 const Usage = `p2pa — two players collect bouncing coins; only their inputs cross the network.
 
 Usage:
-  p2pa [flags]                       player 0, listening on :7000
-  p2pa -p 1 -peer HOST:7000 [flags]  player 1, joining player 0
+  p2pa [flags]                       player 0, listening on :7000, advertised on the LAN
+  p2pa -p 1 [flags]                  player 1, finding player 0 on the LAN or this machine
+  p2pa -p 1 -peer HOST:7000 [flags]  player 1, joining player 0 at that address
 
 One machine, two windows:
   p2pa -p 0 -listen 127.0.0.1:7000 &
@@ -95,10 +96,10 @@ func ParseFlags(name string, args []string, stderr io.Writer) (Options, error) {
 	fs.SetOutput(io.Discard)
 	var mode string
 	var seed int64
-	fs.IntVar(&o.Player, "p", 0, "player number: 0 hosts and waits, 1 joins with -peer")
+	fs.IntVar(&o.Player, "p", 0, "player number: 0 hosts and waits, 1 joins (finds player 0, or -peer, -join)")
 	fs.IntVar(&o.Players, "players", 2, "players in the game (the network game has 2; -synctest takes 1..4)")
 	fs.StringVar(&o.Listen, "listen", "", "local UDP address (default :7000 for player 0, any free port for player 1)")
-	fs.StringVar(&o.Peer, "peer", "", "the other player's address, host:port (required for player 1)")
+	fs.StringVar(&o.Peer, "peer", "", "the other player's address, host:port (player 1 without it looks for player 0)")
 	fs.IntVar(&o.Delay, "delay", 0, "input delay in frames (hides latency, costs responsiveness)")
 	fs.IntVar(&o.MaxPred, "maxpred", 8, "prediction window: frames the game may run ahead of the remote input")
 	fs.StringVar(&mode, "mode", "classic", "game mode: classic (player 1 collects) or versus (each player has a collector)")
