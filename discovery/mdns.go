@@ -108,7 +108,7 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Ad, []Rejected, error) {
 		timeout = DefaultBrowse
 	}
 	svc := service(cfg.Service)
-	entries := make(chan *mdns.ServiceEntry, 64)
+	entries := make(chan *mdns.ServiceEntry, 128) // sends that find it full are dropped
 	// IPv4 and IPv6 are asked separately: the module gives up on a query when sending
 	// fails on either, and a link often has only one of them working (no IPv6 address
 	// yet, or no IPv4 route to the multicast group).
@@ -138,10 +138,20 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Ad, []Rejected, error) {
 			errs <- err
 		}()
 	}
+	// The module goes on filling in an entry it has handed over as more records for it
+	// arrive, so entries are read only once both queries are over.
+	finished := make(chan struct{})
 	go func() {
 		wg.Wait()
 		close(entries)
+		close(finished)
 	}()
+	select {
+	case <-finished:
+	case <-ctx.Done():
+		// The queries end by themselves at their timeout; their channels are buffered.
+		return nil, nil, fmt.Errorf("browse %s: %w", svc, context.Cause(ctx))
+	}
 	var ads []Ad
 	var rejected []Rejected
 	for e := range entries {
@@ -161,7 +171,7 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Ad, []Rejected, error) {
 			failed = append(failed, err)
 		}
 	}
-	if len(failed) == len(families) && ctx.Err() == nil {
+	if len(failed) == len(families) {
 		return ads, rejected, fmt.Errorf("browse %s: %w", svc, errors.Join(failed...))
 	}
 	slices.SortFunc(ads, func(a, b Ad) int { return strings.Compare(a.Instance, b.Instance) })
