@@ -101,7 +101,8 @@ func TestJoinWithoutAddressKeepsLooking(t *testing.T) {
 
 // TestDiscoveryAcrossNamespaces: two network namespaces joined by a veth pair with
 // multicast on; player 0 listens on :7000 in one and advertises; `p2pa -p 1` in the other
-// finds it by multicast DNS alone (nothing listens on its own loopback) and both agree.
+// finds it by multicast DNS alone (nothing listens on its own loopback) and both agree;
+// once the match is full it is no longer advertised.
 func TestDiscoveryAcrossNamespaces(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to make network namespaces (CI runs it as root)")
@@ -159,8 +160,17 @@ func TestDiscoveryAcrossNamespaces(t *testing.T) {
 		t.Fatalf("player 0 did not advertise: %v", p0)
 	}
 	p1 := inNS("player 1", nsB, "-p", "1", "-headless", "-bot", "-frames", "600")
+	if _, err := p1.WaitLine(t.Context(), proctest.Substring("connected to")); err != nil {
+		t.Fatalf("player 1 did not connect: %v\n%v", p1, p0)
+	}
+	// The match is full: a third player looking for it by name while it runs (about 10 s,
+	// three browsing rounds) must not find it.
+	late := inNS("late player", nsB, "-p", "1", "-join", "nstest", "-headless", "-bot")
 	<-p0.Exited()
 	<-p1.Exited()
+	if strings.Contains(cliStdout(late), "found") {
+		t.Errorf("the match was still advertised once full: %v", late)
+	}
 	agreeAt(t, "600", p0, p1)
 	want := fmt.Sprintf("p2pa: found nstest at %s:7000; joining", addrA)
 	if !strings.Contains(cliStdout(p1), want) {
