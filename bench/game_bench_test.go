@@ -34,7 +34,7 @@ func BenchmarkStep(b *testing.B) {
 			s, in := running(b, n)
 			// Collectors thin out the coins over time; rewinding to a snapshot now and
 			// then keeps every measured frame a typical one, never a finished round.
-			snap, _ := s.SaveState(nil)
+			snap := s.SaveState(nil)
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
@@ -55,11 +55,11 @@ func BenchmarkSaveLoad(b *testing.B) {
 	for _, n := range coinCounts {
 		b.Run(fmt.Sprintf("coins=%d", n), func(b *testing.B) {
 			s, _ := running(b, n)
-			buf, _ := s.SaveState(nil)
+			buf := s.SaveState(nil)
 			b.SetBytes(int64(len(buf)))
 			b.ReportAllocs()
 			for b.Loop() {
-				buf, _ = s.SaveState(buf[:0])
+				buf = s.SaveState(buf[:0])
 				if err := s.LoadState(buf); err != nil {
 					b.Fatal(err)
 				}
@@ -74,7 +74,7 @@ func BenchmarkRollbackFrame(b *testing.B) {
 	for _, n := range coinCounts {
 		b.Run(fmt.Sprintf("coins=%d", n), func(b *testing.B) {
 			s, in := running(b, n)
-			confirmed, _ := s.SaveState(nil)
+			confirmed := s.SaveState(nil)
 			buf := make([]byte, 0, len(confirmed))
 			b.ReportAllocs()
 			for b.Loop() {
@@ -83,7 +83,7 @@ func BenchmarkRollbackFrame(b *testing.B) {
 				}
 				for range 8 {
 					s.Step(in)
-					buf, _ = s.SaveState(buf[:0])
+					buf = s.SaveState(buf[:0])
 				}
 			}
 		})

@@ -196,7 +196,7 @@ func streamRun(coins int) (streamResult, error) {
 				full[1] += bin
 				fullFrames++
 				if r.sample == nil {
-					snap, _ := g.SaveState(nil)
+					snap := g.SaveState(nil)
 					if r.sample, err = game.Decode(snap); err != nil {
 						return r, err
 					}

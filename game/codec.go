@@ -10,12 +10,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// Byte form, version 1. All integers little-endian except inside the PCG state, which is
+// Byte form, version 2. All integers little-endian except inside the PCG state, which is
 // math/rand/v2's own 20-byte binary form ("pcg:" + two big-endian words).
 //
 //	off size
 //	  0   4  magic "P2PA"
-//	  4   1  version (1)
+//	  4   1  version (2)
 //	  5   1  mode
 //	  6   1  players (1..MaxPlayers)
 //	  7   1  phase
@@ -25,16 +25,22 @@ import (
 //	 17   4  round
 //	 21  20  RNG
 //	 41      players × 9: held buttons last frame (1), collector x (2), y (2), score (4)
-//	         coins × 17: X, Y, VX, VY (4 each), alive (1); live coins first
+//	         coins × 20: X, Y, VX, VY (4 each), alive (1), 3 zero bytes; live coins first
 //
 // Every byte is checked on load and every field has one encoding, so a state that loads
 // saves back to the same bytes and two peers agree on its checksum.
+//
+// A coin record is Coin's own memory layout on a little-endian machine (four int32s, the
+// bool, the blank padding field, no hidden padding: coins_le.go checks it at compile time),
+// so saving and loading the coins, the bulk of a large state, is one copy there; other
+// machines encode coin by coin (coins_be.go) to the same bytes. Version 1 had 17-byte
+// records, whose encoding cost more than the frame's simulation at 100,000 coins.
 const (
 	magic      = "P2PA"
-	version    = 1
+	version    = 2
 	headerSize = 41
 	playerSize = 9
-	coinSize   = 17
+	coinSize   = 20
 	pcgSize    = 20
 )
 
@@ -70,6 +76,8 @@ func (s *State) encodeHead(b []byte) {
 	}
 }
 
+// putCoin writes one coin record, field by field: the portable encoding, which putCoins
+// must match byte for byte.
 func putCoin(r []byte, c *Coin) {
 	_ = r[coinSize-1]
 	binary.LittleEndian.PutUint32(r[0:], uint32(c.X))
@@ -80,11 +88,12 @@ func putCoin(r []byte, c *Coin) {
 	if c.Alive {
 		r[16] = 1
 	}
+	r[17], r[18], r[19] = 0, 0, 0
 }
 
-// getCoin fills c from a record. It writes through a pointer field by field: building
-// a Coin value and copying it made the compiler stage it on the stack with overlapping
-// stores, and the loads after them stalled, costing several times the decode itself.
+// getCoin fills c from a record LoadState has validated. It writes through a pointer field
+// by field: building a Coin value and copying it made the compiler stage it on the stack
+// with overlapping stores, and the loads after them stalled.
 func getCoin(c *Coin, r []byte) {
 	_ = r[coinSize-1]
 	c.X = int32(binary.LittleEndian.Uint32(r[0:]))
@@ -94,42 +103,31 @@ func getCoin(c *Coin, r []byte) {
 	c.Alive = r[16] == 1
 }
 
-// SaveState appends the byte form to dst and returns it with the checksum of the
-// appended part. It does not allocate when dst has room.
-func (s *State) SaveState(dst []byte) ([]byte, uint64) {
+// SaveState appends the byte form to dst and returns it. It does not allocate when dst has
+// room, and it does not hash: the engine hashes saved bytes only when it needs a checksum
+// (lockstep.StateChecksum, the same XXH64 as Checksum).
+func (s *State) SaveState(dst []byte) []byte {
 	start := len(dst)
 	size := stateSize(int(s.players), len(s.coins))
 	dst = slices.Grow(dst, size)[:start+size]
 	b := dst[start:]
 	head := headerSize + int(s.players)*playerSize
 	s.encodeHead(b[:head])
-	r := b[head:]
-	for i := range s.coins {
-		putCoin(r[:coinSize], &s.coins[i])
-		r = r[coinSize:]
-	}
-	return dst, hash64(b)
+	putCoins(b[head:], s.coins)
+	return dst
 }
 
-// Checksum is the checksum SaveState would return. It streams the byte form through the
-// hash in small stack buffers instead of building it, so it does not allocate.
+// Checksum is XXH64 (seed 0) of the byte form SaveState writes, which is what the engine's
+// lockstep.StateChecksum gives for those bytes: result lines, recordings and desync
+// reports all speak of one checksum. It hashes the header from a stack buffer and the
+// coins in place, so it does not allocate.
 func (s *State) Checksum() uint64 {
 	var head [headerSize + MaxPlayers*playerSize]byte
 	n := headerSize + int(s.players)*playerSize
 	s.encodeHead(head[:n])
 	d := newDigest()
 	d.write(head[:n])
-	const batch = 64
-	var buf [batch * coinSize]byte
-	coins := s.coins
-	for len(coins) > 0 {
-		k := min(len(coins), batch)
-		for i := 0; i < k; i++ {
-			putCoin(buf[i*coinSize:(i+1)*coinSize], &coins[i])
-		}
-		d.write(buf[:k*coinSize])
-		coins = coins[k:]
-	}
+	hashCoins(&d, s.coins)
 	return d.sum64()
 }
 
@@ -233,10 +231,13 @@ func (s *State) LoadState(b []byte) error {
 		return stateErr("%d coins collected while waiting", int64(n)-alive)
 	}
 
-	// Validate every coin before writing any, so a bad last coin leaves s untouched.
+	// Validate every coin before writing any, so a bad last coin leaves s untouched. The
+	// fast scan only finds the first bad record; the loop below then says what is wrong
+	// with it.
 	coinBytes := b[off:]
-	for i := 0; i < n; i++ {
-		r := coinBytes[i*coinSize : (i+1)*coinSize]
+	if bad := firstBadCoin(coinBytes, int(alive)); bad >= 0 {
+		i := bad
+		r := coinBytes[i*coinSize : (i+1)*coinSize : (i+1)*coinSize]
 		x := int32(binary.LittleEndian.Uint32(r[0:]))
 		y := int32(binary.LittleEndian.Uint32(r[4:]))
 		vx := int32(binary.LittleEndian.Uint32(r[8:]))
@@ -246,14 +247,19 @@ func (s *State) LoadState(b []byte) error {
 			uint32(vx+maxSpeed) > 2*maxSpeed || uint32(vy+maxSpeed) > 2*maxSpeed {
 			return stateErr("coin %d position (%d, %d) velocity (%d, %d) out of range", i, x, y, vx, vy)
 		}
-		// The scores say how many coins are live, and live coins come first.
-		want := byte(0)
+		// The scores say how many coins are live, and live coins come first; the alive
+		// byte and the three zero bytes after it are checked in one compare.
+		want := uint32(0)
 		if int64(i) < alive {
 			want = 1
 		}
-		if r[16] != want {
+		if got := binary.LittleEndian.Uint32(r[16:]); got != want {
+			if got > 0xff {
+				return stateErr("coin %d padding % x, want zeros", i, r[17:20])
+			}
 			return stateErr("coin %d alive byte %d, want %d: %d collected, so coins 0..%d are live", i, r[16], want, scored, alive-1)
 		}
+		return stateErr("coin %d rejected for no reason the report knows", i) // unreachable while the two checks agree
 	}
 
 	coins := s.coins
@@ -262,9 +268,7 @@ func (s *State) LoadState(b []byte) error {
 	} else {
 		coins = make([]Coin, n)
 	}
-	for i := range coins {
-		getCoin(&coins[i], coinBytes[i*coinSize:(i+1)*coinSize])
-	}
+	getCoins(coins, coinBytes)
 	*s = State{
 		mode:       mode,
 		players:    players,
@@ -282,6 +286,30 @@ func (s *State) LoadState(b []byte) error {
 	return nil
 }
 
+// firstBadCoin returns the index of the first coin record in recs that LoadState must
+// reject, or -1. Records 0..alive-1 must be live (alive word 1), the rest collected (0); the
+// alive byte and the three zero bytes after it are one little-endian word. It is the only
+// per-coin work of a load, so it is kept to one pass of loads and never-taken branches.
+func firstBadCoin(recs []byte, alive int) int {
+	i := 0
+	for ; len(recs) >= coinSize; i++ {
+		r := (*[coinSize]byte)(recs)
+		want := uint32(0)
+		if i < alive {
+			want = 1
+		}
+		// One unsigned compare per range: negatives wrap to huge values.
+		if binary.LittleEndian.Uint32(r[0:]) > maxX || binary.LittleEndian.Uint32(r[4:]) > maxY ||
+			binary.LittleEndian.Uint32(r[8:])+maxSpeed > 2*maxSpeed ||
+			binary.LittleEndian.Uint32(r[12:])+maxSpeed > 2*maxSpeed ||
+			binary.LittleEndian.Uint32(r[16:]) != want {
+			return i
+		}
+		recs = recs[coinSize:]
+	}
+	return -1
+}
+
 // Decode returns a new State from a byte form.
 func Decode(b []byte) (*State, error) {
 	s := new(State)
@@ -293,7 +321,7 @@ func Decode(b []byte) (*State, error) {
 
 // cmpOptions let go-cmp see inside State and the PCG, whose fields are unexported.
 var cmpOptions = cmp.Options{
-	cmp.AllowUnexported(State{}, rand.PCG{}),
+	cmp.AllowUnexported(State{}, rand.PCG{}, Coin{}),
 }
 
 // Diff decodes two byte forms and returns go-cmp's report of the fields that differ

@@ -13,8 +13,7 @@ import (
 )
 
 func mustSave(s *State) []byte {
-	b, _ := s.SaveState(nil)
-	return b
+	return s.SaveState(nil)
 }
 
 func mustDecode(t testing.TB, b []byte) *State {
@@ -83,13 +82,24 @@ func samples(t testing.TB) map[string]*State {
 func TestSaveLoadRoundTrip(t *testing.T) {
 	for name, s := range samples(t) {
 		t.Run(name, func(t *testing.T) {
-			b, sum := s.SaveState([]byte("prefix"))
+			b := s.SaveState([]byte("prefix"))
 			if !bytes.HasPrefix(b, []byte("prefix")) {
 				t.Fatal("SaveState overwrote dst's contents")
 			}
 			b = b[len("prefix"):]
-			if sum != hash64(b) || sum != s.Checksum() {
-				t.Fatalf("checksums disagree: SaveState %x, hash %x, Checksum %x", sum, hash64(b), s.Checksum())
+			sum := hash64(b)
+			if sum != s.Checksum() {
+				t.Fatalf("checksums disagree: hash of the saved bytes %x, Checksum %x", sum, s.Checksum())
+			}
+			// The portable coin encoding writes the same bytes as putCoins (a copy on
+			// little-endian machines).
+			head := headerSize + s.Players()*playerSize
+			for i := range s.coins {
+				var r [coinSize]byte
+				putCoin(r[:], &s.coins[i])
+				if !bytes.Equal(r[:], b[head+i*coinSize:head+(i+1)*coinSize]) {
+					t.Fatalf("coin %d: saved % x, encoded field by field % x", i, b[head+i*coinSize:head+(i+1)*coinSize], r)
+				}
 			}
 			var got State
 			if err := got.LoadState(b); err != nil {
@@ -98,8 +108,16 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 			if diff := cmp.Diff(s, &got, cmpOptions); diff != "" {
 				t.Fatalf("loaded state differs (-saved +loaded):\n%s", diff)
 			}
-			again, sum2 := got.SaveState(nil)
-			if !bytes.Equal(again, b) || sum2 != sum {
+			// The portable decoding reads the same coins as getCoins.
+			for i := range got.coins {
+				var c Coin
+				getCoin(&c, b[head+i*coinSize:head+(i+1)*coinSize])
+				if c != got.coins[i] {
+					t.Fatalf("coin %d: loaded %+v, decoded field by field %+v", i, got.coins[i], c)
+				}
+			}
+			again := got.SaveState(nil)
+			if !bytes.Equal(again, b) || got.Checksum() != sum {
 				t.Fatal("re-saved bytes differ")
 			}
 			// Both go on identically.
@@ -186,10 +204,10 @@ func TestGolden(t *testing.T) {
 		frames int
 		want   uint64
 	}{
-		{Config{Seed: 1}, 0, 0x75ac049aa9329708},
-		{Config{Seed: 1}, 1000, 0xccfb11ea2671d0aa},
-		{Config{Mode: Versus, Players: 4, Coins: 60, Seed: 2024}, 3000, 0xd0ab427c39c0a390},
-		{Config{Mode: Versus, Players: 3, Coins: 10000, Seed: 1 << 63}, 500, 0x3e101bd0c61fd66c},
+		{Config{Seed: 1}, 0, 0x541e938abef69a97},
+		{Config{Seed: 1}, 1000, 0x3371803e12213eba},
+		{Config{Mode: Versus, Players: 4, Coins: 60, Seed: 2024}, 3000, 0x0dcb0656b277523c},
+		{Config{Mode: Versus, Players: 3, Coins: 10000, Seed: 1 << 63}, 500, 0x700bec3fc8eabc32},
 	}
 	for _, tt := range tests {
 		s := play(t, tt.cfg, tt.frames)
@@ -245,7 +263,10 @@ func TestLoadStateRejects(t *testing.T) {
 		want    string
 	}{
 		{"magic", versus, set(0, 'X'), "magic"},
-		{"version", versus, set(4, 2), "version"},
+		{"version 1", versus, set(4, 1), "version"},
+		{"version 3", versus, set(4, 3), "version"},
+		{"live coin padding", versus, set(coin0+17, 1), "padding"},
+		{"dead coin padding", versus, set(coin0+3*coinSize+19, 0x80), "padding"},
 		{"mode", versus, set(5, 2), "mode"},
 		{"no players", versus, set(6, 0), "players"},
 		{"too many players", versus, set(6, MaxPlayers+1), "players"},
@@ -413,7 +434,7 @@ func TestNoAllocs(t *testing.T) {
 	}{
 		{"Step", func() { s.Step(inputs) }},
 		{"AdvanceFrame", func() { s.AdvanceFrame(raw) }},
-		{"SaveState", func() { buf, _ = s.SaveState(buf[:0]) }},
+		{"SaveState", func() { buf = s.SaveState(buf[:0]) }},
 		{"Checksum", func() { _ = s.Checksum() }},
 		{"LoadState", func() {
 			if err := s.LoadState(saved); err != nil {
@@ -475,9 +496,9 @@ func TestHashVectors(t *testing.T) {
 
 func ExampleDiff() {
 	s, _ := New(Config{Seed: 1})
-	a, _ := s.SaveState(nil)
+	a := s.SaveState(nil)
 	s.Step(nil)
-	b, _ := s.SaveState(nil)
+	b := s.SaveState(nil)
 	d, _ := Diff(a, b)
 	fmt.Println(strings.Contains(d, "frame"))
 	// Output: true

@@ -62,8 +62,10 @@
 // version, config, frame, phase, round, RNG, per-player buttons, collectors and scores,
 // then every coin, collected ones included, so the length is fixed for a round (live
 // coins come first: collecting a coin swaps it behind the live ones, so Step never
-// walks over dead coins). The
-// checksum is XXH64 of exactly those bytes. LoadState checks every field and the exact
+// walks over dead coins). Each coin record is Coin's own memory on a little-endian
+// machine, so saving and loading the coins is one copy there. SaveState does not hash:
+// Checksum is XXH64 of exactly those bytes, the same value the engine's
+// lockstep.StateChecksum gives for them, computed only when asked. LoadState checks every field and the exact
 // length before touching the state, so truncated, foreign or corrupted bytes give an
 // error wrapping ErrState and never a panic or a large allocation; a form that loads
 // saves back to the same bytes. Diff decodes two forms and reports the differing fields.

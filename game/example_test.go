@@ -26,5 +26,5 @@ func Example() {
 	// Output:
 	// frame 60 moving collecting true
 	// scores 1 4 left 45
-	// checksum b56b86c1d55f7c22
+	// checksum 140de3a966339bad
 }

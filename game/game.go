@@ -187,9 +187,14 @@ func (p Phase) String() string {
 // byte form keep one length for the whole round. Live coins always come first:
 // Coins()[:CoinsLeft()] are exactly the live ones, in no meaningful order (collecting
 // a coin swaps it with the last live one).
+//
+// The blank field makes Coin's padding explicit, so a []Coin is exactly the coin records of
+// the byte form on little-endian machines (see codec.go) and the state saves with one copy.
+// It is always zero: nothing outside this package can set it and nothing inside does.
 type Coin struct {
 	X, Y, VX, VY int32
 	Alive        bool
+	_            [3]byte
 }
 
 // Pixel returns the coin's position in whole pixels (the centre of its hit box).
@@ -404,7 +409,23 @@ func (s *State) move() {
 	// prefix. The loop then never meets a dead coin, whose unpredictable Alive branch
 	// cost more than the motion itself once collection had thinned the field.
 	coins := s.coins[:s.left]
-	for i := 0; i < len(coins); {
+	if nb == 0 {
+		// Nothing can be collected: only motion, in a loop with no hit test, which at
+		// 100,000 coins runs in well under half the time of the general one.
+		for i := range coins {
+			c := &coins[i]
+			x, y, vx, vy := c.X+c.VX, c.Y+c.VY, c.VX, c.VY
+			if uint32(x) > maxX {
+				x, vx = bounce(x, vx, maxX)
+			}
+			if uint32(y) > maxY {
+				y, vy = bounce(y, vy, maxY)
+			}
+			c.X, c.Y, c.VX, c.VY = x, y, vx, vy
+		}
+	}
+	// The general loop, with collection; it does nothing once the loop above has run.
+	for i := 0; nb > 0 && i < len(coins); {
 		c := &coins[i]
 		// Work on locals and store once: the compiler then keeps them in registers, and
 		// the single unsigned compare per axis sends only coins off the field (rare)

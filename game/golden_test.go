@@ -137,7 +137,7 @@ func goldenRun(t *testing.T, name string, cfg Config, frames int) []string {
 	for f := 0; ; f++ {
 		if f%goldenEvery == 0 {
 			lines = append(lines, fmt.Sprintf("%s %d %016x %d %d", name, f, s.Checksum(), s.Round(), s.TotalScore()))
-			saved, _ := s.SaveState(nil)
+			saved := s.SaveState(nil)
 			if s, err = Decode(saved); err != nil {
 				t.Fatalf("%s frame %d: the saved state does not decode: %v", name, f, err)
 			}

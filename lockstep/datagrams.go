@@ -22,30 +22,42 @@ type Datagram struct {
 func (s *Session) Receive(from netip.AddrPort, data []byte, now time.Duration) {
 	s.now = now
 	from = unmap(from)
+	if s.state == StateFailed || s.state == StateClosed {
+		// Over: nothing a datagram says matters now, and a failed handshake must not go
+		// on reporting progress after its EventFailed.
+		s.drops.Stale++
+		return
+	}
 	if len(data) > MaxDatagram {
 		s.drops.Oversized++
 		return
 	}
-	h, body, err := parseHeader(data)
+	h, err := parseHeader(data)
 	if err != nil {
 		s.drops.Malformed++
 		return
 	}
+	// The type only selects the integrity check; nothing else is read before it passes.
 	switch h.typ {
 	case msgSyncRequest, msgSyncReply, msgReject:
-		s.receiveSync(from, h, body, len(data))
+		d, ok := checkCRC(data)
+		if !ok {
+			s.drops.Corrupt++
+			return
+		}
+		s.receiveSync(from, h, d, len(data))
 	case msgInput:
-		ep := s.endpointFor(from, h.tag)
+		ep, d := s.authenticated(from, data)
 		if ep == nil {
 			return
 		}
-		s.receiveInput(ep, h, body, len(data))
+		s.receiveInput(ep, h, d[2:], len(data))
 	case msgBye:
-		ep := s.endpointFor(from, h.tag)
+		ep, d := s.authenticated(from, data)
 		if ep == nil {
 			return
 		}
-		r := reader{b: body}
+		r := reader{b: d[2:]}
 		end := Frame(r.uvarint(maxFrameOnWire))
 		if r.err != nil || len(r.b) != 0 {
 			s.drops.Malformed++
@@ -56,7 +68,7 @@ func (s *Session) Receive(from netip.AddrPort, data []byte, now time.Duration) {
 			// Frames up to end ran on the peer's real inputs only if we hold all of them.
 			ep.endFrame = min(end, s.sync.queues[ep.player].known+1)
 			s.drop(ep, EventPeerLeft)
-			if s.state == stateSyncing {
+			if s.state == StateSynchronizing {
 				s.fail(fmt.Errorf("player %d left before the game started", ep.player))
 			}
 		}
@@ -73,7 +85,7 @@ func (s *Session) Outgoing(now time.Duration) []Datagram {
 		s.out, s.outBuf, s.outTaken = s.out[:0], s.outBuf[:0], false
 	}
 	switch s.state {
-	case stateSyncing:
+	case StateSynchronizing:
 		for _, ep := range s.peers {
 			if ep == nil || !ep.addrKnown || ep.state != epSyncing {
 				continue
@@ -83,17 +95,17 @@ func (s *Session) Outgoing(now time.Duration) []Datagram {
 				ep.lastSyncSend = now
 				m := syncMsg{nonce: ep.nonce}
 				s.fillSync(&m)
-				s.queue(ep.addr, func(b []byte) []byte { return appendSync(b, msgSyncRequest, s.tag, &m) })
+				s.queue(ep.addr, func(b []byte) []byte { return appendSync(b, msgSyncRequest, &m, s.proof) })
 			}
 		}
-	case stateDesync:
+	case StateDesync:
 		// Stopped, but still telling the peers our checksum of the desynced frame.
 		for _, ep := range s.peers {
 			if ep != nil && ep.state == epRunning && ep.sumSendsLeft > 0 {
 				s.sendInputs(ep)
 			}
 		}
-	case stateRunning:
+	case StateRunning:
 		s.collectChecksums()
 		for _, ep := range s.peers {
 			if ep == nil || ep.state != epRunning {

@@ -13,9 +13,12 @@ type endpoint struct {
 	player    int
 	addr      netip.AddrPort
 	addrKnown bool
-	tag       uint16 // the peer's tag, learned in the handshake
-	tagKnown  bool
-	state     endpointState
+	// session is the peer's session nonce, learned in the handshake; mac is keyed by the
+	// match key derived from it and ours (nil until then).
+	session      uint64
+	sessionKnown bool
+	mac          *mac
+	state        endpointState
 
 	// handshake
 	nonce        uint32
@@ -49,6 +52,8 @@ type endpoint struct {
 	// traffic
 	bytesIn, bytesOut, packetsIn, packetsOut uint64
 	rate                                     rateWindow
+
+	congestion congestion // send back-off on a thin link (backoff.go)
 }
 
 type endpointState uint8
@@ -68,19 +73,24 @@ func unmap(a netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
 }
 
-// endpointFor finds the running peer a datagram claims to come from, counting it if none.
-func (s *Session) endpointFor(from netip.AddrPort, tag uint16) *endpoint {
-	for _, ep := range s.peers {
-		if ep != nil && ep.addrKnown && ep.addr == from {
-			if !ep.tagKnown || ep.tag != tag {
-				s.drops.WrongTag++
-				return nil
-			}
-			return ep
-		}
+// authenticated finds the peer a datagram comes from and checks its tag, counting the
+// datagram if it is foreign or does not verify. It returns the datagram without its tag.
+func (s *Session) authenticated(from netip.AddrPort, d []byte) (*endpoint, []byte) {
+	ep := s.peerAt(from)
+	if ep == nil {
+		s.drops.Foreign++
+		return nil, nil
 	}
-	s.drops.Foreign++
-	return nil
+	if ep.mac == nil {
+		s.drops.Unauthenticated++ // no handshake from this peer yet: no key to check with
+		return nil, nil
+	}
+	body, ok := ep.mac.verify(ep.player, d)
+	if !ok {
+		s.drops.Unauthenticated++
+		return nil, nil
+	}
+	return ep, body
 }
 
 func (s *Session) peerAt(from netip.AddrPort) *endpoint {

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 
 	"p2pa/lockstep"
 )
@@ -18,11 +17,8 @@ func (c *counter) AdvanceFrame(inputs []byte) {
 	}
 }
 
-func (c *counter) SaveState(dst []byte) ([]byte, uint64) {
-	dst = binary.LittleEndian.AppendUint64(dst, c.total)
-	h := fnv.New64a()
-	h.Write(dst[len(dst)-8:])
-	return dst, h.Sum64()
+func (c *counter) SaveState(dst []byte) []byte {
+	return binary.LittleEndian.AppendUint64(dst, c.total)
 }
 
 func (c *counter) LoadState(b []byte) error {

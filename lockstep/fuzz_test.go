@@ -3,7 +3,6 @@ package lockstep
 import (
 	"bytes"
 	"container/heap"
-	"encoding/binary"
 	"math/rand/v2"
 	"net/netip"
 	"runtime"
@@ -61,7 +60,8 @@ type fuzzPair struct {
 	sums  [2]map[Frame]uint64 // checksum of every confirmed frame seen, per player
 	seen  [2][][]byte         // datagrams each player was sent by the other
 	nseen [2]int
-	bad   [2][]Event // events that mean the game stopped or broke
+	ever  [2]map[string]bool // every datagram each player was sent, for telling replays
+	bad   [2][]Event         // events that mean the game stopped or broke
 }
 
 func newFuzzPair(t testing.TB, size int) *fuzzPair {
@@ -79,6 +79,7 @@ func newFuzzPair(t testing.TB, size int) *fuzzPair {
 		}
 		p.s[i] = s
 		p.sums[i] = map[Frame]uint64{}
+		p.ever[i] = map[string]bool{}
 	}
 	return p
 }
@@ -90,17 +91,16 @@ func (p *fuzzPair) tick() {
 		p.s[f.to].Receive(fuzzAddr(f.from), f.data, p.now)
 	}
 	for i, s := range p.s {
-		if s.Running() && !s.Wait() {
+		if s.Running() {
 			if p.rng.IntN(6) == 0 {
 				p.in[p.rng.IntN(p.size)] = byte(p.rng.Uint32())
 			}
-			err := s.AddLocalInput(p.in)
-			if err == nil || err == ErrInputAlreadyAdded {
-				if reqs, err := s.Advance(p.now); err == nil {
-					if err := Apply(&p.g[i], reqs); err != nil {
-						p.t.Fatal(err)
-					}
-				}
+			r, err := s.Step(p.now, p.in)
+			if err != nil {
+				p.t.Fatal(err)
+			}
+			if err := Apply(&p.g[i], r.Requests); err != nil {
+				p.t.Fatal(err)
 			}
 			c := s.ConfirmedFrame()
 			for f := c; f > c-4 && f >= 0; f-- {
@@ -131,6 +131,7 @@ func (p *fuzzPair) tick() {
 // of the latest fuzzKeepSeen.
 func (p *fuzzPair) capture(to int, d []byte) {
 	c := append([]byte(nil), d...)
+	p.ever[to][string(c)] = true
 	if len(p.seen[to]) < 2*fuzzKeepSeen {
 		p.seen[to] = append(p.seen[to], c)
 		return
@@ -139,14 +140,27 @@ func (p *fuzzPair) capture(to int, d []byte) {
 	p.nseen[to]++
 }
 
-func (p *fuzzPair) isReplay(to int, d []byte) bool {
-	for _, c := range p.seen[to] {
-		if bytes.Equal(c, d) {
-			return true
-		}
+// genuine reports whether d passes the checks as a datagram of player to's peer in this
+// match: the fuzz pair is deterministic, so an input can hold a datagram the peer sends
+// later in the same game (the seeds come from a longer run of it). Only the peer's key
+// makes those; they are the truth about the match and may be taken.
+func (p *fuzzPair) genuine(to int, d []byte) bool {
+	ep := p.s[to].peers[1-to]
+	h, err := parseHeader(d)
+	if err != nil || ep.mac == nil {
+		return false
 	}
-	return false
+	if h.typ == msgInput || h.typ == msgBye {
+		_, ok := ep.mac.verify(1-to, d)
+		return ok
+	}
+	body, ok := checkCRC(d)
+	var m syncMsg
+	return ok && parseSync(body, h, &m) == nil && m.version == ProtocolVersion && m.session == ep.session
 }
+
+// isReplay reports whether d is exactly a datagram player to was sent earlier.
+func (p *fuzzPair) isReplay(to int, d []byte) bool { return p.ever[to][string(d)] }
 
 // warmUp plays until both sessions run and have played a few frames.
 func (p *fuzzPair) warmUp() {
@@ -189,39 +203,51 @@ func (p *fuzzPair) inject(to int, from netip.AddrPort, d []byte, mustDrop bool) 
 	}
 }
 
-func carriesTag(d []byte, tag uint16) bool {
-	return len(d) >= 4 && len(d) <= MaxDatagram && d[0] == wireMagic && binary.LittleEndian.Uint16(d[2:]) == tag
+// otherMatch is what each player of another match between the same addresses (other
+// session nonces) was sent: replays from another match for the fuzzer.
+func otherMatch(t testing.TB, size int) [2][][]byte {
+	p := newFuzzPair(t, size)
+	p.s[0].session, p.s[1].session = 0x5eed0001, 0x5eed0003
+	p.warmUp()
+	for range 30 {
+		p.tick()
+	}
+	return p.seen
 }
 
 // FuzzSessionReceive plays a pair of sessions and injects the fuzz input as datagrams between
 // the valid ones. data[0] picks the input size; then come records:
 //
 //	op: bit 0 the target player; bits 1-2 the source: 0 a foreign address, 1 the peer's
-//	    address with the tag made wrong, 2 the peer's address, 3 the peer's address in
-//	    IPv4-mapped IPv6 form; bit 3: 0 raw bytes, 1 a captured datagram changed; bits 4-7
-//	    clean ticks to play before the injection
+//	    address with the last byte (tag or CRC) flipped, 2 the peer's address, 3 the peer's
+//	    address in IPv4-mapped IPv6 form; bit 3: 0 raw bytes, 1 a captured datagram
+//	    changed; bits 4-7 clean ticks to play before the injection
 //	raw: length byte (255: the rest of the input) and the bytes
-//	captured: which one, position, xor (0: none), how many bytes to cut off the end
+//	captured: which one, position, xor (0: none), cut: low 7 bits how many bytes to cut off
+//	    the end, high bit: from another match between the same addresses
 //
-// Whatever arrives, nothing panics and no Receive allocates more than a few bytes. Datagrams
-// that do not belong (foreign, wrong tag) and exact replays of old valid datagrams must
-// change nothing: each foreign or wrong-tag one is counted once in Stats().Dropped, and
-// afterwards the pair plays on with equal checksums at every frame both confirmed. A
-// datagram from the peer's address with the peer's tag that is not an exact replay is
-// indistinguishable from the peer's own (the protocol does not authenticate): for those
-// only the absence of panics and of large allocations is checked.
+// Whatever arrives, nothing panics and no Receive allocates more than a few bytes. Every
+// datagram is checked (CRC or tag) before it is believed, so nothing but an exact replay of
+// one of this match's own datagrams (or one the peer sends later: see genuine) may change
+// anything: each other datagram — corrupted,
+// truncated, forged, foreign, from another match — is counted once in Stats().Dropped, and
+// afterwards the pair plays on with equal checksums at every frame both confirmed.
 func FuzzSessionReceive(f *testing.F) {
 	for _, seed := range fuzzSessionSeeds(f) {
 		f.Add(seed)
+	}
+	var others [len(fuzzInputSizes)][2][][]byte
+	for i, size := range fuzzInputSizes {
+		others[i] = otherMatch(f, size)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) == 0 {
 			return
 		}
-		p := newFuzzPair(t, fuzzInputSizes[int(data[0])%len(fuzzInputSizes)])
+		sizeIdx := int(data[0]) % len(fuzzInputSizes)
+		p := newFuzzPair(t, fuzzInputSizes[sizeIdx])
 		p.warmUp()
 		r := data[1:]
-		authentic := false // something came with the peer's address and tag
 		for n := 0; len(r) > 0 && n < fuzzMaxRecords; n++ {
 			op := r[0]
 			r = r[1:]
@@ -245,13 +271,16 @@ func FuzzSessionReceive(f *testing.F) {
 				var a [4]byte
 				r = r[copy(a[:], r):]
 				seen := p.seen[to]
+				if a[3]&0x80 != 0 {
+					seen = others[sizeIdx][to]
+				}
 				d = append([]byte(nil), seen[int(a[0])%len(seen)]...)
 				if a[2] != 0 {
 					d[int(a[1])%len(d)] ^= a[2]
 				}
-				d = d[:len(d)-int(a[3])%(len(d)+1)]
+				d = d[:len(d)-int(a[3]&0x7f)%(len(d)+1)]
 			}
-			peer, peerTag := fuzzAddr(1-to), p.s[1-to].tag
+			peer := fuzzAddr(1 - to)
 			from := peer
 			switch (op >> 1) & 3 {
 			case 0:
@@ -261,16 +290,13 @@ func FuzzSessionReceive(f *testing.F) {
 					from = fuzzAddr(to)
 				}
 			case 1:
-				if carriesTag(d, peerTag) {
-					d[3] ^= 0x40
+				if len(d) > 0 {
+					d[len(d)-1] ^= 0x40
 				}
 			case 3:
 				from = netip.AddrPortFrom(netip.AddrFrom16(peer.Addr().As16()), peer.Port())
 			}
-			mustDrop := unmap(from) != peer || !carriesTag(d, peerTag)
-			if !mustDrop && !p.isReplay(to, d) {
-				authentic = true
-			}
+			mustDrop := unmap(from) != peer || !p.isReplay(to, d) && !p.genuine(to, d)
 			p.inject(to, from, d, mustDrop)
 		}
 
@@ -279,9 +305,6 @@ func FuzzSessionReceive(f *testing.F) {
 		const more = 90
 		for i := 0; i < 600 && (p.s[0].Frame() < start[0]+more || p.s[1].Frame() < start[1]+more); i++ {
 			p.tick()
-		}
-		if authentic {
-			return
 		}
 		for i, s := range p.s {
 			if len(p.bad[i]) > 0 {
@@ -349,10 +372,11 @@ func fuzzSessionSeeds(t testing.TB) [][]byte {
 			append(append([]byte{0}, raw(op|peer|0xf0, old)...), raw(op|mapped|0xf0, old)...),
 			append([]byte{0}, raw(op|peer, sync)...),
 		)
-		// Wrong version: a real sync request claiming protocol 2.
-		v2 := append([]byte(nil), sync...)
-		v2[4] = ProtocolVersion + 1
-		seeds = append(seeds, append(append([]byte{0}, raw(op|foreign, v2)...), raw(op|wrongTag, v2)...))
+		// Wrong version: a real sync request claiming protocol 3, with its CRC fixed.
+		v3 := append([]byte(nil), sync...)
+		v3[4] = ProtocolVersion + 1
+		v3 = recrc(v3)
+		seeds = append(seeds, append(append([]byte{0}, raw(op|foreign, v3)...), raw(op|peer, v3)...))
 		// Oversized: a real message padded past MaxDatagram.
 		big := append(append([]byte(nil), latest...), make([]byte, MaxDatagram)...)
 		seeds = append(seeds, append([]byte{0}, raw(op|peer, big)...))
@@ -363,6 +387,12 @@ func fuzzSessionSeeds(t testing.TB) [][]byte {
 			[]byte{0, op | wrongTag | captured, 120, 6, 0x80, 0},
 			[]byte{2, op | peer | captured, 90, 7, 0x01, 0},
 			[]byte{0, op | foreign | captured | 0x10, 7, 4, 0xff, 0},
+			// From another match: an input message and a handshake, whole and cut.
+			[]byte{0, op | peer | captured, 100, 0, 0, 0x80, op | peer | captured, 0, 0, 0, 0x80},
+			[]byte{1, op | peer | captured, 101, 0, 0, 0x83, op | mapped | captured, 1, 0, 0, 0x81},
+			// A bit flip in every region of a handshake and an input message.
+			[]byte{0, op | peer | captured, 0, 1, 0x01, 0, op | peer | captured, 0, 4, 0x02, 0, op | peer | captured, 0, 30, 0x80, 0},
+			[]byte{0, op | peer | captured, 150, 1, 0x10, 0, op | peer | captured, 150, 3, 0x04, 0, op | peer | captured, 150, 200, 0x01, 0},
 		)
 	}
 	// A flood of junk from everywhere.
@@ -382,7 +412,7 @@ func fuzzSessionSeeds(t testing.TB) [][]byte {
 }
 
 // FuzzDecodeDatagram runs the codec on arbitrary bytes: parseHeader, then parseSync,
-// parseInput (and with it encodedLen), decodeInputs, or the goodbye's varint. Nothing may
+// parseInput (and with it countInputs), decodeInputs, or the goodbye's varint. Nothing may
 // panic, and whatever parses must encode back to something that parses the same.
 func FuzzDecodeDatagram(f *testing.F) {
 	for _, size := range []int{1, 3, 5, 9, MaxInputSize} {
@@ -396,26 +426,29 @@ func FuzzDecodeDatagram(f *testing.F) {
 		f.Add(p.s[0].Close(p.now)[0].Data, uint8(size-1))
 		m := syncMsg{version: ProtocolVersion, nonce: 77, code: rejectGame}
 		p.s[1].fillSync(&m)
-		f.Add(appendSync(nil, msgReject, 0x1235, &m), uint8(size-1))
+		f.Add(appendSync(nil, msgReject, &m, p.s[1].proof), uint8(size-1))
 	}
-	f.Add([]byte{wireMagic, byte(msgSyncRequest), 1, 0, ProtocolVersion + 1}, uint8(0))
+	f.Add(appendCRC([]byte{wireMagic, byte(msgSyncRequest), 0, 0, ProtocolVersion + 1}, 0), uint8(0))
 	f.Add([]byte{}, uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, sizeByte uint8) {
 		size := 1 + int(sizeByte)%MaxInputSize
 		if len(data) > 0 {
-			fuzzInputStream(t, data[1:], int(data[0]), size)
+			fuzzInputStream(t, data[1:], size)
 		}
-		h, body, err := parseHeader(data)
+		// The integrity checks are not the decoder: they are cut off unchecked here (the
+		// session fuzz and the auth tests cover them).
+		h, body, err := testBody(data)
 		if err != nil {
 			return
 		}
 		switch h.typ {
 		case msgSyncRequest, msgSyncReply, msgReject:
 			var m syncMsg
-			if parseSync(body, &m) != nil || m.version != ProtocolVersion {
+			if parseSync(body, h, &m) != nil || m.version != ProtocolVersion {
 				return
 			}
-			if re := appendSync(nil, h.typ, h.tag, &m); !bytes.Equal(re[4:], body) {
+			re := appendSync(nil, h.typ, &m, newMAC(secretKey(nil)))
+			if !bytes.Equal(re[syncHeaderLen:len(re)-proofLen-crcLen], body[syncHeaderLen:len(body)-proofLen]) {
 				t.Fatalf("sync message %x parses as %+v, which encodes as %x", data, m, re)
 			}
 		case msgInput:
@@ -430,9 +463,10 @@ func FuzzDecodeDatagram(f *testing.F) {
 			flags := h.flags & (flagQuality | flagChecksum)
 			again := m
 			again.inputs = appendInputs(nil, make([]byte, size), dec, size)
-			re := appendInput(nil, h.tag, &again, flags)
-			h2, body2, err := parseHeader(re)
-			if err != nil || h2.tag != h.tag || h2.flags != flags || h2.typ != msgInput {
+			re := appendInput(nil, &again, flags)
+			h2, err := parseHeader(re)
+			body2 := re[2:]
+			if err != nil || h2.flags != flags || h2.typ != msgInput {
 				t.Fatalf("re-encoded header %x: %+v, %v", re, h2, err)
 			}
 			var m2 inputMsg
@@ -464,23 +498,23 @@ func fuzzFields(m inputMsg, flags uint8) [10]int64 {
 	return f
 }
 
-// fuzzInputStream walks b as count encoded inputs; if that works, decoding must give exactly
-// count inputs and re-encoding them must decode the same.
-func fuzzInputStream(t *testing.T, b []byte, count, size int) {
-	n, err := encodedLen(b, count, size)
+// fuzzInputStream walks b as encoded inputs; if that works, decoding must give exactly the
+// inputs counted and re-encoding them must count and decode the same.
+func fuzzInputStream(t *testing.T, b []byte, size int) {
+	count, err := countInputs(b, size)
 	if err != nil {
 		return
 	}
-	if n < 0 || n > len(b) {
-		t.Fatalf("encodedLen(%x, %d, %d) = %d", b, count, size, n)
+	if count < 0 || count > maxInputsPerSend {
+		t.Fatalf("countInputs(%x, %d) = %d", b, size, count)
 	}
-	dec := fuzzDecode(t, b[:n], count, size)
+	dec := fuzzDecode(t, b, count, size)
 	enc := appendInputs(nil, make([]byte, size), dec, size)
-	if m, err := encodedLen(enc, count, size); err != nil || m != len(enc) {
-		t.Fatalf("re-encoded inputs %x: encodedLen %d, %v", enc, m, err)
+	if m, err := countInputs(enc, size); err != nil || m != count {
+		t.Fatalf("re-encoded inputs %x: countInputs %d, %v; want %d", enc, m, err, count)
 	}
 	if again := fuzzDecode(t, enc, count, size); !bytes.Equal(again, dec) {
-		t.Fatalf("inputs %x decode as %x, re-encoded %x decode as %x", b[:n], dec, enc, again)
+		t.Fatalf("inputs %x decode as %x, re-encoded %x decode as %x", b, dec, enc, again)
 	}
 }
 

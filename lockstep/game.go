@@ -11,8 +11,9 @@ type Game interface {
 	// decoding them must not fail. The slice is valid only during the call.
 	AdvanceFrame(inputs []byte)
 	// SaveState appends the complete state (everything AdvanceFrame reads) to dst and
-	// returns it with a 64-bit checksum of that state.
-	SaveState(dst []byte) (state []byte, checksum uint64)
+	// returns it. Equal states must save to equal bytes: the engine compares peers and
+	// re-simulations by StateChecksum of these bytes, which it computes only when needed.
+	SaveState(dst []byte) []byte
 	// LoadState replaces the state with one produced by SaveState.
 	LoadState(state []byte) error
 }

@@ -4,23 +4,26 @@
 package lockstep
 
 import (
+	"crypto/hmac"
+	"errors"
 	"fmt"
 	"net/netip"
 )
 
-func (s *Session) receiveSync(from netip.AddrPort, h header, body []byte, size int) {
+// receiveSync handles a handshake datagram d whose CRC passed (and was cut off).
+func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int) {
 	var m syncMsg
-	if err := parseSync(body, &m); err != nil {
+	if err := parseSync(d, h, &m); err != nil {
 		s.drops.Malformed++
 		return
 	}
 	known := s.peerAt(from)
 	// Only a peer we know, or someone answering for a player we wait for, may end our
 	// handshake; otherwise a stray datagram could stop a running game.
-	mayTalk := known != nil || (s.state == stateSyncing && s.waitingForUnknown())
+	mayTalk := known != nil || (s.state == StateSynchronizing && s.waitingForUnknown())
 	if m.version != ProtocolVersion {
 		s.drops.WrongVersion++
-		if !mayTalk || s.state != stateSyncing {
+		if !mayTalk || s.state != StateSynchronizing {
 			return
 		}
 		if h.typ != msgReject {
@@ -30,7 +33,7 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, body []byte, size i
 		return
 	}
 	if h.typ == msgReject {
-		if known == nil || s.state != stateSyncing {
+		if known == nil || s.state != StateSynchronizing {
 			s.drops.Foreign++
 			return
 		}
@@ -38,8 +41,18 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, body []byte, size i
 		s.fail(s.mismatchError(m.code, &m))
 		return
 	}
+	if !mayTalk {
+		// Every seat is taken by a known address: tell a newcomer, without letting it
+		// disturb us. Only requests are answered, so two sessions never answer each other
+		// for ever.
+		s.drops.Foreign++
+		if h.typ == msgSyncRequest {
+			s.queueReject(from, rejectFull)
+		}
+		return
+	}
 	if code := s.mismatch(&m); code != 0 {
-		if !mayTalk || s.state != stateSyncing {
+		if s.state != StateSynchronizing {
 			s.drops.Foreign++
 			return
 		}
@@ -47,13 +60,27 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, body []byte, size i
 		s.fail(s.mismatchError(code, &m))
 		return
 	}
+	if !hmac.Equal(s.proof.tag(int(m.player), m.signed), m.proof) {
+		// The datagram is intact (its CRC passed) but its sender does not know our secret.
+		if s.state != StateSynchronizing {
+			s.drops.Unauthenticated++
+			return
+		}
+		s.queueReject(from, rejectSecret)
+		s.fail(s.mismatchError(rejectSecret, &m))
+		return
+	}
 	ep := s.peers[m.player]
 	switch {
 	case ep.addrKnown && ep.addr != from:
+		// The seat is taken by another address.
 		s.drops.Foreign++
+		if known == nil && h.typ == msgSyncRequest {
+			s.queueReject(from, rejectFull)
+		}
 		return
 	case !ep.addrKnown:
-		if s.state != stateSyncing {
+		if s.state != StateSynchronizing {
 			s.drops.Foreign++
 			return
 		}
@@ -62,12 +89,13 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, body []byte, size i
 			s.debug("peer address learned", "player", ep.player, "addr", from)
 		}
 	}
-	if !ep.tagKnown || ep.tag != h.tag {
+	if !ep.sessionKnown || ep.session != m.session {
 		if ep.state != epSyncing {
 			s.drops.WrongTag++ // a leftover process from an earlier game on the same address
 			return
 		}
-		ep.tag, ep.tagKnown = h.tag, true
+		ep.session, ep.sessionKnown = m.session, true
+		ep.mac = newMAC(s.matchKey(ep))
 		ep.roundTrips = 0
 	}
 	ep.count(size)
@@ -76,14 +104,14 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, body []byte, size i
 		// replay an old handshake datagram.
 		ep.lastRecv = s.now
 	}
-	if m.player == 0 && s.state == stateSyncing {
+	if m.player == 0 && s.state == StateSynchronizing {
 		s.seed = m.seed
 	}
 	if h.typ == msgSyncRequest {
 		// Answer in every state: the peer may still be finishing its handshake after ours.
 		reply := syncMsg{nonce: m.nonce}
 		s.fillSync(&reply)
-		s.queue(ep.addr, func(b []byte) []byte { return appendSync(b, msgSyncReply, s.tag, &reply) })
+		s.queue(ep.addr, func(b []byte) []byte { return appendSync(b, msgSyncReply, &reply, s.proof) })
 		return
 	}
 	if ep.state != epSyncing || m.nonce != ep.nonce {
@@ -101,8 +129,16 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, body []byte, size i
 	s.startIfAllSynced()
 }
 
+// matchKey is the key of our pair with ep: both session nonces, the lower player's first.
+func (s *Session) matchKey(ep *endpoint) []byte {
+	if s.local < ep.player {
+		return matchKey(s.root, s.session, ep.session)
+	}
+	return matchKey(s.root, ep.session, s.session)
+}
+
 func (s *Session) startIfAllSynced() {
-	if s.state != stateSyncing {
+	if s.state != StateSynchronizing {
 		return
 	}
 	for _, ep := range s.peers {
@@ -110,7 +146,8 @@ func (s *Session) startIfAllSynced() {
 			return
 		}
 	}
-	s.state = stateRunning
+	s.state = StateRunning
+	s.agreed = true
 	for _, ep := range s.peers {
 		if ep != nil {
 			ep.lastRecv = s.now
@@ -121,11 +158,13 @@ func (s *Session) startIfAllSynced() {
 	for f := range Frame(s.cfg.InputDelay) {
 		s.sync.addInput(s.local, f, zero)
 	}
-	s.emit(Event{Kind: EventRunning, Player: -1})
+	s.emit(Event{Kind: EventRunning, Player: -1, Seed: s.seed})
 }
 
 func (s *Session) fillSync(m *syncMsg) {
 	m.version = ProtocolVersion
+	m.secret = s.cfg.Secret != ""
+	m.session = s.session
 	m.player = uint8(s.local)
 	m.players = uint8(s.cfg.Players)
 	m.inputSize = uint8(s.cfg.InputSize)
@@ -167,6 +206,16 @@ func (s *Session) mismatchError(code rejectCode, m *syncMsg) error {
 			return fmt.Errorf("both peers are player %d", m.player)
 		}
 		return fmt.Errorf("peer is player %d, which is not a remote player in a %d-player game", m.player, s.cfg.Players)
+	case rejectSecret:
+		switch ours := s.cfg.Secret != ""; {
+		case m.secret && !ours:
+			return errors.New("the secrets differ: the peer has a secret and we have none")
+		case !m.secret && ours:
+			return errors.New("the secrets differ: we have a secret and the peer has none")
+		}
+		return errors.New("the secrets differ: the peer's handshake does not prove our secret")
+	case rejectFull:
+		return errors.New("match full: every seat is taken by a player at another address")
 	}
 	return fmt.Errorf("peer refused the handshake (reason %d)", code)
 }
@@ -174,5 +223,5 @@ func (s *Session) mismatchError(code rejectCode, m *syncMsg) error {
 func (s *Session) queueReject(to netip.AddrPort, code rejectCode) {
 	m := syncMsg{code: code}
 	s.fillSync(&m)
-	s.queue(to, func(b []byte) []byte { return appendSync(b, msgReject, s.tag, &m) })
+	s.queue(to, func(b []byte) []byte { return appendSync(b, msgReject, &m, s.proof) })
 }

@@ -3,74 +3,7 @@
 
 package lockstep
 
-import (
-	"fmt"
-	"time"
-)
-
-// AddLocalInput gives the local player's input for the current frame (it takes effect
-// InputDelay frames later). It returns ErrPredictionThreshold, without keeping the input,
-// when the session cannot advance this tick; ErrInputAlreadyAdded if this frame already has
-// it (the previous tick could not advance).
-func (s *Session) AddLocalInput(input []byte) error {
-	if s.state != stateRunning {
-		return s.notRunning()
-	}
-	if len(input) != s.cfg.InputSize {
-		return fmt.Errorf("input of %d bytes, want %d", len(input), s.cfg.InputSize)
-	}
-	q := &s.sync.queues[s.local]
-	target := s.sync.frame + Frame(s.cfg.InputDelay)
-	if q.known >= target {
-		return ErrInputAlreadyAdded
-	}
-	if !s.sync.canAdvance() {
-		return ErrPredictionThreshold
-	}
-	for _, ep := range s.peers {
-		if ep != nil && ep.state == epRunning && int(target-ep.acked) >= ringFrames/2 {
-			return ErrSendQueueFull
-		}
-	}
-	if !s.sync.addInput(s.local, target, input) {
-		return ErrSendQueueFull
-	}
-	return nil
-}
-
-// Advance returns the requests for this frame: a rollback and re-simulation if a remote
-// input proved a prediction wrong, then the new frame. The requests are valid until the
-// next call and must all be carried out before the session is called again.
-func (s *Session) Advance(now time.Duration) ([]Request, error) {
-	s.now = now
-	if s.state != stateRunning {
-		return nil, s.notRunning()
-	}
-	s.collectChecksums()
-	if s.state != stateRunning {
-		return nil, s.notRunning()
-	}
-	if s.sync.queues[s.local].known < s.sync.frame {
-		return nil, ErrNoLocalInput
-	}
-	if !s.sync.canAdvance() {
-		return nil, ErrPredictionThreshold
-	}
-	reqs := s.sync.advance()
-	s.timeSync()
-	return reqs, nil
-}
-
-// Catchup carries out a pending rollback without advancing to a new frame: a session that
-// stopped adding input (the game is ending) still folds in late remote inputs, so its
-// confirmed frame can reach the end.
-func (s *Session) Catchup(now time.Duration) ([]Request, error) {
-	s.now = now
-	if s.state != stateRunning {
-		return nil, s.notRunning()
-	}
-	return s.sync.catchup(), nil
-}
+import "time"
 
 func (s *Session) receiveInput(ep *endpoint, h header, body []byte, size int) {
 	var m inputMsg
@@ -78,12 +11,12 @@ func (s *Session) receiveInput(ep *endpoint, h header, body []byte, size int) {
 		s.drops.Malformed++
 		return
 	}
-	if s.state == stateSyncing {
+	if s.state == StateSynchronizing {
 		// The peer finished its handshake before us; its inputs come again until we ack.
 		ep.lastRecv = s.now
 		return
 	}
-	if s.state != stateRunning || ep.state != epRunning {
+	if s.state != StateRunning || ep.state != epRunning {
 		s.drops.Stale++ // the game or this peer is over: nothing it says matters now
 		return
 	}
@@ -97,6 +30,7 @@ func (s *Session) receiveInput(ep *endpoint, h header, body []byte, size int) {
 			return
 		}
 		ep.acked = m.ack
+		ep.congestion.acked(m.ack, s.now)
 		fresh = true
 	}
 	if s.receiveInputs(ep, &m) {
@@ -182,15 +116,20 @@ func (s *Session) receiveInputs(ep *endpoint, m *inputMsg) bool {
 	return added
 }
 
-// sendInputs sends ep every local input it has not acknowledged, with our acknowledgement of
-// its inputs, when there is something new to say or the keep-alive is due.
+// sendInputs sends ep the local inputs it has not acknowledged (oldest first, up to
+// maxInputBytes of them), with our acknowledgement of its inputs, when there is something
+// new to say or the keep-alive is due. A peer behind a congested link hears from us only
+// every few frames (see backoff.go).
 func (s *Session) sendInputs(ep *endpoint) {
 	q := &s.sync.queues[s.local]
 	from, to := ep.acked+1, q.known
 	since := s.now - ep.lastSend
-	due := to > ep.lastSentTo || ep.oweAck || since >= s.cfg.KeepAlive || ep.sumSendsLeft > 0 ||
+	due := to > ep.lastSentTo || ep.oweAck || ep.sumSendsLeft > 0 ||
 		(from <= to && since >= 2*s.cfg.FrameDuration)
-	if !due {
+	if wait := ep.congestion.interval(s.cfg.FrameDuration); wait > 0 && since < wait {
+		due = false // backed off: what is new waits for the next message
+	}
+	if !due && since < s.cfg.KeepAlive {
 		return
 	}
 	var flags uint8
@@ -225,15 +164,20 @@ func (s *Session) sendInputs(ep *endpoint) {
 	if from > 0 {
 		base = q.slot(q.inputs, from-1)
 	}
-	for {
-		m.count = count
-		m.inputs = appendInputs(s.encoded[:0], base, s.scratch[:count*size], size)
-		if len(m.inputs) <= MaxDatagram-64 || count <= 1 {
-			break
-		}
-		count /= 2
+	m.inputs = appendInputs(s.encoded[:0], base, s.scratch[:count*size], size)
+	if len(m.inputs) > maxInputBytes {
+		// Over the cap: keep the oldest inputs, whole tokens of them, which encode exactly
+		// the first count inputs; the rest go in a later message.
+		m.inputs, count = capInputs(m.inputs, size, maxInputBytes)
 	}
-	s.queue(ep.addr, func(b []byte) []byte { return appendInput(b, s.tag, &m, flags) })
-	ep.lastSentTo = max(ep.lastSentTo, from+Frame(count)-1)
+	m.count = count
+	s.queue(ep.addr, func(b []byte) []byte {
+		start := len(b)
+		return ep.mac.appendTag(appendInput(b, &m, flags), start, s.local)
+	})
+	if last := from + Frame(count) - 1; last > ep.lastSentTo {
+		ep.congestion.sent(max(ep.lastSentTo+1, from), last, s.now)
+		ep.lastSentTo = last
+	}
 	ep.oweAck = false
 }

@@ -1,13 +1,17 @@
 package lockstep
 
-import "fmt"
+import (
+	"bytes"
+	"fmt"
+)
 
 // DefaultCheckDistance is how many frames a SyncTest rolls back every frame by default.
 const DefaultCheckDistance = 8
 
 // SyncTest checks a game's determinism without a network. Every frame it rolls back
 // checkDistance frames, re-simulates them with the same inputs, and compares each
-// re-simulated state's checksum with the first simulation of that frame. A game whose Step
+// re-simulated state's saved bytes with the first simulation of that frame (it hashes
+// them only to report a mismatch). A game whose Step
 // reads something Save does not capture, or anything outside its inputs and state (the
 // clock, a global RNG, map order), fails within a few frames.
 //
@@ -22,17 +26,14 @@ type SyncTest struct {
 }
 
 type firstRun struct {
-	frame    Frame
-	checksum uint64
-	state    []byte
+	frame Frame
+	state []byte
 }
 
 // NewSyncTest makes a sync-test session. checkDistance 0 means DefaultCheckDistance; it must
 // be within 1..cfg.MaxPrediction (after defaults).
 func NewSyncTest(cfg Config, checkDistance int) (*SyncTest, error) {
-	if cfg.Players == 0 {
-		cfg.Players = 2
-	}
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -88,7 +89,7 @@ func (t *SyncTest) AddLocalInput(player int, input []byte) error {
 
 // AdvanceFrame checks the previous call's re-simulation, then returns the requests for this
 // frame: a rollback of checkDistance frames and the re-simulation, then the new frame. It
-// returns a *MismatchError when a re-simulated checksum differs from the first run.
+// returns a *MismatchError when a re-simulated state differs from the first run.
 func (t *SyncTest) AdvanceFrame() ([]Request, error) {
 	if err := t.Verify(); err != nil {
 		return nil, err
@@ -113,16 +114,15 @@ func (t *SyncTest) Verify() error {
 		rec := &t.first[int(r.Frame)%len(t.first)]
 		if rec.frame != r.Frame {
 			rec.frame = r.Frame
-			rec.checksum = r.Cell.Checksum
 			rec.state = append(rec.state[:0], r.Cell.State...)
 			continue
 		}
 		t.checked++
-		if rec.checksum != r.Cell.Checksum {
+		if !bytes.Equal(rec.state, r.Cell.State) {
 			err := &MismatchError{
 				Frame:           r.Frame,
-				First:           rec.checksum,
-				Again:           r.Cell.Checksum,
+				First:           StateChecksum(rec.state),
+				Again:           r.Cell.Checksum(),
 				FirstState:      append([]byte(nil), rec.state...),
 				ResimulateState: append([]byte(nil), r.Cell.State...),
 			}

@@ -16,41 +16,53 @@ func TestSyncRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		typ  msgType
-		tag  uint16
 		m    syncMsg
 	}{
-		{"request", msgSyncRequest, 0x1235, syncMsg{version: ProtocolVersion, nonce: 0xdeadbeef, player: 1, players: 2, inputSize: 5, seed: 42, game: []byte("p2pa-coins mode=classic coins=50")}},
-		{"reply", msgSyncReply, 0xffff, syncMsg{version: ProtocolVersion, nonce: 1, player: 0, players: 4, inputSize: MaxInputSize, seed: 1<<64 - 1, game: []byte("g")}},
-		{"reject", msgReject, 1, syncMsg{version: ProtocolVersion, player: 3, players: 4, inputSize: 1, code: rejectPlayerNumber}},
-		{"empty game", msgSyncRequest, 7, syncMsg{version: ProtocolVersion, nonce: 9, players: 2, inputSize: 3}},
-		{"longest game", msgSyncReply, 7, syncMsg{version: ProtocolVersion, nonce: 9, players: 2, inputSize: 3, game: []byte(strings.Repeat("x", maxGameLen))}},
+		{"request", msgSyncRequest, syncMsg{version: ProtocolVersion, secret: true, session: 0x0102030405060708, nonce: 0xdeadbeef, player: 1, players: 2, inputSize: 5, seed: 42, game: []byte("p2pa-coins mode=classic coins=50")}},
+		{"reply", msgSyncReply, syncMsg{version: ProtocolVersion, nonce: 1, player: 0, players: 4, inputSize: MaxInputSize, seed: 1<<64 - 1, game: []byte("g")}},
+		{"reject", msgReject, syncMsg{version: ProtocolVersion, player: 3, players: 4, inputSize: 1, code: rejectPlayerNumber}},
+		{"empty game", msgSyncRequest, syncMsg{version: ProtocolVersion, nonce: 9, players: 2, inputSize: 3}},
+		{"longest game", msgSyncReply, syncMsg{version: ProtocolVersion, nonce: 9, players: 2, inputSize: 3, game: []byte(strings.Repeat("x", maxGameLen))}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := appendSync([]byte("prefix"), tc.typ, tc.tag, &tc.m)
+			proof := newMAC(secretKey(nil))
+			b := appendSync([]byte("prefix"), tc.typ, &tc.m, proof)
 			if !bytes.HasPrefix(b, []byte("prefix")) {
 				t.Fatal("appendSync overwrote the buffer it appends to")
 			}
 			b = b[len("prefix"):]
-			if want := 4 + 18 + len(tc.m.game); len(b) != want {
+			if want := 4 + 26 + len(tc.m.game) + proofLen + crcLen; len(b) != want {
 				t.Errorf("%d bytes, want %d", len(b), want)
 			}
 			if len(b) > MaxDatagram {
 				t.Errorf("%d bytes, over MaxDatagram", len(b))
 			}
-			h, body, err := parseHeader(b)
+			h, err := parseHeader(b)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if h != (header{typ: tc.typ, tag: tc.tag}) {
-				t.Errorf("header %+v, want type %d tag %#x", h, tc.typ, tc.tag)
+			want := header{typ: tc.typ}
+			if tc.m.secret {
+				want.flags = flagSecret
+			}
+			if h != want {
+				t.Errorf("header %+v, want %+v", h, want)
 			}
 			if b[4] != ProtocolVersion {
 				t.Errorf("version at offset 4 is %d: it must stay there in every version", b[4])
 			}
+			d, ok := checkCRC(b)
+			if !ok {
+				t.Fatal("the CRC does not check")
+			}
 			var got syncMsg
-			if err := parseSync(body, &got); err != nil {
+			if err := parseSync(d, h, &got); err != nil {
 				t.Fatal(err)
 			}
+			if !bytes.Equal(got.proof, proof.tag(int(tc.m.player), got.signed)) {
+				t.Error("the proof does not verify")
+			}
+			got.proof, got.signed = nil, nil
 			if len(got.game) == 0 {
 				got.game = nil // an empty description parses as an empty slice of the datagram
 			}
@@ -63,16 +75,19 @@ func TestSyncRoundTrip(t *testing.T) {
 
 func TestParseSyncErrors(t *testing.T) {
 	m := syncMsg{version: ProtocolVersion, nonce: 5, player: 1, players: 2, inputSize: 5, seed: 3, game: []byte("abc")}
-	valid := appendSync(nil, msgSyncRequest, 3, &m)[4:]
+	full := appendSync(nil, msgSyncRequest, &m, newMAC(secretKey(nil)))
+	valid := full[:len(full)-crcLen] // what parseSync sees once the CRC has passed
+	h := header{typ: msgSyncRequest}
 	// Every truncation fails.
 	for n := range len(valid) {
 		var got syncMsg
-		if err := parseSync(valid[:n], &got); err == nil {
+		if err := parseSync(valid[:n], h, &got); err == nil {
 			t.Errorf("truncated to %d of %d bytes: parsed %+v", n, len(valid), got)
 		}
 	}
+	const gameLenAt = syncHeaderLen + 25
 	tooLong := append([]byte(nil), valid...)
-	tooLong[17] = maxGameLen + 1
+	tooLong[gameLenAt] = maxGameLen + 1
 	tooLong = append(tooLong, bytes.Repeat([]byte("y"), maxGameLen+1-3)...)
 	for _, tc := range []struct {
 		name string
@@ -81,43 +96,44 @@ func TestParseSyncErrors(t *testing.T) {
 	}{
 		{"empty", nil, errShort},
 		{"trailing byte", append(append([]byte(nil), valid...), 0), errTrailing},
-		{"game length past the end", append(append([]byte(nil), valid[:17]...), 9, 'a'), errShort},
+		{"game length past the end", append(append([]byte(nil), valid[:gameLenAt]...), 9, 'a'), errShort},
 		{"game over the limit", tooLong, errShort},
 	} {
 		var got syncMsg
-		if err := parseSync(tc.body, &got); !errors.Is(err, tc.want) {
+		if err := parseSync(tc.body, h, &got); !errors.Is(err, tc.want) {
 			t.Errorf("%s: error %v, want %v", tc.name, err, tc.want)
 		}
 	}
 	// Another version: only the version byte is read, whatever follows (its layout is unknown
 	// to us), so the session can still answer with a clear message.
-	for _, body := range [][]byte{{ProtocolVersion + 1}, {2, 0xff, 0xff}, {0}, append([]byte{9}, valid[1:]...)} {
+	for _, v := range [][]byte{{ProtocolVersion + 1}, {1, 0xff, 0xff}, {0}, append([]byte{9}, valid[syncHeaderLen+1:]...)} {
+		body := append(append([]byte(nil), valid[:syncHeaderLen]...), v...)
 		var got syncMsg
-		if err := parseSync(body, &got); err != nil || !reflect.DeepEqual(got, syncMsg{version: body[0]}) {
+		if err := parseSync(body, h, &got); err != nil || !reflect.DeepEqual(got, syncMsg{version: v[0]}) {
 			t.Errorf("foreign version %x: %+v, %v; want only the version", body, got, err)
 		}
 	}
 }
 
 func TestParseHeader(t *testing.T) {
-	b := appendHeader(nil, msgInput, flagQuality|flagChecksum, 0xabcd)
-	if !bytes.Equal(b, []byte{wireMagic, 0x33, 0xcd, 0xab}) {
+	b := appendHeader(nil, msgInput, flagQuality|flagChecksum)
+	if !bytes.Equal(b, []byte{wireMagic, 0x33}) {
 		t.Errorf("header bytes %x", b)
 	}
-	h, body, err := parseHeader(append(b, 1, 2))
-	if err != nil || h != (header{typ: msgInput, flags: flagQuality | flagChecksum, tag: 0xabcd}) || !bytes.Equal(body, []byte{1, 2}) {
-		t.Errorf("parsed %+v %x %v", h, body, err)
+	h, err := parseHeader(append(b, 1, 2))
+	if err != nil || h != (header{typ: msgInput, flags: flagQuality | flagChecksum}) {
+		t.Errorf("parsed %+v %v", h, err)
 	}
 	for _, tc := range []struct {
 		b    []byte
 		want error
 	}{
 		{nil, errShort},
-		{[]byte{wireMagic, 1, 0}, errShort},
+		{[]byte{wireMagic}, errShort},
 		{[]byte{0xb6, 1, 0, 0}, errMagic},
 		{[]byte("GET / HTTP/1.1"), errMagic},
 	} {
-		if _, _, err := parseHeader(tc.b); !errors.Is(err, tc.want) {
+		if _, err := parseHeader(tc.b); !errors.Is(err, tc.want) {
 			t.Errorf("parseHeader(%x): %v, want %v", tc.b, err, tc.want)
 		}
 	}
@@ -210,9 +226,11 @@ func TestInputsRoundTrip(t *testing.T) {
 			if tc.want != nil && !bytes.Equal(enc, tc.want) {
 				t.Errorf("encoded %x, want %x", enc, tc.want)
 			}
-			n, err := encodedLen(append(enc, 0x55, 0x66), count, tc.size)
-			if err != nil || n != len(enc) {
-				t.Errorf("encodedLen = %d, %v; want %d", n, err, len(enc))
+			// The codec takes any count; a message carries at most maxInputsPerSend.
+			if n, err := countInputs(enc, tc.size); count <= maxInputsPerSend && (err != nil || n != count) {
+				t.Errorf("countInputs = %d, %v; want %d", n, err, count)
+			} else if count > maxInputsPerSend && err == nil {
+				t.Errorf("countInputs = %d, want an error past %d inputs", n, maxInputsPerSend)
 			}
 			if got := decodeAll(t, enc, tc.base, count, tc.size); !bytes.Equal(got, tc.inputs) {
 				t.Errorf("decoded %x, want %x", got, tc.inputs)
@@ -245,28 +263,28 @@ func TestInputsEncodingIsCompact(t *testing.T) {
 	}
 }
 
-func TestEncodedLenErrors(t *testing.T) {
+// TestCountInputsErrors: countInputs, which parseInput uses to find how many inputs a
+// message carries, refuses every malformed token.
+func TestCountInputsErrors(t *testing.T) {
 	for _, tc := range []struct {
-		name        string
-		enc         []byte
-		count, size int
+		name string
+		enc  []byte
+		size int
 	}{
-		{"nothing for one input", nil, 1, 5},
-		{"run longer than announced", []byte{0x05}, 3, 5},
-		{"run of 128 for 127", []byte{0x7f}, 127, 1},
-		{"too few tokens", []byte{0x00, 0x00}, 3, 5},
-		{"changed bytes missing", []byte{0x83, 1}, 1, 5},
-		{"mask byte missing", []byte{0x80}, 1, 8},
-		{"second mask byte missing", []byte{0x80, 1}, 1, 9},
-		{"zero mask, short input", []byte{0x80, 0x00}, 1, 5},
-		{"zero generic mask", []byte{0x80, 0x00, 0x00}, 1, 9},
-		{"inline mask past the input", []byte{0x88, 1}, 1, 3},
-		{"generic mask past the input", []byte{0x80, 0x00, 0x02, 1}, 1, 9},
-		{"inline mask for a long input", []byte{0x81, 1}, 1, 8},
-		{"mask byte past a 5-byte input", []byte{0x80, 0x20, 1}, 1, 5},
+		{"changed bytes missing", []byte{0x83, 1}, 5},
+		{"mask byte missing", []byte{0x80}, 8},
+		{"second mask byte missing", []byte{0x80, 1}, 9},
+		{"zero mask, short input", []byte{0x80, 0x00}, 5},
+		{"zero generic mask", []byte{0x80, 0x00, 0x00}, 9},
+		{"inline mask past the input", []byte{0x88, 1}, 3},
+		{"generic mask past the input", []byte{0x80, 0x00, 0x02, 1}, 9},
+		{"inline mask for a long input", []byte{0x81, 1}, 8},
+		{"mask byte past a 5-byte input", []byte{0x80, 0x20, 1}, 5},
+		{"a valid run, then a truncated literal", []byte{0x02, 0x83, 1}, 5},
+		{"more inputs than one message may carry", bytes.Repeat([]byte{0x7f}, maxInputsPerSend/128+1), 5},
 	} {
-		if n, err := encodedLen(tc.enc, tc.count, tc.size); err == nil {
-			t.Errorf("%s: encodedLen(%x, %d, %d) = %d, want an error", tc.name, tc.enc, tc.count, tc.size, n)
+		if n, err := countInputs(tc.enc, tc.size); err == nil {
+			t.Errorf("%s: countInputs(%x, %d) = %d, want an error", tc.name, tc.enc, tc.size, n)
 		}
 	}
 }
@@ -313,12 +331,13 @@ func TestInputMessageRoundTrip(t *testing.T) {
 		}(), flagQuality, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := appendInput(nil, 0x4243, &tc.m, tc.flags)
-			h, body, err := parseHeader(b)
+			b := appendInput(nil, &tc.m, tc.flags)
+			h, err := parseHeader(b)
+			body := b[2:]
 			if err != nil {
 				t.Fatal(err)
 			}
-			if h != (header{typ: msgInput, flags: tc.flags, tag: 0x4243}) {
+			if h != (header{typ: msgInput, flags: tc.flags}) {
 				t.Errorf("header %+v", h)
 			}
 			var got inputMsg
@@ -394,16 +413,17 @@ func FuzzParseInputMsg(f *testing.F) {
 			m := message(rng, Frame(rng.IntN(1000)), Frame(rng.IntN(1000))-1, rng.IntN(40), size)
 			m.ping, m.echo, m.held, m.frame, m.advantage = rng.Uint32(), rng.Uint32(), rng.Uint32(), Frame(rng.IntN(1e6)), int32(rng.IntN(100))-50
 			m.sumFrame, m.sum = 60*Frame(rng.IntN(100)), rng.Uint64()
-			f.Add(appendInput(nil, uint16(rng.Uint32()), &m, flags), uint8(size))
+			f.Add(appendInput(nil, &m, flags), uint8(size))
 		}
 	}
-	f.Add([]byte{wireMagic, byte(msgInput), 0, 0, 0, 1, 1, 0x80, 0x00}, uint8(5))
+	f.Add([]byte{wireMagic, byte(msgInput), 0, 1, 1, 0x80, 0x00}, uint8(5))
 	f.Fuzz(func(t *testing.T, data []byte, sizeByte uint8) {
 		size := 1 + int(sizeByte)%MaxInputSize
-		h, body, err := parseHeader(data)
+		h, err := parseHeader(data)
 		if err != nil || h.typ != msgInput {
 			return
 		}
+		body := data[2:] // (the tag is checked and cut off before parsing)
 		var m inputMsg
 		if err := parseInput(body, h.flags, size, &m); err != nil {
 			return
@@ -411,9 +431,8 @@ func FuzzParseInputMsg(f *testing.F) {
 		if m.count < 0 || m.count > 255 || m.start < 0 || m.ack < NullFrame {
 			t.Fatalf("parsed out-of-range fields: %+v", m)
 		}
-		n, err := encodedLen(m.inputs, m.count, size)
-		if err != nil || n != len(m.inputs) {
-			t.Fatalf("encodedLen of parsed inputs: %d, %v; want %d", n, err, len(m.inputs))
+		if n, err := countInputs(m.inputs, size); err != nil || n != m.count {
+			t.Fatalf("countInputs of parsed inputs: %d, %v; want %d", n, err, m.count)
 		}
 		base := make([]byte, size)
 		inputs := decodeAll(t, m.inputs, base, m.count, size)
@@ -435,9 +454,10 @@ func FuzzParseInputMsg(f *testing.F) {
 		if flags&flagChecksum == 0 {
 			m.sumFrame, m.sum = 0, 0
 		}
-		re := appendInput(nil, h.tag, &m, flags)
-		h2, body2, err := parseHeader(re)
-		if err != nil || h2.tag != h.tag || h2.typ != msgInput || h2.flags != flags {
+		re := appendInput(nil, &m, flags)
+		h2, err := parseHeader(re)
+		body2 := re[2:]
+		if err != nil || h2.typ != msgInput || h2.flags != flags {
 			t.Fatalf("re-encoded header %+v, %v", h2, err)
 		}
 		var m2 inputMsg
@@ -453,24 +473,29 @@ func FuzzParseInputMsg(f *testing.F) {
 	})
 }
 
-// FuzzParseSync: no handshake datagram panics the parser, and whatever parses re-encodes to
-// the same bytes (the layout has no optional parts).
+// FuzzParseSync: no handshake datagram panics the parser, and whatever passes the CRC and
+// parses re-encodes to the same bytes (the layout has no optional parts).
 func FuzzParseSync(f *testing.F) {
+	proof := newMAC(secretKey(nil))
 	for _, m := range []syncMsg{
-		{version: ProtocolVersion, nonce: 1, player: 1, players: 2, inputSize: 5, seed: 7, game: []byte("p2pa-coins mode=classic coins=50")},
-		{version: ProtocolVersion, players: 4, inputSize: 64, code: rejectGame},
-		{version: 2},
+		{version: ProtocolVersion, session: 99, nonce: 1, player: 1, players: 2, inputSize: 5, seed: 7, game: []byte("p2pa-coins mode=classic coins=50")},
+		{version: ProtocolVersion, secret: true, players: 4, inputSize: 64, code: rejectGame},
+		{version: 1},
 	} {
-		f.Add(appendSync(nil, msgSyncRequest, 0x99, &m))
-		f.Add(appendSync(nil, msgReject, 0x99, &m))
+		f.Add(appendSync(nil, msgSyncRequest, &m, proof))
+		f.Add(appendSync(nil, msgReject, &m, proof))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		h, body, err := parseHeader(data)
+		h, err := parseHeader(data)
 		if err != nil {
 			return
 		}
+		d, ok := checkCRC(data)
+		if !ok {
+			return
+		}
 		var m syncMsg
-		if err := parseSync(body, &m); err != nil {
+		if err := parseSync(d, h, &m); err != nil {
 			return
 		}
 		if m.version != ProtocolVersion {
@@ -482,11 +507,11 @@ func FuzzParseSync(f *testing.F) {
 		if len(m.game) > maxGameLen {
 			t.Fatalf("game of %d bytes", len(m.game))
 		}
-		re := appendSync(nil, h.typ, h.tag, &m)
-		want := append([]byte(nil), data...)
-		want[1] &^= 0xf0 // handshake messages carry no flags
-		if !bytes.Equal(re, want) {
-			t.Fatalf("re-encoded %x, want %x", re, want)
+		re := appendSync(nil, h.typ, &m, proof)
+		// The reserved bytes, the flags other than flagSecret and the proof are not kept.
+		same := func(b []byte) []byte { return b[syncHeaderLen : len(b)-proofLen-crcLen] }
+		if !bytes.Equal(same(re), same(data)) || re[0] != data[0] || re[1] != data[1]&^(0xf0&^flagSecret) {
+			t.Fatalf("re-encoded %x, want %x", re, data)
 		}
 	})
 }

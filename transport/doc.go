@@ -1,7 +1,8 @@
 // Package transport moves datagrams between the two peers of a p2pa session, and fakes a bad
 // network for tests and demos.
 //
-// The peers exchange only inputs, in small UDP datagrams (under 508 bytes, see MaxDatagram).
+// The peers exchange only inputs, in small UDP datagrams: lockstep sends at most
+// lockstep.MaxDatagram (508) bytes; a Conn delivers up to MaxDatagram (1500), see there.
 // Everything here speaks one interface, Conn: a datagram endpoint shaped like
 // net.PacketConn, except that ReadFrom never blocks. It reports ok=false when nothing is
 // waiting.
@@ -37,7 +38,17 @@
 // from the network's seed and the two addresses, so a run replays exactly, and traffic in one
 // direction never changes the fate of datagrams in another.
 //
-// ParseNetsim reads the same model from a flag ("latency=40ms,jitter=10ms,loss=5%") and
+// A link with a Rate is also a bottleneck of that many bits per second with a FIFO queue in
+// front, as a kernel shaper (tc tbf) makes one: a datagram that survives Outage and Loss waits
+// until the link has sent every byte it accepted before, then takes (len+LinkOverhead)*8/Rate
+// to send, LinkOverhead being the 28 bytes of IPv4 and UDP headers a real link carries too;
+// the delay above comes on top, and a duplicate shares its original's sending. If the bytes
+// waiting, its own included, would exceed Queue, the datagram is dropped at the tail and
+// counted as Overflowed. So a sender that offers more than the rate sees its delay grow to
+// Queue*8/Rate and then loses what does not fit, as on a thin uplink. The bottleneck uses no
+// randomness and integer time only.
+//
+// ParseNetsim reads the same model from a flag ("latency=40ms,jitter=10ms,loss=5%", "rate=32kbit,queue=10kB") and
 // NewImpaired puts it in front of a real Conn: it shapes both directions, so latency=40ms
 // on one peer adds 80ms to the round trip.
 package transport

@@ -35,7 +35,7 @@ func ExampleNetwork() {
 	// at 39ms: ok=false "" from invalid AddrPort
 	// at 40ms: ok=true "input 1" from 127.0.0.1:7000
 	// at 40ms: ok=true "ack 1"
-	// {Sent:1 Delivered:1 Lost:0 Duplicated:0 Reordered:0 Dropped:0}
+	// {Sent:1 Delivered:1 Lost:0 Duplicated:0 Reordered:0 Dropped:0 Overflowed:0 Corrupted:0 Truncated:0 Replayed:0 Forged:0}
 }
 
 // A -netsim flag in front of a real socket shapes both directions.

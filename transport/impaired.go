@@ -70,7 +70,7 @@ func (im *Impaired) WriteTo(b []byte, addr netip.AddrPort) error {
 	}
 	now := im.clock.Now()
 	var delays [2]time.Duration
-	copies := im.out.fate(now, &delays)
+	copies := im.out.bottleneck(now, len(b), im.out.fate(now, &delays), &delays)
 	for _, d := range delays[:copies] {
 		if im.outQ.Len() >= ImpairedQueueLen {
 			im.out.stats.Dropped++
@@ -186,7 +186,7 @@ func (im *Impaired) pullIn(now time.Duration) {
 			return
 		}
 		var delays [2]time.Duration
-		copies := im.in.fate(now, &delays)
+		copies := im.in.bottleneck(now, n, im.in.fate(now, &delays), &delays)
 		for _, d := range delays[:copies] {
 			if im.inQ.Len() >= ImpairedQueueLen {
 				im.in.stats.Dropped++

@@ -40,6 +40,21 @@ func TestParseNetsim(t *testing.T) {
 		{spec: "dup=0.001%", want: LinkConfig{Dup: 0.00001}, wantStr: "dup=0.001%"},
 		{spec: "latency=1h", want: LinkConfig{Latency: time.Hour}, wantStr: "latency=1h0m0s"},
 
+		{spec: "rate=32kbit,queue=10kB", want: LinkConfig{Rate: 32000, Queue: 10000}, wantStr: "rate=32kbit,queue=10kB"},
+		{spec: "rate=1.5mbit, queue=4KiB", want: LinkConfig{Rate: 1500000, Queue: 4096}, wantStr: "rate=1500kbit,queue=4KiB"},
+		{spec: "rate=64000bit", want: LinkConfig{Rate: 64000}, wantStr: "rate=64kbit"},
+		{spec: "rate=1gbit,queue=1600B", want: LinkConfig{Rate: 1e9, Queue: 1600}, wantStr: "rate=1gbit,queue=1600B"},
+		{spec: "rate=16 kbit,queue=1MB", want: LinkConfig{Rate: 16000, Queue: 1e6}, wantStr: "rate=16kbit,queue=1MB"},
+		{spec: "rate=32", errPart: "rate=32: want a number and a unit"},
+		{spec: "rate=-5kbit", errPart: "rate=-5kbit: want a number"},
+		{spec: "rate=0kbit", errPart: "rate=0kbit: want a number"},
+		{spec: "rate=0.5bit", errPart: "must be a whole number"},
+		{spec: "rate=1e20bit", errPart: "must be a whole number"},
+		{spec: "queue=10kB", errPart: "queue=10000B: needs a rate"},
+		{spec: "rate=8kbit,queue=100B", errPart: "must hold one datagram"},
+		{spec: "rate=8kbit,queue=1000MB", errPart: "queue=1000000000B: must be in 0.."},
+		{spec: "rate=8kbit,rate=9kbit", errPart: "rate given twice"},
+
 		{spec: "latency", errPart: `item "latency": want key=value`},
 		{spec: "=5ms", errPart: "want key=value"},
 		{spec: "latency=40ms,,loss=1%", errPart: `item "": want key=value`},
@@ -102,6 +117,9 @@ func TestLinkConfigStringRoundTrip(t *testing.T) {
 		{Dup: 5e-324},                      // smallest subnormal
 		{Latency: 1, Jitter: MaxLinkDelay}, // 1ns
 		{Outages: []Outage{{0, 1}, {3 * time.Second, 1<<63 - 1}}},
+		{Rate: 1, Queue: MaxLinkQueue},
+		{Rate: 123456789, Queue: 1 << 20},
+		{Rate: 32000, Latency: 20 * time.Millisecond},
 	} {
 		s := c.String()
 		back, err := ParseNetsim(s)
@@ -135,6 +153,10 @@ func TestLinkConfigValidate(t *testing.T) {
 		{Loss: 1.5},
 		{Dup: -0.1},
 		{Outages: []Outage{{2, 1}}},
+		{Rate: -1},
+		{Queue: 10000},
+		{Rate: 8000, Queue: 100},
+		{Rate: 8000, Queue: MaxLinkQueue + 1},
 	}
 	for _, c := range bad {
 		if c.Validate() == nil {
@@ -149,7 +171,7 @@ func TestLinkConfigValidate(t *testing.T) {
 func FuzzParseNetsim(f *testing.F) {
 	for _, s := range []string{
 		"", "latency=40ms,jitter=10ms,loss=5%,dup=1%,reorder=1%,outage=2s-4s",
-		"loss=0.3", "outage=1s-2s,outage=3s-4s", "loss=7%", "dup=1e-300", "latency=-1s", "x=1",
+		"loss=0.3", "outage=1s-2s,outage=3s-4s", "rate=32kbit,queue=10kB", "rate=1.5mbit", "queue=3KiB", "loss=7%", "dup=1e-300", "latency=-1s", "x=1",
 	} {
 		f.Add(s)
 	}

@@ -158,16 +158,20 @@ func (e *netEndpoint) WriteTo(b []byte, addr netip.AddrPort) error {
 	l := n.link(e.addr, addr)
 	now := n.clock.Now()
 	var delays [2]time.Duration
-	copies := l.fate(now, &delays)
+	copies := l.bottleneck(now, len(b), l.fate(now, &delays), &delays)
 	dst := n.endpoints[addr]
-	for _, d := range delays[:copies] {
+	deliver := func(d time.Duration, data []byte) {
 		if dst == nil || dst.q.Len() >= MaxInFlight {
 			l.stats.Dropped++
-			continue
+			return
 		}
 		n.seq++
-		dst.q.push(pending{due: now + d, seq: n.seq, addr: e.addr, data: n.pool.clone(b), n: len(b), link: l})
+		dst.q.push(pending{due: now + d, seq: n.seq, addr: e.addr, data: n.pool.clone(data), n: len(data), link: l})
 	}
+	for _, d := range delays[:copies] {
+		deliver(d, b)
+	}
+	l.mistreat(b, deliver)
 	return nil
 }
 

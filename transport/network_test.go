@@ -91,8 +91,8 @@ func payloads(as []arrival) []string {
 
 func checkConservation(t *testing.T, s LinkStats) {
 	t.Helper()
-	if s.Sent+s.Duplicated != s.Delivered+s.Lost+s.Dropped {
-		t.Errorf("stats %+v: Sent+Duplicated != Delivered+Lost+Dropped with nothing in flight", s)
+	if s.Sent+s.Duplicated != s.Delivered+s.Lost+s.Dropped+s.Overflowed {
+		t.Errorf("stats %+v: Sent+Duplicated != Delivered+Lost+Dropped+Overflowed with nothing in flight", s)
 	}
 }
 

@@ -8,8 +8,9 @@ import (
 )
 
 // LinkStats counts one direction of an emulated link. Every datagram sent, plus every
-// duplicate made, ends up exactly once in Delivered, Lost or Dropped, or is still in flight:
-// Sent + Duplicated == Delivered + Lost + Dropped + in flight.
+// duplicate and mistreated copy made, ends up exactly once in Delivered, Lost, Dropped or
+// Overflowed, or is still in flight: Sent + Duplicated + Corrupted + Truncated + Replayed +
+// Forged == Delivered + Lost + Dropped + Overflowed + in flight.
 type LinkStats struct {
 	Sent       uint64 // datagrams written into the link
 	Delivered  uint64 // copies handed over at the far end (duplicates included)
@@ -17,6 +18,10 @@ type LinkStats struct {
 	Duplicated uint64 // extra copies made by Dup
 	Reordered  uint64 // datagrams given the extra reordering delay (they may still arrive in order)
 	Dropped    uint64 // copies discarded for want of a receiver: none listening, queue full, closed, or a failed inner write
+
+	Corrupted, Truncated, Replayed, Forged uint64 // extra copies made by the mistreatments
+
+	Overflowed uint64 // tail-dropped: the link's Queue was full (counted apart from Lost and Dropped)
 }
 
 // shaper applies a LinkConfig to the datagrams of one direction, drawing from its own PCG so
@@ -25,6 +30,10 @@ type shaper struct {
 	cfg   LinkConfig
 	rng   *rand.Rand
 	stats LinkStats
+	mis   mistreatments
+
+
+	busyUntil time.Duration // bandwidth: when the link will have sent every datagram it accepted
 }
 
 func newShaper(cfg LinkConfig, seed, stream uint64) *shaper {
@@ -65,6 +74,30 @@ func (s *shaper) fate(now time.Duration, delays *[2]time.Duration) int {
 	return 1
 }
 
+// serialise puts a datagram of n bytes that survived fate on a link with a Rate: it returns
+// how long the datagram waits for the datagrams ahead of it plus its own sending time, or
+// false (the caller counts its copies in Overflowed) if the bytes waiting, its own included, would exceed Queue.
+// Without a Rate it returns 0, true. The model is a FIFO drained at exactly Rate (a token
+// bucket with no burst beyond one datagram): all integer nanoseconds, so it replays exactly.
+func (s *shaper) serialise(now time.Duration, n int) (time.Duration, bool) {
+	rate := s.cfg.Rate
+	if rate <= 0 {
+		return 0, true
+	}
+	start := max(now, s.busyUntil)
+	bytes := int64(n + LinkOverhead)
+	if q := s.cfg.Queue; q > 0 {
+		// Bytes accepted but not yet sent, rounded up. busyUntil-now <= Queue*8/Rate seconds,
+		// so the product stays below 64 MiB*8e9, far from overflow.
+		ahead := (int64(start-now)*rate + 8e9 - 1) / 8e9
+		if ahead+bytes > int64(q) {
+			return 0, false
+		}
+	}
+	s.busyUntil = start + time.Duration((bytes*8*int64(time.Second)+rate-1)/rate)
+	return s.busyUntil - now, true
+}
+
 // delay draws Latency + uniform[-Jitter, +Jitter], floored at 0.
 func (s *shaper) delay() time.Duration {
 	d := s.cfg.Latency
@@ -75,6 +108,23 @@ func (s *shaper) delay() time.Duration {
 }
 
 // uniform draws from [0, d].
+// bottleneck passes the copies fate decided through serialise: if the queue is full they
+// are all counted as Overflowed and none is left, otherwise each waits for the sending.
+func (s *shaper) bottleneck(now time.Duration, n, copies int, delays *[2]time.Duration) int {
+	if copies == 0 {
+		return 0
+	}
+	wait, ok := s.serialise(now, n)
+	if !ok {
+		s.stats.Overflowed += uint64(copies)
+		return 0
+	}
+	// Duplicates are made past the bottleneck: both copies wait for the one sending.
+	delays[0] += wait
+	delays[1] += wait
+	return copies
+}
+
 func (s *shaper) uniform(d time.Duration) time.Duration {
 	if d <= 0 {
 		return 0

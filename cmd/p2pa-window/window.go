@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/hajimehoshi/ebiten/v2"
@@ -27,8 +28,13 @@ const (
 )
 
 // window is the ebiten.Game: it feeds the mouse to the session each tick and draws
-// whatever state the session holds.
+// whatever state the session holds. A live match's datagrams are handed to it as they
+// arrive, by a goroutine of its own (receive), not once per tick: a reply held for up to a
+// tick would count in the round-trip time and skew time sync. mu serialises that goroutine
+// with Update and Draw, which hold it throughout, so the session and the state they read
+// never change under them.
 type window struct {
+	mu     sync.Mutex
 	opts   options
 	sess   session
 	r      *render.Renderer
@@ -113,7 +119,49 @@ func clamp16(v int) int16 {
 // itself gives up after 3 s; this is only a backstop.
 const quitGrace = 6 * tps
 
+// receiver is a session whose datagrams can be handed over as they arrive (a live match).
+type receiver interface {
+	// Readable signals that datagrams are waiting.
+	Readable() <-chan struct{}
+	// Receive hands every waiting datagram to the session (and answers the handshake).
+	Receive()
+}
+
+// receive starts handing the session's datagrams over as they arrive, if it takes them,
+// until the returned stop is called (which waits for the goroutine to end).
+func (w *window) receive() (stop func()) {
+	rc, ok := w.sess.(receiver)
+	if !ok {
+		return func() {}
+	}
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-quit:
+				return
+			case <-rc.Readable():
+				w.mu.Lock()
+				if !w.finished {
+					rc.Receive()
+				}
+				w.mu.Unlock()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(quit)
+			<-done
+		})
+	}
+}
+
 func (w *window) Update() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.finished {
 		return ebiten.Termination
 	}
@@ -259,6 +307,8 @@ func (w *window) interruption() time.Duration {
 }
 
 func (w *window) Draw(screen *ebiten.Image) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	s := w.sess.State()
 	v := w.sess.View()
 	w.r.DrawPlayfield(w.field, s)

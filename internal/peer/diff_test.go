@@ -69,7 +69,7 @@ func TestRunDiff(t *testing.T) {
 	for range 40 {
 		st.AdvanceFrame([]byte{100, 0, 100, 0, 1, 200, 0, 200, 0, 2})
 	}
-	base, _ := st.SaveState(nil)
+	base := st.SaveState(nil)
 	otherFrame := slices.Clone(base)
 	binary.LittleEndian.PutUint32(otherFrame[stateOffFrame:], 1234)
 	otherCoin := slices.Clone(base)
@@ -142,7 +142,7 @@ func TestRunDiff(t *testing.T) {
 			{writeFile(t, dir, "empty.state", nil), true},
 			{writeFile(t, dir, "text.state", []byte("frame=600 checksum=0123456789abcdef\n")), true},
 			{writeFile(t, dir, "replay.state", replayish), true},
-			{writeFile(t, dir, "version.state", append([]byte("P2PA\x02"), base[5:]...)), true},
+			{writeFile(t, dir, "version.state", append([]byte("P2PA\x03"), base[5:]...)), true},
 			{filepath.Join(dir, "missing.state"), false},
 			{dir, false},
 			{huge, false},
@@ -220,7 +220,7 @@ func startDesynced(t *testing.T, delay int) *desyncedPair {
 		}
 		f := m1.sess.Frame()
 		if d.nudgedAt == lockstep.NullFrame && m1.state != nil && f >= 25 && m1.sess.ConfirmedFrame() == f {
-			b, _ := m1.state.SaveState(nil)
+			b := m1.state.SaveState(nil)
 			nudgeCoin(b, 2)
 			if err := m1.state.LoadState(b); err != nil {
 				t.Fatal(err)

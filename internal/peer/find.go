@@ -72,7 +72,7 @@ func (m *Match) startAdvertising() {
 			Game:     m.opts.GameDescription(),
 			Want:     2,
 			Seated:   1,
-			// Secret: no -secret on this branch yet; it is set from it when it lands.
+			Secret:   m.opts.Secret != "",
 		},
 	}
 	if m.opts.Verbose {
@@ -203,6 +203,10 @@ func browseGames(ctx context.Context, o Options, out io.Writer) ([]Found, error)
 			why = fmt.Sprintf("plays %q, we play %q", a.Game, o.GameDescription())
 		case !a.Open():
 			why = "full"
+		case a.Secret && o.Secret == "":
+			why = "needs -secret"
+		case !a.Secret && o.Secret != "":
+			why = "has no secret, and we give -secret"
 		}
 		if why != "" {
 			if o.Verbose || o.Join != "" {

@@ -88,8 +88,9 @@ type Match struct {
 	rec    *recorder
 	status Status
 
-	buf   []byte
-	input []byte
+	buf     []byte
+	input   []byte // the local input offered to the session
+	pending bool   // input holds a bot's input no Step has taken yet
 
 	end      lockstep.Frame // the frame this match ends at; NullFrame: not decided yet
 	endSum   uint64
@@ -150,6 +151,7 @@ func Start(opts Options, out io.Writer) (*Match, error) {
 		ChecksumInterval:  opts.ChecksumInterval,
 		Game:              opts.GameDescription(),
 		Seed:              seed,
+		Secret:            opts.Secret,
 		Nonce:             randomUint64(),
 		Logger:            m.log,
 		DiffStates:        diffStates,
@@ -289,18 +291,71 @@ func (m *Match) Quit() {
 	m.debug("quit requested", "end", m.end)
 }
 
-// Receive hands every datagram waiting on the socket to the session.
+// Receive hands every datagram waiting on the socket to the session. During the handshake
+// and once the last frame is played it sends the session's replies at once (and checks
+// whether the match is over), so the handshake and the goodbye take a few loopback round
+// trips instead of one 60 Hz tick per exchange. In between, replies wait for the next Tick:
+// they ride on its input datagram (an immediate ack of its own would double the
+// datagrams), and the round-trip time is corrected for the time a reply was held.
 func (m *Match) Receive() {
 	now := m.clock.Now()
+	got := false
 	for {
 		n, from, ok := m.conn.ReadFrom(m.buf)
 		if !ok {
-			return
+			break
 		}
 		if n > len(m.buf) {
 			continue // oversized: the session would drop it anyway
 		}
 		m.sess.Receive(from, m.buf[:n], now)
+		got = true
+	}
+	if !got || m.closed {
+		return
+	}
+	switch {
+	case m.state == nil:
+		m.send(m.sess.Outgoing(now))
+		m.handleEvents() // the phase and the peer's address, before the first frame prints them
+	case m.end != lockstep.NullFrame && m.sess.Frame() >= m.end:
+		r, err := m.sess.Step(now, nil) // late inputs confirm the last frames
+		m.apply(r.Requests, err)
+		m.recordHistory()
+		m.send(m.sess.Outgoing(now))
+		m.handleEvents()
+		m.checkEnd(now)
+	}
+}
+
+// Synced reports whether the handshake is done and the first frame may be played: a loop
+// ticks at once when it turns true, rather than at its next 60 Hz tick.
+func (m *Match) Synced() bool { return m.sess.Running() && m.state == nil && !m.closed }
+
+// Serve runs the headless loop: a Tick every 1/60 s, datagrams handed over as they arrive,
+// the first frame as soon as the handshake completes. It returns when the match is done or
+// until (if not nil) returns true after a step; a value on stop asks the match to end (a
+// second one ends it at once). The caller then calls Close.
+func (m *Match) Serve(stop <-chan os.Signal, until func() bool) {
+	ticker := time.NewTicker(lockstep.DefaultFrameDuration) // the session runs at the default rate
+	defer ticker.Stop()
+	m.Tick(game.Input{}) // the first sync request goes out now, not a tick from now
+	for !m.Done() && (until == nil || !until()) {
+		select {
+		case <-ticker.C:
+			m.Tick(game.Input{})
+		case <-m.Readable():
+			m.Receive()
+			if m.Synced() {
+				m.Tick(game.Input{})
+				ticker.Reset(lockstep.DefaultFrameDuration) // the frame grid starts at the first frame
+			}
+		case <-stop:
+			if m.quitting {
+				m.finish() // a second signal: stop now
+			}
+			m.Quit()
+		}
 	}
 }
 
@@ -352,7 +407,8 @@ func (m *Match) logStats() {
 		"rollbacks", st.Rollbacks, "rollback_frames", st.RollbackFrames, "stalled", m.status.Stalled,
 		"dropped", st.Dropped.Total(), "dropped_foreign", st.Dropped.Foreign, "dropped_wrong_tag", st.Dropped.WrongTag,
 		"dropped_wrong_version", st.Dropped.WrongVersion, "dropped_malformed", st.Dropped.Malformed,
-		"dropped_oversized", st.Dropped.Oversized, "dropped_stale", st.Dropped.Stale}
+		"dropped_oversized", st.Dropped.Oversized, "dropped_stale", st.Dropped.Stale,
+		"dropped_corrupt", st.Dropped.Corrupt, "dropped_unauthenticated", st.Dropped.Unauthenticated}
 	for _, p := range st.Peers {
 		args = append(args, "rtt", p.RTT, "advantage", p.LocalAdvantage, "bytes_in_per_s", p.BytesInPerSec, "bytes_out_per_s", p.BytesOutPerSec)
 	}
@@ -360,50 +416,69 @@ func (m *Match) logStats() {
 }
 
 func (m *Match) startGame() {
-	st, err := game.New(game.Config{Mode: m.opts.Mode, Coins: m.opts.Coins, Players: 2, Seed: m.sess.Seed()})
+	seed, ok := m.sess.Seed()
+	if !ok {
+		m.failed(errors.New("start game: the seed is not agreed yet"))
+		return
+	}
+	st, err := game.New(game.Config{Mode: m.opts.Mode, Coins: m.opts.Coins, Players: 2, Seed: seed})
 	if err != nil {
 		m.failed(fmt.Errorf("start game: %w", err))
 		return
 	}
 	m.state = st
 	if m.opts.Record != "" {
-		m.rec = newRecorder(m.opts, m.sess.Seed())
+		m.rec = newRecorder(m.opts, seed)
 	}
-	fmt.Fprintf(m.out, "p2pa: connected to %s, seed %d\n", m.status.Peer, m.sess.Seed())
+	fmt.Fprintf(m.out, "p2pa: connected to %s, seed %d\n", m.status.Peer, seed)
 }
 
+// advance steps the session once. A bot's input is kept until a Step takes it, so its input
+// for frame f depends only on its seed and f, whatever the network does; a human's input is
+// read afresh each tick (an old one is stale).
 func (m *Match) advance(local game.Input, now time.Duration) {
 	if m.state == nil {
 		return
 	}
 	m.noteEnd(m.sess.EndFrame())
-	frame := m.sess.Frame()
-	if m.end != lockstep.NullFrame && frame >= m.end {
-		// The last frame is played; fold in late remote inputs so it can be confirmed.
-		m.apply(m.sess.Catchup(now))
-		return
+	if m.end != lockstep.NullFrame {
+		if m.sess.Frame() >= m.end {
+			// The last frame is played; fold in late remote inputs so it can be confirmed.
+			r, err := m.sess.Step(now, nil)
+			m.apply(r.Requests, err)
+			return
+		}
+		if m.sess.LastLocalFrame() >= m.end-1 && m.sess.InputDelay() > 0 {
+			// Every frame up to the end already holds its local input (input delay): with
+			// no delay, the frames left play on those, and what is offered is dropped.
+			if err := m.sess.SetInputDelay(0); err != nil {
+				m.failed(err)
+				return
+			}
+		}
 	}
-	if m.sess.Wait() {
-		m.status.Waiting = true
-		return
-	}
-	if m.end == lockstep.NullFrame || m.sess.LastLocalFrame() < m.end-1 {
+	if m.bot == nil || !m.pending {
 		if m.bot != nil {
 			local = m.bot.Next()
 		}
-		m.input, _ = local.AppendBinary(m.input[:0])
-		err := m.sess.AddLocalInput(m.input)
-		if err != nil && !errors.Is(err, lockstep.ErrInputAlreadyAdded) {
-			m.status.Stalled++
+		var err error
+		if m.input, err = local.AppendBinary(m.input[:0]); err != nil {
+			// Only a bug in whatever built local (the window or the bot) gets here.
+			m.failed(fmt.Errorf("local input: %w", err))
 			return
 		}
+		m.pending = true
 	}
-	reqs, err := m.sess.Advance(now)
-	if err != nil {
+	r, err := m.sess.Step(now, m.input)
+	switch r.Status {
+	case lockstep.StatusAdvanced:
+		m.pending = false
+	case lockstep.StatusTimeSync:
+		m.status.Waiting = true
+	case lockstep.StatusWaiting, lockstep.StatusSendQueueFull:
 		m.status.Stalled++
-		return
 	}
-	m.apply(reqs, nil)
+	m.apply(r.Requests, err)
 }
 
 // noteEnd moves the end of the match to f if that is earlier: a peer that left or vanished
@@ -417,7 +492,11 @@ func (m *Match) noteEnd(f lockstep.Frame) {
 }
 
 func (m *Match) apply(reqs []lockstep.Request, err error) {
-	if err != nil || len(reqs) == 0 {
+	if err != nil {
+		m.failed(fmt.Errorf("step: %w", err))
+		return
+	}
+	if len(reqs) == 0 {
 		return
 	}
 	if err := lockstep.Apply(m.state, reqs); err != nil {
@@ -459,6 +538,12 @@ func (m *Match) send(ds []lockstep.Datagram) {
 func (m *Match) handleEvents() {
 	for _, e := range m.sess.Events() {
 		m.debug("session event", "event", e.String())
+		if m.status.Phase == PhaseFailed {
+			// Failed is final: checkEnd ends the match on it, so no later event may hide
+			// it (a handshake that made progress after failing used to, and the match
+			// then waited for ever).
+			continue
+		}
 		switch e.Kind {
 		case lockstep.EventSynchronizing:
 			m.status.Phase = PhaseSynchronizing

@@ -28,6 +28,7 @@ type Options struct {
 	Mode       game.Mode
 	Coins      int
 	Seed       uint64 // 0: player 0 picks one at random
+	Secret     string // both players give the same word, or neither does
 	Frames     int    // stop once this frame is confirmed; 0: play until quit
 	Netsim     string
 	NetsimCfg  transport.LinkConfig
@@ -97,16 +98,17 @@ func ParseFlags(name string, args []string, stderr io.Writer) (Options, error) {
 	var mode string
 	var seed int64
 	fs.IntVar(&o.Player, "p", 0, "player number: 0 hosts and waits, 1 joins (finds player 0, or -peer, -join)")
-	fs.IntVar(&o.Players, "players", 2, "players in the game (the network game has 2; -synctest takes 1..4)")
+	fs.IntVar(&o.Players, "players", lockstep.DefaultPlayers, "players in the game (the network game has 2; -synctest takes 1..4)")
 	fs.StringVar(&o.Listen, "listen", "", "local UDP address (default :7000 for player 0, any free port for player 1)")
 	fs.StringVar(&o.Peer, "peer", "", "the other player's address, host:port (player 1 without it looks for player 0)")
 	fs.IntVar(&o.Delay, "delay", 0, "input delay in frames (hides latency, costs responsiveness)")
-	fs.IntVar(&o.MaxPred, "maxpred", 8, "prediction window: frames the game may run ahead of the remote input")
+	fs.IntVar(&o.MaxPred, "maxpred", lockstep.DefaultMaxPrediction, "prediction window: frames the game may run ahead of the remote input")
 	fs.StringVar(&mode, "mode", "classic", "game mode: classic (player 1 collects) or versus (each player has a collector)")
 	fs.IntVar(&o.Coins, "coins", game.DefaultCoins, "coins per round")
 	fs.Int64Var(&seed, "seed", 0, "RNG seed (player 0's is used by both; 0 picks one)")
+	fs.StringVar(&o.Secret, "secret", "", "a word both players give: the handshake proves it without sending it, and a peer with another (or none) is refused")
 	fs.IntVar(&o.Frames, "frames", 0, "stop once this frame is confirmed and print the result line (0: play until quit; -synctest: 10000; -replay: the whole recording)")
-	fs.StringVar(&o.Netsim, "netsim", "", "emulate a bad link on this peer, e.g. 'latency=40ms,jitter=10ms,loss=5%,dup=1%,reorder=1%'")
+	fs.StringVar(&o.Netsim, "netsim", "", "emulate a bad link on this peer, e.g. 'latency=40ms,jitter=10ms,loss=5%,dup=1%,reorder=1%' or a thin one, 'rate=32kbit,queue=10kB'")
 	fs.BoolVar(&o.Bot, "bot", false, "a bot plays this player's input")
 	fs.BoolVar(&o.Headless, "headless", false, "no window (works without a display)")
 	fs.BoolVar(&o.Verbose, "v", false, "verbose structured logs on stderr")
@@ -114,9 +116,9 @@ func ParseFlags(name string, args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.Profile, "profile", "", "write a profile: cpu or mem")
 	fs.BoolVar(&o.SyncTest, "synctest", false, "run the determinism sync test instead of a game")
 	fs.IntVar(&o.CheckDistance, "check", lockstep.DefaultCheckDistance, "sync test: frames rolled back every frame")
-	fs.DurationVar(&o.Interrupt, "interrupt", 750*time.Millisecond, "silence after which the peer shows as interrupted")
-	fs.DurationVar(&o.Disconnect, "disconnect", 5*time.Second, "silence after which the peer is dropped")
-	fs.IntVar(&o.ChecksumInterval, "checksum-interval", 60, "compare state checksums with the peer every this many frames")
+	fs.DurationVar(&o.Interrupt, "interrupt", lockstep.DefaultInterruptTimeout, "silence after which the peer shows as interrupted")
+	fs.DurationVar(&o.Disconnect, "disconnect", lockstep.DefaultDisconnectTimeout, "silence after which the peer is dropped")
+	fs.IntVar(&o.ChecksumInterval, "checksum-interval", lockstep.DefaultChecksumInterval, "compare state checksums with the peer every this many frames")
 	fs.StringVar(&o.Record, "record", "", "record the match (header and every confirmed input) to this file")
 	fs.StringVar(&o.Replay, "replay", "", "replay a recorded match from this file")
 	fs.IntVar(&o.Speed, "speed", 1, "replay speed in the window: 1 or 4")

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"p2pa/game"
 	"p2pa/lockstep"
@@ -54,21 +53,7 @@ func RunHeadless(o Options, out io.Writer) error {
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
-	ticker := time.NewTicker(time.Second / 60)
-	defer ticker.Stop()
-	for !m.Done() {
-		select {
-		case <-ticker.C:
-			m.Tick(game.Input{})
-		case <-m.Readable():
-			m.Receive()
-		case <-sig:
-			if m.quitting {
-				m.finish() // a second signal: stop now
-			}
-			m.Quit()
-		}
-	}
+	m.Serve(sig, nil)
 	return m.Close()
 }
 
@@ -108,7 +93,10 @@ func runSyncTest(o Options, st *game.State, g lockstep.Game, out, errOut io.Writ
 	var runErr error
 	for range frames {
 		for p, b := range bots {
-			in, _ = b.Next().AppendBinary(in[:0])
+			var err error
+			if in, err = b.Next().AppendBinary(in[:0]); err != nil {
+				return fmt.Errorf("bot of player %d: %w", p, err)
+			}
 			if err := test.AddLocalInput(p, in); err != nil {
 				return err
 			}

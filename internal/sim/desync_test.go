@@ -42,7 +42,7 @@ func (g *nudgedGame) AdvanceFrame(inputs []byte) {
 	if g.State.Frame() != g.at {
 		return
 	}
-	g.buf, _ = g.State.SaveState(g.buf[:0])
+	g.buf = g.State.SaveState(g.buf[:0])
 	off := desyncHeaderSize + g.State.Players()*desyncPlayerSize
 	x := binary.LittleEndian.Uint32(g.buf[off:])
 	if x == desyncMaxX { // x^1 would leave the field (desyncMaxX is even)
@@ -142,7 +142,7 @@ func checkDesync(t *testing.T, sc Scenario, divergeAt int32) {
 		if !errors.Is(p.Session.Err(), lockstep.ErrDesync) {
 			t.Errorf("player %d: Err() = %v, want it to wrap ErrDesync", p.Player, p.Session.Err())
 		}
-		if p.Session.Running() || p.Session.State() != "desync" {
+		if p.Session.Running() || p.Session.State() != lockstep.StateDesync {
 			t.Errorf("player %d: state %s after a desync", p.Player, p.Session.State())
 		}
 		// Caught within one checksum interval: the peer did not play on far past it.
@@ -173,7 +173,7 @@ func checkDesync(t *testing.T, sc Scenario, divergeAt int32) {
 		if g.Frame() != int32(want) {
 			t.Errorf("player %d: desync state is at frame %d, want %d", i, g.Frame(), want)
 		}
-		if _, sum := g.SaveState(nil); sum != desyncEvents(s.Peers[i])[0].Local {
+		if sum := g.Checksum(); sum != desyncEvents(s.Peers[i])[0].Local {
 			t.Errorf("player %d: desync state's checksum %016x is not the reported %016x", i, sum, desyncEvents(s.Peers[i])[0].Local)
 		}
 	}

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"encoding/binary"
+	"hash/crc32"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
@@ -46,30 +47,79 @@ func hostileStep(t *testing.T, s *Sim, capture *[2][][]byte, injected map[string
 	}
 }
 
-// Message types and the input message's fields, read the way lockstep's wire format lays
-// them out (magic, type and flags, tag; for inputs: start, ack delta, count).
+// Message types and fields, read the way lockstep's wire format (protocol 2) lays them out:
+// magic, type and flags; a handshake then has 2 reserved bytes, the version and the
+// sender's session nonce, and ends in a CRC-32C; input and goodbye messages end in an
+// 8-byte tag.
 const (
 	hostileMagic       = 0xB7
 	hostileSyncRequest = 1
 	hostileSyncReply   = 2
 	hostileInput       = 3
+	hostileBye         = 4
+	hostileReject      = 5
+	hostileTagLen      = 8
 )
 
 func hostileType(d []byte) byte {
-	if len(d) < 4 || d[0] != hostileMagic {
+	if len(d) < 2 || d[0] != hostileMagic {
 		return 0
 	}
 	return d[1] & 0x0f
 }
 
-func hostileTag(d []byte) uint16 { return binary.LittleEndian.Uint16(d[2:]) }
+func hostileIsSync(d []byte) bool {
+	t := hostileType(d)
+	return t == hostileSyncRequest || t == hostileSyncReply || t == hostileReject
+}
 
-// hostileInputCount is how many inputs an input message carries.
+// hostileSession is the sender's session nonce in a handshake datagram.
+func hostileSession(d []byte) uint64 { return binary.LittleEndian.Uint64(d[5:]) }
+
+var hostileCastagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// hostileRecrc gives a changed handshake datagram a valid CRC again.
+func hostileRecrc(d []byte) []byte {
+	d = append([]byte(nil), d[:len(d)-4]...)
+	return binary.LittleEndian.AppendUint32(d, crc32.Checksum(d, hostileCastagnoli))
+}
+
+// hostileCheck is the counter a changed (not replayed) datagram from the peer's address
+// lands in: nothing in it is believed before its check.
+func hostileCheck(d []byte) lockstep.DropStats {
+	switch {
+	case len(d) > lockstep.MaxDatagram:
+		return lockstep.DropStats{Oversized: 1}
+	case hostileIsSync(d):
+		return lockstep.DropStats{Corrupt: 1}
+	case hostileType(d) == hostileInput || hostileType(d) == hostileBye:
+		return lockstep.DropStats{Unauthenticated: 1}
+	}
+	return lockstep.DropStats{Malformed: 1}
+}
+
+// hostileInputCount reports whether an input message carries inputs (anything after the
+// start and ack varints, or the quality and checksum blocks when flagged, is one).
 func hostileInputCount(d []byte) int {
-	b := d[4:]
+	if len(d) < 2+hostileTagLen {
+		return 0
+	}
+	b := d[2 : len(d)-hostileTagLen]
+	if d[1]&0xf0 != 0 {
+		return 0 // has optional blocks: not worth walking here
+	}
 	_, n := binary.Uvarint(b)
 	_, m := binary.Varint(b[n:])
-	return int(b[n+m])
+	return len(b) - n - m
+}
+
+func hostileAdd(a, b lockstep.DropStats) lockstep.DropStats {
+	return lockstep.DropStats{
+		Malformed: a.Malformed + b.Malformed, Oversized: a.Oversized + b.Oversized, Corrupt: a.Corrupt + b.Corrupt,
+		Unauthenticated: a.Unauthenticated + b.Unauthenticated, Foreign: a.Foreign + b.Foreign,
+		WrongTag: a.WrongTag + b.WrongTag, WrongVersion: a.WrongVersion + b.WrongVersion, Stale: a.Stale + b.Stale,
+		Overflow: a.Overflow + b.Overflow,
+	}
 }
 
 func hostileDrops(s *Sim) [2]lockstep.DropStats {
@@ -80,7 +130,7 @@ func hostileSub(a, b lockstep.DropStats) lockstep.DropStats {
 	return lockstep.DropStats{
 		Malformed: a.Malformed - b.Malformed, Oversized: a.Oversized - b.Oversized, Foreign: a.Foreign - b.Foreign,
 		WrongTag: a.WrongTag - b.WrongTag, WrongVersion: a.WrongVersion - b.WrongVersion, Stale: a.Stale - b.Stale,
-		Overflow: a.Overflow - b.Overflow,
+		Overflow: a.Overflow - b.Overflow, Corrupt: a.Corrupt - b.Corrupt, Unauthenticated: a.Unauthenticated - b.Unauthenticated,
 	}
 }
 
@@ -101,7 +151,7 @@ func TestHostilePackets(t *testing.T) {
 	}
 
 	// An earlier game between the same addresses: its processes, left over, still send
-	// with their own session tags.
+	// under their own session nonces, so their own match keys.
 	old, err := New(Scenario{Frames: frames, Seed: 1001, Link: sc.Link})
 	if err != nil {
 		t.Fatal(err)
@@ -151,8 +201,11 @@ func TestHostilePackets(t *testing.T) {
 		if len(leftover[p]) == 0 || len(early[p]) == 0 {
 			t.Fatalf("player %d: nothing captured", p)
 		}
-		if hostileTag(leftover[p][0]) == hostileTag(early[p][0]) {
-			t.Fatal("the earlier game has the same session tag; pick another seed")
+		if !hostileIsSync(leftover[p][0]) || !hostileIsSync(early[p][0]) {
+			t.Fatalf("player %d: the first datagram captured is no handshake", p)
+		}
+		if hostileSession(leftover[p][0]) == hostileSession(early[p][0]) {
+			t.Fatal("the earlier game has the same session nonce; pick another seed")
 		}
 	}
 	var syncRequests [2][][]byte
@@ -166,7 +219,6 @@ func TestHostilePackets(t *testing.T) {
 			t.Fatalf("player %d was sent no sync request", p)
 		}
 	}
-	peerTag := [2]uint16{hostileTag(early[0][0]), hostileTag(early[1][0])}
 	rng := rand.New(rand.NewPCG(7, 8))
 	pick := func(ds [][]byte) []byte { return ds[rng.IntN(len(ds))] }
 
@@ -181,11 +233,7 @@ func TestHostilePackets(t *testing.T) {
 			for p := range 2 {
 				n, w := inject(p)
 				sent += n
-				want[p] = lockstep.DropStats{
-					Malformed: want[p].Malformed + w.Malformed, Oversized: want[p].Oversized + w.Oversized,
-					Foreign: want[p].Foreign + w.Foreign, WrongTag: want[p].WrongTag + w.WrongTag,
-					WrongVersion: want[p].WrongVersion + w.WrongVersion, Stale: want[p].Stale + w.Stale,
-				}
+				want[p] = hostileAdd(want[p], w)
 			}
 			recent = [2][][]byte{}
 			hostileStep(t, s, &recent, injected)
@@ -224,29 +272,56 @@ func TestHostilePackets(t *testing.T) {
 		send(-3, p, pick(syncRequests[p]))
 		return 3, lockstep.DropStats{Foreign: 3}
 	})
-	phase("wrong tag", 20, func(p int) (int, lockstep.DropStats) {
+	phase("leftover", 20, func(p int) (int, lockstep.DropStats) {
+		// The earlier game's datagrams from the peer's own address: its inputs fail the
+		// tag (another match key), its handshakes carry another session nonce.
+		var w lockstep.DropStats
 		for range 3 {
-			send(1-p, p, pick(leftover[p]))
+			d := pick(leftover[p])
+			if hostileIsSync(d) {
+				w.WrongTag++
+			} else {
+				w.Unauthenticated++
+			}
+			send(1-p, p, d)
 		}
-		return 3, lockstep.DropStats{WrongTag: 3}
+		return 3, w
 	})
 	phase("wrong version", 10, func(p int) (int, lockstep.DropStats) {
 		for i, v := range []byte{lockstep.ProtocolVersion + 1, 0xff} {
 			d := append([]byte(nil), pick(syncRequests[p])...)
 			d[4] = v
-			send([]int{1 - p, -1}[i], p, d)
+			send([]int{1 - p, -1}[i], p, hostileRecrc(d)) // intact, of another version
 		}
 		return 2, lockstep.DropStats{WrongVersion: 2}
 	})
 	phase("truncated", 20, func(p int) (int, lockstep.DropStats) {
+		var w lockstep.DropStats
 		for range 3 {
-			// Cut inside the header or the start frame (two varint bytes from frame 128
-			// on): malformed. A cut among the inputs, which run to the end of a message,
-			// leaves a valid shorter message with nothing new: stale, as replays are.
+			// Cut anywhere: the tag or CRC no longer checks (cut inside the header:
+			// malformed).
 			d := latest(p)
-			send(1-p, p, d[:rng.IntN(min(6, len(d)))])
+			d = d[:rng.IntN(len(d))]
+			w = hostileAdd(w, hostileCheck(d))
+			send(1-p, p, d)
 		}
-		return 3, lockstep.DropStats{Malformed: 3}
+		return 3, w
+	})
+	phase("bit flips", 20, func(p int) (int, lockstep.DropStats) {
+		var w lockstep.DropStats
+		for range 3 {
+			d := append([]byte(nil), latest(p)...)
+			if rng.IntN(4) == 0 {
+				d = append([]byte(nil), pick(syncRequests[p])...)
+			}
+			for range 1 + rng.IntN(3) {
+				i := 8 + rng.IntN(8*(len(d)-1)) // past the magic byte
+				d[i/8] ^= 1 << (i % 8)
+			}
+			w = hostileAdd(w, hostileCheck(d))
+			send(1-p, p, d)
+		}
+		return 3, w
 	})
 	phase("oversized", 10, func(p int) (int, lockstep.DropStats) {
 		for i := range 2 {
@@ -286,7 +361,7 @@ func TestHostilePackets(t *testing.T) {
 		}
 	}
 
-	// A flood: random bytes, leftover-tag and truncated messages from everywhere.
+	// A flood: random bytes, leftover and truncated messages from everywhere.
 	before := hostileDrops(s)
 	flood := [2]uint64{}
 	for range 30 {
@@ -312,13 +387,7 @@ func TestHostilePackets(t *testing.T) {
 				}
 				from := -1 - rng.IntN(len(foreign))
 				if i%4 != 3 && rng.IntN(3) == 0 {
-					// Junk from the peer's own address, but never with its real tag: that
-					// would be the peer speaking (the protocol does not authenticate).
-					from = 1 - p
-					if hostileType(d) != 0 && hostileTag(d) == peerTag[p] {
-						d = append([]byte(nil), d...)
-						d[2] ^= 0x80
-					}
+					from = 1 - p // junk from the peer's own address: it fails the checks too
 				}
 				send(from, p, d)
 				flood[p]++
@@ -421,7 +490,7 @@ func TestStaleReplaysDoNotKeepAVanishedPeerAlive(t *testing.T) {
 						t.Fatal(err)
 					}
 					sent++
-					if p0.Session.Stats(nil).Peers[0].State != "gone" {
+					if p0.Session.Stats(nil).Peers[0].State != lockstep.PeerGone {
 						whileRunning++
 					}
 				}
@@ -436,6 +505,69 @@ func TestStaleReplaysDoNotKeepAVanishedPeerAlive(t *testing.T) {
 				t.Errorf("player 1 vanished 10 s ago and only stale replays of its old %s came since, "+
 					"yet player 0 saw %d interrupted and %d disconnected events (peer state %q, frame %d, stalls %d)",
 					tc.name, p0.Count(lockstep.EventInterrupted), p0.Count(lockstep.EventDisconnected), st.Peers[0].State, st.Frame, p0.Stalls)
+			}
+		})
+	}
+}
+
+// TestMistreatedLinks plays matches over links that add bit-flipped, truncated, replayed
+// and forged copies of the peers' own datagrams (transport.LinkConfig's mistreatments, all
+// from the sender's address), on top of latency and loss. Every copy must be dropped: no
+// desync, no failure, no lost peer, every player reaches the last frame, and both agree on
+// every frame both confirmed. The drop counters must show the copies were seen.
+func TestMistreatedLinks(t *testing.T) {
+	frames := 10_000
+	if testing.Short() {
+		frames = 900
+	}
+	base := transport.LinkConfig{Latency: 20 * time.Millisecond, Jitter: 5 * time.Millisecond, Loss: 0.02}
+	with := func(f func(c *transport.LinkConfig)) transport.LinkConfig {
+		c := base
+		f(&c)
+		return c
+	}
+	checked := func(d lockstep.DropStats) uint64 { return d.Corrupt + d.Unauthenticated + d.Malformed }
+	for _, tc := range []struct {
+		name  string
+		seed  uint64
+		link  transport.LinkConfig
+		drops func(d lockstep.DropStats) uint64 // the counter the copies must show in
+	}{
+		{"bit flips 15%", 21, with(func(c *transport.LinkConfig) { c.Corrupt = 0.15 }), checked},
+		{"truncated 10%", 22, with(func(c *transport.LinkConfig) { c.Truncate = 0.10 }), checked},
+		{"replayed 10%", 23, with(func(c *transport.LinkConfig) { c.Replay = 0.10 }), func(d lockstep.DropStats) uint64 { return d.Stale }},
+		{"forged 10%", 24, with(func(c *transport.LinkConfig) { c.Forge = 0.10 }), checked},
+		{"everything 5%", 25, with(func(c *transport.LinkConfig) { c.Corrupt, c.Truncate, c.Replay, c.Forge = 0.05, 0.05, 0.05, 0.05 }), checked},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(Scenario{Frames: frames, Seed: tc.seed, Link: tc.link})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Run(); err != nil {
+				t.Fatal(err)
+			}
+			n, err := s.Compare()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n < frames-100 {
+				t.Errorf("only %d frames compared", n)
+			}
+			for _, p := range s.Peers {
+				st := p.Session.Stats(nil)
+				t.Logf("player %d: frame %d, rollbacks %d, dropped %+v", p.Player, st.Frame, st.Rollbacks, st.Dropped)
+				if p.Session.Err() != nil || int(st.Frame) < frames {
+					t.Errorf("player %d: frame %d, %v", p.Player, st.Frame, p.Session.Err())
+				}
+				for _, k := range []lockstep.EventKind{lockstep.EventDesync, lockstep.EventDisconnected, lockstep.EventPeerLeft, lockstep.EventFailed} {
+					if c := p.Count(k); c > 0 {
+						t.Errorf("player %d: %d %v events", p.Player, c, k)
+					}
+				}
+				if tc.drops(st.Dropped) == 0 {
+					t.Errorf("player %d: the mistreated copies do not show in the drop counters: %+v", p.Player, st.Dropped)
+				}
 			}
 		})
 	}
