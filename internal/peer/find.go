@@ -252,7 +252,8 @@ func udpListening(ctx context.Context, addr string) bool {
 	if err == nil {
 		return true // something answered a junk byte: not ours, but listening
 	}
-	return !errors.Is(err, syscall.ECONNREFUSED)
+	// Linux and macOS report the ICMP as ECONNREFUSED, Windows as WSAECONNRESET.
+	return !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.ECONNRESET)
 }
 
 // checkDiscovery checks -name and -join and fills in the default name.
