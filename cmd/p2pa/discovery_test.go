@@ -163,6 +163,11 @@ func TestDiscoveryAcrossNamespaces(t *testing.T) {
 	if _, err := p1.WaitLine(t.Context(), proctest.Substring("connected to")); err != nil {
 		t.Fatalf("player 1 did not connect: %v\n%v", p1, p0)
 	}
+	// Player 0 stops advertising once its own handshake is over, which may be a moment
+	// after player 1's.
+	if _, err := p0.WaitLine(t.Context(), proctest.Substring("connected to")); err != nil {
+		t.Fatalf("player 0 did not connect: %v\n%v", p0, p1)
+	}
 	// The match is full: a third player looking for it by name while it runs (about 10 s,
 	// three browsing rounds) must not find it.
 	late := inNS("late player", nsB, "-p", "1", "-join", "nstest", "-headless", "-bot")
