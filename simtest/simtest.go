@@ -262,8 +262,6 @@ func (s *Sim) Run() *Report {
 	return s.report()
 }
 
-
-
 func (s *Sim) finished() bool {
 	for _, p := range s.Peers {
 		if !p.Gone && !p.Runner.Done() {
