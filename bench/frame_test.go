@@ -123,7 +123,10 @@ func BenchmarkSyncTest8(b *testing.B) {
 			frame := func() {
 				f := st.Frame()
 				for p := range 2 {
-					in, _ = movingInput(p, f, 0).AppendBinary(in[:0])
+					var err error
+					if in, err = movingInput(p, f, 0).AppendBinary(in[:0]); err != nil {
+						b.Fatal(err)
+					}
 					if err := st.AddLocalInput(p, in); err != nil {
 						b.Fatal(err)
 					}

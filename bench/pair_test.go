@@ -75,19 +75,31 @@ type memPeer struct {
 	in     []byte
 }
 
-// frame is one tick of a game loop minus the network: add the local input, advance, carry
-// out the requests.
+// frame is one tick of a game loop minus the network: step with the local input, carry
+// out the requests. On a perfect link every step advances.
 func (m *memPeer) frame(now time.Duration) error {
 	target := m.s.Frame() + m.delay
-	m.in, _ = movingInput(m.player, target, m.delay).AppendBinary(m.in[:0])
-	if err := m.s.AddLocalInput(m.in); err != nil {
-		return fmt.Errorf("player %d frame %d: add input: %w", m.player, m.s.Frame(), err)
+	var err error
+	if m.in, err = movingInput(m.player, target, m.delay).AppendBinary(m.in[:0]); err != nil {
+		return fmt.Errorf("player %d frame %d: %w", m.player, m.s.Frame(), err)
 	}
-	reqs, err := m.s.Advance(now)
+	r, err := m.s.Step(now, m.in)
 	if err != nil {
-		return fmt.Errorf("player %d frame %d: advance: %w", m.player, m.s.Frame(), err)
+		return fmt.Errorf("player %d frame %d: step: %w", m.player, m.s.Frame(), err)
 	}
-	return lockstep.Apply(m.g, reqs)
+	if r.Status != lockstep.StatusAdvanced {
+		return fmt.Errorf("player %d frame %d: step: %v", m.player, m.s.Frame(), r.Status)
+	}
+	return lockstep.Apply(m.g, r.Requests)
+}
+
+// agreedSeed is the session's seed, which the caller knows is agreed (it is running).
+func agreedSeed(tb testing.TB, s *lockstep.Session) uint64 {
+	seed, ok := s.Seed()
+	if !ok {
+		tb.Fatalf("player %d: no agreed seed (%v)", s.LocalPlayer(), s.State())
+	}
+	return seed
 }
 
 // memPair is two real sessions, each with a real game, joined by a perfect in-memory link
@@ -158,7 +170,7 @@ func newMemPair(tb testing.TB, coins, late int) *memPair {
 	p.a.s.Events()
 	p.b.s.Events()
 	for _, m := range []*memPeer{&p.a, &p.b} {
-		g, err := game.New(game.Config{Mode: game.Versus, Players: 2, Coins: coins, Seed: m.s.Seed()})
+		g, err := game.New(game.Config{Mode: game.Versus, Players: 2, Coins: coins, Seed: agreedSeed(tb, m.s)})
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -180,8 +180,8 @@ func BenchmarkHandshake(b *testing.B) {
 		total += time.Since(t0)
 
 		b.StopTimer()
-		if pa.s.Seed() != pb.s.Seed() {
-			b.Fatalf("seeds differ: %d, %d", pa.s.Seed(), pb.s.Seed())
+		if sa, sb := agreedSeed(b, pa.s), agreedSeed(b, pb.s); sa != sb {
+			b.Fatalf("seeds differ: %d, %d", sa, sb)
 		}
 		quiesce(b, pa, pb, timer)
 		nonce++
@@ -223,7 +223,7 @@ func BenchmarkInputLatency(b *testing.B) {
 			defer pb.close()
 			handshakeUDP(b, pa, pb, timer)
 			for _, u := range []*udpPeer{pa, pb} {
-				g, err := game.New(game.Config{Mode: game.Versus, Players: 2, Coins: game.DefaultCoins, Seed: u.s.Seed()})
+				g, err := game.New(game.Config{Mode: game.Versus, Players: 2, Coins: game.DefaultCoins, Seed: agreedSeed(b, u.s)})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -232,23 +232,23 @@ func BenchmarkInputLatency(b *testing.B) {
 			}
 			lat := make([]time.Duration, 0, 1<<16)
 			scratch := make([]byte, 0, 2*game.InputSize)
-			still, _ := game.Input{X: 400, Y: 300}.AppendBinary(nil)
+			still, err := game.Input{X: 400, Y: 300}.AppendBinary(nil)
+			if err != nil {
+				b.Fatal(err)
+			}
 			iteration := func() {
 				f := pa.s.Frame()
 				if pb.s.Frame() != f {
 					b.Fatalf("frames differ: A %d, B %d", f, pb.s.Frame())
 				}
 				t := f + lockstep.Frame(delay)
-				if err := pb.s.AddLocalInput(still); err != nil {
-					b.Fatalf("B frame %d: %v", f, err)
+				var err error
+				if pa.in, err = movingInput(0, t, lockstep.Frame(delay)).AppendBinary(pa.in[:0]); err != nil {
+					b.Fatal(err)
 				}
-				pa.in, _ = movingInput(0, t, lockstep.Frame(delay)).AppendBinary(pa.in[:0])
 
 				t0 := time.Now()
-				if err := pa.s.AddLocalInput(pa.in); err != nil {
-					b.Fatalf("A frame %d: %v", f, err)
-				}
-				advance(b, pa)
+				advance(b, pa, pa.in)
 				pa.flush(b)
 				deadline := t0.Add(2 * time.Second)
 				for {
@@ -263,7 +263,7 @@ func BenchmarkInputLatency(b *testing.B) {
 						pa.flush(b) // lost on loopback? the session resends unacknowledged inputs
 					}
 				}
-				advance(b, pb)
+				advance(b, pb, still)
 				lat = append(lat, time.Since(t0))
 
 				got, _ := pb.s.ConfirmedInputs(scratch[:0], t)
@@ -313,13 +313,17 @@ func BenchmarkInputLatency(b *testing.B) {
 	}
 }
 
-// advance runs the frame whose local input was just added and carries out the requests.
-func advance(tb testing.TB, u *udpPeer) {
-	reqs, err := u.s.Advance(u.now())
+// advance steps u with its local input, which must advance a frame (the peers move in
+// lockstep), and carries out the requests.
+func advance(tb testing.TB, u *udpPeer, in []byte) {
+	r, err := u.s.Step(u.now(), in)
 	if err != nil {
 		tb.Fatalf("player %d frame %d: %v", u.s.LocalPlayer(), u.s.Frame(), err)
 	}
-	if err := lockstep.Apply(u.g, reqs); err != nil {
+	if r.Status != lockstep.StatusAdvanced {
+		tb.Fatalf("player %d frame %d: %v", u.s.LocalPlayer(), u.s.Frame(), r.Status)
+	}
+	if err := lockstep.Apply(u.g, r.Requests); err != nil {
 		tb.Fatal(err)
 	}
 }

@@ -62,10 +62,10 @@ func (s *Session) remoteChecksum(ep *endpoint, f Frame, sum uint64) {
 
 func (s *Session) compareChecksum(ep *endpoint, f Frame, remote uint64) {
 	rec := &s.localSums[int(f/Frame(s.cfg.ChecksumInterval))%checksumHistory]
-	if !rec.set || rec.frame != f || rec.sum == remote || s.state == stateDesync {
+	if !rec.set || rec.frame != f || rec.sum == remote || s.state == StateDesync {
 		return
 	}
-	s.state = stateDesync
+	s.state = StateDesync
 	s.err = fmt.Errorf("%w at frame %d: our checksum %016x, player %d's %016x", ErrDesync, f, rec.sum, ep.player, remote)
 	s.desyncFrame = f
 	s.desyncState = append([]byte(nil), rec.state...)

@@ -17,33 +17,51 @@ const (
 	ringFrames = 256
 )
 
+// Defaults: what a zero field of Config stands for. Front ends that show a default (the
+// command-line flags) use these names, so the value is written once.
+const (
+	DefaultPlayers           = 2
+	DefaultMaxPrediction     = 8
+	DefaultFrameDuration     = time.Second / 60
+	DefaultInterruptTimeout  = 750 * time.Millisecond
+	DefaultDisconnectTimeout = 5 * time.Second
+	DefaultKeepAlive         = 200 * time.Millisecond
+	DefaultChecksumInterval  = 60
+	DefaultSyncRoundTrips    = 5
+)
+
 // Config describes a session. The zero value of every field but InputSize is a sensible
-// default; call Validate (the constructors do) to fill them in and check the rest.
+// default (the Default constants); WithDefaults fills them in, Validate checks a Config, and
+// the constructors do both.
 type Config struct {
-	Players   int // 2..4 for a P2P session (1..4 for a SyncTest); default 2
+	Players   int // 2..4 for a P2P session (1..4 for a SyncTest); default 2 (DefaultPlayers)
 	InputSize int // bytes of one player's input for one frame; required, 1..MaxInputSize
 
 	// InputDelay delays local input by this many frames: it hides that much network
-	// latency at the cost of responsiveness. Default 0.
+	// latency at the cost of responsiveness. Default 0. Session.SetInputDelay changes it
+	// during a match.
 	InputDelay int
 	// MaxPrediction is how far the session may run past the last fully known frame before it
-	// refuses to advance. Default 8.
+	// refuses to advance. Default DefaultMaxPrediction (8).
 	MaxPrediction int
 
 	// FrameDuration is the length of one frame; time sync and the remote frame estimate use it.
-	// Default 1/60 s.
+	// Default DefaultFrameDuration (1/60 s).
 	FrameDuration time.Duration
 	// InterruptTimeout: after this much silence from a peer the session reports Interrupted.
-	// Default 750 ms.
+	// Default DefaultInterruptTimeout (750 ms).
 	InterruptTimeout time.Duration
-	// DisconnectTimeout: after this much silence a peer is dropped. Default 5 s.
+	// DisconnectTimeout: after this much silence a peer is dropped. Default
+	// DefaultDisconnectTimeout (5 s).
 	DisconnectTimeout time.Duration
-	// KeepAlive: the longest a peer goes without hearing from us. Default 200 ms.
+	// KeepAlive: the longest a peer goes without hearing from us. Default
+	// DefaultKeepAlive (200 ms).
 	KeepAlive time.Duration
 	// ChecksumInterval: every this many frames the peers compare the checksum of the
-	// confirmed state. Default 60; negative disables.
+	// confirmed state. Default DefaultChecksumInterval (60); negative disables.
 	ChecksumInterval int
-	// SyncRoundTrips is how many handshake round trips must succeed. Default 5.
+	// SyncRoundTrips is how many handshake round trips must succeed. Default
+	// DefaultSyncRoundTrips (5).
 	SyncRoundTrips int
 
 	// Game names the game and its configuration ("p2pa-coins mode=classic coins=50"). Both
@@ -61,32 +79,39 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Validate fills in defaults and reports the first field that is out of range.
-func (c *Config) Validate() error {
+// WithDefaults returns c with every zero field that has a default set to it.
+func (c Config) WithDefaults() Config {
 	if c.Players == 0 {
-		c.Players = 2
+		c.Players = DefaultPlayers
 	}
 	if c.MaxPrediction == 0 {
-		c.MaxPrediction = 8
+		c.MaxPrediction = DefaultMaxPrediction
 	}
 	if c.FrameDuration == 0 {
-		c.FrameDuration = time.Second / 60
+		c.FrameDuration = DefaultFrameDuration
 	}
 	if c.InterruptTimeout == 0 {
-		c.InterruptTimeout = 750 * time.Millisecond
+		c.InterruptTimeout = DefaultInterruptTimeout
 	}
 	if c.DisconnectTimeout == 0 {
-		c.DisconnectTimeout = 5 * time.Second
+		c.DisconnectTimeout = DefaultDisconnectTimeout
 	}
 	if c.KeepAlive == 0 {
-		c.KeepAlive = 200 * time.Millisecond
+		c.KeepAlive = DefaultKeepAlive
 	}
 	if c.ChecksumInterval == 0 {
-		c.ChecksumInterval = 60
+		c.ChecksumInterval = DefaultChecksumInterval
 	}
 	if c.SyncRoundTrips == 0 {
-		c.SyncRoundTrips = 5
+		c.SyncRoundTrips = DefaultSyncRoundTrips
 	}
+	return c
+}
+
+// Validate reports the first field of c that is out of range, reading a zero field as its
+// default. It changes nothing: use WithDefaults for the values a session runs with.
+func (c Config) Validate() error {
+	c = c.WithDefaults()
 	switch {
 	case c.Players < 1 || c.Players > MaxPlayers:
 		return fmt.Errorf("players: %d is not in 1..%d", c.Players, MaxPlayers)

@@ -56,7 +56,7 @@ func (s *Session) Receive(from netip.AddrPort, data []byte, now time.Duration) {
 			// Frames up to end ran on the peer's real inputs only if we hold all of them.
 			ep.endFrame = min(end, s.sync.queues[ep.player].known+1)
 			s.drop(ep, EventPeerLeft)
-			if s.state == stateSyncing {
+			if s.state == StateSynchronizing {
 				s.fail(fmt.Errorf("player %d left before the game started", ep.player))
 			}
 		}
@@ -73,7 +73,7 @@ func (s *Session) Outgoing(now time.Duration) []Datagram {
 		s.out, s.outBuf, s.outTaken = s.out[:0], s.outBuf[:0], false
 	}
 	switch s.state {
-	case stateSyncing:
+	case StateSynchronizing:
 		for _, ep := range s.peers {
 			if ep == nil || !ep.addrKnown || ep.state != epSyncing {
 				continue
@@ -86,14 +86,14 @@ func (s *Session) Outgoing(now time.Duration) []Datagram {
 				s.queue(ep.addr, func(b []byte) []byte { return appendSync(b, msgSyncRequest, s.tag, &m) })
 			}
 		}
-	case stateDesync:
+	case StateDesync:
 		// Stopped, but still telling the peers our checksum of the desynced frame.
 		for _, ep := range s.peers {
 			if ep != nil && ep.state == epRunning && ep.sumSendsLeft > 0 {
 				s.sendInputs(ep)
 			}
 		}
-	case stateRunning:
+	case StateRunning:
 		s.collectChecksums()
 		for _, ep := range s.peers {
 			if ep == nil || ep.state != epRunning {

@@ -14,13 +14,13 @@
 // present with the inputs it now has: a rollback. Players see their own input at once and
 // the other player's a round trip late, corrected within a few frames. How far a peer may
 // run past the last frame whose inputs are all known is bounded (MaxPrediction, default 8):
-// past it the session refuses to advance (ErrPredictionThreshold) until inputs arrive.
+// past it the session does not advance (Step returns StatusWaiting) until inputs arrive.
 // A frame whose inputs are all known is confirmed; its state can never change again, so
 // its checksum is final and peers compare those to detect a desync.
 //
 // # Requests, not callbacks
 //
-// The engine never calls the game. Like etcd's raft (Ready/Advance) and GGRS, Advance
+// The engine never calls the game. Like etcd's raft (Ready/Advance) and GGRS, Step
 // returns the work to do, in order, as Requests: load a saved state, advance one frame with
 // these inputs, save the state into this cell. Apply carries them out against a Game (three
 // methods; a game satisfies it without importing this package). Keeping the game out of the
@@ -43,14 +43,55 @@
 //
 // # One frame
 //
+// A game loop calls Step once a tick with the local input; Step folds the old
+// AddLocalInput/Advance pair into one call with one typed result, so there is nothing to
+// sort out but a Status. Only StatusAdvanced takes the input; after any other status offer
+// the same input again next tick (a seeded bot stays repeatable that way). The error is for
+// caller bugs only (a wrong input size), never for the network:
+//
 //	for each datagram received: s.Receive(from, data, now)
-//	if s.Running() && !s.Wait() {        // Wait: time sync asks this peer to skip a tick
-//		s.AddLocalInput(input)
-//		reqs, err := s.Advance(now)  // ErrPredictionThreshold: skip the tick, keep drawing
-//		lockstep.Apply(game, reqs)
+//	r, err := s.Step(now, input)
+//	if err != nil { return err }             // a bug in the caller
+//	if err := lockstep.Apply(game, r.Requests); err != nil { return err }
+//	switch r.Status {
+//	case lockstep.StatusAdvanced:            // input taken: read the next one
+//	case lockstep.StatusEnded:               // s.Err() says why (nil after Close)
+//	default:                                 // synchronizing or stalled: skip the tick, keep drawing
 //	}
 //	for _, d := range s.Outgoing(now) { conn.WriteTo(d.Data, d.To) }
 //	for _, e := range s.Events() { show(e) }
+//
+// ExampleSession runs this loop for two sessions over an emulated network.
+//
+// # Ending a match
+//
+// To end at an agreed frame E: once LastLocalFrame() reaches E-1 (with input delay d that is
+// d frames before Frame() does), call SetInputDelay(0) and keep stepping: the frames left
+// play on the inputs already given, and what is offered is dropped, so no input past E-1 is
+// ever sent. Once Frame() reaches E, call Step(now, nil): it starts no new frame and only
+// folds in late remote inputs, until ConfirmedFrame() reaches E. Checksum(E) is then final
+// and the same on every peer. A peer that leaves early ends the same way at
+// E = LastLocalFrame()+1, waits for Unacknowledged() == 0 (so the others hold every input
+// it played), and sends the datagrams Close returns; the others see EventPeerLeft, and
+// EndFrame() is E on their side too.
+//
+// # Input delay and statuses
+//
+// Config.InputDelay delays the local input by some frames, hiding that much latency;
+// SetInputDelay changes it during a match without a desync. Each advance Request carries
+// every player's InputStatus (confirmed, predicted, disconnected); a game that implements
+// StatusGame receives them from Apply.
+//
+// # Why bytes
+//
+// Inputs and states cross the engine as bytes, on purpose. The engine must compare inputs
+// (to detect a wrong prediction), delta-code and send them, and keep a ring of states it can
+// hand back after any number of frames; bytes make all of that a copy into a reused buffer,
+// allocation-free and independent of the game's types, with no reflection and no generics
+// leaking into Session. A game keeps its state as an ordinary Go value and turns it into
+// bytes only at the boundary: for a fixed-size struct of fixed-size fields, encoding/binary
+// does that in one call each way in SaveState and LoadState, and FixedCodec does the same
+// for an input struct (ExampleFixedCodec shows both).
 //
 // Buffers the session returns (requests, inputs, datagrams, events) are reused: they are
 // valid until the next call, and a steady-state frame allocates nothing.

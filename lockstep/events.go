@@ -11,7 +11,8 @@ type EventKind uint8
 const (
 	// EventSynchronizing: a handshake round trip with Player succeeded (Progress of Total).
 	EventSynchronizing EventKind = iota + 1
-	// EventRunning: every peer is synchronized; the game can start (Seed is agreed).
+	// EventRunning: every peer is synchronized; the game can start from Seed, the agreed
+	// RNG seed.
 	EventRunning
 	// EventInterrupted: Player has been silent for the interrupt timeout; it is dropped if
 	// the silence lasts Timeout longer.
@@ -23,8 +24,8 @@ const (
 	EventDisconnected
 	// EventPeerLeft: Player said goodbye (closed its window). Treated like a disconnect.
 	EventPeerLeft
-	// EventTimeSyncWait: this peer runs ahead of the others; skip Frames ticks (the session
-	// counts them down through Wait) so rollbacks stay short on both sides.
+	// EventTimeSyncWait: this peer runs ahead of the others; the next Frames Steps return
+	// StatusTimeSync, so that rollbacks stay short on both sides.
 	EventTimeSyncWait
 	// EventDesync: the checksums of confirmed frame Frame differ; the session stops.
 	EventDesync
@@ -61,6 +62,7 @@ type Event struct {
 	Frame           Frame         // EventDesync
 	Local, Remote   uint64        // EventDesync: the two checksums
 	Err             error         // EventFailed
+	Seed            uint64        // EventRunning: the agreed RNG seed
 }
 
 func (e Event) String() string {

@@ -12,22 +12,16 @@ type Frame int32
 // NullFrame stands for "no frame yet".
 const NullFrame Frame = -1
 
-// Errors the sessions return. They are values so callers can test them with errors.Is.
+// Errors the sessions return (a Session reports stalls as a Status, not an error). They are values so callers can test them with errors.Is.
 var (
-	// ErrPredictionThreshold: advancing would run more than MaxPrediction frames past the
-	// last frame for which every player's input is known. The caller skips this tick (and
-	// keeps drawing); the session recovers by itself when remote inputs arrive.
-	ErrPredictionThreshold = errors.New("prediction threshold reached: waiting for remote input")
-	// ErrNotRunning: the session is still synchronizing, or has ended.
-	ErrNotRunning = errors.New("session is not running")
-	// ErrInputAlreadyAdded: the local input for this frame was already given.
+	// ErrInputAlreadyAdded: SyncTest.AddLocalInput was given a player's input for this
+	// frame twice.
 	ErrInputAlreadyAdded = errors.New("local input for this frame already added")
-	// ErrNoLocalInput: Advance was called before AddLocalInput for the frame.
+	// ErrNoLocalInput: SyncTest.AdvanceFrame was called before every player's input was
+	// added for the frame.
 	ErrNoLocalInput = errors.New("no local input for this frame")
 	// ErrDesync: the peers' checksums of a confirmed frame differ; the session stops.
 	ErrDesync = errors.New("desync")
-	// ErrSendQueueFull: too many local inputs are waiting for the peer's acknowledgement.
-	ErrSendQueueFull = errors.New("send queue full: the peer is not acknowledging inputs")
 )
 
 // MismatchError is what a SyncTest returns when a re-simulated frame's checksum differs

@@ -90,17 +90,16 @@ func (p *fuzzPair) tick() {
 		p.s[f.to].Receive(fuzzAddr(f.from), f.data, p.now)
 	}
 	for i, s := range p.s {
-		if s.Running() && !s.Wait() {
+		if s.Running() {
 			if p.rng.IntN(6) == 0 {
 				p.in[p.rng.IntN(p.size)] = byte(p.rng.Uint32())
 			}
-			err := s.AddLocalInput(p.in)
-			if err == nil || err == ErrInputAlreadyAdded {
-				if reqs, err := s.Advance(p.now); err == nil {
-					if err := Apply(&p.g[i], reqs); err != nil {
-						p.t.Fatal(err)
-					}
-				}
+			r, err := s.Step(p.now, p.in)
+			if err != nil {
+				p.t.Fatal(err)
+			}
+			if err := Apply(&p.g[i], r.Requests); err != nil {
+				p.t.Fatal(err)
 			}
 			c := s.ConfirmedFrame()
 			for f := c; f > c-4 && f >= 0; f-- {
@@ -382,7 +381,7 @@ func fuzzSessionSeeds(t testing.TB) [][]byte {
 }
 
 // FuzzDecodeDatagram runs the codec on arbitrary bytes: parseHeader, then parseSync,
-// parseInput (and with it encodedLen), decodeInputs, or the goodbye's varint. Nothing may
+// parseInput (and with it countInputs), decodeInputs, or the goodbye's varint. Nothing may
 // panic, and whatever parses must encode back to something that parses the same.
 func FuzzDecodeDatagram(f *testing.F) {
 	for _, size := range []int{1, 3, 5, 9, MaxInputSize} {
@@ -403,7 +402,7 @@ func FuzzDecodeDatagram(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, sizeByte uint8) {
 		size := 1 + int(sizeByte)%MaxInputSize
 		if len(data) > 0 {
-			fuzzInputStream(t, data[1:], int(data[0]), size)
+			fuzzInputStream(t, data[1:], size)
 		}
 		h, body, err := parseHeader(data)
 		if err != nil {
@@ -464,23 +463,23 @@ func fuzzFields(m inputMsg, flags uint8) [10]int64 {
 	return f
 }
 
-// fuzzInputStream walks b as count encoded inputs; if that works, decoding must give exactly
-// count inputs and re-encoding them must decode the same.
-func fuzzInputStream(t *testing.T, b []byte, count, size int) {
-	n, err := encodedLen(b, count, size)
+// fuzzInputStream walks b as encoded inputs; if that works, decoding must give exactly the
+// inputs counted and re-encoding them must count and decode the same.
+func fuzzInputStream(t *testing.T, b []byte, size int) {
+	count, err := countInputs(b, size)
 	if err != nil {
 		return
 	}
-	if n < 0 || n > len(b) {
-		t.Fatalf("encodedLen(%x, %d, %d) = %d", b, count, size, n)
+	if count < 0 || count > maxInputsPerSend {
+		t.Fatalf("countInputs(%x, %d) = %d", b, size, count)
 	}
-	dec := fuzzDecode(t, b[:n], count, size)
+	dec := fuzzDecode(t, b, count, size)
 	enc := appendInputs(nil, make([]byte, size), dec, size)
-	if m, err := encodedLen(enc, count, size); err != nil || m != len(enc) {
-		t.Fatalf("re-encoded inputs %x: encodedLen %d, %v", enc, m, err)
+	if m, err := countInputs(enc, size); err != nil || m != count {
+		t.Fatalf("re-encoded inputs %x: countInputs %d, %v; want %d", enc, m, err, count)
 	}
 	if again := fuzzDecode(t, enc, count, size); !bytes.Equal(again, dec) {
-		t.Fatalf("inputs %x decode as %x, re-encoded %x decode as %x", b[:n], dec, enc, again)
+		t.Fatalf("inputs %x decode as %x, re-encoded %x decode as %x", b, dec, enc, again)
 	}
 }
 

@@ -17,10 +17,10 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, body []byte, size i
 	known := s.peerAt(from)
 	// Only a peer we know, or someone answering for a player we wait for, may end our
 	// handshake; otherwise a stray datagram could stop a running game.
-	mayTalk := known != nil || (s.state == stateSyncing && s.waitingForUnknown())
+	mayTalk := known != nil || (s.state == StateSynchronizing && s.waitingForUnknown())
 	if m.version != ProtocolVersion {
 		s.drops.WrongVersion++
-		if !mayTalk || s.state != stateSyncing {
+		if !mayTalk || s.state != StateSynchronizing {
 			return
 		}
 		if h.typ != msgReject {
@@ -30,7 +30,7 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, body []byte, size i
 		return
 	}
 	if h.typ == msgReject {
-		if known == nil || s.state != stateSyncing {
+		if known == nil || s.state != StateSynchronizing {
 			s.drops.Foreign++
 			return
 		}
@@ -39,7 +39,7 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, body []byte, size i
 		return
 	}
 	if code := s.mismatch(&m); code != 0 {
-		if !mayTalk || s.state != stateSyncing {
+		if !mayTalk || s.state != StateSynchronizing {
 			s.drops.Foreign++
 			return
 		}
@@ -53,7 +53,7 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, body []byte, size i
 		s.drops.Foreign++
 		return
 	case !ep.addrKnown:
-		if s.state != stateSyncing {
+		if s.state != StateSynchronizing {
 			s.drops.Foreign++
 			return
 		}
@@ -76,7 +76,7 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, body []byte, size i
 		// replay an old handshake datagram.
 		ep.lastRecv = s.now
 	}
-	if m.player == 0 && s.state == stateSyncing {
+	if m.player == 0 && s.state == StateSynchronizing {
 		s.seed = m.seed
 	}
 	if h.typ == msgSyncRequest {
@@ -102,7 +102,7 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, body []byte, size i
 }
 
 func (s *Session) startIfAllSynced() {
-	if s.state != stateSyncing {
+	if s.state != StateSynchronizing {
 		return
 	}
 	for _, ep := range s.peers {
@@ -110,7 +110,8 @@ func (s *Session) startIfAllSynced() {
 			return
 		}
 	}
-	s.state = stateRunning
+	s.state = StateRunning
+	s.agreed = true
 	for _, ep := range s.peers {
 		if ep != nil {
 			ep.lastRecv = s.now
@@ -121,7 +122,7 @@ func (s *Session) startIfAllSynced() {
 	for f := range Frame(s.cfg.InputDelay) {
 		s.sync.addInput(s.local, f, zero)
 	}
-	s.emit(Event{Kind: EventRunning, Player: -1})
+	s.emit(Event{Kind: EventRunning, Player: -1, Seed: s.seed})
 }
 
 func (s *Session) fillSync(m *syncMsg) {

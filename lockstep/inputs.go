@@ -3,74 +3,7 @@
 
 package lockstep
 
-import (
-	"fmt"
-	"time"
-)
-
-// AddLocalInput gives the local player's input for the current frame (it takes effect
-// InputDelay frames later). It returns ErrPredictionThreshold, without keeping the input,
-// when the session cannot advance this tick; ErrInputAlreadyAdded if this frame already has
-// it (the previous tick could not advance).
-func (s *Session) AddLocalInput(input []byte) error {
-	if s.state != stateRunning {
-		return s.notRunning()
-	}
-	if len(input) != s.cfg.InputSize {
-		return fmt.Errorf("input of %d bytes, want %d", len(input), s.cfg.InputSize)
-	}
-	q := &s.sync.queues[s.local]
-	target := s.sync.frame + Frame(s.cfg.InputDelay)
-	if q.known >= target {
-		return ErrInputAlreadyAdded
-	}
-	if !s.sync.canAdvance() {
-		return ErrPredictionThreshold
-	}
-	for _, ep := range s.peers {
-		if ep != nil && ep.state == epRunning && int(target-ep.acked) >= ringFrames/2 {
-			return ErrSendQueueFull
-		}
-	}
-	if !s.sync.addInput(s.local, target, input) {
-		return ErrSendQueueFull
-	}
-	return nil
-}
-
-// Advance returns the requests for this frame: a rollback and re-simulation if a remote
-// input proved a prediction wrong, then the new frame. The requests are valid until the
-// next call and must all be carried out before the session is called again.
-func (s *Session) Advance(now time.Duration) ([]Request, error) {
-	s.now = now
-	if s.state != stateRunning {
-		return nil, s.notRunning()
-	}
-	s.collectChecksums()
-	if s.state != stateRunning {
-		return nil, s.notRunning()
-	}
-	if s.sync.queues[s.local].known < s.sync.frame {
-		return nil, ErrNoLocalInput
-	}
-	if !s.sync.canAdvance() {
-		return nil, ErrPredictionThreshold
-	}
-	reqs := s.sync.advance()
-	s.timeSync()
-	return reqs, nil
-}
-
-// Catchup carries out a pending rollback without advancing to a new frame: a session that
-// stopped adding input (the game is ending) still folds in late remote inputs, so its
-// confirmed frame can reach the end.
-func (s *Session) Catchup(now time.Duration) ([]Request, error) {
-	s.now = now
-	if s.state != stateRunning {
-		return nil, s.notRunning()
-	}
-	return s.sync.catchup(), nil
-}
+import "time"
 
 func (s *Session) receiveInput(ep *endpoint, h header, body []byte, size int) {
 	var m inputMsg
@@ -78,12 +11,12 @@ func (s *Session) receiveInput(ep *endpoint, h header, body []byte, size int) {
 		s.drops.Malformed++
 		return
 	}
-	if s.state == stateSyncing {
+	if s.state == StateSynchronizing {
 		// The peer finished its handshake before us; its inputs come again until we ack.
 		ep.lastRecv = s.now
 		return
 	}
-	if s.state != stateRunning || ep.state != epRunning {
+	if s.state != StateRunning || ep.state != epRunning {
 		s.drops.Stale++ // the game or this peer is over: nothing it says matters now
 		return
 	}

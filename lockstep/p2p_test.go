@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 )
@@ -78,8 +79,9 @@ type simResult struct {
 	maxDepth int
 }
 
-// runSim plays n sessions against each other on link for frames ticks of 1/60 s.
-func runSim(t *testing.T, n int, link *fakeLink, ticks int, cfg Config, stopPeer func(p int, now time.Duration) bool) simResult {
+// runSim plays n sessions against each other on link for frames ticks of 1/60 s. hook, if
+// set, runs before each peer's tick; it returns true to stop that peer for good.
+func runSim(t *testing.T, n int, link *fakeLink, ticks int, cfg Config, hook func(p int, s *Session, tick int) bool) simResult {
 	t.Helper()
 	var peers []*simPeer
 	for p := range n {
@@ -112,26 +114,23 @@ func runSim(t *testing.T, n int, link *fakeLink, ticks int, cfg Config, stopPeer
 			if sp.gone {
 				continue
 			}
-			if stopPeer != nil && stopPeer(p, now) {
+			if hook != nil && hook(p, sp.s, i) {
 				sp.gone = true
 				continue
 			}
-			if sp.s.Running() && !sp.s.Wait() {
+			if sp.s.Running() {
 				if sp.rng.IntN(10) == 0 {
 					in[0] = byte(sp.rng.IntN(3))
 				}
 				in[1] = byte(p)
-				err := sp.s.AddLocalInput(in)
-				if err == nil || err == ErrInputAlreadyAdded {
-					reqs, err := sp.s.Advance(now)
-					if err == nil {
-						if err := Apply(sp.g, reqs); err != nil {
-							t.Fatal(err)
-						}
-					} else {
-						sp.stall++
-					}
-				} else {
+				r, err := sp.s.Step(now, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := Apply(sp.g, r.Requests); err != nil {
+					t.Fatal(err)
+				}
+				if r.Status.Stalled() && r.Status != StatusTimeSync {
 					sp.stall++
 				}
 				st := sp.s.Stats(nil)
@@ -198,6 +197,65 @@ func TestP2PTwoPeersAgree(t *testing.T) {
 			}
 			if res.maxDepth > 8 {
 				t.Errorf("rollback of %d frames, deeper than the prediction window", res.maxDepth)
+			}
+		})
+	}
+}
+
+// TestSetInputDelayMidMatch: one peer raises its input delay mid-match and later lowers it
+// below the start; the confirmed checksums still agree, the delay takes effect, and the game
+// goes on.
+func TestSetInputDelayMidMatch(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		link fakeLink
+	}{
+		{"perfect", fakeLink{}},
+		{"lossy", fakeLink{latency: 40 * time.Millisecond, jitter: 10 * time.Millisecond, loss: 0.05}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			link := tc.link
+			link.rng = rand.New(rand.NewPCG(11, 11))
+			changes := map[int]int{600: 5, 1200: 0, 1800: 3} // tick -> player 1's new delay
+			var ahead []int                                  // player 1's LastLocalFrame-Frame, just before each change
+			res := runSim(t, 2, &link, 2400, Config{InputDelay: 2}, func(p int, s *Session, tick int) bool {
+				if d, ok := changes[tick]; ok && p == 1 {
+					ahead = append(ahead, int(s.LastLocalFrame()-s.Frame()))
+					if err := s.SetInputDelay(d); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return false
+			})
+			s1 := res.peers[1].s
+			ahead = append(ahead, int(s1.LastLocalFrame()-s1.Frame()))
+			// Before a change to d the local input runs d-1 frames past the current frame
+			// (the next Step adds frame+d).
+			if want := []int{1, 4, -1, 2}; !slices.Equal(ahead, want) {
+				t.Errorf("player 1's local input ran %v frames ahead at the changes and the end, want %v", ahead, want)
+			}
+			if err := s1.SetInputDelay(MaxInputDelay + 1); err == nil {
+				t.Errorf("an input delay of %d was accepted", MaxInputDelay+1)
+			}
+			compared := 0
+			for f, sum := range res.peers[0].sums {
+				if o, ok := res.peers[1].sums[f]; ok {
+					compared++
+					if o != sum {
+						t.Fatalf("frame %d: checksums differ %x vs %x", f, sum, o)
+					}
+				}
+			}
+			for i, sp := range res.peers {
+				if err := sp.s.Err(); err != nil {
+					t.Errorf("peer %d: %v", i, err)
+				}
+				if f := sp.s.Frame(); f < 2000 {
+					t.Errorf("peer %d only reached frame %d", i, f)
+				}
+			}
+			if compared < 1000 {
+				t.Errorf("only %d checksums compared", compared)
 			}
 		})
 	}

@@ -34,6 +34,10 @@ type Request struct {
 	Frame Frame // the state's frame before the request runs
 	// Inputs (RequestAdvance): every player's input, player i at [i*size:(i+1)*size].
 	Inputs []byte
+	// Status (RequestAdvance): for each player, whether its input in Inputs is real, a
+	// prediction that a rollback may still correct, or its last input standing in for a
+	// player that has left.
+	Status []InputStatus
 	// Cell (RequestSave, RequestLoad): where the state goes or comes from.
 	Cell *Cell
 }
@@ -49,13 +53,58 @@ type Cell struct {
 	Checksum uint64
 }
 
-// Apply carries out reqs against g, in order.
+// InputStatus says where one player's input for a frame came from.
+type InputStatus uint8
+
+const (
+	// InputConfirmed: the player's real input; it will never change.
+	InputConfirmed InputStatus = iota + 1
+	// InputPredicted: the player's input has not arrived, so its last input stands in for it;
+	// if the real one differs, a rollback re-runs the frame with it.
+	InputPredicted
+	// InputDisconnected: the player has left or was dropped; its last input stands in for
+	// all its later frames, for good.
+	InputDisconnected
+)
+
+var inputStatusNames = [...]string{
+	InputConfirmed:    "confirmed",
+	InputPredicted:    "predicted",
+	InputDisconnected: "disconnected",
+}
+
+func (s InputStatus) String() string {
+	if int(s) < len(inputStatusNames) && inputStatusNames[s] != "" {
+		return inputStatusNames[s]
+	}
+	return fmt.Sprintf("InputStatus(%d)", uint8(s))
+}
+
+// StatusGame is a Game that wants to know each player's InputStatus, for example to show a
+// disconnected player greyed out or to let a bot take over its side. Apply calls
+// AdvanceFrameWithStatus instead of AdvanceFrame when the game has it. status[i] is player
+// i's; the slice is valid only during the call. The statuses are local knowledge, not
+// agreed between peers: a frame runs predicted first and confirmed after a rollback, and
+// each peer learns of a disconnect at its own moment. So they may steer what is shown (a
+// "reconnecting" badge, a greyed-out player), never the simulated state, or peers desync.
+type StatusGame interface {
+	Game
+	AdvanceFrameWithStatus(inputs []byte, status []InputStatus)
+}
+
+// Apply carries out reqs against g, in order. A g that implements StatusGame gets each
+// frame's input statuses too.
 func Apply(g Game, reqs []Request) error {
+	sg, withStatus := g.(StatusGame)
 	for i := range reqs {
 		r := &reqs[i]
 		switch r.Kind {
 		case RequestAdvance:
-			g.AdvanceFrame(r.Inputs)
+			if withStatus {
+				sg.AdvanceFrameWithStatus(r.Inputs, r.Status)
+			} else {
+				g.AdvanceFrame(r.Inputs)
+			}
 		case RequestSave:
 			r.Cell.State, r.Cell.Checksum = g.SaveState(r.Cell.State[:0])
 		case RequestLoad:

@@ -25,25 +25,23 @@ const (
 )
 
 // Session is a peer-to-peer rollback session for one local player. It is a pure state
-// machine: the caller feeds it received datagrams (Receive), the local input
-// (AddLocalInput) and the time, and carries out what it returns: requests for the game
-// (Advance) and datagrams to send (Outgoing). It never blocks, reads a clock or starts a
-// goroutine, so tests drive several sessions in one goroutine on a virtual clock.
+// machine: the caller feeds it received datagrams (Receive) and, once a tick, the local input
+// and the time (Step), and carries out what it returns: requests for the game (Step) and
+// datagrams to send (Outgoing). It never blocks, reads a clock or starts a goroutine, so
+// tests drive several sessions in one goroutine on a virtual clock.
 //
-// One tick of a game loop:
+// One tick of a game loop (the package doc shows it in full, and ExampleSession runs it):
 //
 //	for each datagram received: s.Receive(from, data, now)
-//	if s.Running() && !s.Wait() {
-//		s.AddLocalInput(input)
-//		reqs, err := s.Advance(now) // ErrPredictionThreshold: skip this tick
-//		lockstep.Apply(game, reqs)
-//	}
+//	r, err := s.Step(now, input) // err: a caller bug only
+//	lockstep.Apply(game, r.Requests)
+//	if r.Status == lockstep.StatusAdvanced { input = next input } // else offer it again
 //	for _, d := range s.Outgoing(now) { send d.Data to d.To }
 //	for _, e := range s.Events() { show e }
 type Session struct {
 	cfg   Config
 	local int
-	state sessionState
+	state SessionState
 	err   error
 	sync  *syncLayer
 	peers []*endpoint // by player; nil for the local player
@@ -52,6 +50,9 @@ type Session struct {
 	game  []byte // cfg.Game, for the wire
 	seed  uint64
 	now   time.Duration
+
+	inputDelay int  // Config.InputDelay until SetInputDelay changes it
+	agreed     bool // the handshake finished: seed is player 0's
 
 	out      []Datagram
 	outBuf   []byte
@@ -63,8 +64,7 @@ type Session struct {
 	events, spareEvents []Event
 
 	waitFrames   int
-	advSamples   [timeSyncWindow]int
-	advCount     int
+	advantages   advantageWindow
 	nextChecksum Frame
 	localSums    [checksumHistory]localChecksum
 	latestSum    checksumReport
@@ -79,9 +79,7 @@ type Session struct {
 // "learn it from the first handshake that claims this player", which is how player 0 waits
 // for player 1 without knowing its address.
 func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, error) {
-	if cfg.Players == 0 {
-		cfg.Players = 2
-	}
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -109,6 +107,7 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 		spareEvents:  make([]Event, 0, 16),
 		desyncFrame:  NullFrame,
 		nextChecksum: 0,
+		inputDelay:   cfg.InputDelay,
 	}
 	s.tag = uint16(s.rng.Uint32()) | 1
 	s.game = []byte(cfg.Game)
@@ -130,19 +129,37 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 	return s, nil
 }
 
-type sessionState uint8
+// SessionState is where a session is in its life: synchronizing, then running, then one of
+// the three ends.
+type SessionState uint8
 
 const (
-	stateSyncing sessionState = iota
-	stateRunning
-	stateFailed
-	stateDesync
-	stateClosed
+	// StateSynchronizing: the handshake is under way.
+	StateSynchronizing SessionState = iota
+	// StateRunning: every peer is synchronized; Step advances the game.
+	StateRunning
+	// StateFailed: the handshake failed (Err says why).
+	StateFailed
+	// StateDesync: the peers' checksums of a confirmed frame differed (Err is an ErrDesync).
+	StateDesync
+	// StateClosed: Close was called.
+	StateClosed
 )
 
-var stateNames = [...]string{"synchronizing", "running", "failed", "desync", "closed"}
+var stateNames = [...]string{
+	StateSynchronizing: "synchronizing",
+	StateRunning:       "running",
+	StateFailed:        "failed",
+	StateDesync:        "desync",
+	StateClosed:        "closed",
+}
 
-func (s sessionState) String() string { return stateNames[s] }
+func (s SessionState) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("SessionState(%d)", uint8(s))
+}
 
 // DropStats counts datagrams the session ignored, by reason.
 type DropStats struct {
@@ -171,16 +188,23 @@ func (s *Session) debug(msg string, args ...any) {
 }
 
 // Running reports whether the handshake is done and the session can advance.
-func (s *Session) Running() bool { return s.state == stateRunning }
+func (s *Session) Running() bool { return s.state == StateRunning }
 
 // Err is why the session stopped (handshake failure, desync), or nil.
 func (s *Session) Err() error { return s.err }
 
-// State names the session's state for display: synchronizing, running, failed, desync, closed.
-func (s *Session) State() string { return s.state.String() }
+// State is where the session is in its life.
+func (s *Session) State() SessionState { return s.state }
 
-// Seed is the agreed RNG seed: player 0's. Valid once Running.
-func (s *Session) Seed() uint64 { return s.seed }
+// Seed is the agreed RNG seed, player 0's proposal. ok is false until the handshake is done
+// (player 1 learns the seed from it), so a game cannot start on a seed that is not agreed;
+// the EventRunning event carries the same seed.
+func (s *Session) Seed() (seed uint64, ok bool) {
+	if !s.agreed {
+		return 0, false
+	}
+	return s.seed, true
+}
 
 // LocalPlayer is the player this session plays for.
 func (s *Session) LocalPlayer() int { return s.local }
@@ -263,16 +287,6 @@ func (s *Session) Unacknowledged() int {
 	return n
 }
 
-// Wait reports whether time sync asks this peer to skip the current tick (it runs ahead of
-// the others). Each true answer uses up one frame of the wait.
-func (s *Session) Wait() bool {
-	if s.waitFrames > 0 && s.state == stateRunning {
-		s.waitFrames--
-		return true
-	}
-	return false
-}
-
 // Events returns what happened since the last call. The slice is valid until the next call.
 func (s *Session) Events() []Event {
 	ev := s.events
@@ -288,23 +302,18 @@ func (s *Session) emit(e Event) {
 }
 
 func (s *Session) fail(err error) {
-	if s.state == stateFailed {
+	if s.state == StateFailed {
 		return
 	}
-	s.state = stateFailed
+	s.state = StateFailed
 	s.err = err
 	s.emit(Event{Kind: EventFailed, Err: err, Player: -1})
 }
 
-func (s *Session) notRunning() error {
-	if s.err != nil {
-		return fmt.Errorf("%w: %w", ErrNotRunning, s.err)
-	}
-	return ErrNotRunning
-}
-
-// Close says goodbye to every peer (the datagrams come from the next Outgoing, or are
-// returned here) and stops the session.
+// Close says goodbye to every peer and stops the session. The goodbye datagrams are the
+// ones returned here (with anything else still queued): send them all, since Outgoing
+// returns nothing once the session is closed. A peer that wants the other side to hold
+// every input it played waits for Unacknowledged() == 0 before calling Close.
 func (s *Session) Close(now time.Duration) []Datagram {
 	s.now = now
 	if s.outTaken {
@@ -320,8 +329,8 @@ func (s *Session) Close(now time.Duration) []Datagram {
 			}
 		}
 	}
-	if s.state == stateRunning || s.state == stateSyncing {
-		s.state = stateClosed
+	if s.state == StateRunning || s.state == StateSynchronizing {
+		s.state = StateClosed
 	}
 	s.outTaken = true
 	return s.out

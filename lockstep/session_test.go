@@ -152,7 +152,7 @@ func (tn *testNet) describe() string {
 		st := nd.s.Stats(nil)
 		b.WriteString("[player ")
 		b.WriteString(string(rune('0' + nd.player)))
-		b.WriteString(" " + st.State)
+		b.WriteString(" " + st.State.String())
 		if err := nd.s.Err(); err != nil {
 			b.WriteString(" " + err.Error())
 		}
@@ -199,11 +199,7 @@ func (tn *testNet) stepNode(nd *node) {
 		return
 	}
 	if nd.s.Running() && now >= nd.playAt && !nd.paused {
-		if nd.s.Wait() {
-			nd.waits++
-		} else {
-			tn.advance(nd, now)
-		}
+		tn.advance(nd, now)
 	}
 	nd.record()
 	for _, d := range nd.s.Outgoing(now) {
@@ -215,25 +211,18 @@ func (tn *testNet) stepNode(nd *node) {
 }
 
 func (tn *testNet) advance(nd *node, now time.Duration) {
-	err := nd.s.AddLocalInput(nd.input(nd.player, nd.s.LastLocalFrame()+1))
-	switch {
-	case errors.Is(err, ErrPredictionThreshold):
-		nd.stalls++
-		return
-	case err != nil && !errors.Is(err, ErrInputAlreadyAdded):
-		nd.errs = append(nd.errs, err)
-		return
-	}
-	reqs, err := nd.s.Advance(now)
-	if errors.Is(err, ErrPredictionThreshold) {
-		nd.stalls++
-		return
-	}
+	r, err := nd.s.Step(now, nd.input(nd.player, nd.s.Frame()+Frame(nd.s.InputDelay())))
 	if err != nil {
 		nd.errs = append(nd.errs, err)
 		return
 	}
-	if err := Apply(nd.g, reqs); err != nil {
+	switch r.Status {
+	case StatusWaiting, StatusSendQueueFull:
+		nd.stalls++
+	case StatusTimeSync:
+		nd.waits++
+	}
+	if err := Apply(nd.g, r.Requests); err != nil {
 		tn.t.Fatal(err)
 	}
 }
@@ -331,11 +320,13 @@ func TestSessionHandshake(t *testing.T) {
 		if n0.s.PeerAddr(1).IsValid() {
 			t.Fatalf("player 0 knows player 1's address before hearing from it")
 		}
-		if err := n0.s.AddLocalInput(make([]byte, 3)); !errors.Is(err, ErrNotRunning) {
-			t.Errorf("AddLocalInput before the handshake: %v, want %v", err, ErrNotRunning)
-		}
-		if _, err := n1.s.Advance(0); !errors.Is(err, ErrNotRunning) {
-			t.Errorf("Advance before the handshake: %v, want %v", err, ErrNotRunning)
+		for _, nd := range []*node{n0, n1} {
+			if r, err := nd.s.Step(0, make([]byte, 3)); err != nil || r.Status != StatusSynchronizing || len(r.Requests) != 0 {
+				t.Errorf("player %d: Step before the handshake: %v %v, want %v", nd.player, r, err, StatusSynchronizing)
+			}
+			if seed, ok := nd.s.Seed(); ok {
+				t.Errorf("player %d: Seed() = %d before the handshake, want not ok", nd.player, seed)
+			}
 		}
 		tn.until(2*time.Second, "handshake", tn.running)
 		for _, nd := range tn.nodes {
@@ -354,12 +345,15 @@ func TestSessionHandshake(t *testing.T) {
 			if nd.count(EventRunning) != 1 || nd.events[len(nd.events)-1].Kind != EventRunning {
 				t.Errorf("trips %d: player %d: events %v, want running last", trips, nd.player, nd.events)
 			}
-			if nd.s.State() != "running" {
-				t.Errorf("player %d state %q", nd.player, nd.s.State())
+			if nd.s.State() != StateRunning {
+				t.Errorf("player %d state %v", nd.player, nd.s.State())
 			}
-			// Player 0's seed is the game's.
-			if nd.s.Seed() != 1000 {
-				t.Errorf("player %d plays seed %d, want player 0's 1000", nd.player, nd.s.Seed())
+			// Player 0's seed is the game's, and the running event carries it.
+			if seed, ok := nd.s.Seed(); !ok || seed != 1000 {
+				t.Errorf("player %d plays seed %d (%v), want player 0's 1000", nd.player, seed, ok)
+			}
+			if e, _ := nd.first(EventRunning); e.Seed != 1000 {
+				t.Errorf("player %d: running event with seed %d, want 1000", nd.player, e.Seed)
 			}
 		}
 		if got := n0.s.PeerAddr(1); got != nodeAddr(1) {
@@ -377,8 +371,8 @@ func TestSessionHandshakeThreeAndFourPlayers(t *testing.T) {
 		tn := newNet(t, n, tick, func(p int) Config { return Config{Seed: uint64(50 + p)} })
 		tn.until(2*time.Second, "handshake", tn.running)
 		for _, nd := range tn.nodes {
-			if nd.s.Seed() != 50 {
-				t.Errorf("%d players: player %d seed %d", n, nd.player, nd.s.Seed())
+			if seed, ok := nd.s.Seed(); !ok || seed != 50 {
+				t.Errorf("%d players: player %d seed %d (%v)", n, nd.player, seed, ok)
 			}
 		}
 		for q := 1; q < n; q++ {
@@ -459,7 +453,7 @@ func TestSessionHandshakeMismatch(t *testing.T) {
 				}
 			}
 			tn.until(2*time.Second, "both fail", func() bool {
-				return tn.nodes[0].s.State() == "failed" && tn.nodes[1].s.State() == "failed"
+				return tn.nodes[0].s.State() == StateFailed && tn.nodes[1].s.State() == StateFailed
 			})
 			for i, want := range []string{tc.want0, tc.want1} {
 				nd := tn.nodes[i]
@@ -473,8 +467,8 @@ func TestSessionHandshakeMismatch(t *testing.T) {
 				if nd.count(EventRunning) != 0 || nd.s.Running() {
 					t.Errorf("player %d ran", i)
 				}
-				if err := nd.s.AddLocalInput(make([]byte, 3)); !errors.Is(err, ErrNotRunning) || !strings.Contains(err.Error(), want) {
-					t.Errorf("player %d: AddLocalInput after the failure: %v", i, err)
+				if r, err := nd.s.Step(tn.now, nil); err != nil || r.Status != StatusEnded || !strings.Contains(nd.s.Err().Error(), want) {
+					t.Errorf("player %d: Step after the failure: %v %v (%v)", i, r.Status, err, nd.s.Err())
 				}
 			}
 			// Failed sessions stay quiet.
@@ -714,6 +708,7 @@ func TestSessionTimeouts(t *testing.T) {
 			cfg := Config{InterruptTimeout: tc.interrupt, DisconnectTimeout: tc.disconnect}
 			tn := newNet(t, 2, 2*tick, func(int) Config { return cfg })
 			cfg.InputSize = 3
+			cfg = cfg.WithDefaults()
 			if err := cfg.Validate(); err != nil {
 				t.Fatal(err)
 			}
@@ -752,7 +747,7 @@ func TestSessionTimeouts(t *testing.T) {
 					if e, _ := nd.first(EventResumed); e.at < cut+tc.silence || e.at > cut+tc.silence+slack {
 						t.Errorf("player %d: resumed at %v, link back at %v", nd.player, e.at, cut+tc.silence)
 					}
-					if st := nd.s.Stats(nil); st.Peers[0].Interrupted || st.Peers[0].State != "running" {
+					if st := nd.s.Stats(nil); st.Peers[0].Interrupted || st.Peers[0].State != PeerRunning {
 						t.Errorf("player %d: peer stats %+v after resuming", nd.player, st.Peers[0])
 					}
 					continue
@@ -767,7 +762,7 @@ func TestSessionTimeouts(t *testing.T) {
 				if ev.Frame != nd.s.EndFrame() || ev.Frame < 100 {
 					t.Errorf("player %d: disconnected at frame %d, EndFrame %d", nd.player, ev.Frame, nd.s.EndFrame())
 				}
-				if st := nd.s.Stats(nil); st.Peers[0].State != "gone" {
+				if st := nd.s.Stats(nil); st.Peers[0].State != PeerGone {
 					t.Errorf("player %d: peer state %q", nd.player, st.Peers[0].State)
 				}
 			}
@@ -809,10 +804,12 @@ func TestSessionCloseSaysGoodbye(t *testing.T) {
 	n1.paused = true
 	end := n1.s.LastLocalFrame() + 1
 	tn.until(time.Second, "player 1 ready to leave", func() bool {
-		if reqs, err := n1.s.Catchup(tn.now); err == nil {
-			if err := Apply(n1.g, reqs); err != nil {
-				t.Fatal(err)
-			}
+		r, err := n1.s.Step(tn.now, nil)
+		if err != nil || r.Status != StatusCaughtUp {
+			t.Fatalf("Step with no input: %v %v, want %v", r.Status, err, StatusCaughtUp)
+		}
+		if err := Apply(n1.g, r.Requests); err != nil {
+			t.Fatal(err)
 		}
 		return n1.s.ConfirmedFrame() >= end && n1.s.Unacknowledged() == 0
 	})
@@ -833,11 +830,11 @@ func TestSessionCloseSaysGoodbye(t *testing.T) {
 	}
 	n1.record()
 	n1.stopped = true
-	if n1.s.State() != "closed" || n1.s.Running() {
-		t.Errorf("player 1 state %q after Close", n1.s.State())
+	if n1.s.State() != StateClosed || n1.s.Running() {
+		t.Errorf("player 1 state %v after Close", n1.s.State())
 	}
-	if _, err := n1.s.Advance(tn.now); !errors.Is(err, ErrNotRunning) {
-		t.Errorf("Advance after Close: %v", err)
+	if r, err := n1.s.Step(tn.now, make([]byte, 3)); err != nil || r.Status != StatusEnded || n1.s.Err() != nil {
+		t.Errorf("Step after Close: %v %v (%v), want %v and no error", r.Status, err, n1.s.Err(), StatusEnded)
 	}
 	tn.until(time.Second, "player 0 sees player 1 leave", func() bool { return n0.count(EventPeerLeft) > 0 })
 	tn.steps(30)
@@ -980,37 +977,27 @@ func TestSessionInputErrors(t *testing.T) {
 		cfg := Config{MaxPrediction: maxPred}
 		tn := newNet(t, 2, 0, func(int) Config { return cfg })
 		cfg.InputSize = 3
+		cfg = cfg.WithDefaults()
 		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)
 		}
 		n0 := tn.nodes[0]
 		s := n0.s
-		if err := s.AddLocalInput(make([]byte, 3)); !errors.Is(err, ErrNotRunning) {
-			t.Errorf("before the handshake: %v", err)
-		}
-		if _, err := s.Advance(0); !errors.Is(err, ErrNotRunning) {
-			t.Errorf("before the handshake: %v", err)
+		if r, err := s.Step(0, make([]byte, 3)); err != nil || r.Status != StatusSynchronizing {
+			t.Errorf("before the handshake: %v %v", r.Status, err)
 		}
 		tn.until(time.Second, "handshake", tn.running)
 		tn.steps(30)
 		n0.paused = true
-		if err := s.AddLocalInput(make([]byte, 4)); err == nil {
-			t.Errorf("a 4-byte input for a 3-byte game was taken")
+		frame := s.Frame()
+		if r, err := s.Step(tn.now, make([]byte, 4)); err == nil || r.Status != 0 || s.Frame() != frame {
+			t.Errorf("a 4-byte input for a 3-byte game: %v %v, frame %d -> %d", r.Status, err, frame, s.Frame())
 		}
-		if _, err := s.Advance(tn.now); !errors.Is(err, ErrNoLocalInput) {
-			t.Errorf("Advance without input: %v, want %v", err, ErrNoLocalInput)
+		r, err := s.Step(tn.now, stepInput(0, s.Frame()))
+		if err != nil || r.Status != StatusAdvanced {
+			t.Fatalf("step: %v %v", r.Status, err)
 		}
-		if err := s.AddLocalInput(stepInput(0, s.Frame())); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.AddLocalInput(stepInput(0, s.Frame())); !errors.Is(err, ErrInputAlreadyAdded) {
-			t.Errorf("second input for frame %d: %v, want %v", s.Frame(), err, ErrInputAlreadyAdded)
-		}
-		reqs, err := s.Advance(tn.now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := Apply(n0.g, reqs); err != nil {
+		if err := Apply(n0.g, r.Requests); err != nil {
 			t.Fatal(err)
 		}
 		n0.paused = false
@@ -1031,9 +1018,9 @@ func TestSessionInputErrors(t *testing.T) {
 		if d := s.Frame() - s.ConfirmedFrame(); d != Frame(cfg.MaxPrediction) {
 			t.Errorf("maxpred %d: %d frames past the confirmed one", cfg.MaxPrediction, d)
 		}
-		frame := s.Frame()
-		if err := s.AddLocalInput(stepInput(0, s.LastLocalFrame()+1)); !errors.Is(err, ErrPredictionThreshold) {
-			t.Errorf("maxpred %d: AddLocalInput past the window: %v, want %v", cfg.MaxPrediction, err, ErrPredictionThreshold)
+		frame = s.Frame()
+		if r, err := s.Step(tn.now, stepInput(0, s.LastLocalFrame()+1)); err != nil || r.Status != StatusWaiting || len(r.Requests) != 0 {
+			t.Errorf("maxpred %d: Step past the window: %v %v, want %v", cfg.MaxPrediction, r.Status, err, StatusWaiting)
 		}
 		if s.Frame() != frame || s.LastLocalFrame() != frame-1 {
 			t.Errorf("a refused input was kept")
@@ -1077,7 +1064,7 @@ func TestSessionDetectsDesync(t *testing.T) {
 	tn := newNet(t, 2, 2*tick, nil)
 	tn.nodes[1].g = &skewedGame{at: 100}
 	tn.until(10*time.Second, "desync", func() bool {
-		return tn.nodes[0].s.State() == "desync" && tn.nodes[1].s.State() == "desync"
+		return tn.nodes[0].s.State() == StateDesync && tn.nodes[1].s.State() == StateDesync
 	})
 	var sums [2][2]uint64
 	for i, nd := range tn.nodes {
@@ -1094,8 +1081,8 @@ func TestSessionDetectsDesync(t *testing.T) {
 		if err := nd.s.Err(); !errors.Is(err, ErrDesync) {
 			t.Errorf("player %d: %v", i, err)
 		}
-		if err := nd.s.AddLocalInput(make([]byte, 3)); !errors.Is(err, ErrNotRunning) || !errors.Is(err, ErrDesync) {
-			t.Errorf("player %d: AddLocalInput after the desync: %v", i, err)
+		if r, err := nd.s.Step(tn.now, make([]byte, 3)); err != nil || r.Status != StatusEnded {
+			t.Errorf("player %d: Step after the desync: %v %v", i, r.Status, err)
 		}
 	}
 	if sums[0][0] != sums[1][1] || sums[0][1] != sums[1][0] {
@@ -1128,7 +1115,7 @@ func TestSessionStats(t *testing.T) {
 				t.Errorf("latency %v: player %d: RTT %v, want %v..%v", latency, nd.player, rtt, lo, hi)
 			}
 			switch {
-			case st.State != "running" || ps.State != "running" || ps.Player != 1-nd.player || ps.Interrupted:
+			case st.State != StateRunning || ps.State != PeerRunning || ps.Player != 1-nd.player || ps.Interrupted:
 				t.Errorf("states %+v", st)
 			case st.Frame != nd.s.Frame() || st.ConfirmedFrame != nd.s.ConfirmedFrame() || st.Frame < 290:
 				t.Errorf("frames %d, %d", st.Frame, st.ConfirmedFrame)

@@ -1,11 +1,50 @@
 package lockstep
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
+
+// PeerState is where the link to one remote player is in its life.
+type PeerState uint8
+
+const (
+	// PeerSynchronizing: the handshake with this player is under way.
+	PeerSynchronizing PeerState = iota
+	// PeerRunning: inputs are being exchanged.
+	PeerRunning
+	// PeerGone: the player said goodbye or was dropped after a silence.
+	PeerGone
+)
+
+var peerStateNames = [...]string{
+	PeerSynchronizing: "synchronizing",
+	PeerRunning:       "running",
+	PeerGone:          "gone",
+}
+
+func (p PeerState) String() string {
+	if int(p) < len(peerStateNames) {
+		return peerStateNames[p]
+	}
+	return fmt.Sprintf("PeerState(%d)", uint8(p))
+}
+
+// peerState maps the endpoint's internal state onto the exported one.
+func peerState(s endpointState) PeerState {
+	switch s {
+	case epRunning:
+		return PeerRunning
+	case epGone:
+		return PeerGone
+	}
+	return PeerSynchronizing
+}
 
 // PeerStats describes the link to one remote player.
 type PeerStats struct {
 	Player int
-	State  string // synchronizing, running, gone
+	State  PeerState
 	// RTT is the smoothed round-trip time (0 until measured).
 	RTT time.Duration
 	// SendQueue is how many local inputs the peer has not acknowledged.
@@ -22,11 +61,11 @@ type PeerStats struct {
 
 // Stats is a snapshot of the session for a HUD or a log.
 type Stats struct {
-	State          string
+	State          SessionState
 	Frame          Frame
 	ConfirmedFrame Frame
 	// Rollbacks counts rollbacks; RollbackFrames the frames they re-simulated;
-	// MaxRollbackDepth the deepest; LastRollback the depth in the latest Advance (0: none).
+	// MaxRollbackDepth the deepest; LastRollback the depth in the latest Step (0: none).
 	Rollbacks        int64
 	RollbackFrames   int64
 	MaxRollbackDepth int
@@ -40,7 +79,7 @@ type Stats struct {
 // without allocating: s.Stats(st.Peers[:0]).
 func (s *Session) Stats(peers []PeerStats) Stats {
 	st := Stats{
-		State:            s.state.String(),
+		State:            s.state,
 		Frame:            s.sync.frame,
 		ConfirmedFrame:   s.ConfirmedFrame(),
 		Rollbacks:        s.sync.rollbacks,
@@ -59,7 +98,7 @@ func (s *Session) Stats(peers []PeerStats) Stats {
 		ep.rate.update(s.now, ep)
 		ps := PeerStats{
 			Player:           ep.player,
-			State:            [...]string{"synchronizing", "running", "gone"}[ep.state],
+			State:            peerState(ep.state),
 			RTT:              ep.rtt,
 			SendQueue:        int(max(0, q.known-ep.acked)),
 			LocalAdvantage:   s.localAdvantage(ep),

@@ -61,8 +61,9 @@ type syncLayer struct {
 	firstIncorrect Frame  // earliest frame that ran on a wrong prediction; NullFrame if none
 	started        bool   // the initial state has been saved
 
-	reqs     []Request
-	inputBuf []byte // rows of all players' inputs, one per advance request in a call
+	reqs      []Request
+	inputBuf  []byte        // rows of all players' inputs, one per advance request in a call
+	statusBuf []InputStatus // rows of all players' input statuses, likewise
 
 	// Totals for stats.
 	rollbacks        int64 // how many rollbacks
@@ -80,6 +81,7 @@ func newSyncLayer(players, inputSize, maxPrediction int) *syncLayer {
 		firstIncorrect: NullFrame,
 		cells:          make([]Cell, maxPrediction+2),
 		inputBuf:       make([]byte, (maxPrediction+3)*players*inputSize),
+		statusBuf:      make([]InputStatus, (maxPrediction+3)*players),
 		reqs:           make([]Request, 0, 2*maxPrediction+6),
 	}
 	for range players {
@@ -212,13 +214,22 @@ func (s *syncLayer) saveRequest() Request {
 func (s *syncLayer) advanceRequest(row int) Request {
 	width := s.players * s.inputSize
 	buf := s.inputBuf[row*width : (row+1)*width : (row+1)*width]
+	status := s.statusBuf[row*s.players : (row+1)*s.players : (row+1)*s.players]
 	for p := range s.queues {
 		q := &s.queues[p]
 		in := q.input(s.frame)
 		copy(buf[p*s.inputSize:], in)
 		copy(q.slot(q.used, s.frame), in)
+		switch {
+		case s.frame <= q.known:
+			status[p] = InputConfirmed
+		case q.connected:
+			status[p] = InputPredicted
+		default:
+			status[p] = InputDisconnected
+		}
 	}
-	return Request{Kind: RequestAdvance, Frame: s.frame, Inputs: buf}
+	return Request{Kind: RequestAdvance, Frame: s.frame, Inputs: buf, Status: status}
 }
 
 // savedChecksum returns the checksum saved for frame f, if the ring still holds it.

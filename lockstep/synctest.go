@@ -30,9 +30,7 @@ type firstRun struct {
 // NewSyncTest makes a sync-test session. checkDistance 0 means DefaultCheckDistance; it must
 // be within 1..cfg.MaxPrediction (after defaults).
 func NewSyncTest(cfg Config, checkDistance int) (*SyncTest, error) {
-	if cfg.Players == 0 {
-		cfg.Players = 2
-	}
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -17,8 +17,9 @@ import (
 const (
 	ProtocolVersion = 1
 	wireMagic       = 0xB7
-	// MaxDatagram is the largest datagram the session sends: small enough for any IPv4 path
-	// without fragmentation (576-byte minimum reassembly size minus IP and UDP headers).
+	// MaxDatagram is the largest datagram the session sends or accepts: small enough for any
+	// IPv4 path without fragmentation (576-byte minimum reassembly size minus IP and UDP
+	// headers). transport.MaxDatagram (1500), the receive buffer, is larger on purpose.
 	MaxDatagram = 508
 	maxGameLen  = 200
 )
@@ -322,36 +323,6 @@ func appendInputs(b, base, inputs []byte, size int) []byte {
 	return b
 }
 
-// encodedLen walks count encoded inputs and returns how many bytes they take.
-func encodedLen(b []byte, count, size int) (int, error) {
-	i := 0
-	for count > 0 {
-		if i >= len(b) {
-			return 0, errShort
-		}
-		t := b[i]
-		i++
-		if t < 0x80 {
-			n := int(t) + 1
-			if n > count {
-				return 0, fmt.Errorf("run of %d exceeds the %d inputs announced", n, count)
-			}
-			count -= n
-			continue
-		}
-		changed, consumed, err := maskOf(t, b[i:], size)
-		if err != nil {
-			return 0, err
-		}
-		i += consumed + changed
-		if i > len(b) {
-			return 0, errShort
-		}
-		count--
-	}
-	return i, nil
-}
-
 // maskOf reads a literal token's mask and returns how many bytes changed and how many mask
 // bytes followed the token.
 func maskOf(t byte, b []byte, size int) (changed, consumed int, err error) {
@@ -379,8 +350,8 @@ func maskOf(t byte, b []byte, size int) (changed, consumed int, err error) {
 	return changed, consumed, nil
 }
 
-// decodeInputs expands count inputs from enc (already length-checked by encodedLen) against
-// base, calling emit for each in order. emit's slice is valid only during the call.
+// decodeInputs expands count inputs from enc (already walked and counted by countInputs, in
+// parseInput) against base, calling emit for each in order. emit's slice is valid only during the call.
 func decodeInputs(enc, base []byte, count, size int, scratch []byte, emit func(i int, in []byte)) {
 	prev := scratch[:size]
 	copy(prev, base)

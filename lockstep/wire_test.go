@@ -210,9 +210,11 @@ func TestInputsRoundTrip(t *testing.T) {
 			if tc.want != nil && !bytes.Equal(enc, tc.want) {
 				t.Errorf("encoded %x, want %x", enc, tc.want)
 			}
-			n, err := encodedLen(append(enc, 0x55, 0x66), count, tc.size)
-			if err != nil || n != len(enc) {
-				t.Errorf("encodedLen = %d, %v; want %d", n, err, len(enc))
+			// The codec takes any count; a message carries at most maxInputsPerSend.
+			if n, err := countInputs(enc, tc.size); count <= maxInputsPerSend && (err != nil || n != count) {
+				t.Errorf("countInputs = %d, %v; want %d", n, err, count)
+			} else if count > maxInputsPerSend && err == nil {
+				t.Errorf("countInputs = %d, want an error past %d inputs", n, maxInputsPerSend)
 			}
 			if got := decodeAll(t, enc, tc.base, count, tc.size); !bytes.Equal(got, tc.inputs) {
 				t.Errorf("decoded %x, want %x", got, tc.inputs)
@@ -245,28 +247,28 @@ func TestInputsEncodingIsCompact(t *testing.T) {
 	}
 }
 
-func TestEncodedLenErrors(t *testing.T) {
+// TestCountInputsErrors: countInputs, which parseInput uses to find how many inputs a
+// message carries, refuses every malformed token.
+func TestCountInputsErrors(t *testing.T) {
 	for _, tc := range []struct {
-		name        string
-		enc         []byte
-		count, size int
+		name string
+		enc  []byte
+		size int
 	}{
-		{"nothing for one input", nil, 1, 5},
-		{"run longer than announced", []byte{0x05}, 3, 5},
-		{"run of 128 for 127", []byte{0x7f}, 127, 1},
-		{"too few tokens", []byte{0x00, 0x00}, 3, 5},
-		{"changed bytes missing", []byte{0x83, 1}, 1, 5},
-		{"mask byte missing", []byte{0x80}, 1, 8},
-		{"second mask byte missing", []byte{0x80, 1}, 1, 9},
-		{"zero mask, short input", []byte{0x80, 0x00}, 1, 5},
-		{"zero generic mask", []byte{0x80, 0x00, 0x00}, 1, 9},
-		{"inline mask past the input", []byte{0x88, 1}, 1, 3},
-		{"generic mask past the input", []byte{0x80, 0x00, 0x02, 1}, 1, 9},
-		{"inline mask for a long input", []byte{0x81, 1}, 1, 8},
-		{"mask byte past a 5-byte input", []byte{0x80, 0x20, 1}, 1, 5},
+		{"changed bytes missing", []byte{0x83, 1}, 5},
+		{"mask byte missing", []byte{0x80}, 8},
+		{"second mask byte missing", []byte{0x80, 1}, 9},
+		{"zero mask, short input", []byte{0x80, 0x00}, 5},
+		{"zero generic mask", []byte{0x80, 0x00, 0x00}, 9},
+		{"inline mask past the input", []byte{0x88, 1}, 3},
+		{"generic mask past the input", []byte{0x80, 0x00, 0x02, 1}, 9},
+		{"inline mask for a long input", []byte{0x81, 1}, 8},
+		{"mask byte past a 5-byte input", []byte{0x80, 0x20, 1}, 5},
+		{"a valid run, then a truncated literal", []byte{0x02, 0x83, 1}, 5},
+		{"more inputs than one message may carry", bytes.Repeat([]byte{0x7f}, maxInputsPerSend/128+1), 5},
 	} {
-		if n, err := encodedLen(tc.enc, tc.count, tc.size); err == nil {
-			t.Errorf("%s: encodedLen(%x, %d, %d) = %d, want an error", tc.name, tc.enc, tc.count, tc.size, n)
+		if n, err := countInputs(tc.enc, tc.size); err == nil {
+			t.Errorf("%s: countInputs(%x, %d) = %d, want an error", tc.name, tc.enc, tc.size, n)
 		}
 	}
 }
@@ -411,9 +413,8 @@ func FuzzParseInputMsg(f *testing.F) {
 		if m.count < 0 || m.count > 255 || m.start < 0 || m.ack < NullFrame {
 			t.Fatalf("parsed out-of-range fields: %+v", m)
 		}
-		n, err := encodedLen(m.inputs, m.count, size)
-		if err != nil || n != len(m.inputs) {
-			t.Fatalf("encodedLen of parsed inputs: %d, %v; want %d", n, err, len(m.inputs))
+		if n, err := countInputs(m.inputs, size); err != nil || n != m.count {
+			t.Fatalf("countInputs of parsed inputs: %d, %v; want %d", n, err, m.count)
 		}
 		base := make([]byte, size)
 		inputs := decodeAll(t, m.inputs, base, m.count, size)

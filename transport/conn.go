@@ -6,9 +6,13 @@ import (
 	"time"
 )
 
-// MaxDatagram is the size of every receive buffer. The p2pa protocol keeps its datagrams under
-// 508 bytes (the largest UDP payload every IPv4 path must carry); anything longer than
-// MaxDatagram that reaches a UDP socket is counted as oversized and dropped.
+// MaxDatagram is the largest datagram a Conn delivers, and so the size of every receive
+// buffer: an Ethernet MTU. It is the transport's limit, not the protocol's: what a session
+// sends is bounded by lockstep.MaxDatagram (508 bytes, the largest UDP payload every IPv4
+// path carries unfragmented), a different constant in another package. The room between the
+// two lets a receiver see a datagram the protocol would not send, so that lockstep counts it
+// as oversized instead of reading a truncated copy; anything longer than this reaching a UDP
+// socket is counted as oversized (see UDP) and dropped here.
 const MaxDatagram = 1500
 
 // Conn is a non-blocking datagram endpoint, the shape of net.PacketConn minus blocking reads.

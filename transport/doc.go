@@ -1,7 +1,8 @@
 // Package transport moves datagrams between the two peers of a p2pa session, and fakes a bad
 // network for tests and demos.
 //
-// The peers exchange only inputs, in small UDP datagrams (under 508 bytes, see MaxDatagram).
+// The peers exchange only inputs, in small UDP datagrams: lockstep sends at most
+// lockstep.MaxDatagram (508) bytes; a Conn delivers up to MaxDatagram (1500), see there.
 // Everything here speaks one interface, Conn: a datagram endpoint shaped like
 // net.PacketConn, except that ReadFrom never blocks. It reports ok=false when nothing is
 // waiting.

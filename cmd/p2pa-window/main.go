@@ -3,15 +3,16 @@
 // HUD; Esc (or closing the window, or Ctrl-C) leaves the match cleanly, so both players
 // end on the same frame; a second Esc closes at once.
 //
-// It takes the same flags as p2pa, which execs it when a display is present (see p2pa -h),
+// It takes the same flags as p2pa, which starts it when a display is present (see p2pa -h),
 // and plays -replay files at -speed 1 or 4. With -frames N it closes by itself once frame N
 // is confirmed; otherwise a finished match stays on its screen until Esc.
 //
 // -screenshot FILE writes, when the window closes, the playfield alone (no score, HUD or
 // screens) of the state at the frame of the final line. The live state can be a few
-// predicted frames past that frame, so the window records the match's confirmed inputs (to
-// a temporary file, unless -record names one) and replays them to the end frame, checking
-// the checksum. Both players' files then agree pixel for pixel.
+// predicted frames past that frame, so the window draws the state the match saved at its
+// end frame once that frame was confirmed (peer.Match.FinalState), whose checksum is the
+// final line's. Both players' files then agree pixel for pixel. If the end was never
+// confirmed, it writes the latest state instead and exits with status 1, saying why.
 //
 // stdout: p2pa's banner, a "p2pa-window: playing at frame N" line once the match runs,
 // and at the end the score line and the final line `frame=N checksum=X rollbacks=N
@@ -20,6 +21,11 @@
 // Only this binary (and the render tests) link ebiten: on Linux ebiten needs an X display
 // as soon as the program starts. Without one, this program says so in one line and exits
 // with status 1 (see internal/xdisplay).
+//
+// The tests of this package carry the build tag display: their binary links ebiten, whose
+// package init needs a display before any test runs (here internal/xdisplay would exit
+// first). make test runs them with -tags display under xvfb-run; go test -short ./...
+// without the tag reports "no test files" here and passes without a display.
 package main
 
 import (

@@ -1,3 +1,7 @@
+//go:build display
+
+// The tests of this package need the display build tag (see the package doc).
+
 package main
 
 import (

@@ -11,6 +11,14 @@
 //
 // Importing this package needs an X display on Linux (ebiten initialises GLFW when the
 // program starts), so only the window binary and this package's tests import it.
+//
+// Tests: the test files carry the build tag display, and make test runs them (go test
+// -tags display, under xvfb-run when DISPLAY is unset). Without the tag go test reports
+// "no test files" here, so go test -short ./... passes on a machine without a display.
+// A tag, not a skip: a test binary that links ebiten panics in ebiten's package init
+// before TestMain or any test could look for a display, so the only way not to panic is
+// not to build that binary. (The package still compiles without the tag, which needs the
+// X development libraries that make deps installs.)
 package render
 
 import (

@@ -1,3 +1,5 @@
+//go:build display
+
 package render
 
 import (
@@ -16,8 +18,9 @@ import (
 )
 
 // ReadPixels works only while ebiten's game loop runs (v2.8), so the tests run inside
-// Update, on the main thread, as ebiten's own tests do. This needs an X display: make
-// test runs go test under xvfb-run when DISPLAY is unset.
+// Update, on the main thread, as ebiten's own tests do. This needs an X display, hence the
+// display build tag (see the package doc): make test runs go test -tags display under
+// xvfb-run when DISPLAY is unset.
 type testLoop struct {
 	m    *testing.M
 	code int

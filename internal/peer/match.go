@@ -87,8 +87,9 @@ type Match struct {
 	rec    *recorder
 	status Status
 
-	buf   []byte
-	input []byte
+	buf     []byte
+	input   []byte // the local input offered to the session
+	pending bool   // input holds a bot's input no Step has taken yet
 
 	end      lockstep.Frame // the frame this match ends at; NullFrame: not decided yet
 	endSum   uint64
@@ -354,50 +355,69 @@ func (m *Match) logStats() {
 }
 
 func (m *Match) startGame() {
-	st, err := game.New(game.Config{Mode: m.opts.Mode, Coins: m.opts.Coins, Players: 2, Seed: m.sess.Seed()})
+	seed, ok := m.sess.Seed()
+	if !ok {
+		m.failed(errors.New("start game: the seed is not agreed yet"))
+		return
+	}
+	st, err := game.New(game.Config{Mode: m.opts.Mode, Coins: m.opts.Coins, Players: 2, Seed: seed})
 	if err != nil {
 		m.failed(fmt.Errorf("start game: %w", err))
 		return
 	}
 	m.state = st
 	if m.opts.Record != "" {
-		m.rec = newRecorder(m.opts, m.sess.Seed())
+		m.rec = newRecorder(m.opts, seed)
 	}
-	fmt.Fprintf(m.out, "p2pa: connected to %s, seed %d\n", m.status.Peer, m.sess.Seed())
+	fmt.Fprintf(m.out, "p2pa: connected to %s, seed %d\n", m.status.Peer, seed)
 }
 
+// advance steps the session once. A bot's input is kept until a Step takes it, so its input
+// for frame f depends only on its seed and f, whatever the network does; a human's input is
+// read afresh each tick (an old one is stale).
 func (m *Match) advance(local game.Input, now time.Duration) {
 	if m.state == nil {
 		return
 	}
 	m.noteEnd(m.sess.EndFrame())
-	frame := m.sess.Frame()
-	if m.end != lockstep.NullFrame && frame >= m.end {
-		// The last frame is played; fold in late remote inputs so it can be confirmed.
-		m.apply(m.sess.Catchup(now))
-		return
+	if m.end != lockstep.NullFrame {
+		if m.sess.Frame() >= m.end {
+			// The last frame is played; fold in late remote inputs so it can be confirmed.
+			r, err := m.sess.Step(now, nil)
+			m.apply(r.Requests, err)
+			return
+		}
+		if m.sess.LastLocalFrame() >= m.end-1 && m.sess.InputDelay() > 0 {
+			// Every frame up to the end already holds its local input (input delay): with
+			// no delay, the frames left play on those, and what is offered is dropped.
+			if err := m.sess.SetInputDelay(0); err != nil {
+				m.failed(err)
+				return
+			}
+		}
 	}
-	if m.sess.Wait() {
-		m.status.Waiting = true
-		return
-	}
-	if m.end == lockstep.NullFrame || m.sess.LastLocalFrame() < m.end-1 {
+	if m.bot == nil || !m.pending {
 		if m.bot != nil {
 			local = m.bot.Next()
 		}
-		m.input, _ = local.AppendBinary(m.input[:0])
-		err := m.sess.AddLocalInput(m.input)
-		if err != nil && !errors.Is(err, lockstep.ErrInputAlreadyAdded) {
-			m.status.Stalled++
+		var err error
+		if m.input, err = local.AppendBinary(m.input[:0]); err != nil {
+			// Only a bug in whatever built local (the window or the bot) gets here.
+			m.failed(fmt.Errorf("local input: %w", err))
 			return
 		}
+		m.pending = true
 	}
-	reqs, err := m.sess.Advance(now)
-	if err != nil {
+	r, err := m.sess.Step(now, m.input)
+	switch r.Status {
+	case lockstep.StatusAdvanced:
+		m.pending = false
+	case lockstep.StatusTimeSync:
+		m.status.Waiting = true
+	case lockstep.StatusWaiting, lockstep.StatusSendQueueFull:
 		m.status.Stalled++
-		return
 	}
-	m.apply(reqs, nil)
+	m.apply(r.Requests, err)
 }
 
 // noteEnd moves the end of the match to f if that is earlier: a peer that left or vanished
@@ -411,7 +431,11 @@ func (m *Match) noteEnd(f lockstep.Frame) {
 }
 
 func (m *Match) apply(reqs []lockstep.Request, err error) {
-	if err != nil || len(reqs) == 0 {
+	if err != nil {
+		m.failed(fmt.Errorf("step: %w", err))
+		return
+	}
+	if len(reqs) == 0 {
 		return
 	}
 	if err := lockstep.Apply(m.state, reqs); err != nil {

@@ -86,7 +86,7 @@ func recordSim(t testing.TB, frames int, seed uint64, link transport.LinkConfig)
 		t.Fatalf("confirmed checksums of frame %d: %016x (%v) and %016x (%v)", n, sum, ok, sum1, ok1)
 	}
 	return recordedSim{sim: s, replay: &peer.Replay{
-		Mode: game.Versus, Players: 2, Coins: 40, Seed: s.Peers[0].Session.Seed(),
+		Mode: game.Versus, Players: 2, Coins: 40, Seed: agreedSeed(t, s.Peers[0].Session),
 		Frames: int(n), Checksum: sum, Inputs: inputs[0][:int(n)*width],
 	}}
 }
@@ -403,4 +403,13 @@ func TestWriteFileAtomic(t *testing.T) {
 			t.Errorf("left %q behind", got)
 		}
 	})
+}
+
+// agreedSeed is the session's seed, which the caller knows is agreed (it ran).
+func agreedSeed(tb testing.TB, s *lockstep.Session) uint64 {
+	seed, ok := s.Seed()
+	if !ok {
+		tb.Fatalf("player %d: no agreed seed (%v)", s.LocalPlayer(), s.State())
+	}
+	return seed
 }

@@ -44,7 +44,7 @@ func RunHeadless(o Options, out io.Writer) error {
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
-	ticker := time.NewTicker(time.Second / 60)
+	ticker := time.NewTicker(lockstep.DefaultFrameDuration) // the session runs at the default rate
 	defer ticker.Stop()
 	for !m.Done() {
 		select {
@@ -98,7 +98,10 @@ func runSyncTest(o Options, st *game.State, g lockstep.Game, out, errOut io.Writ
 	var runErr error
 	for range frames {
 		for p, b := range bots {
-			in, _ = b.Next().AppendBinary(in[:0])
+			var err error
+			if in, err = b.Next().AppendBinary(in[:0]); err != nil {
+				return fmt.Errorf("bot of player %d: %w", p, err)
+			}
 			if err := test.AddLocalInput(p, in); err != nil {
 				return err
 			}

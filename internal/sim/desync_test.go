@@ -142,7 +142,7 @@ func checkDesync(t *testing.T, sc Scenario, divergeAt int32) {
 		if !errors.Is(p.Session.Err(), lockstep.ErrDesync) {
 			t.Errorf("player %d: Err() = %v, want it to wrap ErrDesync", p.Player, p.Session.Err())
 		}
-		if p.Session.Running() || p.Session.State() != "desync" {
+		if p.Session.Running() || p.Session.State() != lockstep.StateDesync {
 			t.Errorf("player %d: state %s after a desync", p.Player, p.Session.State())
 		}
 		// Caught within one checksum interval: the peer did not play on far past it.

@@ -421,7 +421,7 @@ func TestStaleReplaysDoNotKeepAVanishedPeerAlive(t *testing.T) {
 						t.Fatal(err)
 					}
 					sent++
-					if p0.Session.Stats(nil).Peers[0].State != "gone" {
+					if p0.Session.Stats(nil).Peers[0].State != lockstep.PeerGone {
 						whileRunning++
 					}
 				}

@@ -6,7 +6,6 @@
 package sim
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -17,8 +16,8 @@ import (
 	"p2pa/transport"
 )
 
-// Tick is one frame of wall time at 60 frames a second.
-const Tick = time.Second / 60
+// Tick is one frame of virtual time: the sessions' default frame duration (1/60 s).
+const Tick = lockstep.DefaultFrameDuration
 
 // Scenario describes a match.
 type Scenario struct {
@@ -61,8 +60,9 @@ type Peer struct {
 
 	bot      *peer.Bot
 	stats    []lockstep.PeerStats // reused by Stats, so a frame allocates nothing
-	in       []byte
-	sums     []uint64 // checksum of every confirmed frame, by frame
+	in       []byte               // the local input offered until a Step takes it
+	pending  bool                 // in holds an input not taken yet
+	sums     []uint64             // checksum of every confirmed frame, by frame
 	have     []bool
 	recorded lockstep.Frame
 	maxDepth int
@@ -213,7 +213,8 @@ func (s *Sim) stepPeer(p *Peer, now time.Duration) error {
 	}
 	if p.Session.Running() && int(p.Session.Frame()) < sc.Frames {
 		if p.State == nil {
-			st, err := game.New(game.Config{Mode: sc.Mode, Coins: sc.Coins, Players: sc.Players, Seed: p.Session.Seed()})
+			seed, _ := p.Session.Seed() // running, so agreed
+			st, err := game.New(game.Config{Mode: sc.Mode, Coins: sc.Coins, Players: sc.Players, Seed: seed})
 			if err != nil {
 				return err
 			}
@@ -222,9 +223,16 @@ func (s *Sim) stepPeer(p *Peer, now time.Duration) error {
 				p.Game = sc.WrapGame(p.Player, st)
 			}
 		}
-		if p.Session.Wait() {
-			p.Waits++
-		} else if err := s.advance(p, now); err != nil {
+		if err := s.advance(p, now); err != nil {
+			return err
+		}
+	} else if p.State != nil && p.Session.Running() {
+		// The last frame is played: fold in late remote inputs, so it gets confirmed.
+		r, err := p.Session.Step(now, nil)
+		if err != nil {
+			return err
+		}
+		if err := lockstep.Apply(p.Game, r.Requests); err != nil {
 			return err
 		}
 	}
@@ -238,38 +246,41 @@ func (s *Sim) stepPeer(p *Peer, now time.Duration) error {
 	return nil
 }
 
+// advance steps p's session with its local input. The input is kept until a Step takes it,
+// so a bot's input for frame f depends only on its seed and f, whatever the network does.
 func (s *Sim) advance(p *Peer, now time.Duration) error {
-	var in game.Input
-	target := p.Session.Frame() + lockstep.Frame(s.Scenario.Session.InputDelay)
-	if s.Scenario.Input != nil {
-		in = s.Scenario.Input(p.Player, target)
-	} else if p.Session.LastLocalFrame() < target {
-		in = p.bot.Next()
-	}
-	p.in, _ = in.AppendBinary(p.in[:0])
-	err := p.Session.AddLocalInput(p.in)
-	switch {
-	case errors.Is(err, lockstep.ErrPredictionThreshold), errors.Is(err, lockstep.ErrSendQueueFull):
-		p.Stalls++
-		return nil
-	case err != nil && !errors.Is(err, lockstep.ErrInputAlreadyAdded):
-		return err
-	}
-	reqs, err := p.Session.Advance(now)
-	if errors.Is(err, lockstep.ErrPredictionThreshold) {
-		p.Stalls++
-		return nil
-	}
-	if err != nil {
-		if errors.Is(err, lockstep.ErrDesync) {
-			return nil
+	if !p.pending {
+		var in game.Input
+		if s.Scenario.Input != nil {
+			in = s.Scenario.Input(p.Player, p.Session.Frame()+lockstep.Frame(p.Session.InputDelay()))
+		} else {
+			in = p.bot.Next()
 		}
+		var err error
+		if p.in, err = in.AppendBinary(p.in[:0]); err != nil {
+			return fmt.Errorf("player %d: %w", p.Player, err)
+		}
+		p.pending = true
+	}
+	r, err := p.Session.Step(now, p.in)
+	if err != nil {
 		return err
+	}
+	switch r.Status {
+	case lockstep.StatusAdvanced:
+		p.pending = false
+	case lockstep.StatusWaiting, lockstep.StatusSendQueueFull:
+		p.Stalls++
+	case lockstep.StatusTimeSync:
+		p.Waits++
+	}
+	if len(r.Requests) == 0 {
+		return nil
 	}
 	st := p.Session.Stats(p.stats[:0])
 	p.stats = st.Peers
 	p.maxDepth = max(p.maxDepth, st.LastRollback)
-	return lockstep.Apply(p.Game, reqs)
+	return lockstep.Apply(p.Game, r.Requests)
 }
 
 // record keeps the checksum of every newly confirmed frame.

@@ -1,0 +1,585 @@
+package lockstep
+
+// Transcript tests: scripted sessions with golden output, in the style of etcd raft's
+// interaction tests. Each file in testdata/transcripts is a list of blocks:
+//
+//	# comment lines
+//	command arg=value ...
+//	----
+//	output
+//
+// separated by blank lines. The harness runs every command and compares its output with the
+// block's; go test -run TestTranscripts -rewrite writes the current output instead (review
+// the diff before committing it). The output stays at the level of frames, statuses, events
+// and message kinds, never raw bytes, so a change of the wire encoding needs no rewrite and a
+// change of behaviour shows up as a readable diff.
+//
+// Commands (p, from, to are player numbers; times are in 60 Hz ticks):
+//
+//	new players=N [latency=T] [delay=D] [maxpred=M] [interval=C]
+//	        N sessions over links of T ticks each way; player 0 learns the others'
+//	        addresses in the handshake. C is Config.ChecksumInterval.
+//	input p=P value=V          player P's input byte from now on
+//	tick [n=K]                 K ticks: each player receives what is due, steps, sends;
+//	                           prints each player's frame, confirmed frame, statuses and
+//	                           the kinds of datagrams it sent
+//	link from=A to=B up|down|hold
+//	                           down: what A sends B is lost; hold: it waits for deliver
+//	deliver [from=A] [to=B]    hand over every held or in-flight datagram now
+//	drop [from=A] [to=B]       lose them
+//	stop p=P                   P steps with no input from now on (Step(now, nil))
+//	vanish p=P                 P stops dead: no goodbye, no ticks
+//	close p=P                  P says goodbye (Close) and stops ticking
+//	delay p=P frames=D         SetInputDelay
+//	skew p=P                   P's game starts to diverge (a bug outside the saved state)
+//	events                     events since the last "events", per player
+//	checksums                  each player's checksum of the latest frame all confirmed
+//	stats                      state, frames, rollbacks and peer states per player
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var rewrite = flag.Bool("rewrite", false, "rewrite the golden output of transcript tests")
+
+func TestTranscripts(t *testing.T) {
+	files, err := filepath.Glob("testdata/transcripts/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no transcripts: %v", err)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
+			runTranscript(t, file)
+		})
+	}
+}
+
+type transcriptBlock struct {
+	comments []string
+	command  string
+	want     string
+	line     int
+}
+
+func parseTranscript(t *testing.T, file string) []transcriptBlock {
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var blocks []transcriptBlock
+	var cur transcriptBlock
+	inOutput := false
+	sc := bufio.NewScanner(f)
+	n := 0
+	var out []string
+	flush := func() {
+		if cur.command != "" {
+			cur.want = strings.Join(out, "\n")
+			blocks = append(blocks, cur)
+		}
+		cur, out, inOutput = transcriptBlock{}, nil, false
+	}
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		switch {
+		case inOutput && line == "":
+			flush()
+		case inOutput:
+			out = append(out, line)
+		case line == "----":
+			if cur.command == "" {
+				t.Fatalf("%s:%d: output without a command", file, n)
+			}
+			inOutput = true
+		case strings.HasPrefix(line, "#"):
+			cur.comments = append(cur.comments, line)
+		case line == "":
+			if cur.command != "" {
+				t.Fatalf("%s:%d: command %q has no ---- line", file, n, cur.command)
+			}
+		default:
+			if cur.command != "" {
+				t.Fatalf("%s:%d: two commands in one block", file, n)
+			}
+			cur.command, cur.line = line, n
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	flush()
+	return blocks
+}
+
+func runTranscript(t *testing.T, file string) {
+	blocks := parseTranscript(t, file)
+	h := &transcript{t: t}
+	var b strings.Builder
+	for i, bl := range blocks {
+		got, err := h.run(bl.command)
+		if err != nil {
+			t.Fatalf("%s:%d: %s: %v", file, bl.line, bl.command, err)
+		}
+		if got == "" {
+			got = "ok"
+		}
+		if *rewrite {
+			if i > 0 {
+				b.WriteString("\n")
+			}
+			for _, c := range bl.comments {
+				b.WriteString(c + "\n")
+			}
+			b.WriteString(bl.command + "\n----\n" + got + "\n")
+			continue
+		}
+		if got != bl.want {
+			t.Errorf("%s:%d: %s\n--- got\n%s\n--- want\n%s", file, bl.line, bl.command, got, bl.want)
+		}
+	}
+	if *rewrite {
+		if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// transcriptGame is the toy game plus a deliberate bug: with skew set, every frame adds
+// something the saved state does not hold, so this peer's states drift from the others'.
+type transcriptGame struct {
+	toyGame
+	skew bool
+}
+
+func (g *transcriptGame) AdvanceFrame(inputs []byte) {
+	g.toyGame.AdvanceFrame(inputs)
+	if g.skew {
+		g.sum++
+	}
+}
+
+type wireMsg struct {
+	from, to int
+	due      int // tick at which it arrives, on an up link
+	data     []byte
+}
+
+type linkMode uint8
+
+const (
+	linkUp linkMode = iota
+	linkDown
+	linkHold
+)
+
+type transcriptPeer struct {
+	s       *Session
+	g       transcriptGame
+	input   byte
+	stopped bool // steps with no input: only folds in late remote inputs
+	gone    bool
+	events  []string
+	status  []string // statuses of the ticks of the current "tick" command, run-length coded
+	sent    []string // kinds sent during the current "tick" command
+	maxBack int
+}
+
+type transcript struct {
+	t       *testing.T
+	peers   []*transcriptPeer
+	latency int
+	now     int // ticks
+	wire    []wireMsg
+	links   map[[2]int]linkMode
+}
+
+func (h *transcript) addr(p int) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(1 + p)}), 7000)
+}
+
+func (h *transcript) player(a netip.AddrPort) int {
+	for p := range h.peers {
+		if h.addr(p) == a {
+			return p
+		}
+	}
+	return -1
+}
+
+func (h *transcript) clock() time.Duration { return time.Duration(h.now) * tick }
+
+type args map[string]string
+
+func (a args) int(key string, def int) (int, error) {
+	v, ok := a[key]
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q: %w", key, v, err)
+	}
+	return n, nil
+}
+
+func (h *transcript) run(line string) (string, error) {
+	fields := strings.Fields(line)
+	cmd, a, flags := fields[0], args{}, map[string]bool{}
+	for _, f := range fields[1:] {
+		if k, v, ok := strings.Cut(f, "="); ok {
+			a[k] = v
+		} else {
+			flags[f] = true
+		}
+	}
+	if cmd != "new" && h.peers == nil {
+		return "", fmt.Errorf("no sessions yet: start with new")
+	}
+	p, err := a.int("p", -1)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := a["p"]; ok && (p < 0 || p >= len(h.peers)) {
+		return "", fmt.Errorf("no player %d", p)
+	}
+	switch cmd {
+	case "new":
+		return h.newSessions(a)
+	case "input":
+		v, err := a.int("value", 0)
+		if err != nil {
+			return "", err
+		}
+		h.peers[p].input = byte(v)
+		return "", nil
+	case "tick":
+		n, err := a.int("n", 1)
+		if err != nil {
+			return "", err
+		}
+		return h.tick(n), nil
+	case "link":
+		from, err1 := a.int("from", -1)
+		to, err2 := a.int("to", -1)
+		if err1 != nil || err2 != nil || from < 0 || to < 0 {
+			return "", fmt.Errorf("link needs from= and to=")
+		}
+		switch {
+		case flags["up"]:
+			h.links[[2]int{from, to}] = linkUp
+		case flags["down"]:
+			h.links[[2]int{from, to}] = linkDown
+		case flags["hold"]:
+			h.links[[2]int{from, to}] = linkHold
+		default:
+			return "", fmt.Errorf("link: up, down or hold?")
+		}
+		return "", nil
+	case "deliver", "drop":
+		from, _ := a.int("from", -1)
+		to, _ := a.int("to", -1)
+		return h.deliverOrDrop(cmd == "deliver", from, to), nil
+	case "stop":
+		h.peers[p].stopped = true
+		return "", nil
+	case "vanish":
+		h.peers[p].gone = true
+		return "", nil
+	case "close":
+		pr := h.peers[p]
+		for _, d := range pr.s.Close(h.clock()) {
+			h.send(p, d)
+		}
+		pr.gone = true
+		return fmt.Sprintf("p%d: %v", p, pr.s.State()), nil
+	case "delay":
+		d, err := a.int("frames", 0)
+		if err != nil {
+			return "", err
+		}
+		return "", h.peers[p].s.SetInputDelay(d)
+	case "skew":
+		h.peers[p].g.skew = true
+		return "", nil
+	case "events":
+		var out []string
+		for i, pr := range h.peers {
+			for _, e := range pr.events {
+				out = append(out, fmt.Sprintf("p%d: %s", i, e))
+			}
+			pr.events = pr.events[:0]
+		}
+		return strings.Join(out, "\n"), nil
+	case "checksums":
+		return h.checksums(), nil
+	case "stats":
+		return h.stats(), nil
+	}
+	return "", fmt.Errorf("unknown command %q", cmd)
+}
+
+func (h *transcript) newSessions(a args) (string, error) {
+	n, err := a.int("players", 2)
+	if err != nil {
+		return "", err
+	}
+	if h.latency, err = a.int("latency", 1); err != nil {
+		return "", err
+	}
+	delay, err := a.int("delay", 0)
+	if err != nil {
+		return "", err
+	}
+	maxpred, err := a.int("maxpred", 0)
+	if err != nil {
+		return "", err
+	}
+	interval, err := a.int("interval", 0)
+	if err != nil {
+		return "", err
+	}
+	h.peers, h.wire, h.links, h.now = nil, nil, map[[2]int]linkMode{}, 0
+	for p := range n {
+		addrs := make([]netip.AddrPort, n)
+		for q := range n {
+			if p != 0 {
+				addrs[q] = h.addr(q)
+			}
+		}
+		cfg := Config{Players: n, InputSize: 1, InputDelay: delay, MaxPrediction: maxpred,
+			ChecksumInterval: interval, Game: "transcript", Seed: uint64(100 + p), Nonce: uint64(p + 1)}
+		s, err := NewSession(cfg, p, addrs)
+		if err != nil {
+			return "", err
+		}
+		h.peers = append(h.peers, &transcriptPeer{s: s})
+	}
+	return fmt.Sprintf("%d players, latency %d ticks, input delay %d", n, h.latency, delay), nil
+}
+
+func (h *transcript) send(from int, d Datagram) {
+	to := h.player(d.To)
+	if to < 0 {
+		h.t.Fatalf("p%d sends to %v, nobody's address", from, d.To)
+	}
+	switch h.links[[2]int{from, to}] {
+	case linkDown:
+		return
+	case linkHold:
+		h.wire = append(h.wire, wireMsg{from: from, to: to, due: -1, data: slices.Clone(d.Data)})
+	default:
+		h.wire = append(h.wire, wireMsg{from: from, to: to, due: h.now + h.latency, data: slices.Clone(d.Data)})
+	}
+}
+
+// msgKind names a datagram by its message type: the one place the transcripts look inside
+// the wire format.
+func msgKind(data []byte) string {
+	hd, _, err := parseHeader(data)
+	if err != nil {
+		return "malformed"
+	}
+	switch hd.typ {
+	case msgSyncRequest:
+		return "sync-request"
+	case msgSyncReply:
+		return "sync-reply"
+	case msgInput:
+		return "input"
+	case msgBye:
+		return "bye"
+	case msgReject:
+		return "reject"
+	}
+	return fmt.Sprintf("type-%d", hd.typ)
+}
+
+func (h *transcript) tick(n int) string {
+	for _, pr := range h.peers {
+		pr.status, pr.sent, pr.maxBack = pr.status[:0], pr.sent[:0], 0
+	}
+	for range n {
+		now := h.clock()
+		for i, pr := range h.peers {
+			if pr.gone {
+				continue
+			}
+			keep := h.wire[:0]
+			for _, m := range h.wire {
+				if m.to == i && m.due >= 0 && m.due <= h.now {
+					pr.s.Receive(h.addr(m.from), m.data, now)
+					continue
+				}
+				keep = append(keep, m)
+			}
+			h.wire = keep
+			in := []byte{pr.input}
+			if pr.stopped {
+				in = nil
+			}
+			r, err := pr.s.Step(now, in)
+			if err != nil {
+				h.t.Fatalf("p%d: %v", i, err)
+			}
+			if err := Apply(&pr.g, r.Requests); err != nil {
+				h.t.Fatalf("p%d: %v", i, err)
+			}
+			pr.status = append(pr.status, r.Status.String())
+			pr.maxBack = max(pr.maxBack, pr.s.sync.lastRollback)
+			for _, d := range pr.s.Outgoing(now) {
+				pr.sent = append(pr.sent, msgKind(d.Data))
+				h.send(i, d)
+			}
+			for _, e := range pr.s.Events() {
+				pr.events = append(pr.events, fmt.Sprintf("t=%d %s", h.now, eventLine(e)))
+			}
+		}
+		h.now++
+	}
+	var out []string
+	for i, pr := range h.peers {
+		if pr.gone {
+			out = append(out, fmt.Sprintf("p%d: gone", i))
+			continue
+		}
+		line := fmt.Sprintf("p%d: frame %d, confirmed %d; %s", i, pr.s.Frame(), pr.s.ConfirmedFrame(), runLength(pr.status))
+		if pr.maxBack > 0 {
+			line += fmt.Sprintf("; rollback %d", pr.maxBack)
+		}
+		if len(pr.sent) > 0 {
+			line += "; sent " + runLength(pr.sent)
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
+}
+
+// eventLine is an event without what depends on the clock's fine grain or the wire.
+func eventLine(e Event) string {
+	switch e.Kind {
+	case EventRunning:
+		return fmt.Sprintf("running seed=%d", e.Seed)
+	case EventDesync:
+		return fmt.Sprintf("desync at frame %d with player %d", e.Frame, e.Player)
+	}
+	return e.String()
+}
+
+// runLength writes "a a a b" as "a×3 b".
+func runLength(items []string) string {
+	var parts []string
+	for i := 0; i < len(items); {
+		j := i
+		for j < len(items) && items[j] == items[i] {
+			j++
+		}
+		if j-i == 1 {
+			parts = append(parts, items[i])
+		} else {
+			parts = append(parts, fmt.Sprintf("%s×%d", items[i], j-i))
+		}
+		i = j
+	}
+	return strings.Join(parts, " ")
+}
+
+func (h *transcript) deliverOrDrop(deliver bool, from, to int) string {
+	var out []string
+	keep := h.wire[:0]
+	var chosen []wireMsg
+	for _, m := range h.wire {
+		if (from < 0 || m.from == from) && (to < 0 || m.to == to) {
+			chosen = append(chosen, m)
+			continue
+		}
+		keep = append(keep, m)
+	}
+	h.wire = keep
+	verb := "dropped"
+	if deliver {
+		verb = "delivered"
+	}
+	for _, m := range chosen {
+		out = append(out, fmt.Sprintf("%s p%d→p%d %s", verb, m.from, m.to, msgKind(m.data)))
+		if deliver && !h.peers[m.to].gone {
+			h.peers[m.to].s.Receive(h.addr(m.from), m.data, h.clock())
+		}
+	}
+	if len(out) == 0 {
+		return "nothing " + verb
+	}
+	return strings.Join(out, "\n")
+}
+
+func (h *transcript) checksums() string {
+	common := Frame(-1)
+	for _, pr := range h.peers {
+		if c := pr.s.ConfirmedFrame(); !pr.gone && (common < 0 || c < common) {
+			common = c
+		}
+	}
+	var out []string
+	var sums []uint64
+	for i, pr := range h.peers {
+		if pr.gone {
+			continue
+		}
+		sum, ok := pr.s.Checksum(common)
+		if !ok {
+			out = append(out, fmt.Sprintf("p%d: frame %d forgotten (confirmed %d)", i, common, pr.s.ConfirmedFrame()))
+			continue
+		}
+		sums = append(sums, sum)
+		out = append(out, fmt.Sprintf("p%d: frame %d checksum %016x", i, common, sum))
+	}
+	if len(sums) > 1 {
+		verdict := "agree"
+		for _, v := range sums[1:] {
+			if v != sums[0] {
+				verdict = "DIFFER"
+			}
+		}
+		out = append(out, verdict)
+	}
+	return strings.Join(out, "\n")
+}
+
+func (h *transcript) stats() string {
+	var out []string
+	for i, pr := range h.peers {
+		st := pr.s.Stats(nil)
+		line := fmt.Sprintf("p%d: %v, frame %d, confirmed %d, rollbacks %d (max depth %d), delay %d", i, st.State, st.Frame, st.ConfirmedFrame, st.Rollbacks, st.MaxRollbackDepth, pr.s.InputDelay())
+		if end := pr.s.EndFrame(); end != NullFrame {
+			line += fmt.Sprintf(", end frame %d", end)
+		}
+		for _, ps := range st.Peers {
+			line += fmt.Sprintf("; p%d %v", ps.Player, ps.State)
+			if ps.Interrupted {
+				line += " interrupted"
+			}
+			if ps.SendQueue > 0 {
+				line += fmt.Sprintf(" unacked %d", ps.SendQueue)
+			}
+		}
+		if err := pr.s.Err(); errors.Is(err, ErrDesync) {
+			line += "; err: desync" // the message holds checksums: game and hash details
+		} else if err != nil {
+			line += "; err: " + err.Error()
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
+}
