@@ -115,7 +115,7 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Linger == 0 {
 		cfg.Linger = DefaultLinger
 	}
-	sc := cfg.Session
+	sc := cfg.Session.WithDefaults()
 	if err := sc.Validate(); err != nil {
 		return nil, fmt.Errorf("netplay: session config: %w", err)
 	}
@@ -129,7 +129,7 @@ func New(cfg Config) (*Runner, error) {
 		sess:     sess,
 		game:     cfg.Game,
 		buf:      make([]byte, transport.MaxDatagram),
-		input:    make([]byte, 0, sc.InputSize),
+		input:    make([]byte, sc.InputSize),
 		inputs:   make([]byte, 0, sc.Players*sc.InputSize),
 		end:      lockstep.NullFrame,
 		recorded: lockstep.NullFrame,
@@ -242,7 +242,8 @@ func (r *Runner) Tick() {
 	now := r.cfg.Clock.Now()
 	if r.sess.Running() && !r.desynced {
 		if r.game == nil {
-			g, err := r.cfg.NewGame(r.sess.Seed())
+			seed, _ := r.sess.Seed() // valid: the session is running
+			g, err := r.cfg.NewGame(seed)
 			if err != nil {
 				r.fail(EndFailed, fmt.Errorf("netplay: new game: %w", err))
 				return
@@ -266,7 +267,10 @@ func (r *Runner) frame(now time.Duration) {
 	case r.end != lockstep.NullFrame && r.sess.Frame() >= r.end:
 		// The last frame is played: in stays nil.
 	case r.end != lockstep.NullFrame && r.sess.LastLocalFrame() >= r.end-1:
-		// Every frame up to the end has its local input (input delay): advance without more.
+		// Every frame up to the end has its local input (input delay): advance on those.
+		// The session drops an input for a frame that already has one, so nothing is
+		// played past the end.
+		in = r.input[:r.cfg.Session.InputSize]
 	default:
 		next := r.sess.LastLocalFrame() + 1
 		if !r.pending || r.pendingFor != next {
@@ -285,9 +289,7 @@ func (r *Runner) frame(now time.Duration) {
 	switch st {
 	case stepAdvanced:
 		r.counters.Advanced++
-		if in != nil {
-			r.pending = false
-		}
+		r.pending = false
 		stats := r.sess.Stats(r.peerStats[:0])
 		r.peerStats = stats.Peers
 		r.counters.MaxDepth = max(r.counters.MaxDepth, stats.LastRollback)

@@ -132,6 +132,7 @@ func New(sc Scenario) (*Sim, error) {
 	}
 	cfg := sc.Session
 	cfg.Players = sc.Players
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("simtest: session: %w", err)
 	}
