@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/netip"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -113,8 +111,7 @@ func TestUDPMatch(t *testing.T) {
 
 // The example is a user's game: it depends on no internal package and not on the coin game.
 func TestOnlyPublicDependencies(t *testing.T) {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	out, err := exec.Command(goBin, "list", "-deps", "-test", "p2pa/examples/pong/...").CombinedOutput()
+	out, err := exec.Command("go", "list", "-deps", "-test", "p2pa/examples/pong/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
