@@ -25,10 +25,9 @@ func (c *counter) AdvanceFrame(inputs []byte) {
 	}
 }
 
-func (c *counter) SaveState(dst []byte) ([]byte, uint64) {
+func (c *counter) SaveState(dst []byte) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, c.frame)
-	dst = binary.LittleEndian.AppendUint64(dst, c.total)
-	return dst, c.total*0x9e3779b97f4a7c15 ^ c.frame
+	return binary.LittleEndian.AppendUint64(dst, c.total)
 }
 
 func (c *counter) LoadState(b []byte) error {
