@@ -19,6 +19,7 @@ import (
 
 	"p2pa/discovery"
 	"p2pa/game"
+	"p2pa/internal/bot"
 	"p2pa/lockstep"
 	"p2pa/transport"
 )
@@ -86,7 +87,7 @@ type Match struct {
 	udp    *transport.UDP
 	sess   *lockstep.Session
 	state  *game.State
-	bot    *Bot
+	bot    *bot.Bot
 	rec    *recorder
 	status Status
 
@@ -173,7 +174,7 @@ func Start(opts Options, out io.Writer) (*Match, error) {
 		if opts.Seed != 0 {
 			botSeed = opts.Seed*31 + uint64(opts.Player) + 1
 		}
-		m.bot = NewBot(botSeed)
+		m.bot = bot.NewBot(botSeed)
 	}
 	if opts.Frames > 0 {
 		m.end = lockstep.Frame(opts.Frames)

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"p2pa/game"
-	"p2pa/internal/peer"
+	"p2pa/internal/bot"
 	"p2pa/lockstep"
 	"p2pa/transport"
 )
@@ -58,7 +58,7 @@ type Peer struct {
 	Waits   int // ticks it skipped for time sync
 	Gone    bool
 
-	bot      *peer.Bot
+	bot      *bot.Bot
 	stats    []lockstep.PeerStats // reused by Stats, so a frame allocates nothing
 	in       []byte               // the local input offered until a Step takes it
 	pending  bool                 // in holds an input not taken yet
@@ -133,7 +133,7 @@ func New(sc Scenario) (*Sim, error) {
 		}
 		s.Peers = append(s.Peers, &Peer{
 			Player: p, Addr: Addr(p), Conn: conn, Session: sess,
-			bot: peer.NewBot(sc.Seed*7 + uint64(p)), in: make([]byte, 0, game.InputSize),
+			bot: bot.NewBot(sc.Seed*7 + uint64(p)), in: make([]byte, 0, game.InputSize),
 			recorded: lockstep.NullFrame,
 			sums:     make([]uint64, sc.Frames+1), have: make([]bool, sc.Frames+1),
 		})
