@@ -95,6 +95,7 @@ type Match struct {
 	status Status
 
 	quitting     bool
+	waits        int // the runner's time-sync waits as of the last step
 	signal       os.Signal // the signal that asked us to stop (Stop), if any
 	released     bool      // Close has closed the socket
 	lastLog      time.Duration
@@ -368,23 +369,26 @@ func (m *Match) Tick(local game.Input) {
 		return
 	}
 	m.local = local
-	waits := m.r.Counters().Waits
 	m.r.Tick()
-	c := m.r.Counters()
-	m.status.Waiting = c.Waits > waits
-	m.status.Stalled = c.Stalls
 	m.afterStep()
+}
+
+// afterStep runs after every step of the runner. It carries a failure over between the runner and the screen: one the runner met
+// (a game that would not start) is shown, one found here (a bad local input) ends it.
+//
+// It also keeps the status's counters, the reminders and the -v statistics up to date.
+func (m *Match) afterStep() {
+	if m.r != nil {
+		c := m.r.Counters()
+		m.status.Waiting = c.Waits > m.waits
+		m.status.Stalled, m.waits = c.Stalls, c.Waits
+	}
 	now := m.clock.Now()
 	m.remindWaiting(now)
 	if m.log != nil && now-m.lastLog >= time.Second {
 		m.lastLog = now
 		m.logStats()
 	}
-}
-
-// afterStep carries a failure over between the runner and the screen: one the runner met
-// (a game that would not start) is shown, one found here (a bad local input) ends it.
-func (m *Match) afterStep() {
 	if !m.r.Done() {
 		if m.status.Phase == PhaseFailed {
 			m.r.Abort()
