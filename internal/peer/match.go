@@ -95,7 +95,7 @@ type Match struct {
 	status Status
 
 	quitting     bool
-	waits        int // the runner's time-sync waits as of the last step
+	waits        int       // the runner's time-sync waits as of the last step
 	signal       os.Signal // the signal that asked us to stop (Stop), if any
 	released     bool      // Close has closed the socket
 	lastLog      time.Duration
