@@ -53,6 +53,11 @@ type Config struct {
 	// the peers its checksum; default DefaultDesyncLinger. Negative: the match stays on
 	// (the session stops advancing) until Quit, for a screen that shows the desync.
 	DesyncLinger time.Duration
+	// Hold is for a test harness that compares peers frame by frame: the runner plays to
+	// FinishAt whatever the peers do (one that leaves or vanishes does not move the end),
+	// then only folds in late inputs and answers; it never ends the match by itself (a
+	// desync stops it advancing, a failure still ends it).
+	Hold bool
 	// OnEvent, if set, receives every session event as it is surfaced.
 	OnEvent func(lockstep.Event)
 	// OnConfirmed, if set, is called once for every confirmed frame f, in order, with the
@@ -364,6 +369,9 @@ func (r *Runner) frame(now time.Duration) {
 // played its real inputs up to f, so that is the last frame every side can vouch for. It
 // runs before advancing, so the end frame's saved state is still at hand when confirmed.
 func (r *Runner) noteEnd(f lockstep.Frame, why EndReason) {
+	if r.cfg.Hold {
+		return
+	}
 	if f >= 0 && (r.end == lockstep.NullFrame || f < r.end) {
 		r.setEnd(f, why)
 	}
@@ -451,7 +459,7 @@ func (r *Runner) events(now time.Duration) {
 // we played (or is gone, or the linger ran out).
 func (r *Runner) checkEnd(now time.Duration) {
 	switch {
-	case r.done:
+	case r.done, r.cfg.Hold:
 		return
 	case r.desynced:
 		if r.quitting || (r.cfg.DesyncLinger >= 0 && now-r.desyncAt >= r.cfg.DesyncLinger) {
