@@ -1,7 +1,9 @@
-// Package peer wires one player's side of a networked game: a socket from transport, a
-// lockstep session, the game state, and the rules for starting and ending a match. Both
-// binaries use it: p2pa headless, p2pa-window from its ebiten loop. It imports no ebiten,
-// so the headless binary runs on machines without a display.
+// Package peer is one player's side of a coin game: the command line (Options), and Match,
+// a netplay.Runner (the loop, the handshake, the end of the match, shared with every front
+// end) plus the coin-game layer: the bot or the window's input, the banner and the lines
+// scripts read, the recording, desync dumps, the LAN advertisement and the exit statuses.
+// Both binaries use it: p2pa headless (Serve), p2pa-window from its ebiten loop (Tick and
+// Receive). It imports no ebiten, so the headless binary runs on machines without a display.
 package peer
 
 import (
