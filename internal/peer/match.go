@@ -123,7 +123,9 @@ func Start(opts Options, out io.Writer) (*Match, error) {
 	}
 	m.udp, m.conn = udp, udp
 	if opts.Netsim != "" {
-		m.conn = transport.NewImpaired(udp, clock, opts.NetsimCfg, randomUint64())
+		// The runner waits on arrivals at the socket; the impairment holds some back, and
+		// those are read at the next arrival or tick.
+		m.conn = readableConn{transport.NewImpaired(udp, clock, opts.NetsimCfg, randomUint64()), udp}
 	}
 	peers := make([]netip.AddrPort, 2)
 	if opts.Peer != "" {
@@ -160,6 +162,15 @@ func Start(opts Options, out io.Writer) (*Match, error) {
 	m.startAdvertising()
 	return m, nil
 }
+
+// readableConn is a Conn wrapped around a socket (the -netsim impairment) that still
+// signals the socket's arrivals (netplay.Readable).
+type readableConn struct {
+	transport.Conn
+	udp *transport.UDP
+}
+
+func (c readableConn) Readable() <-chan struct{} { return c.udp.Readable() }
 
 // runnerConfig turns the command line into the runner's configuration.
 func (m *Match) runnerConfig(peers []netip.AddrPort, clock transport.Clock) netplay.Config {
