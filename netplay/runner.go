@@ -259,14 +259,18 @@ func (r *Runner) RunWith(ctx context.Context, o RunOptions) (Result, error) {
 }
 
 // Poll hands every datagram that has arrived to the session, stamped with the clock's
-// time. While the handshake is under way, and once the last frame is played, it answers at
-// once (and, at the end, folds in the late inputs and checks whether the match is over),
-// so the handshake and the goodbye take a few round trips instead of one frame each. In
+// time. While the handshake is under way (for any peer), and once the last frame is
+// played, it answers at once (and, at the end, folds in the late inputs and checks whether
+// the match is over), so the handshake and the goodbye take a few round trips instead of
+// one frame each. In
 // between, replies wait for the next Tick and ride on its input datagram. Once the match
 // is over, the session still answers: a peer that goes on sending is told with a goodbye.
 func (r *Runner) Poll() {
 	now := r.cfg.Clock.Now()
-	handshaking := !r.sess.Running()
+	// Until every peer's first input is in (frame 1 confirmed), a peer may still be in
+	// its handshake: a session that is running already answers its last sync requests at
+	// once too, or the other side would wait a frame for each.
+	handshaking := !r.sess.Running() || r.sess.ConfirmedFrame() < 1
 	got := false
 	for {
 		n, from, ok := r.cfg.Conn.ReadFrom(r.buf)
