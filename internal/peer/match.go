@@ -97,7 +97,7 @@ type Match struct {
 	status Status
 
 	quitting     bool
-	waits        int       // the runner's time-sync waits as of the last step
+	ticks, waits int       // the runner's ticks and time-sync waits as of the last step
 	signal       os.Signal // the signal that asked us to stop (Stop), if any
 	released     bool      // Close has closed the socket
 	lastLog      time.Duration
@@ -392,9 +392,10 @@ func (m *Match) Tick(local game.Input) {
 // It also keeps the status's counters, the reminders and the -v statistics up to date.
 func (m *Match) afterStep() {
 	if m.r != nil {
-		c := m.r.Counters()
-		m.status.Waiting = c.Waits > m.waits
-		m.status.Stalled, m.waits = c.Stalls, c.Waits
+		if c := m.r.Counters(); c.Ticks != m.ticks { // Waiting is about the last tick
+			m.status.Waiting = c.Waits > m.waits
+			m.status.Stalled, m.waits, m.ticks = c.Stalls, c.Waits, c.Ticks
+		}
 	}
 	now := m.clock.Now()
 	m.remindWaiting(now)
