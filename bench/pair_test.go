@@ -76,19 +76,37 @@ type memPeer struct {
 	g      *game.State
 	delay  lockstep.Frame
 	in     []byte
+	// warming: a stall is not an error yet (newMemPair settles the pair in first)
+	warming bool
+	// hold: skip this tick's frame (newMemPair lines the two peers up)
+	hold bool
 }
 
 // frame is one tick of a game loop minus the network: step with the local input, carry
 // out the requests. On a perfect link every step advances.
 func (m *memPeer) frame(now time.Duration) error {
+	if m.hold {
+		return nil
+	}
 	target := m.s.Frame() + m.delay
 	var err error
 	if m.in, err = movingInput(m.player, target, m.delay).AppendBinary(m.in[:0]); err != nil {
 		return fmt.Errorf("player %d frame %d: %w", m.player, m.s.Frame(), err)
 	}
 	r, err := m.s.Step(now, m.in)
+	// The pair ignores time sync (see memPair): each StatusTimeSync uses up one frame of
+	// the wait, so stepping again at once plays the frame this tick.
+	for range 16 { // more than any wait the session asks for
+		if err != nil || r.Status != lockstep.StatusTimeSync {
+			break
+		}
+		r, err = m.s.Step(now, m.in)
+	}
 	if err != nil {
 		return fmt.Errorf("player %d frame %d: step: %w", m.player, m.s.Frame(), err)
+	}
+	if m.warming && r.Status.Stalled() {
+		return nil // settling in: see newMemPair
 	}
 	if r.Status != lockstep.StatusAdvanced {
 		return fmt.Errorf("player %d frame %d: step: %v", m.player, m.s.Frame(), r.Status)
@@ -130,6 +148,10 @@ type memPair struct {
 }
 
 const pairDelay = 1
+
+// warmupFrames is how long a pair settles in before it is measured: 20 s of play, past two
+// of the send back-off's 8 s floor windows.
+const warmupFrames = 1200
 
 func newMemPair(tb testing.TB, coins, late int) *memPair {
 	tb.Helper()
@@ -179,10 +201,35 @@ func newMemPair(tb testing.TB, coins, late int) *memPair {
 		}
 		m.g = g
 	}
-	// Warm up past everything that allocates once: the saved-state ring, the eight
-	// remembered checksum states (one per 60 frames), the input rings.
+	// Warm up past everything that allocates once (the saved-state ring, the eight
+	// remembered checksum states, one per 60 frames, the input rings) and past the send
+	// back-off's first floor windows: the handshake above delivers at once, so the first
+	// acknowledgements come back far sooner than the late ones after it, which reads as a
+	// queue and makes B send less often until that floor has aged out (two windows of
+	// lockstep's floorWindow, 8 s). Stalls are allowed only while warming.
 	p.tick = int(now/frameTime) + 1
-	for range 600 {
+	p.a.warming, p.b.warming = true, true
+	for range warmupFrames {
+		if err := p.step(); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	p.a.warming, p.b.warming = false, false
+	// A stalled while B backed off, so B runs ahead; the pair ignores time sync, so hold
+	// the one ahead until both are at the same frame again, where B's inputs reach A
+	// exactly late frames after A predicted them.
+	for range warmupFrames {
+		fa, fb := p.a.s.Frame(), p.b.s.Frame()
+		if fa == fb {
+			break
+		}
+		p.a.hold, p.b.hold = fa > fb, fb > fa
+		if err := p.step(); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	p.a.hold, p.b.hold = false, false
+	for range 120 { // and a steady stretch that must not stall
 		if err := p.step(); err != nil {
 			tb.Fatal(err)
 		}
