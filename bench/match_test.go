@@ -47,14 +47,17 @@ type matchResult struct {
 func playMatch(sc sim.Scenario) (matchResult, error) {
 	var r matchResult
 	sc.Players = 2
+	var conns [2]*countingConn
+	sc.WrapConn = func(p int, c transport.Conn) transport.Conn {
+		conns[p] = &countingConn{Conn: c}
+		return conns[p]
+	}
 	s, err := sim.New(sc)
 	if err != nil {
 		return r, err
 	}
-	conns := make([]*countingConn, len(s.Peers))
 	for i, p := range s.Peers {
-		conns[i] = &countingConn{Conn: p.Conn, sess: p.Session}
-		p.Conn = conns[i]
+		conns[i].sess = p.Session // counted from the handshake's end, which the session knows
 	}
 	for !s.Finished() {
 		if s.Ticks >= s.Scenario.MaxTicks {

@@ -45,6 +45,9 @@ type Scenario struct {
 	Input func(player int, f lockstep.Frame) game.Input
 	// WrapGame, if set, may replace a peer's game (a deliberately broken one, say).
 	WrapGame func(player int, g *game.State) lockstep.Game
+	// WrapConn, if set, may stand in front of a peer's emulated endpoint (a counting Conn,
+	// say); the peer's runner sends and receives through what it returns.
+	WrapConn func(player int, c transport.Conn) transport.Conn
 	// MaxTicks bounds the run; default 4*Frames + 600.
 	MaxTicks int
 }
@@ -118,6 +121,9 @@ func New(sc Scenario) (*Sim, error) {
 		conn, err := s.Net.Listen(Addr(p))
 		if err != nil {
 			return nil, err
+		}
+		if sc.WrapConn != nil {
+			conn = sc.WrapConn(p, conn)
 		}
 		addrs := make([]netip.AddrPort, sc.Players)
 		for q := range addrs {
