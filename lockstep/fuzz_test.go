@@ -460,7 +460,7 @@ func FuzzDecodeDatagram(f *testing.F) {
 				t.Fatalf("parsed out of range: %+v", m)
 			}
 			dec := fuzzDecode(t, m.inputs, m.count, size)
-			flags := h.flags & (flagQuality | flagChecksum)
+			flags := h.flags & (flagQuality | flagChecksum | flagRoster)
 			again := m
 			again.inputs = appendInputs(nil, make([]byte, size), dec, size)
 			re := appendInput(nil, &again, flags)
@@ -487,8 +487,17 @@ func FuzzDecodeDatagram(f *testing.F) {
 }
 
 // fuzzFields are the fields of m that encoding with flags puts on the wire.
-func fuzzFields(m inputMsg, flags uint8) [10]int64 {
-	f := [10]int64{int64(m.start), int64(m.count), int64(m.ack)}
+func fuzzFields(m inputMsg, flags uint8) [11 + 2*MaxPlayers]int64 {
+	f := [11 + 2*MaxPlayers]int64{int64(m.start), int64(m.count), int64(m.ack)}
+	if flags&flagRoster != 0 {
+		f[10] = int64(m.rosterN)
+		for i, e := range m.roster[:m.rosterN] {
+			f[11+2*i] = int64(e.last)
+			if e.disc {
+				f[12+2*i] = 1
+			}
+		}
+	}
 	if flags&flagQuality != 0 {
 		f[3], f[4], f[5], f[6], f[7] = int64(m.ping), int64(m.echo), int64(m.held), int64(m.frame), int64(m.advantage)
 	}

@@ -100,7 +100,7 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 	s := &Session{
 		cfg:          cfg,
 		local:        localPlayer,
-		sync:         newSyncLayer(cfg.Players, cfg.InputSize, cfg.MaxPrediction),
+		sync:         newSyncLayer(cfg.Players, cfg.InputSize, cfg.MaxPrediction, departureSlack(cfg)),
 		peers:        make([]*endpoint, cfg.Players),
 		rng:          rand.New(rand.NewPCG(cfg.Nonce, 0x70327061)),
 		outBuf:       make([]byte, 0, maxPendingOut*MaxDatagram),
@@ -126,6 +126,9 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 			continue
 		}
 		ep := &endpoint{player: p, acked: NullFrame, lastSentTo: NullFrame, remoteFrame: NullFrame, endFrame: NullFrame}
+		for i := range ep.views {
+			ep.views[i].last = NullFrame
+		}
 		if addr.IsValid() {
 			ep.addr, ep.addrKnown = unmap(addr), true
 			ep.sendSyncNow = true

@@ -93,6 +93,7 @@ const (
 const (
 	flagQuality  = 0x10
 	flagChecksum = 0x20
+	flagRoster   = 0x40
 )
 
 // flagSecret on a handshake message: the sender was given a secret.
@@ -167,6 +168,18 @@ type inputMsg struct {
 	// checksum (flagChecksum)
 	sumFrame Frame
 	sum      uint64
+
+	// roster (flagRoster): the sender's view of every player other than itself and the
+	// receiver, in player order (departure.go)
+	rosterN int
+	roster  [MaxPlayers]rosterEntry
+}
+
+// rosterEntry is one sender's view of one player: connected or not, and the last frame of
+// its real input the sender holds (connected) or settled on (disconnected).
+type rosterEntry struct {
+	disc bool
+	last Frame
 }
 
 func appendHeader(b []byte, typ msgType, flags uint8) []byte {
@@ -255,6 +268,19 @@ func appendInput(b []byte, m *inputMsg, flags uint8) []byte {
 		b = binary.AppendUvarint(b, uint64(m.sumFrame))
 		b = binary.LittleEndian.AppendUint64(b, m.sum)
 	}
+	if flags&flagRoster != 0 {
+		// Each entry's frame relative to the ack (they are close), zigzag-coded, and the
+		// disconnected bit below it: one byte per player in play.
+		b = append(b, byte(m.rosterN))
+		for _, e := range m.roster[:m.rosterN] {
+			d := int64(e.last) - int64(m.ack)
+			v := uint64(d<<1^d>>63) << 1
+			if e.disc {
+				v |= 1
+			}
+			b = binary.AppendUvarint(b, v)
+		}
+	}
 	// The inputs come last and run to the end of the message: their count is implied,
 	// which saves a byte on every message of a match.
 	return append(b, m.inputs...)
@@ -315,6 +341,30 @@ func parseInput(b []byte, flags uint8, inputSize int, m *inputMsg) error {
 		if r.err == nil {
 			m.sum = binary.LittleEndian.Uint64(r.b)
 			r.b = r.b[8:]
+		}
+	}
+	m.rosterN = 0
+	if flags&flagRoster != 0 {
+		if r.err == nil && len(r.b) < 1 {
+			r.err = errShort
+		}
+		if r.err == nil {
+			n := int(r.b[0])
+			r.b = r.b[1:]
+			if n > MaxPlayers-2 {
+				return fmt.Errorf("roster of %d players", n)
+			}
+			for i := range n {
+				v := r.uvarint(1 << 34)
+				z := v >> 1
+				d := int64(z>>1) ^ -int64(z&1)
+				f := int64(m.ack) + d
+				if f < int64(NullFrame) || f > maxFrameOnWire {
+					return fmt.Errorf("roster frame %d", f)
+				}
+				m.roster[i] = rosterEntry{disc: v&1 != 0, last: Frame(f)}
+			}
+			m.rosterN = n
 		}
 	}
 	if r.err != nil {
