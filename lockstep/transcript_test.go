@@ -474,6 +474,8 @@ func eventLine(e Event) string {
 		return fmt.Sprintf("running seed=%d", e.Seed)
 	case EventDesync:
 		return fmt.Sprintf("desync at frame %d with player %d", e.Frame, e.Player)
+	case EventDisconnected, EventPeerLeft:
+		return fmt.Sprintf("%s frame=%d", e, e.Frame)
 	}
 	return e.String()
 }
