@@ -60,7 +60,12 @@
 //
 // A peer that leaves (Close) says goodbye with the frame its game ends at; a peer silent for
 // DisconnectTimeout is dropped, its game ending after the last input of it we hold. Either
-// way both sides end on the same frame where they can (EndFrame). A dropped peer that was
+// way both sides end on the same frame where they can (EndFrame). With three or four
+// players the survivors agree on that frame: every input message carries the sender's view
+// of the third players (connected, last frame held), a survivor that hears a player was
+// dropped drops it too, and all settle on the smallest last frame any of them held, rolling
+// back if they ran past it; the departure's event comes once that frame is agreed, with the
+// same Frame on every survivor (departure.go). A dropped peer that was
 // only stopped for a while and speaks again is answered with a goodbye naming our end, and
 // a session that was not run for longer than InterruptTimeout does not count that time as
 // its peers' silence (goodbye.go).

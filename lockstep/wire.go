@@ -31,6 +31,13 @@ import (
 //
 //	magic | type, flags | body | tag (8)
 //
+// An input message's body is start (uvarint) | ack-start (varint) | quality block (flag
+// 0x10) | checksum block (0x20) | roster (0x40) | encoded inputs to the end. The roster is
+// sent in every input message of a 3-4 player match (never with two players): a count
+// byte, then for each player other than the sender and the receiver, in player order, a
+// uvarint of zigzag(last-ack)<<1 | disconnected, last being the last frame of that
+// player's real input the sender holds or, once disconnected, settled on (departure.go).
+//
 // # Integrity and authentication
 //
 // Each session picks a random 64-bit session nonce and sends it in every handshake
