@@ -80,6 +80,12 @@ func (s *Session) Receive(from netip.AddrPort, data []byte, now time.Duration) {
 				s.fail(fmt.Errorf("player %d left before the game started", ep.player))
 			}
 		}
+	case msgIntro:
+		ep, d := s.authenticated(from, data)
+		if ep == nil {
+			return
+		}
+		s.receiveIntro(ep, d[2:], len(data))
 	default:
 		s.drops.Malformed++
 	}
@@ -107,6 +113,7 @@ func (s *Session) Outgoing(now time.Duration) []Datagram {
 				s.queue(ep.addr, func(b []byte) []byte { return appendSync(b, msgSyncRequest, &m, s.proof) })
 			}
 		}
+		s.sendIntros()
 	case StateDesync:
 		// Stopped, but still telling the peers our checksum of the desynced frame.
 		for _, ep := range s.peers {
@@ -115,6 +122,7 @@ func (s *Session) Outgoing(now time.Duration) []Datagram {
 			}
 		}
 	case StateRunning:
+		s.sendIntros()
 		s.collectChecksums()
 		for _, ep := range s.peers {
 			if ep == nil || ep.state != epRunning {

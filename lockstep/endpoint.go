@@ -49,6 +49,10 @@ type endpoint struct {
 	pendingSums [checksumHistory]checksumReport // the peer's reports we could not check yet
 	endFrame    Frame                           // once gone: the first frame played without its real inputs
 
+	// introductions by player 0 (intro.go)
+	introSent bool
+	lastIntro time.Duration
+
 	// departures (departure.go)
 	views       [MaxPlayers]rosterView // the peer's view of each third player, by player
 	rosterDirty bool                   // our roster changed: tell it at once

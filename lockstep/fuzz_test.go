@@ -544,3 +544,25 @@ func fuzzDecode(t *testing.T, enc []byte, count, size int) []byte {
 	}
 	return out
 }
+
+// FuzzParseIntro: an introduction that parses has at most one entry per player, each a
+// valid address of a player of the match.
+func FuzzParseIntro(f *testing.F) {
+	f.Add([]byte{1, 2, 4, 10, 0, 0, 7, 0x58, 0x1b}, uint8(3))
+	f.Add([]byte{2, 1, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 2, 4, 1, 2, 3, 4, 5, 6}, uint8(4))
+	f.Fuzz(func(t *testing.T, b []byte, players uint8) {
+		n := int(players)%MaxPlayers + 1
+		got, err := parseIntro(b, n)
+		if err != nil {
+			return
+		}
+		if got.n > MaxPlayers {
+			t.Fatalf("%d entries", got.n)
+		}
+		for _, in := range got.list[:got.n] {
+			if in.player < 0 || in.player >= n || !in.addr.IsValid() || in.addr.Port() == 0 {
+				t.Fatalf("entry %+v of %x", in, b)
+			}
+		}
+	})
+}

@@ -401,6 +401,8 @@ func msgKind(data []byte) string {
 		return "input"
 	case msgBye:
 		return "bye"
+	case msgIntro:
+		return "intro"
 	case msgReject:
 		return "reject"
 	}

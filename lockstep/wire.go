@@ -94,6 +94,7 @@ const (
 	msgInput       msgType = 3
 	msgBye         msgType = 4
 	msgReject      msgType = 5
+	msgIntro       msgType = 6 // player 0 introduces the others (intro.go)
 )
 
 // Flags on input messages: which optional blocks follow the inputs.
