@@ -125,7 +125,7 @@ cross: deps
 	GOARCH=386 $(GO) test ./game/
 	GOARCH=arm64 $(GO) test -exec qemu-aarch64-static ./game/
 	GOOS=windows GOARCH=amd64 $(GO) build ./cmd/...
-	GOOS=darwin GOARCH=arm64 $(GO) build $$(GOOS=darwin GOARCH=arm64 $(GO) list -f '{{.ImportPath}} {{join .Deps " "}}' ./... | awk '!/github.com\/hajimehoshi\/ebiten/ {print $$1}')
+	GOOS=darwin GOARCH=arm64 $(GO) build $$(GOOS=darwin GOARCH=arm64 $(GO) list -f '{{if .GoFiles}}{{.ImportPath}} {{join .Deps " "}}{{end}}' ./... | awk '!/github.com\/hajimehoshi\/ebiten/ {print $$1}')
 
 # bench measures what issue 5 asks (handshake, input latency, frame cost with and without
 # rollback, bytes on the wire, the prototype's stream, bad links; see bench/) six

@@ -5,7 +5,7 @@ go 1.26
 require (
 	github.com/google/go-cmp v0.7.0
 	github.com/hajimehoshi/ebiten/v2 v2.8.8
-	github.com/jezek/xgb v1.1.1
+	github.com/hashicorp/mdns v1.0.7
 	github.com/pkg/profile v1.7.0
 	golang.org/x/image v0.20.0
 )
@@ -17,7 +17,12 @@ require (
 	github.com/felixge/fgprof v0.9.3 // indirect
 	github.com/go-text/typesetting v0.2.0 // indirect
 	github.com/google/pprof v0.0.0-20211214055906-6f57359322fd // indirect
-	golang.org/x/sync v0.8.0 // indirect
-	golang.org/x/sys v0.25.0 // indirect
-	golang.org/x/text v0.18.0 // indirect
+	github.com/jezek/xgb v1.1.1
+	github.com/miekg/dns v1.1.72 // indirect
+	golang.org/x/mod v0.31.0 // indirect
+	golang.org/x/net v0.48.0 // indirect
+	golang.org/x/sync v0.19.0 // indirect
+	golang.org/x/sys v0.39.0 // indirect
+	golang.org/x/text v0.32.0 // indirect
+	golang.org/x/tools v0.40.0 // indirect
 )

@@ -76,9 +76,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	var sess session
-	if opts.Replay != "" {
+	switch {
+	case opts.Replay != "":
 		sess, err = startReplay(opts, stdout)
-	} else {
+	case opts.Player != 0 && opts.Peer == "":
+		sess = startFinding(opts, stdout)
+	default:
 		sess, err = startMatch(opts, stdout)
 	}
 	if err != nil {

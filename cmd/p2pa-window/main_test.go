@@ -7,6 +7,7 @@ package main
 import (
 	"errors"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,5 +144,30 @@ func TestOverField(t *testing.T) {
 		if got := overField(game.Input{X: c.x, Y: c.y}); got != c.want {
 			t.Errorf("overField(%d, %d) = %v, want %v", c.x, c.y, got, c.want)
 		}
+	}
+}
+
+// TestLookingScreens: a joining player with no -peer sees that it is looking, then the
+// matches to choose from, then whom it connects to.
+func TestLookingScreens(t *testing.T) {
+	seeker, err := peer.ParseFlags("test", []string{"-p", "1"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, ok := screenFor(seeker, view{Phase: peer.PhaseWaiting, Looking: true}, nil, false, 0)
+	if !ok || sc.Title != "Looking for a game on this network…" || sc.Footer == "" {
+		t.Errorf("looking screen: %+v", sc)
+	}
+	games := []peer.Found{
+		{Instance: "alpha", Addr: netip.MustParseAddrPort("192.168.1.20:7000"), Want: 2, Seated: 1},
+		{Instance: "beta", Addr: netip.MustParseAddrPort("192.168.1.21:7000"), Want: 2, Seated: 1},
+	}
+	sc, _ = screenFor(seeker, view{Phase: peer.PhaseWaiting, Looking: true, Games: games}, nil, false, 0)
+	if len(sc.Code) != 2 || !strings.HasPrefix(sc.Code[0], "p2pa -p 1 -join alpha") || !strings.Contains(sc.Code[1], "192.168.1.21:7000") {
+		t.Errorf("choice screen lists %q", sc.Code)
+	}
+	sc, _ = screenFor(seeker, view{Phase: peer.PhaseWaiting, Peer: "192.168.1.20:7000"}, nil, false, 0)
+	if sc.Title != "Connecting to 192.168.1.20:7000" {
+		t.Errorf("after finding a game: %+v", sc)
 	}
 }

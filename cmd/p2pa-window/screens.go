@@ -26,7 +26,12 @@ const escQuits = "Esc quits (the other player is told you left)."
 // ends cleanly; silent is how long the peer has been quiet when interrupted.
 func screenFor(opts options, v view, s *game.State, quitting bool, silent time.Duration) (render.Screen, bool) {
 	sc := render.Screen{Progress: -1, Accent: accentWait}
+	if opts.Peer == "" && opts.Player != 0 && v.Peer != "" {
+		opts.Peer = v.Peer // found by looking: show it as if given with -peer
+	}
 	switch {
+	case v.Looking && v.Phase == peer.PhaseWaiting:
+		return lookingScreen(opts, v), true
 	case quitting && v.Phase <= peer.PhaseInterrupted:
 		sc.Title = "Leaving the match"
 		sc.Lines = []string{"Making sure the other player has all your moves,", "so both games end on the same frame."}
@@ -204,4 +209,25 @@ func oneLine(err error) string {
 		s = s[:87] + "..."
 	}
 	return s
+}
+
+// lookingScreen is a joining player with no -peer: looking, or choosing among several.
+func lookingScreen(opts options, v view) render.Screen {
+	sc := render.Screen{Progress: -1, Accent: accentWait, Footer: "Esc quits."}
+	if len(v.Games) == 0 {
+		sc.Title = "Looking for a game on this network…"
+		sc.Lines = []string{
+			"Waiting for a player 0 on this network or on this machine.",
+			"On the other machine, type:",
+		}
+		sc.Code = []string{"p2pa" + matchFlags(opts)}
+		sc.Notes = []string{fmt.Sprintf("Or join an address directly: p2pa -p %d -peer HOST:%s%s", opts.Player, peer.DefaultPort, matchFlags(opts))}
+		return sc
+	}
+	sc.Title = "Several games on this network"
+	sc.Lines = []string{"Start again with the one to join:"}
+	for _, g := range v.Games {
+		sc.Code = append(sc.Code, fmt.Sprintf("p2pa -p %d -join %s%s    (%s, %d of %d seated)", opts.Player, g.Instance, matchFlags(opts), g.Addr, g.Seated, g.Want))
+	}
+	return sc
 }

@@ -53,6 +53,10 @@ type view struct {
 	DesyncFile      string
 	// Replay is set for a replay, which has no network.
 	Replay bool
+	// Looking is set while a joining player with no -peer looks for a game; Games are
+	// the matches found when there are several to choose from.
+	Looking bool
+	Games   []peer.Found
 
 	// Network statistics for the HUD.
 	RTT              time.Duration // <0: not measured yet

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"p2pa/discovery"
 	"p2pa/game"
 	"p2pa/lockstep"
 	"p2pa/transport"
@@ -112,11 +113,15 @@ type Match struct {
 	endState     []byte        // the saved state of the end frame, once confirmed
 	desyncAt     time.Duration
 	peerStat     []lockstep.PeerStats
+	ad           *discovery.Advertiser // player 0's LAN advertisement while it waits
 }
 
 // Start opens the socket and prepares the session; it prints the banner to out and returns
 // at once. The handshake runs in Tick.
 func Start(opts Options, out io.Writer) (*Match, error) {
+	if opts.Player != 0 && opts.Peer == "" {
+		return nil, fmt.Errorf("player %d has no -peer: find one with FindGame first", opts.Player)
+	}
 	m := &Match{opts: opts, out: out, end: lockstep.NullFrame, recorded: lockstep.NullFrame}
 	m.log = newLogger(opts.Verbose)
 	m.clock = transport.NewRealClock()
@@ -182,6 +187,7 @@ func Start(opts Options, out io.Writer) (*Match, error) {
 		m.status.Peer = peers[1-opts.Player].String()
 	}
 	m.banner()
+	m.startAdvertising()
 	return m, nil
 }
 
@@ -558,6 +564,7 @@ func (m *Match) handleEvents() {
 			}
 		case lockstep.EventRunning:
 			m.status.Phase = PhaseRunning
+			m.stopAdvertising() // the match is full
 			m.status.Peer = m.peerAddr()
 		case lockstep.EventInterrupted:
 			m.status.Phase = PhaseInterrupted
@@ -721,6 +728,7 @@ func (m *Match) ResultLine() string {
 // recording and prints the result line as the last line. It returns the error that ended
 // the match, if any, for the caller to report (on stderr).
 func (m *Match) Close() error {
+	m.stopAdvertising()
 	m.finish()
 	m.conn.Close()
 	m.released = true

@@ -51,6 +51,10 @@ type Options struct {
 	DiffA  string
 	DiffB  string
 	Diff   bool
+
+	Name        string // the name player 0 advertises (default: the host's)
+	NoAdvertise bool
+	Join        string // a joining player with no -peer joins the match advertised as this
 }
 
 // ErrHelp is returned when -h was asked for; the usage text was printed.
@@ -60,8 +64,9 @@ var ErrHelp = flag.ErrHelp
 const Usage = `p2pa — two players collect bouncing coins; only their inputs cross the network.
 
 Usage:
-  p2pa [flags]                       player 0, listening on :7000
-  p2pa -p 1 -peer HOST:7000 [flags]  player 1, joining player 0
+  p2pa [flags]                       player 0, listening on :7000, advertised on the LAN
+  p2pa -p 1 [flags]                  player 1, finding player 0 on the LAN or this machine
+  p2pa -p 1 -peer HOST:7000 [flags]  player 1, joining player 0 at that address
 
 One machine, two windows:
   p2pa -p 0 -listen 127.0.0.1:7000 &
@@ -97,10 +102,10 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	fs.SetOutput(io.Discard)
 	var mode string
 	var seed int64
-	fs.IntVar(&o.Player, "p", 0, "player number: 0 hosts and waits, 1 joins with -peer")
+	fs.IntVar(&o.Player, "p", 0, "player number: 0 hosts and waits, 1 joins (finds player 0, or -peer, -join)")
 	fs.IntVar(&o.Players, "players", lockstep.DefaultPlayers, "players in the game (the network game has 2; -synctest takes 1..4)")
 	fs.StringVar(&o.Listen, "listen", "", "local UDP address (default :7000 for player 0, any free port for player 1)")
-	fs.StringVar(&o.Peer, "peer", "", "the other player's address, host:port (required for player 1)")
+	fs.StringVar(&o.Peer, "peer", "", "the other player's address, host:port (player 1 without it looks for player 0)")
 	fs.IntVar(&o.Delay, "delay", 0, "input delay in frames (hides latency, costs responsiveness)")
 	fs.IntVar(&o.MaxPred, "maxpred", lockstep.DefaultMaxPrediction, "prediction window: frames the game may run ahead of the remote input")
 	fs.StringVar(&mode, "mode", "classic", "game mode: classic (player 1 collects) or versus (each player has a collector)")
@@ -125,6 +130,9 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	fs.StringVar(&o.Replay, "replay", "", "replay a recorded match from this file")
 	fs.IntVar(&o.Speed, "speed", 1, "replay speed in the window: 1 or 4")
 	fs.BoolVar(&o.Diff, "diff", false, "compare two saved state files: p2pa -diff a.state b.state")
+	fs.StringVar(&o.Name, "name", "", "the name player 0 advertises its match as on the LAN (default: this host's name)")
+	fs.BoolVar(&o.NoAdvertise, "no-advertise", false, "player 0: do not advertise the match on the LAN (a -listen on 127.0.0.1 never is)")
+	fs.StringVar(&o.Join, "join", "", "without -peer: join the match advertised under this name")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(usageOut, Usage)
@@ -137,6 +145,9 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	o.Seed = uint64(seed)
+	if err := o.checkDiscovery(); err != nil {
+		return o, err
+	}
 
 	if o.Diff {
 		if fs.NArg() != 2 {
@@ -205,9 +216,6 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	}
 	if _, err := transport.ParseListen(o.Listen); err != nil {
 		return o, fmt.Errorf("-listen: %w", err)
-	}
-	if o.Player != 0 && o.Peer == "" {
-		return o, fmt.Errorf("-peer: player %d needs the address of player 0 (e.g. -peer 192.168.1.20:7000)", o.Player)
 	}
 	if o.Peer != "" {
 		if _, err := transport.ResolvePeer(o.Peer); err != nil {

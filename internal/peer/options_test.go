@@ -27,6 +27,7 @@ func defaultOptions() Options {
 		Disconnect:       5 * time.Second,
 		ChecksumInterval: 60,
 		Speed:            1,
+		Name:             DefaultName(),
 	}
 }
 
@@ -49,6 +50,10 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-p", "1", "-peer", "127.0.0.1:7000"}, with(func(o *Options) { o.Player, o.Peer, o.Listen = 1, "127.0.0.1:7000", ":0" })},
 		{[]string{"-p", "1", "-peer", ":7000", "-listen", "127.0.0.1:7001"}, with(func(o *Options) { o.Player, o.Peer, o.Listen = 1, ":7000", "127.0.0.1:7001" })},
 		{[]string{"-listen", "127.0.0.1:0"}, with(func(o *Options) { o.Listen = "127.0.0.1:0" })},
+		// A joining player with no address looks for one (FindGame); -join names the match.
+		{[]string{"-p", "1"}, with(func(o *Options) { o.Player, o.Listen = 1, ":0" })},
+		{[]string{"-p", "1", "-join", "alice"}, with(func(o *Options) { o.Player, o.Listen, o.Join = 1, ":0", "alice" })},
+		{[]string{"-name", "living-room_2", "-no-advertise"}, with(func(o *Options) { o.Name, o.NoAdvertise = "living-room_2", true })},
 		{[]string{"-seed", "7", "-frames", "300", "-bot", "-headless"}, with(func(o *Options) { o.Seed, o.Frames, o.Bot, o.Headless = 7, 300, true, true })},
 		{[]string{"-seed", "-1"}, with(func(o *Options) { o.Seed = math.MaxUint64 })},
 		{[]string{"-mode", "VERSUS", "-coins", "100"}, with(func(o *Options) { o.Mode, o.Coins = game.Versus, 100 })},
@@ -59,7 +64,7 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-synctest", "-players", "4", "-check", "20"}, with(func(o *Options) { o.SyncTest, o.Players, o.CheckDistance, o.Listen = true, 4, 20, "" })},
 		{[]string{"-synctest", "-check", "8", "-maxpred", "8"}, with(func(o *Options) { o.SyncTest, o.Listen = true, "" })},
 		{[]string{"-replay", "m.p2pa", "-speed", "4"}, with(func(o *Options) { o.Replay, o.Speed, o.Listen = "m.p2pa", 4, "" })},
-		{[]string{"-diff", "a.state", "b.state"}, Options{Diff: true, DiffA: "a.state", DiffB: "b.state", Players: 2, MaxPred: 8, Coins: game.DefaultCoins,
+		{[]string{"-diff", "a.state", "b.state"}, Options{Diff: true, Name: DefaultName(), DiffA: "a.state", DiffB: "b.state", Players: 2, MaxPred: 8, Coins: game.DefaultCoins,
 			CheckDistance: lockstep.DefaultCheckDistance, Interrupt: 750 * time.Millisecond, Disconnect: 5 * time.Second, ChecksumInterval: 60, Speed: 1}},
 		{[]string{"-record", "out.p2pa", "-v", "-profile", "cpu", "-screenshot", "s.png"}, with(func(o *Options) { o.Record, o.Verbose, o.Profile, o.Screenshot = "out.p2pa", true, "cpu", "s.png" })},
 	} {
@@ -114,7 +119,11 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-netsim", "loss=101%"}, "-netsim"},
 		{[]string{"-listen", "not an address"}, "-listen"},
 		{[]string{"-listen", "127.0.0.1:70000"}, "-listen"},
-		{[]string{"-p", "1"}, "-peer"},
+		{[]string{"-name", "a b"}, "-name"},
+		{[]string{"-name", "a.local"}, "-name"},
+		{[]string{"-join", "alice"}, "-join"},
+		{[]string{"-p", "1", "-join", "alice", "-peer", "127.0.0.1:7000"}, "-join"},
+		{[]string{"-p", "1", "-join", "x\\032y"}, "-join"},
 		{[]string{"-p", "1", "-peer", "nohost"}, "-peer"},
 		{[]string{"-p", "1", "-peer", "127.0.0.1:0"}, "-peer"},
 		{[]string{"-diff", "a.state"}, "-diff: want two state files, got 1 argument"},

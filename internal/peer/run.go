@@ -3,6 +3,7 @@ package peer
 import (
 	"github.com/pkg/profile"
 
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,15 @@ func StartProfile(kind string) (stop func()) {
 // 60 frames a second, until -frames is confirmed, the peer leaves, or SIGINT/SIGTERM
 // (which end it as cleanly as Quit; Close then reports *Interrupted, see ExitCode).
 func RunHeadless(o Options, out io.Writer) error {
+	if o.Player != 0 && o.Peer == "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		var err error
+		o, _, err = FindGame(ctx, o, out)
+		stop()
+		if err != nil {
+			return err
+		}
+	}
 	m, err := Start(o, out)
 	if err != nil {
 		return &UsageError{err}

@@ -6,8 +6,9 @@ package xdisplay
 const help = `p2pa — two players collect bouncing coins; only their inputs cross the network.
 
 Usage:
-  p2pa [flags]                       player 0, listening on :7000
-  p2pa -p 1 -peer HOST:7000 [flags]  player 1, joining player 0
+  p2pa [flags]                       player 0, listening on :7000, advertised on the LAN
+  p2pa -p 1 [flags]                  player 1, finding player 0 on the LAN or this machine
+  p2pa -p 1 -peer HOST:7000 [flags]  player 1, joining player 0 at that address
 
 One machine, two windows:
   p2pa -p 0 -listen 127.0.0.1:7000 &
@@ -52,20 +53,26 @@ Flags:
     	no window (works without a display)
   -interrupt duration
     	silence after which the peer shows as interrupted (default 750ms)
+  -join string
+    	without -peer: join the match advertised under this name
   -listen string
     	local UDP address (default :7000 for player 0, any free port for player 1)
   -maxpred int
     	prediction window: frames the game may run ahead of the remote input (default 8)
   -mode string
     	game mode: classic (player 1 collects) or versus (each player has a collector) (default "classic")
+  -name string
+    	the name player 0 advertises its match as on the LAN (default: this host's name)
   -netsim string
     	emulate a bad link on this peer, e.g. 'latency=40ms,jitter=10ms,loss=5%,dup=1%,reorder=1%'
     	or a thin one, 'rate=32kbit,queue=10kB'. Each setting applies to each direction, on this peer:
     	latency=40ms adds 80 ms to the round trip; the same flag on both peers adds 160 ms (plus jitter)
+  -no-advertise
+    	player 0: do not advertise the match on the LAN (a -listen on 127.0.0.1 never is)
   -p int
-    	player number: 0 hosts and waits, 1 joins with -peer
+    	player number: 0 hosts and waits, 1 joins (finds player 0, or -peer, -join)
   -peer string
-    	the other player's address, host:port (required for player 1)
+    	the other player's address, host:port (player 1 without it looks for player 0)
   -players int
     	players in the game (the network game has 2; -synctest takes 1..4) (default 2)
   -profile string

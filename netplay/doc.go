@@ -1,0 +1,44 @@
+// Package netplay runs one player's side of a networked match: it owns the loop around a
+// lockstep.Session, a transport.Conn and a transport.Clock, and carries the session's
+// requests out against a lockstep.Game.
+//
+// # The model
+//
+// lockstep.Session is a pure state machine, like etcd raft's RawNode: it never reads a
+// socket or a clock and never calls the game. Runner is the part raft calls Node: the one
+// loop every front end shares. Each frame it
+//
+//   - hands every datagram that has arrived to the session, stamped with its arrival time
+//     (Poll; during the handshake the replies go out at once, so a handshake completes at
+//     network speed instead of one round trip per frame);
+//   - asks the input source for the local input of the next frame, once, and keeps it until
+//     the session takes it (a session that cannot advance this tick takes it next tick);
+//   - steps the session, applies the requests to the game, sends what the session wants
+//     sent, and reports the session's events;
+//   - records the checksum of every newly confirmed frame, and ends the match when its
+//     end frame is settled (see below).
+//
+// The same code runs in two ways. Run drives it on a real clock: it waits on the Conn's
+// readability (see Readable; transport.UDP has it) and on a ticker at the frame rate, until
+// the match ends. Poll and Tick drive it step by step on a virtual clock, with no goroutine:
+// that is how simtest runs several runners over transport.Network and replays a scenario
+// exactly.
+//
+// # Ending a match
+//
+// A match ends at a frame both sides agree on, with the checksum of that frame:
+//
+//   - FinishAt N: no local input is added past frame N-1; once the session reaches frame N
+//     it only folds in late remote inputs until N is confirmed, then waits (at most
+//     Config.Linger) until every peer has acknowledged every input we played, and leaves
+//     with a goodbye. Both peers report frame N and the same checksum.
+//   - Quit: the end moves to the last frame we played; the rest is as above.
+//   - A peer that says goodbye or vanishes (the disconnect timeout) moves the end to the
+//     last frame every player played with real inputs (lockstep's EndFrame).
+//   - A desync ends the match shortly after it is found (the session first tells the peers
+//     its checksum); a failed handshake ends it at once.
+//
+// Result says how it ended (EndReason), at which frame, with which checksum and state.
+//
+// Nothing in a steady frame allocates: buffers are owned by the runner and reused.
+package netplay

@@ -1,0 +1,296 @@
+package netplay_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"p2pa/lockstep"
+	"p2pa/netplay"
+	"p2pa/transport"
+)
+
+const frame = time.Second / 60
+
+// pair is two runners over the emulator on a virtual clock.
+type pair struct {
+	clock   *transport.VirtualClock
+	net     *transport.Network
+	runners [2]*netplay.Runner
+	events  [2][]lockstep.Event
+	asked   [2][]lockstep.Frame // the frames each input source was asked for, in order
+	stopped [2]bool             // a stopped runner is no longer driven (it vanished)
+	conns   [2]transport.Conn
+}
+
+func addrOf(p int) netip.AddrPort { return netip.MustParseAddrPort(fmt.Sprintf("10.0.0.%d:7000", p+1)) }
+
+// newPair makes two runners; edit changes player p's configuration before it is made.
+func newPair(t *testing.T, seed uint64, link transport.LinkConfig, edit func(p int, c *netplay.Config)) *pair {
+	t.Helper()
+	x := &pair{clock: transport.NewVirtualClock(0)}
+	x.net = transport.NewNetwork(x.clock, seed)
+	x.net.SetLink(addrOf(0), addrOf(1), link)
+	x.net.SetLink(addrOf(1), addrOf(0), link)
+	for p := range 2 {
+		conn, err := x.net.Listen(addrOf(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.conns[p] = conn
+		peers := []netip.AddrPort{addrOf(0), {}} // player 0 learns player 1's address
+		c := netplay.Config{
+			Session: lockstep.Config{InputSize: 1, Game: "counter", Seed: seed, Nonce: seed*7 + uint64(p)},
+			Player:  p, Peers: peers, Conn: conn, Clock: x.clock, Game: &counter{},
+			Input: func(f lockstep.Frame, dst []byte) []byte {
+				x.asked[p] = append(x.asked[p], f)
+				return append(dst, byte(uint64(f)*(seed+uint64(p)+1)>>3))
+			},
+			OnEvent: func(e lockstep.Event) { x.events[p] = append(x.events[p], e) },
+		}
+		if edit != nil {
+			edit(p, &c)
+		}
+		r, err := netplay.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.runners[p] = r
+	}
+	return x
+}
+
+// step plays one frame for each runner still driven, then hands every datagram to its
+// receiver at its arrival time until the next frame.
+func (x *pair) step() {
+	for p, r := range x.runners {
+		if !x.stopped[p] {
+			r.Tick()
+		}
+	}
+	next := x.clock.Now() + frame
+	for due, ok := x.net.NextDue(); ok && due < next; due, ok = x.net.NextDue() {
+		x.clock.Set(max(due, x.clock.Now()))
+		for p, r := range x.runners {
+			if x.stopped[p] {
+				drain(x.conns[p])
+			} else {
+				r.Poll()
+			}
+		}
+	}
+	x.clock.Set(next)
+}
+
+// drain reads and forgets what reaches a vanished runner, as a dead process's socket would.
+func drain(c transport.Conn) {
+	var buf [transport.MaxDatagram]byte
+	for {
+		if _, _, ok := c.ReadFrom(buf[:]); !ok {
+			return
+		}
+	}
+}
+
+// run steps until done() or the virtual deadline.
+func (x *pair) run(t *testing.T, deadline time.Duration, done func() bool) {
+	t.Helper()
+	for !done() {
+		if x.clock.Now() > deadline {
+			t.Fatalf("not done after %v: %v / %v", deadline, x.runners[0].Session().Stats(nil), x.runners[1].Session().Stats(nil))
+		}
+		x.step()
+	}
+}
+
+func (x *pair) bothDone() bool { return x.runners[0].Done() && x.runners[1].Done() }
+
+func TestEndings(t *testing.T) {
+	lossy := transport.LinkConfig{Latency: 40 * time.Millisecond, Jitter: 10 * time.Millisecond, Loss: 0.05}
+	tests := []struct {
+		name   string
+		seed   uint64
+		link   transport.LinkConfig
+		edit   func(p int, c *netplay.Config)
+		during func(x *pair) // called every frame
+		want   [2]netplay.EndReason
+		agree  bool // both end at the same confirmed frame with the same checksum
+		frame  lockstep.Frame
+	}{
+		{name: "finish", seed: 1, link: lossy, agree: true, frame: 400,
+			edit: func(p int, c *netplay.Config) { c.FinishAt = 400 },
+			want: [2]netplay.EndReason{netplay.EndFinished, netplay.EndFinished}},
+		{name: "finish-with-input-delay", seed: 2, link: lossy, agree: true, frame: 300,
+			edit: func(p int, c *netplay.Config) { c.FinishAt = 300; c.Session.InputDelay = 2 },
+			want: [2]netplay.EndReason{netplay.EndFinished, netplay.EndFinished}},
+		{name: "quit", seed: 3, link: lossy, agree: true, frame: -1,
+			during: func(x *pair) {
+				if x.runners[1].Session().Frame() >= 250 {
+					x.runners[1].Quit()
+				}
+			},
+			want: [2]netplay.EndReason{netplay.EndPeerLeft, netplay.EndQuit}},
+		{name: "handshake-fails", seed: 4, link: lossy, frame: -1,
+			edit: func(p int, c *netplay.Config) {
+				if p == 1 {
+					c.Session.Game = "another game"
+				}
+			},
+			want: [2]netplay.EndReason{netplay.EndFailed, netplay.EndFailed}},
+		{name: "desync", seed: 5, link: lossy, frame: -1,
+			edit: func(p int, c *netplay.Config) {
+				c.Session.ChecksumInterval = 10
+				if p == 1 {
+					c.Game = &drifting{}
+				}
+			},
+			want: [2]netplay.EndReason{netplay.EndDesync, netplay.EndDesync}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			x := newPair(t, tc.seed, tc.link, tc.edit)
+			x.run(t, 60*time.Second, func() bool {
+				if tc.during != nil {
+					tc.during(x)
+				}
+				return x.bothDone()
+			})
+			a, b := x.runners[0].Result(), x.runners[1].Result()
+			if got := [2]netplay.EndReason{a.Reason, b.Reason}; got != tc.want {
+				t.Fatalf("reasons %v, want %v (errors %v, %v)", got, tc.want, a.Err, b.Err)
+			}
+			if tc.agree {
+				if !a.Confirmed || !b.Confirmed || a.Frame != b.Frame || a.Checksum != b.Checksum || string(a.State) != string(b.State) {
+					t.Fatalf("peers disagree on the end: %v (%v) vs %v (%v)", a, a.Confirmed, b, b.Confirmed)
+				}
+				if len(a.State) == 0 {
+					t.Fatalf("no end state")
+				}
+				if a.Err != nil || b.Err != nil {
+					t.Fatalf("errors %v, %v", a.Err, b.Err)
+				}
+			}
+			if tc.frame >= 0 && a.Frame != tc.frame {
+				t.Fatalf("end frame %d, want %d", a.Frame, tc.frame)
+			}
+			if tc.want[0] == netplay.EndDesync && !errors.Is(a.Err, lockstep.ErrDesync) {
+				t.Fatalf("desync result error %v", a.Err)
+			}
+			if tc.want[0] == netplay.EndFailed && (a.Err == nil || b.Err == nil) {
+				t.Fatalf("a failed handshake without an error: %v, %v", a.Err, b.Err)
+			}
+			for p := range 2 {
+				checkAskedOnce(t, p, x.asked[p])
+			}
+		})
+	}
+}
+
+// checkAskedOnce: the input source is asked for consecutive frames, each exactly once.
+func checkAskedOnce(t *testing.T, p int, asked []lockstep.Frame) {
+	t.Helper()
+	for i := 1; i < len(asked); i++ {
+		if asked[i] != asked[i-1]+1 {
+			t.Fatalf("player %d: input asked for frame %d after frame %d", p, asked[i], asked[i-1])
+		}
+	}
+}
+
+// A peer that stops dead moves the end to the last frame both played with real inputs.
+func TestPeerVanishes(t *testing.T) {
+	x := newPair(t, 11, transport.LinkConfig{Latency: 20 * time.Millisecond}, func(p int, c *netplay.Config) {
+		c.Session.DisconnectTimeout = time.Second
+		c.Session.InterruptTimeout = 300 * time.Millisecond
+	})
+	x.run(t, 60*time.Second, func() bool {
+		if x.runners[1].Session().Frame() >= 200 {
+			x.stopped[1] = true
+		}
+		return x.runners[0].Done()
+	})
+	res := x.runners[0].Result()
+	end := x.runners[0].Session().EndFrame()
+	if res.Reason != netplay.EndPeerDisconnected || !res.Confirmed || res.Frame != end || end < 190 {
+		t.Fatalf("result %v confirmed %v, EndFrame %d", res, res.Confirmed, end)
+	}
+	// If player 1 confirmed that frame before it vanished, its checksum must match.
+	if sum, ok := x.runners[1].Session().Checksum(end); ok && end <= x.runners[1].Session().ConfirmedFrame() && sum != res.Checksum {
+		t.Fatalf("vanished peer has checksum %016x at frame %d, survivor %016x", sum, end, res.Checksum)
+	}
+}
+
+// The handshake runs at network speed: replies go out when a datagram arrives, not at the
+// next frame, so on a 1 ms link it takes a few milliseconds, far less than one round trip
+// per frame would (SyncRoundTrips frames).
+func TestHandshakeAtNetworkSpeed(t *testing.T) {
+	x := newPair(t, 12, transport.LinkConfig{Latency: time.Millisecond}, nil)
+	x.run(t, 5*time.Second, func() bool {
+		return x.runners[0].Session().Running() && x.runners[1].Session().Running()
+	})
+	if limit := 2 * frame; x.clock.Now() > limit {
+		t.Fatalf("running after %v, want at most %v", x.clock.Now(), limit)
+	}
+}
+
+// A steady frame (tick, deliveries, polls) allocates nothing.
+func TestSteadyFrameAllocatesNothing(t *testing.T) {
+	x := newPair(t, 13, transport.LinkConfig{Latency: 20 * time.Millisecond}, func(p int, c *netplay.Config) {
+		c.Input = func(f lockstep.Frame, dst []byte) []byte { return append(dst, byte(f/7)) }
+		c.OnEvent = nil
+		c.OnConfirmed = func(lockstep.Frame, uint64, []byte) {}
+	})
+	x.run(t, 10*time.Second, func() bool { return x.runners[0].Session().Frame() >= 300 })
+	if n := testing.AllocsPerRun(200, x.step); n != 0 {
+		t.Fatalf("%v allocations per frame, want 0", n)
+	}
+}
+
+// Run on real loopback UDP: two runners in one process finish together.
+func TestRunUDP(t *testing.T) {
+	conns := [2]*transport.UDP{}
+	for p := range conns {
+		u, err := transport.ListenUDP("127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { u.Close() })
+		conns[p] = u
+	}
+	clock := transport.NewRealClock()
+	results := make(chan netplay.Result, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for p := range 2 {
+		r, err := netplay.New(netplay.Config{
+			Session: lockstep.Config{InputSize: 1, Game: "counter", Seed: 21, Nonce: uint64(p + 5)},
+			Player:  p, Peers: []netip.AddrPort{conns[0].LocalAddr(), {}}, Conn: conns[p], Clock: clock,
+			Game:     &counter{},
+			Input:    func(f lockstep.Frame, dst []byte) []byte { return append(dst, byte(f/5)+byte(p)) },
+			FinishAt: 60,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			res, _ := r.Run(ctx)
+			results <- res
+		}()
+	}
+	a, b := <-results, <-results
+	if a.Reason != netplay.EndFinished || b.Reason != netplay.EndFinished || a.Frame != 60 || a.Checksum != b.Checksum {
+		t.Fatalf("results %v and %v", a, b)
+	}
+}
+
+// drifting is a counter whose player-1 copy computes something else: a desync.
+type drifting struct{ counter }
+
+func (d *drifting) AdvanceFrame(inputs []byte) {
+	d.counter.AdvanceFrame(inputs)
+	if d.frame > 30 {
+		d.total++
+	}
+}
