@@ -276,15 +276,29 @@ func (s *Session) PeerAddr(p int) netip.AddrPort {
 
 // EndFrame is the last frame every player played with real inputs: the frame at which the
 // first peer left or was dropped; NullFrame while everyone is connected. Both sides of a
-// game that ended with a goodbye agree on it and on its checksum.
+// game that ended with a goodbye agree on it and on its checksum. With three or four
+// players it counts a departure once the survivors agreed on its frame (departure.go).
 func (s *Session) EndFrame() Frame {
 	end := NullFrame
 	for _, ep := range s.peers {
-		if ep != nil && ep.state == epGone && (end == NullFrame || ep.endFrame < end) {
+		if ep != nil && ep.departed && (end == NullFrame || ep.endFrame < end) {
 			end = ep.endFrame
 		}
 	}
 	return end
+}
+
+// ConnectedPeers is how many remote players are still in the match (not dropped, not left).
+// With three or four players the survivors of a departure play on; a runner ends the match
+// at a departure only when this is 0.
+func (s *Session) ConnectedPeers() int {
+	n := 0
+	for _, ep := range s.peers {
+		if ep != nil && ep.state != epGone {
+			n++
+		}
+	}
+	return n
 }
 
 // Unacknowledged is the largest number of local inputs some connected peer has not
