@@ -2,6 +2,7 @@ package lockstep
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"testing"
@@ -1162,8 +1163,17 @@ func TestSessionStats(t *testing.T) {
 // TestSessionIntroductions: with 3 and 4 players, every player but 0 knows only player 0's
 // address; player 0 introduces them, they mesh directly, and the match plays in agreement.
 func TestSessionIntroductions(t *testing.T) {
-	for _, n := range []int{3, 4} {
+	for _, tc := range []struct {
+		n     int
+		lossy bool // a fifth of the datagrams lost, and the last player starts 1 s late
+	}{{3, false}, {4, false}, {3, true}, {4, true}} {
+		n := tc.n
 		tn := newNet(t, n, tick, nil)
+		if tc.lossy {
+			rng := rand.New(rand.NewPCG(uint64(n), 77))
+			tn.filter = func(*packet) bool { return rng.IntN(5) != 0 }
+			tn.nodes[n-1].startAt = time.Second
+		}
 		for p := 1; p < n; p++ {
 			addrs := make([]netip.AddrPort, n)
 			addrs[0] = nodeAddr(0)
@@ -1173,7 +1183,7 @@ func TestSessionIntroductions(t *testing.T) {
 			}
 			tn.nodes[p].s = s
 		}
-		tn.until(3*time.Second, "handshake", tn.running)
+		tn.until(6*time.Second, "handshake", tn.running)
 		for _, nd := range tn.nodes {
 			for q := range n {
 				if q != nd.player && nd.s.PeerAddr(q) != nodeAddr(q) {
