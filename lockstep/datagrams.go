@@ -80,6 +80,8 @@ func (s *Session) Receive(from netip.AddrPort, data []byte, now time.Duration) {
 				s.fail(fmt.Errorf("player %d left before the game started", ep.player))
 			}
 		}
+	case msgWatchAck:
+		s.receiveWatchAck(from, data)
 	case msgIntro:
 		ep, d := s.authenticated(from, data)
 		if ep == nil {
@@ -123,6 +125,7 @@ func (s *Session) Outgoing(now time.Duration) []Datagram {
 		}
 	case StateRunning:
 		s.sendIntros()
+		s.sendWatchers(false)
 		s.collectChecksums()
 		for _, ep := range s.peers {
 			if ep == nil || ep.state != epRunning {

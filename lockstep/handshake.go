@@ -17,6 +17,10 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 		s.drops.Malformed++
 		return
 	}
+	if m.watch && m.version == ProtocolVersion {
+		s.receiveWatchSync(from, h, &m)
+		return
+	}
 	known := s.peerAt(from)
 	// Only a peer we know, or someone answering for a player we wait for, may end our
 	// handshake; otherwise a stray datagram could stop a running game.

@@ -77,6 +77,12 @@ type Session struct {
 	desyncState  []byte
 
 	drops DropStats
+
+	// spectators (player 0, Config.Spectators > 0; spectator.go)
+	watchers   []*watcher
+	history    []byte // every confirmed row from frame 0
+	histFrames Frame
+	zeroRow    []byte
 }
 
 // NewSession makes a session for local player localPlayer. peers holds every player's
@@ -113,6 +119,10 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 		desyncFrame:  NullFrame,
 		nextChecksum: 0,
 		inputDelay:   cfg.InputDelay,
+	}
+	if cfg.Spectators > 0 {
+		s.watchers = make([]*watcher, 0, cfg.Spectators)
+		s.zeroRow = make([]byte, cfg.Players*cfg.InputSize)
 	}
 	s.session = s.rng.Uint64() | 1
 	s.root = secretKey([]byte(cfg.Secret))
@@ -355,6 +365,7 @@ func (s *Session) Close(now time.Duration) []Datagram {
 			}
 		}
 	}
+	s.byeWatchers()
 	if s.state == StateRunning || s.state == StateSynchronizing {
 		s.state = StateClosed
 	}

@@ -95,6 +95,8 @@ const (
 	msgBye         msgType = 4
 	msgReject      msgType = 5
 	msgIntro       msgType = 6 // player 0 introduces the others (intro.go)
+	msgWatch       msgType = 7 // player 0 to a spectator: confirmed inputs (spectator.go)
+	msgWatchAck    msgType = 8 // a spectator to player 0: the frames it holds
 )
 
 // Flags on input messages: which optional blocks follow the inputs.
@@ -104,8 +106,12 @@ const (
 	flagRoster   = 0x40
 )
 
-// flagSecret on a handshake message: the sender was given a secret.
-const flagSecret = 0x10
+// flagSecret on a handshake message: the sender was given a secret. flagWatch: the message
+// is between a spectator and player 0 (spectator.go).
+const (
+	flagSecret = 0x10
+	flagWatch  = 0x20
+)
 
 // rejectCode says why a handshake was refused.
 type rejectCode uint8
@@ -118,9 +124,10 @@ const (
 	rejectPlayerNumber
 	rejectSecret // the handshake's proof of the secret failed
 	rejectFull   // every seat is taken by another address
+	rejectWatch  // a spectator: no room (or player 0 takes none)
 )
 
-var rejectNames = [...]string{"none", "version", "players", "input size", "game", "player number", "secret", "match full"}
+var rejectNames = [...]string{"none", "version", "players", "input size", "game", "player number", "secret", "match full", "no room for spectators"}
 
 func (c rejectCode) String() string {
 	if int(c) < len(rejectNames) {
@@ -146,6 +153,7 @@ type header struct {
 type syncMsg struct {
 	version   uint8
 	secret    bool   // flagSecret
+	watch     bool   // flagWatch
 	session   uint64 // the sender's session nonce
 	nonce     uint32 // request: fresh; reply: echo of the request's
 	player    uint8
@@ -213,6 +221,9 @@ func appendSync(b []byte, typ msgType, m *syncMsg, proof *mac) []byte {
 	if m.secret {
 		flags = flagSecret
 	}
+	if m.watch {
+		flags |= flagWatch
+	}
 	b = appendHeader(b, typ, flags)
 	b = append(b, 0, 0, m.version)
 	b = binary.LittleEndian.AppendUint64(b, m.session)
@@ -241,6 +252,7 @@ func parseSync(d []byte, h header, m *syncMsg) error {
 		return errShort
 	}
 	m.secret = h.flags&flagSecret != 0
+	m.watch = h.flags&flagWatch != 0
 	m.session = binary.LittleEndian.Uint64(b[1:])
 	m.nonce = binary.LittleEndian.Uint32(b[9:])
 	m.player, m.players, m.inputSize = b[13], b[14], b[15]
