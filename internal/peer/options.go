@@ -21,6 +21,9 @@ const DefaultPort = "7000"
 type Options struct {
 	Player     int
 	Players    int
+	// PlayersSet, ModeSet: -players and -mode were given (a joiner without -players adopts
+	// player 0's count, and more than 2 players play versus unless -mode says otherwise).
+	PlayersSet, ModeSet bool
 	Listen     string
 	Peer       string
 	Delay      int
@@ -103,7 +106,7 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	var mode string
 	var seed int64
 	fs.IntVar(&o.Player, "p", 0, "player number: 0 hosts and waits, 1 joins (finds player 0, or -peer, -join)")
-	fs.IntVar(&o.Players, "players", lockstep.DefaultPlayers, "players in the game (the network game has 2; -synctest takes 1..4)")
+	fs.IntVar(&o.Players, "players", lockstep.DefaultPlayers, "players in the game, 2..4 (player 0 decides; the others learn it from player 0; -synctest takes 1..4)")
 	fs.StringVar(&o.Listen, "listen", "", "local UDP address (default :7000 for player 0, any free port for player 1)")
 	fs.StringVar(&o.Peer, "peer", "", "the other player's address, host:port (player 1 without it looks for player 0)")
 	fs.IntVar(&o.Delay, "delay", 0, "input delay in frames (hides latency, costs responsiveness)")
@@ -144,6 +147,12 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	o.PlayersSet, o.ModeSet = set["players"], set["mode"]
+	if !o.PlayersSet && o.Player >= o.Players && o.Player < lockstep.MaxPlayers && !o.SyncTest {
+		// A joiner need not know how many play: player 0 tells it in the handshake (the
+		// match starts over with that count). Until then it assumes the fewest that fit.
+		o.Players = o.Player + 1
+	}
 	o.Seed = uint64(seed)
 	if err := o.checkDiscovery(); err != nil {
 		return o, err
@@ -197,8 +206,16 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	if o.SyncTest || o.Replay != "" {
 		return o, nil
 	}
-	if o.Players != 2 {
-		return o, fmt.Errorf("-players %d: the network game from the command line has 2 players (3 and 4 run through the lockstep API)", o.Players)
+	switch {
+	case o.Players < 2:
+		return o, fmt.Errorf("-players %d: a network game has 2..%d players", o.Players, lockstep.MaxPlayers)
+	case o.Players > 2 && o.ModeSet && o.Mode == game.Classic:
+		return o, fmt.Errorf("-mode classic: classic is a 2-player mode (one collector); %d players play versus", o.Players)
+	case o.Players > 2 && o.Player == 0 && o.Peer != "":
+		return o, fmt.Errorf("-peer: player 0 of a %d-player match hosts; the others join it with -peer", o.Players)
+	}
+	if o.Players > 2 {
+		o.Mode = game.Versus // more than two players: every one steers a collector
 	}
 	if o.Netsim != "" {
 		cfg, err := transport.ParseNetsim(o.Netsim)
