@@ -70,7 +70,7 @@ func (m *Match) startAdvertising() {
 			Instance: m.opts.Name,
 			Protocol: lockstep.ProtocolVersion,
 			Game:     m.opts.GameDescription(),
-			Want:     2,
+			Want:     m.opts.Players,
 			Seated:   1,
 			Secret:   m.opts.Secret != "",
 		},

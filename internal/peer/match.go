@@ -113,6 +113,10 @@ type Match struct {
 	endState     []byte        // the saved state of the end frame, once confirmed
 	desyncAt     time.Duration
 	peerStat     []lockstep.PeerStats
+
+	peerAddrGiven netip.AddrPort            // -peer, resolved
+	adopted       bool                      // the player count was taken from player 0's refusal
+	seated        [lockstep.MaxPlayers]bool // player 0 of 3-4: who it has said is in
 	ad           *discovery.Advertiser // player 0's LAN advertisement while it waits
 }
 
@@ -133,36 +137,15 @@ func Start(opts Options, out io.Writer) (*Match, error) {
 	if opts.Netsim != "" {
 		m.conn = transport.NewImpaired(udp, m.clock, opts.NetsimCfg, randomUint64())
 	}
-	peers := make([]netip.AddrPort, 2)
 	if opts.Peer != "" {
 		addr, err := transport.ResolvePeer(opts.Peer)
 		if err != nil {
 			udp.Close()
 			return nil, fmt.Errorf("-peer: %w", err)
 		}
-		peers[1-opts.Player] = addr
+		m.peerAddrGiven = addr
 	}
-	seed := opts.Seed
-	if seed == 0 {
-		seed = randomUint64()
-	}
-	cfg := lockstep.Config{
-		Players:           2,
-		InputSize:         game.InputSize,
-		InputDelay:        opts.Delay,
-		MaxPrediction:     opts.MaxPred,
-		InterruptTimeout:  opts.Interrupt,
-		DisconnectTimeout: opts.Disconnect,
-		ChecksumInterval:  opts.ChecksumInterval,
-		Game:              opts.GameDescription(),
-		Seed:              seed,
-		Secret:            opts.Secret,
-		Nonce:             randomUint64(),
-		Logger:            m.log,
-		DiffStates:        diffStates,
-	}
-	m.sess, err = lockstep.NewSession(cfg, opts.Player, peers)
-	if err != nil {
+	if err := m.newSession(); err != nil {
 		udp.Close()
 		return nil, err
 	}
@@ -184,11 +167,85 @@ func Start(opts Options, out io.Writer) (*Match, error) {
 	m.status.LocalAddr = udp.LocalAddr().String()
 	m.status.LANAddrs = LANAddrs()
 	if opts.Peer != "" {
-		m.status.Peer = peers[1-opts.Player].String()
+		m.status.Peer = m.peerAddrGiven.String()
 	}
 	m.banner()
 	m.startAdvertising()
 	return m, nil
+}
+
+// hostPlayer is the player this one joins: player 0, or player 1 for a player 0 that was
+// given -peer in a 2-player match.
+func (m *Match) hostPlayer() int {
+	if m.opts.Player == 0 {
+		return 1
+	}
+	return 0
+}
+
+// newSession makes the session for opts.Players players. With more than two, a joiner
+// knows only player 0's address (-peer); player 0 introduces the others.
+func (m *Match) newSession() error {
+	opts := m.opts
+	peers := make([]netip.AddrPort, opts.Players)
+	if opts.Peer != "" {
+		peers[m.hostPlayer()] = m.peerAddrGiven
+	}
+	seed := opts.Seed
+	if seed == 0 {
+		seed = randomUint64()
+	}
+	spectators := 0
+	if opts.Player == 0 {
+		spectators = lockstep.MaxSpectators
+	}
+	cfg := lockstep.Config{
+		Players:           opts.Players,
+		Spectators:        spectators,
+		InputSize:         game.InputSize,
+		InputDelay:        opts.Delay,
+		MaxPrediction:     opts.MaxPred,
+		InterruptTimeout:  opts.Interrupt,
+		DisconnectTimeout: opts.Disconnect,
+		ChecksumInterval:  opts.ChecksumInterval,
+		Game:              opts.GameDescription(),
+		Seed:              seed,
+		Secret:            opts.Secret,
+		Nonce:             randomUint64(),
+		Logger:            m.log,
+		DiffStates:        diffStates,
+	}
+	sess, err := lockstep.NewSession(cfg, opts.Player, peers)
+	if err != nil {
+		return err
+	}
+	m.sess = sess
+	return nil
+}
+
+// adoptPlayerCount starts the handshake again with player 0's player count, for a joiner
+// that was not given -players: true if it did (the refusal was only about the count).
+func (m *Match) adoptPlayerCount(err error) bool {
+	var pc *lockstep.PlayerCountError
+	if !errors.As(err, &pc) || m.opts.Player == 0 || m.opts.PlayersSet || m.adopted || pc.Peer < 2 || pc.Peer > lockstep.MaxPlayers {
+		return false
+	}
+	m.adopted = true
+	if m.opts.Player >= pc.Peer {
+		m.failed(fmt.Errorf("-p %d: the match at %s has %d players (0..%d)", m.opts.Player, m.status.Peer, pc.Peer, pc.Peer-1))
+		return true
+	}
+	m.opts.Players = pc.Peer
+	if pc.Peer > 2 && !m.opts.ModeSet {
+		m.opts.Mode = game.Versus
+	}
+	if err := m.newSession(); err != nil {
+		m.failed(err)
+		return true
+	}
+	m.status.Phase = PhaseWaiting
+	fmt.Fprintf(m.out, "p2pa: the match at %s has %d players (%s); joining as player %d\n", m.status.Peer, pc.Peer, m.opts.Mode, m.opts.Player)
+	return true
 }
 
 func randomUint64() uint64 {
@@ -219,7 +276,11 @@ func (m *Match) banner() {
 	port := fmt.Sprint(local.Port())
 	fmt.Fprintf(m.out, "p2pa: player %d (%s), listening on %s\n", m.opts.Player, m.opts.Mode, local)
 	if m.opts.Peer != "" {
-		fmt.Fprintf(m.out, "p2pa: joining player %d at %s\n", 1-m.opts.Player, m.status.Peer)
+		fmt.Fprintf(m.out, "p2pa: joining player %d at %s\n", m.hostPlayer(), m.status.Peer)
+		return
+	}
+	if m.opts.Players > 2 {
+		m.bannerMany(local)
 		return
 	}
 	switch {
@@ -236,6 +297,45 @@ func (m *Match) banner() {
 		fmt.Fprintf(m.out, "p2pa: on the other machine run: p2pa -p 1 -peer %s\n", local)
 	}
 	fmt.Fprintln(m.out, "p2pa: waiting for player 1")
+}
+
+// bannerMany is player 0's banner for a 3-4 player match: what the others type, then who
+// is awaited (seatedLine keeps it up to date as they come in).
+func (m *Match) bannerMany(local netip.AddrPort) {
+	port := fmt.Sprint(local.Port())
+	seats := fmt.Sprintf("K = 1..%d", m.opts.Players-1)
+	switch {
+	case local.Addr().IsUnspecified():
+		for _, a := range m.status.LANAddrs {
+			fmt.Fprintf(m.out, "p2pa: on the other machines run: p2pa -p K -peer %s  (%s)\n", net.JoinHostPort(a, port), seats)
+		}
+		fmt.Fprintf(m.out, "p2pa: on this machine run: p2pa -p K -peer %s  (%s)\n", net.JoinHostPort("127.0.0.1", port), seats)
+	case local.Addr().IsLoopback():
+		m.status.LANAddrs = nil
+		fmt.Fprintf(m.out, "p2pa: on this machine run: p2pa -p K -peer %s  (%s)\n", local, seats)
+	default:
+		m.status.LANAddrs = []string{local.Addr().String()}
+		fmt.Fprintf(m.out, "p2pa: on the other machines run: p2pa -p K -peer %s  (%s)\n", local, seats)
+	}
+	fmt.Fprintf(m.out, "p2pa: %d players; %s\n", m.opts.Players, m.seatedLine())
+}
+
+// seatedLine says who is in and who is awaited: "in: 0, 2; waiting for players 1, 3".
+func (m *Match) seatedLine() string {
+	in, out := "0", ""
+	for p := 1; p < m.opts.Players; p++ {
+		if m.seated[p] {
+			in += fmt.Sprintf(", %d", p)
+		} else if out == "" {
+			out = fmt.Sprint(p)
+		} else {
+			out += fmt.Sprintf(", %d", p)
+		}
+	}
+	if out == "" {
+		return "in: " + in + "; all here"
+	}
+	return "in: " + in + "; waiting for players " + out
 }
 
 // LANAddrs lists this machine's non-loopback unicast addresses, IPv4 first.
@@ -403,7 +503,7 @@ func (m *Match) remindWaiting(now time.Duration) {
 	}
 	if m.status.Phase == PhaseWaiting && now-m.lastReminder >= m.reminderWait {
 		fmt.Fprintf(m.out, "p2pa: no answer from %s after %v; is player %d running there (and not already playing)? Still trying.\n",
-			m.status.Peer, now.Round(time.Second), 1-m.opts.Player)
+			m.status.Peer, now.Round(time.Second), m.hostPlayer())
 		m.lastReminder = now
 		m.reminderWait = min(2*m.reminderWait, waitReminderMax)
 	}
@@ -432,7 +532,7 @@ func (m *Match) startGame() {
 		m.failed(errors.New("start game: the seed is not agreed yet"))
 		return
 	}
-	st, err := game.New(game.Config{Mode: m.opts.Mode, Coins: m.opts.Coins, Players: 2, Seed: seed})
+	st, err := game.New(game.Config{Mode: m.opts.Mode, Coins: m.opts.Coins, Players: m.opts.Players, Seed: seed})
 	if err != nil {
 		m.failed(fmt.Errorf("start game: %w", err))
 		return
@@ -451,7 +551,9 @@ func (m *Match) advance(local game.Input, now time.Duration) {
 	if m.state == nil {
 		return
 	}
-	m.noteEnd(m.sess.EndFrame())
+	if m.sess.ConnectedPeers() == 0 { // the survivors of a 3-4 player match play on
+		m.noteEnd(m.sess.EndFrame())
+	}
 	if m.end != lockstep.NullFrame {
 		if m.sess.Frame() >= m.end {
 			// The last frame is played; fold in late remote inputs so it can be confirmed.
@@ -562,6 +664,10 @@ func (m *Match) handleEvents() {
 			if m.status.Peer == "" {
 				m.status.Peer = m.peerAddr()
 			}
+			if m.opts.Player == 0 && m.opts.Players > 2 && e.Progress == e.Total && !m.seated[e.Player] {
+				m.seated[e.Player] = true
+				fmt.Fprintf(m.out, "p2pa: player %d is in (%s); %s\n", e.Player, m.sess.PeerAddr(e.Player), m.seatedLine())
+			}
 		case lockstep.EventRunning:
 			m.status.Phase = PhaseRunning
 			m.stopAdvertising() // the match is full
@@ -573,6 +679,10 @@ func (m *Match) handleEvents() {
 			m.status.Phase = PhaseRunning
 			fmt.Fprintf(m.out, "p2pa: player %d resumed\n", e.Player)
 		case lockstep.EventDisconnected, lockstep.EventPeerLeft:
+			if m.opts.Players > 2 {
+				m.playerLeft(e)
+				continue
+			}
 			if m.status.Phase == PhaseDesync || m.status.Phase == PhaseFailed {
 				// Keep showing what went wrong; the peer's leaving is the lesser news.
 			} else if e.Kind == lockstep.EventPeerLeft {
@@ -593,9 +703,35 @@ func (m *Match) handleEvents() {
 			fmt.Fprintf(m.out, "p2pa: desync at frame %d (ours %016x, peer's %016x)\n", e.Frame, e.Local, e.Remote)
 			m.writeDesyncState()
 		case lockstep.EventFailed:
+			if m.adoptPlayerCount(e.Err) {
+				return // a new session, or a clear refusal: the old one's events are over
+			}
 			m.failed(e.Err)
 		}
 	}
+}
+
+// playerLeft reports a departure from a 3-4 player match. The survivors agreed on its
+// frame (the engine did), so each prints the same line, and they play on; the match ends
+// there only when nobody else is left.
+func (m *Match) playerLeft(e lockstep.Event) {
+	if m.status.Phase == PhaseDesync || m.status.Phase == PhaseFailed {
+		return // keep showing what went wrong
+	}
+	if m.opts.Frames > 0 && e.Frame >= lockstep.Frame(m.opts.Frames) {
+		fmt.Fprintf(m.out, "p2pa: player %d finished frame %d too\n", e.Player, m.opts.Frames)
+	} else {
+		fmt.Fprintf(m.out, "p2pa: player %d left at frame %d\n", e.Player, e.Frame)
+	}
+	if m.sess.ConnectedPeers() > 0 {
+		return
+	}
+	if e.Kind == lockstep.EventPeerLeft {
+		m.status.Phase = PhasePeerLeft
+	} else {
+		m.status.Phase = PhaseDisconnected
+	}
+	m.noteEnd(e.Frame)
 }
 
 func (m *Match) peerAddr() string {
@@ -758,7 +894,13 @@ func (m *Match) Close() error {
 	if m.state != nil {
 		scores := ""
 		if m.state.Mode() == game.Versus {
-			scores = fmt.Sprintf(" scores=%d,%d", m.state.Score(0), m.state.Score(1))
+			scores = " scores="
+			for p := range m.state.Players() {
+				if p > 0 {
+					scores += ","
+				}
+				scores += fmt.Sprint(m.state.Score(p))
+			}
 		}
 		fmt.Fprintf(m.out, "score=%d%s round=%d coins_left=%d\n", m.state.TotalScore(), scores, m.state.Round(), m.state.CoinsLeft())
 		fmt.Fprintln(m.out, m.ResultLine())
