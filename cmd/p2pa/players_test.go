@@ -122,3 +122,35 @@ func TestThreePlayersOneKilled(t *testing.T) {
 		t.Errorf("the survivors disagree: departure frames %v, checksums %v", frames, sums)
 	}
 }
+
+// TestSeatsRefused: a joiner asking for a seat that is taken, or one the match does not
+// have, is refused with a clear line, and player 0 goes on waiting for the missing player.
+func TestSeatsRefused(t *testing.T) {
+	p0, addr := startHost(t, 60*time.Second, 3)
+	p1 := cliStart(t, 60*time.Second, nil, "-p", "1", "-peer", addr, "-listen", "127.0.0.1:0", "-headless", "-bot")
+	if _, err := p0.WaitLine(t.Context(), proctest.Substring("player 1 is in")); err != nil {
+		t.Fatalf("player 1 was not seated: %v\n%v", err, p0)
+	}
+	for _, tc := range []struct {
+		seat string
+		want string
+	}{
+		{"1", "match full"},
+		{"3", "-p 3: the match at " + addr + " has 3 players (0..2)"},
+	} {
+		p := cliRun(t, 30*time.Second, nil, "-p", tc.seat, "-peer", addr, "-listen", "127.0.0.1:0", "-headless", "-bot")
+		if p.ExitCode() == 0 || !strings.Contains(cliStderr(p), tc.want) {
+			t.Errorf("-p %s: exit %d, stderr %q; want a failure saying %q", tc.seat, p.ExitCode(), cliStderr(p), tc.want)
+		}
+	}
+	select {
+	case <-p0.Exited():
+		t.Fatalf("player 0 gave up: %v", p0)
+	case <-p1.Exited():
+		t.Fatalf("player 1 gave up: %v", p1)
+	default:
+	}
+	if stdout, _ := p0.Output(); !strings.Contains(strings.Join(stdout, "\n"), "waiting for players 2") {
+		t.Errorf("player 0 does not say it waits for player 2:\n%v", p0)
+	}
+}
