@@ -117,7 +117,7 @@ type Match struct {
 	peerAddrGiven netip.AddrPort            // -peer, resolved
 	adopted       bool                      // the player count was taken from player 0's refusal
 	seated        [lockstep.MaxPlayers]bool // player 0 of 3-4: who it has said is in
-	ad           *discovery.Advertiser // player 0's LAN advertisement while it waits
+	ad            *discovery.Advertiser     // player 0's LAN advertisement while it waits
 }
 
 // Start opens the socket and prepares the session; it prints the banner to out and returns

@@ -19,27 +19,27 @@ const DefaultPort = "7000"
 // Options is everything the command line can say. Both binaries (p2pa and p2pa-window)
 // parse the same flags with ParseFlags, so p2pa can hand its arguments to the window as is.
 type Options struct {
-	Player     int
-	Players    int
+	Player  int
+	Players int
 	// PlayersSet, ModeSet: -players and -mode were given (a joiner without -players adopts
 	// player 0's count, and more than 2 players play versus unless -mode says otherwise).
 	PlayersSet, ModeSet bool
-	Listen     string
-	Peer       string
-	Delay      int
-	MaxPred    int
-	Mode       game.Mode
-	Coins      int
-	Seed       uint64 // 0: player 0 picks one at random
-	Secret     string // both players give the same word, or neither does
-	Frames     int    // stop once this frame is confirmed; 0: play until quit
-	Netsim     string
-	NetsimCfg  transport.LinkConfig
-	Bot        bool
-	Headless   bool
-	Verbose    bool
-	Screenshot string
-	Profile    string
+	Listen              string
+	Peer                string
+	Delay               int
+	MaxPred             int
+	Mode                game.Mode
+	Coins               int
+	Seed                uint64 // 0: player 0 picks one at random
+	Secret              string // both players give the same word, or neither does
+	Frames              int    // stop once this frame is confirmed; 0: play until quit
+	Netsim              string
+	NetsimCfg           transport.LinkConfig
+	Bot                 bool
+	Headless            bool
+	Verbose             bool
+	Screenshot          string
+	Profile             string
 
 	SyncTest      bool
 	CheckDistance int

@@ -68,7 +68,9 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-netsim", "latency=40ms,loss=5%"}, with(func(o *Options) { o.Netsim, o.NetsimCfg = "latency=40ms,loss=5%", link })},
 		{[]string{"-interrupt", "1s", "-disconnect", "1s", "-checksum-interval", "1"}, with(func(o *Options) { o.Interrupt, o.Disconnect, o.ChecksumInterval = time.Second, time.Second, 1 })},
 		// The sync test runs alone: any player count, a deep check without -maxpred, no address.
-		{[]string{"-synctest", "-players", "4", "-check", "20"}, with(func(o *Options) { o.SyncTest, o.Players, o.PlayersSet, o.CheckDistance, o.Listen = true, 4, true, 20, "" })},
+		{[]string{"-synctest", "-players", "4", "-check", "20"}, with(func(o *Options) {
+			o.SyncTest, o.Players, o.PlayersSet, o.CheckDistance, o.Listen = true, 4, true, 20, ""
+		})},
 		{[]string{"-synctest", "-check", "8", "-maxpred", "8"}, with(func(o *Options) { o.SyncTest, o.Listen = true, "" })},
 		{[]string{"-replay", "m.p2pa", "-speed", "4"}, with(func(o *Options) { o.Replay, o.Speed, o.Listen = "m.p2pa", 4, "" })},
 		{[]string{"-diff", "a.state", "b.state"}, Options{Diff: true, Name: DefaultName(), DiffA: "a.state", DiffB: "b.state", Players: 2, MaxPred: 8, Coins: game.DefaultCoins,
