@@ -45,8 +45,8 @@ func resultOf(t *testing.T, name string, p *proctest.Proc) (frame, sum string) {
 }
 
 // TestFourPlayers: player 0 hosts -players 4 -mode versus; players 1-3 join with player 0's
-// address only (player 0 introduces them to each other), and all four end on the same
-// checksum of frame 900.
+// address only (player 0 introduces them to each other), a spectator joins 3 s later (after
+// another was killed), and all five end on the same checksum of frame 900.
 func TestFourPlayers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 15 s match of four processes")
@@ -57,6 +57,12 @@ func TestFourPlayers(t *testing.T) {
 		procs = append(procs, cliStart(t, 90*time.Second, nil,
 			"-p", strconv.Itoa(k), "-peer", addr, "-listen", "127.0.0.1:0", "-headless", "-bot", "-frames", "900"))
 	}
+	// A spectator that is killed a second after it joins costs the players nothing; one that
+	// joins 3 s late fast-forwards and ends on the players' checksum.
+	doomed := cliStart(t, 90*time.Second, nil, "-spectate", addr, "-headless", "-listen", "127.0.0.1:0")
+	time.Sleep(3 * time.Second)
+	doomed.Signal(syscall.SIGKILL)
+	watcher := cliStart(t, 90*time.Second, nil, "-spectate", addr, "-headless", "-frames", "900", "-listen", "127.0.0.1:0")
 	var want string
 	for k, p := range procs {
 		<-p.Exited()
@@ -71,6 +77,13 @@ func TestFourPlayers(t *testing.T) {
 			want = sum
 		}
 		t.Logf("player %d: %s", k, p.LastLine())
+	}
+	<-watcher.Exited()
+	if watcher.ExitCode() != 0 {
+		t.Fatalf("spectator: %v", watcher)
+	}
+	if frame, sum := resultOf(t, "spectator", watcher); frame != "900" || sum != want {
+		t.Errorf("spectator: frame %s checksum %s, the players' %s", frame, sum, want)
 	}
 }
 
