@@ -566,3 +566,37 @@ func FuzzParseIntro(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSpectatorDatagrams: whatever arrives, from player 0's address or not, a running
+// spectator and a player 0 that takes spectators neither panic nor let a spectator run
+// past the frames it holds.
+func FuzzSpectatorDatagrams(f *testing.F) {
+	f.Add([]byte{wireMagic, byte(msgWatch), 0, 0x83, 1, 2, 3})
+	f.Add([]byte{wireMagic, byte(msgWatchAck), 5})
+	f.Add([]byte{wireMagic, byte(msgBye), 9})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		host, err := NewSession(Config{Players: 2, InputSize: 3, Nonce: 1, Spectators: 2}, 0, make([]netip.AddrPort, 2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sp, err := NewSpectator(Config{Nonce: 2}, nodeAddr(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		host.Receive(watcherAddr(0), data, time.Millisecond)
+		host.Outgoing(time.Millisecond)
+		sp.Receive(nodeAddr(0), data, time.Millisecond)
+		// Run the spectator as if its handshake had passed, so the data paths are reached.
+		sp.state, sp.players, sp.inputSize = StateRunning, 2, 3
+		sp.mac = newMAC(matchKey(sp.root, 7, sp.session))
+		sp.decoded, sp.zero, sp.status = make([]byte, 6), make([]byte, 6), make([]InputStatus, 2)
+		sp.Receive(nodeAddr(0), data, 2*time.Millisecond)
+		sp.receiveRows(0, data) // the rows decoder, past the tag
+		sp.receiveRows(Frame(len(data)%3), data)
+		sp.Step(3 * time.Millisecond)
+		if sp.Frame() > sp.Held() || len(sp.rows) != int(sp.Held())*6 {
+			t.Fatalf("frame %d, held %d, %d row bytes", sp.Frame(), sp.Held(), len(sp.rows))
+		}
+		sp.Outgoing(4 * time.Millisecond)
+	})
+}
