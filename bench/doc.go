@@ -28,6 +28,18 @@
 //
 //	handshake-ms         from both sessions created to both running, in milliseconds
 //
+// BenchmarkFirstFrame (loop_test.go), two peers on loopback UDP through the loop the
+// headless binary runs, from both sockets bound to both peers' first advanced frame:
+//
+//	first-frame-ms       mean over the runs, in milliseconds
+//
+// BenchmarkFrameJitter (loop_test.go), how evenly that loop paces its frames on the real
+// clock (two peers, five seconds of play):
+//
+//	frame-jitter-ms      p99 distance of a frame's start from the nearest 60 Hz grid point
+//	skipped/min          grid slots with no frame per minute: time-sync waits (or ticks the
+//	                     loop missed), each a visible 16.67 ms stutter
+//
 // BenchmarkInputLatency (udp_test.go), how soon a remote input counts, over loopback UDP:
 //
 //	p50-ms, p99-ms       median and 99th percentile, in milliseconds, from A adding its
