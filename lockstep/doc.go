@@ -35,6 +35,12 @@
 //
 //   - Session: the peer-to-peer session for one local player: handshake (version, game
 //     and configuration, player 0's RNG seed), input exchange, time sync, timeouts.
+//   - Spectator: watches a match from player 0's confirmed inputs, never predicting; player 0
+//     keeps every confirmed input for late spectators (Config.Spectators, spectator.go).
+//   - introductions (intro.go): with 3-4 players the others may know only player 0's
+//     address; player 0 tells each the others' addresses and they mesh directly. Player 0
+//     decides the player count: a newcomer expecting another one is refused with a
+//     PlayerCountError naming it, and may start over with that count.
 //   - SyncTest: a single-process session that rolls back every frame and compares the
 //     saved states, which catches a game that is not deterministic or whose save misses state.
 //   - the sync layer (unexported): input queues with prediction, the ring of saved states,
