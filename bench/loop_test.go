@@ -73,7 +73,8 @@ func loopPeers(tb testing.TB, frames int, onFrame func(player, frame int, at tim
 
 // BenchmarkFirstFrame is how soon two real peers on loopback play: from the moment player 0
 // starts (both sockets bound, as when both processes are up) to the moment both have
-// advanced their first frame, through the loop p2pa -headless runs (peer.Match.Serve).
+// advanced their first frame, through the loop p2pa -headless runs (peer.Match.Serve, which
+// is netplay.Runner.RunWith).
 //
 //	first-frame-ms   mean, start to the later peer's first frame
 func BenchmarkFirstFrame(b *testing.B) {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"p2pa/game"
-	"p2pa/internal/peer"
+	"p2pa/internal/bot"
 )
 
 // The 2020 prototype kept one simulation and streamed its result: every frame, the
@@ -174,7 +174,7 @@ func streamRun(coins int) (streamResult, error) {
 		if err != nil {
 			return r, err
 		}
-		bots := []*peer.Bot{peer.NewBot(sc.Seed * 7), peer.NewBot(sc.Seed*7 + 1)}
+		bots := []*bot.Bot{bot.NewBot(sc.Seed * 7), bot.NewBot(sc.Seed*7 + 1)}
 		in := make([]game.Input, 2)
 		var buf []byte
 		var full, match [2]int

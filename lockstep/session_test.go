@@ -819,7 +819,7 @@ func TestSessionCloseSaysGoodbye(t *testing.T) {
 	tn.until(time.Second, "handshake", tn.running)
 	tn.steps(200)
 	n0, n1 := tn.nodes[0], tn.nodes[1]
-	// Player 1 leaves the way peer.Match does: no more input, fold in late remote inputs,
+	// Player 1 leaves the way netplay.Runner does: no more input, fold in late remote inputs,
 	// wait until player 0 has all of ours, then say goodbye.
 	n1.paused = true
 	end := n1.s.LastLocalFrame() + 1

@@ -15,14 +15,18 @@
 //     the session takes it (a session that cannot advance this tick takes it next tick);
 //   - steps the session, applies the requests to the game, sends what the session wants
 //     sent, and reports the session's events;
-//   - records the checksum of every newly confirmed frame, and ends the match when its
-//     end frame is settled (see below).
+//   - reports every newly confirmed frame (Config.OnConfirmed, for recordings), and ends
+//     the match when its end frame is settled (see below). Only the end frame is hashed:
+//     its checksum and saved state are taken once it is confirmed, while the session still
+//     remembers it, so a large state costs nothing extra per frame.
 //
-// The same code runs in two ways. Run drives it on a real clock: it waits on the Conn's
-// readability (see Readable; transport.UDP has it) and on a ticker at the frame rate, until
-// the match ends. Poll and Tick drive it step by step on a virtual clock, with no goroutine:
-// that is how simtest runs several runners over transport.Network and replays a scenario
-// exactly.
+// The same code runs in two ways. Run (or RunWith) drives it on a real clock: it waits on
+// the Conn's readability (see Readable; transport.UDP has it) and on a ticker at the frame
+// rate, plays the first frame as soon as the handshake completes, until the match ends.
+// Poll and Tick drive it step by step, with no goroutine: on a virtual clock that is how
+// simtest runs several runners over transport.Network and replays a scenario exactly, and
+// a window calls Tick from its own frame callback. The p2pa binaries, their benchmarks and
+// the simulations all run this one loop.
 //
 // # Ending a match
 //
@@ -35,8 +39,11 @@
 //   - Quit: the end moves to the last frame we played; the rest is as above.
 //   - A peer that says goodbye or vanishes (the disconnect timeout) moves the end to the
 //     last frame every player played with real inputs (lockstep's EndFrame).
-//   - A desync ends the match shortly after it is found (the session first tells the peers
-//     its checksum); a failed handshake ends it at once.
+//   - A desync ends the match shortly after it is found (Config.DesyncLinger: the session
+//     first tells the peers its checksum; a window may stay on it instead); a failed
+//     handshake ends it at once. Abort ends it at once with a goodbye.
+//   - While the last frame waits for late inputs, and after the end, datagrams are
+//     answered as they arrive, so the goodbye takes a round trip, not a frame.
 //
 // Result says how it ended (EndReason), at which frame, with which checksum and state.
 //

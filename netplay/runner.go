@@ -15,12 +15,9 @@ const (
 	// DefaultLinger bounds how long a finishing runner waits for its peers to acknowledge
 	// its last inputs (and, after Quit, for its end frame to be confirmed).
 	DefaultLinger = 3 * time.Second
-	// desyncLinger is how long a runner goes on after a desync, so the session can repeat
+	// DefaultDesyncLinger is how long a runner goes on after a desync, so the session can repeat
 	// its checksum to the peers (it rides on a few messages) before the runner leaves.
-	desyncLinger = 500 * time.Millisecond
-	// historySize is how many confirmed checksums are remembered, so the end frame's is at
-	// hand even when the end is learned late (from a peer's goodbye).
-	historySize = 512
+	DefaultDesyncLinger = 500 * time.Millisecond
 )
 
 // InputFunc returns the local player's input for frame f, appended to dst (of capacity
@@ -44,17 +41,31 @@ type Config struct {
 	NewGame func(seed uint64) (lockstep.Game, error)
 	// Input gives the local input; nil plays zero input.
 	Input InputFunc
+	// InputEachTick asks Input afresh on every tick until the session takes an input,
+	// instead of once per frame: a human's input goes stale while the session stalls. A
+	// bot that must see every frame exactly once leaves it false.
+	InputEachTick bool
 	// FinishAt, if positive, ends the match at that frame (see the package doc).
 	FinishAt lockstep.Frame
 	// Linger bounds the wait for acknowledgements at the end; default DefaultLinger.
 	Linger time.Duration
+	// DesyncLinger is how long the match goes on after a desync, so the session can tell
+	// the peers its checksum; default DefaultDesyncLinger. Negative: the match stays on
+	// (the session stops advancing) until Quit, for a screen that shows the desync.
+	DesyncLinger time.Duration
+	// Hold is for a test harness that compares peers frame by frame: the runner plays to
+	// FinishAt whatever the peers do (one that leaves or vanishes does not move the end),
+	// then only folds in late inputs and answers; it never ends the match by itself (a
+	// desync stops it advancing, a failure still ends it).
+	Hold bool
 	// OnEvent, if set, receives every session event as it is surfaced.
 	OnEvent func(lockstep.Event)
 	// OnConfirmed, if set, is called once for every confirmed frame f, in order, with the
-	// checksum of its state and the inputs of frame f-1 that produced it (nil for frame 0;
-	// player i at [i*size:(i+1)*size]). Recordings are made of these. The slice is valid
-	// only during the call.
-	OnConfirmed func(f lockstep.Frame, checksum uint64, inputs []byte)
+	// inputs of frame f-1 that produced it (nil for frame 0; player i at
+	// [i*size:(i+1)*size]). Recordings are made of these. The slice is valid only during
+	// the call; during it Session().Checksum(f) is still at hand (it hashes the state, so
+	// only a caller that compares every frame, like simtest, should ask).
+	OnConfirmed func(f lockstep.Frame, inputs []byte)
 }
 
 // Readable is implemented by a Conn that can signal arrivals (transport.UDP does). Run
@@ -94,14 +105,11 @@ type Runner struct {
 	lingerAt time.Duration // when the wait for acknowledgements began; -1: not yet
 	desyncAt time.Duration
 	desynced bool
+	started  bool // a tick has run on the running session
 	done     bool
 	result   Result
 
-	history [historySize]struct {
-		frame lockstep.Frame
-		sum   uint64
-	}
-	recorded lockstep.Frame
+	recorded lockstep.Frame // the last frame given to OnConfirmed
 }
 
 // New makes a runner; nothing is sent until the first Poll or Tick.
@@ -114,6 +122,9 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.Linger == 0 {
 		cfg.Linger = DefaultLinger
+	}
+	if cfg.DesyncLinger == 0 {
+		cfg.DesyncLinger = DefaultDesyncLinger
 	}
 	sc := cfg.Session.WithDefaults()
 	if err := sc.Validate(); err != nil {
@@ -134,9 +145,6 @@ func New(cfg Config) (*Runner, error) {
 		end:      lockstep.NullFrame,
 		recorded: lockstep.NullFrame,
 		lingerAt: -1,
-	}
-	for i := range r.history {
-		r.history[i].frame = lockstep.NullFrame
 	}
 	if cfg.FinishAt > 0 {
 		r.end, r.reason = cfg.FinishAt, EndFinished
@@ -173,14 +181,51 @@ func (r *Runner) Quit() {
 	}
 	last := r.sess.LastLocalFrame() + 1
 	if r.end == lockstep.NullFrame || last < r.end {
-		r.end, r.reason = max(last, 0), EndQuit
+		r.setEnd(max(last, 0), EndQuit)
 	}
 }
+
+// Abort ends the match now, with a goodbye but without waiting for acknowledgements: a
+// second Ctrl-C.
+func (r *Runner) Abort() {
+	if r.done {
+		return
+	}
+	if r.reason == EndNone {
+		r.reason = EndQuit
+	}
+	r.finish()
+}
+
+// EndFrame is the frame the match ends at, once decided (FinishAt, Quit, a peer that
+// left); NullFrame until then.
+func (r *Runner) EndFrame() lockstep.Frame { return r.end }
+
+// Synced reports whether the handshake is done and no frame was tried yet: a
+// loop ticks at once when it turns true, rather than at its next frame tick.
+func (r *Runner) Synced() bool { return r.sess.Running() && !r.started && !r.done }
 
 // Run drives the runner on a real clock until the match ends or ctx is cancelled; a
 // cancelled ctx quits the match properly (see Quit), so Run returns at most Config.Linger
 // later. It returns the result's error, if any.
 func (r *Runner) Run(ctx context.Context) (Result, error) {
+	return r.RunWith(ctx, RunOptions{})
+}
+
+// RunOptions are Run's extras, for a front end that needs more than a context.
+type RunOptions struct {
+	// Abort, once readable, ends the match at once (Abort): a second Ctrl-C.
+	Abort <-chan struct{}
+	// Until, if set, is asked after every step; when it returns true, RunWith returns
+	// without ending the match (a benchmark that stops two matches at a frame).
+	Until func() bool
+}
+
+// RunWith is Run with RunOptions. The loop waits on the Conn's readability and a ticker at
+// the frame rate: a datagram is handed over as it arrives (Poll), a frame is played every
+// tick (Tick), and the first frame is played as soon as the handshake completes, which
+// also starts the frame grid.
+func (r *Runner) RunWith(ctx context.Context, o RunOptions) (Result, error) {
 	var readable <-chan struct{}
 	if rc, ok := r.cfg.Conn.(Readable); ok {
 		readable = rc.Readable()
@@ -188,13 +233,17 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	ticker := time.NewTicker(r.cfg.Session.FrameDuration)
 	defer ticker.Stop()
 	cancelled := ctx.Done()
-	r.Tick()
-	for !r.done {
+	r.Tick() // the first handshake datagram goes out now, not a tick from now
+	for !r.done && (o.Until == nil || !o.Until()) {
 		select {
 		case <-ticker.C:
 			r.Tick()
 		case <-readable:
 			r.Poll()
+			if r.Synced() {
+				r.Tick()
+				ticker.Reset(r.cfg.Session.FrameDuration)
+			}
 		case <-cancelled:
 			cancelled = nil
 			r.Quit()
@@ -202,32 +251,51 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 				r.reason = EndCancelled
 				r.finish()
 			}
+		case <-o.Abort:
+			r.Abort()
 		}
 	}
 	return r.result, r.result.Err
 }
 
 // Poll hands every datagram that has arrived to the session, stamped with the clock's
-// time. While the handshake is under way the session's replies are sent at once. Once the
-// match is over, what arrives is read and discarded.
+// time. While the handshake is under way (for any peer), and once the last frame is
+// played, it answers at once (and, at the end, folds in the late inputs and checks whether
+// the match is over), so the handshake and the goodbye take a few round trips instead of
+// one frame each. In
+// between, replies wait for the next Tick and ride on its input datagram. Once the match
+// is over, the session still answers: a peer that goes on sending is told with a goodbye.
 func (r *Runner) Poll() {
 	now := r.cfg.Clock.Now()
-	handshaking := !r.sess.Running()
+	// Until every peer's first input is in (frame 1 confirmed), a peer may still be in
+	// its handshake: a session that is running already answers its last sync requests at
+	// once too, or the other side would wait a frame for each.
+	handshaking := !r.sess.Running() || r.sess.ConfirmedFrame() < 1
 	got := false
 	for {
 		n, from, ok := r.cfg.Conn.ReadFrom(r.buf)
 		if !ok {
 			break
 		}
-		if n > len(r.buf) || r.done {
-			continue // oversized (the session would drop it anyway), or too late
+		if n > len(r.buf) {
+			continue // oversized: the session would drop it anyway
 		}
 		r.sess.Receive(from, r.buf[:n], now)
 		got = true
 	}
-	if got && handshaking && !r.done {
+	switch {
+	case !got:
+	case r.done:
+		r.send(r.sess.Outgoing(now))
+	case handshaking:
 		r.send(r.sess.Outgoing(now))
 		r.events(now)
+	case r.end != lockstep.NullFrame && r.sess.Frame() >= r.end && !r.desynced:
+		r.step(now, nil)
+		r.record()
+		r.send(r.sess.Outgoing(now))
+		r.events(now)
+		r.checkEnd(now)
 	}
 }
 
@@ -250,6 +318,7 @@ func (r *Runner) Tick() {
 			}
 			r.game = g
 		}
+		r.started = true
 		r.frame(now)
 		r.record()
 	}
@@ -275,7 +344,7 @@ func (r *Runner) frame(now time.Duration) {
 		in = r.input[:r.cfg.Session.InputSize]
 	default:
 		next := r.sess.LastLocalFrame() + 1
-		if !r.pending || r.pendingFor != next {
+		if !r.pending || r.pendingFor != next || r.cfg.InputEachTick {
 			r.input = r.input[:0]
 			if r.cfg.Input != nil {
 				r.input = r.cfg.Input(next, r.input)
@@ -306,23 +375,33 @@ func (r *Runner) frame(now time.Duration) {
 // played its real inputs up to f, so that is the last frame every side can vouch for. It
 // runs before advancing, so the end frame's saved state is still at hand when confirmed.
 func (r *Runner) noteEnd(f lockstep.Frame, why EndReason) {
+	if r.cfg.Hold {
+		return
+	}
 	if f >= 0 && (r.end == lockstep.NullFrame || f < r.end) {
-		r.end, r.reason = f, why
+		r.setEnd(f, why)
 	}
 }
 
-// record remembers the checksum of every newly confirmed frame and reports it.
+// setEnd moves the end of the match; a result taken for an older end no longer holds.
+func (r *Runner) setEnd(f lockstep.Frame, why EndReason) {
+	if f != r.end {
+		r.result.Confirmed = false
+	}
+	r.end, r.reason = f, why
+}
+
+// record reports every newly confirmed frame (OnConfirmed), and takes the end frame's
+// checksum and state once it is confirmed, while the session still remembers it. Only that
+// frame is hashed: a full hash of a large state every frame would cost more than the frame.
 func (r *Runner) record() {
 	c := r.sess.ConfirmedFrame()
-	from := max(r.recorded+1, c-lockstep.Frame(r.cfg.Session.MaxPrediction))
-	for f := from; f <= c; f++ {
-		sum, ok := r.sess.Checksum(f)
-		if !ok {
-			continue
-		}
-		h := &r.history[int(f)%historySize]
-		h.frame, h.sum = f, sum
-		if r.cfg.OnConfirmed != nil {
+	if r.cfg.OnConfirmed != nil {
+		from := max(r.recorded+1, c-lockstep.Frame(r.cfg.Session.MaxPrediction))
+		for f := from; f <= c; f++ {
+			if _, ok := r.sess.SavedState(f); !ok {
+				continue
+			}
 			var in []byte
 			if f > 0 {
 				var ok bool
@@ -332,15 +411,26 @@ func (r *Runner) record() {
 					in = nil
 				}
 			}
-			r.cfg.OnConfirmed(f, sum, in)
+			r.cfg.OnConfirmed(f, in)
 		}
 	}
 	r.recorded = max(r.recorded, c)
+	r.takeEnd()
 }
 
-func (r *Runner) checksumOf(f lockstep.Frame) (uint64, bool) {
-	h := r.history[int(f)%historySize]
-	return h.sum, h.frame == f
+// takeEnd fills in the result's checksum and state of the end frame once it is confirmed.
+func (r *Runner) takeEnd() {
+	if r.result.Confirmed || r.end == lockstep.NullFrame || r.sess.ConfirmedFrame() < r.end {
+		return
+	}
+	sum, ok := r.sess.Checksum(r.end)
+	if !ok {
+		return
+	}
+	r.result.Checksum, r.result.Confirmed = sum, true
+	if st, ok := r.sess.SavedState(r.end); ok {
+		r.result.State = append(r.result.State[:0], st...)
+	}
 }
 
 func (r *Runner) send(ds []lockstep.Datagram) {
@@ -382,10 +472,10 @@ func (r *Runner) events(now time.Duration) {
 // we played (or is gone, or the linger ran out).
 func (r *Runner) checkEnd(now time.Duration) {
 	switch {
-	case r.done:
+	case r.done, r.cfg.Hold:
 		return
 	case r.desynced:
-		if r.quitting || now-r.desyncAt >= desyncLinger {
+		if r.quitting || (r.cfg.DesyncLinger >= 0 && now-r.desyncAt >= r.cfg.DesyncLinger) {
 			r.reason = EndDesync
 			r.finish()
 		}
@@ -404,15 +494,8 @@ func (r *Runner) checkEnd(now time.Duration) {
 			if !(r.quitting && now-r.quitAt > r.cfg.Linger) {
 				return
 			}
-		} else if sum, ok := r.checksumOf(r.end); ok {
-			r.result.Checksum, r.result.Confirmed = sum, true
-		} else if sum, ok := r.sess.Checksum(r.end); ok {
-			r.result.Checksum, r.result.Confirmed = sum, true
-		}
-		if r.result.Confirmed {
-			if st, ok := r.sess.SavedState(r.end); ok {
-				r.result.State = append(r.result.State[:0], st...)
-			}
+		} else {
+			r.takeEnd()
 		}
 	}
 	if r.lingerAt < 0 {
@@ -448,7 +531,7 @@ func (r *Runner) finish() {
 	res.Frame = r.end
 	if !res.Confirmed {
 		res.Frame = max(r.sess.ConfirmedFrame(), 0)
-		res.Checksum, _ = r.checksumOf(res.Frame)
+		res.Checksum, _ = r.sess.Checksum(res.Frame)
 	}
 	stats := r.sess.Stats(r.peerStats[:0])
 	r.peerStats = stats.Peers

@@ -133,6 +133,35 @@ func TestEndings(t *testing.T) {
 				}
 			},
 			want: [2]netplay.EndReason{netplay.EndPeerLeft, netplay.EndQuit}},
+		{name: "abort", seed: 6, link: lossy, frame: -1,
+			during: func(x *pair) {
+				if x.runners[1].Session().Frame() >= 120 && !x.runners[1].Done() {
+					x.runners[1].Abort()
+					if !x.runners[1].Done() {
+						panic("Abort did not end the match at once")
+					}
+				}
+			},
+			want: [2]netplay.EndReason{netplay.EndPeerLeft, netplay.EndQuit}},
+		{name: "stay-on-desync-until-quit", seed: 7, link: lossy, frame: -1,
+			edit: func(p int, c *netplay.Config) {
+				c.Session.ChecksumInterval = 10
+				c.DesyncLinger = -1
+				if p == 1 {
+					c.Game = &drifting{}
+				}
+			},
+			during: func(x *pair) {
+				// Both stay on (the session stops advancing) well past the default linger;
+				// then they quit.
+				if x.clock.Now() > 20*time.Second {
+					x.runners[0].Quit()
+					x.runners[1].Quit()
+				} else if x.runners[0].Done() || x.runners[1].Done() {
+					panic("a runner left a desync it was told to stay on")
+				}
+			},
+			want: [2]netplay.EndReason{netplay.EndDesync, netplay.EndDesync}},
 		{name: "handshake-fails", seed: 4, link: lossy, frame: -1,
 			edit: func(p int, c *netplay.Config) {
 				if p == 1 {
@@ -199,6 +228,34 @@ func checkAskedOnce(t *testing.T, p int, asked []lockstep.Frame) {
 	}
 }
 
+// Hold plays to FinishAt and stays there: no goodbye, the end frame confirmed on both, the
+// runners still answering, even when a peer vanishes.
+func TestHold(t *testing.T) {
+	x := newPair(t, 14, transport.LinkConfig{Latency: 30 * time.Millisecond, Loss: 0.05}, func(p int, c *netplay.Config) {
+		c.FinishAt, c.Hold = 150, true
+		c.Session.DisconnectTimeout = time.Second
+	})
+	x.run(t, 30*time.Second, func() bool { return x.clock.Now() > 15*time.Second })
+	for p, r := range x.runners {
+		s := r.Session()
+		if r.Done() || s.Frame() != 150 || s.ConfirmedFrame() != 150 {
+			t.Fatalf("player %d: done %v, frame %d, confirmed %d; want held at 150", p, r.Done(), s.Frame(), s.ConfirmedFrame())
+		}
+	}
+	a, _ := x.runners[0].Session().Checksum(150)
+	b, _ := x.runners[1].Session().Checksum(150)
+	if a != b {
+		t.Fatalf("checksums at 150 differ: %016x, %016x", a, b)
+	}
+	for p := range 2 {
+		for _, e := range x.events[p] {
+			if e.Kind == lockstep.EventPeerLeft {
+				t.Fatalf("player %d: %v while holding", p, e)
+			}
+		}
+	}
+}
+
 // A peer that stops dead moves the end to the last frame both played with real inputs.
 func TestPeerVanishes(t *testing.T) {
 	x := newPair(t, 11, transport.LinkConfig{Latency: 20 * time.Millisecond}, func(p int, c *netplay.Config) {
@@ -240,7 +297,7 @@ func TestSteadyFrameAllocatesNothing(t *testing.T) {
 	x := newPair(t, 13, transport.LinkConfig{Latency: 20 * time.Millisecond}, func(p int, c *netplay.Config) {
 		c.Input = func(f lockstep.Frame, dst []byte) []byte { return append(dst, byte(f/7)) }
 		c.OnEvent = nil
-		c.OnConfirmed = func(lockstep.Frame, uint64, []byte) {}
+		c.OnConfirmed = func(lockstep.Frame, []byte) {}
 	})
 	x.run(t, 10*time.Second, func() bool { return x.runners[0].Session().Frame() >= 300 })
 	if n := testing.AllocsPerRun(200, x.step); n != 0 {

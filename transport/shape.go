@@ -32,7 +32,6 @@ type shaper struct {
 	stats LinkStats
 	mis   mistreatments
 
-
 	busyUntil time.Duration // bandwidth: when the link will have sent every datagram it accepted
 }
 

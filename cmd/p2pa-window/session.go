@@ -65,7 +65,10 @@ type view struct {
 	KbpsUp, KbpsDown float64
 }
 
-// matchSession is a live match: peer.Match already has most of the session's shape.
+// matchSession is a live match: peer.Match, a netplay.Runner under the coin-game layer,
+// already has most of the session's shape. Update calls Tick (Runner.Tick); the window's
+// receiver hands datagrams over as they arrive (Receive: Runner.Poll), under the window's
+// lock, so the runner is only ever driven by one goroutine at a time.
 type matchSession struct {
 	*peer.Match
 }

@@ -1,10 +1,13 @@
-// Package peer wires one player's side of a networked game: a socket from transport, a
-// lockstep session, the game state, and the rules for starting and ending a match. Both
-// binaries use it: p2pa headless, p2pa-window from its ebiten loop. It imports no ebiten,
-// so the headless binary runs on machines without a display.
+// Package peer is one player's side of a coin game: the command line (Options), and Match,
+// a netplay.Runner (the loop, the handshake, the end of the match, shared with every front
+// end) plus the coin-game layer: the bot or the window's input, the banner and the lines
+// scripts read, the recording, desync dumps, the LAN advertisement and the exit statuses.
+// Both binaries use it: p2pa headless (Serve), p2pa-window from its ebiten loop (Tick and
+// Receive). It imports no ebiten, so the headless binary runs on machines without a display.
 package peer
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -15,11 +18,14 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"p2pa/discovery"
 	"p2pa/game"
+	"p2pa/internal/bot"
 	"p2pa/lockstep"
+	"p2pa/netplay"
 	"p2pa/transport"
 )
 
@@ -65,18 +71,16 @@ type Status struct {
 }
 
 const (
-	lingerMax   = 3 * time.Second // how long a leaving peer waits for its last inputs to be acknowledged
-	historySize = 512
-	// desyncLinger is how long a headless peer goes on after a desync, so the session can
-	// tell the other peer its checksum (it repeats it on a few messages) before we leave.
-	desyncLinger = 500 * time.Millisecond
 	// waitReminder is how long a joining player waits for an answer before it says it has
 	// none; each later reminder waits twice as long, up to waitReminderMax.
 	waitReminder    = 5 * time.Second
 	waitReminderMax = 80 * time.Second
 )
 
-// Match is one player's side of a game. Call Tick once per frame (60 times a second).
+// Match is one player's side of a coin game: a netplay.Runner (the loop, the handshake,
+// the end of the match) plus what the coin game and the command line add: the bot or the
+// window's input, the lines it prints, the recording, desync dumps, the LAN advertisement,
+// and the exit status. Call Tick once per frame (60 times a second), or Serve.
 type Match struct {
 	opts   Options
 	out    io.Writer
@@ -84,58 +88,49 @@ type Match struct {
 	clock  transport.Clock
 	conn   transport.Conn
 	udp    *transport.UDP
-	sess   *lockstep.Session
+	r      *netplay.Runner
+	sess   *lockstep.Session // the runner's, for statistics and display
 	state  *game.State
-	bot    *Bot
+	bot    *bot.Bot
+	local  game.Input // the window's input for this tick
 	rec    *recorder
 	status Status
 
-	buf     []byte
-	input   []byte // the local input offered to the session
-	pending bool   // input holds a bot's input no Step has taken yet
-
-	end      lockstep.Frame // the frame this match ends at; NullFrame: not decided yet
-	endSum   uint64
-	endKnown bool
-	quitAt   time.Duration
-	quitting bool
-	signal   os.Signal // the signal that asked us to stop (Stop), if any
-	closed   bool
-	released bool // Close has closed the socket
-	history  [historySize]struct {
-		frame lockstep.Frame
-		sum   uint64
-	}
-	recorded     lockstep.Frame // last confirmed frame put in history
+	quitting     bool
+	ticks, waits int       // the runner's ticks and time-sync waits as of the last step
+	signal       os.Signal // the signal that asked us to stop (Stop), if any
+	released     bool      // Close has closed the socket
 	lastLog      time.Duration
 	lastReminder time.Duration
 	reminderWait time.Duration // until the next reminder; 0: waitReminder
-	endState     []byte        // the saved state of the end frame, once confirmed
-	desyncAt     time.Duration
 	peerStat     []lockstep.PeerStats
+	ad           *discovery.Advertiser // player 0's LAN advertisement while it waits
 
 	peerAddrGiven netip.AddrPort            // -peer, resolved
 	adopted       bool                      // the player count was taken from player 0's refusal
+	restartWith   int                       // player 0's count, to start over with (adoptPlayerCount)
 	seated        [lockstep.MaxPlayers]bool // player 0 of 3-4: who it has said is in
-	ad            *discovery.Advertiser     // player 0's LAN advertisement while it waits
 }
 
-// Start opens the socket and prepares the session; it prints the banner to out and returns
-// at once. The handshake runs in Tick.
+// Start opens the socket and prepares the runner; it prints the banner to out and returns
+// at once. The handshake runs in Tick (or Serve).
 func Start(opts Options, out io.Writer) (*Match, error) {
 	if opts.Player != 0 && opts.Peer == "" {
 		return nil, fmt.Errorf("player %d has no -peer: find one with FindGame first", opts.Player)
 	}
-	m := &Match{opts: opts, out: out, end: lockstep.NullFrame, recorded: lockstep.NullFrame}
+	m := &Match{opts: opts, out: out}
 	m.log = newLogger(opts.Verbose)
 	m.clock = transport.NewRealClock()
+	clock := m.clock
 	udp, err := transport.ListenUDP(opts.Listen)
 	if err != nil {
 		return nil, err
 	}
 	m.udp, m.conn = udp, udp
 	if opts.Netsim != "" {
-		m.conn = transport.NewImpaired(udp, m.clock, opts.NetsimCfg, randomUint64())
+		// The runner waits on arrivals at the socket; the impairment holds some back, and
+		// those are read at the next arrival or tick.
+		m.conn = readableConn{transport.NewImpaired(udp, clock, opts.NetsimCfg, randomUint64()), udp}
 	}
 	if opts.Peer != "" {
 		addr, err := transport.ResolvePeer(opts.Peer)
@@ -145,24 +140,20 @@ func Start(opts Options, out io.Writer) (*Match, error) {
 		}
 		m.peerAddrGiven = addr
 	}
-	if err := m.newSession(); err != nil {
-		udp.Close()
-		return nil, err
-	}
 	if opts.Bot {
 		// With -seed the bot plays the same inputs every run, so a headless match (both
-		// peers given the seed) ends on the same checksum every time.
+		// peers given the seed) ends on the same checksum every time. The runner asks it
+		// once per frame, whatever the network does.
 		botSeed := randomUint64()
 		if opts.Seed != 0 {
 			botSeed = opts.Seed*31 + uint64(opts.Player) + 1
 		}
-		m.bot = NewBot(botSeed)
+		m.bot = bot.NewBot(botSeed)
 	}
-	if opts.Frames > 0 {
-		m.end = lockstep.Frame(opts.Frames)
+	if err := m.newRunner(); err != nil {
+		udp.Close()
+		return nil, err
 	}
-	m.buf = make([]byte, transport.MaxDatagram)
-	m.input = make([]byte, 0, game.InputSize)
 	m.status.Player = opts.Player
 	m.status.LocalAddr = udp.LocalAddr().String()
 	m.status.LANAddrs = LANAddrs()
@@ -183,69 +174,114 @@ func (m *Match) hostPlayer() int {
 	return 0
 }
 
-// newSession makes the session for opts.Players players. With more than two, a joiner
-// knows only player 0's address (-peer); player 0 introduces the others.
-func (m *Match) newSession() error {
-	opts := m.opts
-	peers := make([]netip.AddrPort, opts.Players)
-	if opts.Peer != "" {
+// newRunner makes the runner for opts.Players players. With more than two, a joiner knows
+// only player 0's address (-peer); player 0 introduces the others.
+func (m *Match) newRunner() error {
+	peers := make([]netip.AddrPort, m.opts.Players)
+	if m.opts.Peer != "" {
 		peers[m.hostPlayer()] = m.peerAddrGiven
 	}
-	seed := opts.Seed
+	r, err := netplay.New(m.runnerConfig(peers, m.clock))
+	if err != nil {
+		return err
+	}
+	m.r, m.sess = r, r.Session()
+	m.ticks, m.waits = 0, 0
+	return nil
+}
+
+// adoptable reports whether err is player 0 refusing us only for the player count, which a
+// joiner not given -players adopts (adoptPlayerCount starts over with it).
+func (m *Match) adoptable(err error) (int, bool) {
+	var pc *lockstep.PlayerCountError
+	if !errors.As(err, &pc) || m.opts.Player == 0 || m.opts.PlayersSet || m.adopted || pc.Peer < 2 || pc.Peer > lockstep.MaxPlayers {
+		return 0, false
+	}
+	return pc.Peer, true
+}
+
+// adoptPlayerCount starts the handshake over with player 0's player count n, on a new
+// runner over the same socket; or fails clearly if our seat is not in such a match.
+func (m *Match) adoptPlayerCount(n int) {
+	m.adopted, m.restartWith = true, 0
+	if m.opts.Player >= n {
+		m.failed(fmt.Errorf("-p %d: the match at %s has %d players (0..%d)", m.opts.Player, m.status.Peer, n, n-1))
+		return
+	}
+	m.opts.Players = n
+	if n > 2 && !m.opts.ModeSet {
+		m.opts.Mode = game.Versus
+	}
+	if err := m.newRunner(); err != nil {
+		m.failed(err)
+		return
+	}
+	m.status.Phase = PhaseWaiting
+	fmt.Fprintf(m.out, "p2pa: the match at %s has %d players (%s); joining as player %d\n", m.status.Peer, n, m.opts.Mode, m.opts.Player)
+}
+
+// readableConn is a Conn wrapped around a socket (the -netsim impairment) that still
+// signals the socket's arrivals (netplay.Readable).
+type readableConn struct {
+	transport.Conn
+	udp *transport.UDP
+}
+
+func (c readableConn) Readable() <-chan struct{} { return c.udp.Readable() }
+
+// runnerConfig turns the command line into the runner's configuration.
+func (m *Match) runnerConfig(peers []netip.AddrPort, clock transport.Clock) netplay.Config {
+	o := m.opts
+	seed := o.Seed
 	if seed == 0 {
 		seed = randomUint64()
 	}
 	spectators := 0
-	if opts.Player == 0 {
-		spectators = lockstep.MaxSpectators
+	if o.Player == 0 {
+		spectators = lockstep.MaxSpectators // player 0 keeps the history late spectators need
 	}
-	cfg := lockstep.Config{
-		Players:           opts.Players,
-		Spectators:        spectators,
-		InputSize:         game.InputSize,
-		InputDelay:        opts.Delay,
-		MaxPrediction:     opts.MaxPred,
-		InterruptTimeout:  opts.Interrupt,
-		DisconnectTimeout: opts.Disconnect,
-		ChecksumInterval:  opts.ChecksumInterval,
-		Game:              opts.GameDescription(),
-		Seed:              seed,
-		Secret:            opts.Secret,
-		Nonce:             randomUint64(),
-		Logger:            m.log,
-		DiffStates:        diffStates,
+	c := netplay.Config{
+		Session: lockstep.Config{
+			Players:           o.Players,
+			Spectators:        spectators,
+			InputSize:         game.InputSize,
+			InputDelay:        o.Delay,
+			MaxPrediction:     o.MaxPred,
+			InterruptTimeout:  o.Interrupt,
+			DisconnectTimeout: o.Disconnect,
+			ChecksumInterval:  o.ChecksumInterval,
+			Game:              o.GameDescription(),
+			Seed:              seed,
+			Secret:            o.Secret,
+			Nonce:             randomUint64(),
+			Logger:            m.log,
+			DiffStates:        diffStates,
+		},
+		Player:  o.Player,
+		Peers:   peers,
+		Conn:    m.conn,
+		Clock:   clock,
+		NewGame: m.startGame,
+		Input:   m.input,
+		// A human's input is read afresh each tick (an old one is stale); a bot's is kept
+		// until the session takes it, so its input for frame f depends only on its seed.
+		InputEachTick: m.bot == nil,
+		FinishAt:      lockstep.Frame(o.Frames),
+		OnEvent:       m.handleEvent,
 	}
-	sess, err := lockstep.NewSession(cfg, opts.Player, peers)
-	if err != nil {
-		return err
+	if !o.Headless {
+		// A window keeps showing the desync until the player quits; headless, nobody is
+		// there to read it, so the match ends (after the session has told the peer).
+		c.DesyncLinger = -1
 	}
-	m.sess = sess
-	return nil
-}
-
-// adoptPlayerCount starts the handshake again with player 0's player count, for a joiner
-// that was not given -players: true if it did (the refusal was only about the count).
-func (m *Match) adoptPlayerCount(err error) bool {
-	var pc *lockstep.PlayerCountError
-	if !errors.As(err, &pc) || m.opts.Player == 0 || m.opts.PlayersSet || m.adopted || pc.Peer < 2 || pc.Peer > lockstep.MaxPlayers {
-		return false
+	if o.Record != "" {
+		c.OnConfirmed = func(f lockstep.Frame, _ []byte) {
+			if m.rec != nil {
+				m.rec.confirmed(m.sess, f)
+			}
+		}
 	}
-	m.adopted = true
-	if m.opts.Player >= pc.Peer {
-		m.failed(fmt.Errorf("-p %d: the match at %s has %d players (0..%d)", m.opts.Player, m.status.Peer, pc.Peer, pc.Peer-1))
-		return true
-	}
-	m.opts.Players = pc.Peer
-	if pc.Peer > 2 && !m.opts.ModeSet {
-		m.opts.Mode = game.Versus
-	}
-	if err := m.newSession(); err != nil {
-		m.failed(err)
-		return true
-	}
-	m.status.Phase = PhaseWaiting
-	fmt.Fprintf(m.out, "p2pa: the match at %s has %d players (%s); joining as player %d\n", m.status.Peer, pc.Peer, m.opts.Mode, m.opts.Player)
-	return true
+	return c
 }
 
 func randomUint64() uint64 {
@@ -376,7 +412,7 @@ func (m *Match) Status() Status {
 
 // Done reports whether the match is over: the end frame is confirmed and the goodbye is
 // sent, or the session failed.
-func (m *Match) Done() bool { return m.closed }
+func (m *Match) Done() bool { return m.r.Done() }
 
 // Quit asks to end the match: no more local input is added, and once the peer holds every
 // input we played, the match ends at the last of them. Keep calling Tick until Done.
@@ -385,109 +421,114 @@ func (m *Match) Quit() {
 		return
 	}
 	m.quitting = true
-	m.quitAt = m.clock.Now()
-	if !m.sess.Running() {
-		return
-	}
-	last := m.sess.LastLocalFrame() + 1
-	if m.end == lockstep.NullFrame || last < m.end {
-		m.end = last
-	}
-	m.debug("quit requested", "end", m.end)
+	m.r.Quit()
+	m.debug("quit requested", "end", m.r.EndFrame())
 }
 
-// Receive hands every datagram waiting on the socket to the session. During the handshake
-// and once the last frame is played it sends the session's replies at once (and checks
-// whether the match is over), so the handshake and the goodbye take a few loopback round
-// trips instead of one 60 Hz tick per exchange. In between, replies wait for the next Tick:
-// they ride on its input datagram (an immediate ack of its own would double the
-// datagrams), and the round-trip time is corrected for the time a reply was held.
+// Receive hands every datagram waiting on the socket to the runner (netplay.Runner.Poll:
+// the handshake and the goodbye are answered at once). Once the match is over and the
+// socket not yet closed (a window on its end screen), the session still answers, so a
+// peer that resumes after we dropped it is told the end frame at once.
 func (m *Match) Receive() {
-	now := m.clock.Now()
-	got := false
-	for {
-		n, from, ok := m.conn.ReadFrom(m.buf)
-		if !ok {
-			break
-		}
-		if n > len(m.buf) {
-			continue // oversized: the session would drop it anyway
-		}
-		m.sess.Receive(from, m.buf[:n], now)
-		got = true
-	}
-	if !got || m.closed {
+	if m.released {
 		return
 	}
-	switch {
-	case m.state == nil:
-		m.send(m.sess.Outgoing(now))
-		m.handleEvents() // the phase and the peer's address, before the first frame prints them
-	case m.end != lockstep.NullFrame && m.sess.Frame() >= m.end:
-		r, err := m.sess.Step(now, nil) // late inputs confirm the last frames
-		m.apply(r.Requests, err)
-		m.recordHistory()
-		m.send(m.sess.Outgoing(now))
-		m.handleEvents()
-		m.checkEnd(now)
-	}
+	m.r.Poll()
+	m.afterStep()
 }
 
 // Synced reports whether the handshake is done and the first frame may be played: a loop
 // ticks at once when it turns true, rather than at its next 60 Hz tick.
-func (m *Match) Synced() bool { return m.sess.Running() && m.state == nil && !m.closed }
+func (m *Match) Synced() bool { return m.r.Synced() }
 
-// Serve runs the headless loop: a Tick every 1/60 s, datagrams handed over as they arrive,
-// the first frame as soon as the handshake completes. It returns when the match is done or
-// until (if not nil) returns true after a step; a value on stop asks the match to end (a
-// second one ends it at once). The caller then calls Close.
+// Serve runs the headless loop (netplay.Runner.RunWith: a Tick every 1/60 s, datagrams
+// handed over as they arrive, the first frame as soon as the handshake completes). It
+// returns when the match is done or until (if not nil) returns true after a step; a value
+// on stop asks the match to end (a second one ends it at once). The caller then calls
+// Close.
 func (m *Match) Serve(stop <-chan os.Signal, until func() bool) {
-	ticker := time.NewTicker(lockstep.DefaultFrameDuration) // the session runs at the default rate
-	defer ticker.Stop()
-	m.Tick(game.Input{}) // the first sync request goes out now, not a tick from now
-	for !m.Done() && (until == nil || !until()) {
-		select {
-		case <-ticker.C:
-			m.Tick(game.Input{})
-		case <-m.Readable():
-			m.Receive()
-			if m.Synced() {
-				m.Tick(game.Input{})
-				ticker.Reset(lockstep.DefaultFrameDuration) // the frame grid starts at the first frame
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	abort, over := make(chan struct{}), make(chan struct{})
+	var got os.Signal
+	var wg sync.WaitGroup
+	if stop != nil {
+		wg.Go(func() {
+			select {
+			case got = <-stop:
+				cancel() // the runner quits
+			case <-over:
+				return
 			}
-		case s := <-stop:
-			if m.quitting {
-				m.finish() // a second signal: stop now
+			select {
+			case <-stop:
+				close(abort)
+			case <-over:
 			}
-			m.Stop(s)
+		})
+	}
+	for {
+		r := m.r
+		_, _ = r.RunWith(ctx, netplay.RunOptions{Abort: abort, Until: func() bool {
+			m.afterStep()
+			return m.r != r || (until != nil && until())
+		}})
+		m.afterStep()
+		if m.r == r || ctx.Err() != nil {
+			break // done; otherwise a new runner (the player count adopted) plays on
 		}
 	}
+	close(over)
+	wg.Wait()
+	if got != nil && m.signal == nil {
+		m.signal, m.quitting = got, true
+	}
+	m.afterStep()
 }
 
-// Tick runs one frame: receive, advance (unless time sync says wait or the match is
-// ending), send. local is this player's input; a bot replaces it with -bot.
+// Tick runs one frame (netplay.Runner.Tick): receive, advance (unless time sync says wait
+// or the match is ending), send. local is this player's input; a bot replaces it with -bot.
 func (m *Match) Tick(local game.Input) {
-	if m.closed {
-		m.answerAfterEnd()
+	if m.r.Done() {
+		m.Receive()
 		return
 	}
-	m.Receive()
-	now := m.clock.Now()
-	m.status.Waiting = false
-	if m.sess.Running() {
-		if m.state == nil {
-			m.startGame()
+	m.local = local
+	m.r.Tick()
+	m.afterStep()
+}
+
+// afterStep runs after every step of the runner. It carries a failure over between the runner and the screen: one the runner met
+// (a game that would not start) is shown, one found here (a bad local input) ends it.
+//
+// It also keeps the status's counters, the reminders and the -v statistics up to date.
+func (m *Match) afterStep() {
+	if m.r != nil {
+		if c := m.r.Counters(); c.Ticks != m.ticks { // Waiting is about the last tick
+			m.status.Waiting = c.Waits > m.waits
+			m.status.Stalled, m.waits, m.ticks = c.Stalls, c.Waits, c.Ticks
 		}
-		m.advance(local, now)
-		m.recordHistory()
 	}
-	m.send(m.sess.Outgoing(now))
-	m.handleEvents()
-	m.checkEnd(now)
+	now := m.clock.Now()
 	m.remindWaiting(now)
 	if m.log != nil && now-m.lastLog >= time.Second {
 		m.lastLog = now
 		m.logStats()
+	}
+	if !m.r.Done() {
+		if m.status.Phase == PhaseFailed {
+			m.r.Abort()
+		}
+		return
+	}
+	if m.restartWith != 0 {
+		m.adoptPlayerCount(m.restartWith)
+		if !m.r.Done() {
+			return
+		}
+	}
+	if res := m.r.Result(); res.Reason == netplay.EndFailed && res.Err != nil {
+		m.failed(res.Err)
 	}
 }
 
@@ -495,7 +536,7 @@ func (m *Match) Tick(local game.Input) {
 // an absent (or busy) player 0 does not look like a hang: after 5 s, then 10 s later, 20 s,
 // and so on, backing off to one line every waitReminderMax.
 func (m *Match) remindWaiting(now time.Duration) {
-	if m.opts.Peer == "" || m.state != nil || m.closed || m.status.Phase == PhaseFailed {
+	if m.opts.Peer == "" || m.state != nil || (m.r != nil && m.r.Done()) || m.status.Phase == PhaseFailed {
 		return
 	}
 	if m.reminderWait == 0 {
@@ -526,196 +567,102 @@ func (m *Match) logStats() {
 	m.log.Info("stats", args...)
 }
 
-func (m *Match) startGame() {
-	seed, ok := m.sess.Seed()
-	if !ok {
-		m.failed(errors.New("start game: the seed is not agreed yet"))
-		return
-	}
+// startGame makes the coin game from the agreed seed (the runner's NewGame).
+func (m *Match) startGame(seed uint64) (lockstep.Game, error) {
 	st, err := game.New(game.Config{Mode: m.opts.Mode, Coins: m.opts.Coins, Players: m.opts.Players, Seed: seed})
 	if err != nil {
-		m.failed(fmt.Errorf("start game: %w", err))
-		return
+		return nil, fmt.Errorf("start game: %w", err)
 	}
 	m.state = st
 	if m.opts.Record != "" {
 		m.rec = newRecorder(m.opts, seed)
 	}
 	fmt.Fprintf(m.out, "p2pa: connected to %s, seed %d\n", m.status.Peer, seed)
+	return st, nil
 }
 
-// advance steps the session once. A bot's input is kept until a Step takes it, so its input
-// for frame f depends only on its seed and f, whatever the network does; a human's input is
-// read afresh each tick (an old one is stale).
-func (m *Match) advance(local game.Input, now time.Duration) {
-	if m.state == nil {
-		return
+// input is the runner's input source: the bot's next move, or the window's mouse.
+func (m *Match) input(_ lockstep.Frame, dst []byte) []byte {
+	in := m.local
+	if m.bot != nil {
+		in = m.bot.Next()
 	}
-	if m.sess.ConnectedPeers() == 0 { // the survivors of a 3-4 player match play on
-		m.noteEnd(m.sess.EndFrame())
-	}
-	if m.end != lockstep.NullFrame {
-		if m.sess.Frame() >= m.end {
-			// The last frame is played; fold in late remote inputs so it can be confirmed.
-			r, err := m.sess.Step(now, nil)
-			m.apply(r.Requests, err)
-			return
-		}
-		if m.sess.LastLocalFrame() >= m.end-1 && m.sess.InputDelay() > 0 {
-			// Every frame up to the end already holds its local input (input delay): with
-			// no delay, the frames left play on those, and what is offered is dropped.
-			if err := m.sess.SetInputDelay(0); err != nil {
-				m.failed(err)
-				return
-			}
-		}
-	}
-	if m.bot == nil || !m.pending {
-		if m.bot != nil {
-			local = m.bot.Next()
-		}
-		var err error
-		if m.input, err = local.AppendBinary(m.input[:0]); err != nil {
-			// Only a bug in whatever built local (the window or the bot) gets here.
-			m.failed(fmt.Errorf("local input: %w", err))
-			return
-		}
-		m.pending = true
-	}
-	r, err := m.sess.Step(now, m.input)
-	switch r.Status {
-	case lockstep.StatusAdvanced:
-		m.pending = false
-	case lockstep.StatusTimeSync:
-		m.status.Waiting = true
-	case lockstep.StatusWaiting, lockstep.StatusSendQueueFull:
-		m.status.Stalled++
-	}
-	m.apply(r.Requests, err)
-}
-
-// noteEnd moves the end of the match to f if that is earlier: a peer that left or vanished
-// played its real inputs up to f, so that is the last frame both sides can vouch for. It is
-// checked before advancing, so the end frame's saved state is still at hand when it is
-// confirmed.
-func (m *Match) noteEnd(f lockstep.Frame) {
-	if f >= 0 && (m.end == lockstep.NullFrame || f < m.end) {
-		m.end = f
-	}
-}
-
-func (m *Match) apply(reqs []lockstep.Request, err error) {
+	out, err := in.AppendBinary(dst)
 	if err != nil {
-		m.failed(fmt.Errorf("step: %w", err))
+		// Only a bug in whatever built the input (the window or the bot) gets here.
+		m.failed(fmt.Errorf("local input: %w", err))
+		return dst
+	}
+	return out
+}
+
+// handleEvent prints and shows what the session reports (the runner's OnEvent).
+func (m *Match) handleEvent(e lockstep.Event) {
+	m.debug("session event", "event", e.String())
+	if m.status.Phase == PhaseFailed {
+		// Failed is final: the runner ends the match on it, so no later event may hide it
+		// (a handshake that made progress after failing used to, and the match then waited
+		// for ever).
 		return
 	}
-	if len(reqs) == 0 {
-		return
-	}
-	if err := lockstep.Apply(m.state, reqs); err != nil {
-		m.failed(err)
-	}
-}
-
-// recordHistory remembers the checksum of every confirmed frame for a while, so the end
-// frame's checksum is at hand even if the end is learned late (from the peer's goodbye).
-func (m *Match) recordHistory() {
-	c := m.sess.ConfirmedFrame()
-	for f := max(m.recorded+1, c-lockstep.Frame(m.opts.MaxPred)); f <= c; f++ {
-		sum, ok := m.sess.Checksum(f)
-		if !ok {
-			continue
-		}
-		h := &m.history[int(f)%historySize]
-		h.frame, h.sum = f, sum
-		if m.rec != nil {
-			m.rec.confirmed(m.sess, f)
-		}
-	}
-	m.recorded = max(m.recorded, c)
-}
-
-func (m *Match) checksumOf(f lockstep.Frame) (uint64, bool) {
-	h := m.history[int(f)%historySize]
-	return h.sum, h.frame == f
-}
-
-func (m *Match) send(ds []lockstep.Datagram) {
-	for _, d := range ds {
-		if err := m.conn.WriteTo(d.Data, d.To); err != nil {
-			m.debug("send", "to", d.To, "err", err)
-		}
-	}
-}
-
-func (m *Match) handleEvents() {
-	for _, e := range m.sess.Events() {
-		m.debug("session event", "event", e.String())
-		if m.status.Phase == PhaseFailed {
-			// Failed is final: checkEnd ends the match on it, so no later event may hide
-			// it (a handshake that made progress after failing used to, and the match
-			// then waited for ever).
-			continue
-		}
-		switch e.Kind {
-		case lockstep.EventSynchronizing:
-			m.status.Phase = PhaseSynchronizing
-			m.status.Progress, m.status.Total = e.Progress, e.Total
-			if m.status.Peer == "" {
-				m.status.Peer = m.peerAddr()
-			}
-			if m.opts.Player == 0 && m.opts.Players > 2 && e.Progress == e.Total && !m.seated[e.Player] {
-				m.seated[e.Player] = true
-				fmt.Fprintf(m.out, "p2pa: player %d is in (%s); %s\n", e.Player, m.sess.PeerAddr(e.Player), m.seatedLine())
-			}
-		case lockstep.EventRunning:
-			m.status.Phase = PhaseRunning
-			m.stopAdvertising() // the match is full
+	switch e.Kind {
+	case lockstep.EventSynchronizing:
+		m.status.Phase = PhaseSynchronizing
+		m.status.Progress, m.status.Total = e.Progress, e.Total
+		if m.status.Peer == "" {
 			m.status.Peer = m.peerAddr()
-		case lockstep.EventInterrupted:
-			m.status.Phase = PhaseInterrupted
-			fmt.Fprintf(m.out, "p2pa: player %d interrupted; waiting up to %v\n", e.Player, max(e.Timeout.Round(time.Second), time.Second))
-		case lockstep.EventResumed:
-			m.status.Phase = PhaseRunning
-			fmt.Fprintf(m.out, "p2pa: player %d resumed\n", e.Player)
-		case lockstep.EventDisconnected, lockstep.EventPeerLeft:
-			if m.opts.Players > 2 {
-				m.playerLeft(e)
-				continue
-			}
-			if m.status.Phase == PhaseDesync || m.status.Phase == PhaseFailed {
-				// Keep showing what went wrong; the peer's leaving is the lesser news.
-			} else if e.Kind == lockstep.EventPeerLeft {
-				m.status.Phase = PhasePeerLeft
-				if m.opts.Frames > 0 && e.Frame >= lockstep.Frame(m.opts.Frames) {
-					fmt.Fprintf(m.out, "p2pa: peer finished frame %d too\n", m.opts.Frames)
-				} else {
-					fmt.Fprintf(m.out, "p2pa: peer left at frame %d\n", e.Frame)
-				}
-			} else {
-				m.status.Phase = PhaseDisconnected
-				fmt.Fprintf(m.out, "p2pa: peer disconnected at frame %d\n", e.Frame)
-			}
-			m.noteEnd(e.Frame)
-		case lockstep.EventDesync:
-			m.status.Phase = PhaseDesync
-			m.desyncAt = m.clock.Now()
-			fmt.Fprintf(m.out, "p2pa: desync at frame %d (ours %016x, peer's %016x)\n", e.Frame, e.Local, e.Remote)
-			m.writeDesyncState()
-		case lockstep.EventFailed:
-			if m.adoptPlayerCount(e.Err) {
-				return // a new session, or a clear refusal: the old one's events are over
-			}
-			m.failed(e.Err)
 		}
+		if m.opts.Player == 0 && m.opts.Players > 2 && e.Progress == e.Total && !m.seated[e.Player] {
+			m.seated[e.Player] = true
+			fmt.Fprintf(m.out, "p2pa: player %d is in (%s); %s\n", e.Player, m.sess.PeerAddr(e.Player), m.seatedLine())
+		}
+	case lockstep.EventRunning:
+		m.status.Phase = PhaseRunning
+		m.stopAdvertising() // the match is full
+		m.status.Peer = m.peerAddr()
+	case lockstep.EventInterrupted:
+		m.status.Phase = PhaseInterrupted
+		fmt.Fprintf(m.out, "p2pa: player %d interrupted; waiting up to %v\n", e.Player, max(e.Timeout.Round(time.Second), time.Second))
+	case lockstep.EventResumed:
+		m.status.Phase = PhaseRunning
+		fmt.Fprintf(m.out, "p2pa: player %d resumed\n", e.Player)
+	case lockstep.EventDisconnected, lockstep.EventPeerLeft:
+		if m.opts.Players > 2 {
+			m.playerLeft(e)
+			return
+		}
+		switch {
+		case m.status.Phase == PhaseDesync:
+			// Keep showing what went wrong; the peer's leaving is the lesser news.
+		case e.Kind == lockstep.EventPeerLeft:
+			m.status.Phase = PhasePeerLeft
+			if m.opts.Frames > 0 && e.Frame >= lockstep.Frame(m.opts.Frames) {
+				fmt.Fprintf(m.out, "p2pa: peer finished frame %d too\n", m.opts.Frames)
+			} else {
+				fmt.Fprintf(m.out, "p2pa: peer left at frame %d\n", e.Frame)
+			}
+		default:
+			m.status.Phase = PhaseDisconnected
+			fmt.Fprintf(m.out, "p2pa: peer disconnected at frame %d\n", e.Frame)
+		}
+	case lockstep.EventDesync:
+		m.status.Phase = PhaseDesync
+		fmt.Fprintf(m.out, "p2pa: desync at frame %d (ours %016x, peer's %016x)\n", e.Frame, e.Local, e.Remote)
+		m.writeDesyncState()
+	case lockstep.EventFailed:
+		if n, ok := m.adoptable(e.Err); ok {
+			m.restartWith = n // once this runner is done (afterStep)
+			return
+		}
+		m.failed(e.Err)
 	}
 }
 
 // playerLeft reports a departure from a 3-4 player match. The survivors agreed on its
-// frame (the engine did), so each prints the same line, and they play on; the match ends
-// there only when nobody else is left.
+// frame (the engine did), so each prints the same line, and they play on (the runner ends
+// the match there only when nobody else is left).
 func (m *Match) playerLeft(e lockstep.Event) {
-	if m.status.Phase == PhaseDesync || m.status.Phase == PhaseFailed {
+	if m.status.Phase == PhaseDesync {
 		return // keep showing what went wrong
 	}
 	if m.opts.Frames > 0 && e.Frame >= lockstep.Frame(m.opts.Frames) {
@@ -731,7 +678,6 @@ func (m *Match) playerLeft(e lockstep.Event) {
 	} else {
 		m.status.Phase = PhaseDisconnected
 	}
-	m.noteEnd(e.Frame)
 }
 
 func (m *Match) peerAddr() string {
@@ -765,80 +711,16 @@ func (m *Match) writeDesyncState() {
 	fmt.Fprintf(m.out, "p2pa: wrote our state of frame %d to %s; compare with the peer's: p2pa -diff A B\n", f, abs)
 }
 
-// checkEnd closes the match once its end frame is confirmed and the peer has every input
-// we played (or it is gone, or it took too long).
-func (m *Match) checkEnd(now time.Duration) {
-	switch {
-	case m.status.Phase == PhaseFailed || m.status.Phase == PhaseDesync:
-		// A window keeps showing the desync until the player quits; headless, nobody is
-		// there to read it, so the match ends (after the session has told the peer).
-		if m.quitting || m.status.Phase == PhaseFailed || (m.opts.Headless && m.status.Phase == PhaseDesync && now-m.desyncAt >= desyncLinger) {
-			m.finish()
-		}
-		return
-	case !m.sess.Running():
-		if m.quitting {
-			m.finish()
-		}
-		return
-	case m.end == lockstep.NullFrame:
-		return
-	}
-	if !m.endKnown {
-		if m.sess.ConfirmedFrame() < m.end {
-			if !(m.quitting && now-m.quitAt > lingerMax) {
-				return
-			}
-		} else if sum, ok := m.checksumOf(m.end); ok {
-			m.endSum, m.endKnown = sum, true
-		} else if sum, ok := m.sess.Checksum(m.end); ok {
-			m.endSum, m.endKnown = sum, true
-		}
-		if m.endKnown {
-			if st, ok := m.sess.SavedState(m.end); ok {
-				m.endState = append(m.endState[:0], st...)
-			}
-		}
-	}
-	if m.sess.Unacknowledged() > 0 && (m.quitAt == 0 || now-m.quitAt < lingerMax) {
-		if m.quitAt == 0 {
-			m.quitAt = now
-		}
-		return
-	}
-	m.finish()
-}
-
-// answerAfterEnd keeps reading the socket of a finished match that is not closed yet (a
-// window stays on its end screen until Esc): a peer we dropped for silence may resume and
-// go on sending, and the session answers it with a goodbye, so it ends at once on our end
-// frame rather than showing an interruption until its own timeout.
-func (m *Match) answerAfterEnd() {
-	if m.released {
-		return
-	}
-	m.Receive()
-	m.send(m.sess.Outgoing(m.clock.Now()))
-}
-
-// finish says goodbye and marks the match done. The result line is printed by Close.
-func (m *Match) finish() {
-	if m.closed {
-		return
-	}
-	m.send(m.sess.Close(m.clock.Now()))
-	m.closed = true
-}
-
 // FinalState is the game at the match's end frame, the one the result line reports, once
 // the match is done: both peers' final states are identical, unlike State, which may have
 // run a few predicted frames further. ok is false if the end was never confirmed.
 func (m *Match) FinalState() (*game.State, bool) {
-	if !m.endKnown || len(m.endState) == 0 {
+	res := m.r.Result()
+	if !m.r.Done() || !res.Confirmed || len(res.State) == 0 {
 		return nil, false
 	}
-	st, err := game.Decode(m.endState)
-	if err != nil || uint64(st.Checksum()) != m.endSum {
+	st, err := game.Decode(res.State)
+	if err != nil || uint64(st.Checksum()) != res.Checksum {
 		return nil, false
 	}
 	return st, true
@@ -851,10 +733,11 @@ func (m *Match) ResultLine() string {
 	if len(st.Peers) > 0 {
 		rtt = float64(st.Peers[0].RTT) / float64(time.Millisecond)
 	}
-	frame, sum := m.end, m.endSum
-	if !m.endKnown {
+	res := m.r.Result()
+	frame, sum := res.Frame, res.Checksum
+	if !m.r.Done() {
 		frame = m.sess.ConfirmedFrame()
-		sum, _ = m.checksumOf(frame)
+		sum, _ = m.sess.Checksum(frame)
 	}
 	frame = max(frame, 0)
 	return fmt.Sprintf("frame=%d checksum=%016x rollbacks=%d rtt_ms=%.2f", frame, sum, st.Rollbacks, rtt)
@@ -865,13 +748,16 @@ func (m *Match) ResultLine() string {
 // the match, if any, for the caller to report (on stderr).
 func (m *Match) Close() error {
 	m.stopAdvertising()
-	m.finish()
+	m.r.Abort()
+	m.afterStep()
 	m.conn.Close()
 	m.released = true
+	res := m.r.Result()
+	end := m.r.EndFrame()
 	var recErr error
 	if m.rec != nil {
-		if m.endKnown {
-			recErr = m.rec.finish(m.end, m.endSum)
+		if res.Confirmed {
+			recErr = m.rec.finish(end, res.Checksum)
 		} else {
 			recErr = errors.New("the match ended before its last frame was confirmed; nothing recorded")
 		}
@@ -880,10 +766,10 @@ func (m *Match) Close() error {
 	if errors.Is(m.sess.Err(), lockstep.ErrDesync) {
 		err = m.sess.Err() // whatever happened after it, the desync is the news
 	}
-	if err == nil && m.opts.Frames > 0 && !m.quitting && m.state != nil && m.end < lockstep.Frame(m.opts.Frames) {
+	if err == nil && m.opts.Frames > 0 && !m.quitting && m.state != nil && end < lockstep.Frame(m.opts.Frames) {
 		// Asked for -frames N, the peer went away first: a script must not mistake this
 		// for a finished match.
-		err = fmt.Errorf("the match ended at frame %d, before -frames %d: %s", max(m.end, 0), m.opts.Frames, endReason(m.status.Phase))
+		err = fmt.Errorf("the match ended at frame %d, before -frames %d: %s", max(end, 0), m.opts.Frames, endReason(m.status.Phase))
 	}
 	if intr := m.interrupted(); intr != nil {
 		err = errors.Join(err, intr)

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"p2pa/game"
+	"p2pa/internal/bot"
 	"p2pa/lockstep"
 )
 
@@ -85,9 +86,9 @@ func runSyncTest(o Options, st *game.State, g lockstep.Game, out, errOut io.Writ
 	if err != nil {
 		return &UsageError{err}
 	}
-	bots := make([]*Bot, players)
+	bots := make([]*bot.Bot, players)
 	for p := range bots {
-		bots[p] = NewBot(o.Seed*31 + uint64(p) + 1)
+		bots[p] = bot.NewBot(o.Seed*31 + uint64(p) + 1)
 	}
 	in := make([]byte, 0, game.InputSize)
 	mismatches := 0

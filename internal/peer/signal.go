@@ -57,7 +57,7 @@ func ExitCode(err error) int {
 // Stop is Quit on a signal: the match ends as cleanly as on Quit, and Close then returns
 // an *Interrupted unless -frames had been reached or the match had already ended.
 func (m *Match) Stop(sig os.Signal) {
-	if m.closed {
+	if m.r.Done() {
 		return // the match was over already; the signal only ends the program
 	}
 	if m.signal == nil {
@@ -72,12 +72,13 @@ func (m *Match) interrupted() error {
 	if m.signal == nil {
 		return nil
 	}
-	if m.opts.Frames > 0 && m.endKnown && m.end >= lockstep.Frame(m.opts.Frames) {
+	end := m.r.EndFrame()
+	if m.opts.Frames > 0 && m.r.Result().Confirmed && end >= lockstep.Frame(m.opts.Frames) {
 		return nil
 	}
 	frame := int64(-1)
 	if m.state != nil {
-		frame = int64(max(m.end, 0))
+		frame = int64(max(end, 0))
 	}
 	return &Interrupted{Signal: m.signal, Frame: frame, Frames: m.opts.Frames}
 }

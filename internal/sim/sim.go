@@ -1,8 +1,11 @@
-// Package sim plays whole p2pa matches between 2 to 4 lockstep sessions over transport's
-// emulated network, on a virtual clock, in one goroutine. A scenario (link, players, input
-// delay, outages, a peer that vanishes) and a seed determine every datagram and every
-// frame, so a failure replays exactly. Tests use it to compare the peers' checksums at every
-// confirmed frame; benchmarks use it to measure rollbacks and stalls under bad links.
+// Package sim is the coin game over the loop every front end uses: it plays whole p2pa
+// matches between 2 to 4 netplay.Runners over transport's emulated network, on a virtual
+// clock, in one goroutine. A scenario (link, players, input delay, outages, a peer that
+// vanishes) and a seed determine every datagram and every frame, so a failure replays
+// exactly. Each runner plays to the scenario's frame and holds there (netplay.Config.Hold),
+// so tests can compare the peers' checksums at every confirmed frame; benchmarks use it to
+// measure rollbacks and stalls under bad links. The game-agnostic harness, with matches
+// that end properly, is simtest.
 package sim
 
 import (
@@ -11,8 +14,9 @@ import (
 	"time"
 
 	"p2pa/game"
-	"p2pa/internal/peer"
+	"p2pa/internal/bot"
 	"p2pa/lockstep"
+	"p2pa/netplay"
 	"p2pa/transport"
 )
 
@@ -50,22 +54,19 @@ type Peer struct {
 	Player  int
 	Addr    netip.AddrPort
 	Conn    transport.Conn
-	Session *lockstep.Session
-	State   *game.State   // nil until the handshake is done
-	Game    lockstep.Game // State, or what WrapGame made of it
+	Runner  *netplay.Runner
+	Session *lockstep.Session // the runner's
+	State   *game.State       // nil until the handshake is done
+	Game    lockstep.Game     // State, or what WrapGame made of it
 	Events  []lockstep.Event
 	Stalls  int // ticks it could not advance for want of remote input
 	Waits   int // ticks it skipped for time sync
 	Gone    bool
 
-	bot      *peer.Bot
-	stats    []lockstep.PeerStats // reused by Stats, so a frame allocates nothing
-	in       []byte               // the local input offered until a Step takes it
-	pending  bool                 // in holds an input not taken yet
-	sums     []uint64             // checksum of every confirmed frame, by frame
-	have     []bool
-	recorded lockstep.Frame
-	maxDepth int
+	bot  *bot.Bot
+	sums []uint64 // checksum of every confirmed frame, by frame
+	have []bool
+	err  error // what made the game or the input fail
 }
 
 // Sim is a running simulation.
@@ -127,16 +128,25 @@ func New(sc Scenario) (*Sim, error) {
 		cfg := sc.Session
 		cfg.Players, cfg.InputSize, cfg.Game = sc.Players, game.InputSize, desc
 		cfg.Seed, cfg.Nonce = sc.Seed+1, sc.Seed*131+uint64(p)
-		sess, err := lockstep.NewSession(cfg, p, addrs)
+		pe := &Peer{
+			Player: p, Addr: Addr(p), Conn: conn,
+			bot:  bot.NewBot(sc.Seed*7 + uint64(p)),
+			sums: make([]uint64, sc.Frames+1), have: make([]bool, sc.Frames+1),
+		}
+		pe.Runner, err = netplay.New(netplay.Config{
+			Session: cfg, Player: p, Peers: addrs, Conn: conn, Clock: s.Clock,
+			NewGame:     s.newGame(pe),
+			Input:       s.input(pe),
+			FinishAt:    lockstep.Frame(sc.Frames),
+			Hold:        true,
+			OnEvent:     func(e lockstep.Event) { pe.Events = append(pe.Events, e) },
+			OnConfirmed: pe.confirmed,
+		})
 		if err != nil {
 			return nil, err
 		}
-		s.Peers = append(s.Peers, &Peer{
-			Player: p, Addr: Addr(p), Conn: conn, Session: sess,
-			bot: peer.NewBot(sc.Seed*7 + uint64(p)), in: make([]byte, 0, game.InputSize),
-			recorded: lockstep.NullFrame,
-			sums:     make([]uint64, sc.Frames+1), have: make([]bool, sc.Frames+1),
-		})
+		pe.Session = pe.Runner.Session()
+		s.Peers = append(s.Peers, pe)
 	}
 	return s, nil
 }
@@ -202,103 +212,68 @@ func (s *Sim) stepPeer(p *Peer, now time.Duration) error {
 		}
 		return nil
 	}
-	for {
-		n, from, ok := p.Conn.ReadFrom(s.buf)
-		if !ok {
-			break
-		}
-		if n <= len(s.buf) {
-			p.Session.Receive(from, s.buf[:n], now)
+	p.Runner.Tick()
+	c := p.Runner.Counters()
+	p.Stalls, p.Waits = c.Stalls, c.Waits
+	if p.err != nil {
+		return p.err
+	}
+	if p.Runner.Done() {
+		if res := p.Runner.Result(); res.Reason == netplay.EndFailed {
+			return res.Err
 		}
 	}
-	if p.Session.Running() && int(p.Session.Frame()) < sc.Frames {
-		if p.State == nil {
-			seed, _ := p.Session.Seed() // running, so agreed
-			st, err := game.New(game.Config{Mode: sc.Mode, Coins: sc.Coins, Players: sc.Players, Seed: seed})
-			if err != nil {
-				return err
-			}
-			p.State, p.Game = st, st
-			if sc.WrapGame != nil {
-				p.Game = sc.WrapGame(p.Player, st)
-			}
-		}
-		if err := s.advance(p, now); err != nil {
-			return err
-		}
-	} else if p.State != nil && p.Session.Running() {
-		// The last frame is played: fold in late remote inputs, so it gets confirmed.
-		r, err := p.Session.Step(now, nil)
-		if err != nil {
-			return err
-		}
-		if err := lockstep.Apply(p.Game, r.Requests); err != nil {
-			return err
-		}
-	}
-	p.record()
-	for _, d := range p.Session.Outgoing(now) {
-		if err := p.Conn.WriteTo(d.Data, d.To); err != nil {
-			return err
-		}
-	}
-	p.Events = append(p.Events, p.Session.Events()...)
 	return nil
 }
 
-// advance steps p's session with its local input. The input is kept until a Step takes it,
-// so a bot's input for frame f depends only on its seed and f, whatever the network does.
-func (s *Sim) advance(p *Peer, now time.Duration) error {
-	if !p.pending {
+// newGame makes p's coin game from the agreed seed (the runner's NewGame).
+func (s *Sim) newGame(p *Peer) func(seed uint64) (lockstep.Game, error) {
+	sc := &s.Scenario
+	return func(seed uint64) (lockstep.Game, error) {
+		st, err := game.New(game.Config{Mode: sc.Mode, Coins: sc.Coins, Players: sc.Players, Seed: seed})
+		if err != nil {
+			p.err = err
+			return nil, err
+		}
+		p.State, p.Game = st, st
+		if sc.WrapGame != nil {
+			p.Game = sc.WrapGame(p.Player, st)
+		}
+		return p.Game, nil
+	}
+}
+
+// input is p's input source: the scenario's script or the bot. The runner asks once per
+// frame, so a bot's input for frame f depends only on its seed and f, whatever the network
+// does.
+func (s *Sim) input(p *Peer) netplay.InputFunc {
+	return func(f lockstep.Frame, dst []byte) []byte {
 		var in game.Input
 		if s.Scenario.Input != nil {
-			in = s.Scenario.Input(p.Player, p.Session.Frame()+lockstep.Frame(p.Session.InputDelay()))
+			in = s.Scenario.Input(p.Player, f)
 		} else {
 			in = p.bot.Next()
 		}
-		var err error
-		if p.in, err = in.AppendBinary(p.in[:0]); err != nil {
-			return fmt.Errorf("player %d: %w", p.Player, err)
+		out, err := in.AppendBinary(dst)
+		if err != nil && p.err == nil {
+			p.err = fmt.Errorf("player %d: %w", p.Player, err)
 		}
-		p.pending = true
+		return out
 	}
-	r, err := p.Session.Step(now, p.in)
-	if err != nil {
-		return err
-	}
-	switch r.Status {
-	case lockstep.StatusAdvanced:
-		p.pending = false
-	case lockstep.StatusWaiting, lockstep.StatusSendQueueFull:
-		p.Stalls++
-	case lockstep.StatusTimeSync:
-		p.Waits++
-	}
-	if len(r.Requests) == 0 {
-		return nil
-	}
-	st := p.Session.Stats(p.stats[:0])
-	p.stats = st.Peers
-	p.maxDepth = max(p.maxDepth, st.LastRollback)
-	return lockstep.Apply(p.Game, r.Requests)
 }
 
-// record keeps the checksum of every newly confirmed frame.
-func (p *Peer) record() {
-	if p.State == nil {
+// confirmed keeps the checksum of every confirmed frame (the runner's OnConfirmed).
+func (p *Peer) confirmed(f lockstep.Frame, _ []byte) {
+	if int(f) >= len(p.sums) {
 		return
 	}
-	c := p.Session.ConfirmedFrame()
-	for f := p.recorded + 1; f <= c && int(f) < len(p.sums); f++ {
-		if sum, ok := p.Session.Checksum(f); ok {
-			p.sums[f], p.have[f] = sum, true
-		}
+	if sum, ok := p.Session.Checksum(f); ok {
+		p.sums[f], p.have[f] = sum, true
 	}
-	p.recorded = max(p.recorded, c)
 }
 
 // MaxRollbackDepth is the deepest rollback the peer made.
-func (p *Peer) MaxRollbackDepth() int { return p.maxDepth }
+func (p *Peer) MaxRollbackDepth() int { return p.Runner.Counters().MaxDepth }
 
 // Checksum is the recorded checksum of confirmed frame f.
 func (p *Peer) Checksum(f int) (uint64, bool) {

@@ -1,4 +1,7 @@
-package peer
+// Package bot is a scripted player for the coin game: a seeded mouse that plays through
+// inputs only. It links no network, signal or profiling code, so simulations and benchmarks
+// can use it without the front end's dependencies.
+package bot
 
 import (
 	"math/rand/v2"
