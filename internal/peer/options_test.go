@@ -61,6 +61,9 @@ func TestParseFlags(t *testing.T) {
 		// its seat until player 0 tells it the count.
 		{[]string{"-players", "3"}, with(func(o *Options) { o.Players, o.PlayersSet, o.Mode = 3, true, game.Versus })},
 		{[]string{"-players", "4", "-mode", "versus"}, with(func(o *Options) { o.Players, o.PlayersSet, o.Mode, o.ModeSet = 4, true, game.Versus, true })},
+		{[]string{"-spectate", "127.0.0.1:7000", "-headless", "-frames", "900"}, with(func(o *Options) {
+			o.Spectate, o.Headless, o.Frames, o.Listen = "127.0.0.1:7000", true, 900, ":0"
+		})},
 		{[]string{"-p", "2", "-peer", "127.0.0.1:7000"}, with(func(o *Options) {
 			o.Player, o.Players, o.Mode, o.Peer, o.Listen = 2, 3, game.Versus, "127.0.0.1:7000", ":0"
 		})},
@@ -107,6 +110,8 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-synctest", "-players", "4", "-p", "4"}, "-p 4: a 4-player game has players 0..3"},
 		{[]string{"-players", "5"}, "-players 5"},
 		{[]string{"-players", "1"}, "-players 1"},
+		{[]string{"-spectate", "127.0.0.1:7000"}, "-spectate: watching in a window is not built yet"},
+		{[]string{"-spectate", "nohost", "-headless"}, "-spectate"},
 		{[]string{"-players", "3", "-mode", "classic"}, "-mode classic"},
 		{[]string{"-players", "3", "-peer", "127.0.0.1:7000"}, "-peer"},
 		{[]string{"-frames", "-1"}, "-frames -1"},
