@@ -136,7 +136,7 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	fs.BoolVar(&o.Diff, "diff", false, "compare two saved state files: p2pa -diff a.state b.state")
 	fs.StringVar(&o.Name, "name", "", "the name player 0 advertises its match as on the LAN (default: this host's name)")
 	fs.BoolVar(&o.NoAdvertise, "no-advertise", false, "player 0: do not advertise the match on the LAN (a -listen on 127.0.0.1 never is)")
-	fs.StringVar(&o.Spectate, "spectate", "", "watch the match whose player 0 is at host:port (with -headless and -frames N: print its result line at frame N)")
+	fs.StringVar(&o.Spectate, "spectate", "", "watch the match whose player 0 is at host:port, in a window or -headless (with -frames N: stop there and print the players' result line)")
 	fs.StringVar(&o.Join, "join", "", "without -peer: join the match advertised under this name")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -220,9 +220,6 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 		o.Mode = game.Versus // more than two players: every one steers a collector
 	}
 	if o.Spectate != "" {
-		if !o.Headless {
-			return o, fmt.Errorf("-spectate: watching in a window is not built yet; add -headless (and -frames N)")
-		}
 		if _, err := transport.ResolvePeer(o.Spectate); err != nil {
 			return o, fmt.Errorf("-spectate: %w", err)
 		}

@@ -110,7 +110,6 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-synctest", "-players", "4", "-p", "4"}, "-p 4: a 4-player game has players 0..3"},
 		{[]string{"-players", "5"}, "-players 5"},
 		{[]string{"-players", "1"}, "-players 1"},
-		{[]string{"-spectate", "127.0.0.1:7000"}, "-spectate: watching in a window is not built yet"},
 		{[]string{"-spectate", "nohost", "-headless"}, "-spectate"},
 		{[]string{"-players", "3", "-mode", "classic"}, "-mode classic"},
 		{[]string{"-players", "3", "-peer", "127.0.0.1:7000"}, "-peer"},
