@@ -77,6 +77,10 @@ type Config struct {
 	// source); tests pass fixed values to replay exactly.
 	Nonce uint64
 
+	// Spectators is how many spectators player 0 lets watch at once (0..MaxSpectators;
+	// spectator.go). With 0 player 0 keeps no history and refuses spectators.
+	Spectators int
+
 	// DiffStates, if set, explains how two saved states differ (used in mismatch reports).
 	DiffStates func(a, b []byte) string
 	// Logger receives debug logs; nil means silent.
@@ -131,6 +135,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("interrupt timeout %v is longer than disconnect timeout %v", c.InterruptTimeout, c.DisconnectTimeout)
 	case c.SyncRoundTrips < 1 || c.SyncRoundTrips > 100:
 		return fmt.Errorf("sync round trips: %d is not in 1..100", c.SyncRoundTrips)
+	case c.Spectators < 0 || c.Spectators > MaxSpectators:
+		return fmt.Errorf("spectators: %d is not in 0..%d", c.Spectators, MaxSpectators)
 	case len(c.Game) > 200:
 		return fmt.Errorf("game: description longer than 200 bytes")
 	}

@@ -80,6 +80,14 @@ func (s *Session) Receive(from netip.AddrPort, data []byte, now time.Duration) {
 				s.fail(fmt.Errorf("player %d left before the game started", ep.player))
 			}
 		}
+	case msgWatchAck:
+		s.receiveWatchAck(from, data)
+	case msgIntro:
+		ep, d := s.authenticated(from, data)
+		if ep == nil {
+			return
+		}
+		s.receiveIntro(ep, d[2:], len(data))
 	default:
 		s.drops.Malformed++
 	}
@@ -107,6 +115,7 @@ func (s *Session) Outgoing(now time.Duration) []Datagram {
 				s.queue(ep.addr, func(b []byte) []byte { return appendSync(b, msgSyncRequest, &m, s.proof) })
 			}
 		}
+		s.sendIntros()
 	case StateDesync:
 		// Stopped, but still telling the peers our checksum of the desynced frame.
 		for _, ep := range s.peers {
@@ -115,6 +124,8 @@ func (s *Session) Outgoing(now time.Duration) []Datagram {
 			}
 		}
 	case StateRunning:
+		s.sendIntros()
+		s.sendWatchers(false)
 		s.collectChecksums()
 		for _, ep := range s.peers {
 			if ep == nil || ep.state != epRunning {

@@ -35,6 +35,12 @@
 //
 //   - Session: the peer-to-peer session for one local player: handshake (version, game
 //     and configuration, player 0's RNG seed), input exchange, time sync, timeouts.
+//   - Spectator: watches a match from player 0's confirmed inputs, never predicting; player 0
+//     keeps every confirmed input for late spectators (Config.Spectators, spectator.go).
+//   - introductions (intro.go): with 3-4 players the others may know only player 0's
+//     address; player 0 tells each the others' addresses and they mesh directly. Player 0
+//     decides the player count: a newcomer expecting another one is refused with a
+//     PlayerCountError naming it, and may start over with that count.
 //   - SyncTest: a single-process session that rolls back every frame and compares the
 //     saved states, which catches a game that is not deterministic or whose save misses state.
 //   - the sync layer (unexported): input queues with prediction, the ring of saved states,
@@ -60,7 +66,12 @@
 //
 // A peer that leaves (Close) says goodbye with the frame its game ends at; a peer silent for
 // DisconnectTimeout is dropped, its game ending after the last input of it we hold. Either
-// way both sides end on the same frame where they can (EndFrame). A dropped peer that was
+// way both sides end on the same frame where they can (EndFrame). With three or four
+// players the survivors agree on that frame: every input message carries the sender's view
+// of the third players (connected, last frame held), a survivor that hears a player was
+// dropped drops it too, and all settle on the smallest last frame any of them held, rolling
+// back if they ran past it; the departure's event comes once that frame is agreed, with the
+// same Frame on every survivor (departure.go). A dropped peer that was
 // only stopped for a while and speaks again is answered with a goodbye naming our end, and
 // a session that was not run for longer than InterruptTimeout does not count that time as
 // its peers' silence (goodbye.go).

@@ -47,7 +47,17 @@ type endpoint struct {
 	haveReport      bool
 
 	pendingSums [checksumHistory]checksumReport // the peer's reports we could not check yet
-	endFrame    Frame                           // once gone: the last frame played with its real inputs
+	endFrame    Frame                           // once gone: the first frame played without its real inputs
+
+	// introductions by player 0 (intro.go)
+	introSent bool
+	lastIntro time.Duration
+
+	// departures (departure.go)
+	views       [MaxPlayers]rosterView // the peer's view of each third player, by player
+	rosterDirty bool                   // our roster changed: tell it at once
+	leftWhy     EventKind              // once gone: EventDisconnected or EventPeerLeft
+	departed    bool                   // once gone: every survivor agreed on endFrame; the event is out
 
 	// goodbyes to a peer still sending after the game ended for it, and our own stalls
 	// (goodbye.go)
@@ -131,8 +141,10 @@ func (s *Session) checkTimeout(ep *endpoint) {
 	}
 }
 
-// drop gives up on a peer: from now on its last input stands in for all its frames, so the
-// local game goes on without waiting.
+// drop gives up on a peer: it takes no more inputs from it, and from its end frame on its
+// last input stands in for all its frames, so the local game goes on without waiting. With
+// more than two players the end frame is agreed with the other survivors first, and the
+// event waits for that (departure.go).
 func (s *Session) drop(ep *endpoint, why EventKind) {
 	ep.state = epGone
 	q := &s.sync.queues[ep.player]
@@ -140,5 +152,13 @@ func (s *Session) drop(ep *endpoint, why EventKind) {
 		ep.endFrame = s.endAfterStall(ep, q.known+1)
 	}
 	q.connected = false
-	s.emit(Event{Kind: why, Player: ep.player, Frame: ep.endFrame})
+	ep.leftWhy = why
+	s.rosterChanged()
+	s.updateShared()
+	// This peer no longer has a say in any departure: some may be agreed now.
+	for _, other := range s.peers {
+		if other != nil && other.state == epGone {
+			s.settleDeparture(other)
+		}
+	}
 }

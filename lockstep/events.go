@@ -19,10 +19,13 @@ const (
 	EventInterrupted
 	// EventResumed: Player is heard from again after an interruption.
 	EventResumed
-	// EventDisconnected: Player was silent for the disconnect timeout and is dropped: its last
-	// input stands in for all its later frames, and the local game goes on.
+	// EventDisconnected: Player was silent for the disconnect timeout (or another survivor
+	// dropped it) and is dropped: from Frame on, its last real input stands in for all its
+	// frames, and the local game goes on. With three or four players the event comes once
+	// the survivors agreed on Frame, which is then the same on all of them (departure.go).
 	EventDisconnected
-	// EventPeerLeft: Player said goodbye (closed its window). Treated like a disconnect.
+	// EventPeerLeft: Player said goodbye (closed its window). Treated like a disconnect;
+	// Frame is the first frame without its real input.
 	EventPeerLeft
 	// EventTimeSyncWait: this peer runs ahead of the others; the next Frames Steps return
 	// StatusTimeSync, so that rollbacks stay short on both sides.
@@ -59,7 +62,7 @@ type Event struct {
 	Progress, Total int           // EventSynchronizing
 	Timeout         time.Duration // EventInterrupted: time left before the disconnect
 	Frames          int           // EventTimeSyncWait
-	Frame           Frame         // EventDesync
+	Frame           Frame         // EventDesync; EventDisconnected, EventPeerLeft: the end frame
 	Local, Remote   uint64        // EventDesync: the two checksums
 	Err             error         // EventFailed
 	Seed            uint64        // EventRunning: the agreed RNG seed

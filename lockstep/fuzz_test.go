@@ -460,7 +460,7 @@ func FuzzDecodeDatagram(f *testing.F) {
 				t.Fatalf("parsed out of range: %+v", m)
 			}
 			dec := fuzzDecode(t, m.inputs, m.count, size)
-			flags := h.flags & (flagQuality | flagChecksum)
+			flags := h.flags & (flagQuality | flagChecksum | flagRoster)
 			again := m
 			again.inputs = appendInputs(nil, make([]byte, size), dec, size)
 			re := appendInput(nil, &again, flags)
@@ -487,8 +487,17 @@ func FuzzDecodeDatagram(f *testing.F) {
 }
 
 // fuzzFields are the fields of m that encoding with flags puts on the wire.
-func fuzzFields(m inputMsg, flags uint8) [10]int64 {
-	f := [10]int64{int64(m.start), int64(m.count), int64(m.ack)}
+func fuzzFields(m inputMsg, flags uint8) [11 + 2*MaxPlayers]int64 {
+	f := [11 + 2*MaxPlayers]int64{int64(m.start), int64(m.count), int64(m.ack)}
+	if flags&flagRoster != 0 {
+		f[10] = int64(m.rosterN)
+		for i, e := range m.roster[:m.rosterN] {
+			f[11+2*i] = int64(e.last)
+			if e.disc {
+				f[12+2*i] = 1
+			}
+		}
+	}
 	if flags&flagQuality != 0 {
 		f[3], f[4], f[5], f[6], f[7] = int64(m.ping), int64(m.echo), int64(m.held), int64(m.frame), int64(m.advantage)
 	}
@@ -534,4 +543,60 @@ func fuzzDecode(t *testing.T, enc []byte, count, size int) []byte {
 		t.Fatalf("decodeInputs(%x) emitted %d inputs, want %d", enc, next, count)
 	}
 	return out
+}
+
+// FuzzParseIntro: an introduction that parses has at most one entry per player, each a
+// valid address of a player of the match.
+func FuzzParseIntro(f *testing.F) {
+	f.Add([]byte{1, 2, 4, 10, 0, 0, 7, 0x58, 0x1b}, uint8(3))
+	f.Add([]byte{2, 1, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 2, 4, 1, 2, 3, 4, 5, 6}, uint8(4))
+	f.Fuzz(func(t *testing.T, b []byte, players uint8) {
+		n := int(players)%MaxPlayers + 1
+		got, err := parseIntro(b, n)
+		if err != nil {
+			return
+		}
+		if got.n > MaxPlayers {
+			t.Fatalf("%d entries", got.n)
+		}
+		for _, in := range got.list[:got.n] {
+			if in.player < 0 || in.player >= n || !in.addr.IsValid() || in.addr.Port() == 0 {
+				t.Fatalf("entry %+v of %x", in, b)
+			}
+		}
+	})
+}
+
+// FuzzSpectatorDatagrams: whatever arrives, from player 0's address or not, a running
+// spectator and a player 0 that takes spectators neither panic nor let a spectator run
+// past the frames it holds.
+func FuzzSpectatorDatagrams(f *testing.F) {
+	f.Add([]byte{wireMagic, byte(msgWatch), 0, 0x83, 1, 2, 3})
+	f.Add([]byte{wireMagic, byte(msgWatchAck), 5})
+	f.Add([]byte{wireMagic, byte(msgBye), 9})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		host, err := NewSession(Config{Players: 2, InputSize: 3, Nonce: 1, Spectators: 2}, 0, make([]netip.AddrPort, 2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sp, err := NewSpectator(Config{Nonce: 2}, nodeAddr(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		host.Receive(watcherAddr(0), data, time.Millisecond)
+		host.Outgoing(time.Millisecond)
+		sp.Receive(nodeAddr(0), data, time.Millisecond)
+		// Run the spectator as if its handshake had passed, so the data paths are reached.
+		sp.state, sp.players, sp.inputSize = StateRunning, 2, 3
+		sp.mac = newMAC(matchKey(sp.root, 7, sp.session))
+		sp.decoded, sp.zero, sp.status = make([]byte, 6), make([]byte, 6), make([]InputStatus, 2)
+		sp.Receive(nodeAddr(0), data, 2*time.Millisecond)
+		sp.receiveRows(0, data) // the rows decoder, past the tag
+		sp.receiveRows(Frame(len(data)%3), data)
+		sp.Step(3 * time.Millisecond)
+		if sp.Frame() > sp.Held() || len(sp.rows) != int(sp.Held())*6 {
+			t.Fatalf("frame %d, held %d, %d row bytes", sp.Frame(), sp.Held(), len(sp.rows))
+		}
+		sp.Outgoing(4 * time.Millisecond)
+	})
 }

@@ -17,6 +17,10 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 		s.drops.Malformed++
 		return
 	}
+	if m.watch && m.version == ProtocolVersion {
+		s.receiveWatchSync(from, h, &m)
+		return
+	}
 	known := s.peerAt(from)
 	// Only a peer we know, or someone answering for a player we wait for, may end our
 	// handshake; otherwise a stray datagram could stop a running game.
@@ -52,6 +56,15 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 		return
 	}
 	if code := s.mismatch(&m); code != 0 {
+		if code == rejectPlayers && s.local == 0 && known == nil {
+			// Player 0 decides how many play: a newcomer that expects another count is told
+			// ours (PlayerCountError on its side) and changes nothing here.
+			s.drops.Foreign++
+			if h.typ == msgSyncRequest {
+				s.queueReject(from, code)
+			}
+			return
+		}
 		if s.state != StateSynchronizing {
 			s.drops.Foreign++
 			return
@@ -196,7 +209,7 @@ func (s *Session) mismatchError(code rejectCode, m *syncMsg) error {
 		}
 		return fmt.Errorf("peer runs protocol %d, we run %d", m.version, ProtocolVersion)
 	case rejectPlayers:
-		return fmt.Errorf("peer expects %d players, we expect %d", m.players, s.cfg.Players)
+		return &PlayerCountError{Peer: int(m.players), Ours: s.cfg.Players}
 	case rejectInputSize:
 		return fmt.Errorf("peer sends %d-byte inputs, we expect %d", m.inputSize, s.cfg.InputSize)
 	case rejectGame:
@@ -224,4 +237,15 @@ func (s *Session) queueReject(to netip.AddrPort, code rejectCode) {
 	m := syncMsg{code: code}
 	s.fillSync(&m)
 	s.queue(to, func(b []byte) []byte { return appendSync(b, msgReject, &m, s.proof) })
+}
+
+// PlayerCountError is a handshake failure because the peer expects another number of
+// players. From player 0 it says how many the match has: a player that joined without
+// knowing can start again with Peer players.
+type PlayerCountError struct {
+	Peer, Ours int
+}
+
+func (e *PlayerCountError) Error() string {
+	return fmt.Sprintf("peer expects %d players, we expect %d", e.Peer, e.Ours)
 }

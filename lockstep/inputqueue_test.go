@@ -37,7 +37,7 @@ func TestInputQueuePrediction(t *testing.T) {
 		{name: "a player dropped before any input plays zeros", dropped: true, from: 0, to: 1, want: []byte{0, 0}, wantKnown: NullFrame, wantConf: 1<<31 - 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newSyncLayer(2, 1, 8)
+			s := newSyncLayer(2, 1, 8, 0)
 			for f, in := range tc.real {
 				if !s.addInput(1, Frame(f), []byte{in}) {
 					t.Fatalf("input of frame %d refused", f)
@@ -45,7 +45,7 @@ func TestInputQueuePrediction(t *testing.T) {
 			}
 			q := &s.queues[1]
 			if tc.dropped {
-				q.connected = false // what Session.drop does
+				q.connected, q.final = false, true // what Session.drop does once the departure is agreed
 			}
 			if diff := cmp.Diff(tc.want, queueInputs(q, tc.from, tc.to)); diff != "" {
 				t.Errorf("inputs of frames %d..%d (-want +got):\n%s", tc.from, tc.to, diff)
@@ -78,7 +78,7 @@ func TestInputQueueAcceptsOnlyTheNextFrame(t *testing.T) {
 		{"wrong size is refused", []add{{0, []byte{1, 2}, false}, {0, nil, false}, {0, []byte{5}, true}}, 0, []byte{5, 5, 5, 5}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newSyncLayer(2, 1, 8)
+			s := newSyncLayer(2, 1, 8, 0)
 			for _, a := range tc.adds {
 				if got := s.addInput(1, a.f, a.in); got != a.ok {
 					t.Errorf("addInput(frame %d, %x) = %v, want %v", a.f, a.in, got, a.ok)

@@ -22,6 +22,10 @@ func (s *Session) receiveInput(ep *endpoint, h header, body []byte, size int) {
 		return
 	}
 	ep.count(size)
+	if h.flags&flagRoster != 0 && !s.receiveRoster(ep, &m) {
+		s.drops.Malformed++
+		return
+	}
 	malformed := s.drops.Malformed
 	fresh := false
 	if m.ack > ep.acked {
@@ -125,7 +129,7 @@ func (s *Session) sendInputs(ep *endpoint) {
 	q := &s.sync.queues[s.local]
 	from, to := ep.acked+1, q.known
 	since := s.now - ep.lastSend
-	due := to > ep.lastSentTo || ep.oweAck || ep.sumSendsLeft > 0 ||
+	due := to > ep.lastSentTo || ep.oweAck || ep.sumSendsLeft > 0 || ep.rosterDirty ||
 		(from <= to && since >= 2*s.cfg.FrameDuration)
 	if wait := ep.congestion.interval(s.cfg.FrameDuration); wait > 0 && since < wait {
 		due = false // backed off: what is new waits for the next message
@@ -147,6 +151,11 @@ func (s *Session) sendInputs(ep *endpoint) {
 		}
 		m.frame = s.sync.frame
 		m.advantage = int32(s.localAdvantage(ep))
+	}
+	if len(s.peers) > 2 {
+		flags |= flagRoster
+		s.fillRoster(ep, &m)
+		ep.rosterDirty = false
 	}
 	if ep.sumSendsLeft > 0 && s.latestSum.set {
 		flags |= flagChecksum

@@ -77,6 +77,12 @@ type Session struct {
 	desyncState  []byte
 
 	drops DropStats
+
+	// spectators (player 0, Config.Spectators > 0; spectator.go)
+	watchers   []*watcher
+	history    []byte // every confirmed row from frame 0
+	histFrames Frame
+	zeroRow    []byte
 }
 
 // NewSession makes a session for local player localPlayer. peers holds every player's
@@ -100,7 +106,7 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 	s := &Session{
 		cfg:          cfg,
 		local:        localPlayer,
-		sync:         newSyncLayer(cfg.Players, cfg.InputSize, cfg.MaxPrediction),
+		sync:         newSyncLayer(cfg.Players, cfg.InputSize, cfg.MaxPrediction, departureSlack(cfg)),
 		peers:        make([]*endpoint, cfg.Players),
 		rng:          rand.New(rand.NewPCG(cfg.Nonce, 0x70327061)),
 		outBuf:       make([]byte, 0, maxPendingOut*MaxDatagram),
@@ -114,6 +120,10 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 		nextChecksum: 0,
 		inputDelay:   cfg.InputDelay,
 	}
+	if cfg.Spectators > 0 {
+		s.watchers = make([]*watcher, 0, cfg.Spectators)
+		s.zeroRow = make([]byte, cfg.Players*cfg.InputSize)
+	}
 	s.session = s.rng.Uint64() | 1
 	s.root = secretKey([]byte(cfg.Secret))
 	s.proof = newMAC(s.root)
@@ -126,6 +136,9 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 			continue
 		}
 		ep := &endpoint{player: p, acked: NullFrame, lastSentTo: NullFrame, remoteFrame: NullFrame, endFrame: NullFrame}
+		for i := range ep.views {
+			ep.views[i].last = NullFrame
+		}
 		if addr.IsValid() {
 			ep.addr, ep.addrKnown = unmap(addr), true
 			ep.sendSyncNow = true
@@ -273,15 +286,29 @@ func (s *Session) PeerAddr(p int) netip.AddrPort {
 
 // EndFrame is the last frame every player played with real inputs: the frame at which the
 // first peer left or was dropped; NullFrame while everyone is connected. Both sides of a
-// game that ended with a goodbye agree on it and on its checksum.
+// game that ended with a goodbye agree on it and on its checksum. With three or four
+// players it counts a departure once the survivors agreed on its frame (departure.go).
 func (s *Session) EndFrame() Frame {
 	end := NullFrame
 	for _, ep := range s.peers {
-		if ep != nil && ep.state == epGone && (end == NullFrame || ep.endFrame < end) {
+		if ep != nil && ep.departed && (end == NullFrame || ep.endFrame < end) {
 			end = ep.endFrame
 		}
 	}
 	return end
+}
+
+// ConnectedPeers is how many remote players are still in the match (not dropped, not left).
+// With three or four players the survivors of a departure play on; a runner ends the match
+// at a departure only when this is 0.
+func (s *Session) ConnectedPeers() int {
+	n := 0
+	for _, ep := range s.peers {
+		if ep != nil && ep.state != epGone {
+			n++
+		}
+	}
+	return n
 }
 
 // Unacknowledged is the largest number of local inputs some connected peer has not
@@ -338,6 +365,7 @@ func (s *Session) Close(now time.Duration) []Datagram {
 			}
 		}
 	}
+	s.byeWatchers()
 	if s.state == StateRunning || s.state == StateSynchronizing {
 		s.state = StateClosed
 	}

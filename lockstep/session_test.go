@@ -2,6 +2,7 @@ package lockstep
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"testing"
@@ -411,12 +412,6 @@ func TestSessionHandshakeMismatch(t *testing.T) {
 			},
 			want0: `peer plays "x", we play "y"`,
 			want1: `peer plays "y", we play "x"`,
-		},
-		{
-			name:  "players",
-			cfg:   func(p int) Config { return Config{Players: 2 + p} },
-			want0: "peer expects 3 players, we expect 2",
-			want1: "peer expects 2 players, we expect 3",
 		},
 		{
 			name:  "input size",
@@ -1162,5 +1157,87 @@ func TestSessionStats(t *testing.T) {
 		}
 		tn.compareSums()
 		tn.noErrors()
+	}
+}
+
+// TestSessionIntroductions: with 3 and 4 players, every player but 0 knows only player 0's
+// address; player 0 introduces them, they mesh directly, and the match plays in agreement.
+func TestSessionIntroductions(t *testing.T) {
+	for _, tc := range []struct {
+		n     int
+		lossy bool // a fifth of the datagrams lost, and the last player starts 1 s late
+	}{{3, false}, {4, false}, {3, true}, {4, true}} {
+		n := tc.n
+		tn := newNet(t, n, tick, nil)
+		if tc.lossy {
+			rng := rand.New(rand.NewPCG(uint64(n), 77))
+			tn.filter = func(*packet) bool { return rng.IntN(5) != 0 }
+			tn.nodes[n-1].startAt = time.Second
+		}
+		for p := 1; p < n; p++ {
+			addrs := make([]netip.AddrPort, n)
+			addrs[0] = nodeAddr(0)
+			s, err := NewSession(Config{Players: n, InputSize: 3, Nonce: uint64(p)*7919 + 1}, p, addrs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tn.nodes[p].s = s
+		}
+		tn.until(6*time.Second, "handshake", tn.running)
+		for _, nd := range tn.nodes {
+			for q := range n {
+				if q != nd.player && nd.s.PeerAddr(q) != nodeAddr(q) {
+					t.Errorf("%d players: player %d has %v for player %d, want %v", n, nd.player, nd.s.PeerAddr(q), q, nodeAddr(q))
+				}
+			}
+		}
+		tn.steps(300)
+		if c := tn.compareSums(); c < 250 {
+			t.Errorf("%d players: %d frames compared", n, c)
+		}
+		tn.noErrors()
+	}
+}
+
+func TestParseIntroErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		body []byte
+	}{
+		{"empty", nil},
+		{"count over the players", []byte{5}},
+		{"entry missing", []byte{1}},
+		{"player out of range", []byte{1, 3, 4, 127, 0, 0, 1, 1, 0}},
+		{"bad address length", []byte{1, 1, 5, 127, 0, 0, 1, 9, 1, 0}},
+		{"port 0", []byte{1, 1, 4, 127, 0, 0, 1, 0, 0}},
+		{"trailing", []byte{1, 1, 4, 127, 0, 0, 1, 1, 0, 0}},
+	} {
+		if got, err := parseIntro(tc.body, 3); err == nil {
+			t.Errorf("%s: parsed %x as %+v", tc.name, tc.body, got)
+		}
+	}
+	got, err := parseIntro([]byte{1, 2, 4, 10, 0, 0, 7, 0x58, 0x1b}, 3)
+	if err != nil || got.n != 1 || got.list[0] != (introduction{player: 2, addr: netip.MustParseAddrPort("10.0.0.7:7000")}) {
+		t.Errorf("parsed %+v, %v", got, err)
+	}
+}
+
+// TestSessionPlayerCountFromPlayerZero: player 0 decides how many play. A newcomer that
+// expects another count is refused with player 0's count, which it can read from its error
+// (and start again with), and player 0 goes on waiting, undisturbed.
+func TestSessionPlayerCountFromPlayerZero(t *testing.T) {
+	tn := newNet(t, 2, tick, func(p int) Config { return Config{Players: 3 - p} })
+	tn.until(2*time.Second, "player 1 fails", func() bool { return tn.nodes[1].s.State() == StateFailed })
+	var pc *PlayerCountError
+	if err := tn.nodes[1].s.Err(); !errors.As(err, &pc) || pc.Peer != 3 || pc.Ours != 2 ||
+		!strings.Contains(err.Error(), "peer expects 3 players, we expect 2") {
+		t.Errorf("player 1: %v, want a PlayerCountError saying player 0 expects 3", err)
+	}
+	tn.steps(30)
+	if st, err := tn.nodes[0].s.State(), tn.nodes[0].s.Err(); st != StateSynchronizing || err != nil {
+		t.Errorf("player 0: %v, %v; want it still waiting", st, err)
+	}
+	if a := tn.nodes[0].s.PeerAddr(1); a.IsValid() {
+		t.Errorf("player 0 seated the refused newcomer at %v", a)
 	}
 }

@@ -24,7 +24,7 @@ func (g *statusToy) AdvanceFrameWithStatus(inputs []byte, status []InputStatus) 
 // predicted, or a dropped player's last one; a rollback re-runs a predicted frame as
 // confirmed; Apply gives them to a StatusGame.
 func TestInputStatus(t *testing.T) {
-	s := newSyncLayer(2, 1, 8)
+	s := newSyncLayer(2, 1, 8, 0)
 	g := &statusToy{}
 	step := func(want ...InputStatus) {
 		t.Helper()
@@ -51,7 +51,7 @@ func TestInputStatus(t *testing.T) {
 	if len(g.got) != 2 || !slices.Equal(g.got[0], []InputStatus{InputConfirmed, InputConfirmed}) {
 		t.Errorf("the re-simulation of frame 1 ran with %v, want it confirmed first", g.got)
 	}
-	s.queues[1].connected = false // player 1 is dropped after its frame-1 input
+	s.queues[1].connected, s.queues[1].final = false, true // player 1 is dropped after its frame-1 input
 	s.addInput(0, 3, []byte{1})
 	step(InputConfirmed, InputDisconnected)
 	if g.plain != 0 {

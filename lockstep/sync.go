@@ -11,6 +11,14 @@ type inputQueue struct {
 	used      []byte // ring: the input each simulated frame actually ran with
 	zero      []byte
 	connected bool // false once the player is dropped: its last input then stands for every later frame
+	// final: the survivors agreed on the player's last frame (known), so no later frame of
+	// it can change; until then its frames after known are not confirmed.
+	final bool
+	// shared is the last frame of this player's input that every other running peer has
+	// told us it holds (departure.go); the maximum frame when no third peer has to hold it
+	// (two players, or the local player). Frames after it are not confirmed: a departure
+	// agreed later may still freeze the player's input at a frame before them.
+	shared Frame
 }
 
 func newInputQueue(size int) inputQueue {
@@ -21,6 +29,7 @@ func newInputQueue(size int) inputQueue {
 		used:      make([]byte, ringFrames*size),
 		zero:      make([]byte, size),
 		connected: true,
+		shared:    maxFrame,
 	}
 }
 
@@ -41,10 +50,23 @@ func (q *inputQueue) input(f Frame) []byte {
 	return q.slot(q.inputs, q.known)
 }
 
-// confirmedThrough is the last frame whose input will never change.
+// maxFrame stands for "every frame": the input of a departed player is final for ever.
+const maxFrame Frame = 1<<31 - 1
+
+// confirmedThrough is the last frame whose input will never change: known, as far as every
+// other peer holds it too (shared); every frame once a departure is agreed.
 func (q *inputQueue) confirmedThrough() Frame {
-	if !q.connected {
-		return 1<<31 - 1
+	if !q.connected && q.final {
+		return maxFrame
+	}
+	return min(q.known, q.shared)
+}
+
+// knownThrough is the last frame whose input is here, whether or not the others hold it: what
+// bounds prediction (a departure not agreed yet counts up to its current last frame).
+func (q *inputQueue) knownThrough() Frame {
+	if !q.connected && q.final {
+		return maxFrame
 	}
 	return q.known
 }
@@ -54,6 +76,10 @@ func (q *inputQueue) confirmedThrough() Frame {
 // rolls back to that frame and re-simulates up to the present.
 type syncLayer struct {
 	players, inputSize, maxPrediction int
+	// slack is how many frames past maxPrediction the game may run ahead of the frames
+	// every peer holds (confirmedInputs), when a third peer must hold them too; the ring of
+	// saved states is that much longer, so a departure agreed late can still roll back.
+	slack int
 
 	frame          Frame // the game state is at this frame (this many frames simulated)
 	queues         []inputQueue
@@ -73,16 +99,17 @@ type syncLayer struct {
 	rollbackRows     int // input rows the latest rollback used
 }
 
-func newSyncLayer(players, inputSize, maxPrediction int) *syncLayer {
+func newSyncLayer(players, inputSize, maxPrediction, slack int) *syncLayer {
 	s := &syncLayer{
 		players:        players,
 		inputSize:      inputSize,
 		maxPrediction:  maxPrediction,
+		slack:          slack,
 		firstIncorrect: NullFrame,
-		cells:          make([]Cell, maxPrediction+2),
-		inputBuf:       make([]byte, (maxPrediction+3)*players*inputSize),
-		statusBuf:      make([]InputStatus, (maxPrediction+3)*players),
-		reqs:           make([]Request, 0, 2*maxPrediction+6),
+		cells:          make([]Cell, maxPrediction+slack+2),
+		inputBuf:       make([]byte, (maxPrediction+slack+3)*players*inputSize),
+		statusBuf:      make([]InputStatus, (maxPrediction+slack+3)*players),
+		reqs:           make([]Request, 0, 2*(maxPrediction+slack)+6),
 	}
 	for range players {
 		s.queues = append(s.queues, newInputQueue(inputSize))
@@ -93,11 +120,20 @@ func newSyncLayer(players, inputSize, maxPrediction int) *syncLayer {
 	return s
 }
 
-// confirmedInputs is the last frame for which every player's input is known.
+// confirmedInputs is the last frame for which every player's input is known and final.
 func (s *syncLayer) confirmedInputs() Frame {
-	c := Frame(1<<31 - 1)
+	c := maxFrame
 	for i := range s.queues {
 		c = min(c, s.queues[i].confirmedThrough())
+	}
+	return c
+}
+
+// knownInputs is the last frame for which every player's input is here.
+func (s *syncLayer) knownInputs() Frame {
+	c := maxFrame
+	for i := range s.queues {
+		c = min(c, s.queues[i].knownThrough())
 	}
 	return c
 }
@@ -110,7 +146,27 @@ func (s *syncLayer) confirmedFrame() Frame {
 
 // canAdvance reports whether one more frame stays within the prediction window.
 func (s *syncLayer) canAdvance() bool {
-	return int(s.frame-s.confirmedInputs()) <= s.maxPrediction
+	return int(s.frame-s.knownInputs()) <= s.maxPrediction &&
+		int(s.frame-s.confirmedInputs()) <= s.maxPrediction+s.slack
+}
+
+// freeze makes last the final real input of departed player p: from last+1 on, its input
+// of last stands for every frame. Frames already run with another input for p after last
+// are re-simulated on the next advance.
+func (s *syncLayer) freeze(p int, last Frame) {
+	q := &s.queues[p]
+	if last >= q.known {
+		return
+	}
+	q.known = last
+	for f := max(last+1, s.frame-Frame(len(s.cells))); f < s.frame; f++ {
+		if !bytes.Equal(q.slot(q.used, f), q.input(f)) {
+			if s.firstIncorrect == NullFrame || f < s.firstIncorrect {
+				s.firstIncorrect = f
+			}
+			break
+		}
+	}
 }
 
 // addInput stores a real input for player p at frame f. Only the next frame after the last

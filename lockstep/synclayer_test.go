@@ -147,7 +147,7 @@ func TestSyncLayerPlans(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newSyncLayer(2, 1, 8)
+			s := newSyncLayer(2, 1, 8, 0)
 			runSyncOps(t, s, tc.ops)
 			if s.rollbacks != tc.rollbacks || s.rollbackFrames != tc.rollbackFrames || s.maxRollbackDepth != tc.maxDepth {
 				t.Errorf("rollbacks %d (%d frames, max depth %d), want %d (%d, %d)",
@@ -176,7 +176,7 @@ func TestSyncLayerFirstIncorrect(t *testing.T) {
 		{"a forced rollback before frame 0 is ignored", nil, []Frame{-1, -2}, NullFrame},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newSyncLayer(2, 1, 8)
+			s := newSyncLayer(2, 1, 8, 0)
 			for f := range 4 {
 				s.addInput(0, Frame(f), []byte{1})
 				s.advance()
@@ -201,7 +201,7 @@ func TestSyncLayerFirstIncorrect(t *testing.T) {
 func TestSyncLayerPredictionThreshold(t *testing.T) {
 	for _, maxPred := range []int{1, 2, 8, MaxPrediction} {
 		t.Run(fmt.Sprint(maxPred), func(t *testing.T) {
-			s := newSyncLayer(2, 1, maxPred)
+			s := newSyncLayer(2, 1, maxPred, 0)
 			advance := func() int {
 				n := 0
 				for s.canAdvance() {
@@ -230,7 +230,7 @@ func TestSyncLayerPredictionThreshold(t *testing.T) {
 				t.Errorf("confirmed frame %d, want %d", got, want)
 			}
 			// A dropped player no longer holds the others back.
-			s.queues[1].connected = false
+			s.queues[1].connected, s.queues[1].final = false, true
 			if !s.canAdvance() {
 				t.Error("cannot advance after the remote player was dropped")
 			}
@@ -258,7 +258,7 @@ func TestSyncLayerConfirmedFrame(t *testing.T) {
 		{"local ahead of the simulation (input delay)", 6, 6, 3, 3, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newSyncLayer(2, 1, 8)
+			s := newSyncLayer(2, 1, 8, 0)
 			for f := range tc.local {
 				s.addInput(0, Frame(f), []byte{1})
 			}
@@ -282,7 +282,7 @@ func TestSyncLayerConfirmedFrame(t *testing.T) {
 // oldest frame a rollback may still reload, so the ring never overwrites an input that
 // re-simulation needs; the limit moves as frames are confirmed.
 func TestSyncLayerKeepsWhatARollbackNeeds(t *testing.T) {
-	s := newSyncLayer(2, 1, 8)
+	s := newSyncLayer(2, 1, 8, 0)
 	for f := range Frame(ringFrames) {
 		if !s.addInput(0, f, []byte{byte(f)}) {
 			t.Fatalf("local input of frame %d refused", f)
@@ -310,7 +310,7 @@ func TestSyncLayerInvariants(t *testing.T) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 0x5eed))
 			const maxPred = 6
-			s := newSyncLayer(3, 1, maxPred)
+			s := newSyncLayer(3, 1, maxPred, 0)
 			lastConfirmed := Frame(0)
 			for step := range 3000 {
 				for p := 1; p < 3; p++ {

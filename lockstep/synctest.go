@@ -51,7 +51,7 @@ func NewSyncTest(cfg Config, checkDistance int) (*SyncTest, error) {
 	}
 	t := &SyncTest{
 		cfg:      cfg,
-		sync:     newSyncLayer(cfg.Players, cfg.InputSize, cfg.MaxPrediction),
+		sync:     newSyncLayer(cfg.Players, cfg.InputSize, cfg.MaxPrediction, 0),
 		distance: checkDistance,
 		first:    make([]firstRun, checkDistance+2),
 		added:    make([]bool, cfg.Players),

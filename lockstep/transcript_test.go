@@ -401,6 +401,8 @@ func msgKind(data []byte) string {
 		return "input"
 	case msgBye:
 		return "bye"
+	case msgIntro:
+		return "intro"
 	case msgReject:
 		return "reject"
 	}
@@ -474,6 +476,8 @@ func eventLine(e Event) string {
 		return fmt.Sprintf("running seed=%d", e.Seed)
 	case EventDesync:
 		return fmt.Sprintf("desync at frame %d with player %d", e.Frame, e.Player)
+	case EventDisconnected, EventPeerLeft:
+		return fmt.Sprintf("%s frame=%d", e, e.Frame)
 	}
 	return e.String()
 }

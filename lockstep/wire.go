@@ -31,6 +31,13 @@ import (
 //
 //	magic | type, flags | body | tag (8)
 //
+// An input message's body is start (uvarint) | ack-start (varint) | quality block (flag
+// 0x10) | checksum block (0x20) | roster (0x40) | encoded inputs to the end. The roster is
+// sent in every input message of a 3-4 player match (never with two players): a count
+// byte, then for each player other than the sender and the receiver, in player order, a
+// uvarint of zigzag(last-ack)<<1 | disconnected, last being the last frame of that
+// player's real input the sender holds or, once disconnected, settled on (departure.go).
+//
 // # Integrity and authentication
 //
 // Each session picks a random 64-bit session nonce and sends it in every handshake
@@ -87,16 +94,24 @@ const (
 	msgInput       msgType = 3
 	msgBye         msgType = 4
 	msgReject      msgType = 5
+	msgIntro       msgType = 6 // player 0 introduces the others (intro.go)
+	msgWatch       msgType = 7 // player 0 to a spectator: confirmed inputs (spectator.go)
+	msgWatchAck    msgType = 8 // a spectator to player 0: the frames it holds
 )
 
 // Flags on input messages: which optional blocks follow the inputs.
 const (
 	flagQuality  = 0x10
 	flagChecksum = 0x20
+	flagRoster   = 0x40
 )
 
-// flagSecret on a handshake message: the sender was given a secret.
-const flagSecret = 0x10
+// flagSecret on a handshake message: the sender was given a secret. flagWatch: the message
+// is between a spectator and player 0 (spectator.go).
+const (
+	flagSecret = 0x10
+	flagWatch  = 0x20
+)
 
 // rejectCode says why a handshake was refused.
 type rejectCode uint8
@@ -109,9 +124,10 @@ const (
 	rejectPlayerNumber
 	rejectSecret // the handshake's proof of the secret failed
 	rejectFull   // every seat is taken by another address
+	rejectWatch  // a spectator: no room (or player 0 takes none)
 )
 
-var rejectNames = [...]string{"none", "version", "players", "input size", "game", "player number", "secret", "match full"}
+var rejectNames = [...]string{"none", "version", "players", "input size", "game", "player number", "secret", "match full", "no room for spectators"}
 
 func (c rejectCode) String() string {
 	if int(c) < len(rejectNames) {
@@ -137,6 +153,7 @@ type header struct {
 type syncMsg struct {
 	version   uint8
 	secret    bool   // flagSecret
+	watch     bool   // flagWatch
 	session   uint64 // the sender's session nonce
 	nonce     uint32 // request: fresh; reply: echo of the request's
 	player    uint8
@@ -167,6 +184,18 @@ type inputMsg struct {
 	// checksum (flagChecksum)
 	sumFrame Frame
 	sum      uint64
+
+	// roster (flagRoster): the sender's view of every player other than itself and the
+	// receiver, in player order (departure.go)
+	rosterN int
+	roster  [MaxPlayers]rosterEntry
+}
+
+// rosterEntry is one sender's view of one player: connected or not, and the last frame of
+// its real input the sender holds (connected) or settled on (disconnected).
+type rosterEntry struct {
+	disc bool
+	last Frame
 }
 
 func appendHeader(b []byte, typ msgType, flags uint8) []byte {
@@ -191,6 +220,9 @@ func appendSync(b []byte, typ msgType, m *syncMsg, proof *mac) []byte {
 	var flags uint8
 	if m.secret {
 		flags = flagSecret
+	}
+	if m.watch {
+		flags |= flagWatch
 	}
 	b = appendHeader(b, typ, flags)
 	b = append(b, 0, 0, m.version)
@@ -220,6 +252,7 @@ func parseSync(d []byte, h header, m *syncMsg) error {
 		return errShort
 	}
 	m.secret = h.flags&flagSecret != 0
+	m.watch = h.flags&flagWatch != 0
 	m.session = binary.LittleEndian.Uint64(b[1:])
 	m.nonce = binary.LittleEndian.Uint32(b[9:])
 	m.player, m.players, m.inputSize = b[13], b[14], b[15]
@@ -254,6 +287,19 @@ func appendInput(b []byte, m *inputMsg, flags uint8) []byte {
 	if flags&flagChecksum != 0 {
 		b = binary.AppendUvarint(b, uint64(m.sumFrame))
 		b = binary.LittleEndian.AppendUint64(b, m.sum)
+	}
+	if flags&flagRoster != 0 {
+		// Each entry's frame relative to the ack (they are close), zigzag-coded, and the
+		// disconnected bit below it: one byte per player in play.
+		b = append(b, byte(m.rosterN))
+		for _, e := range m.roster[:m.rosterN] {
+			d := int64(e.last) - int64(m.ack)
+			v := uint64(d<<1^d>>63) << 1
+			if e.disc {
+				v |= 1
+			}
+			b = binary.AppendUvarint(b, v)
+		}
 	}
 	// The inputs come last and run to the end of the message: their count is implied,
 	// which saves a byte on every message of a match.
@@ -315,6 +361,30 @@ func parseInput(b []byte, flags uint8, inputSize int, m *inputMsg) error {
 		if r.err == nil {
 			m.sum = binary.LittleEndian.Uint64(r.b)
 			r.b = r.b[8:]
+		}
+	}
+	m.rosterN = 0
+	if flags&flagRoster != 0 {
+		if r.err == nil && len(r.b) < 1 {
+			r.err = errShort
+		}
+		if r.err == nil {
+			n := int(r.b[0])
+			r.b = r.b[1:]
+			if n > MaxPlayers-2 {
+				return fmt.Errorf("roster of %d players", n)
+			}
+			for i := range n {
+				v := r.uvarint(1 << 34)
+				z := v >> 1
+				d := int64(z>>1) ^ -int64(z&1)
+				f := int64(m.ack) + d
+				if f < int64(NullFrame) || f > maxFrameOnWire {
+					return fmt.Errorf("roster frame %d", f)
+				}
+				m.roster[i] = rosterEntry{disc: v&1 != 0, last: Frame(f)}
+			}
+			m.rosterN = n
 		}
 	}
 	if r.err != nil {

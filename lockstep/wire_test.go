@@ -306,6 +306,10 @@ func TestInputMessageRoundTrip(t *testing.T) {
 		m.sumFrame, m.sum = 3960, 0x0123456789abcdef
 		return m
 	}
+	roster := func(m inputMsg, entries ...rosterEntry) inputMsg {
+		m.rosterN = copy(m.roster[:], entries)
+		return m
+	}
 	plain := message(rng, 10, 12, 5, 5)
 	for _, tc := range []struct {
 		name  string
@@ -324,6 +328,10 @@ func TestInputMessageRoundTrip(t *testing.T) {
 		{"most inputs", message(rng, 1<<20, 1<<20-3, maxInputsPerSend, 1), flagQuality, 1},
 		{"long inputs", message(rng, 77, 70, 20, 9), flagChecksum, 9},
 		{"late frames", checksum(quality(message(rng, maxFrameOnWire-300, maxFrameOnWire-1, 10, 2))), flagQuality | flagChecksum, 2},
+		{"roster of one", roster(plain, rosterEntry{last: 13}), flagRoster, 5},
+		{"roster of two, one gone", roster(plain, rosterEntry{last: 11}, rosterEntry{disc: true, last: 3}), flagRoster, 5},
+		{"roster, nothing yet", roster(inputMsg{start: 0, ack: NullFrame, inputs: []byte{}}, rosterEntry{last: NullFrame}, rosterEntry{disc: true, last: NullFrame}), flagRoster, 5},
+		{"roster far from the ack", roster(checksum(quality(plain)), rosterEntry{last: 1 << 20}, rosterEntry{disc: true, last: NullFrame}), flagQuality | flagChecksum | flagRoster, 5},
 		{"extreme quality", func() inputMsg {
 			m := quality(plain)
 			m.advantage, m.frame, m.ping, m.held = -(1 << 20), maxFrameOnWire, 1<<32-1, 1<<32-1
@@ -392,6 +400,10 @@ func TestParseInputErrors(t *testing.T) {
 		{"advantage over the limit", append(v(uv(nil, 0), 0), append(uv(uv(uv(uv(nil, 1), 1), 1), 1), v(nil, 1<<20+1)...)...), flagQuality},
 		{"ping over 32 bits", append(v(uv(nil, 0), 0), append(uv(uv(uv(uv(nil, 1<<32), 1), 1), 1), v(nil, 0)...)...), flagQuality},
 		{"checksum short", append(v(uv(nil, 0), 0), append(uv(nil, 60), 1, 2, 3, 4, 5, 6, 7)...), flagChecksum},
+		{"roster missing", v(uv(nil, 0), 0), flagRoster},
+		{"roster of more than the third players", append(v(uv(nil, 0), 0), 3, 0, 0, 0), flagRoster},
+		{"roster entry missing", append(v(uv(nil, 0), 0), 2, 0), flagRoster},
+		{"roster frame before NullFrame", append(v(uv(nil, 0), -1), 1, 3<<1), flagRoster},
 		{"garbage", []byte("the quick brown fox jumps over the lazy dog"), flagQuality},
 	} {
 		var m inputMsg

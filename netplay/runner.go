@@ -330,7 +330,9 @@ func (r *Runner) Tick() {
 // frame decides what this tick offers the session: the pending input, no input (the end
 // is near: only fold in late remote inputs), or nothing at all.
 func (r *Runner) frame(now time.Duration) {
-	r.noteEnd(r.sess.EndFrame(), EndPeerLeft)
+	if r.sess.ConnectedPeers() == 0 { // survivors of a 3-4 player match play on
+		r.noteEnd(r.sess.EndFrame(), EndPeerLeft)
+	}
 	var in []byte
 	switch {
 	case r.end != lockstep.NullFrame && r.sess.Frame() >= r.end:
@@ -442,10 +444,17 @@ func (r *Runner) send(ds []lockstep.Datagram) {
 func (r *Runner) events(now time.Duration) {
 	for _, e := range r.sess.Events() {
 		switch e.Kind {
+		// With three or four players the survivors of a departure play on (the engine
+		// agreed on the frame the leaver's input froze at); the match ends at a departure
+		// only when nobody else is left.
 		case lockstep.EventPeerLeft:
-			r.noteEnd(e.Frame, EndPeerLeft)
+			if r.sess.ConnectedPeers() == 0 {
+				r.noteEnd(e.Frame, EndPeerLeft)
+			}
 		case lockstep.EventDisconnected:
-			r.noteEnd(e.Frame, EndPeerDisconnected)
+			if r.sess.ConnectedPeers() == 0 {
+				r.noteEnd(e.Frame, EndPeerDisconnected)
+			}
 		case lockstep.EventDesync:
 			if !r.desynced {
 				r.desynced, r.desyncAt = true, now

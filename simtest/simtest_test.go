@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"p2pa/lockstep"
+	"p2pa/netplay"
 	"p2pa/simtest"
 	"p2pa/transport"
 )
@@ -101,7 +102,8 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
-// A peer that vanishes: the others end at the last frame everybody played, and agree.
+// A peer that vanishes from a 3-player match: the survivors agree on the frame it left at
+// (one event each, the same frame) and play on to the end, where they agree again.
 func TestVanish(t *testing.T) {
 	rep, err := simtest.Run(simtest.Scenario{
 		Players: 3, Seed: 106, Link: transport.LinkConfig{Latency: 30 * time.Millisecond},
@@ -122,8 +124,21 @@ func TestVanish(t *testing.T) {
 		t.Fatal(rep.Err)
 	}
 	a, b := rep.Peers[0].Result, rep.Peers[1].Result
-	if a.Frame != b.Frame || a.Checksum != b.Checksum || !a.Confirmed || a.Frame >= 600 {
+	if a.Frame != b.Frame || a.Checksum != b.Checksum || !a.Confirmed || a.Frame != 600 || a.Reason != netplay.EndFinished {
 		t.Fatalf("survivors: %v and %v", a, b)
+	}
+	left := lockstep.NullFrame
+	for _, p := range rep.Peers[:2] {
+		var frames []lockstep.Frame
+		for _, e := range p.Events {
+			if e.Kind == lockstep.EventDisconnected && e.Player == 2 {
+				frames = append(frames, e.Frame)
+			}
+		}
+		if len(frames) != 1 || (left != lockstep.NullFrame && frames[0] != left) {
+			t.Fatalf("player %d: departures of player 2 at %v; the other survivor: %d", p.Player, frames, left)
+		}
+		left = frames[0]
 	}
 }
 

@@ -79,6 +79,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case opts.Replay != "":
 		sess, err = startReplay(opts, stdout)
+	case opts.Spectate != "":
+		sess, err = startSpectate(opts, stdout)
 	case opts.Player != 0 && opts.Peer == "":
 		sess = startFinding(opts, stdout)
 	default:

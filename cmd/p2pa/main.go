@@ -51,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, peer.RunSyncTest(o, stdout, stderr))
 	case o.Replay != "" && o.Headless:
 		return fail(stderr, peer.RunReplayFrames(o.Replay, o.Frames, stdout))
+	case o.Spectate != "" && o.Headless:
+		return fail(stderr, peer.RunSpectate(o, stdout))
 	case o.Headless:
 		return fail(stderr, peer.RunHeadless(o, stdout))
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"p2pa/discovery"
+	"p2pa/game"
 	"p2pa/lockstep"
 )
 
@@ -70,7 +71,7 @@ func (m *Match) startAdvertising() {
 			Instance: m.opts.Name,
 			Protocol: lockstep.ProtocolVersion,
 			Game:     m.opts.GameDescription(),
-			Want:     2,
+			Want:     m.opts.Players,
 			Seated:   1,
 			Secret:   m.opts.Secret != "",
 		},
@@ -199,7 +200,7 @@ func browseGames(ctx context.Context, o Options, out io.Writer) ([]Found, error)
 			continue
 		case a.Protocol != lockstep.ProtocolVersion:
 			why = fmt.Sprintf("protocol %d, we run %d", a.Protocol, lockstep.ProtocolVersion)
-		case a.Game != o.GameDescription():
+		case a.Game != o.GameDescription() && !adoptsGame(o, a):
 			why = fmt.Sprintf("plays %q, we play %q", a.Game, o.GameDescription())
 		case !a.Open():
 			why = "full"
@@ -217,6 +218,14 @@ func browseGames(ctx context.Context, o Options, out io.Writer) ([]Found, error)
 		games = append(games, a)
 	}
 	return games, err
+}
+
+// adoptsGame: a joiner that named neither -players nor -mode takes a 3-4 player match of
+// our coin count, which plays versus; the handshake then tells it the player count.
+func adoptsGame(o Options, a Found) bool {
+	v := o
+	v.Mode = game.Versus
+	return !o.PlayersSet && !o.ModeSet && a.Want > 2 && a.Game == v.GameDescription()
 }
 
 // probeLocal looks for a player 0 listening on this machine, on 127.0.0.1:port, then

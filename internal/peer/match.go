@@ -105,6 +105,11 @@ type Match struct {
 	reminderWait time.Duration // until the next reminder; 0: waitReminder
 	peerStat     []lockstep.PeerStats
 	ad           *discovery.Advertiser // player 0's LAN advertisement while it waits
+
+	peerAddrGiven netip.AddrPort            // -peer, resolved
+	adopted       bool                      // the player count was taken from player 0's refusal
+	restartWith   int                       // player 0's count, to start over with (adoptPlayerCount)
+	seated        [lockstep.MaxPlayers]bool // player 0 of 3-4: who it has said is in
 }
 
 // Start opens the socket and prepares the runner; it prints the banner to out and returns
@@ -127,14 +132,13 @@ func Start(opts Options, out io.Writer) (*Match, error) {
 		// those are read at the next arrival or tick.
 		m.conn = readableConn{transport.NewImpaired(udp, clock, opts.NetsimCfg, randomUint64()), udp}
 	}
-	peers := make([]netip.AddrPort, 2)
 	if opts.Peer != "" {
 		addr, err := transport.ResolvePeer(opts.Peer)
 		if err != nil {
 			udp.Close()
 			return nil, fmt.Errorf("-peer: %w", err)
 		}
-		peers[1-opts.Player] = addr
+		m.peerAddrGiven = addr
 	}
 	if opts.Bot {
 		// With -seed the bot plays the same inputs every run, so a headless match (both
@@ -146,21 +150,74 @@ func Start(opts Options, out io.Writer) (*Match, error) {
 		}
 		m.bot = bot.NewBot(botSeed)
 	}
-	m.r, err = netplay.New(m.runnerConfig(peers, clock))
-	if err != nil {
+	if err := m.newRunner(); err != nil {
 		udp.Close()
 		return nil, err
 	}
-	m.sess = m.r.Session()
 	m.status.Player = opts.Player
 	m.status.LocalAddr = udp.LocalAddr().String()
 	m.status.LANAddrs = LANAddrs()
 	if opts.Peer != "" {
-		m.status.Peer = peers[1-opts.Player].String()
+		m.status.Peer = m.peerAddrGiven.String()
 	}
 	m.banner()
 	m.startAdvertising()
 	return m, nil
+}
+
+// hostPlayer is the player this one joins: player 0, or player 1 for a player 0 that was
+// given -peer in a 2-player match.
+func (m *Match) hostPlayer() int {
+	if m.opts.Player == 0 {
+		return 1
+	}
+	return 0
+}
+
+// newRunner makes the runner for opts.Players players. With more than two, a joiner knows
+// only player 0's address (-peer); player 0 introduces the others.
+func (m *Match) newRunner() error {
+	peers := make([]netip.AddrPort, m.opts.Players)
+	if m.opts.Peer != "" {
+		peers[m.hostPlayer()] = m.peerAddrGiven
+	}
+	r, err := netplay.New(m.runnerConfig(peers, m.clock))
+	if err != nil {
+		return err
+	}
+	m.r, m.sess = r, r.Session()
+	m.ticks, m.waits = 0, 0
+	return nil
+}
+
+// adoptable reports whether err is player 0 refusing us only for the player count, which a
+// joiner not given -players adopts (adoptPlayerCount starts over with it).
+func (m *Match) adoptable(err error) (int, bool) {
+	var pc *lockstep.PlayerCountError
+	if !errors.As(err, &pc) || m.opts.Player == 0 || m.opts.PlayersSet || m.adopted || pc.Peer < 2 || pc.Peer > lockstep.MaxPlayers {
+		return 0, false
+	}
+	return pc.Peer, true
+}
+
+// adoptPlayerCount starts the handshake over with player 0's player count n, on a new
+// runner over the same socket; or fails clearly if our seat is not in such a match.
+func (m *Match) adoptPlayerCount(n int) {
+	m.adopted, m.restartWith = true, 0
+	if m.opts.Player >= n {
+		m.failed(fmt.Errorf("-p %d: the match at %s has %d players (0..%d)", m.opts.Player, m.status.Peer, n, n-1))
+		return
+	}
+	m.opts.Players = n
+	if n > 2 && !m.opts.ModeSet {
+		m.opts.Mode = game.Versus
+	}
+	if err := m.newRunner(); err != nil {
+		m.failed(err)
+		return
+	}
+	m.status.Phase = PhaseWaiting
+	fmt.Fprintf(m.out, "p2pa: the match at %s has %d players (%s); joining as player %d\n", m.status.Peer, n, m.opts.Mode, m.opts.Player)
 }
 
 // readableConn is a Conn wrapped around a socket (the -netsim impairment) that still
@@ -179,9 +236,14 @@ func (m *Match) runnerConfig(peers []netip.AddrPort, clock transport.Clock) netp
 	if seed == 0 {
 		seed = randomUint64()
 	}
+	spectators := 0
+	if o.Player == 0 {
+		spectators = lockstep.MaxSpectators // player 0 keeps the history late spectators need
+	}
 	c := netplay.Config{
 		Session: lockstep.Config{
-			Players:           2,
+			Players:           o.Players,
+			Spectators:        spectators,
 			InputSize:         game.InputSize,
 			InputDelay:        o.Delay,
 			MaxPrediction:     o.MaxPred,
@@ -250,7 +312,11 @@ func (m *Match) banner() {
 	port := fmt.Sprint(local.Port())
 	fmt.Fprintf(m.out, "p2pa: player %d (%s), listening on %s\n", m.opts.Player, m.opts.Mode, local)
 	if m.opts.Peer != "" {
-		fmt.Fprintf(m.out, "p2pa: joining player %d at %s\n", 1-m.opts.Player, m.status.Peer)
+		fmt.Fprintf(m.out, "p2pa: joining player %d at %s\n", m.hostPlayer(), m.status.Peer)
+		return
+	}
+	if m.opts.Players > 2 {
+		m.bannerMany(local)
 		return
 	}
 	switch {
@@ -267,6 +333,45 @@ func (m *Match) banner() {
 		fmt.Fprintf(m.out, "p2pa: on the other machine run: p2pa -p 1 -peer %s\n", local)
 	}
 	fmt.Fprintln(m.out, "p2pa: waiting for player 1")
+}
+
+// bannerMany is player 0's banner for a 3-4 player match: what the others type, then who
+// is awaited (seatedLine keeps it up to date as they come in).
+func (m *Match) bannerMany(local netip.AddrPort) {
+	port := fmt.Sprint(local.Port())
+	seats := fmt.Sprintf("K = 1..%d", m.opts.Players-1)
+	switch {
+	case local.Addr().IsUnspecified():
+		for _, a := range m.status.LANAddrs {
+			fmt.Fprintf(m.out, "p2pa: on the other machines run: p2pa -p K -peer %s  (%s)\n", net.JoinHostPort(a, port), seats)
+		}
+		fmt.Fprintf(m.out, "p2pa: on this machine run: p2pa -p K -peer %s  (%s)\n", net.JoinHostPort("127.0.0.1", port), seats)
+	case local.Addr().IsLoopback():
+		m.status.LANAddrs = nil
+		fmt.Fprintf(m.out, "p2pa: on this machine run: p2pa -p K -peer %s  (%s)\n", local, seats)
+	default:
+		m.status.LANAddrs = []string{local.Addr().String()}
+		fmt.Fprintf(m.out, "p2pa: on the other machines run: p2pa -p K -peer %s  (%s)\n", local, seats)
+	}
+	fmt.Fprintf(m.out, "p2pa: %d players; %s\n", m.opts.Players, m.seatedLine())
+}
+
+// seatedLine says who is in and who is awaited: "in: 0, 2; waiting for players 1, 3".
+func (m *Match) seatedLine() string {
+	in, out := "0", ""
+	for p := 1; p < m.opts.Players; p++ {
+		if m.seated[p] {
+			in += fmt.Sprintf(", %d", p)
+		} else if out == "" {
+			out = fmt.Sprint(p)
+		} else {
+			out += fmt.Sprintf(", %d", p)
+		}
+	}
+	if out == "" {
+		return "in: " + in + "; all here"
+	}
+	return "in: " + in + "; waiting for players " + out
 }
 
 // LANAddrs lists this machine's non-loopback unicast addresses, IPv4 first.
@@ -362,10 +467,17 @@ func (m *Match) Serve(stop <-chan os.Signal, until func() bool) {
 			}
 		})
 	}
-	_, _ = m.r.RunWith(ctx, netplay.RunOptions{Abort: abort, Until: func() bool {
+	for {
+		r := m.r
+		_, _ = r.RunWith(ctx, netplay.RunOptions{Abort: abort, Until: func() bool {
+			m.afterStep()
+			return m.r != r || (until != nil && until())
+		}})
 		m.afterStep()
-		return until != nil && until()
-	}})
+		if m.r == r || ctx.Err() != nil {
+			break // done; otherwise a new runner (the player count adopted) plays on
+		}
+	}
 	close(over)
 	wg.Wait()
 	if got != nil && m.signal == nil {
@@ -409,6 +521,12 @@ func (m *Match) afterStep() {
 		}
 		return
 	}
+	if m.restartWith != 0 {
+		m.adoptPlayerCount(m.restartWith)
+		if !m.r.Done() {
+			return
+		}
+	}
 	if res := m.r.Result(); res.Reason == netplay.EndFailed && res.Err != nil {
 		m.failed(res.Err)
 	}
@@ -426,7 +544,7 @@ func (m *Match) remindWaiting(now time.Duration) {
 	}
 	if m.status.Phase == PhaseWaiting && now-m.lastReminder >= m.reminderWait {
 		fmt.Fprintf(m.out, "p2pa: no answer from %s after %v; is player %d running there (and not already playing)? Still trying.\n",
-			m.status.Peer, now.Round(time.Second), 1-m.opts.Player)
+			m.status.Peer, now.Round(time.Second), m.hostPlayer())
 		m.lastReminder = now
 		m.reminderWait = min(2*m.reminderWait, waitReminderMax)
 	}
@@ -451,7 +569,7 @@ func (m *Match) logStats() {
 
 // startGame makes the coin game from the agreed seed (the runner's NewGame).
 func (m *Match) startGame(seed uint64) (lockstep.Game, error) {
-	st, err := game.New(game.Config{Mode: m.opts.Mode, Coins: m.opts.Coins, Players: 2, Seed: seed})
+	st, err := game.New(game.Config{Mode: m.opts.Mode, Coins: m.opts.Coins, Players: m.opts.Players, Seed: seed})
 	if err != nil {
 		return nil, fmt.Errorf("start game: %w", err)
 	}
@@ -494,6 +612,10 @@ func (m *Match) handleEvent(e lockstep.Event) {
 		if m.status.Peer == "" {
 			m.status.Peer = m.peerAddr()
 		}
+		if m.opts.Player == 0 && m.opts.Players > 2 && e.Progress == e.Total && !m.seated[e.Player] {
+			m.seated[e.Player] = true
+			fmt.Fprintf(m.out, "p2pa: player %d is in (%s); %s\n", e.Player, m.sess.PeerAddr(e.Player), m.seatedLine())
+		}
 	case lockstep.EventRunning:
 		m.status.Phase = PhaseRunning
 		m.stopAdvertising() // the match is full
@@ -505,6 +627,10 @@ func (m *Match) handleEvent(e lockstep.Event) {
 		m.status.Phase = PhaseRunning
 		fmt.Fprintf(m.out, "p2pa: player %d resumed\n", e.Player)
 	case lockstep.EventDisconnected, lockstep.EventPeerLeft:
+		if m.opts.Players > 2 {
+			m.playerLeft(e)
+			return
+		}
 		switch {
 		case m.status.Phase == PhaseDesync:
 			// Keep showing what went wrong; the peer's leaving is the lesser news.
@@ -524,7 +650,33 @@ func (m *Match) handleEvent(e lockstep.Event) {
 		fmt.Fprintf(m.out, "p2pa: desync at frame %d (ours %016x, peer's %016x)\n", e.Frame, e.Local, e.Remote)
 		m.writeDesyncState()
 	case lockstep.EventFailed:
+		if n, ok := m.adoptable(e.Err); ok {
+			m.restartWith = n // once this runner is done (afterStep)
+			return
+		}
 		m.failed(e.Err)
+	}
+}
+
+// playerLeft reports a departure from a 3-4 player match. The survivors agreed on its
+// frame (the engine did), so each prints the same line, and they play on (the runner ends
+// the match there only when nobody else is left).
+func (m *Match) playerLeft(e lockstep.Event) {
+	if m.status.Phase == PhaseDesync {
+		return // keep showing what went wrong
+	}
+	if m.opts.Frames > 0 && e.Frame >= lockstep.Frame(m.opts.Frames) {
+		fmt.Fprintf(m.out, "p2pa: player %d finished frame %d too\n", e.Player, m.opts.Frames)
+	} else {
+		fmt.Fprintf(m.out, "p2pa: player %d left at frame %d\n", e.Player, e.Frame)
+	}
+	if m.sess.ConnectedPeers() > 0 {
+		return
+	}
+	if e.Kind == lockstep.EventPeerLeft {
+		m.status.Phase = PhasePeerLeft
+	} else {
+		m.status.Phase = PhaseDisconnected
 	}
 }
 
@@ -628,7 +780,13 @@ func (m *Match) Close() error {
 	if m.state != nil {
 		scores := ""
 		if m.state.Mode() == game.Versus {
-			scores = fmt.Sprintf(" scores=%d,%d", m.state.Score(0), m.state.Score(1))
+			scores = " scores="
+			for p := range m.state.Players() {
+				if p > 0 {
+					scores += ","
+				}
+				scores += fmt.Sprint(m.state.Score(p))
+			}
 		}
 		fmt.Fprintf(m.out, "score=%d%s round=%d coins_left=%d\n", m.state.TotalScore(), scores, m.state.Round(), m.state.CoinsLeft())
 		fmt.Fprintln(m.out, m.ResultLine())

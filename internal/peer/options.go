@@ -19,24 +19,28 @@ const DefaultPort = "7000"
 // Options is everything the command line can say. Both binaries (p2pa and p2pa-window)
 // parse the same flags with ParseFlags, so p2pa can hand its arguments to the window as is.
 type Options struct {
-	Player     int
-	Players    int
-	Listen     string
-	Peer       string
-	Delay      int
-	MaxPred    int
-	Mode       game.Mode
-	Coins      int
-	Seed       uint64 // 0: player 0 picks one at random
-	Secret     string // both players give the same word, or neither does
-	Frames     int    // stop once this frame is confirmed; 0: play until quit
-	Netsim     string
-	NetsimCfg  transport.LinkConfig
-	Bot        bool
-	Headless   bool
-	Verbose    bool
-	Screenshot string
-	Profile    string
+	Player  int
+	Players int
+	// PlayersSet, ModeSet: -players and -mode were given (a joiner without -players adopts
+	// player 0's count, and more than 2 players play versus unless -mode says otherwise).
+	PlayersSet, ModeSet bool
+	Spectate            string // -spectate HOST:PORT: watch player 0's match there
+	Listen              string
+	Peer                string
+	Delay               int
+	MaxPred             int
+	Mode                game.Mode
+	Coins               int
+	Seed                uint64 // 0: player 0 picks one at random
+	Secret              string // both players give the same word, or neither does
+	Frames              int    // stop once this frame is confirmed; 0: play until quit
+	Netsim              string
+	NetsimCfg           transport.LinkConfig
+	Bot                 bool
+	Headless            bool
+	Verbose             bool
+	Screenshot          string
+	Profile             string
 
 	SyncTest      bool
 	CheckDistance int
@@ -103,7 +107,7 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	var mode string
 	var seed int64
 	fs.IntVar(&o.Player, "p", 0, "player number: 0 hosts and waits, 1 joins (finds player 0, or -peer, -join)")
-	fs.IntVar(&o.Players, "players", lockstep.DefaultPlayers, "players in the game (the network game has 2; -synctest takes 1..4)")
+	fs.IntVar(&o.Players, "players", lockstep.DefaultPlayers, "players in the game, 2..4 (player 0 decides; the others learn it from player 0; -synctest takes 1..4)")
 	fs.StringVar(&o.Listen, "listen", "", "local UDP address (default :7000 for player 0, any free port for player 1)")
 	fs.StringVar(&o.Peer, "peer", "", "the other player's address, host:port (player 1 without it looks for player 0)")
 	fs.IntVar(&o.Delay, "delay", 0, "input delay in frames (hides latency, costs responsiveness)")
@@ -132,6 +136,7 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	fs.BoolVar(&o.Diff, "diff", false, "compare two saved state files: p2pa -diff a.state b.state")
 	fs.StringVar(&o.Name, "name", "", "the name player 0 advertises its match as on the LAN (default: this host's name)")
 	fs.BoolVar(&o.NoAdvertise, "no-advertise", false, "player 0: do not advertise the match on the LAN (a -listen on 127.0.0.1 never is)")
+	fs.StringVar(&o.Spectate, "spectate", "", "watch the match whose player 0 is at host:port, in a window or -headless (with -frames N: stop there and print the players' result line)")
 	fs.StringVar(&o.Join, "join", "", "without -peer: join the match advertised under this name")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -144,6 +149,12 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	o.PlayersSet, o.ModeSet = set["players"], set["mode"]
+	if !o.PlayersSet && o.Player >= o.Players && o.Player < lockstep.MaxPlayers && !o.SyncTest {
+		// A joiner need not know how many play: player 0 tells it in the handshake (the
+		// match starts over with that count). Until then it assumes the fewest that fit.
+		o.Players = o.Player + 1
+	}
 	o.Seed = uint64(seed)
 	if err := o.checkDiscovery(); err != nil {
 		return o, err
@@ -197,8 +208,24 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	if o.SyncTest || o.Replay != "" {
 		return o, nil
 	}
-	if o.Players != 2 {
-		return o, fmt.Errorf("-players %d: the network game from the command line has 2 players (3 and 4 run through the lockstep API)", o.Players)
+	switch {
+	case o.Players < 2:
+		return o, fmt.Errorf("-players %d: a network game has 2..%d players", o.Players, lockstep.MaxPlayers)
+	case o.Players > 2 && o.ModeSet && o.Mode == game.Classic:
+		return o, fmt.Errorf("-mode classic: classic is a 2-player mode (one collector); %d players play versus", o.Players)
+	case o.Players > 2 && o.Player == 0 && o.Peer != "":
+		return o, fmt.Errorf("-peer: player 0 of a %d-player match hosts; the others join it with -peer", o.Players)
+	}
+	if o.Players > 2 {
+		o.Mode = game.Versus // more than two players: every one steers a collector
+	}
+	if o.Spectate != "" {
+		if _, err := transport.ResolvePeer(o.Spectate); err != nil {
+			return o, fmt.Errorf("-spectate: %w", err)
+		}
+		if o.Listen == "" {
+			o.Listen = ":0"
+		}
 	}
 	if o.Netsim != "" {
 		cfg, err := transport.ParseNetsim(o.Netsim)

@@ -56,12 +56,24 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-name", "living-room_2", "-no-advertise"}, with(func(o *Options) { o.Name, o.NoAdvertise = "living-room_2", true })},
 		{[]string{"-seed", "7", "-frames", "300", "-bot", "-headless"}, with(func(o *Options) { o.Seed, o.Frames, o.Bot, o.Headless = 7, 300, true, true })},
 		{[]string{"-seed", "-1"}, with(func(o *Options) { o.Seed = math.MaxUint64 })},
-		{[]string{"-mode", "VERSUS", "-coins", "100"}, with(func(o *Options) { o.Mode, o.Coins = game.Versus, 100 })},
+		{[]string{"-mode", "VERSUS", "-coins", "100"}, with(func(o *Options) { o.Mode, o.ModeSet, o.Coins = game.Versus, true, 100 })},
+		// 3-4 players: player 0 hosts them, in versus; a joiner assumes the fewest that fit
+		// its seat until player 0 tells it the count.
+		{[]string{"-players", "3"}, with(func(o *Options) { o.Players, o.PlayersSet, o.Mode = 3, true, game.Versus })},
+		{[]string{"-players", "4", "-mode", "versus"}, with(func(o *Options) { o.Players, o.PlayersSet, o.Mode, o.ModeSet = 4, true, game.Versus, true })},
+		{[]string{"-spectate", "127.0.0.1:7000", "-headless", "-frames", "900"}, with(func(o *Options) {
+			o.Spectate, o.Headless, o.Frames, o.Listen = "127.0.0.1:7000", true, 900, ":0"
+		})},
+		{[]string{"-p", "2", "-peer", "127.0.0.1:7000"}, with(func(o *Options) {
+			o.Player, o.Players, o.Mode, o.Peer, o.Listen = 2, 3, game.Versus, "127.0.0.1:7000", ":0"
+		})},
 		{[]string{"-delay", "30", "-maxpred", "60"}, with(func(o *Options) { o.Delay, o.MaxPred = 30, 60 })},
 		{[]string{"-netsim", "latency=40ms,loss=5%"}, with(func(o *Options) { o.Netsim, o.NetsimCfg = "latency=40ms,loss=5%", link })},
 		{[]string{"-interrupt", "1s", "-disconnect", "1s", "-checksum-interval", "1"}, with(func(o *Options) { o.Interrupt, o.Disconnect, o.ChecksumInterval = time.Second, time.Second, 1 })},
 		// The sync test runs alone: any player count, a deep check without -maxpred, no address.
-		{[]string{"-synctest", "-players", "4", "-check", "20"}, with(func(o *Options) { o.SyncTest, o.Players, o.CheckDistance, o.Listen = true, 4, 20, "" })},
+		{[]string{"-synctest", "-players", "4", "-check", "20"}, with(func(o *Options) {
+			o.SyncTest, o.Players, o.PlayersSet, o.CheckDistance, o.Listen = true, 4, true, 20, ""
+		})},
 		{[]string{"-synctest", "-check", "8", "-maxpred", "8"}, with(func(o *Options) { o.SyncTest, o.Listen = true, "" })},
 		{[]string{"-replay", "m.p2pa", "-speed", "4"}, with(func(o *Options) { o.Replay, o.Speed, o.Listen = "m.p2pa", 4, "" })},
 		{[]string{"-diff", "a.state", "b.state"}, Options{Diff: true, Name: DefaultName(), DiffA: "a.state", DiffB: "b.state", Players: 2, MaxPred: 8, Coins: game.DefaultCoins,
@@ -94,10 +106,13 @@ func TestParseFlagsErrors(t *testing.T) {
 		// Every player number out of range gets the same sentence.
 		{[]string{"-p", "-1"}, "-p -1: a 2-player game has players 0..1"},
 		{[]string{"-p", "7"}, "-p 7: a 2-player game has players 0..1"},
-		{[]string{"-p", "2"}, "-p 2: a 2-player game has players 0..1"},
+		{[]string{"-p", "2", "-players", "2"}, "-p 2: a 2-player game has players 0..1"},
 		{[]string{"-synctest", "-players", "4", "-p", "4"}, "-p 4: a 4-player game has players 0..3"},
 		{[]string{"-players", "5"}, "-players 5"},
-		{[]string{"-players", "3"}, "-players 3"},
+		{[]string{"-players", "1"}, "-players 1"},
+		{[]string{"-spectate", "nohost", "-headless"}, "-spectate"},
+		{[]string{"-players", "3", "-mode", "classic"}, "-mode classic"},
+		{[]string{"-players", "3", "-peer", "127.0.0.1:7000"}, "-peer"},
 		{[]string{"-frames", "-1"}, "-frames -1"},
 		{[]string{"-delay", "-1"}, "-delay -1"},
 		{[]string{"-delay", "31"}, "-delay 31"},

@@ -46,7 +46,7 @@ type recorder struct {
 }
 
 func newRecorder(o Options, seed uint64) *recorder {
-	return &recorder{path: o.Record, replay: Replay{Mode: o.Mode, Players: 2, Coins: o.Coins, Seed: seed}}
+	return &recorder{path: o.Record, replay: Replay{Mode: o.Mode, Players: o.Players, Coins: o.Coins, Seed: seed}}
 }
 
 // confirmed records the inputs that lead to confirmed state f (frames up to f-1).

@@ -1,0 +1,206 @@
+package peer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"p2pa/game"
+	"p2pa/lockstep"
+	"p2pa/transport"
+)
+
+// Watch is a spectator's side of a match (p2pa -spectate HOST:PORT): it watches the match
+// whose player 0 is at HOST:PORT. Player 0 sends it every confirmed input from frame 0 (a
+// late spectator fast-forwards through them), so it never predicts or rolls back; it then
+// follows a few frames behind. With -frames N it stops at frame N and prints the same
+// result line as the players; without, it runs until player 0 leaves, and says so. Call
+// Tick 60 times a second (RunSpectate does, headless; the window does from its loop).
+type Watch struct {
+	opts  Options
+	out   io.Writer
+	udp   *transport.UDP
+	conn  transport.Conn
+	clock transport.Clock
+	sp    *lockstep.Spectator
+	state *game.State
+	buf   []byte
+	ended error // why player 0 is gone, once it is
+	err   error // a failure: the handshake, or a game we cannot make
+	quit  bool
+	sig   os.Signal
+}
+
+// StartWatch opens the socket and starts the spectator's handshake with player 0.
+func StartWatch(o Options, out io.Writer) (*Watch, error) {
+	host, err := transport.ResolvePeer(o.Spectate)
+	if err != nil {
+		return nil, &UsageError{fmt.Errorf("-spectate: %w", err)}
+	}
+	udp, err := transport.ListenUDP(o.Listen)
+	if err != nil {
+		return nil, &UsageError{err}
+	}
+	w := &Watch{opts: o, out: out, udp: udp, conn: udp, clock: transport.NewRealClock(), buf: make([]byte, transport.MaxDatagram)}
+	if o.Netsim != "" {
+		w.conn = transport.NewImpaired(udp, w.clock, o.NetsimCfg, randomUint64())
+	}
+	w.sp, err = lockstep.NewSpectator(lockstep.Config{
+		Secret: o.Secret, Nonce: randomUint64(),
+		InterruptTimeout: o.Interrupt, DisconnectTimeout: o.Disconnect,
+	}, host)
+	if err != nil {
+		udp.Close()
+		return nil, &UsageError{err}
+	}
+	fmt.Fprintf(out, "p2pa: spectator, listening on %s; watching the match of player 0 at %s\n", udp.LocalAddr(), host)
+	return w, nil
+}
+
+// RunSpectate is p2pa -spectate HOST:PORT -headless.
+func RunSpectate(o Options, out io.Writer) error {
+	w, err := StartWatch(o, out)
+	if err != nil {
+		return err
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	ticker := time.NewTicker(lockstep.DefaultFrameDuration)
+	defer ticker.Stop()
+	for !w.Done() {
+		w.Tick()
+		select {
+		case <-ticker.C:
+		case <-w.udp.Readable():
+		case s := <-sig:
+			w.Stop(s)
+		}
+	}
+	return w.Close()
+}
+
+// Tick reads what arrived, runs the game forward on the inputs held, and sends.
+func (w *Watch) Tick() {
+	if w.Done() {
+		return
+	}
+	now := w.clock.Now()
+	for {
+		n, from, ok := w.conn.ReadFrom(w.buf)
+		if !ok {
+			break
+		}
+		if n <= len(w.buf) {
+			w.sp.Receive(from, w.buf[:n], now)
+		}
+	}
+	for _, e := range w.sp.Events() {
+		switch e.Kind {
+		case lockstep.EventRunning:
+			st, err := spectatorGame(w.sp)
+			if err != nil {
+				w.err = err
+				return
+			}
+			w.state = st
+			fmt.Fprintf(w.out, "p2pa: watching a %d-player %s match, seed %d\n", w.sp.Players(), st.Mode(), w.sp.Seed())
+		case lockstep.EventPeerLeft:
+			fmt.Fprintf(w.out, "p2pa: player 0 left; the match is over at frame %d\n", e.Frame)
+			w.ended = fmt.Errorf("player 0 left at frame %d", e.Frame)
+		case lockstep.EventDisconnected:
+			fmt.Fprintf(w.out, "p2pa: player 0 stopped answering; the match is over for us at frame %d\n", e.Frame)
+			w.ended = fmt.Errorf("player 0 stopped answering at frame %d", e.Frame)
+		case lockstep.EventFailed:
+			w.err = e.Err
+			return
+		}
+	}
+	if w.state != nil {
+		for _, r := range w.sp.Step(now) {
+			if w.atEnd() {
+				break
+			}
+			if err := lockstep.Apply(w.state, []lockstep.Request{r}); err != nil {
+				w.err = err
+				return
+			}
+		}
+	}
+	for _, d := range w.sp.Outgoing(now) {
+		_ = w.conn.WriteTo(d.Data, d.To) // a lost datagram: the protocol recovers
+	}
+}
+
+func (w *Watch) atEnd() bool {
+	return w.state != nil && w.opts.Frames > 0 && int(w.state.Frame()) >= w.opts.Frames
+}
+
+// Done reports whether watching is over: -frames reached, player 0 gone and every frame it
+// sent run, a failure, or Quit.
+func (w *Watch) Done() bool {
+	return w.quit || w.err != nil || w.atEnd() || (w.ended != nil && (w.state == nil || w.sp.Ended()))
+}
+
+// Quit stops watching; Stop does on a signal.
+func (w *Watch) Quit()              { w.quit = true }
+func (w *Watch) Stop(sig os.Signal) { w.quit, w.sig = true, sig }
+
+// State is the game as of the latest frame run; nil before the handshake.
+func (w *Watch) State() *game.State { return w.state }
+
+// Running reports whether the handshake is done; Ended whether player 0 is gone.
+func (w *Watch) Running() bool { return w.sp.Running() }
+func (w *Watch) Ended() bool   { return w.ended != nil }
+
+// Err is the failure that ended watching, if any.
+func (w *Watch) Err() error { return w.err }
+
+// Readable signals datagram arrivals.
+func (w *Watch) Readable() <-chan struct{} { return w.udp.Readable() }
+
+// Close releases the socket and prints the result line (the players' line at the same
+// frame). It returns why watching ended early, if it did.
+func (w *Watch) Close() error {
+	w.udp.Close()
+	if w.err != nil {
+		return w.err
+	}
+	if w.state == nil {
+		if w.ended != nil {
+			return w.ended
+		}
+		return errors.New("stopped before the match started")
+	}
+	fmt.Fprintf(w.out, "frame=%d checksum=%016x rollbacks=0 rtt_ms=0.00\n", w.state.Frame(), lockstep.StateChecksum(w.state.SaveState(nil)))
+	switch {
+	case w.atEnd():
+		return nil
+	case w.sig != nil:
+		return &Interrupted{Signal: w.sig, Frame: int64(w.state.Frame())}
+	case w.ended != nil && w.opts.Frames > 0:
+		return fmt.Errorf("the match ended at frame %d, before -frames %d: %v", w.state.Frame(), w.opts.Frames, w.ended)
+	}
+	return nil
+}
+
+// spectatorGame makes the game the match plays, from what player 0's handshake said.
+func spectatorGame(sp *lockstep.Spectator) (*game.State, error) {
+	var mode string
+	var coins int
+	if _, err := fmt.Sscanf(sp.Game(), "p2pa-coins mode=%s coins=%d", &mode, &coins); err != nil {
+		return nil, fmt.Errorf("player 0 plays %q, not a coin game this spectator knows", sp.Game())
+	}
+	m, err := game.ParseMode(mode)
+	if err != nil {
+		return nil, fmt.Errorf("player 0 plays %q: %w", sp.Game(), err)
+	}
+	if sp.InputSize() != game.InputSize {
+		return nil, fmt.Errorf("player 0 sends %d-byte inputs, the coin game has %d", sp.InputSize(), game.InputSize)
+	}
+	return game.New(game.Config{Mode: m, Coins: coins, Players: sp.Players(), Seed: sp.Seed()})
+}

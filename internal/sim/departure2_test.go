@@ -1,0 +1,60 @@
+package sim
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"p2pa/game"
+	"p2pa/lockstep"
+	"p2pa/transport"
+)
+
+// TestTwoDepartures: two of four players vanish, one a second after the other, behind lossy
+// links; the two survivors agree on both departure frames and on every confirmed frame.
+func TestTwoDepartures(t *testing.T) {
+	for _, seed := range departureSeeds() {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			s, err := New(Scenario{
+				Players: 4, Frames: 900, Seed: seed, Mode: game.Versus, Coins: 40,
+				LinkFor: func(from, to int) transport.LinkConfig {
+					if from >= 2 || to >= 2 {
+						return transport.LinkConfig{Latency: 60 * time.Millisecond, Loss: 0.15}
+					}
+					return transport.LinkConfig{Latency: 20 * time.Millisecond}
+				},
+				Vanish: func(p int, now time.Duration) bool {
+					return (p == 2 && now >= at(250)) || (p == 3 && now >= at(310))
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Run(); err != nil {
+				t.Fatal(err)
+			}
+			var left [2][4]lockstep.Frame
+			for i, p := range s.Peers[:2] {
+				if err := p.Session.Err(); err != nil {
+					t.Fatalf("player %d: %v", i, err)
+				}
+				n := 0
+				for _, e := range p.Events {
+					if e.Kind == lockstep.EventDisconnected || e.Kind == lockstep.EventPeerLeft {
+						left[i][e.Player] = e.Frame
+						n++
+					}
+				}
+				if n != 2 {
+					t.Fatalf("player %d: %d departures, want 2: %v", i, n, p.Events)
+				}
+			}
+			if left[0] != left[1] {
+				t.Errorf("the survivors disagree on the departures: %v and %v", left[0], left[1])
+			}
+			if _, err := s.Compare(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
