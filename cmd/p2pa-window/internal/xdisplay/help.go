@@ -74,7 +74,7 @@ Flags:
   -peer string
     	the other player's address, host:port (player 1 without it looks for player 0)
   -players int
-    	players in the game (the network game has 2; -synctest takes 1..4) (default 2)
+    	players in the game, 2..4 (player 0 decides; the others learn it from player 0; -synctest takes 1..4) (default 2)
   -profile string
     	write a profile: cpu or mem
   -record string
@@ -87,6 +87,8 @@ Flags:
     	a word both players give: the handshake proves it without sending it, and a peer with another (or none) is refused
   -seed int
     	RNG seed (player 0's is used by both; 0 picks one)
+  -spectate string
+    	watch the match whose player 0 is at host:port, in a window or -headless (with -frames N: stop there and print the players' result line)
   -speed int
     	replay speed in the window: 1 or 4 (default 1)
   -synctest
