@@ -249,6 +249,15 @@ func (s *Session) ConfirmedFrame() Frame {
 // delay, minus one, once this frame's input is added).
 func (s *Session) LastLocalFrame() Frame { return s.sync.queues[s.local].known }
 
+// KnownFrame is the last frame for which player p's real input is here (NullFrame if none,
+// or if p is not a player): how far a remote player's inputs have arrived.
+func (s *Session) KnownFrame(p int) Frame {
+	if p < 0 || p >= len(s.sync.queues) {
+		return NullFrame
+	}
+	return s.sync.queues[p].known
+}
+
 // ConfirmedInputs appends every player's real input of frame f (player i at
 // [i*size:(i+1)*size]) to dst; ok is false if f is not confirmed or no longer remembered
 // (the last 128 frames are). Recordings of a match are made of these.
