@@ -17,6 +17,7 @@ import (
 	"p2pa/internal/bot"
 	"p2pa/lockstep"
 	"p2pa/netplay"
+	"p2pa/simtest"
 	"p2pa/transport"
 )
 
@@ -293,26 +294,9 @@ func (p *Peer) Checksum(f int) (uint64, bool) {
 // returns how many frame pairs were compared, and an error naming the first frame that
 // differs.
 func (s *Sim) Compare() (int, error) {
-	compared := 0
-	for f := 0; f <= s.Scenario.Frames; f++ {
-		var ref uint64
-		refPlayer := -1
-		for _, p := range s.Peers {
-			sum, ok := p.Checksum(f)
-			if !ok {
-				continue
-			}
-			if refPlayer < 0 {
-				ref, refPlayer = sum, p.Player
-				continue
-			}
-			compared++
-			if sum != ref {
-				return compared, fmt.Errorf("frame %d: player %d has %016x, player %d %016x", f, refPlayer, ref, p.Player, sum)
-			}
-		}
-	}
-	return compared, nil
+	return simtest.CompareChecksums(s.Scenario.Frames, len(s.Peers), func(peer int, f lockstep.Frame) (uint64, bool) {
+		return s.Peers[peer].Checksum(int(f))
+	})
 }
 
 // Count is how many events of kind k the peer saw.
