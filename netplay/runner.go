@@ -58,7 +58,8 @@ type Config struct {
 	// then only folds in late inputs and answers; it never ends the match by itself (a
 	// desync stops it advancing, a failure still ends it).
 	Hold bool
-	// OnEvent, if set, receives every session event as it is surfaced.
+	// OnEvent, if set, receives every session event as it is surfaced, its Frame counted in
+	// the match's frames (after a rejoin the leg's frames start from the match's frame there).
 	OnEvent func(lockstep.Event)
 	// OnConfirmed, if set, is called once for every confirmed frame f, in order, with the
 	// inputs of frame f-1 that produced it (nil for frame 0; player i at
@@ -357,7 +358,6 @@ func (r *Runner) Tick() {
 			return
 		}
 	}
-	r.noteJoin()
 	if r.sess.Running() && !r.desynced {
 		if r.game == nil {
 			seed, _ := r.sess.Seed() // valid: the session is running
@@ -368,6 +368,7 @@ func (r *Runner) Tick() {
 			}
 			r.game = g
 		}
+		r.noteJoin()
 		r.started = true
 		r.frame(now)
 		r.record()
@@ -495,6 +496,7 @@ func (r *Runner) send(ds []lockstep.Datagram) {
 
 func (r *Runner) events(now time.Duration) {
 	for _, e := range r.sess.Events() {
+		base := r.base // a pause that starts here moves it
 		switch e.Kind {
 		// With three or four players the survivors of a departure play on (the engine
 		// agreed on the frame the leaver's input froze at); the match ends at a departure
@@ -523,6 +525,10 @@ func (r *Runner) events(now time.Duration) {
 			r.fail(EndFailed, e.Err)
 		}
 		if r.cfg.OnEvent != nil {
+			switch e.Kind {
+			case lockstep.EventDisconnected, lockstep.EventPeerLeft, lockstep.EventDesync:
+				e.Frame += base // the match's frame, not the leg's
+			}
 			r.cfg.OnEvent(e)
 		}
 	}
