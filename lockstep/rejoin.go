@@ -433,11 +433,17 @@ func (s *Session) refuse(from netip.AddrPort, h header, code rejectCode, m *sync
 		return true
 	}
 	s.queueReject(from, code)
+	s.noteRefusal(from, code, m)
+	return true
+}
+
+// noteRefusal reports a refused rejoin attempt (EventRejoinRefused), once per refusalEvery
+// for the same address: an attempt that missed our reject retries a few times.
+func (s *Session) noteRefusal(from netip.AddrPort, code rejectCode, m *syncMsg) {
 	if from != s.lastRefused || s.now-s.lastRefusedAt >= refusalEvery || !s.refusedOnce {
 		s.lastRefused, s.lastRefusedAt, s.refusedOnce = from, s.now, true
 		s.emit(Event{Kind: EventRejoinRefused, Player: int(m.player), Addr: from, Err: s.refusalError(code, m)})
 	}
-	return true
 }
 
 // refusalError words why we refused a rejoin attempt, from our side.

@@ -195,6 +195,10 @@ func (r *Runner) settle(now time.Duration) {
 	}
 	w.from, w.settled = from, true
 	r.sess = leg
+	if len(r.lastSync) > 0 && now-r.lastSyncAt < settleWait {
+		leg.Receive(r.lastSyncFrom, r.lastSync, now)
+		r.lastSync = r.lastSync[:0]
+	}
 	r.legs++
 	r.startLeg(r.base + from)
 	r.recorded = 0 // the leg's frame 0 is the old leg's frame from, reported already
@@ -229,8 +233,8 @@ func (r *Runner) waitTick(now time.Duration) {
 		r.wait = nil
 		r.rejoinEvent(RejoinEvent{Kind: RejoinResumed, Player: w.player, Frame: r.base})
 	case now >= w.deadline || r.sess.State() == lockstep.StateFailed:
+		r.abandonLeg() // first: the event's receiver sees the match as it goes on
 		r.rejoinEvent(RejoinEvent{Kind: RejoinExpired, Player: w.player, Frame: w.oldBase + w.end, Window: r.cfg.Rejoin})
-		r.abandonLeg()
 	}
 }
 
@@ -265,6 +269,12 @@ func (r *Runner) route(from netip.AddrPort, d []byte, now time.Duration) {
 	if w := r.wait; w != nil && w.settled && !lockstep.IsHandshake(d) && !r.sess.Authentic(from, d) {
 		w.old.Receive(from, d, now)
 		return
+	}
+	if r.cfg.Rejoin > 0 && r.wait == nil && r.sess.Running() && lockstep.IsHandshake(d) {
+		// It may be a returning player's, which drops its silent seat: the next leg then
+		// answers this request rather than the one retried a syncRetry later.
+		r.lastSync = append(r.lastSync[:0], d...)
+		r.lastSyncFrom, r.lastSyncAt = from, now
 	}
 	r.sess.Receive(from, d, now)
 }
