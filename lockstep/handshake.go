@@ -24,7 +24,7 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 	known := s.peerAt(from)
 	// Only a peer we know, or someone answering for a player we wait for, may end our
 	// handshake; otherwise a stray datagram could stop a running game.
-	mayTalk := known != nil || (s.state == StateSynchronizing && s.waitingForUnknown())
+	mayTalk := known != nil || (s.state == StateSynchronizing && (s.waitingForUnknown() || s.reseatable()))
 	if m.version != ProtocolVersion {
 		s.drops.WrongVersion++
 		if !mayTalk || s.state != StateSynchronizing {

@@ -468,6 +468,16 @@ func (s *Session) mayReseat(ep *endpoint) bool {
 		s.now-ep.lastRecv >= s.cfg.InterruptTimeout
 }
 
+// reseatable reports whether some seat may go to a newcomer (mayReseat).
+func (s *Session) reseatable() bool {
+	for _, ep := range s.peers {
+		if ep != nil && s.mayReseat(ep) {
+			return true
+		}
+	}
+	return false
+}
+
 // reseat gives seat ep to a newcomer at from: its handshake starts over.
 func (s *Session) reseat(ep *endpoint, from netip.AddrPort) {
 	if s.recv != nil && s.recv.donor == ep {
@@ -480,6 +490,18 @@ func (s *Session) reseat(ep *endpoint, from netip.AddrPort) {
 	ep.addr, ep.addrKnown, ep.learned = from, true, true
 	ep.nonce = s.newNonce()
 	ep.lastRecv = s.now
+}
+
+// reopenSeat makes seat ep of a resuming leg wait for a new attempt: at its given address
+// with a fresh handshake, or, if the address was learned, from any address.
+func (s *Session) reopenSeat(ep *endpoint) {
+	addr, learned := ep.addr, ep.learned
+	s.reseat(ep, addr)
+	if learned {
+		ep.addr, ep.addrKnown = netip.AddrPort{}, false
+	} else {
+		ep.learned, ep.sendSyncNow = false, true
+	}
 }
 
 // restartedSeat is a running session's part (Config.Rejoin): a valid handshake for seat ep,

@@ -104,6 +104,8 @@ type rejoinWait struct {
 	oldState    []byte // the game at the old leg's current frame, to go back to
 	oldBase     lockstep.Frame
 	oldRecorded lockstep.Frame
+	resume      lockstep.Resume  // what the next leg starts from
+	peers       []netip.AddrPort // and whom it expects where
 }
 
 // Rejoin reports where the runner stands with rejoins.
@@ -167,11 +169,9 @@ func (r *Runner) settle(now time.Duration) {
 		return
 	}
 	w.oldState = r.game.SaveState(nil)
-	sc := r.cfg.Session
-	sc.Spectators = 0
-	sc.Nonce = sc.Nonce ^ uint64(r.legs+1)*0x9e3779b97f4a7c15
-	sc.Resume = &lockstep.Resume{Match: old.MatchID(), Frame: r.base + from, State: state}
-	peers := make([]netip.AddrPort, len(r.cfg.Peers))
+	w.resume = lockstep.Resume{Match: old.MatchID(), Frame: r.base + from, State: state}
+	w.peers = make([]netip.AddrPort, len(r.cfg.Peers))
+	peers := w.peers
 	for p := range peers {
 		switch {
 		case p == r.cfg.Player:
@@ -182,10 +182,10 @@ func (r *Runner) settle(now time.Duration) {
 		}
 		// a dropped player whose address was learned may come back from anywhere
 	}
-	leg, err := lockstep.NewSession(sc, r.cfg.Player, peers)
+	leg, err := r.openLeg(w)
 	if err != nil {
 		r.wait = nil
-		r.fail(EndFailed, fmt.Errorf("netplay: next leg: %w", err))
+		r.fail(EndFailed, err)
 		return
 	}
 	if err := r.game.LoadState(state); err != nil {
@@ -199,9 +199,22 @@ func (r *Runner) settle(now time.Duration) {
 		leg.Receive(r.lastSyncFrom, r.lastSync, now)
 		r.lastSync = r.lastSync[:0]
 	}
-	r.legs++
 	r.startLeg(r.base + from)
 	r.recorded = 0 // the leg's frame 0 is the old leg's frame from, reported already
+}
+
+// openLeg makes the session of the next leg, from the pause's state and peers.
+func (r *Runner) openLeg(w *rejoinWait) (*lockstep.Session, error) {
+	sc := r.cfg.Session
+	sc.Spectators = 0
+	r.legs++
+	sc.Nonce ^= uint64(r.legs) * 0x9e3779b97f4a7c15 // each leg its own session nonce
+	sc.Resume = &w.resume
+	leg, err := lockstep.NewSession(sc, r.cfg.Player, w.peers)
+	if err != nil {
+		return nil, fmt.Errorf("netplay: next leg: %w", err)
+	}
+	return leg, nil
 }
 
 // startLeg resets the runner's per-leg state for a leg that starts at the match's frame
@@ -232,9 +245,19 @@ func (r *Runner) waitTick(now time.Duration) {
 	case r.sess.Running():
 		r.wait = nil
 		r.rejoinEvent(RejoinEvent{Kind: RejoinResumed, Player: w.player, Frame: r.base})
-	case now >= w.deadline || r.sess.State() == lockstep.StateFailed:
+	case now >= w.deadline:
 		r.abandonLeg() // first: the event's receiver sees the match as it goes on
 		r.rejoinEvent(RejoinEvent{Kind: RejoinExpired, Player: w.player, Frame: w.oldBase + w.end, Window: r.cfg.Rejoin})
+	case r.sess.State() == lockstep.StateFailed:
+		// An attempt went wrong in a way that ended the leg's handshake (a handover that
+		// stalled, a rejoiner that gave up): wait on in a fresh one until the window ends.
+		leg, err := r.openLeg(w)
+		if err != nil {
+			r.abandonLeg()
+			r.fail(EndFailed, err)
+			return
+		}
+		r.sess = leg
 	}
 }
 

@@ -526,7 +526,9 @@ func (r *Runner) events(now time.Duration) {
 				r.desynced, r.desyncAt = true, now
 			}
 		case lockstep.EventFailed:
-			r.fail(EndFailed, e.Err)
+			if r.wait == nil || !r.wait.settled {
+				r.fail(EndFailed, e.Err)
+			} // else a pause's leg failed: waitTick opens another
 		}
 		if r.cfg.OnEvent != nil {
 			switch e.Kind {
