@@ -19,8 +19,10 @@
 // checksum), or the leg fails: the survivors would not agree. A session with no state, or an
 // older one (a survivor that confirmed less, when both sides dropped each other), receives
 // the state from the donor, the lowest-numbered peer that announced it, and starts on it.
-// The others start once every such receiver has sent its first input: then it holds the
-// state, so nobody runs ahead on a state the rejoiner does not have.
+// Those that held the state start once every receiver has sent its first input: then it
+// holds the state, so the donor is still there to hand it over and nobody runs ahead of
+// it; a receiver starts as soon as it holds the state (two receivers must not wait for
+// each other).
 //
 // The handover. The state is cut into chunks of stateChunk bytes that fit a datagram with
 // room to spare. The receiver asks for them with state acknowledgements (the first chunk it
@@ -244,6 +246,9 @@ func (s *Session) resumeReady() bool {
 			s.startHandover(donor)
 		}
 		return false // the handover finishes in receiveState, which calls startIfAllSynced
+	}
+	if s.rejoined {
+		return true // another receiver may still be loading; it catches up like a late peer
 	}
 	for _, ep := range s.peers {
 		if ep != nil && (!ep.resume.set || ep.resume.frame < target) && !ep.loaded {

@@ -152,7 +152,12 @@ func (r *Runner) beginWait(p int, end lockstep.Frame, now time.Duration) {
 func (r *Runner) settle(now time.Duration) {
 	w := r.wait
 	old := r.sess
+	// Every departure counts (two may drop at once): from EndFrame on some player's input is
+	// a stand-in, not its own.
 	from := min(w.end, old.ConfirmedFrame(), old.Frame())
+	if e := old.EndFrame(); e != lockstep.NullFrame {
+		from = min(from, e)
+	}
 	if from < w.end && now-w.droppedAt < settleWait {
 		r.step(now, nil) // fold in late inputs of the other survivors
 		return
@@ -244,6 +249,11 @@ func (r *Runner) waitTick(now time.Duration) {
 	switch {
 	case r.sess.Running():
 		r.wait = nil
+		if b := r.sess.BaseFrame(); b != r.base {
+			// Both sides had dropped each other, and the other had confirmed more: we
+			// were handed its state, and the match goes on from its frame.
+			r.startLeg(b)
+		}
 		r.rejoinEvent(RejoinEvent{Kind: RejoinResumed, Player: w.player, Frame: r.base})
 	case now >= w.deadline:
 		r.abandonLeg() // first: the event's receiver sees the match as it goes on

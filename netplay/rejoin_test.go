@@ -270,3 +270,42 @@ func TestRejoinAfterFailedHandover(t *testing.T) {
 		})
 	}
 }
+
+// TestRejoinAfterNetworkCut: nobody's process dies, but the link is cut for longer than the
+// disconnect timeout, so each side drops the other and waits for it. When the link comes
+// back the two pauses meet: the one that confirmed less is handed the other's state, and
+// both finish together. Seeds 12-14.
+func TestRejoinAfterNetworkCut(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		seed uint64
+		cut  time.Duration
+	}{{2, 12, 7 * time.Second}, {2, 13, 12 * time.Second}, {3, 14, 7 * time.Second}} {
+		t.Run(fmt.Sprintf("%d players, %v", tc.n, tc.cut), func(t *testing.T) {
+			const finish = 1200
+			link := transport.LinkConfig{Latency: 15 * time.Millisecond, Jitter: 5 * time.Millisecond, Loss: 0.02}
+			m := newMatch(t, tc.n, tc.seed, 5_000, link, finish)
+			m.runUntil(3*time.Second, func() bool { return m.clock.Now() >= 3*time.Second })
+			// The last player is cut off from everyone, both ways.
+			last := tc.n - 1
+			setLinks := func(c transport.LinkConfig) {
+				for p := range last {
+					m.net.SetLink(m.addrs[p], m.addrs[last], c)
+					m.net.SetLink(m.addrs[last], m.addrs[p], c)
+				}
+			}
+			setLinks(transport.LinkConfig{Loss: 1})
+			m.runUntil(3*time.Second+tc.cut+time.Second, func() bool { return m.clock.Now() >= 3*time.Second+tc.cut })
+			setLinks(link)
+			m.runUntil(120*time.Second, m.allDone)
+			want := m.runners[0].Result()
+			for p, r := range m.runners {
+				res := r.Result()
+				if res.Err != nil || res.Reason != netplay.EndFinished || res.Frame != finish || res.Checksum != want.Checksum {
+					t.Errorf("player %d: %v (err %v), player 0: %v", p, res, res.Err, want)
+				}
+				t.Logf("player %d: %v, rejoin events %+v", p, res, m.rejoins[p])
+			}
+		})
+	}
+}
