@@ -130,6 +130,7 @@ func (s *Session) Outgoing(now time.Duration) []Datagram {
 			}
 		}
 		s.sendIntros()
+		s.keepSeats()
 		s.sendHandover()
 	case StateDesync:
 		// Stopped, but still telling the peers our checksum of the desynced frame.

@@ -466,11 +466,33 @@ func (s *Session) refusalError(code rejectCode, m *syncMsg) error {
 	return s.mismatchError(code, m)
 }
 
-// mayReseat reports whether seat ep of a resuming leg may go to a newcomer: its address was
-// not given, and whoever took it has not played and has been silent for InterruptTimeout.
+// mayReseat reports whether seat ep may go to a newcomer during the handshake: whoever holds
+// it has not played and has been silent for InterruptTimeout, and either this leg resumes a
+// match (its handshake keeps every seat's liveness fresh: keepSeats) or the seat was learned
+// and its holder never finished a round trip. A process that died and started again gets
+// its seat back; a live player keeps it ("match full").
 func (s *Session) mayReseat(ep *endpoint) bool {
-	return s.cfg.Resume != nil && ep.learned && !ep.loaded && s.state == StateSynchronizing &&
-		s.now-ep.lastRecv >= s.cfg.InterruptTimeout
+	return s.state == StateSynchronizing && !ep.loaded && s.now-ep.lastRecv >= s.cfg.InterruptTimeout &&
+		(s.cfg.Resume != nil || (ep.learned && ep.state == epSyncing))
+}
+
+// keepSeats is a resuming leg's part of Outgoing while it waits: a peer that finished its
+// round trips hears a sync request every KeepAlive, and its reply (receiveSync) shows it is
+// still there, so a survivor that dies during the pause frees its seat for its restart.
+func (s *Session) keepSeats() {
+	if s.cfg.Resume == nil {
+		return
+	}
+	for _, ep := range s.peers {
+		if ep == nil || !ep.addrKnown || ep.mac == nil || ep.state != epRunning || ep.loaded ||
+			s.now-ep.lastSyncSend < s.cfg.KeepAlive {
+			continue
+		}
+		ep.lastSyncSend = s.now
+		m := syncMsg{nonce: ep.nonce}
+		s.fillSync(&m)
+		s.queue(ep.addr, func(b []byte) []byte { return appendSync(b, msgSyncRequest, &m, s.proof) })
+	}
 }
 
 // reseatable reports whether some seat may go to a newcomer (mayReseat).

@@ -140,6 +140,12 @@ func (r *Runner) rejoinEvent(e RejoinEvent) {
 
 // beginWait pauses the match for player p, dropped at frame end of this leg.
 func (r *Runner) beginWait(p int, end lockstep.Frame, now time.Duration) {
+	if len(r.cfg.Peers) == 2 {
+		// With two players the end frame is a label (what the peer most likely ended its
+		// own game at, after a stall): every frame up to the last input of the peer we
+		// hold ran on its real inputs, and the next leg may start there.
+		end = r.sess.KnownFrame(p) + 1
+	}
 	r.wait = &rejoinWait{old: r.sess, player: p, end: end, droppedAt: now, deadline: now + r.cfg.Rejoin,
 		oldBase: r.base, oldRecorded: r.recorded}
 	r.rejoinEvent(RejoinEvent{Kind: RejoinWaiting, Player: p, Frame: r.base + end, Window: r.cfg.Rejoin})
@@ -152,14 +158,15 @@ func (r *Runner) beginWait(p int, end lockstep.Frame, now time.Duration) {
 func (r *Runner) settle(now time.Duration) {
 	w := r.wait
 	old := r.sess
-	// Every departure counts (two may drop at once): from EndFrame on some player's input is
-	// a stand-in, not its own.
+	// With three or four players every departure counts (two may drop at once): from
+	// EndFrame on some player's input is a stand-in, not its own.
 	from := min(w.end, old.ConfirmedFrame(), old.Frame())
-	if e := old.EndFrame(); e != lockstep.NullFrame {
+	if e := old.EndFrame(); e != lockstep.NullFrame && len(r.cfg.Peers) > 2 {
 		from = min(from, e)
 	}
 	if from < w.end && now-w.droppedAt < settleWait {
 		r.step(now, nil) // fold in late inputs of the other survivors
+		r.record()
 		return
 	}
 	var state []byte
@@ -245,7 +252,11 @@ func (r *Runner) waitTick(now time.Duration) {
 		return
 	}
 	r.send(w.old.Outgoing(now))
-	w.old.Events() // the old leg's news no longer matter: it is only kept alive
+	// The old leg's news no longer matter: it is kept alive for the survivors' sessions and
+	// time sync, and to go back to if nobody comes back. (A survivor that vanishes during
+	// the pause needs nothing from it: no frame was played since the state was taken, and
+	// its seat in the new leg reopens for its restarted process; see lockstep's mayReseat.)
+	w.old.Events()
 	switch {
 	case r.sess.Running():
 		r.wait = nil

@@ -129,7 +129,12 @@ func (m *match) step() {
 		}
 	}
 	next := m.clock.Now() + frame
+	stuck := time.Duration(-1)
 	for due, ok := m.net.NextDue(); ok && due < next; due, ok = m.net.NextDue() {
+		if due == stuck {
+			break // it waits in a stopped process's socket
+		}
+		stuck = due
 		m.clock.Set(max(due, m.clock.Now()))
 		for p, r := range m.runners {
 			if !m.dead[p] {
@@ -305,6 +310,69 @@ func TestRejoinAfterNetworkCut(t *testing.T) {
 					t.Errorf("player %d: %v (err %v), player 0: %v", p, res, res.Err, want)
 				}
 				t.Logf("player %d: %v, rejoin events %+v", p, res, m.rejoins[p])
+			}
+		})
+	}
+}
+
+// TestRejoinAfterStall: a player's process stops for longer than the disconnect timeout
+// (SIGSTOP, a closed laptop lid) and then goes on; what reached its socket meanwhile waits
+// there. Both sides drop each other, and the two pauses meet. Seeds 15-16.
+func TestRejoinAfterStall(t *testing.T) {
+	for _, tc := range []struct {
+		n       int
+		seed    uint64
+		stopped int
+	}{{2, 15, 1}, {2, 16, 0}, {3, 17, 2}} {
+		t.Run(fmt.Sprintf("%d players, player %d stopped", tc.n, tc.stopped), func(t *testing.T) {
+			const finish = 1200
+			m := newMatch(t, tc.n, tc.seed, 0, transport.LinkConfig{Latency: 2 * time.Millisecond}, finish)
+			m.runUntil(4*time.Second, func() bool { return m.clock.Now() >= 4*time.Second })
+			m.dead[tc.stopped] = true // not driven, socket open: SIGSTOP
+			m.runUntil(13*time.Second, func() bool { return m.clock.Now() >= 12*time.Second })
+			m.dead[tc.stopped] = false // SIGCONT
+			m.runUntil(120*time.Second, m.allDone)
+			want := m.runners[0].Result()
+			for p, r := range m.runners {
+				res := r.Result()
+				t.Logf("player %d: %v, rejoin events %+v", p, res, m.rejoins[p])
+				if res.Err != nil || res.Reason != netplay.EndFinished || res.Frame != finish || res.Checksum != want.Checksum {
+					t.Errorf("player %d: %v (err %v), player 0: %v", p, res, res.Err, want)
+				}
+			}
+		})
+	}
+}
+
+// TestRejoinSecondDropDuringPause: in a 3-4 player match, a survivor dies while the match
+// is paused for another player; the pause starts over for both (within the first window),
+// and both come back. Seeds 18-20.
+func TestRejoinSecondDropDuringPause(t *testing.T) {
+	for _, tc := range []struct {
+		n             int
+		seed          uint64
+		first, second int
+	}{{3, 18, 2, 1}, {3, 19, 1, 0}, {4, 20, 3, 1}} {
+		t.Run(fmt.Sprintf("%d players, %d then %d", tc.n, tc.first, tc.second), func(t *testing.T) {
+			const finish = 1400
+			link := transport.LinkConfig{Latency: 20 * time.Millisecond, Jitter: 5 * time.Millisecond, Loss: 0.03}
+			m := newMatch(t, tc.n, tc.seed, 2_000, link, finish)
+			at := func(d time.Duration) { m.runUntil(d+time.Second, func() bool { return m.clock.Now() >= d }) }
+			at(5 * time.Second)
+			m.kill(tc.first)
+			at(11 * time.Second)
+			m.kill(tc.second)
+			at(12 * time.Second)
+			m.start(tc.first)
+			at(14 * time.Second)
+			m.start(tc.second)
+			m.runUntil(120*time.Second, m.allDone)
+			want := m.runners[0].Result()
+			for p, r := range m.runners {
+				res := r.Result()
+				if res.Err != nil || res.Reason != netplay.EndFinished || res.Frame != finish || res.Checksum != want.Checksum {
+					t.Errorf("player %d: %v (err %v), player 0: %v", p, res, res.Err, want)
+				}
 			}
 		})
 	}

@@ -64,8 +64,11 @@ type Config struct {
 	// OnConfirmed, if set, is called once for every confirmed frame f, in order, with the
 	// inputs of frame f-1 that produced it (nil for frame 0; player i at
 	// [i*size:(i+1)*size]). Recordings are made of these. The slice is valid only during
-	// the call; during it Session().Checksum(f) is still at hand (it hashes the state, so
-	// only a caller that compares every frame, like simtest, should ask).
+	// the call; during it Session().Checksum(f - BaseFrame()) is usually still at hand (the
+	// last MaxPrediction+1 frames are; it hashes the state, so only a caller that compares
+	// every frame, like simtest, should ask). f counts the match's frames. After a rejoin
+	// the match goes on from an earlier frame than the last one reported: the frames from
+	// there on are reported again, with the inputs they were played with this time.
 	OnConfirmed func(f lockstep.Frame, inputs []byte)
 	// Rejoin is how long the others wait for a player who dropped (went silent, or whose
 	// process restarted) to come back; 0 ends the match at the drop, as without it (with
@@ -454,11 +457,10 @@ func (r *Runner) setEnd(f lockstep.Frame, why EndReason) {
 func (r *Runner) record() {
 	c := r.sess.ConfirmedFrame()
 	if r.cfg.OnConfirmed != nil {
-		from := max(r.recorded+1, c-lockstep.Frame(r.cfg.Session.MaxPrediction))
+		// The session remembers the inputs of the last 128 frames, more than the confirmed
+		// frame can jump in one step (a late input of a third player can confirm a dozen).
+		from := max(r.recorded+1, c-100)
 		for f := from; f <= c; f++ {
-			if _, ok := r.sess.SavedState(f); !ok {
-				continue
-			}
 			var in []byte
 			if f > 0 {
 				var ok bool
