@@ -85,6 +85,18 @@ type Config struct {
 	DiffStates func(a, b []byte) string
 	// Logger receives debug logs; nil means silent.
 	Logger *slog.Logger
+
+	// Rejoin says the match lets a dropped player come back (rejoin.go): a valid handshake
+	// for a seat whose player has been silent for InterruptTimeout drops that player at once
+	// (its process restarted), and a dropped peer that speaks again is not told the match is
+	// over. The runner opens the next leg, with Resume, for it to rejoin.
+	Rejoin bool
+	// Resume, if set, makes the session a later leg of a match in progress, starting from a
+	// saved state (rejoin.go). Such a leg takes no spectators.
+	Resume *Resume
+	// SeedGiven says Seed was chosen by the user rather than at random: a rejoin attempt
+	// with it is refused by a match that plays another seed.
+	SeedGiven bool
 }
 
 // WithDefaults returns c with every zero field that has a default set to it.
@@ -139,6 +151,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("spectators: %d is not in 0..%d", c.Spectators, MaxSpectators)
 	case len(c.Game) > 200:
 		return fmt.Errorf("game: description longer than 200 bytes")
+	case c.Resume != nil && (len(c.Resume.State) == 0 || len(c.Resume.State) > MaxResumeState):
+		return fmt.Errorf("resume: a state of %d bytes is not in 1..%d", len(c.Resume.State), MaxResumeState)
+	case c.Resume != nil && (c.Resume.Frame < 0 || c.Resume.Frame > maxFrameOnWire):
+		return fmt.Errorf("resume: frame %d is out of range", c.Resume.Frame)
+	case c.Resume != nil && c.Spectators > 0:
+		return fmt.Errorf("spectators: a leg that resumes a match takes none (their history would start mid-match)")
 	}
 	return nil
 }

@@ -80,6 +80,16 @@ func (s *Session) Receive(from netip.AddrPort, data []byte, now time.Duration) {
 				s.fail(fmt.Errorf("player %d left before the game started", ep.player))
 			}
 		}
+	case msgState, msgStateAck:
+		ep, d := s.authenticated(from, data)
+		if ep == nil {
+			return
+		}
+		if h.typ == msgState {
+			s.receiveState(ep, d[2:], len(data))
+		} else {
+			s.receiveStateAck(ep, d[2:], len(data))
+		}
 	case msgWatchAck:
 		s.receiveWatchAck(from, data)
 	case msgIntro:
@@ -116,6 +126,7 @@ func (s *Session) Outgoing(now time.Duration) []Datagram {
 			}
 		}
 		s.sendIntros()
+		s.sendHandover()
 	case StateDesync:
 		// Stopped, but still telling the peers our checksum of the desynced frame.
 		for _, ep := range s.peers {

@@ -2,6 +2,7 @@ package lockstep
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 )
 
@@ -34,6 +35,13 @@ const (
 	EventDesync
 	// EventFailed: the handshake failed (Err says why); the session stops.
 	EventFailed
+	// EventHandover: the handshake found the match in progress at Frame (of the match):
+	// Player hands us its state of Total bytes before we play (rejoin.go; Session.Handover
+	// tells the progress).
+	EventHandover
+	// EventRejoinRefused: a leg that resumes a match refused a rejoin attempt for seat
+	// Player from Addr, because of Err; it waits on.
+	EventRejoinRefused
 )
 
 var eventNames = [...]string{
@@ -46,6 +54,8 @@ var eventNames = [...]string{
 	EventTimeSyncWait:  "time sync wait",
 	EventDesync:        "desync",
 	EventFailed:        "failed",
+	EventHandover:      "handover",
+	EventRejoinRefused: "rejoin refused",
 }
 
 func (k EventKind) String() string {
@@ -59,13 +69,14 @@ func (k EventKind) String() string {
 type Event struct {
 	Kind            EventKind
 	Player          int
-	Progress, Total int           // EventSynchronizing
-	Timeout         time.Duration // EventInterrupted: time left before the disconnect
-	Frames          int           // EventTimeSyncWait
-	Frame           Frame         // EventDesync; EventDisconnected, EventPeerLeft: the end frame
-	Local, Remote   uint64        // EventDesync: the two checksums
-	Err             error         // EventFailed
-	Seed            uint64        // EventRunning: the agreed RNG seed
+	Progress, Total int            // EventSynchronizing
+	Timeout         time.Duration  // EventInterrupted: time left before the disconnect
+	Frames          int            // EventTimeSyncWait
+	Frame           Frame          // EventDesync; EventDisconnected, EventPeerLeft: the end frame
+	Local, Remote   uint64         // EventDesync: the two checksums
+	Err             error          // EventFailed
+	Seed            uint64         // EventRunning: the agreed RNG seed
+	Addr            netip.AddrPort // EventRejoinRefused: where the attempt came from
 }
 
 func (e Event) String() string {
@@ -82,6 +93,10 @@ func (e Event) String() string {
 		return fmt.Sprintf("failed: %v", e.Err)
 	case EventRunning:
 		return "running"
+	case EventHandover:
+		return fmt.Sprintf("handover of frame %d from player %d: %d bytes", e.Frame, e.Player, e.Total)
+	case EventRejoinRefused:
+		return fmt.Sprintf("refused a rejoin for seat %d from %v: %v", e.Player, e.Addr, e.Err)
 	}
 	return fmt.Sprintf("%v player %d", e.Kind, e.Player)
 }

@@ -36,6 +36,8 @@ func (s *Session) answerStale(ep *endpoint) {
 	switch {
 	case ep.mac == nil:
 		return
+	case ep.state == epGone && s.cfg.Rejoin:
+		return // it may come back in the next leg: do not tell it the match is over
 	case ep.state == epGone:
 		end = ep.endFrame
 	case s.state == StateClosed:

@@ -30,6 +30,9 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 		if !mayTalk || s.state != StateSynchronizing {
 			return
 		}
+		if h.typ != msgReject && s.refuse(from, h, rejectVersion, &m) {
+			return
+		}
 		if h.typ != msgReject {
 			s.queueReject(from, rejectVersion)
 		}
@@ -37,7 +40,9 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 		return
 	}
 	if h.typ == msgReject {
-		if known == nil || s.state != StateSynchronizing {
+		// A leg that resumes a match believes no reject: it waits for the seat's player
+		// whatever one attempt says (refuse).
+		if known == nil || s.state != StateSynchronizing || s.cfg.Resume != nil {
 			s.drops.Foreign++
 			return
 		}
@@ -46,6 +51,9 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 		return
 	}
 	if !mayTalk {
+		if s.rejoinAttempt(h, &m) {
+			return // a player whose process restarted: its seat is dropped, the next leg waits for it
+		}
 		// Every seat is taken by a known address: tell a newcomer, without letting it
 		// disturb us. Only requests are answered, so two sessions never answer each other
 		// for ever.
@@ -69,6 +77,9 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 			s.drops.Foreign++
 			return
 		}
+		if s.refuse(from, h, code, &m) {
+			return
+		}
 		s.queueReject(from, code)
 		s.fail(s.mismatchError(code, &m))
 		return
@@ -79,12 +90,19 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 			s.drops.Unauthenticated++
 			return
 		}
+		if s.refuse(from, h, rejectSecret, &m) {
+			return
+		}
 		s.queueReject(from, rejectSecret)
 		s.fail(s.mismatchError(rejectSecret, &m))
 		return
 	}
 	ep := s.peers[m.player]
 	switch {
+	case ep.addrKnown && ep.addr != from && h.typ == msgSyncRequest && s.mayReseat(ep):
+		s.reseat(ep, from) // whoever took the seat did not stay: it goes to this newcomer
+	case ep.addrKnown && ep.addr != from && h.typ == msgSyncRequest && s.restartedSeat(ep, h):
+		return
 	case ep.addrKnown && ep.addr != from:
 		// The seat is taken by another address.
 		s.drops.Foreign++
@@ -97,13 +115,19 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 			s.drops.Foreign++
 			return
 		}
-		ep.addr, ep.addrKnown = from, true
+		ep.addr, ep.addrKnown, ep.learned = from, true, true
 		if s.cfg.Logger != nil {
 			s.debug("peer address learned", "player", ep.player, "addr", from)
 		}
 	}
 	if !ep.sessionKnown || ep.session != m.session {
-		if ep.state != epSyncing {
+		switch {
+		case ep.state == epSyncing:
+		case h.typ == msgSyncRequest && s.mayReseat(ep):
+			s.reseat(ep, from) // the same address, a new process: its handshake starts over
+		case s.restartedSeat(ep, h):
+			return
+		default:
 			s.drops.WrongTag++ // a leftover process from an earlier game on the same address
 			return
 		}
@@ -117,9 +141,10 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 		// replay an old handshake datagram.
 		ep.lastRecv = s.now
 	}
-	if m.player == 0 && s.state == StateSynchronizing {
+	if m.player == 0 && s.state == StateSynchronizing && s.cfg.Resume == nil {
 		s.seed = m.seed
 	}
+	ep.resume, ep.resumeSeed = m.resume, m.seed
 	if h.typ == msgSyncRequest {
 		// Answer in every state: the peer may still be finishing its handshake after ours.
 		reply := syncMsg{nonce: m.nonce}
@@ -159,8 +184,12 @@ func (s *Session) startIfAllSynced() {
 			return
 		}
 	}
+	if !s.resumeReady() {
+		return
+	}
 	s.state = StateRunning
 	s.agreed = true
+	s.setMatchID()
 	for _, ep := range s.peers {
 		if ep != nil {
 			ep.lastRecv = s.now
@@ -171,7 +200,7 @@ func (s *Session) startIfAllSynced() {
 	for f := range Frame(s.cfg.InputDelay) {
 		s.sync.addInput(s.local, f, zero)
 	}
-	s.emit(Event{Kind: EventRunning, Player: -1, Seed: s.seed})
+	s.emit(Event{Kind: EventRunning, Player: -1, Seed: s.seed, Frame: s.BaseFrame()})
 }
 
 func (s *Session) fillSync(m *syncMsg) {
@@ -183,6 +212,11 @@ func (s *Session) fillSync(m *syncMsg) {
 	m.inputSize = uint8(s.cfg.InputSize)
 	m.seed = s.seed
 	m.game = s.game
+	m.resume = s.resume
+	m.seedGiven = s.cfg.SeedGiven
+	if s.cfg.SeedGiven && !s.resume.set {
+		m.seed = s.cfg.Seed // whatever our player number: a match with another seed refuses us
+	}
 }
 
 // mismatch checks a handshake message against our configuration.
@@ -196,8 +230,21 @@ func (s *Session) mismatch(m *syncMsg) rejectCode {
 		return rejectGame
 	case int(m.player) >= s.cfg.Players || int(m.player) == s.local:
 		return rejectPlayerNumber
+	case m.resume.set && s.resume.set && m.resume.match != s.resume.match:
+		return rejectMatch
+	case s.cfg.Resume != nil && !m.resume.set && m.seedGiven && m.seed != s.seed:
+		return rejectSeed
 	}
 	return 0
+}
+
+// rejoinAttempt handles a valid handshake from an unknown address for a seat whose player
+// has gone silent, in a running session that lets players rejoin (restartedSeat).
+func (s *Session) rejoinAttempt(h header, m *syncMsg) bool {
+	if !s.cfg.Rejoin || s.mismatch(m) != 0 || !hmac.Equal(s.proof.tag(int(m.player), m.signed), m.proof) {
+		return false
+	}
+	return s.restartedSeat(s.peers[m.player], h)
 }
 
 // mismatchError words a mismatch from our side; m holds the peer's values.
@@ -229,6 +276,10 @@ func (s *Session) mismatchError(code rejectCode, m *syncMsg) error {
 		return errors.New("the secrets differ: the peer's handshake does not prove our secret")
 	case rejectFull:
 		return errors.New("match full: every seat is taken by a player at another address")
+	case rejectSeed:
+		return fmt.Errorf("the match in progress plays seed %d; we were given seed %d", m.seed, s.cfg.Seed)
+	case rejectMatch:
+		return errors.New("the peer resumes another match")
 	}
 	return fmt.Errorf("peer refused the handshake (reason %d)", code)
 }

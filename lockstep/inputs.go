@@ -13,7 +13,12 @@ func (s *Session) receiveInput(ep *endpoint, h header, body []byte, size int) {
 	}
 	if s.state == StateSynchronizing {
 		// The peer finished its handshake before us; its inputs come again until we ack.
+		// A peer we are waiting for to load a handed-over state plays on it now.
 		ep.lastRecv = s.now
+		if !ep.loaded && ep.state == epRunning {
+			ep.loaded = true
+			s.startIfAllSynced()
+		}
 		return
 	}
 	if s.state != StateRunning || ep.state != epRunning {

@@ -78,6 +78,19 @@ type Session struct {
 
 	drops DropStats
 
+	// rejoin (rejoin.go)
+	resume        resumeInfo // what this leg starts from: Config.Resume, or the state handed to us
+	resumeState   []byte     // that state's bytes, for a handover
+	matchID       uint64
+	recv          *handoverIn // the handover we receive, while under way
+	rejoined      bool        // we started on a state handed over by a peer
+	loadPending   bool        // the first Step loads it
+	loadReqs      []Request
+	loadCell      Cell
+	lastRefused   netip.AddrPort
+	lastRefusedAt time.Duration
+	refusedOnce   bool
+
 	// spectators (player 0, Config.Spectators > 0; spectator.go)
 	watchers   []*watcher
 	history    []byte // every confirmed row from frame 0
@@ -128,8 +141,11 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 	s.root = secretKey([]byte(cfg.Secret))
 	s.proof = newMAC(s.root)
 	s.game = []byte(cfg.Game)
-	if localPlayer == 0 {
-		s.seed = cfg.Seed
+	if localPlayer == 0 || cfg.Resume != nil {
+		s.seed = cfg.Seed // a leg that resumes knows the match's seed, whoever it is
+	}
+	if r := cfg.Resume; r != nil {
+		s.resume, s.resumeState, s.matchID = resumeInfoOf(r), r.State, r.Match
 	}
 	for p, addr := range peers {
 		if p == localPlayer {
@@ -142,6 +158,8 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 		if addr.IsValid() {
 			ep.addr, ep.addrKnown = unmap(addr), true
 			ep.sendSyncNow = true
+		} else {
+			ep.learned = true
 		}
 		ep.nonce = s.newNonce()
 		s.peers[p] = ep

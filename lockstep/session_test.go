@@ -590,7 +590,7 @@ func TestSessionDropsBadDatagrams(t *testing.T) {
 				tn.inject(nodeAddr(1), 0, recent[:3])
 				want.Unauthenticated += 4
 				tn.inject(nodeAddr(1), 0, []byte("GET / HTTP/1.1\r\n\r\n"))                       // garbage
-				tn.inject(nodeAddr(1), 0, []byte{wireMagic, 0x09, recent[2], recent[3], 0, 0, 0}) // unknown type
+				tn.inject(nodeAddr(1), 0, []byte{wireMagic, 0x0b, recent[2], recent[3], 0, 0, 0}) // unknown type
 				tn.inject(nodeAddr(1), 0, []byte{wireMagic, 0x00, recent[2], recent[3]})          // type 0
 				want.Malformed += 3
 				// A handshake reply with a flipped bit, and one cut short: the CRC fails.

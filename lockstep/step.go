@@ -19,7 +19,9 @@ const (
 	StatusAdvanced Status = iota + 1
 	// StatusCaughtUp: Step was given a nil input, so no new frame was started; the requests
 	// only fold in late remote inputs (a rollback, possibly none). A match that is ending
-	// calls Step(now, nil) until its last frame is confirmed.
+	// calls Step(now, nil) until its last frame is confirmed. A session that rejoined a
+	// match returns it once, on its first Step, with the one request that loads the state
+	// it was handed (the input was not taken).
 	StatusCaughtUp
 	// StatusWaiting: advancing would run more than MaxPrediction frames past the last frame
 	// whose inputs are all known. The tick is skipped (keep drawing); the session recovers
@@ -99,6 +101,13 @@ func (s *Session) Step(now time.Duration, input []byte) (StepResult, error) {
 	s.collectChecksums()
 	if s.state != StateRunning {
 		return StepResult{Status: StatusEnded}, nil
+	}
+	if s.loadPending {
+		// A rejoiner's first Step: the game takes the state it was handed (rejoin.go).
+		s.loadPending = false
+		s.loadCell.Frame, s.loadCell.State = 0, s.resumeState
+		s.loadReqs = append(s.loadReqs[:0], Request{Kind: RequestLoad, Frame: 0, Cell: &s.loadCell})
+		return StepResult{Status: StatusCaughtUp, Requests: s.loadReqs}, nil
 	}
 	if input == nil {
 		return StepResult{Status: StatusCaughtUp, Requests: s.sync.catchup()}, nil

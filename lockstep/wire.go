@@ -19,7 +19,11 @@ import (
 //
 //	magic | type, flags | 2 reserved bytes (0) | version | session nonce (8) | nonce (4) |
 //	player | players | input size | seed (8) | reject code | game length | game |
-//	proof (8) | CRC-32C (4)
+//	[resume block (flag 0x40)] | proof (8) | CRC-32C (4)
+//
+// The resume block (rejoin.go) is sent by a session that resumes a match in progress:
+// match id (8) | frame (4) | state length (4) | state checksum (8). Handshakes without it
+// are laid out exactly as before, so the block did not need a new protocol version.
 //
 // The version stays at offset 4 in every version (version 1 had its sender tag in the
 // reserved bytes), and the CRC-32C (Castagnoli) over everything before it stays at the
@@ -94,9 +98,11 @@ const (
 	msgInput       msgType = 3
 	msgBye         msgType = 4
 	msgReject      msgType = 5
-	msgIntro       msgType = 6 // player 0 introduces the others (intro.go)
-	msgWatch       msgType = 7 // player 0 to a spectator: confirmed inputs (spectator.go)
-	msgWatchAck    msgType = 8 // a spectator to player 0: the frames it holds
+	msgIntro       msgType = 6  // player 0 introduces the others (intro.go)
+	msgWatch       msgType = 7  // player 0 to a spectator: confirmed inputs (spectator.go)
+	msgWatchAck    msgType = 8  // a spectator to player 0: the frames it holds
+	msgState       msgType = 9  // a survivor to a rejoiner: one chunk of the saved state (rejoin.go)
+	msgStateAck    msgType = 10 // a rejoiner to the others: the chunks it holds (rejoin.go)
 )
 
 // Flags on input messages: which optional blocks follow the inputs.
@@ -107,10 +113,15 @@ const (
 )
 
 // flagSecret on a handshake message: the sender was given a secret. flagWatch: the message
-// is between a spectator and player 0 (spectator.go).
+// is between a spectator and player 0 (spectator.go). flagResume: the sender resumes a
+// match in progress, and the resume block follows the game (rejoin.go). flagSeedGiven: the
+// seed field holds the seed the sender was given, whatever its player number, so a
+// rejoiner given another one is refused.
 const (
-	flagSecret = 0x10
-	flagWatch  = 0x20
+	flagSecret    = 0x10
+	flagWatch     = 0x20
+	flagResume    = 0x40
+	flagSeedGiven = 0x80
 )
 
 // rejectCode says why a handshake was refused.
@@ -125,9 +136,11 @@ const (
 	rejectSecret // the handshake's proof of the secret failed
 	rejectFull   // every seat is taken by another address
 	rejectWatch  // a spectator: no room (or player 0 takes none)
+	rejectSeed   // a rejoiner given another seed than the match in progress
+	rejectMatch  // a session resuming another match
 )
 
-var rejectNames = [...]string{"none", "version", "players", "input size", "game", "player number", "secret", "match full", "no room for spectators"}
+var rejectNames = [...]string{"none", "version", "players", "input size", "game", "player number", "secret", "match full", "no room for spectators", "seed", "another match"}
 
 func (c rejectCode) String() string {
 	if int(c) < len(rejectNames) {
@@ -162,6 +175,8 @@ type syncMsg struct {
 	seed      uint64
 	code      rejectCode // reject only
 	game      []byte     // aliases the datagram when parsed: compared, not kept
+	seedGiven bool       // flagSeedGiven
+	resume    resumeInfo // flagResume: what the sender resumes from (rejoin.go)
 	proof     []byte     // aliases the datagram; signed is what it covers
 	signed    []byte
 }
@@ -224,6 +239,12 @@ func appendSync(b []byte, typ msgType, m *syncMsg, proof *mac) []byte {
 	if m.watch {
 		flags |= flagWatch
 	}
+	if m.resume.set {
+		flags |= flagResume
+	}
+	if m.seedGiven {
+		flags |= flagSeedGiven
+	}
 	b = appendHeader(b, typ, flags)
 	b = append(b, 0, 0, m.version)
 	b = binary.LittleEndian.AppendUint64(b, m.session)
@@ -232,6 +253,9 @@ func appendSync(b []byte, typ msgType, m *syncMsg, proof *mac) []byte {
 	b = binary.LittleEndian.AppendUint64(b, m.seed)
 	b = append(b, byte(m.code), byte(len(m.game)))
 	b = append(b, m.game...)
+	if m.resume.set {
+		b = appendResume(b, &m.resume)
+	}
 	b = proof.appendTag(b, start, int(m.player))
 	return appendCRC(b, start)
 }
@@ -253,6 +277,7 @@ func parseSync(d []byte, h header, m *syncMsg) error {
 	}
 	m.secret = h.flags&flagSecret != 0
 	m.watch = h.flags&flagWatch != 0
+	m.seedGiven = h.flags&flagSeedGiven != 0
 	m.session = binary.LittleEndian.Uint64(b[1:])
 	m.nonce = binary.LittleEndian.Uint32(b[9:])
 	m.player, m.players, m.inputSize = b[13], b[14], b[15]
@@ -260,14 +285,24 @@ func parseSync(d []byte, h header, m *syncMsg) error {
 	m.code = rejectCode(b[24])
 	n := int(b[25])
 	rest := b[26:]
-	if n > maxGameLen || len(rest) < n+proofLen {
+	extra := 0
+	if h.flags&flagResume != 0 {
+		extra = resumeLen
+	}
+	if n > maxGameLen || len(rest) < n+extra+proofLen {
 		return errShort
 	}
-	if len(rest) > n+proofLen {
+	if len(rest) > n+extra+proofLen {
 		return errTrailing
 	}
 	m.game = rest[:n]
-	m.proof = rest[n:]
+	m.resume = resumeInfo{}
+	if extra > 0 {
+		if err := parseResume(rest[n:n+extra], &m.resume); err != nil {
+			return err
+		}
+	}
+	m.proof = rest[n+extra:]
 	m.signed = d[:len(d)-proofLen]
 	return nil
 }

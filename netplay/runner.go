@@ -58,7 +58,8 @@ type Config struct {
 	// then only folds in late inputs and answers; it never ends the match by itself (a
 	// desync stops it advancing, a failure still ends it).
 	Hold bool
-	// OnEvent, if set, receives every session event as it is surfaced.
+	// OnEvent, if set, receives every session event as it is surfaced, its Frame counted in
+	// the match's frames (after a rejoin the leg's frames start from the match's frame there).
 	OnEvent func(lockstep.Event)
 	// OnConfirmed, if set, is called once for every confirmed frame f, in order, with the
 	// inputs of frame f-1 that produced it (nil for frame 0; player i at
@@ -66,6 +67,15 @@ type Config struct {
 	// the call; during it Session().Checksum(f) is still at hand (it hashes the state, so
 	// only a caller that compares every frame, like simtest, should ask).
 	OnConfirmed func(f lockstep.Frame, inputs []byte)
+	// Rejoin is how long the others wait for a player who dropped (went silent, or whose
+	// process restarted) to come back; 0 ends the match at the drop, as without it (with
+	// three or four players the survivors then play on). While they wait the match is
+	// paused; the player rejoins by starting its side again, with the same configuration
+	// (see rejoin.go). DefaultRejoin is p2pa's.
+	Rejoin time.Duration
+	// OnRejoin, if set, receives what happens to rejoins: a pause, its end, a refused
+	// attempt, and on the one who rejoins, the handover.
+	OnRejoin func(RejoinEvent)
 }
 
 // Readable is implemented by a Conn that can signal arrivals (transport.UDP does). Run
@@ -109,7 +119,16 @@ type Runner struct {
 	done     bool
 	result   Result
 
-	recorded lockstep.Frame // the last frame given to OnConfirmed
+	recorded lockstep.Frame // the last frame given to OnConfirmed (of this leg)
+
+	// rejoin (rejoin.go): the match's frame at this leg's frame 0, the pause while a
+	// dropped player may come back, and a first leg that joined a match in progress
+	base      lockstep.Frame
+	legs      int
+	wait      *rejoinWait
+	joined    bool // the first leg's start was looked at (noteJoin)
+	joining   bool // the handshake found the match in progress: a handover is under way
+	joinFrame lockstep.Frame
 }
 
 // New makes a runner; nothing is sent until the first Poll or Tick.
@@ -125,6 +144,12 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.DesyncLinger == 0 {
 		cfg.DesyncLinger = DefaultDesyncLinger
+	}
+	if cfg.Rejoin < 0 {
+		return nil, errors.New("netplay: Rejoin must not be negative")
+	}
+	if cfg.Rejoin > 0 {
+		cfg.Session.Rejoin = true
 	}
 	sc := cfg.Session.WithDefaults()
 	if err := sc.Validate(); err != nil {
@@ -176,6 +201,7 @@ func (r *Runner) Quit() {
 	}
 	r.quitting = true
 	r.quitAt = r.cfg.Clock.Now()
+	r.abandonLeg() // quitting during a pause: the match ends where it paused
 	if !r.sess.Running() {
 		return
 	}
@@ -191,6 +217,7 @@ func (r *Runner) Abort() {
 	if r.done {
 		return
 	}
+	r.abandonLeg()
 	if r.reason == EndNone {
 		r.reason = EndQuit
 	}
@@ -199,7 +226,12 @@ func (r *Runner) Abort() {
 
 // EndFrame is the frame the match ends at, once decided (FinishAt, Quit, a peer that
 // left); NullFrame until then.
-func (r *Runner) EndFrame() lockstep.Frame { return r.end }
+func (r *Runner) EndFrame() lockstep.Frame {
+	if r.end == lockstep.NullFrame {
+		return r.end
+	}
+	return r.base + r.end
+}
 
 // Synced reports whether the handshake is done and no frame was tried yet: a
 // loop ticks at once when it turns true, rather than at its next frame tick.
@@ -280,11 +312,17 @@ func (r *Runner) Poll() {
 		if n > len(r.buf) {
 			continue // oversized: the session would drop it anyway
 		}
-		r.sess.Receive(from, r.buf[:n], now)
+		r.route(from, r.buf[:n], now)
 		got = true
 	}
 	switch {
 	case !got:
+	case r.wait != nil:
+		if r.wait.settled {
+			r.send(r.wait.old.Outgoing(now))
+		}
+		r.send(r.sess.Outgoing(now))
+		r.events(now)
 	case r.done:
 		r.send(r.sess.Outgoing(now))
 	case handshaking:
@@ -308,6 +346,18 @@ func (r *Runner) Tick() {
 	r.counters.Ticks++
 	r.Poll()
 	now := r.cfg.Clock.Now()
+	if r.wait != nil {
+		// Paused for a player who dropped: the next leg's handshake runs, nothing is played.
+		r.waitTick(now)
+		if r.done {
+			return
+		}
+		if r.wait != nil {
+			r.send(r.sess.Outgoing(now))
+			r.events(now)
+			return
+		}
+	}
 	if r.sess.Running() && !r.desynced {
 		if r.game == nil {
 			seed, _ := r.sess.Seed() // valid: the session is running
@@ -318,6 +368,7 @@ func (r *Runner) Tick() {
 			}
 			r.game = g
 		}
+		r.noteJoin()
 		r.started = true
 		r.frame(now)
 		r.record()
@@ -330,7 +381,9 @@ func (r *Runner) Tick() {
 // frame decides what this tick offers the session: the pending input, no input (the end
 // is near: only fold in late remote inputs), or nothing at all.
 func (r *Runner) frame(now time.Duration) {
-	if r.sess.ConnectedPeers() == 0 { // survivors of a 3-4 player match play on
+	// Survivors of a 3-4 player match play on; with rejoin on, the departure's event
+	// decides (a pause, or the end).
+	if r.sess.ConnectedPeers() == 0 && r.wait == nil && r.cfg.Rejoin == 0 {
 		r.noteEnd(r.sess.EndFrame(), EndPeerLeft)
 	}
 	var in []byte
@@ -347,7 +400,7 @@ func (r *Runner) frame(now time.Duration) {
 		if !r.pending || r.pendingFor != next || r.cfg.InputEachTick {
 			r.input = r.input[:0]
 			if r.cfg.Input != nil {
-				r.input = r.cfg.Input(next, r.input)
+				r.input = r.cfg.Input(r.base+next, r.input)
 			}
 			for len(r.input) < r.cfg.Session.InputSize {
 				r.input = append(r.input, 0)
@@ -411,7 +464,7 @@ func (r *Runner) record() {
 					in = nil
 				}
 			}
-			r.cfg.OnConfirmed(f, in)
+			r.cfg.OnConfirmed(r.base+f, in)
 		}
 	}
 	r.recorded = max(r.recorded, c)
@@ -443,6 +496,7 @@ func (r *Runner) send(ds []lockstep.Datagram) {
 
 func (r *Runner) events(now time.Duration) {
 	for _, e := range r.sess.Events() {
+		base := r.base // a pause that starts here moves it
 		switch e.Kind {
 		// With three or four players the survivors of a departure play on (the engine
 		// agreed on the frame the leaver's input froze at); the match ends at a departure
@@ -452,9 +506,17 @@ func (r *Runner) events(now time.Duration) {
 				r.noteEnd(e.Frame, EndPeerLeft)
 			}
 		case lockstep.EventDisconnected:
-			if r.sess.ConnectedPeers() == 0 {
+			switch {
+			case r.mayWait():
+				r.beginWait(e.Player, e.Frame, now)
+			case r.sess.ConnectedPeers() == 0:
 				r.noteEnd(e.Frame, EndPeerDisconnected)
 			}
+		case lockstep.EventHandover:
+			r.joining, r.joinFrame = true, e.Frame
+			r.rejoinEvent(RejoinEvent{Kind: RejoinJoining, Player: e.Player, Frame: e.Frame, Bytes: e.Total})
+		case lockstep.EventRejoinRefused:
+			r.rejoinEvent(RejoinEvent{Kind: RejoinRefused, Player: e.Player, Addr: e.Addr, Err: e.Err})
 		case lockstep.EventDesync:
 			if !r.desynced {
 				r.desynced, r.desyncAt = true, now
@@ -463,16 +525,27 @@ func (r *Runner) events(now time.Duration) {
 			r.fail(EndFailed, e.Err)
 		}
 		if r.cfg.OnEvent != nil {
+			switch e.Kind {
+			case lockstep.EventDisconnected, lockstep.EventPeerLeft, lockstep.EventDesync:
+				e.Frame += base // the match's frame, not the leg's
+			}
 			r.cfg.OnEvent(e)
 		}
 	}
+}
+
+// mayWait reports whether a player who just dropped may be waited for: rejoin is on, the
+// match is under way and not ending, and no other pause is.
+func (r *Runner) mayWait() bool {
+	return r.cfg.Rejoin > 0 && r.wait == nil && r.game != nil && r.sess.Running() && !r.desynced &&
+		!r.quitting && !r.done && (r.end == lockstep.NullFrame || r.sess.Frame() < r.end)
 }
 
 // checkEnd ends the match once its end frame is confirmed and every peer holds every input
 // we played (or is gone, or the linger ran out).
 func (r *Runner) checkEnd(now time.Duration) {
 	switch {
-	case r.done, r.cfg.Hold:
+	case r.done, r.cfg.Hold, r.wait != nil:
 		return
 	case r.desynced:
 		if r.quitting || (r.cfg.DesyncLinger >= 0 && now-r.desyncAt >= r.cfg.DesyncLinger) {
@@ -533,6 +606,7 @@ func (r *Runner) finish() {
 		res.Frame = max(r.sess.ConfirmedFrame(), 0)
 		res.Checksum, _ = r.sess.Checksum(res.Frame)
 	}
+	res.Frame += r.base
 	stats := r.sess.Stats(r.peerStats[:0])
 	r.peerStats = stats.Peers
 	res.Rollbacks = stats.Rollbacks

@@ -218,8 +218,8 @@ func startDesynced(t *testing.T, delay int) *desyncedPair {
 				t.Fatalf("player %d: %v (%v)\n%s\n%s", i, p, m.Status().Err, d.out[0], d.out[1])
 			}
 		}
-		f := m1.sess.Frame()
-		if d.nudgedAt == lockstep.NullFrame && m1.state != nil && f >= 25 && m1.sess.ConfirmedFrame() == f {
+		f := m1.sess().Frame()
+		if d.nudgedAt == lockstep.NullFrame && m1.state != nil && f >= 25 && m1.sess().ConfirmedFrame() == f {
 			b := m1.state.SaveState(nil)
 			nudgeCoin(b, 2)
 			if err := m1.state.LoadState(b); err != nil {
@@ -238,7 +238,7 @@ func (d *desyncedPair) tick() {
 	case <-d.ticker.C:
 	case <-d.deadline:
 		d.t.Fatalf("timed out: player 0 %v at frame %d, player 1 %v at frame %d\n%s\n%s",
-			d.ms[0].Status().Phase, d.ms[0].sess.Frame(), d.ms[1].Status().Phase, d.ms[1].sess.Frame(), d.out[0], d.out[1])
+			d.ms[0].Status().Phase, d.ms[0].sess().Frame(), d.ms[1].Status().Phase, d.ms[1].sess().Frame(), d.out[0], d.out[1])
 	}
 	for _, m := range d.ms {
 		m.Tick(game.Input{})
@@ -262,7 +262,7 @@ func TestDesyncFilesDiff(t *testing.T) {
 	want := d.desyncedAt
 	var files [2]string
 	for i, m := range d.ms {
-		f, _, ok := m.sess.DesyncState()
+		f, _, ok := m.sess().DesyncState()
 		if !ok || f != want {
 			t.Errorf("player %d: desync at frame %d (%v), want %d (nudged at %d)", i, f, ok, want, d.nudgedAt)
 		}
@@ -296,13 +296,13 @@ func TestDesyncFilesDiff(t *testing.T) {
 	}
 
 	// Both stay stopped.
-	frames := [2]lockstep.Frame{d.ms[0].sess.Frame(), d.ms[1].sess.Frame()}
+	frames := [2]lockstep.Frame{d.ms[0].sess().Frame(), d.ms[1].sess().Frame()}
 	for range 30 {
 		d.tick()
 	}
 	for i, m := range d.ms {
-		if m.sess.Frame() != frames[i] {
-			t.Errorf("player %d advanced from %d to %d after the desync", i, frames[i], m.sess.Frame())
+		if m.sess().Frame() != frames[i] {
+			t.Errorf("player %d advanced from %d to %d after the desync", i, frames[i], m.sess().Frame())
 		}
 	}
 	// The first to quit ends with the desync as its error and says so.
@@ -326,7 +326,7 @@ func TestDesyncFilesDiff(t *testing.T) {
 func TestDesyncBothSidesNoDelay(t *testing.T) {
 	d := startDesynced(t, 0)
 	for i, m := range d.ms {
-		if f, _, ok := m.sess.DesyncState(); !ok || f != d.desyncedAt {
+		if f, _, ok := m.sess().DesyncState(); !ok || f != d.desyncedAt {
 			t.Errorf("player %d: desync at frame %d (%v), want %d", i, f, ok, d.desyncedAt)
 		}
 	}

@@ -42,9 +42,15 @@ const (
 	PhaseDesync
 	PhaseDone   // -frames reached, or we quit; the result line is ready
 	PhaseFailed // the handshake failed or the socket broke (Status.Err)
+	// PhaseRejoinWait: a player dropped; the match is paused until it rejoins
+	// (Status.Rejoin has who and the time left).
+	PhaseRejoinWait
+	// PhaseRejoining: we joined a match in progress; its state is being handed to us
+	// (Status.Rejoin has the progress).
+	PhaseRejoining
 )
 
-var phaseNames = [...]string{"waiting", "synchronizing", "running", "interrupted", "disconnected", "peer left", "desync", "done", "failed"}
+var phaseNames = [...]string{"waiting", "synchronizing", "running", "interrupted", "disconnected", "peer left", "desync", "done", "failed", "waiting for a rejoin", "rejoining"}
 
 func (p Phase) String() string {
 	if p >= 0 && int(p) < len(phaseNames) {
@@ -68,6 +74,7 @@ type Status struct {
 	Stalled         int  // ticks the session could not advance (waiting for remote input)
 	Waiting         bool // this tick was skipped for time sync
 	DesyncFile      string
+	Rejoin          netplay.RejoinStatus // a pause for a player who dropped, or our own rejoin
 }
 
 const (
@@ -89,7 +96,6 @@ type Match struct {
 	conn   transport.Conn
 	udp    *transport.UDP
 	r      *netplay.Runner
-	sess   *lockstep.Session // the runner's, for statistics and display
 	state  *game.State
 	bot    *bot.Bot
 	local  game.Input // the window's input for this tick
@@ -185,7 +191,7 @@ func (m *Match) newRunner() error {
 	if err != nil {
 		return err
 	}
-	m.r, m.sess = r, r.Session()
+	m.r = r
 	m.ticks, m.waits = 0, 0
 	return nil
 }
@@ -268,16 +274,19 @@ func (m *Match) runnerConfig(peers []netip.AddrPort, clock transport.Clock) netp
 		InputEachTick: m.bot == nil,
 		FinishAt:      lockstep.Frame(o.Frames),
 		OnEvent:       m.handleEvent,
+		Rejoin:        o.Rejoin,
+		OnRejoin:      m.handleRejoin,
 	}
+	c.Session.SeedGiven = o.Seed != 0
 	if !o.Headless {
 		// A window keeps showing the desync until the player quits; headless, nobody is
 		// there to read it, so the match ends (after the session has told the peer).
 		c.DesyncLinger = -1
 	}
 	if o.Record != "" {
-		c.OnConfirmed = func(f lockstep.Frame, _ []byte) {
+		c.OnConfirmed = func(f lockstep.Frame, in []byte) {
 			if m.rec != nil {
-				m.rec.confirmed(m.sess, f)
+				m.rec.confirmed(f, in)
 			}
 		}
 	}
@@ -395,6 +404,10 @@ func LANAddrs() []string {
 	return append(v4, v6...)
 }
 
+// sess is the runner's session of the current leg, for statistics and display: a rejoin
+// starts a new one.
+func (m *Match) sess() *lockstep.Session { return m.r.Session() }
+
 // Readable signals datagram arrivals, so a loop can hand them over as they come.
 func (m *Match) Readable() <-chan struct{} { return m.udp.Readable() }
 
@@ -403,9 +416,10 @@ func (m *Match) State() *game.State { return m.state }
 
 // Status is a snapshot for drawing.
 func (m *Match) Status() Status {
-	m.status.Frame = m.sess.Frame()
-	m.status.Confirmed = m.sess.ConfirmedFrame()
-	m.status.Stats = m.sess.Stats(m.peerStat[:0])
+	m.status.Frame = m.r.Frame()
+	m.status.Confirmed = m.r.ConfirmedFrame()
+	m.status.Stats = m.sess().Stats(m.peerStat[:0])
+	m.status.Rejoin = m.r.Rejoin()
 	m.peerStat = m.status.Stats.Peers
 	return m.status
 }
@@ -553,7 +567,7 @@ func (m *Match) remindWaiting(now time.Duration) {
 // logStats writes one line of session statistics (with -v), dropped datagrams included, so
 // junk arriving at the port is visible.
 func (m *Match) logStats() {
-	st := m.sess.Stats(m.peerStat[:0])
+	st := m.sess().Stats(m.peerStat[:0])
 	m.peerStat = st.Peers
 	args := []any{"state", st.State, "frame", st.Frame, "confirmed", st.ConfirmedFrame,
 		"rollbacks", st.Rollbacks, "rollback_frames", st.RollbackFrames, "stalled", m.status.Stalled,
@@ -614,7 +628,7 @@ func (m *Match) handleEvent(e lockstep.Event) {
 		}
 		if m.opts.Player == 0 && m.opts.Players > 2 && e.Progress == e.Total && !m.seated[e.Player] {
 			m.seated[e.Player] = true
-			fmt.Fprintf(m.out, "p2pa: player %d is in (%s); %s\n", e.Player, m.sess.PeerAddr(e.Player), m.seatedLine())
+			fmt.Fprintf(m.out, "p2pa: player %d is in (%s); %s\n", e.Player, m.sess().PeerAddr(e.Player), m.seatedLine())
 		}
 	case lockstep.EventRunning:
 		m.status.Phase = PhaseRunning
@@ -627,6 +641,9 @@ func (m *Match) handleEvent(e lockstep.Event) {
 		m.status.Phase = PhaseRunning
 		fmt.Fprintf(m.out, "p2pa: player %d resumed\n", e.Player)
 	case lockstep.EventDisconnected, lockstep.EventPeerLeft:
+		if m.r.Rejoin().Phase == netplay.RejoinPaused {
+			return // handleRejoin said it: the match waits for the player
+		}
 		if m.opts.Players > 2 {
 			m.playerLeft(e)
 			return
@@ -658,6 +675,33 @@ func (m *Match) handleEvent(e lockstep.Event) {
 	}
 }
 
+// handleRejoin prints and shows what happens to a rejoin (the runner's OnRejoin). The
+// lines with "rejoin" in them are read by scripts.
+func (m *Match) handleRejoin(e netplay.RejoinEvent) {
+	m.debug("rejoin", "kind", e.Kind.String(), "player", e.Player, "frame", e.Frame)
+	switch e.Kind {
+	case netplay.RejoinWaiting:
+		m.status.Phase = PhaseRejoinWait
+		fmt.Fprintf(m.out, "p2pa: player %d dropped; waiting up to %v for them to rejoin\n", e.Player, e.Window)
+	case netplay.RejoinRefused:
+		fmt.Fprintf(m.out, "p2pa: refused a rejoin from %v: %v\n", e.Addr, e.Err)
+	case netplay.RejoinExpired:
+		fmt.Fprintf(m.out, "p2pa: player %d did not rejoin within %v\n", e.Player, e.Window)
+		m.status.Phase = PhaseRunning
+		m.handleEvent(lockstep.Event{Kind: lockstep.EventDisconnected, Player: e.Player, Frame: e.Frame})
+	case netplay.RejoinJoining:
+		m.status.Phase = PhaseRejoining
+		fmt.Fprintf(m.out, "p2pa: rejoining the match in progress at frame %d (%d bytes of state from player %d)\n", e.Frame, e.Bytes, e.Player)
+	case netplay.RejoinResumed:
+		m.status.Phase = PhaseRunning
+		if e.Player == m.opts.Player {
+			fmt.Fprintf(m.out, "p2pa: rejoined at frame %d\n", e.Frame)
+		} else {
+			fmt.Fprintf(m.out, "p2pa: player %d rejoined at frame %d\n", e.Player, e.Frame)
+		}
+	}
+}
+
 // playerLeft reports a departure from a 3-4 player match. The survivors agreed on its
 // frame (the engine did), so each prints the same line, and they play on (the runner ends
 // the match there only when nobody else is left).
@@ -670,7 +714,7 @@ func (m *Match) playerLeft(e lockstep.Event) {
 	} else {
 		fmt.Fprintf(m.out, "p2pa: player %d left at frame %d\n", e.Player, e.Frame)
 	}
-	if m.sess.ConnectedPeers() > 0 {
+	if m.sess().ConnectedPeers() > 0 {
 		return
 	}
 	if e.Kind == lockstep.EventPeerLeft {
@@ -684,7 +728,7 @@ func (m *Match) peerAddr() string {
 	if m.opts.Peer != "" {
 		return m.status.Peer
 	}
-	return m.sess.PeerAddr(1 - m.opts.Player).String()
+	return m.sess().PeerAddr(1 - m.opts.Player).String()
 }
 
 func (m *Match) failed(err error) {
@@ -697,7 +741,8 @@ func (m *Match) failed(err error) {
 
 // writeDesyncState saves our copy of the desynced frame's state, for p2pa -diff.
 func (m *Match) writeDesyncState() {
-	f, state, ok := m.sess.DesyncState()
+	f, state, ok := m.sess().DesyncState()
+	f += m.r.BaseFrame() // the match's frame
 	if !ok {
 		return
 	}
@@ -728,7 +773,7 @@ func (m *Match) FinalState() (*game.State, bool) {
 
 // ResultLine is the line scripts read: the end frame, its checksum, our rollbacks and RTT.
 func (m *Match) ResultLine() string {
-	st := m.sess.Stats(nil)
+	st := m.sess().Stats(nil)
 	rtt := 0.0
 	if len(st.Peers) > 0 {
 		rtt = float64(st.Peers[0].RTT) / float64(time.Millisecond)
@@ -736,8 +781,9 @@ func (m *Match) ResultLine() string {
 	res := m.r.Result()
 	frame, sum := res.Frame, res.Checksum
 	if !m.r.Done() {
-		frame = m.sess.ConfirmedFrame()
-		sum, _ = m.sess.Checksum(frame)
+		leg := m.sess().ConfirmedFrame()
+		frame = m.r.BaseFrame() + leg
+		sum, _ = m.sess().Checksum(leg)
 	}
 	frame = max(frame, 0)
 	return fmt.Sprintf("frame=%d checksum=%016x rollbacks=%d rtt_ms=%.2f", frame, sum, st.Rollbacks, rtt)
@@ -763,8 +809,8 @@ func (m *Match) Close() error {
 		}
 	}
 	err := m.status.Err
-	if errors.Is(m.sess.Err(), lockstep.ErrDesync) {
-		err = m.sess.Err() // whatever happened after it, the desync is the news
+	if errors.Is(m.sess().Err(), lockstep.ErrDesync) {
+		err = m.sess().Err() // whatever happened after it, the desync is the news
 	}
 	if err == nil && m.opts.Frames > 0 && !m.quitting && m.state != nil && end < lockstep.Frame(m.opts.Frames) {
 		// Asked for -frames N, the peer went away first: a script must not mistake this

@@ -10,6 +10,7 @@ import (
 
 	"p2pa/game"
 	"p2pa/lockstep"
+	"p2pa/netplay"
 	"p2pa/transport"
 )
 
@@ -47,6 +48,7 @@ type Options struct {
 
 	Interrupt        time.Duration
 	Disconnect       time.Duration
+	Rejoin           time.Duration
 	ChecksumInterval int
 
 	Record string
@@ -129,6 +131,8 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	fs.IntVar(&o.CheckDistance, "check", lockstep.DefaultCheckDistance, "sync test: frames rolled back every frame")
 	fs.DurationVar(&o.Interrupt, "interrupt", lockstep.DefaultInterruptTimeout, "silence after which the peer shows as interrupted")
 	fs.DurationVar(&o.Disconnect, "disconnect", lockstep.DefaultDisconnectTimeout, "silence after which the peer is dropped")
+	fs.DurationVar(&o.Rejoin, "rejoin", netplay.DefaultRejoin, "how long the others wait, paused, for a player who dropped to rejoin\n"+
+		"(running the same command again); 0: a dropped player ends a 2-player match")
 	fs.IntVar(&o.ChecksumInterval, "checksum-interval", lockstep.DefaultChecksumInterval, "compare state checksums with the peer every this many frames")
 	fs.StringVar(&o.Record, "record", "", "record the match (header and every confirmed input) to this file")
 	fs.StringVar(&o.Replay, "replay", "", "replay a recorded match from this file")
@@ -198,6 +202,8 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 		return o, fmt.Errorf("-interrupt %v: must be positive", o.Interrupt)
 	case o.Disconnect < o.Interrupt:
 		return o, fmt.Errorf("-disconnect %v: must not be shorter than -interrupt %v", o.Disconnect, o.Interrupt)
+	case o.Rejoin < 0:
+		return o, fmt.Errorf("-rejoin %v: must not be negative", o.Rejoin)
 	case o.ChecksumInterval < 1:
 		return o, fmt.Errorf("-checksum-interval %d: must be at least 1", o.ChecksumInterval)
 	case o.Speed != 1 && o.Speed != 4:

@@ -25,6 +25,7 @@ func defaultOptions() Options {
 		CheckDistance:    lockstep.DefaultCheckDistance,
 		Interrupt:        750 * time.Millisecond,
 		Disconnect:       5 * time.Second,
+		Rejoin:           30 * time.Second,
 		ChecksumInterval: 60,
 		Speed:            1,
 		Name:             DefaultName(),
@@ -77,7 +78,7 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-synctest", "-check", "8", "-maxpred", "8"}, with(func(o *Options) { o.SyncTest, o.Listen = true, "" })},
 		{[]string{"-replay", "m.p2pa", "-speed", "4"}, with(func(o *Options) { o.Replay, o.Speed, o.Listen = "m.p2pa", 4, "" })},
 		{[]string{"-diff", "a.state", "b.state"}, Options{Diff: true, Name: DefaultName(), DiffA: "a.state", DiffB: "b.state", Players: 2, MaxPred: 8, Coins: game.DefaultCoins,
-			CheckDistance: lockstep.DefaultCheckDistance, Interrupt: 750 * time.Millisecond, Disconnect: 5 * time.Second, ChecksumInterval: 60, Speed: 1}},
+			CheckDistance: lockstep.DefaultCheckDistance, Interrupt: 750 * time.Millisecond, Disconnect: 5 * time.Second, Rejoin: 30 * time.Second, ChecksumInterval: 60, Speed: 1}},
 		{[]string{"-record", "out.p2pa", "-v", "-profile", "cpu", "-screenshot", "s.png"}, with(func(o *Options) { o.Record, o.Verbose, o.Profile, o.Screenshot = "out.p2pa", true, "cpu", "s.png" })},
 	} {
 		var stderr strings.Builder

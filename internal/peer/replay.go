@@ -49,17 +49,25 @@ func newRecorder(o Options, seed uint64) *recorder {
 	return &recorder{path: o.Record, replay: Replay{Mode: o.Mode, Players: o.Players, Coins: o.Coins, Seed: seed}}
 }
 
-// confirmed records the inputs that lead to confirmed state f (frames up to f-1).
-func (r *recorder) confirmed(s *lockstep.Session, f lockstep.Frame) {
-	for ; r.next < f && r.err == nil; r.next++ {
-		var ok bool
-		r.replay.Inputs, ok = s.ConfirmedInputs(r.replay.Inputs, r.next)
-		if !ok {
-			r.err = fmt.Errorf("inputs of frame %d were forgotten before they were recorded", r.next)
-		}
-		if len(r.replay.Inputs) > maxReplay {
-			r.err = fmt.Errorf("recording longer than %d MiB", maxReplay>>20)
-		}
+// confirmed records in, the inputs of frame f-1 that led to confirmed state f (the
+// runner's OnConfirmed). After a rejoin the match goes on from an earlier frame than the
+// last one recorded: the inputs from there on are replaced.
+func (r *recorder) confirmed(f lockstep.Frame, in []byte) {
+	if r.err != nil || f == 0 {
+		return
+	}
+	row := f - 1
+	width := r.replay.Players * game.InputSize
+	switch {
+	case row > r.next:
+		r.err = fmt.Errorf("frames %d..%d were never confirmed here (joined a match in progress?)", r.next, row-1)
+	case len(in) != width:
+		r.err = fmt.Errorf("inputs of frame %d were forgotten before they were recorded", row)
+	case (int(row)+1)*width > maxReplay:
+		r.err = fmt.Errorf("recording longer than %d MiB", maxReplay>>20)
+	default:
+		r.replay.Inputs = append(r.replay.Inputs[:int(row)*width], in...)
+		r.next = row + 1
 	}
 }
 

@@ -79,6 +79,9 @@ Flags:
     	write a profile: cpu or mem
   -record string
     	record the match (header and every confirmed input) to this file
+  -rejoin duration
+    	how long the others wait, paused, for a player who dropped to rejoin
+    	(running the same command again); 0: a dropped player ends a 2-player match (default 30s)
   -replay string
     	replay a recorded match from this file
   -screenshot string

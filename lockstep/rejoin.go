@@ -1,0 +1,526 @@
+// Rejoin: a later leg of a match in progress, and the state handover that brings a player
+// who dropped out back into it.
+//
+// The model. A match is a sequence of legs. Each leg is one Session, with its own handshake
+// and its own frame numbers from 0; the first leg starts from the seed, and every later leg
+// starts from a saved state of the match at some frame F (Config.Resume), which is that
+// leg's frame 0. When a player drops, the survivors' runner ends the leg at the last frame
+// every survivor has confirmed, rolls its game back to that frame, and opens the next leg
+// from the state there: a Session with Config.Resume, whose handshake waits for the missing
+// seat. The player who comes back runs a fresh session, the same one that would start a new
+// match: it learns from the handshake that the match is in progress, and gets the state
+// handed over before it plays. So nothing of the old leg has to survive in the rejoiner's
+// process, which is what a crash or kill -9 leaves it.
+//
+// The handshake. A session that resumes sends a resume block in every handshake message: the
+// match id, F, and the length and checksum of its state. Once a session has made its round
+// trips with every peer it compares the blocks: the largest F announced is where the leg
+// starts. Every peer that announced that F must hold the same state (same length and
+// checksum), or the leg fails: the survivors would not agree. A session with no state, or an
+// older one (a survivor that confirmed less, when both sides dropped each other), receives
+// the state from the donor, the lowest-numbered peer that announced it, and starts on it.
+// The others start once every such receiver has sent its first input: then it holds the
+// state, so nobody runs ahead on a state the rejoiner does not have.
+//
+// The handover. The state is cut into chunks of stateChunk bytes that fit a datagram with
+// room to spare. The receiver asks for them with state acknowledgements (the first chunk it
+// lacks, and a bitmap of the 64 after it), sent whenever chunks arrived and at least every
+// stateAckEvery; the donor sends what is not acknowledged, at most handoverWindow chunks in
+// flight, and sends a chunk again once it has waited handoverResend unacknowledged. Every
+// chunk and acknowledgement carries the pair's tag (wire.go), so a flipped bit or a stranger
+// cannot put a byte into the state; the whole state's checksum (StateChecksum, as announced
+// in the handshake) is checked before it is used, and a mismatch starts the handover over.
+// A handover that makes no progress for DisconnectTimeout fails the receiver's handshake; the
+// survivors keep waiting for another try until their runner's rejoin window ends.
+//
+// Seats. In a leg that resumes, a seat whose address was not given is open to the player who
+// comes back for it, from whatever address; a seat held by a live peer stays taken ("match
+// full"). A rejoin attempt with another secret, game or seed is refused with a reject that
+// says why, and changes nothing here: the leg waits on (EventRejoinRefused). A seat taken by
+// an attempt that then fell silent for InterruptTimeout before playing is open again.
+//
+// With Config.Rejoin a running session also helps the rejoin start: a valid handshake for a
+// seat whose player has been silent for InterruptTimeout (its process was restarted and
+// lost everything) drops that player at once, rather than after DisconnectTimeout; and a
+// dropped peer that speaks again is not told the match is over (answerStale), because it
+// may come back in the next leg.
+//
+// Wire: state chunk: magic | type 9 | frame F (uvarint) | chunk index (uvarint) | bytes |
+// tag (8). State acknowledgement: magic | type 10 | frame F (uvarint) | next (uvarint: every
+// chunk before it is held) | bitmap (uvarint: bit i set when chunk next+1+i is held) | tag (8).
+
+package lockstep
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+const (
+	// MaxResumeState is the largest saved state a leg can resume from or hand over.
+	MaxResumeState = 32 << 20
+	// stateChunk is how many state bytes one chunk carries: with the header, frame, index
+	// and tag the datagram stays under MaxDatagram.
+	stateChunk = 480
+	// handoverWindow bounds the chunks in flight, so a burst does not overflow the
+	// receiver's socket buffer; handoverResend is how long an unacknowledged chunk waits
+	// before it is sent again.
+	handoverWindow = 256
+	handoverResend = 80 * time.Millisecond
+	// stateAckEvery is the longest a receiver goes without acknowledging: its
+	// acknowledgements are also its requests, so a lost one costs at most this long.
+	stateAckEvery = 40 * time.Millisecond
+	// resumeLen is the size of a handshake's resume block.
+	resumeLen = 8 + 4 + 4 + 8
+	// refusalEvery bounds how often one address's refused attempts are reported.
+	refusalEvery = 5 * time.Second
+)
+
+// Resume makes a session a later leg of a match in progress: it starts from State, the
+// game's saved state at frame Frame of the match, which is the leg's frame 0. Its peers
+// must be the match's other players; a seat whose address is not given is open to the
+// player who comes back for it (see rejoin.go).
+type Resume struct {
+	// Match is the match's id, MatchID of its first leg; every leg of the match has it.
+	Match uint64
+	// Frame is how many frames of the match were played before this leg.
+	Frame Frame
+	// State is the game's saved state at Frame. The session keeps it (to hand it over)
+	// and does not change it.
+	State []byte
+}
+
+// resumeInfo is a handshake's resume block: what its sender resumes from.
+type resumeInfo struct {
+	set   bool
+	match uint64
+	frame Frame
+	size  int
+	sum   uint64
+}
+
+func appendResume(b []byte, r *resumeInfo) []byte {
+	b = binary.LittleEndian.AppendUint64(b, r.match)
+	b = binary.LittleEndian.AppendUint32(b, uint32(r.frame))
+	b = binary.LittleEndian.AppendUint32(b, uint32(r.size))
+	return binary.LittleEndian.AppendUint64(b, r.sum)
+}
+
+func parseResume(b []byte, r *resumeInfo) error {
+	if len(b) != resumeLen {
+		return errShort
+	}
+	r.match = binary.LittleEndian.Uint64(b)
+	frame := binary.LittleEndian.Uint32(b[8:])
+	size := binary.LittleEndian.Uint32(b[12:])
+	r.sum = binary.LittleEndian.Uint64(b[16:])
+	if frame > maxFrameOnWire {
+		return fmt.Errorf("resume frame %d", frame)
+	}
+	if size == 0 || size > MaxResumeState {
+		return fmt.Errorf("resume state of %d bytes", size)
+	}
+	r.set, r.frame, r.size = true, Frame(frame), int(size)
+	return nil
+}
+
+func chunksOf(size int) int { return (size + stateChunk - 1) / stateChunk }
+
+// handoverOut is a donor's side of one handover.
+type handoverOut struct {
+	acked  []bool
+	sentAt []time.Duration // when each chunk was last sent; 0: never
+	base   int             // every chunk before it is acknowledged
+	done   bool
+}
+
+// handoverIn is a receiver's side of the handover.
+type handoverIn struct {
+	donor        *endpoint
+	info         resumeInfo
+	seed         uint64 // the donor's seed: the match's
+	buf          []byte
+	have         []bool
+	next         int // every chunk before it is held
+	held         int // chunks held
+	dirty        bool
+	lastAck      time.Duration
+	lastProgress time.Duration
+	restarts     int // handovers started over after a checksum mismatch
+}
+
+// resumeInfoOf is the block a session with this Resume announces.
+func resumeInfoOf(r *Resume) resumeInfo {
+	return resumeInfo{set: true, match: r.Match, frame: r.Frame, size: len(r.State), sum: StateChecksum(r.State)}
+}
+
+// MatchID is the match's id once the handshake is done (0 before): every leg of a match has
+// the same, which a runner passes on in Resume.Match. The first leg derives it from player
+// 0's session nonce and the seed.
+func (s *Session) MatchID() uint64 { return s.matchID }
+
+// BaseFrame is the frame of the match at this leg's frame 0: 0 for the first leg,
+// Resume.Frame for a later one, and, for a session that rejoined, the frame of the state it
+// was handed (once running).
+func (s *Session) BaseFrame() Frame {
+	if !s.resume.set {
+		return 0
+	}
+	return s.resume.frame
+}
+
+// Rejoined reports whether this session started on a state handed over by a peer: it
+// joined a match in progress.
+func (s *Session) Rejoined() bool { return s.rejoined }
+
+// Handover reports the state handover this session receives: the bytes held so far and the
+// state's size; total is 0 when no handover is under way or done.
+func (s *Session) Handover() (held, total int) {
+	if s.recv == nil {
+		if s.rejoined {
+			return s.resume.size, s.resume.size
+		}
+		return 0, 0
+	}
+	return min(s.recv.held*stateChunk, s.recv.info.size), s.recv.info.size
+}
+
+// setMatchID derives the first leg's match id once the handshake is done.
+func (s *Session) setMatchID() {
+	if s.matchID != 0 {
+		return
+	}
+	p0 := s.session
+	if s.local != 0 && s.peers[0] != nil {
+		p0 = s.peers[0].session
+	}
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:], p0)
+	binary.LittleEndian.PutUint64(b[8:], s.seed)
+	s.matchID = StateChecksum(b[:]) | 1
+}
+
+// resumeReady is the resume part of startIfAllSynced, once every peer made its round trips:
+// it settles where the leg starts, starts or finishes a handover we need, and reports
+// whether every peer that needed one holds the state.
+func (s *Session) resumeReady() bool {
+	target := NullFrame
+	if s.resume.set {
+		target = s.resume.frame
+	}
+	var donor *endpoint
+	for _, ep := range s.peers {
+		if ep != nil && ep.resume.set && ep.resume.frame > target {
+			target = ep.resume.frame
+		}
+	}
+	if target == NullFrame {
+		return true // a first leg: nobody resumes
+	}
+	for _, ep := range s.peers {
+		if ep == nil || !ep.resume.set || ep.resume.frame != target {
+			continue
+		}
+		ref := ep.resume
+		if donor != nil {
+			ref = donor.resume
+		} else if s.resume.set && s.resume.frame == target {
+			ref = s.resume
+		}
+		if ep.resume.size != ref.size || ep.resume.sum != ref.sum {
+			s.fail(fmt.Errorf("%w: the players resuming from frame %d hold different states (checksums %016x, %016x)",
+				ErrDesync, target, ref.sum, ep.resume.sum))
+			return false
+		}
+		if donor == nil {
+			donor = ep
+		}
+	}
+	if !s.resume.set || s.resume.frame < target {
+		if s.recv == nil || s.recv.info.frame != target {
+			s.startHandover(donor)
+		}
+		return false // the handover finishes in receiveState, which calls startIfAllSynced
+	}
+	for _, ep := range s.peers {
+		if ep != nil && (!ep.resume.set || ep.resume.frame < target) && !ep.loaded {
+			return false // it is being handed the state; it plays once it holds it
+		}
+	}
+	return true
+}
+
+func (s *Session) startHandover(donor *endpoint) {
+	n := chunksOf(donor.resume.size)
+	s.recv = &handoverIn{
+		donor: donor, info: donor.resume, seed: donor.resumeSeed,
+		buf: make([]byte, donor.resume.size), have: make([]bool, n),
+		dirty: true, lastProgress: s.now,
+	}
+	s.emit(Event{Kind: EventHandover, Player: donor.player, Frame: donor.resume.frame, Total: donor.resume.size})
+}
+
+// receiveState takes in one chunk of the state we are handed.
+func (s *Session) receiveState(ep *endpoint, body []byte, size int) {
+	r := reader{b: body}
+	frame := Frame(r.uvarint(maxFrameOnWire))
+	idx := int(r.uvarint(MaxResumeState))
+	in := s.recv
+	if r.err != nil {
+		s.drops.Malformed++
+		return
+	}
+	if in == nil || in.donor != ep || frame != in.info.frame || s.state != StateSynchronizing {
+		s.drops.Stale++
+		return
+	}
+	ep.count(size)
+	want := min(stateChunk, in.info.size-idx*stateChunk)
+	if idx >= len(in.have) || len(r.b) != want {
+		s.drops.Malformed++
+		return
+	}
+	if in.have[idx] {
+		s.drops.Stale++
+		return
+	}
+	copy(in.buf[idx*stateChunk:], r.b)
+	in.have[idx], in.held, in.dirty = true, in.held+1, true
+	in.lastProgress, ep.lastRecv = s.now, s.now
+	for in.next < len(in.have) && in.have[in.next] {
+		in.next++
+	}
+	if in.held < len(in.have) {
+		return
+	}
+	if StateChecksum(in.buf) != in.info.sum {
+		// Every chunk passed its tag, so this is a donor bug rather than the network;
+		// start over rather than play on a state nobody else has.
+		s.drops.Corrupt++
+		clear(in.have)
+		in.next, in.held, in.restarts = 0, 0, in.restarts+1
+		return
+	}
+	s.resume, s.resumeState, s.seed, s.matchID = in.info, in.buf, in.seed, in.info.match
+	s.rejoined, s.loadPending = true, true
+	s.recv = nil
+	s.startIfAllSynced()
+}
+
+// receiveStateAck takes in a receiver's acknowledgement: a request for what it lacks.
+func (s *Session) receiveStateAck(ep *endpoint, body []byte, size int) {
+	r := reader{b: body}
+	frame := Frame(r.uvarint(maxFrameOnWire))
+	next := int(r.uvarint(MaxResumeState))
+	bits := r.uvarint(1<<64 - 1)
+	if r.err != nil || len(r.b) != 0 {
+		s.drops.Malformed++
+		return
+	}
+	ep.count(size)
+	ep.lastRecv = s.now
+	if s.resumeState == nil || frame != s.resume.frame || s.state != StateSynchronizing {
+		s.drops.Stale++ // not ours to give: a keep-alive, or an old request
+		return
+	}
+	n := chunksOf(len(s.resumeState))
+	if next > n {
+		s.drops.Malformed++
+		return
+	}
+	o := ep.out
+	if o == nil {
+		o = &handoverOut{acked: make([]bool, n), sentAt: make([]time.Duration, n)}
+		ep.out = o
+	}
+	for i := o.base; i < next; i++ {
+		o.acked[i] = true
+	}
+	for i := 0; i < 64 && next+1+i < n; i++ {
+		if bits&(1<<i) != 0 {
+			o.acked[next+1+i] = true
+		}
+	}
+	for o.base < n && o.acked[o.base] {
+		o.base++
+	}
+	o.done = o.base == n
+}
+
+// sendHandover runs both sides of the handovers in Outgoing: a receiver's request, a
+// donor's chunks.
+func (s *Session) sendHandover() {
+	if in := s.recv; in != nil {
+		if s.now-in.lastProgress >= s.cfg.DisconnectTimeout {
+			s.fail(fmt.Errorf("the state handover from player %d stalled at %d of %d bytes",
+				in.donor.player, min(in.held*stateChunk, in.info.size), in.info.size))
+			return
+		}
+		if in.dirty || s.now-in.lastAck >= stateAckEvery {
+			in.dirty, in.lastAck = false, s.now
+			s.queue(in.donor.addr, func(b []byte) []byte { return s.appendStateAck(b, in) })
+		}
+	}
+	for _, ep := range s.peers {
+		if ep != nil && ep.out != nil && !ep.out.done && !ep.loaded && ep.mac != nil {
+			s.sendChunks(ep)
+		}
+	}
+}
+
+func (s *Session) appendStateAck(b []byte, in *handoverIn) []byte {
+	start := len(b)
+	b = appendHeader(b, msgStateAck, 0)
+	b = binary.AppendUvarint(b, uint64(in.info.frame))
+	b = binary.AppendUvarint(b, uint64(in.next))
+	var bits uint64
+	for i := 0; i < 64 && in.next+1+i < len(in.have); i++ {
+		if in.have[in.next+1+i] {
+			bits |= 1 << i
+		}
+	}
+	b = binary.AppendUvarint(b, bits)
+	return in.donor.mac.appendTag(b, start, s.local)
+}
+
+// sendChunks sends ep the chunks it lacks that are not in flight, within the window and
+// the room left in this call's output.
+func (s *Session) sendChunks(ep *endpoint) {
+	o := ep.out
+	n := len(o.acked)
+	inFlight := func(i int) bool { return o.sentAt[i] != 0 && s.now-o.sentAt[i] < handoverResend }
+	flying := 0
+	for i := o.base; i < n; i++ {
+		if !o.acked[i] && inFlight(i) {
+			flying++
+		}
+	}
+	for i := o.base; i < n && flying < handoverWindow; i++ {
+		if o.acked[i] || inFlight(i) {
+			continue
+		}
+		if len(s.out) >= maxPendingOut-2 {
+			return // leave room for the handshake; the rest goes in the next call
+		}
+		s.queue(ep.addr, func(b []byte) []byte { return s.appendChunk(b, ep, i) })
+		o.sentAt[i] = max(s.now, 1)
+		flying++
+	}
+}
+
+func (s *Session) appendChunk(b []byte, ep *endpoint, i int) []byte {
+	start := len(b)
+	b = appendHeader(b, msgState, 0)
+	b = binary.AppendUvarint(b, uint64(s.resume.frame))
+	b = binary.AppendUvarint(b, uint64(i))
+	end := min((i+1)*stateChunk, len(s.resumeState))
+	b = append(b, s.resumeState[i*stateChunk:end]...)
+	return ep.mac.appendTag(b, start, s.local)
+}
+
+// refuse answers a handshake the session will not take. A first leg's handshake fails on
+// it, as it always did; a leg that resumes a match goes on whatever a newcomer says, so a
+// bad rejoin attempt is told why and changes nothing here. true: refused without failing.
+func (s *Session) refuse(from netip.AddrPort, h header, code rejectCode, m *syncMsg) bool {
+	if s.cfg.Resume == nil {
+		return false
+	}
+	s.drops.Foreign++
+	if h.typ != msgSyncRequest {
+		return true
+	}
+	s.queueReject(from, code)
+	if from != s.lastRefused || s.now-s.lastRefusedAt >= refusalEvery || !s.refusedOnce {
+		s.lastRefused, s.lastRefusedAt, s.refusedOnce = from, s.now, true
+		s.emit(Event{Kind: EventRejoinRefused, Player: int(m.player), Addr: from, Err: s.refusalError(code, m)})
+	}
+	return true
+}
+
+// refusalError words why we refused a rejoin attempt, from our side.
+func (s *Session) refusalError(code rejectCode, m *syncMsg) error {
+	switch code {
+	case rejectSecret:
+		return errors.New("the secrets differ")
+	case rejectSeed:
+		return fmt.Errorf("it was given seed %d; the match plays seed %d", m.seed, s.seed)
+	case rejectGame:
+		return fmt.Errorf("it plays %q, the match plays %q", m.game, s.cfg.Game)
+	case rejectMatch:
+		return errors.New("it resumes another match")
+	}
+	return s.mismatchError(code, m)
+}
+
+// mayReseat reports whether seat ep of a resuming leg may go to a newcomer: its address was
+// not given, and whoever took it has not played and has been silent for InterruptTimeout.
+func (s *Session) mayReseat(ep *endpoint) bool {
+	return s.cfg.Resume != nil && ep.learned && !ep.loaded && s.state == StateSynchronizing &&
+		s.now-ep.lastRecv >= s.cfg.InterruptTimeout
+}
+
+// reseat gives seat ep to a newcomer at from: its handshake starts over.
+func (s *Session) reseat(ep *endpoint, from netip.AddrPort) {
+	if s.recv != nil && s.recv.donor == ep {
+		s.recv = nil
+	}
+	*ep = endpoint{player: ep.player, acked: NullFrame, lastSentTo: NullFrame, remoteFrame: NullFrame, endFrame: NullFrame}
+	for i := range ep.views {
+		ep.views[i].last = NullFrame
+	}
+	ep.addr, ep.addrKnown, ep.learned = from, true, true
+	ep.nonce = s.newNonce()
+	ep.lastRecv = s.now
+}
+
+// restartedSeat is a running session's part (Config.Rejoin): a valid handshake for seat ep,
+// whose player has been silent for InterruptTimeout, means the player's process started
+// again and lost the match: drop the seat now, so the next leg can wait for it. true: ep
+// was dropped.
+func (s *Session) restartedSeat(ep *endpoint, h header) bool {
+	if !s.cfg.Rejoin || s.state != StateRunning || ep.state != epRunning || h.typ != msgSyncRequest ||
+		s.now-ep.lastRecv < s.cfg.InterruptTimeout {
+		return false
+	}
+	s.drop(ep, EventDisconnected)
+	return true
+}
+
+// IsHandshake reports whether a datagram is a handshake message (a sync request, reply or
+// reject), by its header alone. A runner that drives two legs of a match on one socket
+// while the next leg's handshake is under way routes these to the new leg.
+func IsHandshake(data []byte) bool {
+	h, err := parseHeader(data)
+	return err == nil && (h.typ == msgSyncRequest || h.typ == msgSyncReply || h.typ == msgReject)
+}
+
+// Authentic reports whether data is an input, goodbye, introduction or handover datagram
+// from one of this session's peers whose tag verifies under their pair's key. It changes
+// nothing and counts nothing: a runner routing datagrams between two legs asks the new leg
+// first.
+func (s *Session) Authentic(from netip.AddrPort, data []byte) bool {
+	h, err := parseHeader(data)
+	if err != nil || len(data) > MaxDatagram {
+		return false
+	}
+	switch h.typ {
+	case msgInput, msgBye, msgIntro, msgState, msgStateAck:
+	default:
+		return false
+	}
+	ep := s.peerAt(unmap(from))
+	if ep == nil || ep.mac == nil {
+		return false
+	}
+	_, ok := ep.mac.verify(ep.player, data)
+	return ok
+}
+
+// PeerConnected reports whether player p is a remote player still in the match (not
+// dropped, not left).
+func (s *Session) PeerConnected(p int) bool {
+	return p >= 0 && p < len(s.peers) && s.peers[p] != nil && s.peers[p].state != epGone
+}

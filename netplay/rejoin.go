@@ -1,0 +1,283 @@
+package netplay
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"p2pa/lockstep"
+)
+
+// DefaultRejoin is how long p2pa waits for a dropped player to rejoin.
+const DefaultRejoin = 30 * time.Second
+
+// settleWait bounds how long the survivors of a 3-4 player match wait for the frame the
+// next leg starts from to be confirmed (every survivor's inputs up to the departure);
+// after it a survivor starts from what it has confirmed, and the one that confirmed more
+// hands the others its state.
+const settleWait = time.Second
+
+// RejoinEventKind says what happened to a rejoin.
+type RejoinEventKind uint8
+
+const (
+	// RejoinWaiting: Player dropped; the match is paused at Frame until it rejoins or
+	// Window runs out.
+	RejoinWaiting RejoinEventKind = iota + 1
+	// RejoinResumed: the match resumed at Frame with every player; Player is the one who
+	// rejoined (on the survivors), or this runner's own player (on the one who rejoined).
+	RejoinResumed
+	// RejoinExpired: Player did not rejoin within Window; the match ends as without
+	// rejoin (a 2-player match ends at Frame; the survivors of a 3-4 player one play on).
+	RejoinExpired
+	// RejoinJoining: this runner found the match in progress at Frame and is being handed
+	// its state (Runner.Rejoin tells the progress).
+	RejoinJoining
+	// RejoinRefused: the paused match refused a rejoin attempt for seat Player from Addr
+	// (Err says why); it waits on.
+	RejoinRefused
+)
+
+var rejoinEventNames = [...]string{
+	RejoinWaiting: "waiting", RejoinResumed: "resumed", RejoinExpired: "expired",
+	RejoinJoining: "joining", RejoinRefused: "refused",
+}
+
+func (k RejoinEventKind) String() string {
+	if int(k) < len(rejoinEventNames) && rejoinEventNames[k] != "" {
+		return rejoinEventNames[k]
+	}
+	return fmt.Sprintf("RejoinEventKind(%d)", uint8(k))
+}
+
+// RejoinEvent is something that happened to a rejoin, for a front end to show.
+type RejoinEvent struct {
+	Kind   RejoinEventKind
+	Player int
+	Frame  lockstep.Frame // the match frame the next leg starts from
+	Window time.Duration  // RejoinWaiting, RejoinExpired: Config.Rejoin
+	Bytes  int            // RejoinJoining: the state's size
+	Addr   netip.AddrPort // RejoinRefused
+	Err    error          // RejoinRefused
+}
+
+// RejoinPhase is where a runner stands with rejoins.
+type RejoinPhase uint8
+
+const (
+	// RejoinNone: every player is in (or rejoin is off).
+	RejoinNone RejoinPhase = iota
+	// RejoinPaused: a player dropped; the match waits for it (RejoinStatus.Left).
+	RejoinPaused
+	// RejoinReceiving: this runner joins a match in progress and is being handed its state.
+	RejoinReceiving
+)
+
+var rejoinPhaseNames = [...]string{RejoinNone: "none", RejoinPaused: "paused", RejoinReceiving: "receiving"}
+
+func (p RejoinPhase) String() string {
+	if int(p) < len(rejoinPhaseNames) {
+		return rejoinPhaseNames[p]
+	}
+	return fmt.Sprintf("RejoinPhase(%d)", uint8(p))
+}
+
+// RejoinStatus is a snapshot of the rejoin, for a screen.
+type RejoinStatus struct {
+	Phase       RejoinPhase
+	Player      int            // RejoinPaused: who dropped
+	Frame       lockstep.Frame // the match frame the next leg starts from
+	Left        time.Duration  // RejoinPaused: time left in the window
+	Held, Total int            // RejoinReceiving: the handover's progress, bytes
+}
+
+// rejoinWait is a survivor's pause: the leg that lost a player, kept alive (its other
+// peers, keep-alives and time sync) until the next leg runs or the window ends.
+type rejoinWait struct {
+	old         *lockstep.Session
+	player      int            // the player who dropped
+	end         lockstep.Frame // its departure frame in the old leg
+	from        lockstep.Frame // the old leg's frame the next leg starts from
+	droppedAt   time.Duration
+	deadline    time.Duration
+	settled     bool   // the next leg is open (the old leg confirmed what it could)
+	oldState    []byte // the game at the old leg's current frame, to go back to
+	oldBase     lockstep.Frame
+	oldRecorded lockstep.Frame
+}
+
+// Rejoin reports where the runner stands with rejoins.
+func (r *Runner) Rejoin() RejoinStatus {
+	now := r.cfg.Clock.Now()
+	switch {
+	case r.wait != nil:
+		return RejoinStatus{Phase: RejoinPaused, Player: r.wait.player, Frame: r.wait.oldBase + r.wait.from,
+			Left: max(r.wait.deadline-now, 0)}
+	case !r.sess.Running() && r.joining:
+		held, total := r.sess.Handover()
+		return RejoinStatus{Phase: RejoinReceiving, Player: r.cfg.Player, Frame: r.joinFrame, Held: held, Total: total}
+	}
+	return RejoinStatus{}
+}
+
+// Frame is the match's frame (the current leg's frame plus the frames before it), for
+// display.
+func (r *Runner) Frame() lockstep.Frame { return r.base + r.sess.Frame() }
+
+// ConfirmedFrame is the match's last confirmed frame.
+func (r *Runner) ConfirmedFrame() lockstep.Frame { return r.base + r.sess.ConfirmedFrame() }
+
+// BaseFrame is the match's frame at the current leg's frame 0 (0 until a rejoin).
+func (r *Runner) BaseFrame() lockstep.Frame { return r.base }
+
+func (r *Runner) rejoinEvent(e RejoinEvent) {
+	if r.cfg.OnRejoin != nil {
+		r.cfg.OnRejoin(e)
+	}
+}
+
+// beginWait pauses the match for player p, dropped at frame end of this leg.
+func (r *Runner) beginWait(p int, end lockstep.Frame, now time.Duration) {
+	r.wait = &rejoinWait{old: r.sess, player: p, end: end, droppedAt: now, deadline: now + r.cfg.Rejoin,
+		oldBase: r.base, oldRecorded: r.recorded}
+	r.rejoinEvent(RejoinEvent{Kind: RejoinWaiting, Player: p, Frame: r.base + end, Window: r.cfg.Rejoin})
+	r.settle(now)
+}
+
+// settle opens the next leg once the old one has confirmed the frames up to the departure
+// (at once with two players; with more, once every survivor's inputs are in, or after
+// settleWait).
+func (r *Runner) settle(now time.Duration) {
+	w := r.wait
+	old := r.sess
+	from := min(w.end, old.ConfirmedFrame(), old.Frame())
+	if from < w.end && now-w.droppedAt < settleWait {
+		r.step(now, nil) // fold in late inputs of the other survivors
+		return
+	}
+	var state []byte
+	if from == old.Frame() {
+		state = r.game.SaveState(nil)
+	} else if st, ok := old.SavedState(from); ok {
+		state = append([]byte(nil), st...)
+	}
+	if from < 0 || len(state) == 0 {
+		r.wait = nil // nothing to resume from: end as without rejoin
+		r.noteEnd(w.end, EndPeerDisconnected)
+		return
+	}
+	w.oldState = r.game.SaveState(nil)
+	sc := r.cfg.Session
+	sc.Spectators = 0
+	sc.Nonce = sc.Nonce ^ uint64(r.legs+1)*0x9e3779b97f4a7c15
+	sc.Resume = &lockstep.Resume{Match: old.MatchID(), Frame: r.base + from, State: state}
+	peers := make([]netip.AddrPort, len(r.cfg.Peers))
+	for p := range peers {
+		switch {
+		case p == r.cfg.Player:
+		case r.cfg.Peers[p].IsValid():
+			peers[p] = r.cfg.Peers[p] // given: the player comes back there (player 0's own port)
+		case old.PeerConnected(p):
+			peers[p] = old.PeerAddr(p)
+		}
+		// a dropped player whose address was learned may come back from anywhere
+	}
+	leg, err := lockstep.NewSession(sc, r.cfg.Player, peers)
+	if err != nil {
+		r.wait = nil
+		r.fail(EndFailed, fmt.Errorf("netplay: next leg: %w", err))
+		return
+	}
+	if err := r.game.LoadState(state); err != nil {
+		r.wait = nil
+		r.fail(EndFailed, fmt.Errorf("netplay: roll back to frame %d: %w", r.base+from, err))
+		return
+	}
+	w.from, w.settled = from, true
+	r.sess = leg
+	r.legs++
+	r.startLeg(r.base + from)
+	r.recorded = 0 // the leg's frame 0 is the old leg's frame from, reported already
+}
+
+// startLeg resets the runner's per-leg state for a leg that starts at the match's frame
+// base.
+func (r *Runner) startLeg(base lockstep.Frame) {
+	r.base = base
+	r.pending, r.started = false, false
+	r.end = lockstep.NullFrame
+	if r.cfg.FinishAt > 0 {
+		r.end, r.reason = max(r.cfg.FinishAt-base, 0), EndFinished
+	}
+	r.result = Result{}
+	r.lingerAt = -1
+}
+
+// waitTick runs a survivor's pause each tick: the old leg stays alive, the next leg's
+// handshake runs, and the pause ends when the next leg runs (the player is back) or the
+// window is over.
+func (r *Runner) waitTick(now time.Duration) {
+	w := r.wait
+	if !w.settled {
+		r.settle(now)
+		return
+	}
+	r.send(w.old.Outgoing(now))
+	w.old.Events() // the old leg's news no longer matter: it is only kept alive
+	switch {
+	case r.sess.Running():
+		r.wait = nil
+		r.rejoinEvent(RejoinEvent{Kind: RejoinResumed, Player: w.player, Frame: r.base})
+	case now >= w.deadline || r.sess.State() == lockstep.StateFailed:
+		r.rejoinEvent(RejoinEvent{Kind: RejoinExpired, Player: w.player, Frame: w.oldBase + w.end, Window: r.cfg.Rejoin})
+		r.abandonLeg()
+	}
+}
+
+// abandonLeg ends a pause without the player: the runner goes back to the old leg where it
+// was, and the match ends as it would have without rejoin.
+func (r *Runner) abandonLeg() {
+	w := r.wait
+	if w == nil {
+		return
+	}
+	r.wait = nil
+	if !w.settled {
+		r.noteEnd(w.end, EndPeerDisconnected)
+		return
+	}
+	if err := r.game.LoadState(w.oldState); err != nil {
+		r.fail(EndFailed, fmt.Errorf("netplay: back to the match: %w", err))
+		return
+	}
+	r.sess = w.old
+	r.startLeg(w.oldBase)
+	r.started = true
+	r.recorded = w.oldRecorded
+	if r.sess.ConnectedPeers() == 0 {
+		r.noteEnd(w.end, EndPeerDisconnected)
+	}
+}
+
+// route hands one datagram to the leg it belongs to while a pause keeps two: handshakes and
+// what the new leg's keys verify go to the new leg, the rest to the old one.
+func (r *Runner) route(from netip.AddrPort, d []byte, now time.Duration) {
+	if w := r.wait; w != nil && w.settled && !lockstep.IsHandshake(d) && !r.sess.Authentic(from, d) {
+		w.old.Receive(from, d, now)
+		return
+	}
+	r.sess.Receive(from, d, now)
+}
+
+// noteJoin notices that this runner's first leg joined a match in progress: the match's
+// frames before it are the base.
+func (r *Runner) noteJoin() {
+	if r.joined || !r.sess.Running() {
+		return
+	}
+	r.joined = true
+	if r.sess.Rejoined() {
+		r.startLeg(r.sess.BaseFrame())
+		r.rejoinEvent(RejoinEvent{Kind: RejoinResumed, Player: r.cfg.Player, Frame: r.base})
+	}
+}

@@ -1,0 +1,235 @@
+package netplay_test
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"p2pa/lockstep"
+	"p2pa/netplay"
+	"p2pa/transport"
+)
+
+// bulky is a counter with a large state: pad is rewritten a little every frame from the
+// inputs, so a state handed over must arrive whole and exact or the peers desync.
+type bulky struct {
+	counter
+	pad []byte
+}
+
+func newBulky(size int) *bulky { return &bulky{pad: make([]byte, size)} }
+
+func (b *bulky) AdvanceFrame(inputs []byte) {
+	b.counter.AdvanceFrame(inputs)
+	if len(b.pad) > 0 {
+		for i := range 8 {
+			b.pad[(b.frame*8+uint64(i)*7919)%uint64(len(b.pad))] ^= byte(b.total >> (8 * i))
+		}
+	}
+}
+
+func (b *bulky) SaveState(dst []byte) []byte {
+	dst = b.counter.SaveState(dst)
+	return append(dst, b.pad...)
+}
+
+func (b *bulky) LoadState(s []byte) error {
+	if len(s) != 16+len(b.pad) {
+		return errors.New("bulky: bad state")
+	}
+	if err := b.counter.LoadState(s[:16]); err != nil {
+		return err
+	}
+	copy(b.pad, s[16:])
+	return nil
+}
+
+// match is n runners over the emulator on a virtual clock, where players can be killed
+// (their runner is no longer driven and their socket closed) and started afresh.
+type match struct {
+	t       *testing.T
+	n       int
+	seed    uint64
+	pad     int
+	link    transport.LinkConfig
+	clock   *transport.VirtualClock
+	net     *transport.Network
+	runners []*netplay.Runner
+	conns   []transport.Conn
+	addrs   []netip.AddrPort
+	dead    []bool
+	starts  []int // how many times each player was started
+	rejoins [][]netplay.RejoinEvent
+	finish  lockstep.Frame
+}
+
+func newMatch(t *testing.T, n int, seed uint64, pad int, link transport.LinkConfig, finish lockstep.Frame) *match {
+	m := &match{t: t, n: n, seed: seed, pad: pad, link: link, clock: transport.NewVirtualClock(0), finish: finish,
+		runners: make([]*netplay.Runner, n), conns: make([]transport.Conn, n), addrs: make([]netip.AddrPort, n),
+		dead: make([]bool, n), starts: make([]int, n), rejoins: make([][]netplay.RejoinEvent, n)}
+	m.net = transport.NewNetwork(m.clock, seed)
+	for p := range n {
+		m.start(p)
+	}
+	return m
+}
+
+// start starts player p's side: player 0 at 10.0.0.1:7000 every time, the others at a new
+// port each time (a restarted process gets another ephemeral port).
+func (m *match) start(p int) {
+	m.starts[p]++
+	addr := netip.MustParseAddrPort(fmt.Sprintf("10.0.0.%d:%d", p+1, 7000+(m.starts[p]-1)*(min(p, 1))))
+	for q, other := range m.addrs {
+		if q != p && other.IsValid() {
+			m.net.SetLink(addr, other, m.link)
+			m.net.SetLink(other, addr, m.link)
+		}
+	}
+	conn, err := m.net.Listen(addr)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	m.addrs[p], m.conns[p], m.dead[p] = addr, conn, false
+	peers := make([]netip.AddrPort, m.n)
+	if p != 0 {
+		peers[0] = netip.MustParseAddrPort("10.0.0.1:7000") // everyone knows player 0 only
+	}
+	c := netplay.Config{
+		Session: lockstep.Config{Players: m.n, InputSize: 1, Game: "bulky", Seed: m.seed,
+			Nonce: m.seed*97 + uint64(p)*13 + uint64(m.starts[p])},
+		Player: p, Peers: peers, Conn: conn, Clock: m.clock, Game: newBulky(m.pad),
+		Input: func(f lockstep.Frame, dst []byte) []byte {
+			return append(dst, byte(uint64(f)*(m.seed+uint64(p)+1)>>2))
+		},
+		FinishAt: m.finish,
+		Rejoin:   netplay.DefaultRejoin,
+		OnRejoin: func(e netplay.RejoinEvent) { m.rejoins[p] = append(m.rejoins[p], e) },
+	}
+	r, err := netplay.New(c)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	m.runners[p] = r
+}
+
+// kill stops player p for good, as kill -9 does: nothing more is sent or read.
+func (m *match) kill(p int) {
+	m.dead[p] = true
+	m.conns[p].Close()
+}
+
+func (m *match) step() {
+	for p, r := range m.runners {
+		if !m.dead[p] {
+			r.Tick()
+		}
+	}
+	next := m.clock.Now() + frame
+	for due, ok := m.net.NextDue(); ok && due < next; due, ok = m.net.NextDue() {
+		m.clock.Set(max(due, m.clock.Now()))
+		for p, r := range m.runners {
+			if !m.dead[p] {
+				r.Poll()
+			}
+		}
+	}
+	m.clock.Set(next)
+}
+
+func (m *match) allDone() bool {
+	for p, r := range m.runners {
+		if !m.dead[p] && !r.Done() {
+			return false
+		}
+	}
+	return true
+}
+
+// runUntil steps until done or the virtual deadline (a test failure: a hang).
+func (m *match) runUntil(deadline time.Duration, done func() bool) {
+	m.t.Helper()
+	for !done() {
+		if m.clock.Now() > deadline {
+			for p, r := range m.runners {
+				m.t.Logf("player %d: frame %d, rejoin %+v, %v", p, r.Frame(), r.Rejoin(), r.Session().Stats(nil))
+			}
+			m.t.Fatalf("not done after %v", deadline)
+		}
+		m.step()
+	}
+}
+
+// TestRejoin: a player's process dies at a frame, and a fresh runner with a fresh game
+// takes its seat some seconds later; every player then finishes the match on the same
+// checksum. Two, three and four players; the one killed may be player 0; with loss, the
+// handover of a 200 KB state survives it.
+func TestRejoin(t *testing.T) {
+	lossy := transport.LinkConfig{Latency: 10 * time.Millisecond, Jitter: 3 * time.Millisecond, Loss: 0.05}
+	tests := []struct {
+		name   string
+		n      int
+		killed int
+		seed   uint64
+		pad    int
+		link   transport.LinkConfig
+		at     time.Duration // when the player dies
+		back   time.Duration // how long after it is started again
+	}{
+		{"2 players, player 1, back after the timeout", 2, 1, 1, 0, transport.LinkConfig{}, 5 * time.Second, 7 * time.Second},
+		{"2 players, player 1, back before the timeout", 2, 1, 2, 0, transport.LinkConfig{}, 5 * time.Second, 2 * time.Second},
+		{"2 players, player 0, back before the timeout", 2, 0, 3, 0, transport.LinkConfig{}, 5 * time.Second, 2 * time.Second},
+		{"2 players, player 1, 200 KB state, 5% loss", 2, 1, 4, 200_000, lossy, 4 * time.Second, 2 * time.Second},
+		{"2 players, player 0, 200 KB state, 5% loss", 2, 0, 5, 200_000, lossy, 4 * time.Second, 2 * time.Second},
+		{"3 players, player 2", 3, 2, 6, 0, lossy, 4 * time.Second, 2 * time.Second},
+		{"3 players, player 0", 3, 0, 7, 10_000, lossy, 4 * time.Second, 2 * time.Second},
+		{"4 players, player 3, back after the timeout", 4, 3, 8, 10_000, lossy, 4 * time.Second, 6 * time.Second},
+		{"4 players, player 1", 4, 1, 9, 0, transport.LinkConfig{}, 3 * time.Second, time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			const finish = 1500
+			m := newMatch(t, tc.n, tc.seed, tc.pad, tc.link, finish)
+			m.runUntil(tc.at, func() bool { return m.clock.Now() >= tc.at })
+			m.kill(tc.killed)
+			m.runUntil(tc.at+tc.back, func() bool { return m.clock.Now() >= tc.at+tc.back })
+			m.start(tc.killed)
+			m.runUntil(tc.at+tc.back+120*time.Second, m.allDone)
+			want := m.runners[0].Result()
+			for p, r := range m.runners {
+				res := r.Result()
+				if res.Err != nil || res.Reason != netplay.EndFinished || !res.Confirmed {
+					t.Errorf("player %d: %v (err %v)", p, res, res.Err)
+				}
+				if diff := cmp.Diff([]any{finish, want.Checksum}, []any{int(res.Frame), res.Checksum}); diff != "" {
+					t.Errorf("player %d disagrees with player 0 (-0 +%d):\n%s", p, p, diff)
+				}
+			}
+			for p := range m.runners {
+				kinds := []netplay.RejoinEventKind{}
+				for _, e := range m.rejoins[p] {
+					kinds = append(kinds, e.Kind)
+				}
+				var want []netplay.RejoinEventKind
+				switch p {
+				case tc.killed:
+					want = []netplay.RejoinEventKind{netplay.RejoinJoining, netplay.RejoinResumed}
+				default:
+					want = []netplay.RejoinEventKind{netplay.RejoinWaiting, netplay.RejoinResumed}
+				}
+				if diff := cmp.Diff(want, kinds); diff != "" {
+					t.Errorf("player %d's rejoin events (-want +got):\n%s", p, diff)
+				}
+			}
+			for p, r := range m.runners {
+				t.Logf("player %d: %v base %d rejoin events %+v", p, r.Result(), r.BaseFrame(), m.rejoins[p])
+			}
+			if r := m.runners[tc.killed]; !r.Session().Rejoined() || r.BaseFrame() <= 0 {
+				t.Errorf("the rejoiner did not rejoin: base frame %d", r.BaseFrame())
+			}
+		})
+	}
+}
