@@ -72,6 +72,10 @@ func (s *Session) Receive(from netip.AddrPort, data []byte, now time.Duration) {
 			return
 		}
 		ep.count(len(data))
+		if s.cfg.Resume != nil && s.state == StateSynchronizing && !ep.loaded {
+			s.reopenSeat(ep) // a rejoin attempt gave up: the seat waits for another
+			return
+		}
 		if ep.state != epGone {
 			// Frames up to end ran on the peer's real inputs only if we hold all of them.
 			ep.endFrame = min(end, s.sync.queues[ep.player].known+1)

@@ -39,8 +39,9 @@ const (
 	// Player hands us its state of Total bytes before we play (rejoin.go; Session.Handover
 	// tells the progress).
 	EventHandover
-	// EventRejoinRefused: a leg that resumes a match refused a rejoin attempt for seat
-	// Player from Addr, because of Err; it waits on.
+	// EventRejoinRefused: a rejoin attempt for seat Player from Addr was refused because of
+	// Err (by a leg that resumes a match, or a running one with Config.Rejoin whose seat's
+	// player has gone silent); the match waits on.
 	EventRejoinRefused
 )
 

@@ -24,7 +24,7 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 	known := s.peerAt(from)
 	// Only a peer we know, or someone answering for a player we wait for, may end our
 	// handshake; otherwise a stray datagram could stop a running game.
-	mayTalk := known != nil || (s.state == StateSynchronizing && s.waitingForUnknown())
+	mayTalk := known != nil || (s.state == StateSynchronizing && (s.waitingForUnknown() || s.reseatable()))
 	if m.version != ProtocolVersion {
 		s.drops.WrongVersion++
 		if !mayTalk || s.state != StateSynchronizing {
@@ -51,7 +51,7 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 		return
 	}
 	if !mayTalk {
-		if s.rejoinAttempt(h, &m) {
+		if s.rejoinAttempt(from, h, &m) {
 			return // a player whose process restarted: its seat is dropped, the next leg waits for it
 		}
 		// Every seat is taken by a known address: tell a newcomer, without letting it
@@ -238,13 +238,29 @@ func (s *Session) mismatch(m *syncMsg) rejectCode {
 	return 0
 }
 
-// rejoinAttempt handles a valid handshake from an unknown address for a seat whose player
-// has gone silent, in a running session that lets players rejoin (restartedSeat).
-func (s *Session) rejoinAttempt(h header, m *syncMsg) bool {
-	if !s.cfg.Rejoin || s.mismatch(m) != 0 || !hmac.Equal(s.proof.tag(int(m.player), m.signed), m.proof) {
+// rejoinAttempt handles a handshake request from an unknown address for a seat whose
+// player has gone silent, in a running session that lets players rejoin: a valid one drops
+// the seat (restartedSeat), and one that would be refused is told why rather than "match
+// full", since the seat will be open to the right command. true: handled.
+func (s *Session) rejoinAttempt(from netip.AddrPort, h header, m *syncMsg) bool {
+	if !s.cfg.Rejoin || s.state != StateRunning || h.typ != msgSyncRequest || int(m.player) >= len(s.peers) {
 		return false
 	}
-	return s.restartedSeat(s.peers[m.player], h)
+	ep := s.peers[m.player]
+	if ep == nil || ep.state != epRunning || s.now-ep.lastRecv < s.cfg.InterruptTimeout {
+		return false
+	}
+	code := s.mismatch(m)
+	if code == 0 && !hmac.Equal(s.proof.tag(int(m.player), m.signed), m.proof) {
+		code = rejectSecret
+	}
+	if code == 0 {
+		return s.restartedSeat(ep, h)
+	}
+	s.drops.Foreign++
+	s.queueReject(from, code)
+	s.noteRefusal(from, code, m)
+	return true
 }
 
 // mismatchError words a mismatch from our side; m holds the peer's values.

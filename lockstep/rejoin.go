@@ -19,8 +19,10 @@
 // checksum), or the leg fails: the survivors would not agree. A session with no state, or an
 // older one (a survivor that confirmed less, when both sides dropped each other), receives
 // the state from the donor, the lowest-numbered peer that announced it, and starts on it.
-// The others start once every such receiver has sent its first input: then it holds the
-// state, so nobody runs ahead on a state the rejoiner does not have.
+// Those that held the state start once every receiver has sent its first input: then it
+// holds the state, so the donor is still there to hand it over and nobody runs ahead of
+// it; a receiver starts as soon as it holds the state (two receivers must not wait for
+// each other).
 //
 // The handover. The state is cut into chunks of stateChunk bytes that fit a datagram with
 // room to spare. The receiver asks for them with state acknowledgements (the first chunk it
@@ -245,6 +247,9 @@ func (s *Session) resumeReady() bool {
 		}
 		return false // the handover finishes in receiveState, which calls startIfAllSynced
 	}
+	if s.rejoined {
+		return true // another receiver may still be loading; it catches up like a late peer
+	}
 	for _, ep := range s.peers {
 		if ep != nil && (!ep.resume.set || ep.resume.frame < target) && !ep.loaded {
 			return false // it is being handed the state; it plays once it holds it
@@ -433,11 +438,17 @@ func (s *Session) refuse(from netip.AddrPort, h header, code rejectCode, m *sync
 		return true
 	}
 	s.queueReject(from, code)
+	s.noteRefusal(from, code, m)
+	return true
+}
+
+// noteRefusal reports a refused rejoin attempt (EventRejoinRefused), once per refusalEvery
+// for the same address: an attempt that missed our reject retries a few times.
+func (s *Session) noteRefusal(from netip.AddrPort, code rejectCode, m *syncMsg) {
 	if from != s.lastRefused || s.now-s.lastRefusedAt >= refusalEvery || !s.refusedOnce {
 		s.lastRefused, s.lastRefusedAt, s.refusedOnce = from, s.now, true
 		s.emit(Event{Kind: EventRejoinRefused, Player: int(m.player), Addr: from, Err: s.refusalError(code, m)})
 	}
-	return true
 }
 
 // refusalError words why we refused a rejoin attempt, from our side.
@@ -462,6 +473,16 @@ func (s *Session) mayReseat(ep *endpoint) bool {
 		s.now-ep.lastRecv >= s.cfg.InterruptTimeout
 }
 
+// reseatable reports whether some seat may go to a newcomer (mayReseat).
+func (s *Session) reseatable() bool {
+	for _, ep := range s.peers {
+		if ep != nil && s.mayReseat(ep) {
+			return true
+		}
+	}
+	return false
+}
+
 // reseat gives seat ep to a newcomer at from: its handshake starts over.
 func (s *Session) reseat(ep *endpoint, from netip.AddrPort) {
 	if s.recv != nil && s.recv.donor == ep {
@@ -474,6 +495,18 @@ func (s *Session) reseat(ep *endpoint, from netip.AddrPort) {
 	ep.addr, ep.addrKnown, ep.learned = from, true, true
 	ep.nonce = s.newNonce()
 	ep.lastRecv = s.now
+}
+
+// reopenSeat makes seat ep of a resuming leg wait for a new attempt: at its given address
+// with a fresh handshake, or, if the address was learned, from any address.
+func (s *Session) reopenSeat(ep *endpoint) {
+	addr, learned := ep.addr, ep.learned
+	s.reseat(ep, addr)
+	if learned {
+		ep.addr, ep.addrKnown = netip.AddrPort{}, false
+	} else {
+		ep.learned, ep.sendSyncNow = false, true
+	}
 }
 
 // restartedSeat is a running session's part (Config.Rejoin): a valid handshake for seat ep,

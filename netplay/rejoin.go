@@ -104,6 +104,8 @@ type rejoinWait struct {
 	oldState    []byte // the game at the old leg's current frame, to go back to
 	oldBase     lockstep.Frame
 	oldRecorded lockstep.Frame
+	resume      lockstep.Resume  // what the next leg starts from
+	peers       []netip.AddrPort // and whom it expects where
 }
 
 // Rejoin reports where the runner stands with rejoins.
@@ -150,7 +152,12 @@ func (r *Runner) beginWait(p int, end lockstep.Frame, now time.Duration) {
 func (r *Runner) settle(now time.Duration) {
 	w := r.wait
 	old := r.sess
+	// Every departure counts (two may drop at once): from EndFrame on some player's input is
+	// a stand-in, not its own.
 	from := min(w.end, old.ConfirmedFrame(), old.Frame())
+	if e := old.EndFrame(); e != lockstep.NullFrame {
+		from = min(from, e)
+	}
 	if from < w.end && now-w.droppedAt < settleWait {
 		r.step(now, nil) // fold in late inputs of the other survivors
 		return
@@ -167,11 +174,9 @@ func (r *Runner) settle(now time.Duration) {
 		return
 	}
 	w.oldState = r.game.SaveState(nil)
-	sc := r.cfg.Session
-	sc.Spectators = 0
-	sc.Nonce = sc.Nonce ^ uint64(r.legs+1)*0x9e3779b97f4a7c15
-	sc.Resume = &lockstep.Resume{Match: old.MatchID(), Frame: r.base + from, State: state}
-	peers := make([]netip.AddrPort, len(r.cfg.Peers))
+	w.resume = lockstep.Resume{Match: old.MatchID(), Frame: r.base + from, State: state}
+	w.peers = make([]netip.AddrPort, len(r.cfg.Peers))
+	peers := w.peers
 	for p := range peers {
 		switch {
 		case p == r.cfg.Player:
@@ -182,10 +187,10 @@ func (r *Runner) settle(now time.Duration) {
 		}
 		// a dropped player whose address was learned may come back from anywhere
 	}
-	leg, err := lockstep.NewSession(sc, r.cfg.Player, peers)
+	leg, err := r.openLeg(w)
 	if err != nil {
 		r.wait = nil
-		r.fail(EndFailed, fmt.Errorf("netplay: next leg: %w", err))
+		r.fail(EndFailed, err)
 		return
 	}
 	if err := r.game.LoadState(state); err != nil {
@@ -195,9 +200,26 @@ func (r *Runner) settle(now time.Duration) {
 	}
 	w.from, w.settled = from, true
 	r.sess = leg
-	r.legs++
+	if len(r.lastSync) > 0 && now-r.lastSyncAt < settleWait {
+		leg.Receive(r.lastSyncFrom, r.lastSync, now)
+		r.lastSync = r.lastSync[:0]
+	}
 	r.startLeg(r.base + from)
 	r.recorded = 0 // the leg's frame 0 is the old leg's frame from, reported already
+}
+
+// openLeg makes the session of the next leg, from the pause's state and peers.
+func (r *Runner) openLeg(w *rejoinWait) (*lockstep.Session, error) {
+	sc := r.cfg.Session
+	sc.Spectators = 0
+	r.legs++
+	sc.Nonce ^= uint64(r.legs) * 0x9e3779b97f4a7c15 // each leg its own session nonce
+	sc.Resume = &w.resume
+	leg, err := lockstep.NewSession(sc, r.cfg.Player, w.peers)
+	if err != nil {
+		return nil, fmt.Errorf("netplay: next leg: %w", err)
+	}
+	return leg, nil
 }
 
 // startLeg resets the runner's per-leg state for a leg that starts at the match's frame
@@ -227,10 +249,25 @@ func (r *Runner) waitTick(now time.Duration) {
 	switch {
 	case r.sess.Running():
 		r.wait = nil
+		if b := r.sess.BaseFrame(); b != r.base {
+			// Both sides had dropped each other, and the other had confirmed more: we
+			// were handed its state, and the match goes on from its frame.
+			r.startLeg(b)
+		}
 		r.rejoinEvent(RejoinEvent{Kind: RejoinResumed, Player: w.player, Frame: r.base})
-	case now >= w.deadline || r.sess.State() == lockstep.StateFailed:
+	case now >= w.deadline:
+		r.abandonLeg() // first: the event's receiver sees the match as it goes on
 		r.rejoinEvent(RejoinEvent{Kind: RejoinExpired, Player: w.player, Frame: w.oldBase + w.end, Window: r.cfg.Rejoin})
-		r.abandonLeg()
+	case r.sess.State() == lockstep.StateFailed:
+		// An attempt went wrong in a way that ended the leg's handshake (a handover that
+		// stalled, a rejoiner that gave up): wait on in a fresh one until the window ends.
+		leg, err := r.openLeg(w)
+		if err != nil {
+			r.abandonLeg()
+			r.fail(EndFailed, err)
+			return
+		}
+		r.sess = leg
 	}
 }
 
@@ -265,6 +302,12 @@ func (r *Runner) route(from netip.AddrPort, d []byte, now time.Duration) {
 	if w := r.wait; w != nil && w.settled && !lockstep.IsHandshake(d) && !r.sess.Authentic(from, d) {
 		w.old.Receive(from, d, now)
 		return
+	}
+	if r.cfg.Rejoin > 0 && r.wait == nil && r.sess.Running() && lockstep.IsHandshake(d) {
+		// It may be a returning player's, which drops its silent seat: the next leg then
+		// answers this request rather than the one retried a syncRetry later.
+		r.lastSync = append(r.lastSync[:0], d...)
+		r.lastSyncFrom, r.lastSyncAt = from, now
 	}
 	r.sess.Receive(from, d, now)
 }

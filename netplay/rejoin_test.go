@@ -233,3 +233,79 @@ func TestRejoin(t *testing.T) {
 		})
 	}
 }
+
+// TestRejoinAfterFailedHandover: the first process to come back dies halfway through the
+// handover; the survivors wait on, and a second one rejoins. Seed 11.
+func TestRejoinAfterFailedHandover(t *testing.T) {
+	for _, n := range []int{2, 3} {
+		t.Run(fmt.Sprintf("%d players", n), func(t *testing.T) {
+			const finish = 900
+			slow := transport.LinkConfig{Latency: 30 * time.Millisecond, Loss: 0.05}
+			m := newMatch(t, n, 11, 300_000, slow, finish)
+			killed := n - 1
+			m.runUntil(3*time.Second, func() bool { return m.clock.Now() >= 3*time.Second })
+			m.kill(killed)
+			m.runUntil(5*time.Second, func() bool { return m.clock.Now() >= 5*time.Second })
+			m.start(killed)
+			m.runUntil(20*time.Second, func() bool {
+				st := m.runners[killed].Rejoin()
+				return st.Phase == netplay.RejoinReceiving && st.Held > st.Total/3
+			})
+			m.kill(killed) // a third of the state in
+			m.runUntil(40*time.Second, func() bool { return m.clock.Now() >= 12*time.Second })
+			for p := range killed {
+				if st := m.runners[p].Rejoin(); st.Phase != netplay.RejoinPaused {
+					t.Fatalf("player %d stopped waiting: %+v, %v", p, st, m.runners[p].Result())
+				}
+			}
+			m.start(killed)
+			m.runUntil(120*time.Second, m.allDone)
+			want := m.runners[0].Result()
+			for p, r := range m.runners {
+				res := r.Result()
+				if res.Err != nil || res.Reason != netplay.EndFinished || res.Frame != finish || res.Checksum != want.Checksum {
+					t.Errorf("player %d: %v (err %v), player 0: %v", p, res, res.Err, want)
+				}
+			}
+		})
+	}
+}
+
+// TestRejoinAfterNetworkCut: nobody's process dies, but the link is cut for longer than the
+// disconnect timeout, so each side drops the other and waits for it. When the link comes
+// back the two pauses meet: the one that confirmed less is handed the other's state, and
+// both finish together. Seeds 12-14.
+func TestRejoinAfterNetworkCut(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		seed uint64
+		cut  time.Duration
+	}{{2, 12, 7 * time.Second}, {2, 13, 12 * time.Second}, {3, 14, 7 * time.Second}} {
+		t.Run(fmt.Sprintf("%d players, %v", tc.n, tc.cut), func(t *testing.T) {
+			const finish = 1200
+			link := transport.LinkConfig{Latency: 15 * time.Millisecond, Jitter: 5 * time.Millisecond, Loss: 0.02}
+			m := newMatch(t, tc.n, tc.seed, 5_000, link, finish)
+			m.runUntil(3*time.Second, func() bool { return m.clock.Now() >= 3*time.Second })
+			// The last player is cut off from everyone, both ways.
+			last := tc.n - 1
+			setLinks := func(c transport.LinkConfig) {
+				for p := range last {
+					m.net.SetLink(m.addrs[p], m.addrs[last], c)
+					m.net.SetLink(m.addrs[last], m.addrs[p], c)
+				}
+			}
+			setLinks(transport.LinkConfig{Loss: 1})
+			m.runUntil(3*time.Second+tc.cut+time.Second, func() bool { return m.clock.Now() >= 3*time.Second+tc.cut })
+			setLinks(link)
+			m.runUntil(120*time.Second, m.allDone)
+			want := m.runners[0].Result()
+			for p, r := range m.runners {
+				res := r.Result()
+				if res.Err != nil || res.Reason != netplay.EndFinished || res.Frame != finish || res.Checksum != want.Checksum {
+					t.Errorf("player %d: %v (err %v), player 0: %v", p, res, res.Err, want)
+				}
+				t.Logf("player %d: %v, rejoin events %+v", p, res, m.rejoins[p])
+			}
+		})
+	}
+}

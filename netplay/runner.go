@@ -129,6 +129,10 @@ type Runner struct {
 	joined    bool // the first leg's start was looked at (noteJoin)
 	joining   bool // the handshake found the match in progress: a handover is under way
 	joinFrame lockstep.Frame
+	// the last handshake datagram the running leg received, for the next leg (route)
+	lastSync     []byte
+	lastSyncFrom netip.AddrPort
+	lastSyncAt   time.Duration
 }
 
 // New makes a runner; nothing is sent until the first Poll or Tick.
@@ -522,7 +526,9 @@ func (r *Runner) events(now time.Duration) {
 				r.desynced, r.desyncAt = true, now
 			}
 		case lockstep.EventFailed:
-			r.fail(EndFailed, e.Err)
+			if r.wait == nil || !r.wait.settled {
+				r.fail(EndFailed, e.Err)
+			} // else a pause's leg failed: waitTick opens another
 		}
 		if r.cfg.OnEvent != nil {
 			switch e.Kind {

@@ -80,7 +80,7 @@ func TestScreensSayWhatToDoNext(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, opts := range []options{host, guest} {
-		for ph := peer.PhaseWaiting; ph <= peer.PhaseFailed; ph++ {
+		for ph := peer.PhaseWaiting; ph <= peer.PhaseRejoining; ph++ {
 			sc, ok := screenFor(opts, view{Phase: ph, Err: errors.New("boom"), LocalAddr: "127.0.0.1:7000"}, s, false, time.Second)
 			if ph == peer.PhaseRunning {
 				if ok {

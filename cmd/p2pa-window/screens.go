@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"image/color"
+	"math"
 	"net"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"p2pa/game"
 	"p2pa/game/render"
 	"p2pa/internal/peer"
+	"p2pa/netplay"
 )
 
 var (
@@ -32,6 +34,11 @@ func screenFor(opts options, v view, s *game.State, quitting bool, silent time.D
 	switch {
 	case v.Looking && v.Phase == peer.PhaseWaiting:
 		return lookingScreen(opts, v), true
+	case quitting && v.Phase == peer.PhaseRejoinWait:
+		sc.Title = "Leaving the match"
+		sc.Lines = []string{"The match ends where it paused, without the player who dropped."}
+		sc.Footer = "Press Esc again to close at once."
+		return sc, true
 	case quitting && v.Phase <= peer.PhaseInterrupted:
 		sc.Title = "Leaving the match"
 		sc.Lines = []string{"Making sure the other player has all your moves,", "so both games end on the same frame."}
@@ -54,10 +61,18 @@ func screenFor(opts options, v view, s *game.State, quitting bool, silent time.D
 			sc.Lines = append(sc.Lines, "The game goes on by itself when they are back.")
 		}
 		sc.Footer = escQuits
+	case peer.PhaseRejoinWait:
+		sc = rejoinWaitScreen(opts, v)
+	case peer.PhaseRejoining:
+		sc = rejoiningScreen(v)
 	case peer.PhaseDisconnected:
 		sc.Title = "Disconnected"
 		sc.Accent = accentError
-		sc.Lines = []string{fmt.Sprintf("Nothing heard from the other player for %.0f s; the match ended.", opts.Disconnect.Seconds())}
+		if v.NotRejoined {
+			sc.Lines = []string{fmt.Sprintf("Player %d dropped and did not rejoin within %s; the match ended.", v.Dropped, wholeSeconds(opts.Rejoin))}
+		} else {
+			sc.Lines = []string{fmt.Sprintf("Nothing heard from the other player for %.0f s; the match ended.", opts.Disconnect.Seconds())}
+		}
 		sc.Lines = append(sc.Lines, scoreLines(s)...)
 		sc.Lines = append(sc.Lines, "", "Check the network, then both players start again. Here:")
 		sc.Code = []string{ownCommand(opts)}
@@ -101,6 +116,52 @@ func screenFor(opts options, v view, s *game.State, quitting bool, silent time.D
 		return sc, false
 	}
 	return sc, true
+}
+
+// rejoinWaitScreen is a survivor's: the match is paused for a player who dropped, and
+// counts down the time left for them to rejoin. The field stays drawn under it as it was.
+func rejoinWaitScreen(opts options, v view) render.Screen {
+	sc := render.Screen{Title: "Match paused", Progress: -1, Accent: accentWarn}
+	sc.Lines = []string{
+		fmt.Sprintf("Player %d dropped — waiting for them to rejoin (%s).", v.Rejoin.Player, wholeSeconds(v.Rejoin.Left)),
+		"They rejoin by running the same command again; the match goes on from here.",
+	}
+	if opts.Rejoin > 0 {
+		sc.Progress = min(1, max(0, 1-v.Rejoin.Left.Seconds()/opts.Rejoin.Seconds()))
+	}
+	sc.Footer = "Esc quits without waiting for them."
+	return sc
+}
+
+// rejoiningScreen is the returning player's: the match in progress hands it its state.
+func rejoiningScreen(v view) render.Screen {
+	sc := render.Screen{Title: "Rejoining the match", Progress: -1, Accent: accentWait, Footer: "Esc quits."}
+	r := v.Rejoin
+	if r.Phase != netplay.RejoinReceiving || r.Total <= 0 {
+		sc.Lines = []string{"Rejoining… waiting for the match's state."}
+		return sc
+	}
+	sc.Progress = min(1, max(0, float64(r.Held)/float64(r.Total)))
+	sc.Lines = []string{
+		fmt.Sprintf("Rejoining… %.0f%% (%s of the match's state).", 100*sc.Progress, heldOf(r.Held, r.Total)),
+		fmt.Sprintf("The match goes on from frame %d once it is all in.", r.Frame),
+	}
+	return sc
+}
+
+// heldOf says how much of a handover of total bytes is in: in bytes under 10 KB, else
+// in KB.
+func heldOf(held, total int) string {
+	if total < 10<<10 {
+		return fmt.Sprintf("%d of %d bytes", held, total)
+	}
+	return fmt.Sprintf("%.1f of %.1f KB", float64(held)/(1<<10), float64(total)/(1<<10))
+}
+
+// wholeSeconds is d rounded up to whole seconds, as "27 s": a countdown shows 1 s until
+// the time is up.
+func wholeSeconds(d time.Duration) string {
+	return fmt.Sprintf("%.0f s", math.Ceil(max(d, 0).Seconds()))
 }
 
 func waitingScreen(opts options, v view) render.Screen {

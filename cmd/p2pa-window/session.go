@@ -9,6 +9,7 @@ import (
 
 	"p2pa/game"
 	"p2pa/internal/peer"
+	"p2pa/netplay"
 )
 
 // options are the command line, shared with p2pa (which hands its arguments over as is).
@@ -51,6 +52,13 @@ type view struct {
 	LocalAddr, Peer string
 	LANAddrs        []string
 	DesyncFile      string
+	// Rejoin is the pause for a player who dropped (PhaseRejoinWait: who, and the time
+	// left) or this player's own rejoin (PhaseRejoining: how much of the state is in).
+	Rejoin netplay.RejoinStatus
+	// NotRejoined is set when the match ended (PhaseDisconnected) because player Dropped,
+	// whom it paused for, did not rejoin within -rejoin.
+	NotRejoined bool
+	Dropped     int
 	// Replay is set for a replay, which has no network.
 	Replay bool
 	// Looking is set while a joining player with no -peer looks for a game; Games are
@@ -71,6 +79,10 @@ type view struct {
 // lock, so the runner is only ever driven by one goroutine at a time.
 type matchSession struct {
 	*peer.Match
+	// pausedFor is the player the match last paused for, until it runs again (-1: no
+	// pause): a match that ends disconnected after the pause ended because they did not
+	// rejoin.
+	pausedFor int
 }
 
 func startMatch(opts options, stdout io.Writer) (session, error) {
@@ -78,20 +90,29 @@ func startMatch(opts options, stdout io.Writer) (session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting the match: %w", err)
 	}
-	return matchSession{m}, nil
+	return &matchSession{Match: m, pausedFor: -1}, nil
 }
 
 // FinalState is the state at the final line's frame, on which both peers agree; the live
 // state may be a few predicted frames past it (the peer that stays learns the end late).
-func (m matchSession) FinalState() (*game.State, error) {
+func (m *matchSession) FinalState() (*game.State, error) {
 	if st, ok := m.Match.FinalState(); ok {
 		return st, nil
 	}
 	return m.State(), errors.New("the match ended before its last frame was confirmed; showing the latest state")
 }
 
-func (m matchSession) View() view {
-	st := m.Status()
+func (m *matchSession) View() view { return m.viewOf(m.Status()) }
+
+// viewOf turns the match's status into the window's view, noting whom the match paused
+// for.
+func (m *matchSession) viewOf(st peer.Status) view {
+	switch {
+	case st.Phase == peer.PhaseRejoinWait && st.Rejoin.Phase == netplay.RejoinPaused:
+		m.pausedFor = st.Rejoin.Player
+	case st.Phase == peer.PhaseRunning:
+		m.pausedFor = -1 // they rejoined, or a 3-4 player match plays on without them
+	}
 	v := view{
 		Phase:          st.Phase,
 		Err:            st.Err,
@@ -101,8 +122,12 @@ func (m matchSession) View() view {
 		Peer:           st.Peer,
 		LANAddrs:       st.LANAddrs,
 		DesyncFile:     st.DesyncFile,
+		Rejoin:         st.Rejoin,
 		RTT:            -1,
 		RollbackFrames: st.Stats.RollbackFrames,
+	}
+	if st.Phase == peer.PhaseDisconnected && m.pausedFor >= 0 {
+		v.NotRejoined, v.Dropped = true, m.pausedFor
 	}
 	if st.Total > 0 {
 		v.Progress = float64(st.Progress) / float64(st.Total)

@@ -90,14 +90,15 @@ func TestFourPlayers(t *testing.T) {
 var cliPlayerLeft = regexp.MustCompile(`^p2pa: player 2 left at frame (\d+)$`)
 
 // TestThreePlayersOneKilled: player 2 plays behind a bad link and is killed 6 s in; the other
-// two print the same "player 2 left at frame F", play on to frame 1200 and agree there.
+// two print the same "player 2 left at frame F", play on to frame 1200 and agree there. With
+// -rejoin 0 they play on at once (rejoin_test.go has the pause).
 func TestThreePlayersOneKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 25 s match of three processes")
 	}
-	p0, addr := startHost(t, 120*time.Second, 3, "-mode", "versus", "-frames", "1200")
-	p1 := cliStart(t, 120*time.Second, nil, "-p", "1", "-peer", addr, "-listen", "127.0.0.1:0", "-headless", "-bot", "-frames", "1200")
-	p2 := cliStart(t, 120*time.Second, nil, "-p", "2", "-peer", addr, "-listen", "127.0.0.1:0", "-headless", "-bot", "-frames", "1200",
+	p0, addr := startHost(t, 120*time.Second, 3, "-mode", "versus", "-frames", "1200", "-rejoin", "0")
+	p1 := cliStart(t, 120*time.Second, nil, "-p", "1", "-peer", addr, "-listen", "127.0.0.1:0", "-headless", "-bot", "-frames", "1200", "-rejoin", "0")
+	p2 := cliStart(t, 120*time.Second, nil, "-p", "2", "-peer", addr, "-listen", "127.0.0.1:0", "-headless", "-bot", "-frames", "1200", "-rejoin", "0",
 		"-netsim", "latency=80ms,jitter=20ms,loss=20%")
 	for _, p := range []*proctest.Proc{p0, p1, p2} {
 		if _, err := p.WaitLine(t.Context(), proctest.Substring("connected")); err != nil {
