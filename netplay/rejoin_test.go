@@ -3,6 +3,7 @@ package netplay_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"net/netip"
 	"testing"
 	"time"
@@ -65,6 +66,8 @@ type match struct {
 	starts  []int // how many times each player was started
 	rejoins [][]netplay.RejoinEvent
 	finish  lockstep.Frame
+	// intruders claim seats that are taken; driven like the others
+	intruders []*netplay.Runner
 }
 
 func newMatch(t *testing.T, n int, seed uint64, pad int, link transport.LinkConfig, finish lockstep.Frame) *match {
@@ -83,6 +86,20 @@ func newMatch(t *testing.T, n int, seed uint64, pad int, link transport.LinkConf
 func (m *match) start(p int) {
 	m.starts[p]++
 	addr := netip.MustParseAddrPort(fmt.Sprintf("10.0.0.%d:%d", p+1, 7000+(m.starts[p]-1)*(min(p, 1))))
+	r, conn := m.newRunner(p, addr, m.starts[p])
+	m.addrs[p], m.conns[p], m.dead[p] = addr, conn, false
+	m.runners[p] = r
+}
+
+// intrude starts another process for seat p, at another address, while p's is alive.
+func (m *match) intrude(p int) *netplay.Runner {
+	addr := netip.MustParseAddrPort(fmt.Sprintf("10.0.0.9:%d", 7100+len(m.intruders)))
+	r, _ := m.newRunner(p, addr, 100+len(m.intruders))
+	m.intruders = append(m.intruders, r)
+	return r
+}
+
+func (m *match) newRunner(p int, addr netip.AddrPort, life int) (*netplay.Runner, transport.Conn) {
 	for q, other := range m.addrs {
 		if q != p && other.IsValid() {
 			m.net.SetLink(addr, other, m.link)
@@ -93,14 +110,13 @@ func (m *match) start(p int) {
 	if err != nil {
 		m.t.Fatal(err)
 	}
-	m.addrs[p], m.conns[p], m.dead[p] = addr, conn, false
 	peers := make([]netip.AddrPort, m.n)
 	if p != 0 {
 		peers[0] = netip.MustParseAddrPort("10.0.0.1:7000") // everyone knows player 0 only
 	}
 	c := netplay.Config{
 		Session: lockstep.Config{Players: m.n, InputSize: 1, Game: "bulky", Seed: m.seed,
-			Nonce: m.seed*97 + uint64(p)*13 + uint64(m.starts[p])},
+			Nonce: m.seed*97 + uint64(p)*13 + uint64(life)},
 		Player: p, Peers: peers, Conn: conn, Clock: m.clock, Game: newBulky(m.pad),
 		Input: func(f lockstep.Frame, dst []byte) []byte {
 			return append(dst, byte(uint64(f)*(m.seed+uint64(p)+1)>>2))
@@ -113,7 +129,7 @@ func (m *match) start(p int) {
 	if err != nil {
 		m.t.Fatal(err)
 	}
-	m.runners[p] = r
+	return r, conn
 }
 
 // kill stops player p for good, as kill -9 does: nothing more is sent or read.
@@ -128,6 +144,9 @@ func (m *match) step() {
 			r.Tick()
 		}
 	}
+	for _, r := range m.intruders {
+		r.Tick()
+	}
 	next := m.clock.Now() + frame
 	stuck := time.Duration(-1)
 	for due, ok := m.net.NextDue(); ok && due < next; due, ok = m.net.NextDue() {
@@ -140,6 +159,9 @@ func (m *match) step() {
 			if !m.dead[p] {
 				r.Poll()
 			}
+		}
+		for _, r := range m.intruders {
+			r.Poll()
 		}
 	}
 	m.clock.Set(next)
@@ -375,5 +397,30 @@ func TestRejoinSecondDropDuringPause(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRejoinLiveSeatStaysTaken: while a 3-player match is paused for player 2, another
+// process claims the seat of player 1, who is alive and waiting: it is refused ("match
+// full"), and player 2 then rejoins as usual. Seed 21.
+func TestRejoinLiveSeatStaysTaken(t *testing.T) {
+	const finish = 900
+	m := newMatch(t, 3, 21, 0, transport.LinkConfig{Latency: 10 * time.Millisecond}, finish)
+	at := func(d time.Duration) { m.runUntil(d+time.Second, func() bool { return m.clock.Now() >= d }) }
+	at(4 * time.Second)
+	m.kill(2)
+	at(11 * time.Second) // paused since about 9 s
+	intruder := m.intrude(1)
+	m.runUntil(20*time.Second, intruder.Done)
+	if res := intruder.Result(); res.Err == nil || !strings.Contains(res.Err.Error(), "match full") {
+		t.Errorf("the intruder: %v (err %v), want match full", res, res.Err)
+	}
+	m.start(2)
+	m.runUntil(120*time.Second, m.allDone)
+	want := m.runners[0].Result()
+	for p, r := range m.runners {
+		if res := r.Result(); res.Err != nil || res.Reason != netplay.EndFinished || res.Frame != finish || res.Checksum != want.Checksum {
+			t.Errorf("player %d: %v (err %v), player 0: %v", p, res, res.Err, want)
+		}
 	}
 }

@@ -370,6 +370,45 @@ func TestRejoinTwice(t *testing.T) {
 	logPeers(t, s)
 }
 
+// TestRejoinSurvivorDiesDuringPause: in a three-player match player 2's process dies, and
+// while the others wait for it player 1's dies too; both come back, and the match goes on
+// with every player agreeing. (Before the paused leg kept its seats' liveness, the players
+// cycled between pauses for ever.) Seeds 241-245.
+func TestRejoinSurvivorDiesDuringPause(t *testing.T) {
+	t.Parallel()
+	n := rejoinFrames(false) / 5
+	for seed := uint64(241); seed <= 245; seed++ {
+		sc := Scenario{
+			Players: 3, Seed: seed, Mode: game.Versus,
+			Link:   transport.LinkConfig{Latency: 20 * time.Millisecond, Jitter: 5 * time.Millisecond, Loss: 0.02},
+			Rejoin: netplay.DefaultRejoin,
+			Restarts: []Restart{
+				{Player: 2, At: at(300), Back: at(300) + 7*time.Second},
+				{Player: 1, At: at(300) + 6*time.Second, Back: at(300) + 9*time.Second},
+			},
+			Frames: 300 + n + 150,
+		}
+		s, err := New(sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Run(); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		if _, err := s.Compare(); err != nil {
+			t.Errorf("seed %d: checksums differ: %v", seed, err)
+		}
+		for _, p := range s.Peers {
+			if err := p.Session.Err(); err != nil {
+				t.Errorf("seed %d: player %d: %v", seed, p.Player, err)
+			}
+			if f := p.Runner.Frame(); int(f) < sc.Frames {
+				t.Errorf("seed %d: player %d stopped at frame %d of %d", seed, p.Player, f, sc.Frames)
+			}
+		}
+	}
+}
+
 // forgetfulGame is a game whose LoadState drops a field: it keeps its own first coin's
 // velocity rather than the loaded one, the classic rollback bug. A fresh process handed
 // the match's state then moves that coin as a new game would. (Collector positions would
