@@ -3,8 +3,8 @@ package netplay_test
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
