@@ -76,6 +76,17 @@
 // a session that was not run for longer than InterruptTimeout does not count that time as
 // its peers' silence (goodbye.go).
 //
+// # Rejoining
+//
+// A match may outlive a player who drops (rejoin.go): it is a series of legs, each one
+// Session. The survivors' runner ends a leg at the last frame they all confirmed and opens
+// the next with Config.Resume, the saved state there; a fresh session (the returning
+// player's restarted process, which knows nothing of the match) learns from the handshake
+// that the match is in progress and is handed the state in tagged, acknowledged chunks
+// before it plays. With Config.Rejoin a running session notices a restarted process at
+// once and does not tell a dropped peer the match is over. The engine stays pure: waiting,
+// the window and which leg a datagram belongs to are the runner's business (netplay).
+//
 // # One frame
 //
 // A game loop calls Step once a tick with the local input; Step folds the old

@@ -47,5 +47,26 @@
 //
 // Result says how it ended (EndReason), at which frame, with which checksum and state.
 //
+// # Rejoin
+//
+// With Config.Rejoin a player who drops does not end the match: the others pause (the frame
+// is the last one they all confirmed; they roll back to it) and open the next leg, a
+// session with lockstep.Config.Resume, while the old leg stays alive for the survivors'
+// keep-alives and to go back to. The runner routes each datagram to its leg (handshakes,
+// and what the new leg's keys verify, to the new one). The player rejoins by running a
+// fresh runner with the same configuration: its session is handed the state, and the
+// runner counts the match's frames from there (BaseFrame; Input, OnConfirmed, Result and
+// EndFrame all use the match's frames). If nobody comes back within the window, the runner
+// goes back to the old leg where it was, and the match ends (or, with more players, goes on)
+// as it would have without rejoin. With three or four players everyone pauses: a player
+// who comes back joins a match that did not move on without it. OnRejoin and Rejoin tell a
+// front end what to show.
+//
+// Why legs rather than one session that takes a player back: the returning process has
+// nothing of the old session (keys, input rings, time sync), and the survivors' old session
+// has frozen the dropped player's input for good. A new handshake rebuilds all of that the
+// one way it is already built and tested, and the engine only had to learn to start from a
+// state instead of a seed.
+//
 // Nothing in a steady frame allocates: buffers are owned by the runner and reused.
 package netplay
