@@ -87,6 +87,11 @@ func (s *Session) receiveWatchSync(from netip.AddrPort, h header, m *syncMsg) {
 		s.drops.Foreign++
 		return
 	}
+	if s.local == 0 && s.cfg.Resume != nil {
+		s.queueReject(from, rejectResumed) // its history of inputs starts mid-match
+		s.drops.Foreign++
+		return
+	}
 	if s.local != 0 || s.cfg.Spectators == 0 || s.state == StateClosed {
 		s.queueReject(from, rejectWatch)
 		s.drops.Foreign++
@@ -386,6 +391,8 @@ func (sp *Spectator) Receive(from netip.AddrPort, data []byte, now time.Duration
 			switch m.code {
 			case rejectWatch:
 				sp.fail(errors.New("player 0 takes no more spectators (no room for spectators)"))
+			case rejectResumed:
+				sp.fail(errors.New("the match was resumed after a player rejoined; spectators can watch a match only from its start, and this one no longer has it"))
 			case rejectSecret:
 				sp.fail(errors.New("the secrets differ: player 0 refused our handshake"))
 			default:

@@ -133,14 +133,15 @@ const (
 	rejectInputSize
 	rejectGame
 	rejectPlayerNumber
-	rejectSecret // the handshake's proof of the secret failed
-	rejectFull   // every seat is taken by another address
-	rejectWatch  // a spectator: no room (or player 0 takes none)
-	rejectSeed   // a rejoiner given another seed than the match in progress
-	rejectMatch  // a session resuming another match
+	rejectSecret  // the handshake's proof of the secret failed
+	rejectFull    // every seat is taken by another address
+	rejectWatch   // a spectator: no room (or player 0 takes none)
+	rejectSeed    // a rejoiner given another seed than the match in progress
+	rejectMatch   // a session resuming another match
+	rejectResumed // a spectator: the leg resumes a match after a rejoin, and takes none
 )
 
-var rejectNames = [...]string{"none", "version", "players", "input size", "game", "player number", "secret", "match full", "no room for spectators", "seed", "another match"}
+var rejectNames = [...]string{"none", "version", "players", "input size", "game", "player number", "secret", "match full", "no room for spectators", "seed", "another match", "resumed match"}
 
 func (c rejectCode) String() string {
 	if int(c) < len(rejectNames) {
