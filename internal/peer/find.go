@@ -56,7 +56,7 @@ func (o Options) shouldAdvertise() bool {
 // startAdvertising begins advertising the match if it should; a failure is reported and
 // the match goes on (the other player can still use -peer).
 func (m *Match) startAdvertising() {
-	if !m.opts.shouldAdvertise() {
+	if !m.opts.shouldAdvertise() || m.ad != nil {
 		return
 	}
 	local := m.udp.LocalAddr()

@@ -683,9 +683,13 @@ func (m *Match) handleRejoin(e netplay.RejoinEvent) {
 	case netplay.RejoinWaiting:
 		m.status.Phase = PhaseRejoinWait
 		fmt.Fprintf(m.out, "p2pa: player %d dropped; waiting up to %v for them to rejoin\n", e.Player, e.Window)
+		if m.opts.Player == 0 {
+			m.startAdvertising() // a player who found us on the LAN finds us again
+		}
 	case netplay.RejoinRefused:
 		fmt.Fprintf(m.out, "p2pa: refused a rejoin from %v: %v\n", e.Addr, e.Err)
 	case netplay.RejoinExpired:
+		m.stopAdvertising()
 		fmt.Fprintf(m.out, "p2pa: player %d did not rejoin within %v\n", e.Player, e.Window)
 		m.status.Phase = PhaseRunning
 		m.handleEvent(lockstep.Event{Kind: lockstep.EventDisconnected, Player: e.Player, Frame: e.Frame})
@@ -693,6 +697,7 @@ func (m *Match) handleRejoin(e netplay.RejoinEvent) {
 		m.status.Phase = PhaseRejoining
 		fmt.Fprintf(m.out, "p2pa: rejoining the match in progress at frame %d (%d bytes of state from player %d)\n", e.Frame, e.Bytes, e.Player)
 	case netplay.RejoinResumed:
+		m.stopAdvertising()
 		m.status.Phase = PhaseRunning
 		if e.Player == m.opts.Player {
 			fmt.Fprintf(m.out, "p2pa: rejoined at frame %d\n", e.Frame)
