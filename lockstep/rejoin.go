@@ -27,8 +27,12 @@
 // The handover. The state is cut into chunks of stateChunk bytes that fit a datagram with
 // room to spare. The receiver asks for them with state acknowledgements (the first chunk it
 // lacks, and a bitmap of the 64 after it), sent whenever chunks arrived and at least every
-// stateAckEvery; the donor sends what is not acknowledged, at most handoverWindow chunks in
-// flight, and sends a chunk again once it has waited handoverResend unacknowledged. Every
+// stateAckEvery; the donor sends what is not acknowledged, at most a window of chunks in
+// flight, and sends a chunk again once it has waited handoverResend unacknowledged. The
+// window opens by one chunk for every chunk acknowledged and halves whenever a chunk must
+// be sent again (at most once per handoverResend; between handoverMinWindow and
+// handoverMaxWindow), so a thin link's queue
+// is not flooded and a fast one fills quickly. Every
 // chunk and acknowledgement carries the pair's tag (wire.go), so a flipped bit or a stranger
 // cannot put a byte into the state; the whole state's checksum (StateChecksum, as announced
 // in the handshake) is checked before it is used, and a mismatch starts the handover over.
@@ -67,11 +71,13 @@ const (
 	// stateChunk is how many state bytes one chunk carries: with the header, frame, index
 	// and tag the datagram stays under MaxDatagram.
 	stateChunk = 480
-	// handoverWindow bounds the chunks in flight, so a burst does not overflow the
-	// receiver's socket buffer; handoverResend is how long an unacknowledged chunk waits
-	// before it is sent again.
-	handoverWindow = 256
-	handoverResend = 80 * time.Millisecond
+	// The window of chunks in flight: where it starts, and its bounds (the top one keeps a
+	// burst within the receiver's socket buffer). handoverResend is how long an
+	// unacknowledged chunk waits before it is sent again.
+	handoverStartWindow = 32
+	handoverMinWindow   = 4
+	handoverMaxWindow   = 256
+	handoverResend      = 80 * time.Millisecond
 	// stateAckEvery is the longest a receiver goes without acknowledging: its
 	// acknowledgements are also its requests, so a lost one costs at most this long.
 	stateAckEvery = 40 * time.Millisecond
@@ -133,10 +139,12 @@ func chunksOf(size int) int { return (size + stateChunk - 1) / stateChunk }
 
 // handoverOut is a donor's side of one handover.
 type handoverOut struct {
-	acked  []bool
-	sentAt []time.Duration // when each chunk was last sent; 0: never
-	base   int             // every chunk before it is acknowledged
-	done   bool
+	window  int           // chunks that may be in flight
+	lastCut time.Duration // when the window last halved: once per handoverResend at most
+	acked   []bool
+	sentAt  []time.Duration // when each chunk was last sent; 0: never
+	base    int             // every chunk before it is acknowledged
+	done    bool
 }
 
 // handoverIn is a receiver's side of the handover.
@@ -338,17 +346,25 @@ func (s *Session) receiveStateAck(ep *endpoint, body []byte, size int) {
 	}
 	o := ep.out
 	if o == nil {
-		o = &handoverOut{acked: make([]bool, n), sentAt: make([]time.Duration, n)}
+		o = &handoverOut{window: handoverStartWindow, acked: make([]bool, n), sentAt: make([]time.Duration, n)}
 		ep.out = o
 	}
+	newly := 0
+	ack := func(i int) {
+		if !o.acked[i] {
+			o.acked[i] = true
+			newly++
+		}
+	}
 	for i := o.base; i < next; i++ {
-		o.acked[i] = true
+		ack(i)
 	}
 	for i := 0; i < 64 && next+1+i < n; i++ {
 		if bits&(1<<i) != 0 {
-			o.acked[next+1+i] = true
+			ack(next + 1 + i)
 		}
 	}
+	o.window = min(o.window+newly, handoverMaxWindow)
 	for o.base < n && o.acked[o.base] {
 		o.base++
 	}
@@ -403,9 +419,19 @@ func (s *Session) sendChunks(ep *endpoint) {
 			flying++
 		}
 	}
-	for i := o.base; i < n && flying < handoverWindow; i++ {
+	resent := false
+	for i := o.base; i < n && flying < o.window; i++ {
 		if o.acked[i] || inFlight(i) {
 			continue
+		}
+		if o.sentAt[i] != 0 && !resent && s.now-o.lastCut >= handoverResend {
+			// Lost (or late): the link is fuller than the window thought. One cut per
+			// resend interval, so a burst of losses (or random loss) does not shut it.
+			resent, o.lastCut = true, s.now
+			o.window = max(o.window/2, handoverMinWindow)
+			if flying >= o.window {
+				return
+			}
 		}
 		if len(s.out) >= maxPendingOut-2 {
 			return // leave room for the handshake; the rest goes in the next call

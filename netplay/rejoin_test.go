@@ -211,6 +211,8 @@ func TestRejoin(t *testing.T) {
 		{"2 players, player 0, back before the timeout", 2, 0, 3, 0, transport.LinkConfig{}, 5 * time.Second, 2 * time.Second},
 		{"2 players, player 1, 200 KB state, 5% loss", 2, 1, 4, 200_000, lossy, 4 * time.Second, 2 * time.Second},
 		{"2 players, player 0, 200 KB state, 5% loss", 2, 0, 5, 200_000, lossy, 4 * time.Second, 2 * time.Second},
+		{"2 players, player 1, 200 KB state, 2 Mbit/s link with a 25 kB queue", 2, 1, 10, 200_000,
+			transport.LinkConfig{Latency: 5 * time.Millisecond, Rate: 2_000_000, Queue: 25_000}, 4 * time.Second, 2 * time.Second},
 		{"3 players, player 2", 3, 2, 6, 0, lossy, 4 * time.Second, 2 * time.Second},
 		{"3 players, player 0", 3, 0, 7, 10_000, lossy, 4 * time.Second, 2 * time.Second},
 		{"4 players, player 3, back after the timeout", 4, 3, 8, 10_000, lossy, 4 * time.Second, 6 * time.Second},
