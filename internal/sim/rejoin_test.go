@@ -64,6 +64,9 @@ func TestRejoinScenarios(t *testing.T) {
 	wan := transport.LinkConfig{Latency: 40 * ms, Jitter: 10 * ms}
 	loss5 := transport.LinkConfig{Latency: 25 * ms, Jitter: 5 * ms, Loss: 0.05}
 	loss10 := transport.LinkConfig{Latency: 30 * ms, Jitter: 10 * ms, Loss: 0.10, Dup: 0.02, Reorder: 0.05}
+	// Bit-flipped, truncated, replayed and forged copies of the peers' own datagrams, the
+	// handover's chunks and acknowledgements among them (transport's mistreatments).
+	mangled := transport.LinkConfig{Latency: 15 * ms, Jitter: 5 * ms, Loss: 0.03, Corrupt: 0.05, Truncate: 0.05, Replay: 0.05, Forge: 0.05}
 	const before, after, atOnce = 2 * time.Second, 7 * time.Second, 300 * time.Millisecond
 	cases := []rejoinCase{
 		{name: "2p/player1/after-timeout", seed: 201, players: 2, killed: 1, dies: 1200, back: after, link: lan},
@@ -87,6 +90,10 @@ func TestRejoinScenarios(t *testing.T) {
 		{name: "4p/player0/after-timeout", seed: 213, players: 4, killed: 0, dies: 1200, back: after, mode: game.Versus, link: wan},
 		{name: "4p/player2/at-once-loss10%", seed: 214, players: 4, killed: 2, dies: 800, back: atOnce, mode: game.Versus, link: lan,
 			handover: &loss10, handoverFor: 3 * time.Second},
+		{name: "2p/player1/mangled-handover", seed: 217, players: 2, killed: 1, dies: 900, back: before, link: lan,
+			coins: 2_000, handover: &mangled, handoverFor: 4 * time.Second},
+		{name: "3p/player0/mangled-handover-after-timeout", seed: 218, players: 3, killed: 0, dies: 900, back: after, mode: game.Versus, link: lan,
+			coins: 2_000, handover: &mangled, handoverFor: 4 * time.Second},
 		{name: "3p/player2/200KB-loss5%", seed: 215, players: 3, killed: 2, dies: 600, back: before, mode: game.Versus, link: lan,
 			coins: 10_000, handover: &loss5, handoverFor: 5 * time.Second, long: true},
 		{name: "4p/player0/200KB-loss10%-after-timeout", seed: 216, players: 4, killed: 0, dies: 600, back: after, mode: game.Versus, link: wan,
