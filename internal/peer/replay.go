@@ -59,8 +59,10 @@ func (r *recorder) confirmed(f lockstep.Frame, in []byte) {
 	row := f - 1
 	width := r.replay.Players * game.InputSize
 	switch {
+	case row > r.next && r.next == 0:
+		r.err = fmt.Errorf("we rejoined the match at frame %d and hold none of its inputs before it; nothing recorded (the players who stayed have the whole match)", row)
 	case row > r.next:
-		r.err = fmt.Errorf("frames %d..%d were never confirmed here (joined a match in progress?)", r.next, row-1)
+		r.err = fmt.Errorf("frames %d..%d were never confirmed here", r.next, row-1)
 	case len(in) != width:
 		r.err = fmt.Errorf("inputs of frame %d were forgotten before they were recorded", row)
 	case (int(row)+1)*width > maxReplay:
