@@ -60,7 +60,7 @@ func (r *recorder) confirmed(f lockstep.Frame, in []byte) {
 	width := r.replay.Players * game.InputSize
 	switch {
 	case row > r.next && r.next == 0:
-		r.err = fmt.Errorf("we rejoined the match at frame %d and hold none of its inputs before it; nothing recorded (the players who stayed have the whole match)", row)
+		r.err = fmt.Errorf("we rejoined the match at frame %d and hold none of its inputs before it; nothing recorded (the players who stayed have the whole match)", f)
 	case row > r.next:
 		r.err = fmt.Errorf("frames %d..%d were never confirmed here", r.next, row-1)
 	case len(in) != width:
