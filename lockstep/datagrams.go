@@ -151,6 +151,7 @@ func (s *Session) Outgoing(now time.Duration) []Datagram {
 			ep.rate.update(now, ep)
 			if ep.state == epRunning {
 				s.sendInputs(ep)
+				s.probeRestart(ep)
 			}
 		}
 	}

@@ -15,6 +15,11 @@ func (s *Session) receiveInput(ep *endpoint, h header, body []byte, size int) {
 		// The peer finished its handshake before us; its inputs come again until we ack.
 		// A peer we are waiting for to load a handed-over state plays on it now.
 		ep.lastRecv = s.now
+		if h.flags&flagChecksum != 0 {
+			// Its checksum report rides on only a few messages: keep it for when we have
+			// that frame (a rejoiner whose state is wrong reports it on its first ones).
+			s.remoteChecksum(ep, m.sumFrame, m.sum)
+		}
 		if !ep.loaded && ep.state == epRunning {
 			ep.loaded = true
 			s.startIfAllSynced()

@@ -47,9 +47,13 @@
 //
 // With Config.Rejoin a running session also helps the rejoin start: a valid handshake for a
 // seat whose player has been silent for InterruptTimeout (its process was restarted and
-// lost everything) drops that player at once, rather than after DisconnectTimeout; and a
-// dropped peer that speaks again is not told the match is over (answerStale), because it
-// may come back in the next leg.
+// lost everything) drops that player at once, rather than after DisconnectTimeout; a peer
+// gone quiet is sent a handshake request every syncRetry, so that a restarted player 0,
+// which knows nobody's address, hears of us and starts that handshake (probeRestart); and
+// a dropped peer that speaks again is not told the match is over (answerStale), because it
+// may come back in the next leg. An input message that arrives while a leg is still in its
+// handshake gives up its checksum report for later (a rejoiner with a wrong state reports
+// it on its first messages, and would otherwise go unnoticed by the donor).
 //
 // Wire: state chunk: magic | type 9 | frame F (uvarint) | chunk index (uvarint) | bytes |
 // tag (8). State acknowledgement: magic | type 10 | frame F (uvarint) | next (uvarint: every
@@ -556,6 +560,27 @@ func (s *Session) reopenSeat(ep *endpoint) {
 		ep.learned, ep.sendSyncNow = false, true
 	}
 }
+
+// probeRestart is a running session's part (Config.Rejoin) for a peer gone quiet: it is
+// sent a handshake request every syncRetry. A live peer answers it as a stale request; a
+// restarted process there (player 0 starts again on its own port and knows nobody) learns
+// our address from it and starts its handshake with us, which restartedSeat then takes as
+// the restart it is, a second or so after the death instead of DisconnectTimeout.
+func (s *Session) probeRestart(ep *endpoint) {
+	if !s.cfg.Rejoin || s.keepAliveOnly || !ep.interrupted || !ep.addrKnown || s.now-ep.lastSyncSend < syncRetry {
+		return
+	}
+	ep.lastSyncSend = s.now
+	m := syncMsg{nonce: ep.nonce}
+	s.fillSync(&m)
+	s.queue(ep.addr, func(b []byte) []byte { return appendSync(b, msgSyncRequest, &m, s.proof) })
+}
+
+// KeepAliveOnly is for a runner that keeps this leg alive while the next one opens: the
+// session goes on answering and sending keep-alives, but no longer probes quiet peers for a
+// restart, since a probe from this leg would reach the next leg's sessions from a session
+// they no longer know, and look to them like a restarted process.
+func (s *Session) KeepAliveOnly() { s.keepAliveOnly = true }
 
 // restartedSeat is a running session's part (Config.Rejoin): a valid handshake for seat ep,
 // whose player has been silent for InterruptTimeout, means the player's process started

@@ -90,6 +90,7 @@ type Session struct {
 	lastRefused   netip.AddrPort
 	lastRefusedAt time.Duration
 	refusedOnce   bool
+	keepAliveOnly bool // a leg kept alive while the next opens: no restart probes
 
 	// spectators (player 0, Config.Spectators > 0; spectator.go)
 	watchers   []*watcher

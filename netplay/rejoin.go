@@ -206,6 +206,7 @@ func (r *Runner) settle(now time.Duration) {
 		return
 	}
 	w.from, w.settled = from, true
+	old.KeepAliveOnly()
 	r.sess = leg
 	if len(r.lastSync) > 0 && now-r.lastSyncAt < settleWait {
 		leg.Receive(r.lastSyncFrom, r.lastSync, now)
