@@ -88,8 +88,10 @@ type Config struct {
 
 	// Rejoin says the match lets a dropped player come back (rejoin.go): a valid handshake
 	// for a seat whose player has been silent for InterruptTimeout drops that player at once
-	// (its process restarted), and a dropped peer that speaks again is not told the match is
-	// over. The runner opens the next leg, with Resume, for it to rejoin.
+	// (its process restarted), a peer gone quiet is probed with handshake requests (so a
+	// restarted player 0, which knows nobody, hears of us), and a dropped peer that speaks
+	// again is not told the match is over. The runner opens the next leg, with Resume, for it
+	// to rejoin.
 	Rejoin bool
 	// Resume, if set, makes the session a later leg of a match in progress, starting from a
 	// saved state (rejoin.go). Such a leg takes no spectators.
