@@ -163,7 +163,6 @@ type handoverIn struct {
 	dirty        bool
 	lastAck      time.Duration
 	lastProgress time.Duration
-	restarts     int // handovers started over after a checksum mismatch
 }
 
 // resumeInfoOf is the block a session with this Resume announces.
@@ -318,7 +317,7 @@ func (s *Session) receiveState(ep *endpoint, body []byte, size int) {
 		// start over rather than play on a state nobody else has.
 		s.drops.Corrupt++
 		clear(in.have)
-		in.next, in.held, in.restarts = 0, 0, in.restarts+1
+		in.next, in.held = 0, 0
 		return
 	}
 	s.resume, s.resumeState, s.seed, s.matchID = in.info, in.buf, in.seed, in.info.match
@@ -475,8 +474,8 @@ func (s *Session) refuse(from netip.AddrPort, h header, code rejectCode, m *sync
 // noteRefusal reports a refused rejoin attempt (EventRejoinRefused), once per refusalEvery
 // for the same address: an attempt that missed our reject retries a few times.
 func (s *Session) noteRefusal(from netip.AddrPort, code rejectCode, m *syncMsg) {
-	if from != s.lastRefused || s.now-s.lastRefusedAt >= refusalEvery || !s.refusedOnce {
-		s.lastRefused, s.lastRefusedAt, s.refusedOnce = from, s.now, true
+	if from != s.lastRefused || s.now-s.lastRefusedAt >= refusalEvery {
+		s.lastRefused, s.lastRefusedAt = from, s.now
 		s.emit(Event{Kind: EventRejoinRefused, Player: int(m.player), Addr: from, Err: s.refusalError(code, m)})
 	}
 }

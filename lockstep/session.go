@@ -89,7 +89,6 @@ type Session struct {
 	loadCell      Cell
 	lastRefused   netip.AddrPort
 	lastRefusedAt time.Duration
-	refusedOnce   bool
 	keepAliveOnly bool // a leg kept alive while the next opens: no restart probes
 
 	// spectators (player 0, Config.Spectators > 0; spectator.go)

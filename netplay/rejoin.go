@@ -180,7 +180,10 @@ func (r *Runner) settle(now time.Duration) {
 		r.noteEnd(w.end, EndPeerDisconnected)
 		return
 	}
-	w.oldState = r.game.SaveState(nil)
+	w.oldState = state // the game is at the old leg's frame: where to go back to
+	if from != old.Frame() {
+		w.oldState = r.game.SaveState(nil)
+	}
 	w.resume = lockstep.Resume{Match: old.MatchID(), Frame: r.base + from, State: state}
 	w.peers = make([]netip.AddrPort, len(r.cfg.Peers))
 	peers := w.peers

@@ -132,6 +132,22 @@ func (m *match) newRunner(p int, addr netip.AddrPort, life int) (*netplay.Runner
 	return r, conn
 }
 
+// checkFinished fails the test unless every player finished the match at m.finish, without
+// an error, on player 0's checksum. log also logs each result and the rejoin events.
+func (m *match) checkFinished(log bool) {
+	m.t.Helper()
+	want := m.runners[0].Result()
+	for p, r := range m.runners {
+		res := r.Result()
+		if log {
+			m.t.Logf("player %d: %v, rejoin events %+v", p, res, m.rejoins[p])
+		}
+		if res.Err != nil || res.Reason != netplay.EndFinished || !res.Confirmed || res.Frame != m.finish || res.Checksum != want.Checksum {
+			m.t.Errorf("player %d: %v (err %v), player 0: %v", p, res, res.Err, want)
+		}
+	}
+}
+
 // kill stops player p for good, as kill -9 does: nothing more is sent or read.
 func (m *match) kill(p int) {
 	m.dead[p] = true
@@ -289,13 +305,7 @@ func TestRejoinAfterFailedHandover(t *testing.T) {
 			}
 			m.start(killed)
 			m.runUntil(120*time.Second, m.allDone)
-			want := m.runners[0].Result()
-			for p, r := range m.runners {
-				res := r.Result()
-				if res.Err != nil || res.Reason != netplay.EndFinished || res.Frame != finish || res.Checksum != want.Checksum {
-					t.Errorf("player %d: %v (err %v), player 0: %v", p, res, res.Err, want)
-				}
-			}
+			m.checkFinished(false)
 		})
 	}
 }
@@ -327,14 +337,7 @@ func TestRejoinAfterNetworkCut(t *testing.T) {
 			m.runUntil(3*time.Second+tc.cut+time.Second, func() bool { return m.clock.Now() >= 3*time.Second+tc.cut })
 			setLinks(link)
 			m.runUntil(120*time.Second, m.allDone)
-			want := m.runners[0].Result()
-			for p, r := range m.runners {
-				res := r.Result()
-				if res.Err != nil || res.Reason != netplay.EndFinished || res.Frame != finish || res.Checksum != want.Checksum {
-					t.Errorf("player %d: %v (err %v), player 0: %v", p, res, res.Err, want)
-				}
-				t.Logf("player %d: %v, rejoin events %+v", p, res, m.rejoins[p])
-			}
+			m.checkFinished(true)
 		})
 	}
 }
@@ -356,14 +359,7 @@ func TestRejoinAfterStall(t *testing.T) {
 			m.runUntil(13*time.Second, func() bool { return m.clock.Now() >= 12*time.Second })
 			m.dead[tc.stopped] = false // SIGCONT
 			m.runUntil(120*time.Second, m.allDone)
-			want := m.runners[0].Result()
-			for p, r := range m.runners {
-				res := r.Result()
-				t.Logf("player %d: %v, rejoin events %+v", p, res, m.rejoins[p])
-				if res.Err != nil || res.Reason != netplay.EndFinished || res.Frame != finish || res.Checksum != want.Checksum {
-					t.Errorf("player %d: %v (err %v), player 0: %v", p, res, res.Err, want)
-				}
-			}
+			m.checkFinished(true)
 		})
 	}
 }
@@ -391,13 +387,7 @@ func TestRejoinSecondDropDuringPause(t *testing.T) {
 			at(14 * time.Second)
 			m.start(tc.second)
 			m.runUntil(120*time.Second, m.allDone)
-			want := m.runners[0].Result()
-			for p, r := range m.runners {
-				res := r.Result()
-				if res.Err != nil || res.Reason != netplay.EndFinished || res.Frame != finish || res.Checksum != want.Checksum {
-					t.Errorf("player %d: %v (err %v), player 0: %v", p, res, res.Err, want)
-				}
-			}
+			m.checkFinished(false)
 		})
 	}
 }
@@ -419,10 +409,5 @@ func TestRejoinLiveSeatStaysTaken(t *testing.T) {
 	}
 	m.start(2)
 	m.runUntil(120*time.Second, m.allDone)
-	want := m.runners[0].Result()
-	for p, r := range m.runners {
-		if res := r.Result(); res.Err != nil || res.Reason != netplay.EndFinished || res.Frame != finish || res.Checksum != want.Checksum {
-			t.Errorf("player %d: %v (err %v), player 0: %v", p, res, res.Err, want)
-		}
-	}
+	m.checkFinished(false)
 }

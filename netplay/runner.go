@@ -456,6 +456,11 @@ func (r *Runner) setEnd(f lockstep.Frame, why EndReason) {
 // frame is hashed: a full hash of a large state every frame would cost more than the frame.
 func (r *Runner) record() {
 	c := r.sess.ConfirmedFrame()
+	if _, ok := r.sess.SavedState(c); !ok && c == r.sess.Frame() {
+		// Frame 0 before the first advance (a new leg, or a rejoiner that only loaded its
+		// state): saved with that advance, and reported then, its checksum at hand.
+		c--
+	}
 	if r.cfg.OnConfirmed != nil {
 		// The session remembers the inputs of the last 128 frames, more than the confirmed
 		// frame can jump in one step (a late input of a third player can confirm a dozen).

@@ -107,18 +107,11 @@ type Peer struct {
 	// them at or before the frame the runner's current leg started from, which no later
 	// leg has a reason to change.
 	Reported, Repeated, Rewritten, RewrittenEarly int
-	// JoinSum is, for a process that rejoined a match in progress, the checksum of its
-	// first leg's frame 0 (the match's frame JoinedAt): the state it was handed, as its
-	// game loaded it. The runner does not report that frame as confirmed, so the sim takes
-	// it from the session, and Checksum gives it for that frame.
-	JoinSum uint64
-	HasJoin bool
 
-	bot   *bot.Bot
-	sums  []uint64 // checksum of every confirmed frame, by the match's frame
-	have  []bool
-	err   error             // what made the game or the input fail
-	first *lockstep.Session // the runner's first leg
+	bot  *bot.Bot
+	sums []uint64 // checksum of every confirmed frame, by the match's frame
+	have []bool
+	err  error // what made the game or the input fail
 	// wrap is the restart's WrapGame, for a fresh process.
 	wrap func(player int, g *game.State) lockstep.Game
 }
@@ -225,7 +218,6 @@ func (s *Sim) newPeer(p, life int) (*Peer, error) {
 		return nil, err
 	}
 	pe.Session = pe.Runner.Session()
-	pe.first = pe.Session
 	return pe, nil
 }
 
@@ -361,12 +353,6 @@ func (s *Sim) stepPeer(p *Peer, now time.Duration) error {
 	}
 	p.Runner.Tick()
 	p.Session = p.Runner.Session()
-	if !p.HasJoin && p.Session == p.first && p.Session.Rejoined() {
-		p.JoinSum, p.HasJoin = p.Session.Checksum(0)
-		if f := int(p.Runner.BaseFrame()); p.HasJoin && f < len(p.sums) && !p.have[f] {
-			p.sums[f], p.have[f] = p.JoinSum, true
-		}
-	}
 	c := p.Runner.Counters()
 	p.Stalls, p.Waits = c.Stalls, c.Waits
 	if p.err != nil {
@@ -446,7 +432,7 @@ func (p *Peer) confirmed(f lockstep.Frame, _ []byte) {
 func (p *Peer) MaxRollbackDepth() int { return p.Runner.Counters().MaxDepth }
 
 // Checksum is the recorded checksum of confirmed frame f (in the match's frames; for a
-// process that rejoined, from JoinedAt on, JoinSum at JoinedAt).
+// process that rejoined, from JoinedAt on).
 func (p *Peer) Checksum(f int) (uint64, bool) {
 	if f < 0 || f >= len(p.sums) {
 		return 0, false
