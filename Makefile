@@ -4,10 +4,10 @@ GO ?= go
 BIN := bin
 # WINDOW_PKGS are what building and running p2pa-window (ebiten on X11) needs; TEST_PKGS are
 # what the tests add: an X server for the window tests, xdotool to drive them, qemu-user to
-# run the arm64 determinism check.
+# run the arm64 determinism check, nftables for the NAT routers of the internet tests.
 WINDOW_PKGS := libxrandr-dev libxcursor-dev libxinerama-dev libxi-dev libxxf86vm-dev \
                libgl1-mesa-dev pkg-config
-TEST_PKGS := xvfb xdotool qemu-user-static
+TEST_PKGS := xvfb xdotool qemu-user-static nftables
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
 .PHONY: all build build-headless deps deps-window install test test-short vet demo bench fuzz cross golden clean
