@@ -27,7 +27,15 @@ type InputFunc func(f lockstep.Frame, dst []byte) []byte
 
 // Config describes one player's side of a match.
 type Config struct {
-	// Session is the engine's configuration; InputSize is required.
+	// Session is the engine's configuration; InputSize is required. New fills a zero
+	// Session.Nonce from crypto/rand, so no two runs share session keys and a leftover
+	// process of an earlier match is not believed; tests that must replay exactly set it.
+	// New also fills player 0's zero Session.Seed at random (unless SeedGiven): the
+	// handshake hands player 0's seed to every other player, whose own Seed is not used,
+	// so both sides of a match start from the same seed without agreeing on one
+	// beforehand. Only NewGame sees that agreed seed. A Game built before New cannot: build
+	// it from a value every peer knows (a constant, or one exchanged out of band), or use
+	// NewGame.
 	Session lockstep.Config
 	// Player is the local player; Peers holds every player's address by player number (the
 	// local entry is ignored; a zero address is learned from the handshake).
@@ -36,7 +44,7 @@ type Config struct {
 	Conn   transport.Conn
 	Clock  transport.Clock
 	// Game is the simulation. If nil, NewGame makes it once the handshake is done, from the
-	// agreed seed.
+	// agreed seed (player 0's Session.Seed).
 	Game    lockstep.Game
 	NewGame func(seed uint64) (lockstep.Game, error)
 	// Input gives the local input; nil plays zero input.
@@ -138,7 +146,8 @@ type Runner struct {
 	lastSyncAt   time.Duration
 }
 
-// New makes a runner; nothing is sent until the first Poll or Tick.
+// New makes a runner; nothing is sent until the first Poll or Tick. It fills a zero
+// Session.Nonce, and player 0's zero Session.Seed, from crypto/rand (see Config.Session).
 func New(cfg Config) (*Runner, error) {
 	if cfg.Conn == nil || cfg.Clock == nil {
 		return nil, errors.New("netplay: Conn and Clock are required")
@@ -159,6 +168,9 @@ func New(cfg Config) (*Runner, error) {
 		cfg.Session.Rejoin = true
 	}
 	sc := cfg.Session.WithDefaults()
+	if err := fillRandom(&sc, cfg.Player); err != nil {
+		return nil, err
+	}
 	if err := sc.Validate(); err != nil {
 		return nil, fmt.Errorf("netplay: session config: %w", err)
 	}

@@ -30,7 +30,10 @@ type Scenario struct {
 	// Frames is the frame every runner finishes at (netplay.Config.FinishAt); default 600.
 	Frames int
 	// Seed drives the emulated links and the sessions' seeds and nonces. State it in every
-	// scenario, so a failure replays.
+	// scenario, so a failure replays. The game's seed is not Seed itself: every NewGame
+	// gets Seed+1 (player 0's proposal, which the handshake hands to the others; 1<<63 if
+	// Seed+1 wraps to 0). A test that rebuilds a simulated game by hand, to replay or
+	// compare it, makes it from Seed+1.
 	Seed uint64
 	// Link applies to every direction; LinkFor, if set, overrides it per direction.
 	Link    transport.LinkConfig
@@ -38,7 +41,8 @@ type Scenario struct {
 	// Session is the base engine configuration; InputSize is required. Players, Seed and
 	// Nonce are filled in.
 	Session lockstep.Config
-	// NewGame makes player p's game from the agreed seed. Required.
+	// NewGame makes player p's game from the agreed seed, which is Seed+1 (see Seed).
+	// Required.
 	NewGame func(player int, seed uint64) (lockstep.Game, error)
 	// Input is player p's input for frame f, appended to dst; nil plays zero input.
 	Input func(player int, f lockstep.Frame, dst []byte) []byte
@@ -165,7 +169,7 @@ func New(sc Scenario) (*Sim, error) {
 			}
 		}
 		pc := cfg
-		pc.Seed, pc.Nonce = sc.Seed+1, sc.Seed*131+uint64(p)
+		pc.Seed, pc.Nonce = fixed(sc.Seed+1), fixed(sc.Seed*131+uint64(p))
 		peer := &Peer{Player: p, Addr: Addr(p), conn: conn, sums: make(map[lockstep.Frame]uint64)}
 		player := p
 		rc := netplay.Config{
@@ -189,6 +193,15 @@ func New(sc Scenario) (*Sim, error) {
 		s.Peers = append(s.Peers, peer)
 	}
 	return s, nil
+}
+
+// fixed keeps a derived seed or nonce from being zero, which netplay.New would replace with
+// a random value: the run would no longer replay from Scenario.Seed.
+func fixed(v uint64) uint64 {
+	if v == 0 {
+		return 1 << 63
+	}
+	return v
 }
 
 // Run prepares and plays sc; see Sim.Run.
