@@ -87,6 +87,10 @@ type Config struct {
 	// OnRejoin, if set, receives what happens to rejoins: a pause, its end, a refused
 	// attempt, and on the one who rejoins, the handover.
 	OnRejoin func(RejoinEvent)
+	// OnNoAnswer, if set, is told while a player whose address we know has not answered
+	// the handshake: after NoAnswerAfter, then less and less often (see NoAnswer). Without
+	// it a wrong address looks like a hang: the runner waits for an answer indefinitely.
+	OnNoAnswer func(NoAnswer)
 }
 
 // Readable is implemented by a Conn that can signal arrivals (transport.UDP does). Run
@@ -131,6 +135,7 @@ type Runner struct {
 	result   Result
 
 	recorded lockstep.Frame // the last frame given to OnConfirmed (of this leg)
+	noAnswer noAnswer       // the reports of players who have not answered (OnNoAnswer)
 
 	// rejoin (rejoin.go): the match's frame at this leg's frame 0, the pause while a
 	// dropped player may come back, and a first leg that joined a match in progress
@@ -189,6 +194,7 @@ func New(cfg Config) (*Runner, error) {
 		end:      lockstep.NullFrame,
 		recorded: lockstep.NullFrame,
 		lingerAt: -1,
+		noAnswer: newNoAnswer(),
 	}
 	if cfg.FinishAt > 0 {
 		r.end, r.reason = cfg.FinishAt, EndFinished
@@ -365,6 +371,7 @@ func (r *Runner) Tick() {
 	r.counters.Ticks++
 	r.Poll()
 	now := r.cfg.Clock.Now()
+	defer r.checkAnswers(now)
 	if r.wait != nil {
 		// Paused for a player who dropped: the next leg's handshake runs, nothing is played.
 		r.waitTick(now)
@@ -520,6 +527,7 @@ func (r *Runner) send(ds []lockstep.Datagram) {
 func (r *Runner) events(now time.Duration) {
 	for _, e := range r.sess.Events() {
 		base := r.base // a pause that starts here moves it
+		r.noAnswer.hear(e)
 		switch e.Kind {
 		// With three or four players the survivors of a departure play on (the engine
 		// agreed on the frame the leaver's input froze at); the match ends at a departure
