@@ -102,8 +102,11 @@ type Report struct {
 	Peers    []PeerReport
 	Compared int           // frame pairs whose checksums were compared
 	Elapsed  time.Duration // virtual time
-	// Err is the first problem: peers that disagree on a confirmed frame, a desync or a
-	// failure reported by a runner, or a match that did not end within MaxTime.
+	// Err is what went wrong, cause first: a runner that failed or saw a desync (its
+	// Result.Err wrapped, naming the player: a game whose LoadState fails is reported here,
+	// on the player it failed on), then peers that disagree on a confirmed frame (often
+	// the failure's consequence, at a later frame), or else a match that did not end
+	// within MaxTime. nil: every peer finished and agreed.
 	Err error
 }
 
@@ -302,24 +305,33 @@ func (s *Sim) report() *Report {
 		}
 		rep.Peers = append(rep.Peers, pr)
 	}
-	var err error
-	rep.Compared, err = s.Compare()
-	if err == nil {
-		err = s.check(rep)
+	var cmpErr error
+	rep.Compared, cmpErr = s.Compare()
+	// A runner's failure is the cause and the mismatch it leaves at a later frame only a
+	// symptom (a LoadState that fails on one peer shows as its checksums drifting), so the
+	// failure comes first; the mismatch follows, as a clue.
+	rep.Err = errors.Join(failed(rep), cmpErr)
+	if rep.Err == nil {
+		rep.Err = unfinished(rep)
 	}
-	rep.Err = err
 	return rep
 }
 
-// check reports a runner that failed, saw a desync, or did not end.
-func (s *Sim) check(rep *Report) error {
+// failed reports the first runner that failed or saw a desync.
+func failed(rep *Report) error {
 	for _, p := range rep.Peers {
-		switch {
-		case p.Gone:
-		case !p.Done:
-			return fmt.Errorf("player %d not done after %v: frame %d, confirmed %d", p.Player, rep.Elapsed, p.Frame, p.Confirmed)
-		case p.Result.Reason == netplay.EndDesync || p.Result.Reason == netplay.EndFailed:
+		if !p.Gone && p.Done && (p.Result.Reason == netplay.EndDesync || p.Result.Reason == netplay.EndFailed) {
 			return fmt.Errorf("player %d: %v: %w", p.Player, p.Result.Reason, p.Result.Err)
+		}
+	}
+	return nil
+}
+
+// unfinished reports a runner that did not end.
+func unfinished(rep *Report) error {
+	for _, p := range rep.Peers {
+		if !p.Gone && !p.Done {
+			return fmt.Errorf("player %d not done after %v: frame %d, confirmed %d", p.Player, rep.Elapsed, p.Frame, p.Confirmed)
 		}
 	}
 	return nil
