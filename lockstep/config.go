@@ -84,7 +84,7 @@ type Config struct {
 	Nonce uint64
 
 	// Spectators is how many spectators player 0 lets watch at once (0..MaxSpectators;
-	// spectator.go). With 0 player 0 keeps no history and refuses spectators.
+	// see Spectator). With 0 player 0 keeps no history and refuses spectators.
 	Spectators int
 
 	// DiffStates, if set, explains how two saved states differ (used in mismatch reports).
@@ -92,7 +92,7 @@ type Config struct {
 	// Logger receives debug logs; nil means silent.
 	Logger *slog.Logger
 
-	// Rejoin says the match lets a dropped player come back (rejoin.go): a valid handshake
+	// Rejoin says the match lets a dropped player come back (see Rejoining in the package doc): a valid handshake
 	// for a seat whose player has been silent for InterruptTimeout drops that player at once
 	// (its process restarted), a peer gone quiet is probed with handshake requests (so a
 	// restarted player 0, which knows nobody, hears of us), and a dropped peer that speaks
@@ -100,7 +100,7 @@ type Config struct {
 	// to rejoin.
 	Rejoin bool
 	// Resume, if set, makes the session a later leg of a match in progress, starting from a
-	// saved state (rejoin.go). Such a leg takes no spectators.
+	// saved state (see Resume). Such a leg takes no spectators.
 	Resume *Resume
 	// SeedGiven says Seed was chosen by the user rather than at random: a rejoin attempt
 	// with it is refused by a match that plays another seed.

@@ -82,7 +82,7 @@ type Config struct {
 	// process restarted) to come back; 0 ends the match at the drop, as without it (with
 	// three or four players the survivors then play on). While they wait the match is
 	// paused; the player rejoins by starting its side again, with the same configuration
-	// (see rejoin.go). DefaultRejoin is p2pa's.
+	// (see Rejoin in the package doc). DefaultRejoin is p2pa's.
 	Rejoin time.Duration
 	// OnRejoin, if set, receives what happens to rejoins: a pause, its end, a refused
 	// attempt, and on the one who rejoins, the handover.
