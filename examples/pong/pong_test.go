@@ -47,7 +47,8 @@ func TestSyncTest(t *testing.T) {
 	}
 }
 
-// 3,000 frames over a 60 ms link with 5% loss: every confirmed frame agrees.
+// 3,000 frames over a link of 60 ms each way (a 120 ms round trip), ±5 ms of jitter and 5%
+// loss each way: every confirmed frame agrees.
 func TestOverLossyLink(t *testing.T) {
 	frames := 3000
 	if testing.Short() {
