@@ -77,13 +77,10 @@ type Status struct {
 	Rejoin          netplay.RejoinStatus // a pause for a player who dropped, or our own rejoin
 }
 
-const (
-	// waitReminder is how long FindGame looks before it says it is still looking; each
-	// later reminder waits twice as long, up to waitReminderMax. A joiner that gets no
-	// answer is told on the runner's schedule, which is the same (netplay.NoAnswer).
-	waitReminder    = netplay.NoAnswerAfter
-	waitReminderMax = netplay.NoAnswerMaxGap
-)
+// waitReminder is how long FindGame looks before it says it is still looking (later
+// reminders back off, up to lookReminderMax). It is the runner's first "no answer" report
+// (netplay.NoAnswerAfter), so the two waits a joiner meets read alike.
+const waitReminder = netplay.NoAnswerAfter
 
 // Match is one player's side of a coin game: a netplay.Runner (the loop, the handshake,
 // the end of the match) plus what the coin game and the command line add: the bot or the
