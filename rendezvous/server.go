@@ -266,14 +266,14 @@ func (s *Server) clientAddr(r *http.Request) netip.Addr {
 
 // conn is one WebSocket: before its join a newcomer, after it a member of a room.
 type conn struct {
-	s    *Server
-	ws   *websocket.Conn
-	addr netip.Addr
-	lim  *addrState // s.addrs[addr], kept while this connection counts in it
-	out  chan []byte   // to the writer
-	quit chan struct{} // closed by fail: the writer sends final and closes
-	once sync.Once
-	final []byte // the error message to send last, if any
+	s      *Server
+	ws     *websocket.Conn
+	addr   netip.Addr
+	lim    *addrState    // s.addrs[addr], kept while this connection counts in it
+	out    chan []byte   // to the writer
+	quit   chan struct{} // closed by fail: the writer sends final and closes
+	once   sync.Once
+	final  []byte // the error message to send last, if any
 	status websocket.StatusCode
 
 	// Set on join, under s.mu.
