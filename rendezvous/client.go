@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -84,11 +85,7 @@ func Dial(ctx context.Context, url string, req JoinRequest) (*Client, error) {
 	}
 	ws, resp, err := websocket.Dial(ctx, u, nil)
 	if err != nil {
-		msg := "cannot reach the rendezvous server at " + u
-		if resp != nil {
-			msg = fmt.Sprintf("the server at %s answered HTTP %d, not a p2pa rendezvous", u, resp.StatusCode)
-		}
-		return nil, &Error{Code: CodeUnreachable, Message: msg, Err: err}
+		return nil, dialError(u, resp, err)
 	}
 	ws.SetReadLimit(clientReadLimit)
 	seat := req.Seat
@@ -132,6 +129,20 @@ func Dial(ctx context.Context, url string, req JoinRequest) (*Client, error) {
 	rctx, c.stop = context.WithCancel(context.Background())
 	go c.read(rctx)
 	return c, nil
+}
+
+// dialError says why no WebSocket could be opened. The server refuses some connections
+// before the upgrade, with an HTTP status instead of an error message.
+func dialError(u string, resp *http.Response, err error) *Error {
+	switch {
+	case resp == nil: // no answer at all (or js/wasm, where the browser hides the response)
+		return &Error{Code: CodeUnreachable, Message: "cannot reach the rendezvous server at " + u, Err: err}
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return &Error{Code: CodeRateLimited, Message: "the rendezvous server at " + u + " refused: too many connections from your address"}
+	case resp.StatusCode == http.StatusServiceUnavailable:
+		return &Error{Code: CodeShutdown, Message: "the rendezvous server at " + u + " is stopping"}
+	}
+	return &Error{Code: CodeUnreachable, Message: fmt.Sprintf("the server at %s answered HTTP %d, not a p2pa rendezvous", u, resp.StatusCode), Err: err}
 }
 
 // readServer reads and decodes one message.

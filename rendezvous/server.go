@@ -275,6 +275,7 @@ type conn struct {
 	once   sync.Once
 	final  []byte // the error message to send last, if any
 	status websocket.StatusCode
+	abrupt bool // close without a word (drop)
 
 	// Set on join, under s.mu.
 	room *room
@@ -300,13 +301,22 @@ func (c *conn) fail(e *Error) {
 	})
 }
 
+// drop ends a connection that no longer reads (no pong, a failed write, a full queue):
+// no last message and no closing handshake, which would only wait for it.
+func (c *conn) drop() {
+	c.once.Do(func() {
+		c.abrupt = true
+		close(c.quit)
+	})
+}
+
 // send queues b without blocking; a member too slow to take its messages is dropped rather
 // than holding up the room.
 func (c *conn) send(b []byte) {
 	select {
 	case c.out <- b:
 	default:
-		c.fail(&Error{Code: CodeBadMessage, Message: "too slow reading the server's messages"})
+		c.drop()
 	}
 }
 
@@ -432,7 +442,7 @@ func (c *conn) writer() {
 		select {
 		case b := <-c.out:
 			if err := c.write(b); err != nil {
-				c.fail(&Error{Code: CodeBadMessage, Message: "write failed"})
+				c.drop()
 			}
 		case <-ping.C:
 			if pinging {
@@ -447,9 +457,16 @@ func (c *conn) writer() {
 		case err := <-pongs:
 			pinging = false
 			if err != nil {
-				c.fail(&Error{Code: CodeBadMessage, Message: "no answer to the keep-alive ping"})
+				c.drop() // no pong: the peer is gone or not reading
 			}
 		case <-c.quit:
+			if c.abrupt {
+				_ = c.ws.CloseNow() // the peer is not listening: nothing to tell it
+				if pinging {
+					<-pongs
+				}
+				return
+			}
 			if c.final != nil {
 				_ = c.write(c.final) // best effort: the peer may be gone already
 			}
@@ -487,6 +504,9 @@ func (s *Server) join(c *conn, m message) *Error {
 	}
 	seat := *m.Seat
 	name := CanonicalRoom(m.Room)
+	if seat.Player() && int(seat) >= s.lim.Players {
+		return &Error{Code: CodeRoomFull, Message: fmt.Sprintf("room %s is full: it has %d player seats (0..%d)", name, s.lim.Players, s.lim.Players-1)}
+	}
 	rm := s.rooms[name]
 	if rm == nil {
 		if !m.Create {
@@ -509,9 +529,6 @@ func (s *Server) join(c *conn, m message) *Error {
 		s.log.Info("room created", "room", name, "addr", c.addr)
 	}
 	if seat.Player() {
-		if int(seat) >= s.lim.Players {
-			return &Error{Code: CodeRoomFull, Message: fmt.Sprintf("room %s is full: it has %d player seats (0..%d)", name, s.lim.Players, s.lim.Players-1)}
-		}
 		for _, o := range rm.members {
 			if o.seat == seat {
 				return &Error{Code: CodeSeatTaken, Message: fmt.Sprintf("%s's seat in room %s is taken by a connected player", seat, name)}

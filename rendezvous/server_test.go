@@ -463,7 +463,37 @@ func TestConnectionsPerAddress(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("fourth connection: %v, %v, want HTTP 429", err, resp)
 	}
+	if err := dialError(ts.url, resp, err); !errors.Is(err, ErrRateLimited) || !strings.Contains(err.Error(), "too many connections") {
+		t.Errorf("the client says %v", err)
+	}
 	join(t, ts.url, JoinRequest{Create: true, Seat: 0})
+}
+
+// TestKeepAlive: a connection that stops answering the server's pings (a vanished
+// machine) is dropped and its seat freed, however long the match runs.
+func TestKeepAlive(t *testing.T) {
+	ts := newTestServer(t, ServerConfig{Limits: Limits{PingInterval: 20 * time.Millisecond}})
+	ws := rawDial(t, ts.url, "")
+	if err := ws.Write(t.Context(), websocket.MessageText, []byte(`{"t":"join","v":1,"room":"r","create":true,"seat":0}`)); err != nil {
+		t.Fatal(err)
+	}
+	if m := readRaw(t, ws); m.T != MsgWelcome {
+		t.Fatalf("got %+v", m)
+	}
+	// Not reading any more, it answers no ping.
+	waitFor(t, func() bool { return ts.members("R") == 0 })
+	join(t, ts.url, JoinRequest{Room: "r", Seat: 0})
+}
+
+// TestNoSeatNoRoom: a join refused for its seat creates no room.
+func TestNoSeatNoRoom(t *testing.T) {
+	ts := newTestServer(t, ServerConfig{Limits: Limits{Players: 2}})
+	if err := joinErr(t, ts.url, JoinRequest{Room: "r", Create: true, Seat: 3}); !errors.Is(err, ErrRoomFull) {
+		t.Errorf("seat 3 of 2: %v", err)
+	}
+	if n := ts.members("R"); n != -1 {
+		t.Errorf("a room was made: %d members", n)
+	}
 }
 
 func TestRoomExpiry(t *testing.T) {
@@ -566,8 +596,8 @@ func TestServerClose(t *testing.T) {
 	if !errors.Is(c.Err(), ErrShutdown) {
 		t.Errorf("got %v, want shutdown", c.Err())
 	}
-	if err := joinErr(t, ts.url, JoinRequest{Create: true, Seat: 0}); !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "503") {
-		t.Errorf("after Close: %v, want HTTP 503", err)
+	if err := joinErr(t, ts.url, JoinRequest{Create: true, Seat: 0}); !errors.Is(err, ErrShutdown) || !strings.Contains(err.Error(), "is stopping") {
+		t.Errorf("after Close: %v, want shutdown", err)
 	}
 }
 
