@@ -20,18 +20,19 @@ import (
 // Limits bound what one client, one room and the whole server may use. A zero field takes
 // its default (DefaultLimits).
 type Limits struct {
-	Players        int           // player seats per room, 1..MaxSeats
-	Spectators     int           // spectators per room
-	MessageBytes   int           // the largest message a client may send; a larger one closes its connection
-	RoomsPerMinute int           // rooms one client address may create a minute
-	JoinsPerMinute int           // joins one client address may make a minute
-	ConnsPerAddr   int           // connections one client address may hold open at once
-	Rooms          int           // rooms the server holds at once
-	EmptyRoomTTL   time.Duration // a room nobody is in is removed after this (a restarted lone player finds it meanwhile)
-	IdleRoomTTL    time.Duration // a room where nobody joined, left or signalled for this long is closed
-	JoinTimeout    time.Duration // a connection must send its join within this
-	PingInterval   time.Duration // keep-alive: a ping this often; no pong within it closes the connection
-	SendQueue      int           // messages queued for one member; a member that falls this far behind is dropped
+	Players          int           // player seats per room, 1..MaxSeats
+	Spectators       int           // spectators per room
+	MessageBytes     int           // the largest message a client may send; a larger one closes its connection
+	RoomsPerMinute   int           // rooms one client address may create a minute
+	JoinsPerMinute   int           // joins one client address may make a minute
+	SignalsPerMinute int           // signals one member may send a minute (a burst of as many, then that rate)
+	ConnsPerAddr     int           // connections one client address may hold open at once
+	Rooms            int           // rooms the server holds at once
+	EmptyRoomTTL     time.Duration // a room nobody is in is removed after this (a restarted lone player finds it meanwhile)
+	IdleRoomTTL      time.Duration // a room where nobody joined, left or signalled for this long is closed
+	JoinTimeout      time.Duration // a connection must send its join within this
+	PingInterval     time.Duration // keep-alive: a ping this often; no pong within it closes the connection
+	SendQueue        int           // messages queued for one member; a member that falls this far behind is dropped
 }
 
 // DefaultLimits are the limits a zero Limits field takes.
@@ -41,13 +42,15 @@ var DefaultLimits = Limits{
 	MessageBytes:   MaxSignalData + 1024, // a full signal and its envelope
 	RoomsPerMinute: 10,
 	JoinsPerMinute: 60,
-	ConnsPerAddr:   32,
-	Rooms:          10000,
-	EmptyRoomTTL:   2 * time.Minute,
-	IdleRoomTTL:    6 * time.Hour,
-	JoinTimeout:    10 * time.Second,
-	PingInterval:   15 * time.Second,
-	SendQueue:      64,
+	// A newcomer trickles a dozen candidates or so to each of up to 11 others at once.
+	SignalsPerMinute: 600,
+	ConnsPerAddr:     32,
+	Rooms:            10000,
+	EmptyRoomTTL:     2 * time.Minute,
+	IdleRoomTTL:      6 * time.Hour,
+	JoinTimeout:      10 * time.Second,
+	PingInterval:     15 * time.Second,
+	SendQueue:        64,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -67,6 +70,7 @@ func (l Limits) withDefaults() Limits {
 	pick(&l.MessageBytes, d.MessageBytes)
 	pick(&l.RoomsPerMinute, d.RoomsPerMinute)
 	pick(&l.JoinsPerMinute, d.JoinsPerMinute)
+	pick(&l.SignalsPerMinute, d.SignalsPerMinute)
 	pick(&l.ConnsPerAddr, d.ConnsPerAddr)
 	pick(&l.Rooms, d.Rooms)
 	pick(&l.SendQueue, d.SendQueue)
@@ -81,7 +85,7 @@ func (l Limits) check() error {
 	switch {
 	case l.Players < 1 || l.Players > MaxSeats:
 		return fmt.Errorf("players per room %d: must be 1..%d", l.Players, MaxSeats)
-	case l.Spectators < 0, l.MessageBytes < 0, l.RoomsPerMinute < 0, l.JoinsPerMinute < 0, l.ConnsPerAddr < 0, l.Rooms < 0, l.SendQueue < 0:
+	case l.Spectators < 0, l.MessageBytes < 0, l.RoomsPerMinute < 0, l.JoinsPerMinute < 0, l.SignalsPerMinute < 0, l.ConnsPerAddr < 0, l.Rooms < 0, l.SendQueue < 0:
 		return errors.New("negative limit")
 	case l.EmptyRoomTTL < 0, l.IdleRoomTTL < 0, l.JoinTimeout < 0, l.PingInterval < 0:
 		return errors.New("negative duration limit")
@@ -278,9 +282,10 @@ type conn struct {
 	abrupt bool // close without a word (drop)
 
 	// Set on join, under s.mu.
-	room *room
-	id   string
-	seat Seat
+	room    *room
+	id      string
+	seat    Seat
+	signals bucket // under s.mu
 }
 
 // fail ends the connection: the writer sends e (if not nil) as the last message and closes.
@@ -425,7 +430,11 @@ func (c *conn) reader(joinTimer *time.Timer) {
 			}
 			joined = true
 		case m.T == MsgSignal:
-			s.signal(c, m)
+			if e := s.signal(c, m); e != nil {
+				s.log.Info("refused", "addr", c.addr, "room", c.room.name, "id", c.id, "why", e.Code.String())
+				c.fail(e)
+				return
+			}
 		}
 	}
 }
@@ -606,19 +615,24 @@ func isTURN(u string) bool {
 
 // signal relays m to the member it names. A signal to a member that has left is dropped, as
 // a datagram to nobody: the sender learns of the departure from the left notice.
-func (s *Server) signal(c *conn, m message) {
+func (s *Server) signal(c *conn, m message) *Error {
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !c.signals.take(now, s.lim.SignalsPerMinute) {
+		return &Error{Code: CodeRateLimited, Message: fmt.Sprintf("too many signals (at most %d a minute)", s.lim.SignalsPerMinute)}
+	}
 	rm := c.room
-	rm.lastActive = s.now()
+	rm.lastActive = now
 	for _, o := range rm.members {
 		if o.id == m.To && o != c {
 			if b, err := encode(message{T: MsgSignal, From: c.id, Data: m.Data}); err == nil {
 				o.send(b)
 			}
-			return
+			return nil
 		}
 	}
+	return nil
 }
 
 // leave removes c from its room (if it had joined) and tells the others.

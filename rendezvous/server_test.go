@@ -450,6 +450,35 @@ func TestRateLimits(t *testing.T) {
 	}
 }
 
+// TestSignalFlood: a member that signals faster than the limit is closed; the member it
+// flooded stays.
+func TestSignalFlood(t *testing.T) {
+	ts := newTestServer(t, ServerConfig{Limits: Limits{SignalsPerMinute: 10}})
+	p0 := join(t, ts.url, JoinRequest{Room: "r", Create: true, Seat: 0})
+	p1 := join(t, ts.url, JoinRequest{Room: "r", Seat: 1})
+	next(t, p0)
+	for i := range 11 {
+		if err := p1.Signal(t.Context(), "1", "candidate"); err != nil {
+			t.Fatalf("signal %d: %v", i, err)
+		}
+	}
+	<-p1.Done()
+	if !errors.Is(p1.Err(), ErrRateLimited) {
+		t.Errorf("flooder: %v, want rate limited", p1.Err())
+	}
+	for i := range 10 {
+		if ev := next(t, p0); ev.Kind != EventSignal {
+			t.Fatalf("event %d: %+v, want a signal", i, ev)
+		}
+	}
+	if ev := next(t, p0); ev.Kind != EventLeft {
+		t.Errorf("got %+v, want the flooder to leave", ev)
+	}
+	if p0.Err() != nil {
+		t.Errorf("flooded member: %v", p0.Err())
+	}
+}
+
 // TestConnectionsPerAddress: one address holding many open connections is refused more
 // before the upgrade, and others are not.
 func TestConnectionsPerAddress(t *testing.T) {

@@ -34,6 +34,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if o.Serve.Addr != "" {
+		defer peer.StartProfile(o.Profile)()
 		return serve(o.Serve, stdout, stderr)
 	}
 	windowed := !o.Diff && !o.SyncTest && !o.Headless

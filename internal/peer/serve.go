@@ -26,7 +26,7 @@ type ServeOptions struct {
 }
 
 // serveFlags are the flags that go with -serve; every other one plays a match.
-var serveFlags = []string{"serve", "turn", "public", "turn-allow", "ice", "turn-secret", "v", "profile", "h", "help"}
+var serveFlags = []string{"serve", "turn", "public", "turn-allow", "ice", "turn-secret", "profile", "h", "help"}
 
 // serveFlagVars declares the -serve flags on fs; the string ones are parsed by checkServe.
 func serveFlagVars(fs *flag.FlagSet, o *Options, public, allow, ice *string) {

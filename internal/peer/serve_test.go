@@ -15,7 +15,7 @@ func TestParseServeFlags(t *testing.T) {
 		want ServeOptions
 	}{
 		{[]string{"-serve", ":8080"}, ServeOptions{Addr: ":8080"}},
-		{[]string{"-serve", "127.0.0.1:0", "-v"}, ServeOptions{Addr: "127.0.0.1:0"}},
+		{[]string{"-serve", "127.0.0.1:0", "-profile", "cpu"}, ServeOptions{Addr: "127.0.0.1:0"}},
 		{[]string{"-serve", ":8080", "-turn", ":3478", "-public", "203.0.113.7"},
 			ServeOptions{Addr: ":8080", TURN: ":3478", Public: netip.MustParseAddr("203.0.113.7")}},
 		// A relay on a specific address needs no -public; -turn-allow takes ranges and addresses.
@@ -58,6 +58,7 @@ func TestParseServeFlagsErrors(t *testing.T) {
 		{"p2pa", []string{"-serve", ":http"}, "-serve :http: port"},
 		{"p2pa", []string{"-serve", ":8080", "-p", "1"}, "-p: not with -serve"},
 		{"p2pa", []string{"-serve", ":8080", "-headless"}, "-headless: not with -serve"},
+		{"p2pa", []string{"-serve", ":8080", "-v"}, "-v: not with -serve"},
 		{"p2pa", []string{"-serve", ":8080", "-public", "203.0.113.7"}, "-public: only with -turn"},
 		{"p2pa", []string{"-serve", ":8080", "-turn-allow", "10.0.0.0/8"}, "-turn-allow: only with -turn"},
 		{"p2pa", []string{"-serve", ":8080", "-turn", ":3478"}, "-turn :3478: give -public IP"},

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync"
 
 	"github.com/pion/logging"
 	"github.com/pion/turn/v5"
@@ -35,15 +36,51 @@ type Config struct {
 	// Allow lists the peer ranges that are relayed to although they are private, loopback or
 	// link-local (tests on loopback; a relay serving one LAN).
 	Allow []netip.Prefix
-	// Logger gets the refused peer addresses. Nil: none.
+	// Logger gets the refused peer addresses and allocations. Nil: none.
 	Logger *slog.Logger
+	// UserAllocations bounds the allocations one credential (one room member) holds at once
+	// (0: DefaultUserAllocations); Allocations bounds them all (0: DefaultAllocations).
+	// Each is a UDP socket on this machine.
+	UserAllocations, Allocations int
 }
+
+// DefaultUserAllocations lets a member hold a relayed address per peer it links to (up to
+// 11 in a full room), for IPv4 and IPv6, with room for reconnects.
+const DefaultUserAllocations = 32
+
+// DefaultAllocations bounds the relay's sockets well under a default file limit's reach.
+const DefaultAllocations = 2048
 
 // Relay is a running TURN server.
 type Relay struct {
 	srv    *turn.Server
 	conn   net.PacketConn
 	public netip.AddrPort
+	quota  quota
+}
+
+// quota counts allocations per user (the credential's user part, room and member ID).
+type quota struct {
+	mu           sync.Mutex
+	users        map[string]int
+	total        int
+	perUser, max int
+}
+
+func (q *quota) allow(user string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.users[user] < q.perUser && q.total < q.max
+}
+
+func (q *quota) add(user string, n int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.users[user] += n
+	q.total += n
+	if q.users[user] <= 0 {
+		delete(q.users, user)
+	}
 }
 
 // New listens on cfg.Listen and starts relaying.
@@ -80,8 +117,27 @@ func New(cfg Config) (*Relay, error) {
 	} else if public.Is6() {
 		relayBind = "::"
 	}
+	r := &Relay{conn: conn}
+	r.quota = quota{users: map[string]int{}, perUser: cfg.UserAllocations, max: cfg.Allocations}
+	if r.quota.perUser == 0 {
+		r.quota.perUser = DefaultUserAllocations
+	}
+	if r.quota.max == 0 {
+		r.quota.max = DefaultAllocations
+	}
 	srv, err := turn.NewServer(turn.ServerConfig{
-		Realm:         Realm,
+		Realm: Realm,
+		QuotaHandler: func(user, _ string, client net.Addr) bool {
+			if r.quota.allow(user) {
+				return true
+			}
+			log.Info("relay refused", "client", client.String(), "user", user, "why", "allocation quota")
+			return false
+		},
+		EventHandler: turn.EventHandler{
+			OnAllocationCreated: func(_, _ net.Addr, _, user, _ string, _ net.Addr, _ int) { r.quota.add(user, 1) },
+			OnAllocationDeleted: func(_, _ net.Addr, _, user, _ string) { r.quota.add(user, -1) },
+		},
 		AuthHandler:   turn.LongTermTURNRESTAuthHandler(cfg.Secret, quietLogger{}),
 		LoggerFactory: quietFactory{},
 		PacketConnConfigs: []turn.PacketConnConfig{{
@@ -104,7 +160,8 @@ func New(cfg Config) (*Relay, error) {
 		_ = conn.Close() // the server's error is the one to report
 		return nil, fmt.Errorf("relay: %w", err)
 	}
-	return &Relay{srv: srv, conn: conn, public: netip.AddrPortFrom(public, local.Port())}, nil
+	r.srv, r.public = srv, netip.AddrPortFrom(public, local.Port())
+	return r, nil
 }
 
 // Addr is the address clients reach the relay at: the public IP and the listening port.

@@ -17,7 +17,12 @@ const secret = "relay-test-secret"
 
 func startRelay(t *testing.T, allow ...netip.Prefix) *Relay {
 	t.Helper()
-	r, err := New(Config{Listen: "127.0.0.1:0", Secret: secret, Allow: allow})
+	return startRelayConfig(t, Config{Listen: "127.0.0.1:0", Secret: secret, Allow: allow})
+}
+
+func startRelayConfig(t *testing.T, cfg Config) *Relay {
+	t.Helper()
+	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,6 +172,52 @@ func TestPeerFilter(t *testing.T) {
 			t.Errorf("client got %q, %v", buf[:n], err)
 		}
 	})
+}
+
+// TestQuota: one credential holds at most UserAllocations allocations; another credential
+// still gets one, and a freed allocation makes room again.
+func TestQuota(t *testing.T) {
+	r := startRelayConfig(t, Config{Listen: "127.0.0.1:0", Secret: secret, UserAllocations: 2})
+	fresh := time.Now().Add(time.Hour)
+	u1, p1 := rendezvous.TURNCredentials(secret, "R.1", fresh)
+	var held []net.PacketConn
+	for i := range 2 {
+		a, err := turnClient(t, r, u1, p1).Allocate()
+		if err != nil {
+			t.Fatalf("allocation %d: %v", i, err)
+		}
+		held = append(held, a)
+	}
+	if a, err := turnClient(t, r, u1, p1).Allocate(); err == nil {
+		_ = a.Close()
+		t.Fatal("a third allocation for one credential")
+	}
+	u2, p2 := rendezvous.TURNCredentials(secret, "R.2", fresh)
+	a, err := turnClient(t, r, u2, p2).Allocate()
+	if err != nil {
+		t.Fatalf("another member: %v", err)
+	}
+	if err := a.Close(); err != nil {
+		t.Error(err)
+	}
+	if err := held[0].Close(); err != nil { // a refresh with lifetime 0: the server deletes it
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		a, err := turnClient(t, r, u1, p1).Allocate()
+		if err == nil {
+			_ = a.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the freed allocation was never counted out: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := held[1].Close(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestPeerAllowed(t *testing.T) {
