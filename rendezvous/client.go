@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -248,11 +249,16 @@ func (c *Client) Signal(ctx context.Context, to, data string) error {
 
 // Close leaves the room: the others get EventLeft. Events is closed soon after.
 func (c *Client) Close() error {
+	select {
+	case <-c.done:
+		return nil // ended already; Err says why
+	default:
+	}
 	c.closing.Store(true)
 	err := c.ws.Close(websocket.StatusNormalClosure, "") // the reader sees the server's close frame
 	c.stop()
 	c.end(nil)
-	if err != nil && websocket.CloseStatus(err) == -1 && !errors.Is(err, context.Canceled) {
+	if err != nil && websocket.CloseStatus(err) == -1 && !errors.Is(err, context.Canceled) && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("close rendezvous %s: %w", c.url, err)
 	}
 	return nil

@@ -564,6 +564,8 @@ func (s *Server) join(c *conn, m message) *Error {
 	if err != nil {
 		return &Error{Code: CodeBadMessage, Message: err.Error()}
 	}
+	// Logged before anyone is told, so the log is never behind what members see.
+	s.log.Info("joined", "room", name, "id", c.id, "seat", seat.String(), "addr", c.addr)
 	c.send(b)
 	if b, err = encode(message{T: MsgJoined, Member: &Member{ID: c.id, Seat: c.seat}}); err == nil {
 		for _, o := range rm.members {
@@ -572,7 +574,6 @@ func (s *Server) join(c *conn, m message) *Error {
 	}
 	rm.members = append(rm.members, c)
 	rm.lastActive, rm.emptySince = now, time.Time{}
-	s.log.Info("joined", "room", name, "id", c.id, "seat", seat.String(), "addr", c.addr)
 	return nil
 }
 
@@ -654,18 +655,20 @@ func (s *Server) leave(c *conn) {
 	if len(rm.members) == 0 {
 		rm.emptySince = now
 	}
+	// Logged before anyone is told, so the log is never behind what members see.
+	s.log.Info("left", "room", rm.name, "id", c.id, "seat", c.seat.String(), "addr", c.addr)
 	if b, err := encode(message{T: MsgLeft, Member: &Member{ID: c.id, Seat: c.seat}}); err == nil {
 		for _, o := range rm.members {
 			o.send(b)
 		}
 	}
-	s.log.Info("left", "room", rm.name, "id", c.id, "seat", c.seat.String(), "addr", c.addr)
 }
 
 // sweeper expires rooms until Close.
 func (s *Server) sweeper() {
 	defer s.wg.Done()
-	t := time.NewTicker(min(s.lim.EmptyRoomTTL, s.lim.IdleRoomTTL, time.Minute) / 2)
+	// Often enough that a room outlives its limit by half of it at most.
+	t := time.NewTicker(max(min(s.lim.EmptyRoomTTL, s.lim.IdleRoomTTL, time.Minute)/2, 10*time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
@@ -689,12 +692,12 @@ func (s *Server) sweep() {
 			delete(s.rooms, name)
 			s.log.Info("room expired", "room", name, "why", "empty")
 		case len(rm.members) > 0 && now.Sub(rm.lastActive) >= s.lim.IdleRoomTTL:
+			s.log.Info("room expired", "room", name, "why", "idle")
 			for _, o := range rm.members {
 				o.fail(&Error{Code: CodeExpired, Message: fmt.Sprintf("room %s was idle for %v and is closed", name, s.lim.IdleRoomTTL)})
 			}
 			rm.members = nil
 			delete(s.rooms, name)
-			s.log.Info("room expired", "room", name, "why", "idle")
 		}
 	}
 	for addr, a := range s.addrs {
