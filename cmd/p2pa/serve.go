@@ -64,6 +64,9 @@ func serve(o peer.ServeOptions, stdout, stderr io.Writer) int {
 	for _, u := range o.ICE {
 		cfg.ICE = append(cfg.ICE, rendezvous.ICEServer{URLs: []string{u}})
 	}
+	if len(cfg.ICE) == 0 {
+		fmt.Fprintln(stdout, "p2pa: no STUN or TURN server to hand out (add -turn or -ice): only players who can reach each other directly will meet")
+	}
 	srv, err := rendezvous.NewServer(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "p2pa: %v\n", err)

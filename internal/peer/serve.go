@@ -30,7 +30,7 @@ var serveFlags = []string{"serve", "turn", "public", "turn-allow", "ice", "turn-
 
 // serveFlagVars declares the -serve flags on fs; the string ones are parsed by checkServe.
 func serveFlagVars(fs *flag.FlagSet, o *Options, public, allow, ice *string) {
-	fs.StringVar(&o.Serve.Addr, "serve", "", "run the rendezvous server on this HTTP address (host:port) instead of playing:\n"+
+	fs.StringVar(&o.Serve.Addr, "serve", "", "p2pa only: run the rendezvous server on this HTTP address (host:port) instead of playing:\n"+
 		"players meet in rooms there to find each other across NATs (see -turn)")
 	fs.StringVar(&o.Serve.TURN, "turn", "", "with -serve: also run a TURN relay (and STUN) on this UDP address, e.g. :3478,\n"+
 		"for players no direct path joins; the server hands out short-lived credentials per room")
