@@ -245,6 +245,7 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// ServeHTTP serves /ws (the rooms' WebSocket) and /healthz (a plain "ok" for monitors).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/ws":

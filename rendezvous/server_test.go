@@ -671,3 +671,52 @@ func TestHealthz(t *testing.T) {
 		t.Errorf("healthz: %v", resp.Status)
 	}
 }
+
+// TestJoinTimeout: a connection that never joins is told why and closed.
+func TestJoinTimeout(t *testing.T) {
+	ts := newTestServer(t, ServerConfig{Limits: Limits{JoinTimeout: 10 * time.Millisecond}})
+	ws := rawDial(t, ts.url, "")
+	if m := readRaw(t, ws); m.T != MsgError || m.Code != CodeBadMessage || !strings.Contains(m.Message, "no join within 10ms") {
+		t.Errorf("got %+v", m)
+	}
+	expectClosed(t, ws)
+}
+
+// TestSlowMemberDropped: a member that stops reading is dropped once its queue is full;
+// the member signalling it is not held up.
+func TestSlowMemberDropped(t *testing.T) {
+	ts := newTestServer(t, ServerConfig{Limits: Limits{SendQueue: 2, SignalsPerMinute: 1 << 30}})
+	p0 := join(t, ts.url, JoinRequest{Room: "r", Create: true, Seat: 0})
+	ws := rawDial(t, ts.url, "")
+	if err := ws.Write(t.Context(), websocket.MessageText, []byte(`{"t":"join","v":1,"room":"r","seat":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if m := readRaw(t, ws); m.T != MsgWelcome {
+		t.Fatalf("got %+v", m)
+	}
+	if ev := next(t, p0); ev.Kind != EventJoined {
+		t.Fatalf("got %+v", ev)
+	}
+	// Player 1 reads nothing more: the socket buffers fill, then its queue, then it goes.
+	data := strings.Repeat("c", MaxSignalData)
+	deadline := time.Now().Add(wait)
+	for {
+		if err := p0.Signal(t.Context(), "2", data); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case ev := <-p0.Events():
+			if ev.Kind != EventLeft || ev.Member.ID != "2" {
+				t.Fatalf("got %+v, want player 1 to leave", ev)
+			}
+			if p0.Err() != nil {
+				t.Errorf("the sender's connection ended: %v", p0.Err())
+			}
+			return
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the member that reads nothing was never dropped")
+		}
+	}
+}
