@@ -49,8 +49,7 @@ func serve(o peer.ServeOptions, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "p2pa: %v\n", err)
 			}
 		}()
-		stun, turn := r.URLs()
-		cfg.ICE = append(cfg.ICE, rendezvous.ICEServer{URLs: []string{stun, turn}})
+		cfg.ICE = append(cfg.ICE, rendezvous.ICEServer{URLs: r.URLs()})
 		allowed := "public addresses only"
 		if len(o.TURNAllow) > 0 {
 			var s []string
@@ -59,7 +58,7 @@ func serve(o peer.ServeOptions, stdout, stderr io.Writer) int {
 			}
 			allowed = "public addresses and " + strings.Join(s, ", ")
 		}
-		fmt.Fprintf(stdout, "p2pa: relay (TURN and STUN) at %v, relaying to %s\n", r.Addr(), allowed)
+		fmt.Fprintf(stdout, "p2pa: relay (TURN and STUN; UDP, and TURN over TCP) at %v, relaying to %s\n", r.Addr(), allowed)
 	}
 	for _, u := range o.ICE {
 		cfg.ICE = append(cfg.ICE, rendezvous.ICEServer{URLs: []string{u}})

@@ -19,7 +19,7 @@ import (
 )
 
 var serveRoomsLine = regexp.MustCompile(`^p2pa: rooms at http://(127\.0\.0\.1:\d+) `)
-var serveRelayLine = regexp.MustCompile(`^p2pa: relay \(TURN and STUN\) at (127\.0\.0\.1:\d+), relaying to public addresses and 127\.0\.0\.0/8$`)
+var serveRelayLine = regexp.MustCompile(`^p2pa: relay \(TURN and STUN; UDP, and TURN over TCP\) at (127\.0\.0\.1:\d+), relaying to public addresses and 127\.0\.0\.0/8$`)
 
 // TestServe runs p2pa -serve -turn on loopback, sends it junk, plays a room through it
 // (with the relay credentials it hands out) and stops it with SIGTERM.
@@ -106,7 +106,7 @@ func TestServe(t *testing.T) {
 
 	// The credentials in the welcome open an allocation on the relay.
 	ice := p1.Welcome().ICE
-	want := []string{"stun:" + relayAddr, "turn:" + relayAddr + "?transport=udp"}
+	want := []string{"stun:" + relayAddr, "turn:" + relayAddr + "?transport=udp", "turn:" + relayAddr + "?transport=tcp"}
 	if len(ice) != 1 || strings.Join(ice[0].URLs, " ") != strings.Join(want, " ") || ice[0].Username == "" {
 		t.Fatalf("welcome ICE servers %+v, want %v with credentials", ice, want)
 	}

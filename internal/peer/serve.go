@@ -18,7 +18,7 @@ import (
 // refuses -serve.
 type ServeOptions struct {
 	Addr       string         // -serve HOST:PORT: HTTP, with the WebSocket at /ws
-	TURN       string         // -turn HOST:PORT: the embedded relay's UDP address; "" for none
+	TURN       string         // -turn HOST:PORT: the embedded relay's address (UDP, and TCP on the same port); "" for none
 	Public     netip.Addr     // -public IP: the address players reach the relay at
 	TURNAllow  []netip.Prefix // -turn-allow CIDR,...: private ranges the relay may relay to anyway
 	ICE        []string       // -ice URL,...: STUN/TURN servers to hand out besides (or instead of) the relay
@@ -32,7 +32,8 @@ var serveFlags = []string{"serve", "turn", "public", "turn-allow", "ice", "turn-
 func serveFlagVars(fs *flag.FlagSet, o *Options, public, allow, ice *string) {
 	fs.StringVar(&o.Serve.Addr, "serve", "", "p2pa only: run the rendezvous server on this HTTP address (host:port) instead of playing:\n"+
 		"players meet in rooms there to find each other across NATs (see -turn)")
-	fs.StringVar(&o.Serve.TURN, "turn", "", "with -serve: also run a TURN relay (and STUN) on this UDP address, e.g. :3478,\n"+
+	fs.StringVar(&o.Serve.TURN, "turn", "", "with -serve: also run a TURN relay (and STUN) on this address, e.g. :3478 (UDP, and TCP for\n"+
+		"networks that let no UDP out),\n"+
 		"for players no direct path joins; the server hands out short-lived credentials per room")
 	fs.StringVar(public, "public", "", "with -turn: the relay's public IP address, the one players reach it at")
 	fs.StringVar(allow, "turn-allow", "", "with -turn: comma-separated ranges (CIDR) of private addresses the relay may relay to\n"+

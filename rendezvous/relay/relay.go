@@ -26,7 +26,8 @@ const Realm = "p2pa"
 
 // Config configures a Relay.
 type Config struct {
-	// Listen is the UDP address for TURN and STUN, e.g. ":3478".
+	// Listen is the address for TURN and STUN, e.g. ":3478": UDP, and TCP on the same port
+	// for players whose network lets no UDP out.
 	Listen string
 	// Public is the address clients reach the relay at (the machine's public IP); relayed
 	// addresses are given out on it. Unset: Listen's IP, which must then be specific.
@@ -125,6 +126,22 @@ func New(cfg Config) (*Relay, error) {
 	if r.quota.max == 0 {
 		r.quota.max = DefaultAllocations
 	}
+	// TURN over TCP on the same port: the allocation still relays UDP to the peer, only the
+	// player's leg to the relay is TCP.
+	tcp, err := net.Listen("tcp", local.String())
+	if err != nil {
+		_ = conn.Close() // the TCP port's error is the one to report
+		return nil, fmt.Errorf("relay: TURN over TCP: %w", err)
+	}
+	gen := &turn.RelayAddressGeneratorStatic{RelayAddress: net.IP(public.AsSlice()), Address: relayBind}
+	permit := func(client net.Addr, peer net.IP) bool {
+		ip, ok := netip.AddrFromSlice(peer)
+		if ok && PeerAllowed(ip, allow) {
+			return true
+		}
+		log.Info("relay refused", "client", client.String(), "peer", peer.String())
+		return false
+	}
 	srv, err := turn.NewServer(turn.ServerConfig{
 		Realm: Realm,
 		QuotaHandler: func(user, _ string, client net.Addr) bool {
@@ -138,26 +155,14 @@ func New(cfg Config) (*Relay, error) {
 			OnAllocationCreated: func(_, _ net.Addr, _, user, _ string, _ net.Addr, _ int) { r.quota.add(user, 1) },
 			OnAllocationDeleted: func(_, _ net.Addr, _, user, _ string) { r.quota.add(user, -1) },
 		},
-		AuthHandler:   turn.LongTermTURNRESTAuthHandler(cfg.Secret, quietLogger{}),
-		LoggerFactory: quietFactory{},
-		PacketConnConfigs: []turn.PacketConnConfig{{
-			PacketConn: conn,
-			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{
-				RelayAddress: net.IP(public.AsSlice()),
-				Address:      relayBind,
-			},
-			PermissionHandler: func(client net.Addr, peer net.IP) bool {
-				ip, ok := netip.AddrFromSlice(peer)
-				if ok && PeerAllowed(ip, allow) {
-					return true
-				}
-				log.Info("relay refused", "client", client.String(), "peer", peer.String())
-				return false
-			},
-		}},
+		AuthHandler:       turn.LongTermTURNRESTAuthHandler(cfg.Secret, quietLogger{}),
+		LoggerFactory:     quietFactory{},
+		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: conn, RelayAddressGenerator: gen, PermissionHandler: permit}},
+		ListenerConfigs:   []turn.ListenerConfig{{Listener: tcp, RelayAddressGenerator: gen, PermissionHandler: permit}},
 	})
 	if err != nil {
 		_ = conn.Close() // the server's error is the one to report
+		_ = tcp.Close()
 		return nil, fmt.Errorf("relay: %w", err)
 	}
 	r.srv, r.public = srv, netip.AddrPortFrom(public, local.Port())
@@ -167,10 +172,11 @@ func New(cfg Config) (*Relay, error) {
 // Addr is the address clients reach the relay at: the public IP and the listening port.
 func (r *Relay) Addr() netip.AddrPort { return r.public }
 
-// URLs are the relay's STUN and TURN URLs, for rendezvous.ServerConfig.ICE.
-func (r *Relay) URLs() (stun, turn string) {
+// URLs are the relay's STUN and TURN URLs (TURN over UDP, then over TCP), for
+// rendezvous.ServerConfig.ICE.
+func (r *Relay) URLs() []string {
 	hp := net.JoinHostPort(r.public.Addr().String(), strconv.Itoa(int(r.public.Port())))
-	return "stun:" + hp, "turn:" + hp + "?transport=udp"
+	return []string{"stun:" + hp, "turn:" + hp + "?transport=udp", "turn:" + hp + "?transport=tcp"}
 }
 
 // Close stops relaying and closes every allocation.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/pion/turn/v5"
 
 	"p2pa/rendezvous"
@@ -174,6 +175,52 @@ func TestPeerFilter(t *testing.T) {
 	})
 }
 
+// TestTCP: a player whose network lets no UDP out reaches the relay over TCP, with the same
+// credentials, and the relay still refuses bad ones there.
+func TestTCP(t *testing.T) {
+	r := startRelay(t)
+	for _, tc := range []struct {
+		name    string
+		expires time.Time
+		ok      bool
+	}{
+		{"fresh", time.Now().Add(time.Hour), true},
+		{"expired", time.Now().Add(-time.Minute), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tcp, err := net.Dial("tcp", r.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			user, pass := rendezvous.TURNCredentials(secret, "R.1", tc.expires)
+			c, err := turn.NewClient(&turn.ClientConfig{
+				STUNServerAddr: r.Addr().String(),
+				TURNServerAddr: r.Addr().String(),
+				Username:       user,
+				Password:       pass,
+				Conn:           turn.NewSTUNConn(tcp),
+				LoggerFactory:  quietFactory{},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.Listen(); err != nil {
+				t.Fatal(err)
+			}
+			relayed, err := c.Allocate()
+			if (err == nil) != tc.ok {
+				t.Fatalf("allocate over TCP: %v, want ok=%v", err, tc.ok)
+			}
+			if err == nil {
+				if err := relayed.Close(); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
+
 // TestQuota: one credential holds at most UserAllocations allocations; another credential
 // still gets one, and a freed allocation makes room again.
 func TestQuota(t *testing.T) {
@@ -283,15 +330,12 @@ func TestURLs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	stun, turnURL := r.URLs()
-	port := r.Addr().Port()
-	if want := "stun:[2001:db8::7]:" + strconv.Itoa(int(port)); stun != want {
-		t.Errorf("stun URL %q, want %q", stun, want)
+	hp := "[2001:db8::7]:" + strconv.Itoa(int(r.Addr().Port()))
+	want := []string{"stun:" + hp, "turn:" + hp + "?transport=udp", "turn:" + hp + "?transport=tcp"}
+	if d := cmp.Diff(want, r.URLs()); d != "" {
+		t.Errorf("URLs (-want +got):\n%s", d)
 	}
-	if want := "turn:[2001:db8::7]:" + strconv.Itoa(int(port)) + "?transport=udp"; turnURL != want {
-		t.Errorf("turn URL %q, want %q", turnURL, want)
-	}
-	for _, u := range []string{stun, turnURL} {
+	for _, u := range r.URLs() {
 		if _, err := rendezvous.CheckICEURL(u); err != nil {
 			t.Error(err)
 		}
