@@ -32,9 +32,9 @@ var serveFlags = []string{"serve", "turn", "public", "turn-allow", "ice", "turn-
 func serveFlagVars(fs *flag.FlagSet, o *Options, public, allow, ice *string) {
 	fs.StringVar(&o.Serve.Addr, "serve", "", "p2pa only: run the rendezvous server on this HTTP address (host:port) instead of playing:\n"+
 		"players meet in rooms there to find each other across NATs (see -turn)")
-	fs.StringVar(&o.Serve.TURN, "turn", "", "with -serve: also run a TURN relay (and STUN) on this address, e.g. :3478 (UDP, and TCP for\n"+
-		"networks that let no UDP out),\n"+
-		"for players no direct path joins; the server hands out short-lived credentials per room")
+	fs.StringVar(&o.Serve.TURN, "turn", "", "with -serve: also run a TURN relay (and STUN) on this address, e.g. :3478, for players\n"+
+		"no direct path joins (UDP, and TCP for networks that let no UDP out); the server hands out\n"+
+		"short-lived credentials per room")
 	fs.StringVar(public, "public", "", "with -turn: the relay's public IP address, the one players reach it at")
 	fs.StringVar(allow, "turn-allow", "", "with -turn: comma-separated ranges (CIDR) of private addresses the relay may relay to\n"+
 		"(by default it refuses private, loopback and link-local ones)")
