@@ -8,6 +8,8 @@ import (
 	"slices"
 
 	"github.com/google/go-cmp/cmp"
+
+	"p2pa/internal/xxh64"
 )
 
 // Byte form, version 2. All integers little-endian except inside the PCG state, which is
@@ -125,10 +127,10 @@ func (s *State) Checksum() uint64 {
 	var head [headerSize + MaxPlayers*playerSize]byte
 	n := headerSize + int(s.players)*playerSize
 	s.encodeHead(head[:n])
-	d := newDigest()
-	d.write(head[:n])
+	d := xxh64.New()
+	d.Write(head[:n])
 	hashCoins(&d, s.coins)
-	return d.sum64()
+	return d.Sum64()
 }
 
 // ErrState wraps every reason LoadState rejects a byte form.

@@ -2,6 +2,8 @@
 
 package game
 
+import "p2pa/internal/xxh64"
+
 // On big-endian (or unlisted) machines Coin's memory is not the byte form, so the coins
 // are encoded one record at a time, to the same bytes coins_le.go copies.
 
@@ -18,13 +20,13 @@ func getCoins(coins []Coin, src []byte) {
 }
 
 // hashCoins streams the records through d in small stack batches, so it does not allocate.
-func hashCoins(d *digest, coins []Coin) {
+func hashCoins(d *xxh64.Digest, coins []Coin) {
 	const batch = 64
 	var buf [batch * coinSize]byte
 	for len(coins) > 0 {
 		k := min(len(coins), batch)
 		putCoins(buf[:k*coinSize], coins[:k])
-		d.write(buf[:k*coinSize])
+		d.Write(buf[:k*coinSize])
 		coins = coins[k:]
 	}
 }

@@ -2,7 +2,11 @@
 
 package game
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"p2pa/internal/xxh64"
+)
 
 // On little-endian machines a []Coin already is the coin records of the byte form: four
 // little-endian int32s, the alive byte (a Go bool is 0 or 1) and three zero bytes. The
@@ -33,4 +37,4 @@ func putCoins(dst []byte, coins []Coin) { copy(dst, coinMemory(coins)) }
 func getCoins(coins []Coin, src []byte) { copy(coinMemory(coins), src) }
 
 // hashCoins feeds the records of coins to d without building them.
-func hashCoins(d *digest, coins []Coin) { d.write(coinMemory(coins)) }
+func hashCoins(d *xxh64.Digest, coins []Coin) { d.Write(coinMemory(coins)) }

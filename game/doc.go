@@ -58,7 +58,7 @@
 //
 // # Byte form
 //
-// SaveState writes a versioned little-endian form (layout in codec.go): magic "P2PA",
+// SaveState writes a versioned little-endian form: magic "P2PA",
 // version, config, frame, phase, round, RNG, per-player buttons, collectors and scores,
 // then every coin, collected ones included, so the length is fixed for a round (live
 // coins come first: collecting a coin swaps it behind the live ones, so Step never

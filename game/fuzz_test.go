@@ -3,6 +3,8 @@ package game
 import (
 	"bytes"
 	"testing"
+
+	"p2pa/internal/xxh64"
 )
 
 func FuzzLoadState(f *testing.F) {
@@ -25,7 +27,7 @@ func FuzzLoadState(f *testing.F) {
 		if !bytes.Equal(out, b) {
 			t.Fatalf("loaded form saves differently:\n in %x\nout %x", b, out)
 		}
-		if hash64(out) != target.Checksum() {
+		if xxh64.Sum64(out) != target.Checksum() {
 			t.Fatal("SaveState and Checksum disagree")
 		}
 		for f := 0; f < 10; f++ {

@@ -189,7 +189,7 @@ func (p Phase) String() string {
 // a coin swaps it with the last live one).
 //
 // The blank field makes Coin's padding explicit, so a []Coin is exactly the coin records of
-// the byte form on little-endian machines (see codec.go) and the state saves with one copy.
+// the byte form on little-endian machines and the state saves with one copy.
 // It is always zero: nothing outside this package can set it and nothing inside does.
 type Coin struct {
 	X, Y, VX, VY int32

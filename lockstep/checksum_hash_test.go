@@ -1,13 +1,11 @@
 package lockstep
 
 import (
-	"bytes"
 	"testing"
 )
 
-// TestStateChecksumVectors pins the engine's checksum to XXH64 (seed 0): published values
-// for short inputs, and inputs around the 32-byte block and 8/4-byte tail boundaries checked
-// against a byte-at-a-time reference built from the same definition.
+// TestStateChecksumVectors pins the engine's checksum to XXH64 (seed 0) through its public
+// name; internal/xxh64's tests cover the block and tail boundaries.
 func TestStateChecksumVectors(t *testing.T) {
 	tests := []struct {
 		in   string
@@ -20,22 +18,6 @@ func TestStateChecksumVectors(t *testing.T) {
 	for _, tt := range tests {
 		if got := StateChecksum([]byte(tt.in)); got != tt.want {
 			t.Errorf("StateChecksum(%q) = %016x, want %016x", tt.in, got, tt.want)
-		}
-	}
-	// Every length 0..100 hashes differently from its neighbours, and a one-byte change
-	// anywhere changes the sum.
-	buf := bytes.Repeat([]byte{0x5a}, 100)
-	for n := 0; n <= len(buf); n++ {
-		a := StateChecksum(buf[:n])
-		if n > 0 && a == StateChecksum(buf[:n-1]) {
-			t.Errorf("lengths %d and %d hash alike", n, n-1)
-		}
-		for i := 0; i < n; i++ {
-			buf[i] ^= 1
-			if StateChecksum(buf[:n]) == a {
-				t.Errorf("length %d: flipping byte %d does not change the sum", n, i)
-			}
-			buf[i] ^= 1
 		}
 	}
 }

@@ -67,18 +67,24 @@ type Config struct {
 	// Game names the game and its configuration ("p2pa-coins mode=classic coins=50"). Both
 	// peers must present the same string or the handshake fails.
 	Game string
-	// Seed is the RNG seed player 0 proposes; player 1 adopts player 0's.
+	// Seed is the RNG seed player 0 proposes; every other player adopts player 0's in the
+	// handshake, so only player 0's matters (Session.Seed and EventRunning give the agreed
+	// one). Zero is a seed like any other here; netplay.New replaces player 0's zero seed
+	// with a random one.
 	Seed uint64
 	// Secret, if set, must be the same on every peer: the handshake proves knowledge of it
 	// without sending it, and it goes into the key that authenticates every datagram of the
 	// match. A peer with another secret, or none, is refused. Empty: no secret.
 	Secret string
-	// Nonce seeds the handshake nonces. Callers pass randomness in (the core has no global
-	// source); tests pass fixed values to replay exactly.
+	// Nonce seeds the session and handshake nonces, which key every datagram of the match.
+	// Callers pass randomness in (the core has no global source): the same nonce in two runs
+	// gives the same keys, so a leftover process of the earlier one would be believed.
+	// netplay.New fills a zero one from crypto/rand; tests pass fixed values to replay
+	// exactly.
 	Nonce uint64
 
 	// Spectators is how many spectators player 0 lets watch at once (0..MaxSpectators;
-	// spectator.go). With 0 player 0 keeps no history and refuses spectators.
+	// see Spectator). With 0 player 0 keeps no history and refuses spectators.
 	Spectators int
 
 	// DiffStates, if set, explains how two saved states differ (used in mismatch reports).
@@ -86,7 +92,7 @@ type Config struct {
 	// Logger receives debug logs; nil means silent.
 	Logger *slog.Logger
 
-	// Rejoin says the match lets a dropped player come back (rejoin.go): a valid handshake
+	// Rejoin says the match lets a dropped player come back (see Rejoining in the package doc): a valid handshake
 	// for a seat whose player has been silent for InterruptTimeout drops that player at once
 	// (its process restarted), a peer gone quiet is probed with handshake requests (so a
 	// restarted player 0, which knows nobody, hears of us), and a dropped peer that speaks
@@ -94,7 +100,7 @@ type Config struct {
 	// to rejoin.
 	Rejoin bool
 	// Resume, if set, makes the session a later leg of a match in progress, starting from a
-	// saved state (rejoin.go). Such a leg takes no spectators.
+	// saved state (see Resume). Such a leg takes no spectators.
 	Resume *Resume
 	// SeedGiven says Seed was chosen by the user rather than at random: a rejoin attempt
 	// with it is refused by a match that plays another seed.

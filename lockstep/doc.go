@@ -36,8 +36,8 @@
 //   - Session: the peer-to-peer session for one local player: handshake (version, game
 //     and configuration, player 0's RNG seed), input exchange, time sync, timeouts.
 //   - Spectator: watches a match from player 0's confirmed inputs, never predicting; player 0
-//     keeps every confirmed input for late spectators (Config.Spectators, spectator.go).
-//   - introductions (intro.go): with 3-4 players the others may know only player 0's
+//     keeps every confirmed input for late spectators (Config.Spectators).
+//   - introductions: with 3-4 players the others may know only player 0's
 //     address; player 0 tells each the others' addresses and they mesh directly. Player 0
 //     decides the player count: a newcomer expecting another one is refused with a
 //     PlayerCountError naming it, and may start over with that count.
@@ -45,10 +45,10 @@
 //     saved states, which catches a game that is not deterministic or whose save misses state.
 //   - the sync layer (unexported): input queues with prediction, the ring of saved states,
 //     rollback planning — shared by both.
-//   - the wire format (wire.go): a hand-written, versioned binary encoding; inputs are
+//   - the wire format (described under ProtocolVersion): a hand-written, versioned binary encoding; inputs are
 //     delta- and run-length-coded against the last acknowledged one, so a datagram carries
 //     every unacknowledged input in a few bytes and loss costs no retransmission round trip.
-//   - integrity and authentication (auth.go, described in wire.go): nothing in a datagram is
+//   - integrity and authentication (also under ProtocolVersion): nothing in a datagram is
 //     believed before its check passes. Handshake datagrams end in a CRC-32C; each session
 //     sends a random 64-bit session nonce in its handshake, and every later datagram ends in
 //     an 8-byte HMAC-SHA256 tag under a key derived from both nonces (and Config.Secret), so
@@ -58,7 +58,7 @@
 //     refused. A newcomer asking for a seat that is taken is refused ("match full") without
 //     disturbing the session. A failed handshake is final: the session ignores what arrives
 //     after it. Nothing is encrypted.
-//     On a link too thin for that (backoff.go) a datagram carries at most a fixed number of
+//     On a link too thin for that a datagram carries at most a fixed number of
 //     input bytes, oldest first, and a session whose acknowledgements come back ever later
 //     sends to that peer only every few frames, so its traffic stays under the link's rate.
 //
@@ -71,14 +71,14 @@
 // of the third players (connected, last frame held), a survivor that hears a player was
 // dropped drops it too, and all settle on the smallest last frame any of them held, rolling
 // back if they ran past it; the departure's event comes once that frame is agreed, with the
-// same Frame on every survivor (departure.go). A dropped peer that was
+// same Frame on every survivor. A dropped peer that was
 // only stopped for a while and speaks again is answered with a goodbye naming our end, and
 // a session that was not run for longer than InterruptTimeout does not count that time as
-// its peers' silence (goodbye.go).
+// its peers' silence.
 //
 // # Rejoining
 //
-// A match may outlive a player who drops (rejoin.go): it is a series of legs, each one
+// A match may outlive a player who drops (Config.Rejoin, Resume): it is a series of legs, each one
 // Session. The survivors' runner ends a leg at the last frame they all confirmed and opens
 // the next with Config.Resume, the saved state there; a fresh session (the returning
 // player's restarted process, which knows nothing of the match) learns from the handshake

@@ -23,7 +23,7 @@ const (
 	// EventDisconnected: Player was silent for the disconnect timeout (or another survivor
 	// dropped it) and is dropped: from Frame on, its last real input stands in for all its
 	// frames, and the local game goes on. With three or four players the event comes once
-	// the survivors agreed on Frame, which is then the same on all of them (departure.go).
+	// the survivors agreed on Frame, which is then the same on all of them.
 	EventDisconnected
 	// EventPeerLeft: Player said goodbye (closed its window). Treated like a disconnect;
 	// Frame is the first frame without its real input.
@@ -36,7 +36,7 @@ const (
 	// EventFailed: the handshake failed (Err says why); the session stops.
 	EventFailed
 	// EventHandover: the handshake found the match in progress at Frame (of the match):
-	// Player hands us its state of Total bytes before we play (rejoin.go; Session.Handover
+	// Player hands us its state of Total bytes before we play (Session.Handover
 	// tells the progress).
 	EventHandover
 	// EventRejoinRefused: a rejoin attempt for seat Player from Addr was refused because of

@@ -94,7 +94,7 @@ const (
 // Resume makes a session a later leg of a match in progress: it starts from State, the
 // game's saved state at frame Frame of the match, which is the leg's frame 0. Its peers
 // must be the match's other players; a seat whose address is not given is open to the
-// player who comes back for it (see rejoin.go).
+// player who comes back for it (see Rejoining in the package doc).
 type Resume struct {
 	// Match is the match's id, MatchID of its first leg; every leg of the match has it.
 	Match uint64

@@ -314,7 +314,7 @@ func (s *Session) PeerAddr(p int) netip.AddrPort {
 // EndFrame is the last frame every player played with real inputs: the frame at which the
 // first peer left or was dropped; NullFrame while everyone is connected. Both sides of a
 // game that ended with a goodbye agree on it and on its checksum. With three or four
-// players it counts a departure once the survivors agreed on its frame (departure.go).
+// players it counts a departure once the survivors agreed on its frame.
 func (s *Session) EndFrame() Frame {
 	end := NullFrame
 	for _, ep := range s.peers {

@@ -58,7 +58,7 @@ type PeerStats struct {
 	PacketsInPerSec, PacketsOutPerSec        uint64
 	Interrupted                              bool
 	// SendEvery is how many frames apart we send to the peer: 1, or more while a thin link
-	// makes us back off (see backoff.go).
+	// makes us back off (its acknowledgements come back ever later).
 	SendEvery int
 }
 

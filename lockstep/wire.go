@@ -21,7 +21,7 @@ import (
 //	player | players | input size | seed (8) | reject code | game length | game |
 //	[resume block (flag 0x40)] | proof (8) | CRC-32C (4)
 //
-// The resume block (rejoin.go) is sent by a session that resumes a match in progress:
+// The resume block (see Resume) is sent by a session that resumes a match in progress:
 // match id (8) | frame (4) | state length (4) | state checksum (8). Handshakes without it
 // are laid out exactly as before, so the block did not need a new protocol version.
 //
@@ -40,7 +40,7 @@ import (
 // sent in every input message of a 3-4 player match (never with two players): a count
 // byte, then for each player other than the sender and the receiver, in player order, a
 // uvarint of zigzag(last-ack)<<1 | disconnected, last being the last frame of that
-// player's real input the sender holds or, once disconnected, settled on (departure.go).
+// player's real input the sender holds or, once disconnected, settled on.
 //
 // # Integrity and authentication
 //

@@ -28,6 +28,69 @@
 // a window calls Tick from its own frame callback. The p2pa binaries, their benchmarks and
 // the simulations all run this one loop.
 //
+// # A window's loop
+//
+// A game engine that owns the frame loop (ebiten's Update, 60 times a second) calls Tick
+// there instead of Run. Tick alone would read datagrams once a frame, adding up to a frame
+// of waiting on each side to every round trip (and to the handshake, one frame per round
+// trip); so a goroutine hands them over as they arrive. A Runner is not safe for
+// concurrent use, so the two take turns under one mutex, which Draw holds too while it
+// reads the game:
+//
+//	var mu sync.Mutex
+//	go func() {
+//		for {
+//			select {
+//			case <-conn.Readable(): // transport.UDP signals arrivals
+//				mu.Lock()
+//				r.Poll()
+//				mu.Unlock()
+//			case <-closing: // the window is closing
+//				return
+//			}
+//		}
+//	}()
+//	// in Update:
+//	mu.Lock()
+//	r.Tick()
+//	done := r.Done()
+//	mu.Unlock()
+//
+// A human's input (a mouse, a gamepad) is read by Config.Input; set InputEachTick, so the
+// input is read afresh on every tick while the session waits for the network rather than
+// kept from the first tick that asked (that keeping is for bots, whose input must depend on
+// the frame alone). Example (Window) is a compiled version of this loop.
+//
+// # Safe defaults
+//
+// New fills what must not be left zero. A zero Session.Nonce becomes a random one (from
+// crypto/rand): the nonces key every datagram of the match, so with a fixed nonce every run
+// would share keys and a leftover process of an earlier match would be believed. Player
+// 0's zero Session.Seed becomes a random one too: the handshake hands player 0's seed to
+// every other player, so all of them start their game (NewGame) from the same seed without
+// anyone choosing one. A seed is not filled where it is never sent: another player's own
+// Seed is not used (it adopts player 0's), a leg that resumes a match has the match's, and
+// SeedGiven says zero was chosen. A game made before New (Config.Game) does not see the
+// agreed seed: build it from a value every peer knows, or use NewGame.
+//
+// # Nobody answering
+//
+// A runner that was given a peer's address and hears nothing keeps trying: a wrong
+// address, a peer that has not started, and a slow one look the same from here, and Run
+// does not give up by itself. Config.OnNoAnswer reports it (NoAnswer: "no answer from ADDR
+// after 5s", then less and less often) so a front end can say so, and Quit, or cancel Run's
+// context, if the user wants to stop.
+//
+// # What the game saves
+//
+// The checksums peers compare, and the ones a recording keeps, are hashes of the bytes the
+// game's SaveState writes (lockstep.StateChecksum), never of the game's memory. So the
+// saved bytes must be the state itself, complete and in one canonical encoding: equal
+// states give equal bytes on every peer and platform (fixed byte order, no map order, no
+// pointers or padding, no floats whose rounding differs by CPU). A save that writes a
+// handle (an index into snapshots kept on the side) would roll back correctly and still
+// make every checksum compare handles, so no desync would ever be found.
+//
 // # Ending a match
 //
 // A match ends at a frame both sides agree on, with the checksum of that frame:

@@ -225,6 +225,11 @@ func (r *Runner) openLeg(w *rejoinWait) (*lockstep.Session, error) {
 	sc.Spectators = 0
 	r.legs++
 	sc.Nonce ^= uint64(r.legs) * 0x9e3779b97f4a7c15 // each leg its own session nonce
+	if seed, ok := r.sess.Seed(); ok {
+		// The match's seed, player 0's: a leg that resumes tells it to a rejoiner, which
+		// checks it against the one it was given. A joiner's own Seed was never agreed on.
+		sc.Seed = seed
+	}
 	sc.Resume = &w.resume
 	leg, err := lockstep.NewSession(sc, r.cfg.Player, w.peers)
 	if err != nil {

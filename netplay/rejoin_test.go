@@ -68,13 +68,18 @@ type match struct {
 	finish  lockstep.Frame
 	// intruders claim seats that are taken; driven like the others
 	intruders []*netplay.Runner
+	// edit, if set, changes player p's configuration before each of its runners is made
+	edit func(p int, c *netplay.Config)
 }
 
-func newMatch(t *testing.T, n int, seed uint64, pad int, link transport.LinkConfig, finish lockstep.Frame) *match {
+func newMatch(t *testing.T, n int, seed uint64, pad int, link transport.LinkConfig, finish lockstep.Frame, edit ...func(p int, c *netplay.Config)) *match {
 	m := &match{t: t, n: n, seed: seed, pad: pad, link: link, clock: transport.NewVirtualClock(0), finish: finish,
 		runners: make([]*netplay.Runner, n), conns: make([]transport.Conn, n), addrs: make([]netip.AddrPort, n),
 		dead: make([]bool, n), starts: make([]int, n), rejoins: make([][]netplay.RejoinEvent, n)}
 	m.net = transport.NewNetwork(m.clock, seed)
+	for _, e := range edit {
+		m.edit = e
+	}
 	for p := range n {
 		m.start(p)
 	}
@@ -124,6 +129,9 @@ func (m *match) newRunner(p int, addr netip.AddrPort, life int) (*netplay.Runner
 		FinishAt: m.finish,
 		Rejoin:   netplay.DefaultRejoin,
 		OnRejoin: func(e netplay.RejoinEvent) { m.rejoins[p] = append(m.rejoins[p], e) },
+	}
+	if m.edit != nil {
+		m.edit(p, &c)
 	}
 	r, err := netplay.New(c)
 	if err != nil {

@@ -27,7 +27,15 @@ type InputFunc func(f lockstep.Frame, dst []byte) []byte
 
 // Config describes one player's side of a match.
 type Config struct {
-	// Session is the engine's configuration; InputSize is required.
+	// Session is the engine's configuration; InputSize is required. New fills a zero
+	// Session.Nonce from crypto/rand, so no two runs share session keys and a leftover
+	// process of an earlier match is not believed; tests that must replay exactly set it.
+	// New also fills player 0's zero Session.Seed at random (unless SeedGiven): the
+	// handshake hands player 0's seed to every other player, whose own Seed is not used,
+	// so both sides of a match start from the same seed without agreeing on one
+	// beforehand. Only NewGame sees that agreed seed. A Game built before New cannot: build
+	// it from a value every peer knows (a constant, or one exchanged out of band), or use
+	// NewGame.
 	Session lockstep.Config
 	// Player is the local player; Peers holds every player's address by player number (the
 	// local entry is ignored; a zero address is learned from the handshake).
@@ -36,7 +44,7 @@ type Config struct {
 	Conn   transport.Conn
 	Clock  transport.Clock
 	// Game is the simulation. If nil, NewGame makes it once the handshake is done, from the
-	// agreed seed.
+	// agreed seed (player 0's Session.Seed).
 	Game    lockstep.Game
 	NewGame func(seed uint64) (lockstep.Game, error)
 	// Input gives the local input; nil plays zero input.
@@ -74,11 +82,15 @@ type Config struct {
 	// process restarted) to come back; 0 ends the match at the drop, as without it (with
 	// three or four players the survivors then play on). While they wait the match is
 	// paused; the player rejoins by starting its side again, with the same configuration
-	// (see rejoin.go). DefaultRejoin is p2pa's.
+	// (see Rejoin in the package doc). DefaultRejoin is p2pa's.
 	Rejoin time.Duration
 	// OnRejoin, if set, receives what happens to rejoins: a pause, its end, a refused
 	// attempt, and on the one who rejoins, the handover.
 	OnRejoin func(RejoinEvent)
+	// OnNoAnswer, if set, is told while a player whose address we know has not answered
+	// the handshake: after NoAnswerAfter, then less and less often (see NoAnswer). Without
+	// it a wrong address looks like a hang: the runner waits for an answer indefinitely.
+	OnNoAnswer func(NoAnswer)
 }
 
 // Readable is implemented by a Conn that can signal arrivals (transport.UDP does). Run
@@ -123,6 +135,7 @@ type Runner struct {
 	result   Result
 
 	recorded lockstep.Frame // the last frame given to OnConfirmed (of this leg)
+	noAnswer noAnswer       // the reports of players who have not answered (OnNoAnswer)
 
 	// rejoin (rejoin.go): the match's frame at this leg's frame 0, the pause while a
 	// dropped player may come back, and a first leg that joined a match in progress
@@ -138,7 +151,8 @@ type Runner struct {
 	lastSyncAt   time.Duration
 }
 
-// New makes a runner; nothing is sent until the first Poll or Tick.
+// New makes a runner; nothing is sent until the first Poll or Tick. It fills a zero
+// Session.Nonce, and player 0's zero Session.Seed, from crypto/rand (see Config.Session).
 func New(cfg Config) (*Runner, error) {
 	if cfg.Conn == nil || cfg.Clock == nil {
 		return nil, errors.New("netplay: Conn and Clock are required")
@@ -159,6 +173,9 @@ func New(cfg Config) (*Runner, error) {
 		cfg.Session.Rejoin = true
 	}
 	sc := cfg.Session.WithDefaults()
+	if err := fillRandom(&sc, cfg.Player); err != nil {
+		return nil, err
+	}
 	if err := sc.Validate(); err != nil {
 		return nil, fmt.Errorf("netplay: session config: %w", err)
 	}
@@ -177,6 +194,7 @@ func New(cfg Config) (*Runner, error) {
 		end:      lockstep.NullFrame,
 		recorded: lockstep.NullFrame,
 		lingerAt: -1,
+		noAnswer: newNoAnswer(),
 	}
 	if cfg.FinishAt > 0 {
 		r.end, r.reason = cfg.FinishAt, EndFinished
@@ -353,6 +371,7 @@ func (r *Runner) Tick() {
 	r.counters.Ticks++
 	r.Poll()
 	now := r.cfg.Clock.Now()
+	defer r.checkAnswers(now)
 	if r.wait != nil {
 		// Paused for a player who dropped: the next leg's handshake runs, nothing is played.
 		r.waitTick(now)
@@ -508,6 +527,7 @@ func (r *Runner) send(ds []lockstep.Datagram) {
 func (r *Runner) events(now time.Duration) {
 	for _, e := range r.sess.Events() {
 		base := r.base // a pause that starts here moves it
+		r.noAnswer.hear(e)
 		switch e.Kind {
 		// With three or four players the survivors of a departure play on (the engine
 		// agreed on the frame the leaver's input froze at); the match ends at a departure

@@ -30,7 +30,10 @@ type Scenario struct {
 	// Frames is the frame every runner finishes at (netplay.Config.FinishAt); default 600.
 	Frames int
 	// Seed drives the emulated links and the sessions' seeds and nonces. State it in every
-	// scenario, so a failure replays.
+	// scenario, so a failure replays. The game's seed is not Seed itself: every NewGame
+	// gets Seed+1 (player 0's proposal, which the handshake hands to the others; 1<<63 if
+	// Seed+1 wraps to 0). A test that rebuilds a simulated game by hand, to replay or
+	// compare it, makes it from Seed+1.
 	Seed uint64
 	// Link applies to every direction; LinkFor, if set, overrides it per direction.
 	Link    transport.LinkConfig
@@ -38,7 +41,8 @@ type Scenario struct {
 	// Session is the base engine configuration; InputSize is required. Players, Seed and
 	// Nonce are filled in.
 	Session lockstep.Config
-	// NewGame makes player p's game from the agreed seed. Required.
+	// NewGame makes player p's game from the agreed seed, which is Seed+1 (see Seed).
+	// Required.
 	NewGame func(player int, seed uint64) (lockstep.Game, error)
 	// Input is player p's input for frame f, appended to dst; nil plays zero input.
 	Input func(player int, f lockstep.Frame, dst []byte) []byte
@@ -98,8 +102,11 @@ type Report struct {
 	Peers    []PeerReport
 	Compared int           // frame pairs whose checksums were compared
 	Elapsed  time.Duration // virtual time
-	// Err is the first problem: peers that disagree on a confirmed frame, a desync or a
-	// failure reported by a runner, or a match that did not end within MaxTime.
+	// Err is what went wrong, cause first: a runner that failed or saw a desync (its
+	// Result.Err wrapped, naming the player: a game whose LoadState fails is reported here,
+	// on the player it failed on), then peers that disagree on a confirmed frame (often
+	// the failure's consequence, at a later frame), or else a match that did not end
+	// within MaxTime. nil: every peer finished and agreed.
 	Err error
 }
 
@@ -165,7 +172,7 @@ func New(sc Scenario) (*Sim, error) {
 			}
 		}
 		pc := cfg
-		pc.Seed, pc.Nonce = sc.Seed+1, sc.Seed*131+uint64(p)
+		pc.Seed, pc.Nonce = fixed(sc.Seed+1), fixed(sc.Seed*131+uint64(p))
 		peer := &Peer{Player: p, Addr: Addr(p), conn: conn, sums: make(map[lockstep.Frame]uint64)}
 		player := p
 		rc := netplay.Config{
@@ -189,6 +196,15 @@ func New(sc Scenario) (*Sim, error) {
 		s.Peers = append(s.Peers, peer)
 	}
 	return s, nil
+}
+
+// fixed keeps a derived seed or nonce from being zero, which netplay.New would replace with
+// a random value: the run would no longer replay from Scenario.Seed.
+func fixed(v uint64) uint64 {
+	if v == 0 {
+		return 1 << 63
+	}
+	return v
 }
 
 // Run prepares and plays sc; see Sim.Run.
@@ -289,24 +305,33 @@ func (s *Sim) report() *Report {
 		}
 		rep.Peers = append(rep.Peers, pr)
 	}
-	var err error
-	rep.Compared, err = s.Compare()
-	if err == nil {
-		err = s.check(rep)
+	var cmpErr error
+	rep.Compared, cmpErr = s.Compare()
+	// A runner's failure is the cause and the mismatch it leaves at a later frame only a
+	// symptom (a LoadState that fails on one peer shows as its checksums drifting), so the
+	// failure comes first; the mismatch follows, as a clue.
+	rep.Err = errors.Join(failed(rep), cmpErr)
+	if rep.Err == nil {
+		rep.Err = unfinished(rep)
 	}
-	rep.Err = err
 	return rep
 }
 
-// check reports a runner that failed, saw a desync, or did not end.
-func (s *Sim) check(rep *Report) error {
+// failed reports the first runner that failed or saw a desync.
+func failed(rep *Report) error {
 	for _, p := range rep.Peers {
-		switch {
-		case p.Gone:
-		case !p.Done:
-			return fmt.Errorf("player %d not done after %v: frame %d, confirmed %d", p.Player, rep.Elapsed, p.Frame, p.Confirmed)
-		case p.Result.Reason == netplay.EndDesync || p.Result.Reason == netplay.EndFailed:
+		if !p.Gone && p.Done && (p.Result.Reason == netplay.EndDesync || p.Result.Reason == netplay.EndFailed) {
 			return fmt.Errorf("player %d: %v: %w", p.Player, p.Result.Reason, p.Result.Err)
+		}
+	}
+	return nil
+}
+
+// unfinished reports a runner that did not end.
+func unfinished(rep *Report) error {
+	for _, p := range rep.Peers {
+		if !p.Gone && !p.Done {
+			return fmt.Errorf("player %d not done after %v: frame %d, confirmed %d", p.Player, rep.Elapsed, p.Frame, p.Confirmed)
 		}
 	}
 	return nil

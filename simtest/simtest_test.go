@@ -3,6 +3,7 @@ package simtest_test
 import (
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,5 +157,47 @@ func TestCatchesForgetfulGame(t *testing.T) {
 	}
 	if rep.Err == nil {
 		t.Fatalf("a forgetful game passed: %+v", rep.Peers)
+	}
+}
+
+// refuser is a mixer whose LoadState fails from its second rollback on: a game bug that
+// shows only on one peer.
+type refuser struct {
+	mixer
+	loads int
+}
+
+var errRefused = errors.New("refuser: cannot load")
+
+func (r *refuser) LoadState(b []byte) error {
+	if r.loads++; r.loads > 1 {
+		return errRefused
+	}
+	return r.mixer.LoadState(b)
+}
+
+// A game whose LoadState fails on player 1: the report names that failure, on player 1,
+// first, rather than only the checksum mismatch it causes at a later frame.
+func TestReportsLoadFailureFirst(t *testing.T) {
+	rep, err := simtest.Run(simtest.Scenario{
+		Seed: 108, Link: transport.LinkConfig{Latency: 50 * time.Millisecond},
+		Session: lockstep.Config{InputSize: 1},
+		NewGame: func(p int, _ uint64) (lockstep.Game, error) {
+			if p == 1 {
+				return &refuser{}, nil
+			}
+			return &mixer{}, nil
+		},
+		Input: input,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(rep.Err, errRefused) {
+		t.Fatalf("report: %v; want the LoadState failure", rep.Err)
+	}
+	t.Log(rep.Err)
+	if want := "player 1: failed: load state of frame "; !strings.HasPrefix(rep.Err.Error(), want) {
+		t.Errorf("report %q; want it to start %q", rep.Err, want)
 	}
 }

@@ -27,7 +27,7 @@ type LinkConfig struct {
 	Loss, Dup, Reorder float64       // probabilities 0..1; Reorder: extra delay, see ReorderWindow
 	Outages            []Outage      // datagrams sent during [From, To) are lost
 
-	// Mistreatments (see mistreat.go), probabilities 0..1 of an extra copy: with 1–3 bits
+	// Mistreatments, probabilities 0..1 of an extra copy: with 1–3 bits
 	// flipped, cut short, an earlier datagram of the link again, a forgery from the same
 	// address. The link emulator (Network) applies them; -netsim does not offer them.
 	Corrupt, Truncate, Replay, Forge float64

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -106,4 +107,30 @@ func FuzzParse(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestReadmeTable: the goal table the README shows is what this command prints for the
+// bench/latest.txt in the tree, so the README's figures are never edited by hand or left
+// behind by a new make bench (paste the table make bench prints into README.md).
+func TestReadmeTable(t *testing.T) {
+	f, err := os.Open("../latest.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := parse(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table strings.Builder
+	if err := printTable(&table, goals, res); err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "```\n"+table.String()+"```\n") {
+		t.Errorf("README.md does not show the goal table of bench/latest.txt in a code block; go run ./bench/goals bench/latest.txt prints:\n%s", table.String())
+	}
 }

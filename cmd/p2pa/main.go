@@ -33,6 +33,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "p2pa: %v\n", err)
 		return 2
 	}
+	if o.Serve.Addr != "" {
+		defer peer.StartProfile(o.Profile)()
+		return serve(o.Serve, stdout, stderr)
+	}
 	windowed := !o.Diff && !o.SyncTest && !o.Headless
 	if !windowed { // a window profiles itself, in its own process
 		defer peer.StartProfile(o.Profile)()

@@ -77,12 +77,10 @@ type Status struct {
 	Rejoin          netplay.RejoinStatus // a pause for a player who dropped, or our own rejoin
 }
 
-const (
-	// waitReminder is how long a joining player waits for an answer before it says it has
-	// none; each later reminder waits twice as long, up to waitReminderMax.
-	waitReminder    = 5 * time.Second
-	waitReminderMax = 80 * time.Second
-)
+// waitReminder is how long FindGame looks before it says it is still looking (later
+// reminders back off, up to lookReminderMax). It is the runner's first "no answer" report
+// (netplay.NoAnswerAfter), so the two waits a joiner meets read alike.
+const waitReminder = netplay.NoAnswerAfter
 
 // Match is one player's side of a coin game: a netplay.Runner (the loop, the handshake,
 // the end of the match) plus what the coin game and the command line add: the bot or the
@@ -107,8 +105,6 @@ type Match struct {
 	signal       os.Signal // the signal that asked us to stop (Stop), if any
 	released     bool      // Close has closed the socket
 	lastLog      time.Duration
-	lastReminder time.Duration
-	reminderWait time.Duration // until the next reminder; 0: waitReminder
 	peerStat     []lockstep.PeerStats
 	ad           *discovery.Advertiser // player 0's LAN advertisement while it waits
 
@@ -276,6 +272,7 @@ func (m *Match) runnerConfig(peers []netip.AddrPort, clock transport.Clock) netp
 		OnEvent:       m.handleEvent,
 		Rejoin:        o.Rejoin,
 		OnRejoin:      m.handleRejoin,
+		OnNoAnswer:    m.noAnswer,
 	}
 	c.Session.SeedGiven = o.Seed != 0
 	if !o.Headless {
@@ -515,7 +512,7 @@ func (m *Match) Tick(local game.Input) {
 // afterStep runs after every step of the runner. It carries a failure over between the runner and the screen: one the runner met
 // (a game that would not start) is shown, one found here (a bad local input) ends it.
 //
-// It also keeps the status's counters, the reminders and the -v statistics up to date.
+// It also keeps the status's counters and the -v statistics up to date.
 func (m *Match) afterStep() {
 	if m.r != nil {
 		if c := m.r.Counters(); c.Ticks != m.ticks { // Waiting is about the last tick
@@ -524,7 +521,6 @@ func (m *Match) afterStep() {
 		}
 	}
 	now := m.clock.Now()
-	m.remindWaiting(now)
 	if m.log != nil && now-m.lastLog >= time.Second {
 		m.lastLog = now
 		m.logStats()
@@ -546,22 +542,15 @@ func (m *Match) afterStep() {
 	}
 }
 
-// remindWaiting says that a joining player still has no answer, so a mistyped address or
-// an absent (or busy) player 0 does not look like a hang: after 5 s, then 10 s later, 20 s,
-// and so on, backing off to one line every waitReminderMax.
-func (m *Match) remindWaiting(now time.Duration) {
-	if m.opts.Peer == "" || m.state != nil || (m.r != nil && m.r.Done()) || m.status.Phase == PhaseFailed {
+// noAnswer prints the runner's report that a player we know the address of has not
+// answered (netplay.NoAnswer: after 5 s, then 10 s later, 20 s, and so on, at most every
+// 80 s), so a mistyped address or an absent (or busy) player does not look like a hang. The
+// wording predates the runner's report and scripts may read it, so it stays.
+func (m *Match) noAnswer(n netplay.NoAnswer) {
+	if m.status.Phase == PhaseFailed {
 		return
 	}
-	if m.reminderWait == 0 {
-		m.reminderWait = waitReminder
-	}
-	if m.status.Phase == PhaseWaiting && now-m.lastReminder >= m.reminderWait {
-		fmt.Fprintf(m.out, "p2pa: no answer from %s after %v; is player %d running there (and not already playing)? Still trying.\n",
-			m.status.Peer, now.Round(time.Second), m.hostPlayer())
-		m.lastReminder = now
-		m.reminderWait = min(2*m.reminderWait, waitReminderMax)
-	}
+	fmt.Fprintf(m.out, "p2pa: %v; is player %d running there (and not already playing)? Still trying.\n", n, n.Player)
 }
 
 // logStats writes one line of session statistics (with -v), dropped datagrams included, so

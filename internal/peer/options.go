@@ -61,6 +61,8 @@ type Options struct {
 	Name        string // the name player 0 advertises (default: the host's)
 	NoAdvertise bool
 	Join        string // a joining player with no -peer joins the match advertised as this
+
+	Serve ServeOptions // p2pa -serve: run the rendezvous server instead of playing
 }
 
 // ErrHelp is returned when -h was asked for; the usage text was printed.
@@ -86,6 +88,10 @@ Without a display (bots play, the last line is the result):
   p2pa -p 0 -listen 127.0.0.1:7000 -headless -bot -frames 1200
   p2pa -p 1 -peer 127.0.0.1:7000 -headless -bot -frames 1200
 
+A rendezvous server for play across NATs (rooms over HTTP/WebSocket on :8080, and a
+TURN relay on UDP 3478 for players no direct path joins; until stopped):
+  p2pa -serve :8080 -turn :3478 -public 203.0.113.7
+
 Determinism check (forced rollbacks every frame, checksums compared):
   p2pa -synctest -frames 100000 -seed 7
 
@@ -108,6 +114,8 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	fs.SetOutput(io.Discard)
 	var mode string
 	var seed int64
+	var public, allow, ice string
+	serveFlagVars(fs, &o, &public, &allow, &ice)
 	fs.IntVar(&o.Player, "p", 0, "player number: 0 hosts and waits, 1 joins (finds player 0, or -peer, -join)")
 	fs.IntVar(&o.Players, "players", lockstep.DefaultPlayers, "players in the game, 2..4 (player 0 decides; the others learn it from player 0; -synctest takes 1..4)")
 	fs.StringVar(&o.Listen, "listen", "", "local UDP address (default :7000 for player 0, any free port for player 1)")
@@ -173,6 +181,12 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
+	}
+	if err := o.checkServe(name, set, public, allow, ice); err != nil {
+		return o, err
+	}
+	if o.Serve.Addr != "" {
+		return o, nil // the server plays no match: the game's flags keep their defaults
 	}
 	m, err := game.ParseMode(mode)
 	if err != nil {

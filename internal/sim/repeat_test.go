@@ -9,8 +9,8 @@ import (
 )
 
 // TestSeededBotsRepeat: a refused local input is offered again, so a bot's input for frame f
-// depends only on its seed and f. The same seeded match over a perfect link, over 60 ms with
-// jitter, and over 5% loss therefore ends on the same confirmed checksum.
+// depends only on its seed and f. The same seeded match over a perfect link, over 60 ms each
+// way with ±15 ms of jitter, and over 5% loss therefore ends on the same confirmed checksum.
 func TestSeededBotsRepeat(t *testing.T) {
 	t.Parallel()
 	const seed, frames = 7, 600
@@ -45,7 +45,7 @@ func TestSeededBotsRepeat(t *testing.T) {
 		if _, err := s.Compare(); err != nil {
 			t.Fatalf("%s: %v", l.name, err)
 		}
-		// MaxPrediction 4 is shorter than the 60 ms link's round trip: refusals happen.
+		// MaxPrediction 4 is shorter than the 60 ms link's 120 ms round trip: refusals happen.
 		stalls := 0
 		for _, p := range s.Peers {
 			stalls += p.Stalls

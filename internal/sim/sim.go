@@ -195,6 +195,9 @@ func (s *Sim) newPeer(p, life int) (*Peer, error) {
 	cfg := sc.Session
 	cfg.Players, cfg.InputSize, cfg.Game = sc.Players, game.InputSize, s.desc
 	cfg.Seed, cfg.Nonce = sc.Seed+1, sc.Seed*131+uint64(p)+uint64(life)<<32
+	if cfg.Nonce == 0 {
+		cfg.Nonce = 1 << 63 // fixed: netplay.New would draw a zero nonce at random, and the run would not replay
+	}
 	pe := &Peer{
 		Player: p, Life: life, Addr: Addr(p), Conn: conn,
 		bot:  bot.NewBot(sc.Seed*7 + uint64(p) + uint64(life)<<32),

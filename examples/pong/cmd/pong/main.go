@@ -43,6 +43,9 @@ func run(player int, listen, peer string, frames int) error {
 		}
 	}
 	fmt.Println("pong: listening on", conn.LocalAddr())
+	// Nonce and Seed are left zero on purpose: netplay.New draws both from crypto/rand, a
+	// nonce on each side (no two runs share keys) and the seed on player 0, whose seed the
+	// handshake hands to player 1; NewGame then gets that agreed seed on both sides.
 	r, err := netplay.New(netplay.Config{
 		Session: lockstep.Config{InputSize: pong.InputSize, Game: "pong"},
 		Player:  player, Peers: peers, Conn: conn, Clock: transport.NewRealClock(),
