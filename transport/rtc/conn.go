@@ -338,10 +338,20 @@ func (c *Conn) Connect(member string) error {
 	l := c.newLinkLocked(member, newToken(), kind, true)
 	c.mu.Unlock()
 	if err := l.startOffer(); err != nil {
+		if !c.current(l) {
+			return nil // the member's own offer won meanwhile (see handleOffer)
+		}
 		c.fail(l, fmt.Errorf("offer to %s: %w", member, err))
 		return fmt.Errorf("rtc: connect to %q: %w", member, err)
 	}
 	return nil
+}
+
+// current is whether l is still its member's link (not replaced, forgotten or closed).
+func (c *Conn) current(l *link) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.links[l.member] == l && !c.closed.Load()
 }
 
 // Forget closes the link to member (it left the room) without telling it. Its address drops
@@ -395,6 +405,9 @@ func (c *Conn) HandleSignal(from, data string) error {
 		return nil
 	}
 	if err != nil {
+		if !c.current(l) {
+			return nil
+		}
 		c.fail(l, err)
 		return fmt.Errorf("rtc: %s signal from %q: %w", s.Type, from, err)
 	}
@@ -448,6 +461,9 @@ func (c *Conn) handleOffer(from string, s signal) error {
 		err = l.startAnswer(s)
 	}
 	if err != nil {
+		if !c.current(l) {
+			return nil // replaced meanwhile by a newer offer
+		}
 		c.fail(l, err)
 		return fmt.Errorf("rtc: offer from %q: %w", from, err)
 	}
