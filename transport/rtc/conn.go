@@ -22,6 +22,10 @@ const QueueLen = transport.UDPQueueLen
 // ErrNoPath is wrapped by a failure Event's Err when ICE found no working path to a member.
 var ErrNoPath = errors.New("no path")
 
+// whyNoPath is the reason of an end signal sent when ICE found no path, so the other member
+// reports the same failure rather than a close.
+const whyNoPath = "no path"
+
 // ErrClosed is returned by the methods of a closed Conn.
 var ErrClosed = errors.New("rtc: conn closed")
 
@@ -397,11 +401,15 @@ func (c *Conn) HandleSignal(from, data string) error {
 	case sigCandidate:
 		err = l.handleCandidate(s)
 	case sigEnd:
-		why := s.Why
-		if why == "" {
-			why = "closed by the member"
+		switch s.Why {
+		case whyNoPath:
+			// Its ICE agent gave up a moment before ours would: the same failure.
+			c.fail(l, fmt.Errorf("%w (%s gave up first)", c.noPathError(), from))
+		case "":
+			c.end(l, LinkClosed, fmt.Errorf("%s closed the link", from))
+		default:
+			c.end(l, LinkClosed, fmt.Errorf("%s closed the link: %s", from, s.Why))
 		}
-		c.end(l, LinkClosed, fmt.Errorf("%s: %s", from, why))
 		return nil
 	}
 	if err != nil {
@@ -577,7 +585,11 @@ func (c *Conn) end(l *link, st LinkState, err error) {
 	}
 	if st == LinkFailed && registered {
 		// Tell the member, so it fails now rather than at its own timeout.
-		if err := l.sendSignal(signal{Type: sigEnd, Token: l.token, Why: "no path"}); err != nil {
+		why := "failed"
+		if errors.Is(err, ErrNoPath) {
+			why = whyNoPath
+		}
+		if err := l.sendSignal(signal{Type: sigEnd, Token: l.token, Why: why}); err != nil {
 			errs = append(errs, err)
 		}
 	}

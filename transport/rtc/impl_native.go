@@ -33,6 +33,9 @@ func newImpl(cfg *Config) (impl, error) {
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	if cfg.Net != nil {
 		se.SetNet(cfg.Net)
+		// A virtual network has no multicast; on a real one pion's default (resolve the
+		// .local names browsers give their host candidates) stays.
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	}
 	m := impl{cfg: cfg, api: webrtc.NewAPI(webrtc.WithSettingEngine(se))}
 	for _, s := range cfg.ICEServers {
