@@ -53,7 +53,11 @@ type Timeouts struct {
 	// Disconnected and Failed are ICE's: silence for Disconnected marks a path
 	// disconnected, Failed more fails it; a link that never connects fails after both.
 	Disconnected, Failed time.Duration
-	// Keepalive is how often ICE refreshes an idle path (and the NAT mappings on it).
+	// Keepalive is how often ICE sends a consent check on the open path (RFC 7675; pion
+	// sends one whether or not data flows): each costs a request and an answer per side,
+	// about 0.017 extra datagrams per frame and direction at 60 frames per second with
+	// 2 s. It keeps NAT mappings and TURN permissions alive when the engine is quiet. It
+	// must be shorter than Disconnected.
 	Keepalive time.Duration
 	// RelayWait is how long ICE waits before it accepts a relayed pair, giving direct pairs
 	// the chance to succeed first; pion's default is 2 s.
@@ -69,7 +73,7 @@ var DefaultTimeouts = Timeouts{
 	Connect:      12 * time.Second,
 	Disconnected: 3 * time.Second,
 	Failed:       5 * time.Second,
-	Keepalive:    time.Second,
+	Keepalive:    2 * time.Second,
 	RelayWait:    time.Second,
 	SrflxWait:    300 * time.Millisecond,
 	PrflxWait:    500 * time.Millisecond,
