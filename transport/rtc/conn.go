@@ -332,6 +332,10 @@ func (c *Conn) Connect(member string) error {
 		return fmt.Errorf("rtc: connect to %q: that is this member", member)
 	}
 	c.mu.Lock()
+	if c.closed.Load() { // Close ran meanwhile: it has already swept the links
+		c.mu.Unlock()
+		return ErrClosed
+	}
 	if old := c.links[member]; old != nil {
 		if st := old.state(); st == LinkConnecting || st == LinkOpen {
 			c.mu.Unlock()
@@ -429,6 +433,10 @@ func (c *Conn) HandleSignal(from, data string) error {
 // handleOffer answers an offer, settling a race with our own offer to the same member.
 func (c *Conn) handleOffer(from string, s signal) error {
 	c.mu.Lock()
+	if c.closed.Load() {
+		c.mu.Unlock()
+		return ErrClosed
+	}
 	old := c.links[from]
 	switch {
 	case old != nil && old.token == s.Token:
