@@ -173,6 +173,11 @@ func New(cfg Config) (*Conn, error) {
 		return nil, fmt.Errorf("rtc: Config.Link %s is not a link kind", cfg.Link)
 	}
 	cfg.Timeouts = cfg.Timeouts.withDefaults()
+	if t := cfg.Timeouts; t.Keepalive >= t.Disconnected {
+		// Consent checks slower than the silence that marks a path disconnected would
+		// let an idle but healthy link flap.
+		return nil, fmt.Errorf("rtc: Timeouts.Keepalive %v must be shorter than Disconnected %v", t.Keepalive, t.Disconnected)
+	}
 	c := &Conn{
 		cfg:      cfg,
 		local:    AddrOf(cfg.Member),
@@ -407,7 +412,12 @@ func (c *Conn) HandleSignal(from, data string) error {
 	case sigAnswer:
 		err = l.handleAnswer(s)
 	case sigCandidate:
-		err = l.handleCandidate(s)
+		// One candidate this side cannot use (a TCP one, an unknown extension) leaves the
+		// others to find a path: report it, keep the link.
+		if err := l.handleCandidate(s); err != nil {
+			return fmt.Errorf("rtc: candidate from %q: %w", from, err)
+		}
+		return nil
 	case sigEnd:
 		switch s.Why {
 		case whyNoPath:

@@ -230,3 +230,24 @@ func TestThreeMembers(t *testing.T) {
 		}
 	}
 }
+
+func TestNewRefuses(t *testing.T) {
+	sig := sender{h: newHub(), from: "a"}
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"no member", Config{Signaler: sig}},
+		{"no signaler", Config{Member: "a"}},
+		{"bad link kind", Config{Member: "a", Signaler: sig, Link: LinkDataChannel + 1}},
+		{"keepalive too slow", Config{Member: "a", Signaler: sig, Timeouts: Timeouts{Keepalive: 5 * time.Second, Disconnected: time.Second}}},
+		{"bad ICE server", Config{Member: "a", Signaler: sig, ICEServers: []ICEServer{{URLs: []string{"http://x"}}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if c, err := New(tc.cfg); err == nil {
+				c.Close()
+				t.Fatal("New accepted it")
+			}
+		})
+	}
+}

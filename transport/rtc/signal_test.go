@@ -165,3 +165,42 @@ func TestTurnHostPort(t *testing.T) {
 		}
 	}
 }
+
+// A candidate that cannot be used is reported and leaves the link as it was; and pion's
+// candidate parser, which sees outside input, never panics.
+func TestBadCandidateKeepsLink(t *testing.T) {
+	for _, kind := range []LinkKind{LinkAuto, LinkDataChannel} {
+		t.Run(kind.String(), func(t *testing.T) {
+			h := newHub()
+			a := newMember(t, h, "a", Config{Link: kind})
+			b := newMember(t, h, "b", Config{Link: kind})
+			defer func() {
+				a.c.Close()
+				b.c.Close()
+				h.close()
+			}()
+			if err := b.c.Connect("a"); err != nil {
+				t.Fatal(err)
+			}
+			if e := a.ev.wait(t, "b", deadline); e.State != LinkOpen {
+				t.Fatalf("event %+v", e)
+			}
+			info, _ := a.c.LinkInfo("b")
+			s := signal{Type: sigCandidate, Token: 0, Kind: info.Kind, Cand: "candidate:x 1 udp nonsense"}
+			a.c.mu.RLock()
+			s.Token = a.c.links["b"].token
+			a.c.mu.RUnlock()
+			data, err := s.encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := a.c.HandleSignal("b", data); err == nil {
+				t.Fatal("a malformed candidate was taken")
+			}
+			if info, _ := a.c.LinkInfo("b"); info.State != LinkOpen {
+				t.Fatalf("link after a bad candidate: %+v", info)
+			}
+			exchange(t, b.c, a.c, 5, deadline)
+		})
+	}
+}
