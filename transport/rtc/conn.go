@@ -22,6 +22,10 @@ const QueueLen = transport.UDPQueueLen
 // ErrNoPath is wrapped by a failure Event's Err when ICE found no working path to a member.
 var ErrNoPath = errors.New("no path")
 
+// ErrNoAnswer is wrapped by a failure Event's Err when the member never answered an offer
+// within Timeouts.Connect (it is gone, or its signals are lost).
+var ErrNoAnswer = errors.New("no answer")
+
 // whyNoPath is the reason of an end signal sent when ICE found no path, so the other member
 // reports the same failure rather than a close.
 const whyNoPath = "no path"
@@ -106,7 +110,8 @@ type Config struct {
 	// member, a data channel otherwise), LinkICE (ICE-only or nothing) or LinkDataChannel
 	// (what a browser does; js/wasm builds always behave so).
 	Link LinkKind
-	// Timeouts; zero fields take DefaultTimeouts.
+	// Timeouts; zero fields take DefaultTimeouts. In js/wasm only Connect applies: the
+	// browser runs ICE with its own.
 	Timeouts Timeouts
 	// OnEvent, if set, is called for every link that opens, fails, or is closed by the
 	// other member, in order, from one goroutine of the Conn: it may block briefly without
@@ -115,6 +120,7 @@ type Config struct {
 	// Net replaces the host's network (pion's vnet in tests). Native builds only.
 	Net ptransport.Net
 	// IncludeLoopback offers loopback addresses as host candidates (tests on one machine).
+	// Native builds only.
 	IncludeLoopback bool
 }
 
@@ -548,9 +554,17 @@ func (c *Conn) newLinkLocked(member string, token uint64, kind LinkKind, offerer
 	l := &link{c: c, member: member, addr: AddrOf(member), token: token, kind: kind,
 		offerer: offerer, started: time.Now()}
 	l.timer = time.AfterFunc(c.cfg.Timeouts.Connect, func() {
-		if l.state() == LinkConnecting {
-			c.fail(l, fmt.Errorf("%w: not connected after %v", ErrNoPath, c.cfg.Timeouts.Connect))
+		if l.state() != LinkConnecting {
+			return
 		}
+		l.mu.Lock()
+		answered := l.remoteReady
+		l.mu.Unlock()
+		if !answered {
+			c.fail(l, fmt.Errorf("%w from %s within %v", ErrNoAnswer, member, c.cfg.Timeouts.Connect))
+			return
+		}
+		c.fail(l, fmt.Errorf("%w: not connected after %v", ErrNoPath, c.cfg.Timeouts.Connect))
 	})
 	c.links[member] = l
 	return l

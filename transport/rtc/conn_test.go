@@ -251,3 +251,22 @@ func TestNewRefuses(t *testing.T) {
 		})
 	}
 }
+
+// A member that never answers (its signals vanish) fails the link with ErrNoAnswer at the
+// Connect deadline.
+func TestNoAnswer(t *testing.T) {
+	h := newHub()
+	a := newMember(t, h, "a", Config{Timeouts: Timeouts{Connect: 200 * time.Millisecond}})
+	defer func() {
+		a.c.Close()
+		h.close()
+	}()
+	h.addSilent("silent")
+	if err := a.c.Connect("silent"); err != nil {
+		t.Fatal(err)
+	}
+	e := a.ev.waitState(t, "silent", deadline, LinkFailed, LinkOpen)
+	if e.State != LinkFailed || !errors.Is(e.Err, ErrNoAnswer) {
+		t.Fatalf("event %+v, want failed with ErrNoAnswer", e)
+	}
+}

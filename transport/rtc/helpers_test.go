@@ -66,6 +66,20 @@ func (h *hub) add(c *Conn) {
 	}()
 }
 
+// addSilent adds a member that takes signals and never answers.
+func (h *hub) addSilent(member string) {
+	q := make(chan [2]string, 1024)
+	h.mu.Lock()
+	h.queues[member] = q
+	h.mu.Unlock()
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		for range q {
+		}
+	}()
+}
+
 // remove takes a member off the hub (its process ended); later signals to it fail.
 func (h *hub) remove(member string) {
 	h.mu.Lock()
