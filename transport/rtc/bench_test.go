@@ -185,10 +185,97 @@ func pathPair(b *testing.B, kind string, count bool) (x, y readableConn, w wireC
 	return ma.c, mb.c, w, func() { ma.c.Close(); mb.c.Close(); h.close() }
 }
 
-// BenchmarkRoundTrip is one datagram of 64 bytes (an engine input datagram's size) sent
-// from x to y and echoed back, on loopback, over raw UDP (transport.UDP), an ICE-only link
-// and a data channel. Each side waits on Readable, as netplay does. The sockets are the
-// host's own (BenchmarkMatch counts the wire); allocs/op is per round trip, both sides.
+// pinger sends a datagram from x to y, which echoes it back, and waits for the echo: one
+// round trip. Both sides wait on Readable, as netplay does.
+type pinger struct {
+	x, y    readableConn
+	stop    chan struct{}
+	echoed  chan struct{}
+	payload []byte
+	buf     []byte
+	timer   *time.Timer
+	lost    int
+}
+
+// startPinger starts y's echo; the payload is 64 bytes, an engine input datagram's size.
+func startPinger(b *testing.B, x, y readableConn) *pinger {
+	p := &pinger{x: x, y: y, stop: make(chan struct{}), echoed: make(chan struct{}),
+		payload: make([]byte, 64), buf: make([]byte, transport.MaxDatagram), timer: time.NewTimer(time.Hour)}
+	go func() {
+		defer close(p.echoed)
+		buf := make([]byte, transport.MaxDatagram)
+		for {
+			select {
+			case <-y.Readable():
+			case <-p.stop:
+				return
+			}
+			for {
+				n, from, ok := y.ReadFrom(buf)
+				if !ok {
+					break
+				}
+				if err := y.WriteTo(buf[:n], from); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}
+	}()
+	return p
+}
+
+// roundTrip sends datagram i and waits for its echo, sending it again after a second of
+// silence (counted in lost).
+func (p *pinger) roundTrip(b *testing.B, i int) {
+	p.payload[0], p.payload[1] = byte(i), byte(i>>8)
+	for {
+		if err := p.x.WriteTo(p.payload, p.y.LocalAddr()); err != nil {
+			b.Fatal(err)
+		}
+		p.timer.Reset(time.Second)
+		for got := false; !got; {
+			select {
+			case <-p.x.Readable():
+			case <-p.timer.C:
+				p.lost++
+				got = true
+				continue
+			}
+			for {
+				n, _, ok := p.x.ReadFrom(p.buf)
+				if !ok {
+					break
+				}
+				if n == len(p.payload) && p.buf[0] == p.payload[0] && p.buf[1] == p.payload[1] {
+					p.timer.Stop()
+					return
+				}
+			}
+		}
+	}
+}
+
+func (p *pinger) close(b *testing.B) {
+	close(p.stop)
+	<-p.echoed
+	if p.lost > 0 {
+		b.Logf("%d datagrams resent after a second without an echo", p.lost)
+	}
+}
+
+func meanP50(d []time.Duration) (mean, p50 float64) {
+	slices.Sort(d)
+	var sum time.Duration
+	for _, r := range d {
+		sum += r
+	}
+	return float64(sum.Nanoseconds()) / float64(len(d)) / 1e3, float64(d[len(d)/2].Nanoseconds()) / 1e3
+}
+
+// BenchmarkRoundTrip is one datagram of 64 bytes sent and echoed back on loopback, over
+// raw UDP (transport.UDP), an ICE-only link and a data channel. The sockets are the host's
+// own (BenchmarkMatch counts the wire); allocs/op is per round trip, both sides.
 //
 //	rtt-us         mean round trip (ns/op is the same), rtt-p50-us its median
 func BenchmarkRoundTrip(b *testing.B) {
@@ -196,79 +283,62 @@ func BenchmarkRoundTrip(b *testing.B) {
 		b.Run(kind, func(b *testing.B) {
 			x, y, _, cleanup := pathPair(b, kind, false)
 			defer cleanup()
-			stop := make(chan struct{})
-			echoed := make(chan struct{})
-			go func() { // y echoes everything back
-				defer close(echoed)
-				buf := make([]byte, transport.MaxDatagram)
-				for {
-					select {
-					case <-y.Readable():
-					case <-stop:
-						return
-					}
-					for {
-						n, from, ok := y.ReadFrom(buf)
-						if !ok {
-							break
-						}
-						if err := y.WriteTo(buf[:n], from); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}
-			}()
-			payload := make([]byte, 64)
-			buf := make([]byte, transport.MaxDatagram)
+			p := startPinger(b, x, y)
+			defer p.close(b)
+			for i := range 100 { // warm up (and let SCTP settle)
+				p.roundTrip(b, i)
+			}
 			rtts := make([]time.Duration, b.N)
-			timer := time.NewTimer(time.Hour)
-			lost := 0
-			// Warm up (and let the data channel's SCTP settle) before counting.
-			roundTrip := func(i int) {
-				payload[0], payload[1] = byte(i), byte(i>>8)
-				for {
-					if err := x.WriteTo(payload, y.LocalAddr()); err != nil {
-						b.Fatal(err)
-					}
-					timer.Reset(time.Second)
-					for {
-						select {
-						case <-x.Readable():
-						case <-timer.C:
-							lost++
-							goto resend
-						}
-						if n, _, ok := x.ReadFrom(buf); ok && n == len(payload) && buf[0] == payload[0] && buf[1] == payload[1] {
-							return
-						}
-					}
-				resend:
-				}
-			}
-			for i := range 100 {
-				roundTrip(i)
-			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
 				t0 := time.Now()
-				roundTrip(i)
+				p.roundTrip(b, i)
 				rtts[i] = time.Since(t0)
 			}
 			b.StopTimer()
-			close(stop)
-			<-echoed
-			slices.Sort(rtts)
-			var sum time.Duration
-			for _, r := range rtts {
-				sum += r
+			mean, p50 := meanP50(rtts)
+			b.ReportMetric(mean, "rtt-us")
+			b.ReportMetric(p50, "rtt-p50-us")
+		})
+	}
+}
+
+// BenchmarkRoundTripGap is the round trip over a path minus the round trip over raw UDP on
+// loopback, measured alternately in one loop so both see the same load on a shared machine:
+// the cost of the path itself. The goal: ICE-only within 0.1 ms (100 µs) of UDP.
+//
+//	gap-us       mean of (path − UDP), gap-p50-us the difference of the medians
+func BenchmarkRoundTripGap(b *testing.B) {
+	for _, kind := range []string{"ice", "datachannel"} {
+		b.Run(kind, func(b *testing.B) {
+			ux, uy, _, ucleanup := pathPair(b, "udp", false)
+			defer ucleanup()
+			px, py, _, pcleanup := pathPair(b, kind, false)
+			defer pcleanup()
+			up, pp := startPinger(b, ux, uy), startPinger(b, px, py)
+			defer up.close(b)
+			defer pp.close(b)
+			for i := range 100 {
+				up.roundTrip(b, i)
+				pp.roundTrip(b, i)
 			}
-			b.ReportMetric(float64(sum.Nanoseconds())/float64(b.N)/1e3, "rtt-us")
-			b.ReportMetric(float64(rtts[b.N/2].Nanoseconds())/1e3, "rtt-p50-us")
-			if lost > 0 {
-				b.Logf("%d datagrams resent after a second without an echo", lost)
+			urtt, prtt := make([]time.Duration, b.N), make([]time.Duration, b.N)
+			b.ResetTimer()
+			for i := range b.N {
+				t0 := time.Now()
+				up.roundTrip(b, i)
+				t1 := time.Now()
+				pp.roundTrip(b, i)
+				urtt[i], prtt[i] = t1.Sub(t0), time.Since(t1)
 			}
+			b.StopTimer()
+			um, u50 := meanP50(urtt)
+			pm, p50 := meanP50(prtt)
+			b.ReportMetric(pm-um, "gap-us")
+			b.ReportMetric(p50-u50, "gap-p50-us")
+			b.ReportMetric(u50, "udp-p50-us")
+			b.ReportMetric(p50, "path-p50-us")
 		})
 	}
 }
