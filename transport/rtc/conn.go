@@ -40,6 +40,12 @@ type Signaler interface {
 	Signal(to string, data string) error
 }
 
+// SignalerFunc adapts a function to a Signaler.
+type SignalerFunc func(to, data string) error
+
+// Signal calls f.
+func (f SignalerFunc) Signal(to, data string) error { return f(to, data) }
+
 // ICEServer is a STUN or TURN server, as RTCIceServer: URLs like "stun:host:3478",
 // "turn:host:3478?transport=udp"; Username and Credential for TURN.
 type ICEServer struct {
@@ -115,7 +121,8 @@ type Config struct {
 	Timeouts Timeouts
 	// OnEvent, if set, is called for every link that opens, fails, or is closed by the
 	// other member, in order, from one goroutine of the Conn: it may block briefly without
-	// holding up datagrams.
+	// holding up datagrams. Forget and Close report nothing; events still queued when
+	// Close is called may be dropped.
 	OnEvent func(Event)
 	// Net replaces the host's network (pion's vnet in tests). Native builds only.
 	Net ptransport.Net
@@ -614,7 +621,6 @@ func (c *Conn) end(l *link, st LinkState, err error) {
 		delete(c.byAddr, l.addr)
 	}
 	c.mu.Unlock()
-	l.setErr(err)
 	var errs []error
 	if err := l.close(); err != nil {
 		errs = append(errs, err)
@@ -632,6 +638,7 @@ func (c *Conn) end(l *link, st LinkState, err error) {
 	if len(errs) > 0 {
 		err = errors.Join(append([]error{err}, errs...)...)
 	}
+	l.setErr(err)
 	if registered && !c.closed.Load() {
 		c.emit(Event{Member: l.member, State: st, Info: l.snapshot(), Err: err})
 	}

@@ -2,6 +2,7 @@ package rtc
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -57,7 +58,7 @@ func (h *hub) add(c *Conn) {
 	go func() {
 		defer h.wg.Done()
 		for m := range q {
-			if err := c.HandleSignal(m[0], m[1]); err != nil && err != ErrClosed {
+			if err := c.HandleSignal(m[0], m[1]); err != nil && !errors.Is(err, ErrClosed) {
 				h.mu.Lock()
 				h.errs = append(h.errs, fmt.Errorf("%s: %w", c.cfg.Member, err))
 				h.mu.Unlock()

@@ -109,7 +109,7 @@ func (l *link) snapshot() LinkInfo {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	in := l.info
-	in.Member, in.Addr, in.Kind, in.State, in.Offerer = l.member, l.addr, l.kind, l.st, l.offerer
+	in.Member, in.Addr, in.Kind, in.State, in.Offerer, in.Err = l.member, l.addr, l.kind, l.st, l.offerer, l.err
 	return in
 }
 

@@ -145,6 +145,8 @@ type LinkInfo struct {
 	Offerer bool
 	// Opened is how long the link took from its first signal to open.
 	Opened time.Duration
+	// Err says why a failed or closed link ended.
+	Err error
 }
 
 // Event tells that a link opened, failed or was closed by the other member.
