@@ -195,7 +195,7 @@ func (p *replaySession) FinalState() (*game.State, error) { return p.s, nil }
 func (p *replaySession) Close() error {
 	s := p.s
 	fmt.Fprintf(p.stdout, "score=%d round=%d coins_left=%d\n", s.TotalScore(), s.Round(), s.CoinsLeft())
-	fmt.Fprintf(p.stdout, "frame=%d checksum=%016x rollbacks=0 rtt_ms=0.00\n", s.Frame(), s.Checksum())
+	fmt.Fprintln(p.stdout, peer.FormatResult(int64(s.Frame()), s.Checksum(), 0, 0))
 	if int(s.Frame()) == p.r.Frames && s.Checksum() != p.r.Checksum {
 		return fmt.Errorf("replay of %d frames ends on checksum %016x, but the match recorded %016x", p.r.Frames, s.Checksum(), p.r.Checksum)
 	}
