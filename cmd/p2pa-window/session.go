@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"p2pa/game"
+	"p2pa/game/render"
 	"p2pa/internal/peer"
 	"p2pa/netplay"
 )
@@ -65,6 +66,11 @@ type view struct {
 	// the matches found when there are several to choose from.
 	Looking bool
 	Games   []peer.Found
+	// Notice, if set, is the whole screen to show: a browser page's, saying what it needs
+	// (a room, a valid address) or that it is connecting.
+	Notice *render.Screen
+	// Page is set for a browser page, whose end screens offer a reload, not a command.
+	Page bool
 
 	// Network statistics for the HUD.
 	RTT              time.Duration // <0: not measured yet

@@ -629,7 +629,7 @@ func (m *Match) afterStep() {
 // an absent (or busy) player 0 does not look like a hang: after 5 s, then 10 s later, 20 s,
 // and so on, backing off to one line every waitReminderMax.
 func (m *Match) remindWaiting(now time.Duration) {
-	if !m.peerAddrGiven.IsValid() || m.state != nil || (m.r != nil && m.r.Done()) || m.status.Phase == PhaseFailed {
+	if (m.opts.Peer == "" && !m.peerAddrGiven.IsValid()) || m.state != nil || (m.r != nil && m.r.Done()) || m.status.Phase == PhaseFailed {
 		return
 	}
 	if m.reminderWait == 0 {
