@@ -19,7 +19,8 @@ import (
 // startPage picks, and the window's loop. The window stays open on its end screen; the
 // page learns the outcome through the #result element (and stdout, which wasm_exec.js
 // writes to the console line by line: the result line there is printed once, by the
-// match's Close, as p2pa prints it).
+// match's Close, as p2pa prints it). <body data-p2pa="drawn"> says the first frame is
+// drawn.
 func main() {
 	doc := js.Global().Get("document")
 	page, err := peer.ParseQuery(js.Global().Get("location").Get("search").String())
@@ -44,6 +45,10 @@ func main() {
 		if err != nil {
 			setText(doc, "status", err.Error())
 		}
+	}
+	w.onFirstDraw = func() {
+		// data-p2pa="drawn" on <body>: the page's first frame is drawn (tests wait on it).
+		doc.Get("body").Get("dataset").Set("p2pa", "drawn")
 	}
 	ebiten.SetWindowSize(game.Width, game.Height)
 	w.updateTitle(sess.View())

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"time"
 
 	"p2pa/game"
 	"p2pa/game/render"
@@ -158,9 +159,16 @@ func (l *linkSession) View() view {
 // bot, two matches over the in-process emulator, ticked together. It is honest about what
 // it is: no network is crossed; it shows the game, the window's screens and the result
 // line in a browser before rooms exist.
+//
+// Its clock is virtual and moves 1/60 s per tick: both sides live in one page, so a page
+// that stalls (a loaded machine, software WebGL, a background tab) stalls both alike, and
+// must not look like a peer gone quiet: on the real clock a 5 s stall dropped the bot, which
+// rejoined, and the checksum then depended on when. On ticks, a match of bots ends on the
+// same checksum every time, the one the same options give natively.
 type localSession struct {
 	linkSession
 	other *peer.Match // the bot's side; its lines are not printed (one result line)
+	clock *transport.VirtualClock
 }
 
 // localAddrs are the two ends on the emulator; any addresses do, none is ever dialled.
@@ -170,7 +178,7 @@ var localAddrs = [2]netip.AddrPort{
 }
 
 func startLocal(page peer.Page, stdout io.Writer) (session, error) {
-	clock := transport.NewRealClock()
+	clock := transport.NewVirtualClock(0)
 	network := transport.NewNetwork(clock, 1) // no loss or reordering is set: the seed is unused
 	var conns [2]transport.Conn
 	for p, a := range localAddrs {
@@ -198,12 +206,14 @@ func startLocal(page peer.Page, stdout io.Writer) (session, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("local match: %w", err), m.Close())
 	}
-	return &localSession{linkSession: linkSession{&matchSession{Match: m, pausedFor: -1}, "this page, against a bot"}, other: other}, nil
+	return &localSession{linkSession: linkSession{&matchSession{Match: m, pausedFor: -1}, "this page, against a bot"}, other: other, clock: clock}, nil
 }
 
+// Tick plays both sides' tick, then moves the clock on by one.
 func (l *localSession) Tick(in game.Input) {
 	l.matchSession.Tick(in)
 	l.other.Tick(game.Input{})
+	l.clock.Advance(time.Second / tps)
 }
 
 func (l *localSession) Quit() {

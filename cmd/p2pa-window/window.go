@@ -72,6 +72,9 @@ type window struct {
 	// it printed none: the match never started) and the error that ended it: the browser
 	// page shows both.
 	onEnd func(result string, err error)
+	// onFirstDraw, if set, is called after the first Draw: the browser page marks itself
+	// drawn for tests (and whoever else waits on it).
+	onFirstDraw func()
 }
 
 // resultLiner is a session that prints the result line at Close (a match); ResultLine
@@ -379,6 +382,10 @@ func (w *window) Draw(screen *ebiten.Image) {
 	}
 	if w.showHUD {
 		w.r.DrawHUD(screen, w.hud(v))
+	}
+	if w.onFirstDraw != nil {
+		w.onFirstDraw()
+		w.onFirstDraw = nil
 	}
 }
 
