@@ -263,7 +263,6 @@ func colours(shot []byte) (int, error) {
 	return len(seen), nil
 }
 
-
 func sleep(ctx context.Context, d time.Duration) error {
 	select {
 	case <-time.After(d):
@@ -336,4 +335,3 @@ func (c *consoleLog) wait(ctx context.Context, s string) error {
 		}
 	}
 }
-
