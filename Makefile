@@ -12,7 +12,7 @@ WINDOW_PKGS := libxrandr-dev libxcursor-dev libxinerama-dev libxi-dev libxxf86vm
 TEST_PKGS := xvfb xdotool qemu-user-static chromium-headless-shell
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build build-headless web deps deps-window install test test-short vet demo bench fuzz cross golden clean
+.PHONY: all build build-headless web deps deps-window install test test-short vet demo bench bench-wasm fuzz cross golden clean
 
 all: build
 
@@ -162,6 +162,12 @@ bench:
 	$(BENCHSTAT) bench/latest.txt
 	@echo
 	$(GO) run ./bench/goals bench/latest.txt
+
+# bench-wasm is the game's frame cost in a browser's engine: BenchmarkFrame built for
+# js/wasm and run under Node (V8, one thread), to set beside make bench's native figures.
+bench-wasm:
+	@command -v node >/dev/null || { $(call apt-install,nodejs); }
+	GOOS=js GOARCH=wasm $(GO) test -exec "$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec" ./bench -run '^$$' -bench '^BenchmarkFrame$$' -benchmem -count $(BENCH_COUNT) -timeout 30m
 
 clean:
 	rm -rf $(BIN)
