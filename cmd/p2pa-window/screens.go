@@ -32,6 +32,8 @@ func screenFor(opts options, v view, s *game.State, quitting bool, silent time.D
 		opts.Peer = v.Peer // found by looking: show it as if given with -peer
 	}
 	switch {
+	case v.Notice != nil:
+		return *v.Notice, true
 	case v.Looking && v.Phase == peer.PhaseWaiting:
 		return lookingScreen(opts, v), true
 	case quitting && v.Phase == peer.PhaseRejoinWait:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"p2pa/game"
+	"p2pa/game/render"
 	"p2pa/internal/peer"
 	"p2pa/netplay"
 )
@@ -65,6 +66,11 @@ type view struct {
 	// the matches found when there are several to choose from.
 	Looking bool
 	Games   []peer.Found
+	// Notice, if set, is the whole screen to show: a browser page's, saying what it needs
+	// (a room, a valid address) or that it is connecting.
+	Notice *render.Screen
+	// Page is set for a browser page, whose end screens offer a reload, not a command.
+	Page bool
 
 	// Network statistics for the HUD.
 	RTT              time.Duration // <0: not measured yet
@@ -195,7 +201,7 @@ func (p *replaySession) FinalState() (*game.State, error) { return p.s, nil }
 func (p *replaySession) Close() error {
 	s := p.s
 	fmt.Fprintf(p.stdout, "score=%d round=%d coins_left=%d\n", s.TotalScore(), s.Round(), s.CoinsLeft())
-	fmt.Fprintf(p.stdout, "frame=%d checksum=%016x rollbacks=0 rtt_ms=0.00\n", s.Frame(), s.Checksum())
+	fmt.Fprintln(p.stdout, peer.FormatResult(int64(s.Frame()), s.Checksum(), 0, 0))
 	if int(s.Frame()) == p.r.Frames && s.Checksum() != p.r.Checksum {
 		return fmt.Errorf("replay of %d frames ends on checksum %016x, but the match recorded %016x", p.r.Frames, s.Checksum(), p.r.Checksum)
 	}
