@@ -111,7 +111,7 @@ func TestInternetMatrix(t *testing.T) {
 			in := newInternet(t, tc.withRelay, tc.nats[0], tc.nats[1])
 			room := "matrix-" + tc.name
 			p0 := in.player("player 0", 0, "-p", "0", "-room", room, "-frames", internetFrames)
-			waitFor(t, p0, regexp.MustCompile(`room `+room), 30*time.Second)
+			waitFor(t, p0, regexp.MustCompile(`(?i)room `+room), 30*time.Second)
 			p1 := in.player("player 1", 1, "-p", "1", "-room", room, "-frames", internetFrames)
 			for _, p := range []*proctest.Proc{p0, p1} {
 				waitFor(t, p, tc.want, 30*time.Second, p0, p1)
@@ -134,7 +134,7 @@ func TestInternetNoPath(t *testing.T) {
 	}
 	in := newInternet(t, false, netns.Symmetric, netns.Symmetric)
 	p0 := in.player("player 0", 0, "-p", "0", "-room", "nopath", "-frames", internetFrames)
-	waitFor(t, p0, regexp.MustCompile(`room nopath`), 30*time.Second)
+	waitFor(t, p0, regexp.MustCompile(`(?i)room nopath`), 30*time.Second)
 	start := time.Now()
 	p1 := in.player("player 1", 1, "-p", "1", "-room", "nopath", "-frames", internetFrames)
 	want := regexp.MustCompile(`p2pa: could not reach player \d: no direct path through the NATs, and the server offers no relay`)
@@ -168,7 +168,7 @@ func TestInternetThreePlayers(t *testing.T) {
 	}
 	in := newInternet(t, true, netns.PortRestricted, netns.PortRestricted, netns.Symmetric)
 	p0 := in.player("player 0", 0, "-p", "0", "-players", "3", "-room", "three", "-frames", internetFrames)
-	waitFor(t, p0, regexp.MustCompile(`room three`), 30*time.Second)
+	waitFor(t, p0, regexp.MustCompile(`(?i)room three`), 30*time.Second)
 	p1 := in.player("player 1", 1, "-p", "1", "-room", "three", "-frames", internetFrames)
 	p2 := in.player("player 2", 2, "-p", "2", "-room", "three", "-frames", internetFrames)
 	for _, p := range []*proctest.Proc{p0, p1, p2} {
@@ -186,7 +186,7 @@ func TestInternetRejoin(t *testing.T) {
 	}
 	in := newInternet(t, true, netns.PortRestricted, netns.PortRestricted)
 	p0 := in.player("player 0", 0, "-p", "0", "-room", "again", "-frames", "1500")
-	waitFor(t, p0, regexp.MustCompile(`room again`), 30*time.Second)
+	waitFor(t, p0, regexp.MustCompile(`(?i)room again`), 30*time.Second)
 	args := []string{"-p", "1", "-room", "again", "-frames", "1500"}
 	p1 := in.player("player 1", 1, args...)
 	waitFor(t, p1, reachedAny, 30*time.Second, p0)

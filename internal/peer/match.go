@@ -76,6 +76,9 @@ type Status struct {
 	Waiting         bool // this tick was skipped for time sync
 	DesyncFile      string
 	Rejoin          netplay.RejoinStatus // a pause for a player who dropped, or our own rejoin
+	// Paths says how each player was reached through a room: "direct", or "relay
+	// HOST:PORT"; "" over UDP, and until reached.
+	Paths [lockstep.MaxPlayers]string
 }
 
 // waitReminder is how long FindGame looks before it says it is still looking (later
@@ -96,6 +99,7 @@ type Match struct {
 	udp   *transport.UDP // nil for a match over a Link
 	// readable signals arrivals on conn; nil (never ready) when the Link's Conn cannot.
 	readable <-chan struct{}
+	notes    <-chan LinkNote // the Link's news, if it has any
 	r        *netplay.Runner
 	state    *game.State
 	bot      *bot.Bot
@@ -187,6 +191,10 @@ type Link struct {
 	// Clock is the match's clock; nil: the real clock. The emulator's delays are measured
 	// on the clock it was made with, which must be this one.
 	Clock transport.Clock
+	// Notes, if set, brings news of the link (JoinRoom's: how each player was reached, or
+	// that one cannot be): the match prints each note's line, shows its path, and fails
+	// with its error.
+	Notes <-chan LinkNote
 }
 
 // StartLink prepares a match over link: no socket is opened, nothing is advertised, and
@@ -200,7 +208,7 @@ func StartLink(opts Options, link Link, out io.Writer) (*Match, error) {
 		return nil, fmt.Errorf("player %d: the link names no player 0 to join", opts.Player)
 	}
 	opts.Listen, opts.Peer, opts.Netsim, opts.NoAdvertise = "", "", "", true
-	m := &Match{opts: opts, out: out, conn: link.Conn, clock: link.Clock, peerAddrGiven: link.Host}
+	m := &Match{opts: opts, out: out, conn: link.Conn, clock: link.Clock, peerAddrGiven: link.Host, notes: link.Notes}
 	if m.clock == nil {
 		m.clock = transport.NewRealClock()
 	}
@@ -242,6 +250,26 @@ func (m *Match) prepare() error {
 	}
 	m.status.Player = opts.Player
 	return nil
+}
+
+// readNotes prints the Link's news and fails the match on a note with an error.
+func (m *Match) readNotes() {
+	for {
+		select {
+		case n := <-m.notes:
+			if n.Line != "" {
+				fmt.Fprintln(m.out, n.Line)
+			}
+			if n.Player >= 0 && n.Player < len(m.status.Paths) && n.Path != "" {
+				m.status.Paths[n.Player] = n.Path
+			}
+			if n.Err != nil {
+				m.failed(n.Err) // the program prints it as the reason it ends
+			}
+		default:
+			return
+		}
+	}
 }
 
 // hostPlayer is the player this one joins: player 0, or player 1 for a player 0 that was
@@ -593,6 +621,7 @@ func (m *Match) Tick(local game.Input) {
 //
 // It also keeps the status's counters and the -v statistics up to date.
 func (m *Match) afterStep() {
+	m.readNotes()
 	if m.r != nil {
 		if c := m.r.Counters(); c.Ticks != m.ticks { // Waiting is about the last tick
 			m.status.Waiting = c.Waits > m.waits

@@ -11,6 +11,7 @@ import (
 	"p2pa/game"
 	"p2pa/lockstep"
 	"p2pa/netplay"
+	"p2pa/rendezvous"
 	"p2pa/transport"
 )
 
@@ -26,6 +27,10 @@ type Options struct {
 	// player 0's count, and more than 2 players play versus unless -mode says otherwise).
 	PlayersSet, ModeSet bool
 	Spectate            string // -spectate HOST:PORT: watch player 0's match there
+	// Server and Room: meet the others in a room on a rendezvous server (p2pa -serve)
+	// instead of at UDP addresses, which works across NATs (JoinRoom).
+	Server string
+	Room   string
 	Listen              string
 	Peer                string
 	Delay               int
@@ -149,6 +154,10 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	fs.StringVar(&o.Name, "name", "", "the name player 0 advertises its match as on the LAN (default: this host's name)")
 	fs.BoolVar(&o.NoAdvertise, "no-advertise", false, "player 0: do not advertise the match on the LAN (a -listen on 127.0.0.1 never is)")
 	fs.StringVar(&o.Spectate, "spectate", "", "watch the match whose player 0 is at host:port, in a window or -headless (with -frames N: stop there and print the players' result line)")
+	fs.StringVar(&o.Server, "server", "", "play across the internet: meet the others in a room on this server (run by p2pa -serve),\n"+
+		"e.g. http://203.0.113.7:8080; player 0 opens the room and prints the command the others run")
+	fs.StringVar(&o.Room, "room", "", "with -server: the room (player 0: claim this name, default a random code; the others: the\n"+
+		"code player 0 printed)")
 	fs.StringVar(&o.Join, "join", "", "without -peer: join the match advertised under this name")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -247,6 +256,9 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 			o.Listen = ":0"
 		}
 	}
+	if err := o.checkRoom(set); err != nil {
+		return o, err
+	}
 	if o.Netsim != "" {
 		cfg, err := transport.ParseNetsim(o.Netsim)
 		if err != nil {
@@ -270,6 +282,35 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 		}
 	}
 	return o, nil
+}
+
+// checkRoom validates -server and -room: a room replaces the UDP addresses, and a joiner
+// needs the room's code.
+func (o *Options) checkRoom(set map[string]bool) error {
+	if o.Server == "" {
+		if set["room"] {
+			return errors.New("-room: only with -server URL")
+		}
+		return nil
+	}
+	for _, f := range []string{"peer", "listen", "join", "netsim", "spectate", "name", "no-advertise"} {
+		if set[f] {
+			return fmt.Errorf("-%s: not with -server (the room says where everyone is)", f)
+		}
+	}
+	if _, err := rendezvous.WebSocketURL(o.Server); err != nil {
+		return fmt.Errorf("-server %s: %w", o.Server, err)
+	}
+	if o.Room == "" && o.Player != 0 {
+		return fmt.Errorf("-room: player %d joins a room: give the code player 0 printed", o.Player)
+	}
+	if o.Room != "" {
+		if err := rendezvous.CheckRoomName(o.Room); err != nil {
+			return fmt.Errorf("-room %s: %w", o.Room, err)
+		}
+	}
+	o.NoAdvertise = true // nothing to find on the LAN: the room is where they meet
+	return nil
 }
 
 // count is n and noun, in the plural unless n is 1: "1 argument", "0 arguments".

@@ -39,6 +39,9 @@ func StartProfile(kind string) (stop func()) {
 // 60 frames a second, until -frames is confirmed, the peer leaves, or SIGINT/SIGTERM
 // (which end it as cleanly as Quit; Close then reports *Interrupted, see ExitCode).
 func RunHeadless(o Options, out io.Writer) error {
+	if o.Server != "" {
+		return runRoomHeadless(o, out)
+	}
 	if o.Player != 0 && o.Peer == "" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		var err error
@@ -51,6 +54,25 @@ func RunHeadless(o Options, out io.Writer) error {
 	m, err := Start(o, out)
 	if err != nil {
 		return &UsageError{err}
+	}
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	m.Serve(sig, nil)
+	return m.Close()
+}
+
+// runRoomHeadless is RunHeadless through a room (-server): the room gives the links.
+func runRoomHeadless(o Options, out io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	link, err := JoinRoom(ctx, o, out)
+	stop()
+	if err != nil {
+		return err
+	}
+	m, err := StartLink(o, link, out)
+	if err != nil {
+		return errors.Join(err, link.Conn.Close())
 	}
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)

@@ -1,0 +1,377 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"p2pa/rendezvous"
+	"p2pa/transport/rtc"
+)
+
+// Playing through a room (-server URL -room CODE). The rendezvous server pairs the members
+// of a room and carries their connection offers; every pair of players then opens a link of
+// its own (transport/rtc: ICE, straight through the NATs when a hole can be punched, through
+// the server's relay when not), and the match runs over those links exactly as over UDP.
+//
+// Every member addresses a player by its seat, not by its connection: the link of player K
+// is rtc.AddrOf("p" + K) on every machine. So a player that crashes and runs its command
+// again comes back at the address it had, as a UDP player restarted on its -listen port
+// does, and the engine's rejoin works unchanged; a spectator, which nobody addresses first,
+// is known by its connection ("s" + its member ID).
+//
+// Who offers: a member that arrives connects to those already there that it needs (a player
+// to every player, player 0 also to every spectator; a spectator to player 0); the others
+// wait for its offer. The server keeps order per connection, so a member's arrival is
+// always known before its first signal.
+
+// Room waits and limits.
+const (
+	// roomDialTimeout bounds one attempt to reach the server and be welcomed.
+	roomDialTimeout = 10 * time.Second
+	// roomOpenWait is how long a joiner waits for player 0 to open the room (players may
+	// start in any order), and a restarted player for its old connection to be noticed
+	// gone (its seat is taken until then), before either becomes an error.
+	roomOpenWait = 15 * time.Second
+	// roomRetry is the pause between those attempts.
+	roomRetry = 500 * time.Millisecond
+	// roomSignalTimeout bounds one signal's write to the server.
+	roomSignalTimeout = 5 * time.Second
+)
+
+// LinkNote is news from a Link that the match reports: a line to print (how a player was
+// reached), and, when Err is set, why the match cannot go on.
+type LinkNote struct {
+	Line   string
+	Player int    // the player the note is about; -1 for none
+	Path   string // "direct" or "relay HOST:PORT" once reached
+	Err    error
+}
+
+// roomLink is the room's side of a match: the rendezvous client and the links.
+type roomLink struct {
+	cli    *rendezvous.Client
+	conn   *rtc.Conn
+	server string
+	log    *slog.Logger
+	seat   rendezvous.Seat
+	relay  string // the TURN server handed out, "" when none
+	notes  chan LinkNote
+	closed chan struct{}
+
+	mu      sync.Mutex
+	members map[string]rendezvous.Member // by rtc ID
+	ids     map[string]string            // member ID → rtc ID
+	opened  map[string]bool              // rtc IDs whose link opened at least once
+	closing bool
+}
+
+// rtcID is how every member names member m's link: by seat for a player, by connection for
+// a spectator.
+func rtcID(m rendezvous.Member) string {
+	if m.Seat.Player() {
+		return fmt.Sprintf("p%d", int(m.Seat))
+	}
+	return "s" + m.ID
+}
+
+// wants reports whether a member in seat me, arriving, opens a link to one in seat them.
+func wants(me, them rendezvous.Seat) bool {
+	switch {
+	case me.Player() && them.Player():
+		return true
+	case me.Player():
+		return me == 0 // player 0 feeds the spectators
+	default:
+		return them == 0
+	}
+}
+
+// JoinRoom meets the others in room o.Room on server o.Server (player 0 opens it; with no
+// -room it gets a random code) and returns the Link the match plays over; the match reports
+// the link's notes (LinkNote) as they come. Lines about the room go to out.
+func JoinRoom(ctx context.Context, o Options, out io.Writer) (Link, error) {
+	seat := rendezvous.Seat(o.Player)
+	req := rendezvous.JoinRequest{Room: o.Room, Create: o.Player == 0, Seat: seat}
+	cli, err := dialRoom(ctx, o, req, out)
+	if err != nil {
+		return Link{}, err
+	}
+	w := cli.Welcome()
+	r := &roomLink{
+		cli: cli, server: o.Server, seat: seat, log: slog.New(slog.DiscardHandler),
+		notes: make(chan LinkNote, 16), closed: make(chan struct{}),
+		members: map[string]rendezvous.Member{}, ids: map[string]string{}, opened: map[string]bool{},
+	}
+	ice := make([]rtc.ICEServer, 0, len(w.ICE))
+	for _, s := range w.ICE {
+		ice = append(ice, rtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+		for _, u := range s.URLs {
+			if r.relay == "" && (strings.HasPrefix(u, "turn:") || strings.HasPrefix(u, "turns:")) {
+				r.relay = relayHost(u)
+			}
+		}
+	}
+	if l := newLogger(o.Verbose); l != nil {
+		r.log = l
+	}
+	self := rendezvous.Member{ID: w.ID, Seat: w.Seat}
+	conn, err := rtc.New(rtc.Config{Member: rtcID(self), ICEServers: ice, Signaler: r, OnEvent: r.onLink})
+	if err != nil {
+		return Link{}, errors.Join(fmt.Errorf("room %s: %w", w.Room, err), cli.Close())
+	}
+	r.conn = conn
+	if o.Player == 0 {
+		fmt.Fprintf(out, "p2pa: room %s; the others run: p2pa -p 1 -server %s -room %s\n", w.Room, o.Server, w.Room)
+	} else {
+		fmt.Fprintf(out, "p2pa: in room %s as player %d\n", w.Room, o.Player)
+	}
+	var first []string
+	r.mu.Lock()
+	for _, m := range w.Members {
+		r.add(m)
+		if wants(seat, m.Seat) {
+			first = append(first, rtcID(m))
+		}
+	}
+	r.mu.Unlock()
+	go r.pump()
+	for _, id := range first {
+		if err := conn.Connect(id); err != nil {
+			return Link{}, errors.Join(fmt.Errorf("room %s: connecting to %s: %w", w.Room, id, err), r.Close())
+		}
+	}
+	link := Link{Conn: r, Name: "room " + w.Room, Notes: r.notes}
+	if o.Player != 0 {
+		link.Host = rtc.AddrOf("p0")
+	}
+	return link, nil
+}
+
+// dialRoom joins the room, waiting up to roomOpenWait while the room is not open yet or our
+// seat is still held by a connection of ours that died.
+func dialRoom(ctx context.Context, o Options, req rendezvous.JoinRequest, out io.Writer) (*rendezvous.Client, error) {
+	deadline := time.Now().Add(roomOpenWait)
+	said := false
+	for {
+		dctx, cancel := context.WithTimeout(ctx, roomDialTimeout)
+		cli, err := rendezvous.Dial(dctx, o.Server, req)
+		cancel()
+		if err == nil {
+			return cli, nil
+		}
+		waiting := ""
+		switch {
+		case errors.Is(err, rendezvous.ErrNoRoom):
+			waiting = fmt.Sprintf("room %s is not open yet; waiting for player 0 to open it", req.Room)
+		case errors.Is(err, rendezvous.ErrSeatTaken):
+			waiting = fmt.Sprintf("player %d's seat in room %s is taken; waiting in case it is our own earlier connection", o.Player, req.Room)
+		}
+		if waiting == "" || time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, roomError(o, req, err)
+		}
+		if !said {
+			fmt.Fprintf(out, "p2pa: %s\n", waiting)
+			said = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, roomError(o, req, ctx.Err())
+		case <-time.After(roomRetry):
+		}
+	}
+}
+
+// roomError says in one line why the room could not be joined, and what to do.
+func roomError(o Options, req rendezvous.JoinRequest, err error) error {
+	switch {
+	case errors.Is(err, rendezvous.ErrUnreachable):
+		return fmt.Errorf("cannot reach the server %s: %w", o.Server, err)
+	case errors.Is(err, rendezvous.ErrNoRoom):
+		return fmt.Errorf("room %s does not exist on %s (player 0 opens it: p2pa -p 0 -server %s -room %s)", req.Room, o.Server, o.Server, req.Room)
+	case errors.Is(err, rendezvous.ErrSeatTaken):
+		return fmt.Errorf("player %d's seat in room %s is taken by another player: pick another -p", o.Player, req.Room)
+	case errors.Is(err, rendezvous.ErrRoomFull):
+		return fmt.Errorf("room %s is full: %w", req.Room, err)
+	case errors.Is(err, rendezvous.ErrProtocol):
+		return fmt.Errorf("the server %s speaks another version of p2pa's room protocol: %w", o.Server, err)
+	}
+	return fmt.Errorf("room %s on %s: %w", req.Room, o.Server, err)
+}
+
+// relayHost is the host:port of a turn: URL ("turn:198.51.100.1:3478?transport=udp").
+func relayHost(u string) string {
+	u = strings.TrimPrefix(strings.TrimPrefix(u, "turns:"), "turn:")
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		u = u[:i]
+	}
+	return u
+}
+
+// add records member m; the caller holds r.mu.
+func (r *roomLink) add(m rendezvous.Member) {
+	id := rtcID(m)
+	r.members[id] = m
+	r.ids[m.ID] = id
+}
+
+// Signal carries a signal of the links to the member at rtc ID to (rtc.Signaler).
+func (r *roomLink) Signal(to, data string) error {
+	r.mu.Lock()
+	m, ok := r.members[to]
+	r.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("no member %s in the room", to)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), roomSignalTimeout)
+	defer cancel()
+	return r.cli.Signal(ctx, m.ID, data)
+}
+
+// pump hands the room's events to the links until the connection to the server ends.
+func (r *roomLink) pump() {
+	for ev := range r.cli.Events() {
+		switch ev.Kind {
+		case rendezvous.EventJoined:
+			r.mu.Lock()
+			r.add(ev.Member)
+			r.mu.Unlock()
+			r.log.Debug("room: joined", "member", ev.Member.ID, "seat", ev.Member.Seat)
+		case rendezvous.EventLeft:
+			id := rtcID(ev.Member)
+			r.mu.Lock()
+			// A player's seat may already belong to its restarted process: only forget
+			// the link if it is still this member's.
+			current := r.members[id].ID == ev.Member.ID
+			if current {
+				delete(r.members, id)
+				delete(r.opened, id)
+			}
+			delete(r.ids, ev.Member.ID)
+			r.mu.Unlock()
+			if current {
+				r.conn.Forget(id)
+			}
+			r.log.Debug("room: left", "member", ev.Member.ID, "seat", ev.Member.Seat)
+		case rendezvous.EventSignal:
+			r.mu.Lock()
+			id, ok := r.ids[ev.From]
+			r.mu.Unlock()
+			if !ok {
+				r.log.Debug("room: a signal from nobody we know", "member", ev.From)
+				continue
+			}
+			if err := r.conn.HandleSignal(id, ev.Data); err != nil {
+				if errors.Is(err, rtc.ErrSignalVersion) {
+					r.note(LinkNote{Player: -1, Line: fmt.Sprintf("p2pa: %s runs another version of p2pa (%v)", seatName(r.members[id].Seat), err)})
+				}
+				r.log.Debug("room: a signal refused", "from", id, "err", err)
+			}
+		}
+	}
+	r.mu.Lock()
+	closing := r.closing
+	r.mu.Unlock()
+	if !closing {
+		// The links do not need the server once open: the match goes on.
+		r.note(LinkNote{Player: -1, Line: fmt.Sprintf("p2pa: lost the server %s (%v); the match goes on, but nobody can join or rejoin", r.server, r.cli.Err())})
+	}
+}
+
+// onLink turns the links' events into notes: how each player was reached, or that one
+// cannot be.
+func (r *roomLink) onLink(e rtc.Event) {
+	r.mu.Lock()
+	m, present := r.members[e.Member]
+	before := r.opened[e.Member]
+	if e.State == rtc.LinkOpen {
+		r.opened[e.Member] = true
+	}
+	closing := r.closing
+	r.mu.Unlock()
+	if closing || !present {
+		return
+	}
+	player := -1
+	if m.Seat.Player() {
+		player = int(m.Seat)
+	}
+	switch e.State {
+	case rtc.LinkOpen:
+		n := LinkNote{Player: player, Path: "direct"}
+		how := "directly"
+		if e.Info.Path == rtc.PathRelayed {
+			n.Path = "relay " + e.Info.Relay
+			how = "through the relay at " + e.Info.Relay
+		}
+		n.Line = fmt.Sprintf("p2pa: reached %s %s", seatName(m.Seat), how)
+		r.note(n)
+	case rtc.LinkFailed:
+		if before || player < 0 {
+			// A path that worked and went away is the engine's business (a player that
+			// stopped answering drops, and may rejoin); a spectator is not the match.
+			r.log.Debug("room: link failed", "member", e.Member, "err", e.Err)
+			return
+		}
+		why := fmt.Sprintf("no path, not even through the relay at %s", r.relay)
+		if r.relay == "" {
+			why = "no direct path through the NATs, and the server offers no relay"
+		}
+		if !errors.Is(e.Err, rtc.ErrNoPath) {
+			why = e.Err.Error()
+		}
+		r.note(LinkNote{Player: player, Err: fmt.Errorf("could not reach player %d: %s", player, why)})
+	}
+}
+
+func seatName(s rendezvous.Seat) string {
+	if s.Player() {
+		return fmt.Sprintf("player %d", int(s))
+	}
+	return "a spectator"
+}
+
+// note hands n to the match; notes beyond what it has not read yet are dropped but for
+// errors, which wait (the match reads notes every tick).
+func (r *roomLink) note(n LinkNote) {
+	if n.Err != nil {
+		select {
+		case r.notes <- n:
+		case <-r.closed:
+		}
+		return
+	}
+	select {
+	case r.notes <- n:
+	default:
+		r.log.Debug("room: a note dropped", "line", n.Line)
+	}
+}
+
+// The transport.Conn of the match: the links.
+
+func (r *roomLink) LocalAddr() netip.AddrPort             { return r.conn.LocalAddr() }
+func (r *roomLink) WriteTo(b []byte, a netip.AddrPort) error { return r.conn.WriteTo(b, a) }
+func (r *roomLink) ReadFrom(b []byte) (int, netip.AddrPort, bool) {
+	return r.conn.ReadFrom(b)
+}
+func (r *roomLink) Readable() <-chan struct{} { return r.conn.Readable() }
+
+// Close ends the links (telling the others) and leaves the room.
+func (r *roomLink) Close() error {
+	r.mu.Lock()
+	if r.closing {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closing = true
+	r.mu.Unlock()
+	close(r.closed)
+	return errors.Join(r.conn.Close(), r.cli.Close())
+}
