@@ -385,17 +385,22 @@ func (c *Conn) current(l *link) bool {
 }
 
 // Forget closes the link to member (it left the room) without telling it. Its address drops
-// datagrams from then on. Forgetting a member without a link does nothing.
-func (c *Conn) Forget(member string) {
+// datagrams from then on. Forgetting a member without a link does nothing. The error is
+// the link's own close failing; the link is forgotten anyway.
+func (c *Conn) Forget(member string) error {
 	c.mu.Lock()
 	l := c.links[member]
 	if l != nil {
 		c.removeLocked(l)
 	}
 	c.mu.Unlock()
-	if l != nil {
-		l.close()
+	if l == nil {
+		return nil
 	}
+	if err := l.close(); err != nil {
+		return fmt.Errorf("rtc: forget %q: %w", member, err)
+	}
+	return nil
 }
 
 // HandleSignal takes a signal that member from sent through the Signaler. A malformed
@@ -489,13 +494,14 @@ func (c *Conn) handleOffer(from string, s signal) error {
 	}
 	l := c.newLinkLocked(from, s.Token, kind, kind != s.Kind)
 	c.mu.Unlock()
+	var closeErr error // the replaced link's: reported, but the new link goes on
 	if old != nil {
-		old.close()
+		closeErr = old.close()
 	}
 	if why != "" {
 		err := fmt.Errorf("offer from %s: %s", from, why)
 		c.fail(l, err)
-		return fmt.Errorf("rtc: %w", err)
+		return fmt.Errorf("rtc: %w", errors.Join(err, closeErr))
 	}
 	var err error
 	if l.offerer {
@@ -505,9 +511,12 @@ func (c *Conn) handleOffer(from string, s signal) error {
 	}
 	if err != nil {
 		if !c.current(l) {
-			return nil // replaced meanwhile by a newer offer
+			err = nil // replaced meanwhile by a newer offer
+		} else {
+			c.fail(l, err)
 		}
-		c.fail(l, err)
+	}
+	if err = errors.Join(err, closeErr); err != nil {
 		return fmt.Errorf("rtc: offer from %q: %w", from, err)
 	}
 	return nil
