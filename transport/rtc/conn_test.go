@@ -140,7 +140,12 @@ func TestRestartedMember(t *testing.T) {
 			if e := a.ev.waitState(t, "b", deadline, LinkClosed, LinkFailed); e.State != LinkClosed {
 				t.Fatalf("after b closed: event %+v, want closed", e)
 			}
-			a.c.Forget("b")
+			if err := a.c.Forget("b"); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := a.c.LinkInfo("b"); ok {
+				t.Fatal("a forgotten member still has a link")
+			}
 
 			b2 := newMember(t, h, "b2", Config{Link: kind})
 			defer b2.c.Close()

@@ -43,8 +43,7 @@ func TestRunnerMatch(t *testing.T) {
 	for _, kind := range []LinkKind{LinkAuto, LinkDataChannel} {
 		t.Run(kind.String(), func(t *testing.T) {
 			h := newHub()
-			ids := []string{"player0", "player1"}
-			ms := []member{newMember(t, h, ids[0], Config{Link: kind}), newMember(t, h, ids[1], Config{Link: kind})}
+			ms := []member{newMember(t, h, "player0", Config{Link: kind}), newMember(t, h, "player1", Config{Link: kind})}
 			defer func() {
 				for _, m := range ms {
 					if err := m.c.Close(); err != nil {
@@ -55,51 +54,59 @@ func TestRunnerMatch(t *testing.T) {
 					t.Error(err)
 				}
 			}()
-			if err := ms[1].c.Connect(ids[0]); err != nil {
-				t.Fatal(err)
-			}
-			clock := transport.NewRealClock()
-			type outcome struct {
-				res netplay.Result
-				err error
-			}
-			done := make(chan outcome, 2)
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			for p := range 2 {
-				peers := make([]netip.AddrPort, 2)
-				if p == 1 {
-					peers[0] = AddrOf(ids[0])
-				}
-				r, err := netplay.New(netplay.Config{
-					Session:  lockstep.Config{InputSize: 1, Game: "counter", Seed: 7, Nonce: uint64(p + 1)},
-					Player:   p,
-					Peers:    peers,
-					Conn:     ms[p].c,
-					Clock:    clock,
-					Game:     &counter{},
-					Input:    func(f lockstep.Frame, dst []byte) []byte { return append(dst, byte(int(f)*(p+3)/16)) },
-					FinishAt: 120,
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				go func() {
-					res, err := r.Run(ctx)
-					done <- outcome{res, err}
-				}()
-			}
-			a, b := <-done, <-done
-			for _, o := range []outcome{a, b} {
-				if o.err != nil || !o.res.Confirmed || o.res.Frame != 120 {
-					t.Fatalf("results %v (%v) / %v (%v)", a.res, a.err, b.res, b.err)
-				}
-			}
-			if a.res.Checksum != b.res.Checksum {
-				t.Fatalf("checksums differ: %v / %v", a.res, b.res)
-			}
-			info, _ := ms[0].c.LinkInfo(ids[1])
-			t.Logf("%s: %v, link %s %s", kind, a.res, info.Kind, info.Path)
+			playMatch(t, ms[0].c, ms[1].c, 120)
 		})
 	}
+}
+
+// playMatch has p1 connect to p0 and plays a match of frames frames of the counter game
+// between them with two netplay.Runners; it fails the test unless both finish confirmed
+// with the same checksum.
+func playMatch(t *testing.T, p0, p1 *Conn, frames lockstep.Frame) {
+	t.Helper()
+	if err := p1.Connect(p0.cfg.Member); err != nil {
+		t.Fatal(err)
+	}
+	clock := transport.NewRealClock()
+	type outcome struct {
+		res netplay.Result
+		err error
+	}
+	done := make(chan outcome, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for p, c := range []*Conn{p0, p1} {
+		peers := make([]netip.AddrPort, 2)
+		if p == 1 {
+			peers[0] = p0.LocalAddr()
+		}
+		r, err := netplay.New(netplay.Config{
+			Session:  lockstep.Config{InputSize: 1, Game: "counter", Seed: 7, Nonce: uint64(p + 1)},
+			Player:   p,
+			Peers:    peers,
+			Conn:     c,
+			Clock:    clock,
+			Game:     &counter{},
+			Input:    func(f lockstep.Frame, dst []byte) []byte { return append(dst, byte(int(f)*(p+3)/16)) },
+			FinishAt: frames,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			res, err := r.Run(ctx)
+			done <- outcome{res, err}
+		}()
+	}
+	a, b := <-done, <-done
+	for _, o := range []outcome{a, b} {
+		if o.err != nil || !o.res.Confirmed || o.res.Frame != frames {
+			t.Fatalf("results %v (%v) / %v (%v)", a.res, a.err, b.res, b.err)
+		}
+	}
+	if a.res.Checksum != b.res.Checksum {
+		t.Fatalf("checksums differ: %v / %v", a.res, b.res)
+	}
+	info, _ := p0.LinkInfo(p1.cfg.Member)
+	t.Logf("%v; link %s %s %s/%s relay=%q", a.res, info.Kind, info.Path, info.Local, info.Remote, info.Relay)
 }

@@ -177,3 +177,32 @@ func TestNATs(t *testing.T) {
 		})
 	}
 }
+
+// A match through two symmetric NATs, relayed by TURN, agrees, on both link kinds.
+func TestRunnerMatchRelayed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two 2 s matches on a virtual network")
+	}
+	for _, kind := range []LinkKind{LinkAuto, LinkDataChannel} {
+		t.Run(kind.String(), func(t *testing.T) {
+			w := newNATWorld(t, symmetric, symmetric)
+			h := newHub()
+			p0 := newMember(t, h, "player0", Config{Net: w.netA, ICEServers: w.servers(true), Link: kind})
+			p1 := newMember(t, h, "player1", Config{Net: w.netB, ICEServers: w.servers(true), Link: kind})
+			defer func() {
+				for _, c := range []*Conn{p0.c, p1.c} {
+					if err := c.Close(); err != nil {
+						t.Error(err)
+					}
+				}
+				for _, err := range h.close() {
+					t.Error(err)
+				}
+			}()
+			playMatch(t, p0.c, p1.c, 120)
+			if info, _ := p0.c.LinkInfo("player1"); info.Path != PathRelayed {
+				t.Fatalf("link %+v, want relayed", info)
+			}
+		})
+	}
+}
