@@ -46,9 +46,16 @@ func newInternet(t *testing.T, withRelay bool, nats ...netns.NAT) *internet {
 	}
 	bin, argv := n.Command(n.Public.Name, cliBinary(t), args...)
 	server := proctest.Start(t, "server", bin, argv, proctest.KillAfter(internetKill))
+	t.Cleanup(func() { // before proctest's own cleanup, which would kill it
+		server.Signal(syscall.SIGTERM)
+		select {
+		case <-server.Exited():
+		case <-time.After(10 * time.Second):
+		}
+	})
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	if _, err := server.WaitLine(ctx, regexp.MustCompile(`serving`)); err != nil {
+	if _, err := server.WaitLine(ctx, regexp.MustCompile(`rooms at`)); err != nil {
 		t.Fatalf("the server did not start: %v", server)
 	}
 	return &internet{t: t, n: n, server: server, url: fmt.Sprintf("http://%s:%d", pub, serverPort)}
