@@ -29,24 +29,24 @@ type Options struct {
 	Spectate            string // -spectate HOST:PORT: watch player 0's match there
 	// Server and Room: meet the others in a room on a rendezvous server (p2pa -serve)
 	// instead of at UDP addresses, which works across NATs (JoinRoom).
-	Server string
-	Room   string
-	Listen              string
-	Peer                string
-	Delay               int
-	MaxPred             int
-	Mode                game.Mode
-	Coins               int
-	Seed                uint64 // 0: player 0 picks one at random
-	Secret              string // both players give the same word, or neither does
-	Frames              int    // stop once this frame is confirmed; 0: play until quit
-	Netsim              string
-	NetsimCfg           transport.LinkConfig
-	Bot                 bool
-	Headless            bool
-	Verbose             bool
-	Screenshot          string
-	Profile             string
+	Server     string
+	Room       string
+	Listen     string
+	Peer       string
+	Delay      int
+	MaxPred    int
+	Mode       game.Mode
+	Coins      int
+	Seed       uint64 // 0: player 0 picks one at random
+	Secret     string // both players give the same word, or neither does
+	Frames     int    // stop once this frame is confirmed; 0: play until quit
+	Netsim     string
+	NetsimCfg  transport.LinkConfig
+	Bot        bool
+	Headless   bool
+	Verbose    bool
+	Screenshot string
+	Profile    string
 
 	SyncTest      bool
 	CheckDistance int

@@ -356,7 +356,7 @@ func (r *roomLink) note(n LinkNote) {
 
 // The transport.Conn of the match: the links.
 
-func (r *roomLink) LocalAddr() netip.AddrPort             { return r.conn.LocalAddr() }
+func (r *roomLink) LocalAddr() netip.AddrPort                { return r.conn.LocalAddr() }
 func (r *roomLink) WriteTo(b []byte, a netip.AddrPort) error { return r.conn.WriteTo(b, a) }
 func (r *roomLink) ReadFrom(b []byte) (int, netip.AddrPort, bool) {
 	return r.conn.ReadFrom(b)
