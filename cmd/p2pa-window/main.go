@@ -85,6 +85,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var sess session
 	switch {
+	case opts.Server != "":
+		// A room that cannot be joined is not the arguments' fault: exit 1, as p2pa.
+		if sess, err = startRoomMatch(opts, stdout); err != nil {
+			fmt.Fprintf(stderr, "p2pa-window: %v\n", err)
+			return 1
+		}
 	case opts.Replay != "":
 		sess, err = startReplay(opts, stdout)
 	case opts.Spectate != "":

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"p2pa/game"
@@ -77,6 +79,8 @@ type view struct {
 	Advantage        float64
 	RollbackFrames   int64 // cumulative; the window turns it into a rate
 	KbpsUp, KbpsDown float64
+	// Link is how the other players were reached through a room (linkSummary); "" over UDP.
+	Link string
 }
 
 // matchSession is a live match: peer.Match, a netplay.Runner under the coin-game layer,
@@ -89,6 +93,46 @@ type matchSession struct {
 	// pause): a match that ends disconnected after the pause ended because they did not
 	// rejoin.
 	pausedFor int
+}
+
+// linkSummary says in a few words how the players were reached through a room, from
+// peer.Status.Paths: "direct", "relayed via HOST:PORT", or "1 direct, 2 relayed" when they
+// differ; "" when none was (plain UDP).
+func linkSummary(paths []string) string {
+	direct, relayed, relay := 0, 0, ""
+	for _, p := range paths {
+		switch {
+		case p == "direct":
+			direct++
+		case strings.HasPrefix(p, "relay "):
+			relayed++
+			relay = strings.TrimPrefix(p, "relay ")
+		}
+	}
+	switch {
+	case relayed == 0 && direct == 0:
+		return ""
+	case relayed == 0:
+		return "direct"
+	case direct == 0 && relayed == 1:
+		return "relayed via " + relay
+	case direct == 0:
+		return "relayed"
+	}
+	return fmt.Sprintf("%d direct, %d relayed", direct, relayed)
+}
+
+// startRoomMatch joins the room of -server and -room, then starts the match over its links.
+func startRoomMatch(opts options, stdout io.Writer) (session, error) {
+	link, err := peer.JoinRoom(context.Background(), opts, stdout)
+	if err != nil {
+		return nil, err
+	}
+	m, err := peer.StartLink(opts, link, stdout)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("starting the match: %w", err), link.Conn.Close())
+	}
+	return &matchSession{Match: m, pausedFor: -1}, nil
 }
 
 func startMatch(opts options, stdout io.Writer) (session, error) {
@@ -138,6 +182,7 @@ func (m *matchSession) viewOf(st peer.Status) view {
 	if st.Total > 0 {
 		v.Progress = float64(st.Progress) / float64(st.Total)
 	}
+	v.Link = linkSummary(st.Paths[:])
 	if len(st.Stats.Peers) > 0 {
 		ps := st.Stats.Peers[0]
 		if ps.RTT > 0 {

@@ -347,6 +347,7 @@ func (w *window) hud(v view) render.HUD {
 		KbpsUp:    v.KbpsUp,
 		KbpsDown:  v.KbpsDown,
 		Delay:     w.opts.Delay,
+		Link:      v.Link,
 		History:   w.history,
 		Seconds:   historySeconds,
 	}

@@ -24,6 +24,9 @@ type HUD struct {
 	KbpsUp, KbpsDown float64
 	// Delay is the input delay in frames.
 	Delay int
+	// Link says how the other players were reached through a room ("direct", "relayed
+	// via HOST:PORT"); empty over plain UDP, where the line is left out.
+	Link string
 	// History holds the last few seconds, oldest first, at a steady sample rate.
 	History []Sample
 	// Seconds is the time History spans, for the graph's caption.
@@ -57,6 +60,9 @@ func (r *Renderer) DrawHUD(dst *ebiten.Image, h HUD) {
 		fmt.Sprintf("RTT %s ms   adv %+5.1f fr", rtt, h.Advantage),
 		fmt.Sprintf("rollback %4d fr in last 1 s", h.Rollback),
 		fmt.Sprintf("up %6.1f kbps down %6.1f kbps", h.KbpsUp, h.KbpsDown),
+	}
+	if h.Link != "" {
+		lines = append(lines, "link "+h.Link)
 	}
 	height := float64(len(lines))*lh + graphH + 34
 	vector.DrawFilledRect(dst, x0, y0, w, float32(height), color.NRGBA{0, 0, 0, 170}, false)
