@@ -122,11 +122,19 @@ func linkSummary(paths []string) string {
 	return fmt.Sprintf("%d direct, %d relayed", direct, relayed)
 }
 
-// startRoomMatch joins the room of -server and -room, then starts the match over its links.
+// startRoomMatch joins the room of -server and -room (or -spectate), then starts the match
+// (or watching it) over its links.
 func startRoomMatch(opts options, stdout io.Writer) (session, error) {
 	link, err := peer.JoinRoom(context.Background(), opts, stdout)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Spectate != "" {
+		w, err := peer.StartWatchLink(opts, link, stdout)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("starting to watch: %w", err), link.Conn.Close())
+		}
+		return spectatorSession{w, link.Name}, nil
 	}
 	m, err := peer.StartLink(opts, link, stdout)
 	if err != nil {

@@ -207,3 +207,22 @@ func TestInternetRejoin(t *testing.T) {
 	<-again.Exited()
 	agreeAt(t, "1500", p0, again)
 }
+
+// TestInternetSpectator: a spectator behind a symmetric NAT watches, through the relay, a
+// match of two players behind cones, and ends on their checksum.
+func TestInternetSpectator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plays across emulated NATs")
+	}
+	in := newInternet(t, true, netns.PortRestricted, netns.PortRestricted, netns.Symmetric)
+	p0 := in.player("player 0", 0, "-p", "0", "-room", "watched", "-frames", internetFrames)
+	waitFor(t, p0, regexp.MustCompile(`(?i)room watched`), 30*time.Second)
+	p1 := in.player("player 1", 1, "-p", "1", "-room", "watched", "-frames", internetFrames)
+	bin, argv := in.n.Command(in.n.Hosts[2].Name, cliBinary(t), "-server", in.url, "-spectate", "watched", "-headless", "-frames", internetFrames)
+	sp := proctest.Start(t, "spectator", bin, argv, proctest.KillAfter(internetKill))
+	waitFor(t, sp, reachedRelay, 30*time.Second, p0, p1)
+	for _, p := range []*proctest.Proc{p0, p1, sp} {
+		<-p.Exited()
+	}
+	agreeAt(t, internetFrames, p0, p1, sp)
+}

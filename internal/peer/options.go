@@ -248,16 +248,16 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	if o.Players > 2 {
 		o.Mode = game.Versus // more than two players: every one steers a collector
 	}
-	if o.Spectate != "" {
+	if err := o.checkRoom(set); err != nil {
+		return o, err
+	}
+	if o.Spectate != "" && o.Server == "" {
 		if _, err := transport.ResolvePeer(o.Spectate); err != nil {
 			return o, fmt.Errorf("-spectate: %w", err)
 		}
 		if o.Listen == "" {
 			o.Listen = ":0"
 		}
-	}
-	if err := o.checkRoom(set); err != nil {
-		return o, err
 	}
 	if o.Netsim != "" {
 		cfg, err := transport.ParseNetsim(o.Netsim)
@@ -293,15 +293,25 @@ func (o *Options) checkRoom(set map[string]bool) error {
 		}
 		return nil
 	}
-	for _, f := range []string{"peer", "listen", "join", "netsim", "spectate", "name", "no-advertise"} {
+	for _, f := range []string{"peer", "listen", "join", "netsim", "name", "no-advertise"} {
 		if set[f] {
 			return fmt.Errorf("-%s: not with -server (the room says where everyone is)", f)
 		}
 	}
+	if o.Spectate != "" {
+		// A spectator names the room it watches: -server URL -spectate CODE.
+		if set["room"] && !strings.EqualFold(o.Room, o.Spectate) {
+			return fmt.Errorf("-spectate %s: with -server it names the room to watch; -room says %s", o.Spectate, o.Room)
+		}
+		if set["p"] {
+			return errors.New("-p: a spectator has no seat")
+		}
+		o.Room = o.Spectate
+	}
 	if _, err := rendezvous.WebSocketURL(o.Server); err != nil {
 		return fmt.Errorf("-server %s: %w", o.Server, err)
 	}
-	if o.Room == "" && o.Player != 0 {
+	if o.Room == "" && o.Player != 0 && o.Spectate == "" {
 		return fmt.Errorf("-room: player %d joins a room: give the code player 0 printed", o.Player)
 	}
 	if o.Room != "" {

@@ -98,7 +98,10 @@ func wants(me, them rendezvous.Seat) bool {
 // the link's notes (LinkNote) as they come. Lines about the room go to out.
 func JoinRoom(ctx context.Context, o Options, out io.Writer) (Link, error) {
 	seat := rendezvous.Seat(o.Player)
-	req := rendezvous.JoinRequest{Room: o.Room, Create: o.Player == 0, Seat: seat}
+	if o.Spectate != "" {
+		seat = rendezvous.Spectator
+	}
+	req := rendezvous.JoinRequest{Room: o.Room, Create: seat == 0, Seat: seat}
 	cli, err := dialRoom(ctx, o, req, out)
 	if err != nil {
 		return Link{}, err
@@ -127,9 +130,12 @@ func JoinRoom(ctx context.Context, o Options, out io.Writer) (Link, error) {
 		return Link{}, errors.Join(fmt.Errorf("room %s: %w", w.Room, err), cli.Close())
 	}
 	r.conn = conn
-	if o.Player == 0 {
+	switch seat {
+	case 0:
 		fmt.Fprintf(out, "p2pa: room %s; the others run: p2pa -p 1 -server %s -room %s\n", w.Room, o.Server, w.Room)
-	} else {
+	case rendezvous.Spectator:
+		fmt.Fprintf(out, "p2pa: in room %s as a spectator\n", w.Room)
+	default:
 		fmt.Fprintf(out, "p2pa: in room %s as player %d\n", w.Room, o.Player)
 	}
 	var first []string
@@ -148,7 +154,7 @@ func JoinRoom(ctx context.Context, o Options, out io.Writer) (Link, error) {
 		}
 	}
 	link := Link{Conn: r, Name: "room " + w.Room, Notes: r.notes}
-	if o.Player != 0 {
+	if seat != 0 {
 		link.Host = rtc.AddrOf("p0")
 	}
 	return link, nil
@@ -157,6 +163,7 @@ func JoinRoom(ctx context.Context, o Options, out io.Writer) (Link, error) {
 // dialRoom joins the room, waiting up to roomOpenWait while the room is not open yet or our
 // seat is still held by a connection of ours that died.
 func dialRoom(ctx context.Context, o Options, req rendezvous.JoinRequest, out io.Writer) (*rendezvous.Client, error) {
+	name := rendezvous.CanonicalRoom(req.Room) // as the server spells it
 	deadline := time.Now().Add(roomOpenWait)
 	said := false
 	for {
@@ -169,12 +176,12 @@ func dialRoom(ctx context.Context, o Options, req rendezvous.JoinRequest, out io
 		waiting := ""
 		switch {
 		case errors.Is(err, rendezvous.ErrNoRoom):
-			waiting = fmt.Sprintf("room %s is not open yet; waiting for player 0 to open it", req.Room)
+			waiting = fmt.Sprintf("room %s is not open yet; waiting for player 0 to open it", name)
 		case errors.Is(err, rendezvous.ErrSeatTaken):
-			waiting = fmt.Sprintf("player %d's seat in room %s is taken; waiting in case it is our own earlier connection", o.Player, req.Room)
+			waiting = fmt.Sprintf("player %d's seat in room %s is taken; waiting in case it is our own earlier connection", o.Player, name)
 		}
 		if waiting == "" || time.Now().After(deadline) || ctx.Err() != nil {
-			return nil, roomError(o, req, err)
+			return nil, roomError(o, name, err)
 		}
 		if !said {
 			fmt.Fprintf(out, "p2pa: %s\n", waiting)
@@ -182,27 +189,27 @@ func dialRoom(ctx context.Context, o Options, req rendezvous.JoinRequest, out io
 		}
 		select {
 		case <-ctx.Done():
-			return nil, roomError(o, req, ctx.Err())
+			return nil, roomError(o, name, ctx.Err())
 		case <-time.After(roomRetry):
 		}
 	}
 }
 
 // roomError says in one line why the room could not be joined, and what to do.
-func roomError(o Options, req rendezvous.JoinRequest, err error) error {
+func roomError(o Options, room string, err error) error {
 	switch {
 	case errors.Is(err, rendezvous.ErrUnreachable):
 		return fmt.Errorf("cannot reach the server %s: %w", o.Server, err)
 	case errors.Is(err, rendezvous.ErrNoRoom):
-		return fmt.Errorf("room %s does not exist on %s (player 0 opens it: p2pa -p 0 -server %s -room %s)", req.Room, o.Server, o.Server, req.Room)
+		return fmt.Errorf("room %s does not exist on %s (player 0 opens it: p2pa -p 0 -server %s -room %s)", room, o.Server, o.Server, room)
 	case errors.Is(err, rendezvous.ErrSeatTaken):
-		return fmt.Errorf("player %d's seat in room %s is taken by another player: pick another -p", o.Player, req.Room)
+		return fmt.Errorf("player %d's seat in room %s is taken by another player: pick another -p", o.Player, room)
 	case errors.Is(err, rendezvous.ErrRoomFull):
-		return fmt.Errorf("room %s is full: %w", req.Room, err)
+		return fmt.Errorf("room %s is full: %w", room, err)
 	case errors.Is(err, rendezvous.ErrProtocol):
 		return fmt.Errorf("the server %s speaks another version of p2pa's room protocol: %w", o.Server, err)
 	}
-	return fmt.Errorf("room %s on %s: %w", req.Room, o.Server, err)
+	return fmt.Errorf("room %s on %s: %w", room, o.Server, err)
 }
 
 // relayHost is the host:port of a turn: URL ("turn:198.51.100.1:3478?transport=udp").

@@ -1,9 +1,11 @@
 package peer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -21,18 +23,20 @@ import (
 // result line as the players; without, it runs until player 0 leaves, and says so. Call
 // Tick 60 times a second (RunSpectate does, headless; the window does from its loop).
 type Watch struct {
-	opts  Options
-	out   io.Writer
-	udp   *transport.UDP
-	conn  transport.Conn
-	clock transport.Clock
-	sp    *lockstep.Spectator
-	state *game.State
-	buf   []byte
-	ended error // why player 0 is gone, once it is
-	err   error // a failure: the handshake, or a game we cannot make
-	quit  bool
-	sig   os.Signal
+	opts Options
+	out  io.Writer
+	conn transport.Conn
+	// readable signals arrivals on conn; nil (never ready) when it cannot.
+	readable <-chan struct{}
+	notes    <-chan LinkNote // the link's news, if it has any
+	clock    transport.Clock
+	sp       *lockstep.Spectator
+	state    *game.State
+	buf      []byte
+	ended    error // why player 0 is gone, once it is
+	err      error // a failure: the handshake, or a game we cannot make
+	quit     bool
+	sig      os.Signal
 }
 
 // StartWatch opens the socket and starts the spectator's handshake with player 0.
@@ -48,15 +52,11 @@ func StartWatch(o Options, out io.Writer) (*Watch, error) {
 	if err != nil {
 		return nil, &UsageError{err}
 	}
-	w := &Watch{opts: o, out: out, udp: udp, conn: udp, clock: transport.NewRealClock(), buf: make([]byte, transport.MaxDatagram)}
+	w := &Watch{opts: o, out: out, conn: udp, readable: udp.Readable(), clock: transport.NewRealClock(), buf: make([]byte, transport.MaxDatagram)}
 	if o.Netsim != "" {
 		w.conn = transport.NewImpaired(udp, w.clock, o.NetsimCfg, randomUint64())
 	}
-	w.sp, err = lockstep.NewSpectator(lockstep.Config{
-		Secret: o.Secret, Nonce: randomUint64(),
-		InterruptTimeout: o.Interrupt, DisconnectTimeout: o.Disconnect,
-	}, host)
-	if err != nil {
+	if err := w.start(host); err != nil {
 		udp.Close()
 		return nil, &UsageError{err}
 	}
@@ -64,10 +64,51 @@ func StartWatch(o Options, out io.Writer) (*Watch, error) {
 	return w, nil
 }
 
+// StartWatchLink starts watching over link (a room's, JoinRoom), whose Host is player 0.
+func StartWatchLink(o Options, link Link, out io.Writer) (*Watch, error) {
+	if link.Conn == nil || !link.Host.IsValid() {
+		return nil, errors.New("watch: the link names no player 0 to watch")
+	}
+	w := &Watch{opts: o, out: out, conn: link.Conn, clock: link.Clock, notes: link.Notes, buf: make([]byte, transport.MaxDatagram)}
+	if w.clock == nil {
+		w.clock = transport.NewRealClock()
+	}
+	if rc, ok := link.Conn.(interface{ Readable() <-chan struct{} }); ok {
+		w.readable = rc.Readable()
+	}
+	if err := w.start(link.Host); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "p2pa: spectator in %s; watching the match of player 0\n", link.Name)
+	return w, nil
+}
+
+// start makes the spectator's session, which greets player 0 at host.
+func (w *Watch) start(host netip.AddrPort) error {
+	sp, err := lockstep.NewSpectator(lockstep.Config{
+		Secret: w.opts.Secret, Nonce: randomUint64(),
+		InterruptTimeout: w.opts.Interrupt, DisconnectTimeout: w.opts.Disconnect,
+	}, host)
+	w.sp = sp
+	return err
+}
+
 // RunSpectate is p2pa -spectate HOST:PORT -headless.
 func RunSpectate(o Options, out io.Writer) error {
-	w, err := StartWatch(o, out)
-	if err != nil {
+	var w *Watch
+	var err error
+	if o.Server != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		var link Link
+		link, err = JoinRoom(ctx, o, out)
+		stop()
+		if err != nil {
+			return err
+		}
+		if w, err = StartWatchLink(o, link, out); err != nil {
+			return errors.Join(err, link.Conn.Close())
+		}
+	} else if w, err = StartWatch(o, out); err != nil {
 		return err
 	}
 	sig := make(chan os.Signal, 1)
@@ -79,7 +120,7 @@ func RunSpectate(o Options, out io.Writer) error {
 		w.Tick()
 		select {
 		case <-ticker.C:
-		case <-w.udp.Readable():
+		case <-w.readable:
 		case s := <-sig:
 			w.Stop(s)
 		}
@@ -87,9 +128,31 @@ func RunSpectate(o Options, out io.Writer) error {
 	return w.Close()
 }
 
+// readNotes prints the link's news (a room's: how player 0 was reached); an error ends
+// watching.
+func (w *Watch) readNotes() {
+	for {
+		select {
+		case n := <-w.notes:
+			if n.Line != "" {
+				fmt.Fprintln(w.out, n.Line)
+			}
+			if n.Err != nil && w.err == nil {
+				w.err = n.Err
+			}
+		default:
+			return
+		}
+	}
+}
+
 // Tick reads what arrived, runs the game forward on the inputs held, and sends.
 func (w *Watch) Tick() {
 	if w.Done() {
+		return
+	}
+	w.readNotes()
+	if w.err != nil {
 		return
 	}
 	now := w.clock.Now()
@@ -164,12 +227,15 @@ func (w *Watch) Ended() bool   { return w.ended != nil }
 func (w *Watch) Err() error { return w.err }
 
 // Readable signals datagram arrivals.
-func (w *Watch) Readable() <-chan struct{} { return w.udp.Readable() }
+func (w *Watch) Readable() <-chan struct{} { return w.readable }
 
 // Close releases the socket and prints the result line (the players' line at the same
 // frame). It returns why watching ended early, if it did.
 func (w *Watch) Close() error {
-	w.udp.Close()
+	if err := w.conn.Close(); err != nil {
+		// Before the result line, which stays the last.
+		fmt.Fprintf(w.out, "p2pa: closing the connection: %v\n", err)
+	}
 	if w.err != nil {
 		return w.err
 	}
