@@ -57,6 +57,14 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-name", "living-room_2", "-no-advertise"}, with(func(o *Options) { o.Name, o.NoAdvertise = "living-room_2", true })},
 		{[]string{"-seed", "7", "-frames", "300", "-bot", "-headless"}, with(func(o *Options) { o.Seed, o.Frames, o.Bot, o.Headless = 7, 300, true, true })},
 		{[]string{"-seed", "-1"}, with(func(o *Options) { o.Seed = math.MaxUint64 })},
+		// Through a room: no LAN advertisement; a spectator names the room it watches.
+		{[]string{"-server", "http://203.0.113.7:8080"}, with(func(o *Options) { o.Server, o.NoAdvertise = "http://203.0.113.7:8080", true })},
+		{[]string{"-p", "1", "-server", "ws://h:1/ws", "-room", "k7qf2ma"}, with(func(o *Options) {
+			o.Player, o.Listen, o.Server, o.Room, o.NoAdvertise = 1, ":0", "ws://h:1/ws", "k7qf2ma", true
+		})},
+		{[]string{"-server", "http://h:1", "-spectate", "K7QF2MA"}, with(func(o *Options) {
+			o.Server, o.Spectate, o.Room, o.NoAdvertise = "http://h:1", "K7QF2MA", "K7QF2MA", true
+		})},
 		{[]string{"-mode", "VERSUS", "-coins", "100"}, with(func(o *Options) { o.Mode, o.ModeSet, o.Coins = game.Versus, true, 100 })},
 		// 3-4 players: player 0 hosts them, in versus; a joiner assumes the fewest that fit
 		// its seat until player 0 tells it the count.
@@ -112,6 +120,14 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-players", "5"}, "-players 5"},
 		{[]string{"-players", "1"}, "-players 1"},
 		{[]string{"-spectate", "nohost", "-headless"}, "-spectate"},
+		{[]string{"-room", "abc"}, "-room: only with -server URL"},
+		{[]string{"-p", "1", "-server", "http://h:1"}, "-room: player 1 joins a room"},
+		{[]string{"-server", "ftp://h:1"}, "-server ftp://h:1"},
+		{[]string{"-server", "http://h:1", "-room", "no spaces"}, "-room no spaces"},
+		{[]string{"-server", "http://h:1", "-peer", "127.0.0.1:7000"}, "-peer: not with -server"},
+		{[]string{"-server", "http://h:1", "-listen", ":7000"}, "-listen: not with -server"},
+		{[]string{"-server", "http://h:1", "-spectate", "a", "-room", "b"}, "-spectate a"},
+		{[]string{"-server", "http://h:1", "-spectate", "a", "-p", "1"}, "-p: a spectator has no seat"},
 		{[]string{"-players", "3", "-mode", "classic"}, "-mode classic"},
 		{[]string{"-players", "3", "-peer", "127.0.0.1:7000"}, "-peer"},
 		{[]string{"-frames", "-1"}, "-frames -1"},
