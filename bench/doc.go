@@ -85,6 +85,18 @@
 //	handover-ms          the handover alone, RejoinJoining to RejoinResumed
 //	state-B              the state's size in bytes
 //
+// BenchmarkRoomConnect (internet_test.go; needs root for network namespaces, skipped
+// otherwise), two real p2pa processes behind emulated NATs meeting in a room of
+// p2pa -serve -turn: path=direct through two port-restricted cones (hole punched),
+// path=relayed through two symmetric NATs (only the relay connects them):
+//
+//	connect-ms           from player 1's start (player 0 waiting in the room) to both
+//	                     players connected and playing
+//
+// The links' own figures (round trip over raw UDP, ICE-only and a data channel; datagrams
+// and bytes per frame on each path; time to open a link) are transport/rtc's benchmarks:
+// go test ./transport/rtc -run '^$' -bench .
+//
 // BenchmarkStep, BenchmarkSaveLoad and BenchmarkRollbackFrame (game_bench_test.go) time
 // the game alone (one Step; one SaveState and LoadState; an 8-frame rollback) and report
 // only Go's metrics.
