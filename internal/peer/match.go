@@ -18,6 +18,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -115,6 +116,8 @@ type Match struct {
 	peerAddrGiven netip.AddrPort            // -peer, resolved
 	adopted       bool                      // the player count was taken from player 0's refusal
 	restartWith   int                       // player 0's count, to start over with (adoptPlayerCount)
+	adoptedGame   bool                      // the mode and coins were taken from player 0's refusal
+	restartGame   *gameChoice               // player 0's game, to start over with (adoptGame)
 	seated        [lockstep.MaxPlayers]bool // player 0 of 3-4: who it has said is in
 }
 
@@ -224,6 +227,56 @@ func (m *Match) adoptPlayerCount(n int) {
 	}
 	m.status.Phase = PhaseWaiting
 	fmt.Fprintf(m.out, "p2pa: the match at %s has %d players (%s); joining as player %d\n", m.status.Peer, n, m.opts.Mode, m.opts.Player)
+}
+
+// gameChoice is what player 0's match plays, as its handshake says.
+type gameChoice struct {
+	mode  game.Mode
+	coins int
+}
+
+// adoptableGame looks at err for player 0 refusing us for the game alone. ok: start over
+// with choice (adoptGame). A refusal whose mode or coins contradict -mode or -coins given
+// here is returned as an error naming the flag to change; any other err gives nothing.
+func (m *Match) adoptableGame(err error) (choice gameChoice, ok bool, explicit error) {
+	var ge *lockstep.GameError
+	// Only a joiner follows player 0; player 0 (or a host player 1 that player 0 dialled)
+	// keeps its own game, and one adoption is enough: a second refusal is a real mismatch.
+	if !errors.As(err, &ge) || m.opts.Player == 0 || m.opts.Peer == "" || ge.Player != 0 || m.adoptedGame {
+		return gameChoice{}, false, nil
+	}
+	mode, coins, perr := parseGameDescription(ge.Peer)
+	if perr != nil {
+		return gameChoice{}, false, nil // not a coin game: the handshake's own error says so
+	}
+	var theirs, ours, flags []string
+	if m.opts.ModeSet && mode != m.opts.Mode {
+		theirs, ours, flags = append(theirs, "-mode "+mode.String()), append(ours, "-mode "+m.opts.Mode.String()), append(flags, "-mode")
+	}
+	if m.opts.CoinsSet && coins != m.opts.Coins {
+		theirs, ours, flags = append(theirs, fmt.Sprint("-coins ", coins)), append(ours, fmt.Sprint("-coins ", m.opts.Coins)), append(flags, "-coins")
+	}
+	if len(flags) > 0 {
+		return gameChoice{}, false, fmt.Errorf("the match at %s plays %s, and we were given %s: give %s, or leave %s out to play the match's",
+			m.status.Peer, strings.Join(theirs, " "), strings.Join(ours, " "), strings.Join(theirs, " "), strings.Join(flags, " and "))
+	}
+	if mode == m.opts.Mode && coins == m.opts.Coins {
+		return gameChoice{}, false, nil // the same game: the refusal is about something else
+	}
+	return gameChoice{mode: mode, coins: coins}, true, nil
+}
+
+// adoptGame starts the handshake over playing player 0's mode and coins, on a new runner
+// over the same socket.
+func (m *Match) adoptGame(g gameChoice) {
+	m.adoptedGame, m.restartGame = true, nil
+	m.opts.Mode, m.opts.Coins = g.mode, g.coins
+	if err := m.newRunner(); err != nil {
+		m.failed(err)
+		return
+	}
+	m.status.Phase = PhaseWaiting
+	fmt.Fprintf(m.out, "p2pa: the match at %s plays %s with %d coins; joining as player %d\n", m.status.Peer, g.mode, g.coins, m.opts.Player)
 }
 
 // readableConn is a Conn wrapped around a socket (the -netsim impairment) that still
@@ -541,6 +594,12 @@ func (m *Match) afterStep() {
 			return
 		}
 	}
+	if m.restartGame != nil {
+		m.adoptGame(*m.restartGame)
+		if !m.r.Done() {
+			return
+		}
+	}
 	if res := m.r.Result(); res.Reason == netplay.EndFailed && res.Err != nil {
 		m.failed(res.Err)
 	}
@@ -669,6 +728,15 @@ func (m *Match) handleEvent(e lockstep.Event) {
 	case lockstep.EventFailed:
 		if n, ok := m.adoptable(e.Err); ok {
 			m.restartWith = n // once this runner is done (afterStep)
+			return
+		}
+		g, ok, explicit := m.adoptableGame(e.Err)
+		switch {
+		case ok:
+			m.restartGame = &g // once this runner is done (afterStep)
+			return
+		case explicit != nil:
+			m.failed(explicit)
 			return
 		}
 		m.failed(e.Err)

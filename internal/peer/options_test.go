@@ -2,6 +2,7 @@ package peer
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -57,7 +58,7 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-name", "living-room_2", "-no-advertise"}, with(func(o *Options) { o.Name, o.NoAdvertise = "living-room_2", true })},
 		{[]string{"-seed", "7", "-frames", "300", "-bot", "-headless"}, with(func(o *Options) { o.Seed, o.Frames, o.Bot, o.Headless = 7, 300, true, true })},
 		{[]string{"-seed", "-1"}, with(func(o *Options) { o.Seed = math.MaxUint64 })},
-		{[]string{"-mode", "VERSUS", "-coins", "100"}, with(func(o *Options) { o.Mode, o.ModeSet, o.Coins = game.Versus, true, 100 })},
+		{[]string{"-mode", "VERSUS", "-coins", "100"}, with(func(o *Options) { o.Mode, o.ModeSet, o.Coins, o.CoinsSet = game.Versus, true, 100, true })},
 		// 3-4 players: player 0 hosts them, in versus; a joiner assumes the fewest that fit
 		// its seat until player 0 tells it the count.
 		{[]string{"-players", "3"}, with(func(o *Options) { o.Players, o.PlayersSet, o.Mode = 3, true, game.Versus })},
@@ -190,4 +191,54 @@ func TestGameDescription(t *testing.T) {
 	if a != "p2pa-coins mode=versus coins=7" || a == o.GameDescription() {
 		t.Errorf("descriptions %q and %q", a, o.GameDescription())
 	}
+}
+
+// TestParseGameDescription: what GameDescription writes reads back; anything else (another
+// game, another spelling, a coin count p2pa would refuse) is not adopted.
+func TestParseGameDescription(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		mode  game.Mode
+		coins int
+		ok    bool
+	}{
+		{"p2pa-coins mode=classic coins=50", game.Classic, 50, true},
+		{"p2pa-coins mode=versus coins=80", game.Versus, 80, true},
+		{fmt.Sprintf("p2pa-coins mode=versus coins=%d", game.MaxCoins), game.Versus, game.MaxCoins, true},
+		{"p2pa-coins mode=versus coins=0", 0, 0, false},
+		{fmt.Sprintf("p2pa-coins mode=versus coins=%d", game.MaxCoins+1), 0, 0, false},
+		{"p2pa-coins mode=VERSUS coins=80", 0, 0, false},
+		{"p2pa-coins mode=versus coins=080", 0, 0, false},
+		{"p2pa-coins mode=versus  coins=80", 0, 0, false},
+		{"p2pa-coins coins=80 mode=versus", 0, 0, false},
+		{"p2pa-coins mode=tag coins=80", 0, 0, false},
+		{"p2pa-coins mode=versus coins=80 extra=1", 0, 0, false},
+		{"pong", 0, 0, false},
+		{"", 0, 0, false},
+	} {
+		mode, coins, err := parseGameDescription(tc.in)
+		if (err == nil) != tc.ok || (tc.ok && (mode != tc.mode || coins != tc.coins)) {
+			t.Errorf("%q: %v %d %v, want %v %d ok=%v", tc.in, mode, coins, err, tc.mode, tc.coins, tc.ok)
+		}
+	}
+}
+
+// FuzzParseGameDescription: whatever player 0's handshake says, parsing it never panics,
+// and what it accepts is exactly what GameDescription would have written.
+func FuzzParseGameDescription(f *testing.F) {
+	f.Add("p2pa-coins mode=classic coins=50")
+	f.Add("p2pa-coins mode=versus coins=80")
+	f.Add("p2pa-coins mode=versus coins=-1")
+	f.Fuzz(func(t *testing.T, s string) {
+		mode, coins, err := parseGameDescription(s)
+		if err != nil {
+			return
+		}
+		if got := (Options{Mode: mode, Coins: coins}).GameDescription(); got != s {
+			t.Fatalf("%q parsed as %v %d, which writes %q", s, mode, coins, got)
+		}
+		if coins < 1 || coins > game.MaxCoins {
+			t.Fatalf("%q: %d coins accepted", s, coins)
+		}
+	})
 }
