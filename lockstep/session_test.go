@@ -396,7 +396,7 @@ func TestSessionHandshakeMismatch(t *testing.T) {
 		name         string
 		cfg          func(p int) Config
 		forceVersion bool
-		twoZeros     bool // both sessions are player 0
+		twoZeros     bool   // both sessions are player 0
 		want0, want1 string // want0 "": player 0 refuses the newcomer and keeps waiting
 	}{
 		{
