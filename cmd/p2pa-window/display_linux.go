@@ -10,9 +10,15 @@ package main
 // p2paHold: the display watcher runs, so a thread whose X connection broke waits here
 // for it (which ends the match and exits) rather than letting Xlib exit at once.
 static volatile int p2paHold;
+// p2paIOErrorSeen: Xlib met a fatal I/O error, on a connection the watcher may not see
+// break (its own can outlive ebiten's); the watcher polls it.
+static volatile int p2paIOErrorSeen;
+
+static int p2paIOErrorSeenNow(void) { return p2paIOErrorSeen; }
 
 static int p2paIOError(Display *d) {
 	(void)d;
+	p2paIOErrorSeen = 1;
 	while (p2paHold) {
 		pause();
 	}
@@ -29,6 +35,7 @@ import "C"
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/jezek/xgb"
 )
@@ -52,19 +59,42 @@ func watchDisplay() (<-chan error, error) {
 		return nil, fmt.Errorf("connect to X display %s: %w", display, err)
 	}
 	C.p2paHoldOnIOError(1)
-	lost := make(chan error, 1)
+	closed := make(chan struct{})
 	go func() {
 		for {
 			// Events and X errors: none were asked for, and none matter; (nil, nil) means
 			// the connection closed.
 			if ev, xerr := c.WaitForEvent(); ev == nil && xerr == nil {
+				close(closed)
+				return
+			}
+		}
+	}()
+	lost := make(chan error, 1)
+	go func() {
+		// Xlib's handler holds a thread of ours until this reports: it must report even if
+		// our own connection lives on (a thread held for ever would hang the window).
+		poll := time.NewTicker(ioErrorPoll)
+		defer poll.Stop()
+		for {
+			select {
+			case <-closed:
 				lost <- fmt.Errorf("the connection to X display %s closed (the X server stopped)", display)
 				return
+			case <-poll.C:
+				if C.p2paIOErrorSeenNow() != 0 {
+					lost <- fmt.Errorf("the X library lost its connection to display %s", display)
+					return
+				}
 			}
 		}
 	}()
 	return lost, nil
 }
+
+// ioErrorPoll is how often the watcher looks whether Xlib met a fatal I/O error: often
+// enough to leave well within 5 s, rarely enough to cost nothing.
+const ioErrorPoll = 100 * time.Millisecond
 
 // releaseDisplayHold lets Xlib's fatal-error handling exit the process again, for when the
 // watcher gives up (it cannot end the match itself).
