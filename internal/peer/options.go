@@ -182,8 +182,13 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	}
 	o.Mode = m
 	switch {
-	case o.Players < 1 || o.Players > lockstep.MaxPlayers:
+	case (o.Players < 1 || o.Players > lockstep.MaxPlayers) && o.SyncTest:
+		return o, fmt.Errorf("-players %d: -synctest takes 1..%d players", o.Players, lockstep.MaxPlayers)
+	case (o.Players < 1 || o.Players > lockstep.MaxPlayers) && o.Replay != "":
 		return o, fmt.Errorf("-players %d: must be 1..%d", o.Players, lockstep.MaxPlayers)
+	case o.Players < 1 || o.Players > lockstep.MaxPlayers:
+		// The range of the mode asked for: a network game (below) takes at least two.
+		return o, fmt.Errorf("-players %d: a network game has 2..%d players", o.Players, lockstep.MaxPlayers)
 	case o.Player < 0 || o.Player >= o.Players:
 		return o, fmt.Errorf("-p %d: a %d-player game has players 0..%d", o.Player, o.Players, o.Players-1)
 	case o.Frames < 0:
