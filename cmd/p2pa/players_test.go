@@ -220,3 +220,40 @@ func TestJoinerAdoptsHostGame(t *testing.T) {
 		})
 	}
 }
+
+// leftWord finds "left" as a word ("player 0 left", "peer left at"), not in "coins_left".
+var leftWord = regexp.MustCompile(`\bleft\b`)
+
+// TestSpectatorsAtTheEnd: a match that simply reaches its -frames does not make its
+// spectators claim that player 0 left. One watching to -frames ends on the players' result
+// line; one watching without -frames says player 0 ended the match there.
+func TestSpectatorsAtTheEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 5 s match of four processes")
+	}
+	p0, addr := startHost(t, 60*time.Second, 2, "-frames", "300", "-seed", "11")
+	to := cliStart(t, 60*time.Second, nil, "-spectate", addr, "-headless", "-frames", "300", "-listen", "127.0.0.1:0")
+	open := cliStart(t, 60*time.Second, nil, "-spectate", addr, "-headless", "-listen", "127.0.0.1:0")
+	for _, s := range []*proctest.Proc{to, open} {
+		if _, err := s.WaitLine(t.Context(), proctest.Substring("watching the match")); err != nil {
+			t.Fatalf("spectator did not start: %v", s)
+		}
+	}
+	p1 := cliStart(t, 60*time.Second, nil, "-p", "1", "-peer", addr, "-listen", "127.0.0.1:0", "-headless", "-bot", "-frames", "300")
+	for _, p := range []*proctest.Proc{p0, p1, to, open} {
+		<-p.Exited()
+		if p.ExitCode() != 0 {
+			t.Fatalf("exit %d\n%v", p.ExitCode(), p)
+		}
+		if leftWord.MatchString(cliStdout(p)) {
+			t.Errorf("a match that reached -frames 300 says someone left\n%v", p)
+		}
+	}
+	_, want := resultOf(t, "player 0", p0)
+	if frame, sum := resultOf(t, "spectator", to); frame != "300" || sum != want {
+		t.Errorf("spectator: frame %s checksum %s, the players' %s", frame, sum, want)
+	}
+	if !strings.Contains(cliStdout(open), "p2pa: player 0 ended the match at frame 300\n") {
+		t.Errorf("the spectator without -frames does not say where player 0 ended the match\n%v", open)
+	}
+}
