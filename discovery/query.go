@@ -121,7 +121,7 @@ func (q *querier) get(name string) *entry {
 // the service it leaves incomplete is asked about again, within requeryLimit.
 func (q *querier) handle(m *dns.Msg, from *net.UDPAddr, now time.Time) {
 	var touched []*entry
-	rrs := append(m.Answer, m.Extra...)
+	rrs := slices.Concat(m.Answer, m.Extra) // a copy: sorted below
 	// Addresses last: they fill in the instance whose SRV record names their host, which
 	// may come later in the same answer.
 	addrLast := func(rr dns.RR) bool {

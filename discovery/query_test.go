@@ -144,3 +144,47 @@ func TestRetryAsksAgain(t *testing.T) {
 		t.Errorf("%d queries after many retries, want the limit, %d", asked, maxRequeries)
 	}
 }
+
+// FuzzQuerierHandle: whatever datagrams arrive on the mDNS group (anyone may send), the
+// browse loop never panics, keeps at most maxEntries instances and sends at most
+// maxRequeries queries after its first, and what it calls complete is.
+func FuzzQuerierHandle(f *testing.F) {
+	inst := "living-room." + testSvc + ".local."
+	host := "living-room-p2pa.local."
+	full := new(dns.Msg)
+	full.Response = true
+	for _, s := range []string{testSvc + ".local. 120 IN PTR " + inst, inst + " 120 IN SRV 0 0 7000 " + host, inst + ` 120 IN TXT "p=2"`, host + " 120 IN A 192.0.2.7"} {
+		r, err := dns.NewRR(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		full.Answer = append(full.Answer, r)
+	}
+	b, err := full.Pack()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b, uint8(3))
+	f.Add(b[:len(b)/2], uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, repeat uint8) {
+		var m dns.Msg
+		if m.Unpack(data) != nil {
+			return
+		}
+		q := newQuerier(testSvc, func(*dns.Msg) error { return nil }, func(string, ...any) {})
+		q.sent = 1 // the first query
+		now := time.Unix(1000, 0)
+		for i := range int(repeat) + 1 {
+			q.handle(&m, nil, now.Add(time.Duration(i)*requeryGap))
+			q.retry(now.Add(time.Duration(i)*requeryGap + 1))
+		}
+		if q.sent > 1+maxRequeries || len(q.order) > maxEntries {
+			t.Fatalf("%d queries, %d instances", q.sent, len(q.order))
+		}
+		for _, e := range q.complete() {
+			if !e.complete() || e.Port == 0 || !e.hasTXT {
+				t.Fatalf("%+v called complete", e)
+			}
+		}
+	})
+}
