@@ -119,6 +119,17 @@ type Match struct {
 	adoptedGame   bool                      // the mode and coins were taken from player 0's refusal
 	restartGame   *gameChoice               // player 0's game, to start over with (adoptGame)
 	seated        [lockstep.MaxPlayers]bool // player 0 of 3-4: who it has said is in
+
+	// lastStepAt is when the last step of the runner ended (afterStep). A step that starts
+	// much later means this process did not run in between (SIGSTOP, a suspended laptop):
+	// the peer it then finds silent is silent because of us, and a pause it opens for that
+	// peer is really our own rejoin (frozeFor: how long we did not run, until it resumes).
+	lastStepAt time.Duration
+	frozeFor   time.Duration
+	freeze     time.Duration // the last time this process did not run: how long,
+	freezeFrom time.Duration // from when (its last step before), which names the freeze,
+	freezeEnd  time.Duration // and when it ran again
+	saidFrom   time.Duration // the freeze reported (by its freezeFrom), not to repeat it
 }
 
 // Start opens the socket and prepares the runner; it prints the banner to out and returns
@@ -277,6 +288,29 @@ func (m *Match) adoptGame(g gameChoice) {
 	}
 	m.status.Phase = PhaseWaiting
 	fmt.Fprintf(m.out, "p2pa: the match at %s plays %s with %d coins; joining as player %d\n", m.status.Peer, g.mode, g.coins, m.opts.Player)
+}
+
+// frozen reports how long this process last did not run, if that explains a peer's
+// silence now: the gap before the current step, or one that ended less than -disconnect
+// ago (the peer's silence is then still counted from before it).
+func (m *Match) frozen() (d, from time.Duration, ok bool) {
+	now := m.clock.Now()
+	switch {
+	case m.lastStepAt > 0 && now-m.lastStepAt >= m.opts.Interrupt:
+		return now - m.lastStepAt, m.lastStepAt, true
+	case m.freeze > 0 && now-m.freezeEnd <= m.opts.Disconnect:
+		return m.freeze, m.freezeFrom, true
+	}
+	return 0, 0, false
+}
+
+// sayFrozen prints, once per freeze (from names it), that this process did not run for d.
+func (m *Match) sayFrozen(d, from time.Duration, then string) {
+	if m.saidFrom == from {
+		return
+	}
+	m.saidFrom = from
+	fmt.Fprintf(m.out, "p2pa: this process did not run for %v (stopped or suspended); %s\n", d.Round(100*time.Millisecond), then)
 }
 
 // readableConn is a Conn wrapped around a socket (the -netsim impairment) that still
@@ -582,6 +616,10 @@ func (m *Match) afterStep() {
 		m.lastLog = now
 		m.logStats()
 	}
+	if m.lastStepAt > 0 && now-m.lastStepAt >= m.opts.Interrupt {
+		m.freeze, m.freezeFrom, m.freezeEnd = now-m.lastStepAt, m.lastStepAt, now
+	}
+	defer func() { m.lastStepAt = m.clock.Now() }()
 	if !m.r.Done() {
 		if m.status.Phase == PhaseFailed {
 			m.r.Abort()
@@ -695,6 +733,11 @@ func (m *Match) handleEvent(e lockstep.Event) {
 		m.status.Peer = m.peerAddr()
 	case lockstep.EventInterrupted:
 		m.status.Phase = PhaseInterrupted
+		if d, from, ok := m.frozen(); ok {
+			// The peer is not silent: we did not run (SIGSTOP, a suspended machine).
+			m.sayFrozen(d, from, fmt.Sprintf("catching up with player %d", e.Player))
+			return
+		}
 		fmt.Fprintf(m.out, "p2pa: player %d interrupted; waiting up to %v\n", e.Player, max(e.Timeout.Round(time.Second), time.Second))
 	case lockstep.EventResumed:
 		m.status.Phase = PhaseRunning
@@ -750,6 +793,19 @@ func (m *Match) handleRejoin(e netplay.RejoinEvent) {
 	switch e.Kind {
 	case netplay.RejoinWaiting:
 		m.status.Phase = PhaseRejoinWait
+		if d, from, ok := m.frozen(); ok {
+			// We did not run for longer than a peer may be silent: the others dropped us,
+			// not we them. The engine pauses both sides alike (each dropped the other) and
+			// resumes from the state of whichever confirmed more; only the words differ.
+			m.frozeFor = d
+			m.status.Phase = PhaseRejoining
+			if m.saidFrom == from {
+				fmt.Fprintln(m.out, "p2pa: the match went on without us; rejoining it")
+			} else {
+				m.sayFrozen(d, from, "rejoining the match")
+			}
+			return
+		}
 		fmt.Fprintf(m.out, "p2pa: player %d dropped; waiting up to %v for them to rejoin\n", e.Player, e.Window)
 		if m.opts.Player == 0 {
 			m.startAdvertising() // a player who found us on the LAN finds us again
@@ -757,17 +813,26 @@ func (m *Match) handleRejoin(e netplay.RejoinEvent) {
 	case netplay.RejoinRefused:
 		fmt.Fprintf(m.out, "p2pa: refused a rejoin from %v: %v\n", e.Addr, e.Err)
 	case netplay.RejoinExpired:
+		m.frozeFor = 0
 		m.stopAdvertising()
 		fmt.Fprintf(m.out, "p2pa: player %d did not rejoin within %v\n", e.Player, e.Window)
 		m.status.Phase = PhaseRunning
 		m.handleEvent(lockstep.Event{Kind: lockstep.EventDisconnected, Player: e.Player, Frame: e.Frame})
 	case netplay.RejoinJoining:
 		m.status.Phase = PhaseRejoining
+		if w := m.r.Rejoin(); w.Phase == netplay.RejoinPaused && w.Player == e.Player && m.frozeFor == 0 {
+			// We waited for this player, who had dropped us too (it did not run for a
+			// while) and confirmed more frames: it is the one back, we only take its state.
+			fmt.Fprintf(m.out, "p2pa: player %d is back; the match goes on from its state at frame %d (%d bytes)\n", e.Player, e.Frame, e.Bytes)
+			return
+		}
 		fmt.Fprintf(m.out, "p2pa: rejoining the match in progress at frame %d (%d bytes of state from player %d)\n", e.Frame, e.Bytes, e.Player)
 	case netplay.RejoinResumed:
 		m.stopAdvertising()
 		m.status.Phase = PhaseRunning
-		if e.Player == m.opts.Player {
+		froze := m.frozeFor > 0
+		m.frozeFor = 0
+		if e.Player == m.opts.Player || froze {
 			fmt.Fprintf(m.out, "p2pa: rejoined at frame %d\n", e.Frame)
 		} else {
 			fmt.Fprintf(m.out, "p2pa: player %d rejoined at frame %d\n", e.Player, e.Frame)
