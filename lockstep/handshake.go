@@ -64,10 +64,11 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 		return
 	}
 	if code := s.mismatch(&m); code != 0 {
-		if (code == rejectPlayers || code == rejectGame) && s.local == 0 && known == nil {
+		if (code == rejectPlayers || (code == rejectGame && s.cfg.Resume == nil)) && s.local == 0 && known == nil {
 			// Player 0 decides how many play and what: a newcomer that expects another count
 			// or game is told ours (PlayerCountError or GameError on its side, which a joiner
-			// not told otherwise adopts) and changes nothing here.
+			// not told otherwise adopts) and changes nothing here. (A leg that resumes a
+			// match refuses another game below, and reports the refused rejoin.)
 			s.drops.Foreign++
 			if h.typ == msgSyncRequest {
 				s.queueReject(from, code)
