@@ -246,3 +246,35 @@ func FuzzParseGameDescription(f *testing.F) {
 		}
 	})
 }
+
+// TestAdoptsGame: browsing keeps a match a joiner could play: player 0's mode and coins for
+// whichever of -mode and -coins it was not given; a match that contradicts a flag given, or
+// is not a coin game, is not offered.
+func TestAdoptsGame(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		game string
+		want int // players the match wants
+		ok   bool
+	}{
+		{[]string{"-p", "1"}, "p2pa-coins mode=classic coins=50", 2, true},
+		{[]string{"-p", "1"}, "p2pa-coins mode=versus coins=80", 2, true},
+		{[]string{"-p", "1"}, "p2pa-coins mode=versus coins=50", 4, true},
+		{[]string{"-p", "1", "-mode", "versus"}, "p2pa-coins mode=versus coins=80", 2, true},
+		{[]string{"-p", "1", "-mode", "classic"}, "p2pa-coins mode=versus coins=50", 2, false},
+		{[]string{"-p", "1", "-coins", "50"}, "p2pa-coins mode=classic coins=80", 2, false},
+		{[]string{"-p", "1", "-coins", "80"}, "p2pa-coins mode=versus coins=80", 2, true},
+		// -players 3 plays versus: a classic match cannot be it.
+		{[]string{"-p", "1", "-players", "3"}, "p2pa-coins mode=classic coins=50", 2, false},
+		{[]string{"-p", "1", "-players", "3"}, "p2pa-coins mode=versus coins=50", 3, true},
+		{[]string{"-p", "1"}, "pong", 2, false},
+	} {
+		o, err := ParseFlags("p2pa", tc.args, &strings.Builder{})
+		if err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if got := adoptsGame(o, Found{Game: tc.game, Want: tc.want}); got != tc.ok {
+			t.Errorf("%q and a %d-player %q: %v, want %v", tc.args, tc.want, tc.game, got, tc.ok)
+		}
+	}
+}
