@@ -125,7 +125,7 @@ type Match struct {
 	// the peer it then finds silent is silent because of us, and a pause it opens for that
 	// peer is really our own rejoin (frozeFor: how long we did not run, until it resumes).
 	lastStepAt time.Duration
-	frozeFor   time.Duration
+	frozeFor   time.Duration // > 0: the pause under way is our own rejoin, after a freeze
 	freeze     time.Duration // the last time this process did not run: how long,
 	freezeFrom time.Duration // from when (its last step before), which names the freeze,
 	freezeEnd  time.Duration // and when it ran again
@@ -741,6 +741,9 @@ func (m *Match) handleEvent(e lockstep.Event) {
 		fmt.Fprintf(m.out, "p2pa: player %d interrupted; waiting up to %v\n", e.Player, max(e.Timeout.Round(time.Second), time.Second))
 	case lockstep.EventResumed:
 		m.status.Phase = PhaseRunning
+		if _, _, ok := m.frozen(); ok {
+			return // its interruption was ours, and said so (EventInterrupted)
+		}
 		fmt.Fprintf(m.out, "p2pa: player %d resumed\n", e.Player)
 	case lockstep.EventDisconnected, lockstep.EventPeerLeft:
 		if m.r.Rejoin().Phase == netplay.RejoinPaused {
@@ -797,6 +800,12 @@ func (m *Match) handleRejoin(e netplay.RejoinEvent) {
 			// We did not run for longer than a peer may be silent: the others dropped us,
 			// not we them. The engine pauses both sides alike (each dropped the other) and
 			// resumes from the state of whichever confirmed more; only the words differ.
+			if m.opts.Player == 0 {
+				m.startAdvertising() // as below: whoever finds us on the LAN again
+			}
+			if m.frozeFor > 0 {
+				return // another peer of a 3-4 player match: said already
+			}
 			m.frozeFor = d
 			m.status.Phase = PhaseRejoining
 			if m.saidFrom == from {
