@@ -64,9 +64,11 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 		return
 	}
 	if code := s.mismatch(&m); code != 0 {
-		if code == rejectPlayers && s.local == 0 && known == nil {
-			// Player 0 decides how many play: a newcomer that expects another count is told
-			// ours (PlayerCountError on its side) and changes nothing here.
+		if (code == rejectPlayers || (code == rejectGame && s.cfg.Resume == nil)) && s.local == 0 && known == nil {
+			// Player 0 decides how many play and what: a newcomer that expects another count
+			// or game is told ours (PlayerCountError or GameError on its side, which a joiner
+			// not told otherwise adopts) and changes nothing here. (A leg that resumes a
+			// match refuses another game below, and reports the refused rejoin.)
 			s.drops.Foreign++
 			if h.typ == msgSyncRequest {
 				s.queueReject(from, code)
@@ -280,7 +282,7 @@ func (s *Session) mismatchError(code rejectCode, m *syncMsg) error {
 	case rejectInputSize:
 		return fmt.Errorf("peer sends %d-byte inputs, we expect %d", m.inputSize, s.cfg.InputSize)
 	case rejectGame:
-		return fmt.Errorf("peer plays %q, we play %q", m.game, s.cfg.Game)
+		return &GameError{Player: int(m.player), Peer: string(m.game), Ours: s.cfg.Game}
 	case rejectPlayerNumber:
 		if int(m.player) == s.local {
 			return fmt.Errorf("both peers are player %d", m.player)
@@ -319,4 +321,16 @@ type PlayerCountError struct {
 
 func (e *PlayerCountError) Error() string {
 	return fmt.Sprintf("peer expects %d players, we expect %d", e.Peer, e.Ours)
+}
+
+// GameError is a handshake failure because the peer plays another game (Config.Game).
+// From player 0 it says what the match plays: a player that joined without knowing can
+// start again with that game.
+type GameError struct {
+	Player     int // the peer's player number
+	Peer, Ours string
+}
+
+func (e *GameError) Error() string {
+	return fmt.Sprintf("peer plays %q, we play %q", e.Peer, e.Ours)
 }
