@@ -22,6 +22,10 @@ Without a display (bots play, the last line is the result):
   p2pa -p 0 -listen 127.0.0.1:7000 -headless -bot -frames 1200
   p2pa -p 1 -peer 127.0.0.1:7000 -headless -bot -frames 1200
 
+A rendezvous server for play across NATs (rooms over HTTP/WebSocket on :8080, and a
+TURN relay on UDP 3478 for players no direct path joins; until stopped):
+  p2pa -serve :8080 -turn :3478 -public 203.0.113.7
+
 Determinism check (forced rollbacks every frame, checksums compared):
   p2pa -synctest -frames 100000 -seed 7
 
@@ -51,6 +55,8 @@ Flags:
     	stop once this frame is confirmed and print the result line (0: play until quit; -synctest: 10000; -replay: the whole recording)
   -headless
     	no window (works without a display)
+  -ice string
+    	with -serve: comma-separated STUN/TURN URLs handed to players, e.g. stun:stun.example.org:3478,turn:relay.example.org:3478
   -interrupt duration
     	silence after which the peer shows as interrupted (default 750ms)
   -join string
@@ -77,6 +83,8 @@ Flags:
     	players in the game, 2..4 (player 0 decides; the others learn it from player 0; -synctest takes 1..4) (default 2)
   -profile string
     	write a profile: cpu or mem
+  -public string
+    	with -turn: the relay's public IP address, the one players reach it at
   -record string
     	record the match (header and every confirmed input) to this file
   -rejoin duration
@@ -90,11 +98,24 @@ Flags:
     	a word both players give: the handshake proves it without sending it, and a peer with another (or none) is refused
   -seed int
     	RNG seed (player 0's is used by both; 0 picks one)
+  -serve string
+    	p2pa only: run the rendezvous server on this HTTP address (host:port) instead of playing:
+    	players meet in rooms there to find each other across NATs (see -turn)
   -spectate string
     	watch the match whose player 0 is at host:port, in a window or -headless (with -frames N: stop there and print the players' result line)
   -speed int
     	replay speed in the window: 1 or 4 (default 1)
   -synctest
     	run the determinism sync test instead of a game
+  -turn string
+    	with -serve: also run a TURN relay (and STUN) on this address, e.g. :3478, for players
+    	no direct path joins (UDP, and TCP for networks that let no UDP out); the server hands out
+    	short-lived credentials per room
+  -turn-allow string
+    	with -turn: comma-separated ranges (CIDR) of private addresses the relay may relay to
+    	(by default it refuses private, loopback and link-local ones)
+  -turn-secret string
+    	with -serve: the shared secret of the -ice TURN servers (coturn's static-auth-secret),
+    	also the relay's (default: a random one)
   -v	verbose structured logs on stderr
 `
