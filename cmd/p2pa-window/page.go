@@ -1,3 +1,8 @@
+//go:build js || display
+
+// The page's sessions are in the browser build (js) and in the native test build (tag
+// display), so that they are unit-tested natively; the native binary leaves them out.
+
 package main
 
 import (
@@ -362,17 +367,4 @@ func (r *roomSession) ResultLine() string {
 		return r.match.ResultLine()
 	}
 	return ""
-}
-
-// forPage turns an end screen's command-line advice into a browser's: there is no command
-// to type and no window to close, only the page to reload.
-func forPage(sc render.Screen) render.Screen {
-	if len(sc.Code) > 0 {
-		sc.Code = nil
-		if n := len(sc.Lines); n > 0 && strings.HasSuffix(sc.Lines[n-1], ":") {
-			sc.Lines = sc.Lines[:n-1] // the line that introduced the command
-		}
-	}
-	sc.Footer = "Reload the page to play again."
-	return sc
 }
