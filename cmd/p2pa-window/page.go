@@ -203,13 +203,13 @@ func startLocal(page peer.Page, stdout io.Writer) (session, error) {
 	own := page.Options
 	m, err := peer.StartLink(own, link(own.Player), stdout)
 	if err != nil {
-		return nil, fmt.Errorf("local match: %w", err)
+		return nil, errors.Join(fmt.Errorf("local match: %w", err), conns[0].Close(), conns[1].Close())
 	}
 	bot := own
 	bot.Player, bot.Bot = 1-own.Player, true
 	other, err := peer.StartLink(bot, link(bot.Player), io.Discard)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("local match: %w", err), m.Close())
+		return nil, errors.Join(fmt.Errorf("local match: %w", err), m.Close(), conns[bot.Player].Close())
 	}
 	return &localSession{linkSession: linkSession{&matchSession{Match: m, pausedFor: -1}, "this page, against a bot"}, other: other, clock: clock}, nil
 }

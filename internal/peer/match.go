@@ -195,7 +195,8 @@ type Link struct {
 
 // StartLink prepares a match over link: no socket is opened, nothing is advertised, and
 // -listen, -peer and -netsim are ignored (the link says where everyone is). It prints the
-// banner to out and returns at once; the handshake runs in Tick (or Serve).
+// banner to out and returns at once; the handshake runs in Tick (or Serve). The match owns
+// link.Conn from then on (Close closes it); on an error the caller still does.
 func StartLink(opts Options, link Link, out io.Writer) (*Match, error) {
 	if link.Conn == nil {
 		return nil, errors.New("start: the link has no connection")
