@@ -32,7 +32,7 @@ func TestStartPage(t *testing.T) {
 	}{
 		{"", "Rooms are not available in this build yet", ""},
 		{"?room=K7QF2M&p=1", "Rooms are not available in this build yet", ""},
-		{"?coins=0", "This page's address has a bad option", "-coins 0"},
+		{"?coins=0", "This page's address has a bad option", "coins=0: must be"},
 		{"?bogus=1", "This page's address has a bad option", `unknown option "bogus"`},
 		{"?local=1&bot=1&frames=60&seed=3", "", ""},
 	} {

@@ -133,7 +133,7 @@ func TestPage(t *testing.T) {
 		playing bool
 	}{
 		{name: "no-room", query: ""},
-		{name: "bad-option", query: "?coins=0", status: "-coins 0"},
+		{name: "bad-option", query: "?coins=0", status: "coins=0: must be"},
 		{name: "local-bots", query: "?local=1&bot=1&frames=300&seed=7", result: want, playing: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
