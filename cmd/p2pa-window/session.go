@@ -139,4 +139,3 @@ func (m *matchSession) viewOf(st peer.Status) view {
 	}
 	return v
 }
-
