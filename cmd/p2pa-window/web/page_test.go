@@ -143,6 +143,7 @@ func TestPage(t *testing.T) {
 			defer cancelTimeout()
 			console := collect(ctx)
 			url := srv.URL + "/" + tc.query
+			opened := time.Now()
 			if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
 				t.Fatalf("open %s: %v", url, err)
 			}
@@ -150,6 +151,9 @@ func TestPage(t *testing.T) {
 			if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.body.dataset.p2pa === "drawn"`, chromedp.WithPollingTimeout(time.Minute))); err != nil {
 				t.Fatalf("%s: the window never started: %v\nconsole:\n%s", url, err, console.text())
 			}
+			// Loading and compiling the wasm, then the first frame: a figure, not a check
+			// (the machine may be busy); the goal is 3 s.
+			t.Logf("%s: first frame drawn %.1f s after opening the page", url, time.Since(opened).Seconds())
 			if tc.playing {
 				if err := console.wait(ctx, "p2pa-window: playing at frame"); err != nil {
 					t.Fatalf("%s: never played: %v\nconsole:\n%s", url, err, console.text())
