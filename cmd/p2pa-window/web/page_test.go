@@ -1,3 +1,7 @@
+//go:build !js
+
+// The test drives a browser from the host; chromedp does not build for js/wasm.
+
 package web
 
 import (
