@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"p2pa/game"
@@ -252,6 +253,13 @@ type roomSession struct {
 	match  *linkSession // nil until joined
 	err    error
 	quit   bool
+
+	// The window's receiver goroutine asks Readable without the window's lock, so what it
+	// reads is guarded here: joined is closed once the match exists, which wakes the
+	// receiver to wait on the match's own arrivals (readable) from then on.
+	mu       sync.Mutex
+	joined   chan struct{}
+	readable <-chan struct{}
 }
 
 type roomResult struct {
@@ -261,7 +269,7 @@ type roomResult struct {
 
 func startRoom(page peer.Page, stdout io.Writer) session {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &roomSession{page: page, stdout: stdout, cancel: cancel, result: make(chan roomResult, 1)}
+	r := &roomSession{page: page, stdout: stdout, cancel: cancel, result: make(chan roomResult, 1), joined: make(chan struct{})}
 	go func() {
 		link, err := joinRoom(ctx, page, stdout)
 		r.result <- roomResult{link, err}
@@ -293,7 +301,32 @@ func (r *roomSession) Tick(in game.Input) {
 			return
 		}
 		r.match = &linkSession{&matchSession{Match: m, pausedFor: -1}, res.link.Name}
+		r.mu.Lock()
+		r.readable = m.Readable()
+		close(r.joined)
+		r.mu.Unlock()
 	default:
+	}
+}
+
+// Readable lets the window hand the room's datagrams over as they arrive, not once a
+// tick (a reply held for a tick would count in the round trip): the match's arrivals once
+// joined, and until then the moment of joining.
+func (r *roomSession) Readable() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	select {
+	case <-r.joined:
+		return r.readable
+	default:
+		return r.joined
+	}
+}
+
+// Receive hands what arrived to the match (the window calls it under its lock, as Tick).
+func (r *roomSession) Receive() {
+	if r.match != nil {
+		r.match.Receive()
 	}
 }
 

@@ -117,6 +117,30 @@ func TestRoomSession(t *testing.T) {
 	if v := s.View(); v.Notice == nil || v.Notice.Title != "Joining room T3ST…" {
 		t.Errorf("before joining: notice %+v", v.Notice)
 	}
+	// The window's receiver waits on Readable: before joining, on the joining itself.
+	rc, ok := s.(receiver)
+	if !ok {
+		t.Fatal("a room's session does not hand datagrams over as they arrive")
+	}
+	waiting := rc.Readable()
+	if waiting == nil {
+		t.Fatal("Readable before joining is nil: the receiver would never wake")
+	}
+	for i := 0; i < 1000; i++ {
+		s.Tick(game.Input{})
+		if rc.Readable() != waiting {
+			break
+		}
+		time.Sleep(time.Millisecond) // joinRoom runs in the background
+	}
+	select {
+	case <-waiting:
+	default:
+		t.Fatal("joining did not wake the receiver")
+	}
+	if got := rc.Readable(); got != nil {
+		t.Errorf("Readable once joined = %v, want the match's (nil: the emulator cannot signal)", got)
+	}
 	deadline := time.Now().Add(time.Minute)
 	sawWaiting := false
 	for !(s.Done() && host.Done()) && time.Now().Before(deadline) {
