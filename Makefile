@@ -4,13 +4,15 @@ GO ?= go
 BIN := bin
 # WINDOW_PKGS are what building and running p2pa-window (ebiten on X11) needs; TEST_PKGS are
 # what the tests add: an X server for the window tests, xdotool to drive them, qemu-user to
-# run the arm64 determinism check.
+# run the arm64 determinism check, Chromium's headless shell for the browser page's test.
+# (Node, for the js/wasm determinism check, is on the machines this runs on; make cross
+# installs it if not.)
 WINDOW_PKGS := libxrandr-dev libxcursor-dev libxinerama-dev libxi-dev libxxf86vm-dev \
                libgl1-mesa-dev pkg-config
-TEST_PKGS := xvfb xdotool qemu-user-static
+TEST_PKGS := xvfb xdotool qemu-user-static chromium-headless-shell
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build build-headless deps deps-window install test test-short vet demo bench fuzz cross golden clean
+.PHONY: all build build-headless web deps deps-window install test test-short vet demo bench bench-wasm fuzz cross golden clean
 
 all: build
 
@@ -43,6 +45,19 @@ build:
 build-headless:
 	$(GO) build -o $(BIN)/ ./cmd/p2pa
 
+# web builds the window for browsers into bin/web/: p2pa-window.wasm (GOOS=js
+# GOARCH=wasm), a gzip -9 copy of it for servers that send it compressed, the
+# wasm_exec.js of the Go toolchain that built it (the two must match) and the page,
+# cmd/p2pa-window/web/index.html. Serve the folder over HTTP (p2pa -serve ADDR -web
+# bin/web once rooms land); it is not embedded in the native binaries.
+WEB := $(BIN)/web
+web:
+	@mkdir -p $(WEB)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(WEB)/p2pa-window.wasm ./cmd/p2pa-window
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" cmd/p2pa-window/web/index.html $(WEB)/
+	gzip -9 -k -f $(WEB)/p2pa-window.wasm
+	@echo "web: $(WEB)/: p2pa-window.wasm $$(du -k $(WEB)/p2pa-window.wasm | cut -f1) KB, gzipped $$(du -k $(WEB)/p2pa-window.wasm.gz | cut -f1) KB"
+
 # install puts p2pa and p2pa-window side by side in $$(go env GOBIN), or $$(go env GOPATH)/bin
 # (~/go/bin) when GOBIN is unset; p2pa finds the window program beside itself.
 install: deps-window
@@ -56,6 +71,7 @@ WINDOW_TAGS := -tags display
 
 vet: deps
 	$(GO) vet $(WINDOW_TAGS) ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./cmd/p2pa-window/...
 	$(STATICCHECK) $(WINDOW_TAGS) ./...
 
 # test is the project's one test command (CI runs it through .ci/run). Packages that link
@@ -117,13 +133,19 @@ fuzz:
 	done
 
 # cross checks determinism across CPUs: the game's tests, golden checksums included, run
-# natively, as 386 (natively on amd64 Linux) and as arm64 under qemu-user; then everything
-# cross-builds for Windows (ebiten needs no cgo there) and, but for the packages that link
-# ebiten, for macOS on arm64.
+# natively, as 386 (natively on amd64 Linux), as arm64 under qemu-user and as js/wasm
+# under Node (the toolchain's go_js_wasm_exec; Node is installed if missing), with the
+# check that nothing in js/wasm opens a socket or browses mDNS (TestNoSockets); then
+# everything cross-builds for Windows (ebiten needs no cgo there) and, but for the
+# packages that link ebiten, for macOS on arm64, and the browser's window for js/wasm.
 cross: deps
+	@command -v node >/dev/null || { $(call apt-install,nodejs); }
 	$(GO) test ./game/
 	GOARCH=386 $(GO) test ./game/
 	GOARCH=arm64 $(GO) test -exec qemu-aarch64-static ./game/
+	GOOS=js GOARCH=wasm $(GO) test -exec "$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec" ./game/
+	GOOS=js GOARCH=wasm $(GO) test -exec "$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec" -run '^TestNoSockets$$' ./internal/peer
+	GOOS=js GOARCH=wasm $(GO) build -o /dev/null ./cmd/p2pa-window
 	GOOS=windows GOARCH=amd64 $(GO) build ./cmd/...
 	GOOS=darwin GOARCH=arm64 $(GO) build $$(GOOS=darwin GOARCH=arm64 $(GO) list -f '{{if .GoFiles}}{{.ImportPath}} {{join .Deps " "}}{{end}}' ./... | awk '!/github.com\/hajimehoshi\/ebiten/ {print $$1}')
 
@@ -142,6 +164,12 @@ bench:
 	$(BENCHSTAT) bench/latest.txt
 	@echo
 	$(GO) run ./bench/goals bench/latest.txt
+
+# bench-wasm is the game's frame cost in a browser's engine: BenchmarkFrame built for
+# js/wasm and run under Node (V8, one thread), to set beside make bench's native figures.
+bench-wasm:
+	@command -v node >/dev/null || { $(call apt-install,nodejs); }
+	GOOS=js GOARCH=wasm $(GO) test -exec "$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec" ./bench -run '^$$' -bench '^BenchmarkFrame$$' -benchmem -count $(BENCH_COUNT) -timeout 30m
 
 clean:
 	rm -rf $(BIN)

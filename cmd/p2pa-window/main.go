@@ -1,3 +1,5 @@
+//go:build !js
+
 // Command p2pa-window is p2pa's window: it opens an 800x600 window, feeds this player's
 // mouse to the match 60 times a second and draws the shared game. F1 toggles the network
 // HUD; Esc (or closing the window, or Ctrl-C) leaves the match cleanly, so both players
@@ -27,6 +29,12 @@
 // package init needs a display before any test runs (here internal/xdisplay would exit
 // first). make test runs them with -tags display under xvfb-run; go test -short ./...
 // without the tag reports "no test files" here and passes without a display.
+//
+// GOOS=js GOARCH=wasm builds the same window for a browser page (make web): main_js.go is
+// its main, page.go what it plays (a room, the page's local mode, or a screen saying what
+// the page needs). That build never opens a UDP socket or looks for games with multicast
+// DNS: Go's net package in js/wasm is an in-process fake, where a socket "listens" and
+// nobody can reach it.
 package main
 
 import (
@@ -139,29 +147,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return peer.ExitCode(w.err)
 	}
 	return 0
-}
-
-// runGame runs ebiten's loop and turns a panic inside it (GLFW or GL failing to start,
-// say) into an error, so the user gets one line rather than a stack trace.
-func runGame(w *window) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%v", p)
-		}
-	}()
-	return ebiten.RunGame(w)
-}
-
-// windowTitle names the player and the peer, so a person (or xdotool) can tell the two
-// windows apart.
-func windowTitle(opts options, peerAddr string) string {
-	switch {
-	case opts.Replay != "":
-		return fmt.Sprintf("p2pa replay %s", opts.Replay)
-	case peerAddr != "":
-		return fmt.Sprintf("p2pa player %d — peer %s", opts.Player, peerAddr)
-	}
-	return fmt.Sprintf("p2pa player %d — waiting on %s", opts.Player, opts.Listen)
 }
 
 // placeWindow puts player 0's window left of the centre and the others' right of it, so

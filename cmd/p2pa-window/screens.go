@@ -32,6 +32,8 @@ func screenFor(opts options, v view, s *game.State, quitting bool, silent time.D
 		opts.Peer = v.Peer // found by looking: show it as if given with -peer
 	}
 	switch {
+	case v.Notice != nil:
+		return *v.Notice, true
 	case v.Looking && v.Phase == peer.PhaseWaiting:
 		return lookingScreen(opts, v), true
 	case quitting && v.Phase == peer.PhaseRejoinWait:
@@ -290,5 +292,18 @@ func lookingScreen(opts options, v view) render.Screen {
 	for _, g := range v.Games {
 		sc.Code = append(sc.Code, fmt.Sprintf("p2pa -p %d -join %s%s    (%s, %d of %d seated)", opts.Player, g.Instance, matchFlags(opts), g.Addr, g.Seated, g.Want))
 	}
+	return sc
+}
+
+// forPage turns an end screen's command-line advice into a browser's: there is no command
+// to type and no window to close, only the page to reload.
+func forPage(sc render.Screen) render.Screen {
+	if len(sc.Code) > 0 {
+		sc.Code = nil
+		if n := len(sc.Lines); n > 0 && strings.HasSuffix(sc.Lines[n-1], ":") {
+			sc.Lines = sc.Lines[:n-1] // the line that introduced the command
+		}
+	}
+	sc.Footer = "Reload the page to play again."
 	return sc
 }

@@ -64,7 +64,22 @@ type window struct {
 	finished  bool
 	signals   <-chan os.Signal // SIGINT/SIGTERM: treated like Esc
 	err       error            // set when the session ended badly; main turns it into exit status 1
+
+	// keepOpen keeps drawing the end screen after finish rather than ending ebiten's loop:
+	// a browser page has no window to close, and its tab stays open on the outcome.
+	keepOpen bool
+	// onEnd, if set, is told once, at finish, the result line the session printed ("" if
+	// it printed none: the match never started) and the error that ended it: the browser
+	// page shows both.
+	onEnd func(result string, err error)
+	// onFirstDraw, if set, is called after the first Draw: the browser page marks itself
+	// drawn for tests (and whoever else waits on it).
+	onFirstDraw func()
 }
+
+// resultLiner is a session that prints the result line at Close (a match); ResultLine
+// gives the same line again.
+type resultLiner interface{ ResultLine() string }
 
 func newWindow(opts options, sess session, r *render.Renderer, stdout io.Writer) *window {
 	return &window{
@@ -194,6 +209,9 @@ func (w *window) Update() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.finished {
+		if w.keepOpen {
+			return nil
+		}
 		return ebiten.Termination
 	}
 	w.ticks++
@@ -357,10 +375,17 @@ func (w *window) Draw(screen *ebiten.Image) {
 		}
 	}
 	if sc, ok := screenFor(w.opts, v, s, w.quitAt != 0, w.interruption()); ok {
+		if v.Page && v.Notice == nil && v.Phase >= peer.PhaseDisconnected && v.Phase <= peer.PhaseFailed {
+			sc = forPage(sc)
+		}
 		w.r.DrawScreen(screen, sc)
 	}
 	if w.showHUD {
 		w.r.DrawHUD(screen, w.hud(v))
+	}
+	if w.onFirstDraw != nil {
+		w.onFirstDraw()
+		w.onFirstDraw = nil
 	}
 }
 
@@ -379,11 +404,18 @@ func (w *window) Layout(int, int) (int, int) { return game.Width, game.Height }
 // read pixels back only while its loop runs.
 func (w *window) finish() error {
 	if w.finished {
-		return ebiten.Termination
+		return w.stop()
 	}
 	w.finished = true
 	if err := w.sess.Close(); err != nil {
 		w.err = err
+	}
+	if w.onEnd != nil {
+		line := ""
+		if rl, ok := w.sess.(resultLiner); ok && w.sess.State() != nil {
+			line = rl.ResultLine() // Close printed it, as it does exactly when there is a state
+		}
+		w.onEnd(line, w.err)
 	}
 	if w.opts.Screenshot != "" {
 		// The playfield of the state at the final line's frame, which both peers confirmed:
@@ -395,6 +427,15 @@ func (w *window) finish() error {
 		if err := w.screenshot(w.opts.Screenshot, s); err != nil {
 			w.err = errors.Join(w.err, err)
 		}
+	}
+	return w.stop()
+}
+
+// stop is what Update returns once finished: the end of ebiten's loop, or nothing when
+// the window stays open on its end screen (keepOpen).
+func (w *window) stop() error {
+	if w.keepOpen {
+		return nil
 	}
 	return ebiten.Termination
 }
@@ -463,4 +504,30 @@ func (w *window) leaveOnLostDisplay(why error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "p2pa-window: %v\n", oneLine(err))
 	}
 	return 1
+}
+
+// runGame runs ebiten's loop and turns a panic inside it (GLFW or GL failing to start,
+// say) into an error, so the user gets one line rather than a stack trace.
+func runGame(w *window) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	return ebiten.RunGame(w)
+}
+
+// windowTitle names the player and the peer, so a person (or xdotool) can tell the two
+// windows apart.
+func windowTitle(opts options, peerAddr string) string {
+	switch {
+	case opts.Replay != "":
+		return fmt.Sprintf("p2pa replay %s", opts.Replay)
+	case peerAddr != "":
+		return fmt.Sprintf("p2pa player %d — peer %s", opts.Player, peerAddr)
+	}
+	if opts.Listen == "" { // a browser page: it listens on nothing
+		return fmt.Sprintf("p2pa player %d", opts.Player)
+	}
+	return fmt.Sprintf("p2pa player %d — waiting on %s", opts.Player, opts.Listen)
 }

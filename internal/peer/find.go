@@ -112,6 +112,9 @@ type Found = discovery.Ad
 // the list and ErrSeveralGames. None: it keeps looking, saying so after 5 s, 10 s, 20 s…,
 // until ctx ends.
 func FindGame(ctx context.Context, o Options, out io.Writer) (Options, []Found, error) {
+	if noSockets() {
+		return o, nil, ErrNoSockets
+	}
 	port, browse := DefaultPort, true
 	if p := os.Getenv(localPortEnv); p != "" {
 		port, browse = p, false

@@ -18,6 +18,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -88,18 +89,20 @@ const waitReminder = netplay.NoAnswerAfter
 // window's input, the lines it prints, the recording, desync dumps, the LAN advertisement,
 // and the exit status. Call Tick once per frame (60 times a second), or Serve.
 type Match struct {
-	opts   Options
-	out    io.Writer
-	log    *slog.Logger
-	clock  transport.Clock
-	conn   transport.Conn
-	udp    *transport.UDP
-	r      *netplay.Runner
-	state  *game.State
-	bot    *bot.Bot
-	local  game.Input // the window's input for this tick
-	rec    *recorder
-	status Status
+	opts  Options
+	out   io.Writer
+	log   *slog.Logger
+	clock transport.Clock
+	conn  transport.Conn
+	udp   *transport.UDP // nil for a match over a Link
+	// readable signals arrivals on conn; nil (never ready) when the Link's Conn cannot.
+	readable <-chan struct{}
+	r        *netplay.Runner
+	state    *game.State
+	bot      *bot.Bot
+	local    game.Input // the window's input for this tick
+	rec      *recorder
+	status   Status
 
 	quitting     bool
 	ticks, waits int       // the runner's ticks and time-sync waits as of the last step
@@ -128,9 +131,20 @@ type Match struct {
 	saidFrom   time.Duration // the freeze reported (by its freezeFrom), not to repeat it
 }
 
+// ErrNoSockets is what Start, StartWatch and FindGame return in a browser (js/wasm): Go's
+// net package there is an in-process fake, so a UDP socket would "listen" where nobody can
+// ever reach it, and multicast DNS finds nobody. A browser plays over a Link (StartLink).
+var ErrNoSockets = errors.New("a browser has no UDP sockets or multicast DNS: play through a room")
+
+// noSockets reports whether this build must not open sockets (see ErrNoSockets).
+func noSockets() bool { return runtime.GOOS == "js" }
+
 // Start opens the socket and prepares the runner; it prints the banner to out and returns
 // at once. The handshake runs in Tick (or Serve).
 func Start(opts Options, out io.Writer) (*Match, error) {
+	if noSockets() {
+		return nil, ErrNoSockets
+	}
 	if opts.Player != 0 && opts.Peer == "" {
 		return nil, fmt.Errorf("player %d has no -peer: find one with FindGame first", opts.Player)
 	}
@@ -142,7 +156,7 @@ func Start(opts Options, out io.Writer) (*Match, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.udp, m.conn = udp, udp
+	m.udp, m.conn, m.readable = udp, udp, udp.Readable()
 	if opts.Netsim != "" {
 		// The runner waits on arrivals at the socket; the impairment holds some back, and
 		// those are read at the next arrival or tick.
@@ -156,6 +170,78 @@ func Start(opts Options, out io.Writer) (*Match, error) {
 		}
 		m.peerAddrGiven = addr
 	}
+	if err := m.prepare(); err != nil {
+		udp.Close()
+		return nil, err
+	}
+	m.status.LocalAddr = udp.LocalAddr().String()
+	m.status.LANAddrs = LANAddrs()
+	if opts.Peer != "" {
+		m.status.Peer = m.peerAddrGiven.String()
+	}
+	m.banner()
+	m.startAdvertising()
+	return m, nil
+}
+
+// Link is a connection a match is handed instead of opening a UDP socket: what a room gives
+// a browser or a desktop player (a transport.Conn over WebRTC data channels, every peer at
+// an address all members derive alike), or the browser page's local mode (an endpoint of
+// the in-process emulator). The engine cannot tell the difference.
+type Link struct {
+	// Conn carries the match's datagrams; Close closes it. If it has a
+	// `Readable() <-chan struct{}` (netplay.Readable), arrivals are handed over as they
+	// come; otherwise they are read once per tick.
+	Conn transport.Conn
+	// Host is the address of the player this one joins: player 0's for the others, zero
+	// for player 0, which waits for them to come.
+	Host netip.AddrPort
+	// Name says where this end is, for the banner and the screens: "room K7QF2M".
+	Name string
+	// Clock is the match's clock; nil: the real clock. The emulator's delays are measured
+	// on the clock it was made with, which must be this one.
+	Clock transport.Clock
+}
+
+// StartLink prepares a match over link: no socket is opened, nothing is advertised, and
+// -listen, -peer and -netsim are ignored (the link says where everyone is). It prints the
+// banner to out and returns at once; the handshake runs in Tick (or Serve). The match owns
+// link.Conn from then on (Close closes it); on an error the caller still does.
+func StartLink(opts Options, link Link, out io.Writer) (*Match, error) {
+	if link.Conn == nil {
+		return nil, errors.New("start: the link has no connection")
+	}
+	if opts.Player != 0 && !link.Host.IsValid() {
+		return nil, fmt.Errorf("player %d: the link names no player 0 to join", opts.Player)
+	}
+	opts.Listen, opts.Peer, opts.Netsim, opts.NoAdvertise = "", "", "", true
+	m := &Match{opts: opts, out: out, conn: link.Conn, clock: link.Clock, peerAddrGiven: link.Host}
+	if m.clock == nil {
+		m.clock = transport.NewRealClock()
+	}
+	if rc, ok := link.Conn.(netplay.Readable); ok {
+		m.readable = rc.Readable()
+	}
+	m.log = newLogger(opts.Verbose)
+	if err := m.prepare(); err != nil {
+		return nil, err
+	}
+	m.status.LocalAddr = link.Name
+	if link.Host.IsValid() {
+		m.status.Peer = link.Host.String()
+	}
+	fmt.Fprintf(out, "p2pa: player %d (%s), in %s\n", opts.Player, opts.Mode, link.Name)
+	if opts.Player != 0 {
+		fmt.Fprintf(out, "p2pa: joining player %d at %s\n", m.hostPlayer(), link.Host)
+	} else {
+		fmt.Fprintln(out, "p2pa: waiting for the other players")
+	}
+	return m, nil
+}
+
+// prepare makes the bot and the runner, once the connection is open.
+func (m *Match) prepare() error {
+	opts := m.opts
 	if opts.Bot {
 		// With -seed the bot plays the same inputs every run, so a headless match (both
 		// peers given the seed) ends on the same checksum every time. The runner asks it
@@ -167,18 +253,10 @@ func Start(opts Options, out io.Writer) (*Match, error) {
 		m.bot = bot.NewBot(botSeed)
 	}
 	if err := m.newRunner(); err != nil {
-		udp.Close()
-		return nil, err
+		return err
 	}
 	m.status.Player = opts.Player
-	m.status.LocalAddr = udp.LocalAddr().String()
-	m.status.LANAddrs = LANAddrs()
-	if opts.Peer != "" {
-		m.status.Peer = m.peerAddrGiven.String()
-	}
-	m.banner()
-	m.startAdvertising()
-	return m, nil
+	return nil
 }
 
 // hostPlayer is the player this one joins: player 0, or player 1 for a player 0 that was
@@ -194,7 +272,7 @@ func (m *Match) hostPlayer() int {
 // only player 0's address (-peer); player 0 introduces the others.
 func (m *Match) newRunner() error {
 	peers := make([]netip.AddrPort, m.opts.Players)
-	if m.opts.Peer != "" {
+	if m.peerAddrGiven.IsValid() {
 		peers[m.hostPlayer()] = m.peerAddrGiven
 	}
 	r, err := netplay.New(m.runnerConfig(peers, m.clock))
@@ -493,7 +571,9 @@ func LANAddrs() []string {
 func (m *Match) sess() *lockstep.Session { return m.r.Session() }
 
 // Readable signals datagram arrivals, so a loop can hand them over as they come.
-func (m *Match) Readable() <-chan struct{} { return m.udp.Readable() }
+// A match over a Link whose Conn cannot signal returns nil, which is never ready: its
+// datagrams are read by Tick.
+func (m *Match) Readable() <-chan struct{} { return m.readable }
 
 // State is the game as of the latest frame (possibly predicted); nil before the handshake.
 func (m *Match) State() *game.State { return m.state }
@@ -861,7 +941,7 @@ func (m *Match) playerLeft(e lockstep.Event) {
 }
 
 func (m *Match) peerAddr() string {
-	if m.opts.Peer != "" {
+	if m.peerAddrGiven.IsValid() {
 		return m.status.Peer
 	}
 	return m.sess().PeerAddr(1 - m.opts.Player).String()
@@ -910,9 +990,9 @@ func (m *Match) FinalState() (*game.State, bool) {
 // ResultLine is the line scripts read: the end frame, its checksum, our rollbacks and RTT.
 func (m *Match) ResultLine() string {
 	st := m.sess().Stats(nil)
-	rtt := 0.0
+	var rtt time.Duration
 	if len(st.Peers) > 0 {
-		rtt = float64(st.Peers[0].RTT) / float64(time.Millisecond)
+		rtt = st.Peers[0].RTT
 	}
 	res := m.r.Result()
 	frame, sum := res.Frame, res.Checksum
@@ -922,7 +1002,7 @@ func (m *Match) ResultLine() string {
 		sum, _ = m.sess().Checksum(leg)
 	}
 	frame = max(frame, 0)
-	return fmt.Sprintf("frame=%d checksum=%016x rollbacks=%d rtt_ms=%.2f", frame, sum, st.Rollbacks, rtt)
+	return FormatResult(int64(frame), sum, st.Rollbacks, rtt)
 }
 
 // Close ends the match at once if it is not done yet, releases the socket, finishes the

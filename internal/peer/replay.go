@@ -265,7 +265,7 @@ func RunReplayFrames(path string, frames int, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "frame=%d checksum=%016x rollbacks=0 rtt_ms=0.00\n", r.Frames, sum)
+		fmt.Fprintln(out, FormatResult(int64(r.Frames), sum, 0, 0))
 		return nil
 	}
 	sum, err := r.Run(nil)
@@ -275,6 +275,6 @@ func RunReplayFrames(path string, frames int, out io.Writer) error {
 	if sum != r.Checksum {
 		return fmt.Errorf("replay of %d frames ends on checksum %016x, but the match recorded %016x", r.Frames, sum, r.Checksum)
 	}
-	fmt.Fprintf(out, "frame=%d checksum=%016x rollbacks=0 rtt_ms=0.00\n", r.Frames, sum)
+	fmt.Fprintln(out, FormatResult(int64(r.Frames), sum, 0, 0))
 	return nil
 }

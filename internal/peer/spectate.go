@@ -37,6 +37,9 @@ type Watch struct {
 
 // StartWatch opens the socket and starts the spectator's handshake with player 0.
 func StartWatch(o Options, out io.Writer) (*Watch, error) {
+	if noSockets() {
+		return nil, ErrNoSockets
+	}
 	host, err := transport.ResolvePeer(o.Spectate)
 	if err != nil {
 		return nil, &UsageError{fmt.Errorf("-spectate: %w", err)}
@@ -182,7 +185,7 @@ func (w *Watch) Close() error {
 		}
 		return errors.New("stopped before the match started")
 	}
-	fmt.Fprintf(w.out, "frame=%d checksum=%016x rollbacks=0 rtt_ms=0.00\n", w.state.Frame(), lockstep.StateChecksum(w.state.SaveState(nil)))
+	fmt.Fprintln(w.out, FormatResult(int64(w.state.Frame()), lockstep.StateChecksum(w.state.SaveState(nil)), 0, 0))
 	switch {
 	case w.atEnd():
 		return nil
