@@ -30,7 +30,7 @@ func TestParseQuery(t *testing.T) {
 		{"?room=K7QF2M&spectate=1", with(func(pg *Page) { pg.Room, pg.Watch = "K7QF2M", true })},
 		{"?local=1&bot=true", with(func(pg *Page) { pg.Local, pg.Bot = true, true })},
 		{"?mode=versus&coins=10&delay=2&secret=pass%20word", with(func(pg *Page) {
-			pg.Mode, pg.ModeSet, pg.Coins, pg.Delay, pg.Secret = game.Versus, true, 10, 2, "pass word"
+			pg.Mode, pg.ModeSet, pg.Coins, pg.CoinsSet, pg.Delay, pg.Secret = game.Versus, true, 10, true, 2, "pass word"
 		})},
 		{"?players=3&p=2", with(func(pg *Page) { pg.Players, pg.PlayersSet, pg.Player, pg.Mode = 3, true, 2, game.Versus })},
 		// A value that starts with '-' is a value, not another flag.
@@ -70,7 +70,7 @@ func TestParseQueryErrors(t *testing.T) {
 		{"?local=1&players=3", "local=1 plays a 2-player match"},
 		{"?players=3&mode=classic", "mode=classic: classic is a 2-player mode"},
 		{"?seed=x", "seed=x: not a valid value"},
-		{"?players=9", "players=9: must be 1.."},
+		{"?players=9", "players=9: a network game has 2..4 players"},
 	} {
 		_, err := ParseQuery(tc.query)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
