@@ -594,6 +594,24 @@ func (s *Session) restartedSeat(ep *endpoint, h header) bool {
 	return true
 }
 
+// GiveUpRejoins is for a runner that stops waiting for the players this session dropped
+// for silence (Config.Rejoin), or never starts: the window ran out, the match is ending, or
+// another pause is under way. Until then a dropped player's frames after its last real
+// input are not confirmed, because a rejoin resumes the match there with its real inputs
+// and a confirmed frame (reported, recorded, sent to spectators) must never be taken
+// back; from now on its stand-in input is final and those frames confirm.
+func (s *Session) GiveUpRejoins() {
+	for p := range s.sync.queues {
+		s.sync.queues[p].held = false
+	}
+}
+
+// RejoinPending reports whether player p was dropped for silence and may still rejoin:
+// its frames after its last real input are held back from confirmation (GiveUpRejoins).
+func (s *Session) RejoinPending(p int) bool {
+	return p >= 0 && p < len(s.sync.queues) && s.sync.queues[p].held
+}
+
 // IsHandshake reports whether a datagram is a handshake message (a sync request, reply or
 // reject), by its header alone. A runner that drives two legs of a match on one socket
 // while the next leg's handshake is under way routes these to the new leg.
