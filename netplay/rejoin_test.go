@@ -65,7 +65,10 @@ type match struct {
 	dead    []bool
 	starts  []int // how many times each player was started
 	rejoins [][]netplay.RejoinEvent
-	finish  lockstep.Frame
+	// reported holds, per player and process, each frame OnConfirmed reported and the
+	// checksum of its state then
+	reported [][]confirmedFrame
+	finish   lockstep.Frame
 	// intruders claim seats that are taken; driven like the others
 	intruders []*netplay.Runner
 }
@@ -73,7 +76,8 @@ type match struct {
 func newMatch(t *testing.T, n int, seed uint64, pad int, link transport.LinkConfig, finish lockstep.Frame) *match {
 	m := &match{t: t, n: n, seed: seed, pad: pad, link: link, clock: transport.NewVirtualClock(0), finish: finish,
 		runners: make([]*netplay.Runner, n), conns: make([]transport.Conn, n), addrs: make([]netip.AddrPort, n),
-		dead: make([]bool, n), starts: make([]int, n), rejoins: make([][]netplay.RejoinEvent, n)}
+		dead: make([]bool, n), starts: make([]int, n), rejoins: make([][]netplay.RejoinEvent, n),
+		reported: make([][]confirmedFrame, n)}
 	m.net = transport.NewNetwork(m.clock, seed)
 	for p := range n {
 		m.start(p)
@@ -88,6 +92,7 @@ func (m *match) start(p int) {
 	addr := netip.MustParseAddrPort(fmt.Sprintf("10.0.0.%d:%d", p+1, 7000+(m.starts[p]-1)*(min(p, 1))))
 	r, conn := m.newRunner(p, addr, m.starts[p])
 	m.addrs[p], m.conns[p], m.dead[p] = addr, conn, false
+	m.reported[p] = nil // a new process reports from where it joins
 	m.runners[p] = r
 }
 
@@ -125,11 +130,53 @@ func (m *match) newRunner(p int, addr netip.AddrPort, life int) (*netplay.Runner
 		Rejoin:   netplay.DefaultRejoin,
 		OnRejoin: func(e netplay.RejoinEvent) { m.rejoins[p] = append(m.rejoins[p], e) },
 	}
-	r, err := netplay.New(c)
+	var r *netplay.Runner
+	if life < 100 { // not an intruder
+		c.OnConfirmed = func(f lockstep.Frame, _ []byte) {
+			sum, ok := r.Session().Checksum(f - r.BaseFrame())
+			m.reported[p] = append(m.reported[p], confirmedFrame{f, sum, ok})
+		}
+	}
+	r, err = netplay.New(c)
 	if err != nil {
 		m.t.Fatal(err)
 	}
 	return r, conn
+}
+
+// confirmedFrame is a frame OnConfirmed reported, with its state's checksum then.
+type confirmedFrame struct {
+	frame lockstep.Frame
+	sum   uint64
+	ok    bool // the checksum was at hand
+}
+
+// checkReported fails the test unless every player's runner reported each confirmed frame
+// once, in order (a survivor from frame 0 on, one that rejoined from its resume frame on),
+// and every player reported the same checksum at every frame two of them reported: a
+// frame once confirmed (recorded, sent to spectators) is never taken back.
+func (m *match) checkReported() {
+	m.t.Helper()
+	sums := map[lockstep.Frame]uint64{}
+	for p, rep := range m.reported {
+		for i, c := range rep {
+			if i > 0 && c.frame != rep[i-1].frame+1 {
+				m.t.Errorf("player %d reported frame %d after frame %d: a confirmed frame was taken back or skipped", p, c.frame, rep[i-1].frame)
+				return
+			}
+			if !c.ok {
+				continue
+			}
+			if want, ok := sums[c.frame]; ok && want != c.sum {
+				m.t.Errorf("player %d reported frame %d with checksum %016x, another player with %016x", p, c.frame, c.sum, want)
+				return
+			}
+			sums[c.frame] = c.sum
+		}
+		if len(rep) == 0 || rep[len(rep)-1].frame != m.finish {
+			m.t.Errorf("player %d did not report every frame up to %d: %d reported", p, m.finish, len(rep))
+		}
+	}
 }
 
 // checkFinished fails the test unless every player finished the match at m.finish, without
@@ -275,6 +322,7 @@ func TestRejoin(t *testing.T) {
 			if r := m.runners[tc.killed]; !r.Session().Rejoined() || r.BaseFrame() <= 0 {
 				t.Errorf("the rejoiner did not rejoin: base frame %d", r.BaseFrame())
 			}
+			m.checkReported()
 		})
 	}
 }
@@ -410,4 +458,99 @@ func TestRejoinLiveSeatStaysTaken(t *testing.T) {
 	m.start(2)
 	m.runUntil(120*time.Second, m.allDone)
 	m.checkFinished(false)
+}
+
+// TestRejoinQuickRestart: a supervisor restarts a killed process at once, before the
+// survivors have noticed the silence (InterruptTimeout, 750 ms by default): its handshake
+// for a seat whose player was heard from a moment ago is not refused ("match full") but
+// waits until that player proves to be there or falls silent, and the restarted process
+// rejoins. Every player ends on one checksum and no confirmed frame is taken back.
+// Seeds 31-36.
+func TestRejoinQuickRestart(t *testing.T) {
+	for _, tc := range []struct {
+		n, killed int
+		seed      uint64
+		back      time.Duration
+	}{
+		{2, 1, 31, 0}, {2, 1, 32, 300 * time.Millisecond}, {2, 1, 33, 600 * time.Millisecond},
+		{2, 0, 34, 0}, {4, 2, 35, 0}, {4, 2, 36, 300 * time.Millisecond},
+	} {
+		t.Run(fmt.Sprintf("%d players, player %d back after %v", tc.n, tc.killed, tc.back), func(t *testing.T) {
+			const finish = 900
+			m := newMatch(t, tc.n, tc.seed, 1_000, transport.LinkConfig{Latency: 2 * time.Millisecond}, finish)
+			const at = 4 * time.Second
+			m.runUntil(at+time.Second, func() bool { return m.clock.Now() >= at })
+			m.kill(tc.killed)
+			m.runUntil(at+tc.back+time.Second, func() bool { return m.clock.Now() >= at+tc.back })
+			m.start(tc.killed)
+			m.runUntil(120*time.Second, m.allDone)
+			m.checkFinished(false)
+			m.checkReported()
+			if r := m.runners[tc.killed]; !r.Session().Rejoined() {
+				t.Errorf("the restarted player %d did not rejoin: %v", tc.killed, r.Result())
+			}
+		})
+	}
+}
+
+// TestRejoinContestedLiveSeat: while the match runs (no pause), another process claims the
+// seat of player 1, who is alive and playing. The claim is not answered at once (the seat's
+// player might have just died), but player 1 proves to be there with its next inputs, and
+// the intruder is told "match full"; the match goes on undisturbed. Seed 37.
+func TestRejoinContestedLiveSeat(t *testing.T) {
+	const finish = 900
+	m := newMatch(t, 2, 37, 0, transport.LinkConfig{Latency: 5 * time.Millisecond}, finish)
+	m.runUntil(4*time.Second, func() bool { return m.clock.Now() >= 3*time.Second })
+	intruder := m.intrude(1)
+	m.runUntil(10*time.Second, intruder.Done)
+	if res := intruder.Result(); res.Err == nil || !strings.Contains(res.Err.Error(), "match full") {
+		t.Errorf("the intruder: %v (err %v), want match full", res, res.Err)
+	}
+	m.runUntil(120*time.Second, m.allDone)
+	m.checkFinished(false)
+	for p := range m.runners {
+		if len(m.rejoins[p]) > 0 {
+			t.Errorf("player %d: rejoin events %+v, want none", p, m.rejoins[p])
+		}
+	}
+}
+
+// TestRejoinSurvivorBetweenLegs: in a 4-player match player 2 is killed and started again;
+// player 3's links to players 0 and 1 are slow, so it opens its resume leg well after
+// they have opened theirs and player 0 has introduced the rejoiner to it. Between its two
+// legs player 3 must not refuse the rejoiner ("match full"), and the rejoiner, which player
+// 0 took, must not give up on such a refusal: it rejoins and all four finish on one
+// checksum. Seeds 41-44.
+func TestRejoinSurvivorBetweenLegs(t *testing.T) {
+	for _, tc := range []struct {
+		seed uint64
+		slow time.Duration // one way, between player 3 and players 0 and 1
+		back time.Duration // how long after the kill player 2 starts again
+	}{
+		{41, 150 * time.Millisecond, time.Second},
+		{42, 300 * time.Millisecond, 1500 * time.Millisecond},
+		{43, 150 * time.Millisecond, 3 * time.Second},
+		{44, 400 * time.Millisecond, 2 * time.Second},
+	} {
+		t.Run(fmt.Sprintf("seed %d, %v slow, back after %v", tc.seed, tc.slow, tc.back), func(t *testing.T) {
+			const finish = 900
+			fast := transport.LinkConfig{Latency: time.Millisecond}
+			m := newMatch(t, 4, tc.seed, 1_000, fast, finish)
+			for _, p := range []int{0, 1} {
+				slow := transport.LinkConfig{Latency: tc.slow}
+				m.net.SetLink(m.addrs[p], m.addrs[3], slow)
+				m.net.SetLink(m.addrs[3], m.addrs[p], slow)
+			}
+			const at = 4 * time.Second
+			m.runUntil(at+time.Second, func() bool { return m.clock.Now() >= at })
+			m.kill(2)
+			m.runUntil(at+tc.back+time.Second, func() bool { return m.clock.Now() >= at+tc.back })
+			m.start(2)
+			m.runUntil(120*time.Second, m.allDone)
+			m.checkFinished(false)
+			if r := m.runners[2]; !r.Session().Rejoined() {
+				t.Errorf("the restarted player 2 did not rejoin: %v", r.Result())
+			}
+		})
+	}
 }
