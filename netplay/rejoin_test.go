@@ -1,6 +1,7 @@
 package netplay_test
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -8,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	gocmp "github.com/google/go-cmp/cmp"
 
 	"p2pa/lockstep"
 	"p2pa/netplay"
@@ -71,6 +72,9 @@ type match struct {
 	finish   lockstep.Frame
 	// intruders claim seats that are taken; driven like the others
 	intruders []*netplay.Runner
+	// players, if set, is the player count the next runner started expects (a restart
+	// that was not told the count)
+	players int
 }
 
 func newMatch(t *testing.T, n int, seed uint64, pad int, link transport.LinkConfig, finish lockstep.Frame) *match {
@@ -115,12 +119,12 @@ func (m *match) newRunner(p int, addr netip.AddrPort, life int) (*netplay.Runner
 	if err != nil {
 		m.t.Fatal(err)
 	}
-	peers := make([]netip.AddrPort, m.n)
+	peers := make([]netip.AddrPort, cmp.Or(m.players, m.n))
 	if p != 0 {
 		peers[0] = netip.MustParseAddrPort("10.0.0.1:7000") // everyone knows player 0 only
 	}
 	c := netplay.Config{
-		Session: lockstep.Config{Players: m.n, InputSize: 1, Game: "bulky", Seed: m.seed,
+		Session: lockstep.Config{Players: cmp.Or(m.players, m.n), InputSize: 1, Game: "bulky", Seed: m.seed,
 			Nonce: m.seed*97 + uint64(p)*13 + uint64(life)},
 		Player: p, Peers: peers, Conn: conn, Clock: m.clock, Game: newBulky(m.pad),
 		Input: func(f lockstep.Frame, dst []byte) []byte {
@@ -296,7 +300,7 @@ func TestRejoin(t *testing.T) {
 				if res.Err != nil || res.Reason != netplay.EndFinished || !res.Confirmed {
 					t.Errorf("player %d: %v (err %v)", p, res, res.Err)
 				}
-				if diff := cmp.Diff([]any{finish, want.Checksum}, []any{int(res.Frame), res.Checksum}); diff != "" {
+				if diff := gocmp.Diff([]any{finish, want.Checksum}, []any{int(res.Frame), res.Checksum}); diff != "" {
 					t.Errorf("player %d disagrees with player 0 (-0 +%d):\n%s", p, p, diff)
 				}
 			}
@@ -312,7 +316,7 @@ func TestRejoin(t *testing.T) {
 				default:
 					want = []netplay.RejoinEventKind{netplay.RejoinWaiting, netplay.RejoinResumed}
 				}
-				if diff := cmp.Diff(want, kinds); diff != "" {
+				if diff := gocmp.Diff(want, kinds); diff != "" {
 					t.Errorf("player %d's rejoin events (-want +got):\n%s", p, diff)
 				}
 			}
@@ -552,5 +556,36 @@ func TestRejoinSurvivorBetweenLegs(t *testing.T) {
 				t.Errorf("the restarted player 2 did not rejoin: %v", r.Result())
 			}
 		})
+	}
+}
+
+// TestRejoinWithoutPlayerCount: in a 4-player match player 2's process is killed and
+// started again without being told the player count (it expects 3). Player 0 tells it the
+// count (a PlayerCountError on its side), which is how a joiner learns it, not a refused
+// rejoin: player 0 reports no RejoinRefused. Started again with the count, it rejoins.
+// Seed 45.
+func TestRejoinWithoutPlayerCount(t *testing.T) {
+	const finish = 900
+	m := newMatch(t, 4, 45, 0, transport.LinkConfig{Latency: 2 * time.Millisecond}, finish)
+	m.runUntil(5*time.Second, func() bool { return m.clock.Now() >= 4*time.Second })
+	m.kill(2)
+	m.runUntil(7*time.Second, func() bool { return m.clock.Now() >= 5500*time.Millisecond })
+	m.players = 3
+	wrong := m.intrude(2)
+	m.players = 0
+	m.runUntil(10*time.Second, wrong.Done)
+	var pce *lockstep.PlayerCountError
+	if res := wrong.Result(); !errors.As(res.Err, &pce) || pce.Peer != 4 {
+		t.Fatalf("the restart expecting 3 players: %v (err %v), want a PlayerCountError naming 4", res, res.Err)
+	}
+	m.start(2)
+	m.runUntil(120*time.Second, m.allDone)
+	m.checkFinished(false)
+	for p := range m.runners {
+		for _, e := range m.rejoins[p] {
+			if e.Kind == netplay.RejoinRefused {
+				t.Errorf("player %d: %+v: the count it was told is no refused rejoin", p, e)
+			}
+		}
 	}
 }
