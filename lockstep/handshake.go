@@ -267,9 +267,9 @@ func (s *Session) mismatch(m *syncMsg) rejectCode {
 //     it. One that would be refused is told why rather than "match full", since the seat
 //     will be open to the right command.
 //   - A valid request for a seat whose player was dropped already and may still rejoin
-//     (RejoinPending: the next leg is not open yet) is not answered: the seat reopens in
-//     the next leg, which answers the next retry. A survivor between legs never refuses a
-//     rejoiner.
+//     (its frames are held: the next leg is not open yet) is not answered: the seat
+//     reopens in the next leg, which answers the next retry. A survivor between legs never
+//     refuses a rejoiner ("match full"); one that would be refused is told why.
 //   - A valid request for a seat whose player was heard from recently is a contest: a
 //     supervisor that restarts a killed process at once asks before the old one has been
 //     silent for long. It goes unanswered until the seat's player proves it is there (news
@@ -293,10 +293,13 @@ func (s *Session) rejoinAttempt(from netip.AddrPort, h header, m *syncMsg) bool 
 	if code == 0 && !hmac.Equal(s.proof.tag(int(m.player), m.signed), m.proof) {
 		code = rejectSecret
 	}
+	pending := ep.state == epGone && s.sync.queues[ep.player].held
 	switch {
-	case ep.state == epGone && code == 0 && s.sync.queues[ep.player].held:
+	case pending && code == 0:
 		s.drops.Foreign++ // the next leg reopens the seat and answers the retry
 		return true
+	case pending:
+		// refused below, with the reason: the next leg would refuse it too
 	case ep.state != epRunning:
 		return false
 	case s.now-ep.lastRecv < s.cfg.InterruptTimeout:

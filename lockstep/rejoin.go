@@ -622,12 +622,6 @@ func (s *Session) GiveUpRejoins() {
 	}
 }
 
-// RejoinPending reports whether player p was dropped for silence and may still rejoin:
-// its frames after its last real input are held back from confirmation (GiveUpRejoins).
-func (s *Session) RejoinPending(p int) bool {
-	return p >= 0 && p < len(s.sync.queues) && s.sync.queues[p].held
-}
-
 // IsHandshake reports whether a datagram is a handshake message (a sync request, reply or
 // reject), by its header alone. A runner that drives two legs of a match on one socket
 // while the next leg's handshake is under way routes these to the new leg.
