@@ -70,8 +70,9 @@
 // run on had the player stayed (the resume frame is the first one played on a stand-in),
 // so an input source that gives an input per match frame (InputFunc's f; the coin game's
 // seeded bot does) ends on the same checksum whenever the drop and the rejoin happened.
-// With an input delay d, the first d frames of every leg run with no input, as the first
-// leg's do, so that holds for delay 0 only.
+// That is guaranteed with no input delay: with a delay d, the first d frames of every leg
+// run with no input, as the first leg's do, where the match without the departure ran on
+// the players' inputs (whether that changes the state depends on the game and the moment).
 //
 // Why legs rather than one session that takes a player back: the returning process has
 // nothing of the old session (keys, input rings, time sync), and the survivors' old session
