@@ -99,7 +99,7 @@ type Match struct {
 	readable <-chan struct{}
 	r        *netplay.Runner
 	state    *game.State
-	bot      *bot.Bot
+	bot      *bot.Tape
 	local    game.Input // the window's input for this tick
 	rec      *recorder
 	status   Status
@@ -245,12 +245,14 @@ func (m *Match) prepare() error {
 	if opts.Bot {
 		// With -seed the bot plays the same inputs every run, so a headless match (both
 		// peers given the seed) ends on the same checksum every time. The runner asks it
-		// once per frame, whatever the network does.
+		// once per frame, whatever the network does (again after a rejoin: the tape).
 		botSeed := randomUint64()
 		if opts.Seed != 0 {
 			botSeed = opts.Seed*31 + uint64(opts.Player) + 1
 		}
-		m.bot = bot.NewBot(botSeed)
+		// By frame, not by call: a frame the match asks again after a rejoin gets the same
+		// move, and a process that rejoins plays what it would have played (bot.Tape).
+		m.bot = bot.NewTape(bot.NewBot(botSeed), opts.Delay)
 	}
 	if err := m.newRunner(); err != nil {
 		return err
@@ -762,10 +764,10 @@ func (m *Match) startGame(seed uint64) (lockstep.Game, error) {
 }
 
 // input is the runner's input source: the bot's next move, or the window's mouse.
-func (m *Match) input(_ lockstep.Frame, dst []byte) []byte {
+func (m *Match) input(f lockstep.Frame, dst []byte) []byte {
 	in := m.local
 	if m.bot != nil {
-		in = m.bot.Next()
+		in = m.bot.At(int(f))
 	}
 	out, err := in.AppendBinary(dst)
 	if err != nil {

@@ -113,6 +113,13 @@ func (w *Watch) Tick() {
 			w.state = st
 			fmt.Fprintf(w.out, "p2pa: watching a %d-player %s match, seed %d\n", w.sp.Players(), st.Mode(), w.sp.Seed())
 		case lockstep.EventPeerLeft:
+			if errors.Is(e.Err, lockstep.ErrLegEnded) {
+				// Player 0 is there and the match goes on, from a state we cannot be
+				// handed yet: our last frame is one the match had.
+				fmt.Fprintf(w.out, "p2pa: a player rejoined and the match went on from frame %d, which spectators cannot follow yet; watching ends there\n", e.Frame)
+				w.ended = fmt.Errorf("the match went on from frame %d after a player rejoined, and spectators cannot follow it yet", e.Frame)
+				break
+			}
 			// Player 0's goodbye ends the match whether it quit or reached its -frames, and
 			// it does not say which: a match that reached our -frames simply ended there.
 			if w.opts.Frames > 0 && int(e.Frame) >= w.opts.Frames {
