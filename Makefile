@@ -135,7 +135,8 @@ fuzz:
 
 # cross checks determinism across CPUs: the game's tests, golden checksums included, run
 # natively, as 386 (natively on amd64 Linux), as arm64 under qemu-user and as js/wasm
-# under Node (the toolchain's go_js_wasm_exec; Node is installed if missing); then
+# under Node (the toolchain's go_js_wasm_exec; Node is installed if missing), with the
+# check that nothing in js/wasm opens a socket or browses mDNS (TestNoSockets); then
 # everything cross-builds for Windows (ebiten needs no cgo there) and, but for the
 # packages that link ebiten, for macOS on arm64, and the browser's window for js/wasm.
 cross: deps
@@ -144,6 +145,7 @@ cross: deps
 	GOARCH=386 $(GO) test ./game/
 	GOARCH=arm64 $(GO) test -exec qemu-aarch64-static ./game/
 	GOOS=js GOARCH=wasm $(GO) test -exec "$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec" ./game/
+	GOOS=js GOARCH=wasm $(GO) test -exec "$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec" -run '^TestNoSockets$$' ./internal/peer
 	GOOS=js GOARCH=wasm $(GO) build -o /dev/null ./cmd/p2pa-window
 	GOOS=windows GOARCH=amd64 $(GO) build ./cmd/...
 	GOOS=darwin GOARCH=arm64 $(GO) build $$(GOOS=darwin GOARCH=arm64 $(GO) list -f '{{if .GoFiles}}{{.ImportPath}} {{join .Deps " "}}{{end}}' ./... | awk '!/github.com\/hajimehoshi\/ebiten/ {print $$1}')

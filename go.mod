@@ -45,9 +45,9 @@ require (
 	github.com/go-text/typesetting v0.2.0 // indirect
 	github.com/google/pprof v0.0.0-20211214055906-6f57359322fd // indirect
 	github.com/jezek/xgb v1.1.1
-	github.com/miekg/dns v1.1.72 // indirect
+	github.com/miekg/dns v1.1.72
 	golang.org/x/mod v0.32.0 // indirect
-	golang.org/x/net v0.50.0 // indirect
+	golang.org/x/net v0.50.0
 	golang.org/x/sync v0.19.0 // indirect
 	golang.org/x/sys v0.41.0
 	golang.org/x/text v0.34.0 // indirect

@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/mdns"
@@ -108,53 +107,42 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Ad, []Rejected, error) {
 		timeout = DefaultBrowse
 	}
 	svc := service(cfg.Service)
-	entries := make(chan *mdns.ServiceEntry, 128) // sends that find it full are dropped
-	// IPv4 and IPv6 are asked separately: the module gives up on a query when sending
-	// fails on either, and a link often has only one of them working (no IPv6 address
-	// yet, or no IPv4 route to the multicast group).
+	logf := logger(cfg.Logger).Printf
+	// IPv4 and IPv6 are asked separately: a link often has only one of them working (no
+	// IPv6 address yet, or no IPv4 route to the multicast group).
 	families := []struct {
-		name                 string
-		disableV4, disableV6 bool
-	}{{"IPv4", false, true}, {"IPv6", true, false}}
-	errs := make(chan error, len(families))
-	var wg sync.WaitGroup
+		name string
+		v6   bool
+	}{{"IPv4", false}, {"IPv6", true}}
+	type result struct {
+		entries []*entry
+		err     error
+	}
+	results := make(chan result, len(families))
 	for _, f := range families {
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
-			err := mdns.QueryContext(ctx, &mdns.QueryParam{
-				Service:     svc,
-				Domain:      domain,
-				Timeout:     timeout,
-				Interface:   cfg.Iface,
-				Entries:     entries,
-				DisableIPv4: f.disableV4,
-				DisableIPv6: f.disableV6,
-				Logger:      logger(cfg.Logger),
-			})
+			es, err := query(ctx, svc, f.v6, cfg.Iface, timeout, logf)
 			if err != nil {
 				err = fmt.Errorf("%s: %w", f.name, err)
 			}
-			errs <- err
+			results <- result{es, err}
 		}()
 	}
-	// The module goes on filling in an entry it has handed over as more records for it
-	// arrive, so entries are read only once both queries are over.
-	finished := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(entries)
-		close(finished)
-	}()
-	select {
-	case <-finished:
-	case <-ctx.Done():
-		// The queries end by themselves at their timeout; their channels are buffered.
+	var all []*entry
+	var failed []error
+	for range families {
+		r := <-results
+		all = append(all, r.entries...)
+		if r.err != nil {
+			failed = append(failed, r.err)
+		}
+	}
+	if ctx.Err() != nil {
 		return nil, nil, fmt.Errorf("browse %s: %w", svc, context.Cause(ctx))
 	}
 	var ads []Ad
 	var rejected []Rejected
-	for e := range entries {
+	for _, e := range all {
 		a, err := adFrom(e, svc)
 		if err != nil {
 			rejected = append(rejected, Rejected{Name: e.Name, Err: err})
@@ -165,12 +153,6 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Ad, []Rejected, error) {
 		}
 		ads = append(ads, a)
 	}
-	var failed []error
-	for range families {
-		if err := <-errs; err != nil {
-			failed = append(failed, err)
-		}
-	}
 	if len(failed) == len(families) {
 		return ads, rejected, fmt.Errorf("browse %s: %w", svc, errors.Join(failed...))
 	}
@@ -179,7 +161,7 @@ func Browse(ctx context.Context, cfg BrowseConfig) ([]Ad, []Rejected, error) {
 }
 
 // adFrom checks one answer: the instance name, the address, the port and the TXT record.
-func adFrom(e *mdns.ServiceEntry, svc string) (Ad, error) {
+func adFrom(e *entry, svc string) (Ad, error) {
 	suffix := "." + svc + "." + domain + "."
 	inst, ok := strings.CutSuffix(e.Name, suffix)
 	if !ok {
@@ -200,9 +182,9 @@ func adFrom(e *mdns.ServiceEntry, svc string) (Ad, error) {
 	switch {
 	case e.AddrV4 != nil:
 		ip, ok = netip.AddrFromSlice(e.AddrV4.To4())
-	case e.AddrV6IPAddr != nil:
-		ip, ok = netip.AddrFromSlice(e.AddrV6IPAddr.IP.To16())
-		ip = ip.WithZone(e.AddrV6IPAddr.Zone)
+	case e.AddrV6 != nil:
+		ip, ok = netip.AddrFromSlice(e.AddrV6.IP.To16())
+		ip = ip.WithZone(e.AddrV6.Zone)
 	}
 	if !ok || !ip.IsValid() || ip.IsUnspecified() || ip.IsMulticast() {
 		return Ad{}, fmt.Errorf("no usable address")

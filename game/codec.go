@@ -140,6 +140,33 @@ func stateErr(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrState}, args...)...)
 }
 
+// HeaderSize is how many bytes of a saved state EncodedSize needs.
+const HeaderSize = headerSize
+
+// EncodedSize reads the header of a saved state (its first HeaderSize bytes, or fewer for
+// a short file) and returns the length the whole state must have. It checks what says how
+// long a state is (magic, version, players, coin count), so a reader can refuse a file
+// that is not a state, or not as long as its header says, before reading the rest.
+func EncodedSize(head []byte) (int, error) {
+	switch {
+	case len(head) >= 4 && string(head[0:4]) != magic:
+		return 0, stateErr("magic %q, want %q", head[0:4], magic)
+	case len(head) < headerSize:
+		return 0, stateErr("%d bytes, shorter than the %d-byte header", len(head), headerSize)
+	case head[4] != version:
+		return 0, stateErr("version %d, want %d", head[4], version)
+	}
+	players := int(head[6])
+	if players < 1 || players > MaxPlayers {
+		return 0, stateErr("players %d, want 1..%d", players, MaxPlayers)
+	}
+	n := binary.LittleEndian.Uint32(head[9:])
+	if n < 1 || n > MaxCoins {
+		return 0, stateErr("coin count %d, want 1..%d", n, MaxCoins)
+	}
+	return stateSize(players, int(n)), nil
+}
+
 // LoadState replaces s with the byte form b. Everything is checked before s is touched,
 // so on error s is unchanged; the coin count is checked against MaxCoins and the exact
 // length before anything is allocated. s's coin slice is reused when large enough.

@@ -66,3 +66,29 @@ func FuzzParseInput(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEncodedSize: whatever a file's first bytes are, EncodedSize never panics, and a size
+// it returns is one LoadState could accept: a header's worth at least, at most the largest
+// state; for a state that loads, it is the state's own length.
+func FuzzEncodedSize(f *testing.F) {
+	st, err := New(Config{Seed: 3, Players: 3, Mode: Versus})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(st.SaveState(nil))
+	f.Add([]byte("P2PA"))
+	f.Add([]byte("P2PAREPLAY"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, err := EncodedSize(b[:min(len(b), HeaderSize)])
+		if err != nil {
+			return
+		}
+		if n < HeaderSize || n > stateSize(MaxPlayers, MaxCoins) {
+			t.Fatalf("size %d out of range", n)
+		}
+		var s State
+		if s.LoadState(b) == nil && n != len(b) {
+			t.Fatalf("a %d-byte state loads, but its header says %d", len(b), n)
+		}
+	})
+}

@@ -97,7 +97,11 @@ type Config struct {
 	// (its process restarted), a peer gone quiet is probed with handshake requests (so a
 	// restarted player 0, which knows nobody, hears of us), and a dropped peer that speaks
 	// again is not told the match is over. The runner opens the next leg, with Resume, for it
-	// to rejoin.
+	// to rejoin. The frames played on a dropped player's stand-in input are not confirmed
+	// until the caller calls GiveUpRejoins (a rejoin resumes the match at the first of
+	// them, and a confirmed frame is never taken back); a newcomer for a seat whose player
+	// was heard from less than InterruptTimeout ago is not refused until that player proves
+	// to be there (a process restarted at once by a supervisor).
 	Rejoin bool
 	// Resume, if set, makes the session a later leg of a match in progress, starting from a
 	// saved state (see Resume). Such a leg takes no spectators.

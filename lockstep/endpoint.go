@@ -27,12 +27,16 @@ type endpoint struct {
 	sendSyncNow  bool
 
 	// inputs
-	acked        Frame // last frame of our inputs the peer has
-	lastSentTo   Frame // last local frame we have put on the wire
-	oweAck       bool
-	lastSend     time.Duration
-	lastRecv     time.Duration
-	interrupted  bool
+	acked       Frame // last frame of our inputs the peer has
+	lastSentTo  Frame // last local frame we have put on the wire
+	oweAck      bool
+	lastSend    time.Duration
+	lastRecv    time.Duration
+	interrupted bool
+	// a newcomer asking for this running seat while its player was heard from recently
+	// (rejoinAttempt): where from, and since when
+	contestFrom  netip.AddrPort
+	contestAt    time.Duration
 	lastQuality  time.Duration
 	sumSendsLeft int
 
@@ -149,7 +153,8 @@ func (s *Session) checkTimeout(ep *endpoint) {
 }
 
 // drop gives up on a peer: it takes no more inputs from it, and from its end frame on its
-// last input stands in for all its frames, so the local game goes on without waiting. With
+// last input stands in for all its frames, so the local game goes on without waiting
+// (with Config.Rejoin those frames stay unconfirmed until GiveUpRejoins: see inputQueue.held). With
 // more than two players the end frame is agreed with the other survivors first, and the
 // event waits for that (departure.go).
 func (s *Session) drop(ep *endpoint, why EventKind) {
@@ -159,6 +164,7 @@ func (s *Session) drop(ep *endpoint, why EventKind) {
 		ep.endFrame = s.endAfterStall(ep, q.known+1)
 	}
 	q.connected = false
+	q.held = s.cfg.Rejoin && why == EventDisconnected
 	ep.leftWhy = why
 	s.rosterChanged()
 	s.updateShared()

@@ -46,6 +46,13 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 			s.drops.Foreign++
 			return
 		}
+		if m.code == rejectFull && known.player != 0 && s.hostTookUs() {
+			// Player 0 took us (and introduced us to this peer): a survivor that says
+			// "match full" is between two legs of a match we rejoin, and its next leg
+			// will answer a retry. Player 0 decides the seats.
+			s.drops.Foreign++
+			return
+		}
 		known.count(size)
 		s.fail(s.mismatchError(m.code, &m))
 		return
@@ -64,9 +71,11 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 		return
 	}
 	if code := s.mismatch(&m); code != 0 {
-		if code == rejectPlayers && s.local == 0 && known == nil {
-			// Player 0 decides how many play: a newcomer that expects another count is told
-			// ours (PlayerCountError on its side) and changes nothing here.
+		if (code == rejectPlayers || (code == rejectGame && s.cfg.Resume == nil)) && s.local == 0 && known == nil {
+			// Player 0 decides how many play and what: a newcomer that expects another count
+			// or game is told ours (PlayerCountError or GameError on its side, which a joiner
+			// not told otherwise adopts) and changes nothing here. (A leg that resumes a
+			// match refuses another game below, and reports the refused rejoin.)
 			s.drops.Foreign++
 			if h.typ == msgSyncRequest {
 				s.queueReject(from, code)
@@ -171,6 +180,13 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 	s.startIfAllSynced()
 }
 
+// hostTookUs reports whether player 0 answered our handshake for our seat (another
+// player's session does that only for the seat it gave us).
+func (s *Session) hostTookUs() bool {
+	ep0 := s.peers[0]
+	return s.local != 0 && ep0 != nil && (ep0.roundTrips > 0 || ep0.state == epRunning)
+}
+
 // matchKey is the key of our pair with ep: both session nonces, the lower player's first.
 func (s *Session) matchKey(ep *endpoint) []byte {
 	if s.local < ep.player {
@@ -242,23 +258,65 @@ func (s *Session) mismatch(m *syncMsg) rejectCode {
 	return 0
 }
 
-// rejoinAttempt handles a handshake request from an unknown address for a seat whose
-// player has gone silent, in a running session that lets players rejoin: a valid one drops
-// the seat (restartedSeat), and one that would be refused is told why rather than "match
-// full", since the seat will be open to the right command. true: handled.
+// rejoinAttempt handles a handshake request from an unknown address for a seat of a running
+// session that lets players rejoin. true: handled (the caller must not answer "match full").
+//
+//   - A newcomer that expects another number of players is told player 0's count
+//     (PlayerCountError on its side, which starts over with it): the normal way a player
+//     who restarted without -players learns it, not a refused rejoin.
+//   - A valid request for a seat whose player has been silent for InterruptTimeout drops
+//     the seat (restartedSeat): the player's process restarted and the next leg waits for
+//     it. One that would be refused is told why rather than "match full", since the seat
+//     will be open to the right command.
+//   - A valid request for a seat whose player was dropped already and may still rejoin
+//     (its frames are held: the next leg is not open yet) is not answered: the seat
+//     reopens in the next leg, which answers the next retry. A survivor between legs never
+//     refuses a rejoiner ("match full"); one that would be refused is told why.
+//   - A valid request for a seat whose player was heard from recently is a contest: a
+//     supervisor that restarts a killed process at once asks before the old one has been
+//     silent for long. It goes unanswered until the seat's player proves it is there (news
+//     after the contest began: the newcomer is then told "match full") or falls silent for
+//     InterruptTimeout (the seat is dropped as above). A seat held by a silent address is
+//     not taken by a player.
 func (s *Session) rejoinAttempt(from netip.AddrPort, h header, m *syncMsg) bool {
 	if !s.cfg.Rejoin || s.state != StateRunning || h.typ != msgSyncRequest || int(m.player) >= len(s.peers) {
 		return false
 	}
 	ep := s.peers[m.player]
-	if ep == nil || ep.state != epRunning || s.now-ep.lastRecv < s.cfg.InterruptTimeout {
+	if ep == nil {
 		return false
 	}
 	code := s.mismatch(m)
+	if code == rejectPlayers && s.local == 0 {
+		s.drops.Foreign++
+		s.queueReject(from, code)
+		return true
+	}
 	if code == 0 && !hmac.Equal(s.proof.tag(int(m.player), m.signed), m.proof) {
 		code = rejectSecret
 	}
-	if code == 0 {
+	pending := ep.state == epGone && s.sync.queues[ep.player].held
+	switch {
+	case pending && code == 0:
+		s.drops.Foreign++ // the next leg reopens the seat and answers the retry
+		return true
+	case pending:
+		// refused below, with the reason: the next leg would refuse it too
+	case ep.state != epRunning:
+		return false
+	case s.now-ep.lastRecv < s.cfg.InterruptTimeout:
+		if code != 0 {
+			return false
+		}
+		if from != ep.contestFrom || s.now-ep.contestAt >= s.cfg.DisconnectTimeout {
+			ep.contestFrom, ep.contestAt = from, s.now
+		}
+		if ep.lastRecv > ep.contestAt {
+			return false // the seat's player is there: the newcomer is told "match full"
+		}
+		s.drops.Foreign++
+		return true
+	case code == 0:
 		return s.restartedSeat(ep, h)
 	}
 	s.drops.Foreign++
@@ -280,7 +338,7 @@ func (s *Session) mismatchError(code rejectCode, m *syncMsg) error {
 	case rejectInputSize:
 		return fmt.Errorf("peer sends %d-byte inputs, we expect %d", m.inputSize, s.cfg.InputSize)
 	case rejectGame:
-		return fmt.Errorf("peer plays %q, we play %q", m.game, s.cfg.Game)
+		return &GameError{Player: int(m.player), Peer: string(m.game), Ours: s.cfg.Game}
 	case rejectPlayerNumber:
 		if int(m.player) == s.local {
 			return fmt.Errorf("both peers are player %d", m.player)
@@ -319,4 +377,16 @@ type PlayerCountError struct {
 
 func (e *PlayerCountError) Error() string {
 	return fmt.Sprintf("peer expects %d players, we expect %d", e.Peer, e.Ours)
+}
+
+// GameError is a handshake failure because the peer plays another game (Config.Game).
+// From player 0 it says what the match plays: a player that joined without knowing can
+// start again with that game.
+type GameError struct {
+	Player     int // the peer's player number
+	Peer, Ours string
+}
+
+func (e *GameError) Error() string {
+	return fmt.Sprintf("peer plays %q, we play %q", e.Peer, e.Ours)
 }

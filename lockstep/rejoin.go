@@ -39,9 +39,25 @@
 // A handover that makes no progress for DisconnectTimeout fails the receiver's handshake; the
 // survivors keep waiting for another try until their runner's rejoin window ends.
 //
+// Confirmed frames stay. With Config.Rejoin, the frames a survivor plays after a dropped
+// player's last real input run on a stand-in (that input repeated), and a rejoin resumes the
+// match at the first of them with the player's real inputs. So they are not confirmed while
+// a rejoin may come: not reported (the runner's OnConfirmed, recordings), not sent to
+// spectators, not checksummed for the peers, until the runner gives up on the rejoin
+// (GiveUpRejoins). A frame once confirmed is never taken back, and a match that a player
+// left and rejoined has run every frame on the inputs it would have run on without the
+// departure.
+//
 // Seats. In a leg that resumes, a seat whose address was not given is open to the player who
 // comes back for it, from whatever address; a seat held by a live peer stays taken ("match
-// full"). A rejoin attempt with another secret, game or seed is refused with a reject that
+// full"). A running session that lets players rejoin refuses nobody for a seat it dropped
+// and may still get back (the next leg answers), and a newcomer for a seat whose player was
+// heard from less than InterruptTimeout ago waits unanswered until that player proves to
+// be there ("match full") or falls silent (the seat is dropped for the newcomer): a
+// supervisor that restarts a killed process at once must not find its seat "taken" by the
+// dead one (rejoinAttempt). A joiner that player 0 has taken does not believe another
+// player's "match full": player 0 decides the seats, and that player may be between two
+// legs of the match. A rejoin attempt with another secret, game or seed is refused with a reject that
 // says why, and changes nothing here: the leg waits on (EventRejoinRefused). A seat taken by
 // an attempt that then fell silent for InterruptTimeout before playing is open again.
 //
@@ -592,6 +608,18 @@ func (s *Session) restartedSeat(ep *endpoint, h header) bool {
 	}
 	s.drop(ep, EventDisconnected)
 	return true
+}
+
+// GiveUpRejoins is for a runner that stops waiting for the players this session dropped
+// for silence (Config.Rejoin), or never starts: the window ran out, the match is ending, or
+// another pause is under way. Until then a dropped player's frames after its last real
+// input are not confirmed, because a rejoin resumes the match there with its real inputs
+// and a confirmed frame (reported, recorded, sent to spectators) must never be taken
+// back; from now on its stand-in input is final and those frames confirm.
+func (s *Session) GiveUpRejoins() {
+	for p := range s.sync.queues {
+		s.sync.queues[p].held = false
+	}
 }
 
 // IsHandshake reports whether a datagram is a handshake message (a sync request, reply or

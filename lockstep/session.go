@@ -392,7 +392,7 @@ func (s *Session) Close(now time.Duration) []Datagram {
 			}
 		}
 	}
-	s.byeWatchers()
+	s.byeWatchers(0)
 	if s.state == StateRunning || s.state == StateSynchronizing {
 		s.state = StateClosed
 	}

@@ -396,8 +396,8 @@ func TestSessionHandshakeMismatch(t *testing.T) {
 		name         string
 		cfg          func(p int) Config
 		forceVersion bool
-		twoZeros     bool // both sessions are player 0
-		want0, want1 string
+		twoZeros     bool   // both sessions are player 0
+		want0, want1 string // want0 "": player 0 refuses the newcomer and keeps waiting
 	}{
 		{
 			name:         "protocol version",
@@ -410,7 +410,8 @@ func TestSessionHandshakeMismatch(t *testing.T) {
 			cfg: func(p int) Config {
 				return Config{Game: map[int]string{0: "y", 1: "x"}[p]}
 			},
-			want0: `peer plays "x", we play "y"`,
+			// Player 0 decides the game: a newcomer with another one is told player 0's
+			// (GameError, which a joiner may adopt) and player 0 waits on for another.
 			want1: `peer plays "y", we play "x"`,
 		},
 		{
@@ -469,9 +470,18 @@ func TestSessionHandshakeMismatch(t *testing.T) {
 				}
 			}
 			tn.until(2*time.Second, "both fail", func() bool {
-				return tn.nodes[0].s.State() == StateFailed && tn.nodes[1].s.State() == StateFailed
+				return (tc.want0 == "" || tn.nodes[0].s.State() == StateFailed) && tn.nodes[1].s.State() == StateFailed
 			})
+			if tc.want0 == "" {
+				tn.steps(60)
+				if st := tn.nodes[0].s.State(); st != StateSynchronizing {
+					t.Errorf("player 0 is %v after refusing a newcomer, want synchronizing (%v)", st, tn.nodes[0].s.Err())
+				}
+			}
 			for i, want := range []string{tc.want0, tc.want1} {
+				if want == "" {
+					continue
+				}
 				nd := tn.nodes[i]
 				err := nd.s.Err()
 				if err == nil || !strings.Contains(err.Error(), want) {
@@ -486,6 +496,13 @@ func TestSessionHandshakeMismatch(t *testing.T) {
 				if r, err := nd.s.Step(tn.now, nil); err != nil || r.Status != StatusEnded || !strings.Contains(nd.s.Err().Error(), want) {
 					t.Errorf("player %d: Step after the failure: %v %v (%v)", i, r.Status, err, nd.s.Err())
 				}
+			}
+			if tc.want0 == "" {
+				var ge *GameError
+				if !errors.As(tn.nodes[1].s.Err(), &ge) || ge.Player != 0 || ge.Peer != "y" || ge.Ours != "x" {
+					t.Errorf("player 1: %#v, want a GameError naming player 0's game", tn.nodes[1].s.Err())
+				}
+				return // player 0 waits on for a player who plays its game
 			}
 			// Failed sessions stay quiet.
 			sent := len(tn.sent)

@@ -19,7 +19,10 @@
 //
 // Wire: msgWatch: magic | type 7 | start frame (uvarint) | rows to the end | tag, a row being
 // every player's input of one frame; msgWatchAck: magic | type 8 | frames held (uvarint) |
-// tag. Player 0's goodbye (msgBye) tells a spectator the match is over.
+// tag. Player 0's goodbye (msgBye) tells a spectator the match is over; with flagLegEnded,
+// that the match went on after a rejoin in a leg the spectator cannot follow, its frame
+// being the last one of the leg it watched (rows of stand-in inputs for a player who may
+// rejoin are never sent: a spectator only ever shows frames the match had).
 
 package lockstep
 
@@ -220,8 +223,9 @@ func (s *Session) sendWatchers(final bool) {
 	}
 }
 
-// byeWatchers sends every spectator what it lacks and tells it the match is over (Close).
-func (s *Session) byeWatchers() {
+// byeWatchers sends every spectator what it lacks and tells it the match is over (Close),
+// or, with flagLegEnded, that it goes on in a leg it cannot follow (LeaveSpectators).
+func (s *Session) byeWatchers(flags uint8) {
 	if s.state == StateRunning {
 		s.sendWatchers(true)
 	}
@@ -233,11 +237,29 @@ func (s *Session) byeWatchers() {
 		for range 2 {
 			s.queue(w.addr, func(b []byte) []byte {
 				st := len(b)
-				b = binary.AppendUvarint(appendHeader(b, msgBye, 0), uint64(end))
+				b = binary.AppendUvarint(appendHeader(b, msgBye, flags), uint64(end))
 				return w.mac.appendTag(b, st, s.local)
 			})
 		}
 	}
+}
+
+// LeaveSpectators is for player 0's runner when the match goes on after a rejoin in a
+// later leg, which spectators cannot follow (its history of inputs starts mid-match): every
+// spectator of this leg is sent the rows it lacks and a goodbye saying so, with the last
+// frame of this leg, so it ends on a frame the match had (ErrLegEnded on its side) instead
+// of timing out and blaming player 0. The datagrams returned are to be sent at once; the
+// session forgets its spectators.
+func (s *Session) LeaveSpectators(now time.Duration) []Datagram {
+	s.now = now
+	if s.outTaken {
+		s.out, s.outBuf, s.outTaken = s.out[:0], s.outBuf[:0], false
+	}
+	s.byeWatchers(flagLegEnded)
+	clear(s.watchers)
+	s.watchers = s.watchers[:0]
+	s.outTaken = true
+	return s.out
 }
 
 // Spectators is how many spectators watch (player 0 only).
@@ -441,7 +463,11 @@ func (sp *Spectator) Receive(from netip.AddrPort, data []byte, now time.Duration
 		if h.typ == msgBye {
 			if len(r.b) == 0 && !sp.ended {
 				sp.ended = true
-				sp.emit(Event{Kind: EventPeerLeft, Player: 0, Frame: f})
+				e := Event{Kind: EventPeerLeft, Player: 0, Frame: f}
+				if h.flags&flagLegEnded != 0 {
+					e.Err = ErrLegEnded
+				}
+				sp.emit(e)
 			}
 			return
 		}

@@ -14,6 +14,12 @@ type inputQueue struct {
 	// final: the survivors agreed on the player's last frame (known), so no later frame of
 	// it can change; until then its frames after known are not confirmed.
 	final bool
+	// held: the player was dropped for silence in a session whose runner may wait for it
+	// to rejoin (Config.Rejoin). Its frames after known run on a stand-in (its last input
+	// repeated), and a rejoin replaces them with its real inputs from known+1 on: so they
+	// are not confirmed (not reported, not recorded, not sent to spectators) until the
+	// runner gives up waiting (Session.GiveUpRejoins). A confirmed frame is never taken back.
+	held bool
 	// shared is the last frame of this player's input that every other running peer has
 	// told us it holds (departure.go); the maximum frame when no third peer has to hold it
 	// (two players, or the local player). Frames after it are not confirmed: a departure
@@ -54,9 +60,10 @@ func (q *inputQueue) input(f Frame) []byte {
 const maxFrame Frame = 1<<31 - 1
 
 // confirmedThrough is the last frame whose input will never change: known, as far as every
-// other peer holds it too (shared); every frame once a departure is agreed.
+// other peer holds it too (shared); every frame once a departure is agreed (and no rejoin
+// may replace its stand-in frames: held).
 func (q *inputQueue) confirmedThrough() Frame {
-	if !q.connected && q.final {
+	if !q.connected && q.final && !q.held {
 		return maxFrame
 	}
 	return min(q.known, q.shared)

@@ -112,6 +112,12 @@ const (
 	flagRoster   = 0x40
 )
 
+// flagLegEnded on player 0's goodbye to a spectator: the match is not over, it went on
+// after a rejoin in a later leg that spectators cannot follow; the frame is the last one
+// of the leg they watched (spectator.go). A spectator that does not know the flag takes
+// the goodbye as the end of the match, which is what it sees.
+const flagLegEnded = 0x10
+
 // flagSecret on a handshake message: the sender was given a secret. flagWatch: the message
 // is between a spectator and player 0 (spectator.go). flagResume: the sender resumes a
 // match in progress, and the resume block follows the game (rejoin.go). flagSeedGiven: the

@@ -113,7 +113,9 @@
 // # Rejoin
 //
 // With Config.Rejoin a player who drops does not end the match: the others pause (the frame
-// is the last one they all confirmed; they roll back to it) and open the next leg, a
+// is the last one they all confirmed; they roll back to it: the frames they had played
+// on the dropped player's stand-in input were never confirmed, so nothing reported to
+// OnConfirmed, a recording or a spectator is taken back) and open the next leg, a
 // session with lockstep.Config.Resume, while the old leg stays alive for the survivors'
 // keep-alives and to go back to. The runner routes each datagram to its leg (handshakes,
 // and what the new leg's keys verify, to the new one). The player rejoins by running a
@@ -123,7 +125,17 @@
 // goes back to the old leg where it was, and the match ends (or, with more players, goes on)
 // as it would have without rejoin. With three or four players everyone pauses: a player
 // who comes back joins a match that did not move on without it. OnRejoin and Rejoin tell a
-// front end what to show.
+// front end what to show. Spectators watch the first leg only: when the match resumes
+// after a rejoin, player 0's runner tells them it went on in a leg they cannot follow
+// (lockstep.ErrLegEnded), so each ends on a frame the match had, the resume frame.
+//
+// Every frame of a match that a player left and rejoined runs on the inputs it would have
+// run on had the player stayed (the resume frame is the first one played on a stand-in),
+// so an input source that gives an input per match frame (InputFunc's f; the coin game's
+// seeded bot does) ends on the same checksum whenever the drop and the rejoin happened.
+// That is guaranteed with no input delay: with a delay d, the first d frames of every leg
+// run with no input, as the first leg's do, where the match without the departure ran on
+// the players' inputs (whether that changes the state depends on the game and the moment).
 //
 // Why legs rather than one session that takes a player back: the returning process has
 // nothing of the old session (keys, input rings, time sync), and the survivors' old session

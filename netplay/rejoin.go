@@ -177,6 +177,7 @@ func (r *Runner) settle(now time.Duration) {
 	}
 	if from < 0 || len(state) == 0 {
 		r.wait = nil // nothing to resume from: end as without rejoin
+		old.GiveUpRejoins()
 		r.noteEnd(w.end, EndPeerDisconnected)
 		return
 	}
@@ -269,6 +270,9 @@ func (r *Runner) waitTick(now time.Duration) {
 	switch {
 	case r.sess.Running():
 		r.wait = nil
+		// Spectators watch this leg only: tell them where it ended, a frame the match had,
+		// rather than leave them to time out.
+		r.send(w.old.LeaveSpectators(now))
 		if b := r.sess.BaseFrame(); b != r.base {
 			// Both sides had dropped each other, and the other had confirmed more: we
 			// were handed its state, and the match goes on from its frame.
@@ -299,6 +303,9 @@ func (r *Runner) abandonLeg() {
 		return
 	}
 	r.wait = nil
+	// Nobody rejoins: the stand-in inputs of whoever dropped are final from here (lockstep
+	// held back the frames played on them).
+	w.old.GiveUpRejoins()
 	if !w.settled {
 		r.noteEnd(w.end, EndPeerDisconnected)
 		return

@@ -1,6 +1,7 @@
 package netplay_test
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -8,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	gocmp "github.com/google/go-cmp/cmp"
 
 	"p2pa/lockstep"
 	"p2pa/netplay"
@@ -65,17 +66,24 @@ type match struct {
 	dead    []bool
 	starts  []int // how many times each player was started
 	rejoins [][]netplay.RejoinEvent
-	finish  lockstep.Frame
+	// reported holds, per player and process, each frame OnConfirmed reported and the
+	// checksum of its state then
+	reported [][]confirmedFrame
+	finish   lockstep.Frame
 	// intruders claim seats that are taken; driven like the others
 	intruders []*netplay.Runner
 	// edit, if set, changes player p's configuration before each of its runners is made
 	edit func(p int, c *netplay.Config)
+	// players, if set, is the player count the next runner started expects (a restart
+	// that was not told the count)
+	players int
 }
 
 func newMatch(t *testing.T, n int, seed uint64, pad int, link transport.LinkConfig, finish lockstep.Frame, edit ...func(p int, c *netplay.Config)) *match {
 	m := &match{t: t, n: n, seed: seed, pad: pad, link: link, clock: transport.NewVirtualClock(0), finish: finish,
 		runners: make([]*netplay.Runner, n), conns: make([]transport.Conn, n), addrs: make([]netip.AddrPort, n),
-		dead: make([]bool, n), starts: make([]int, n), rejoins: make([][]netplay.RejoinEvent, n)}
+		dead: make([]bool, n), starts: make([]int, n), rejoins: make([][]netplay.RejoinEvent, n),
+		reported: make([][]confirmedFrame, n)}
 	m.net = transport.NewNetwork(m.clock, seed)
 	for _, e := range edit {
 		m.edit = e
@@ -93,6 +101,7 @@ func (m *match) start(p int) {
 	addr := netip.MustParseAddrPort(fmt.Sprintf("10.0.0.%d:%d", p+1, 7000+(m.starts[p]-1)*(min(p, 1))))
 	r, conn := m.newRunner(p, addr, m.starts[p])
 	m.addrs[p], m.conns[p], m.dead[p] = addr, conn, false
+	m.reported[p] = nil // a new process reports from where it joins
 	m.runners[p] = r
 }
 
@@ -115,12 +124,12 @@ func (m *match) newRunner(p int, addr netip.AddrPort, life int) (*netplay.Runner
 	if err != nil {
 		m.t.Fatal(err)
 	}
-	peers := make([]netip.AddrPort, m.n)
+	peers := make([]netip.AddrPort, cmp.Or(m.players, m.n))
 	if p != 0 {
 		peers[0] = netip.MustParseAddrPort("10.0.0.1:7000") // everyone knows player 0 only
 	}
 	c := netplay.Config{
-		Session: lockstep.Config{Players: m.n, InputSize: 1, Game: "bulky", Seed: m.seed,
+		Session: lockstep.Config{Players: cmp.Or(m.players, m.n), InputSize: 1, Game: "bulky", Seed: m.seed,
 			Nonce: m.seed*97 + uint64(p)*13 + uint64(life)},
 		Player: p, Peers: peers, Conn: conn, Clock: m.clock, Game: newBulky(m.pad),
 		Input: func(f lockstep.Frame, dst []byte) []byte {
@@ -133,11 +142,53 @@ func (m *match) newRunner(p int, addr netip.AddrPort, life int) (*netplay.Runner
 	if m.edit != nil {
 		m.edit(p, &c)
 	}
-	r, err := netplay.New(c)
+	var r *netplay.Runner
+	if life < 100 { // not an intruder
+		c.OnConfirmed = func(f lockstep.Frame, _ []byte) {
+			sum, ok := r.Session().Checksum(f - r.BaseFrame())
+			m.reported[p] = append(m.reported[p], confirmedFrame{f, sum, ok})
+		}
+	}
+	r, err = netplay.New(c)
 	if err != nil {
 		m.t.Fatal(err)
 	}
 	return r, conn
+}
+
+// confirmedFrame is a frame OnConfirmed reported, with its state's checksum then.
+type confirmedFrame struct {
+	frame lockstep.Frame
+	sum   uint64
+	ok    bool // the checksum was at hand
+}
+
+// checkReported fails the test unless every player's runner reported each confirmed frame
+// once, in order (a survivor from frame 0 on, one that rejoined from its resume frame on),
+// and every player reported the same checksum at every frame two of them reported: a
+// frame once confirmed (recorded, sent to spectators) is never taken back.
+func (m *match) checkReported() {
+	m.t.Helper()
+	sums := map[lockstep.Frame]uint64{}
+	for p, rep := range m.reported {
+		for i, c := range rep {
+			if i > 0 && c.frame != rep[i-1].frame+1 {
+				m.t.Errorf("player %d reported frame %d after frame %d: a confirmed frame was taken back or skipped", p, c.frame, rep[i-1].frame)
+				return
+			}
+			if !c.ok {
+				continue
+			}
+			if want, ok := sums[c.frame]; ok && want != c.sum {
+				m.t.Errorf("player %d reported frame %d with checksum %016x, another player with %016x", p, c.frame, c.sum, want)
+				return
+			}
+			sums[c.frame] = c.sum
+		}
+		if len(rep) == 0 || rep[len(rep)-1].frame != m.finish {
+			m.t.Errorf("player %d did not report every frame up to %d: %d reported", p, m.finish, len(rep))
+		}
+	}
 }
 
 // checkFinished fails the test unless every player finished the match at m.finish, without
@@ -257,7 +308,7 @@ func TestRejoin(t *testing.T) {
 				if res.Err != nil || res.Reason != netplay.EndFinished || !res.Confirmed {
 					t.Errorf("player %d: %v (err %v)", p, res, res.Err)
 				}
-				if diff := cmp.Diff([]any{finish, want.Checksum}, []any{int(res.Frame), res.Checksum}); diff != "" {
+				if diff := gocmp.Diff([]any{finish, want.Checksum}, []any{int(res.Frame), res.Checksum}); diff != "" {
 					t.Errorf("player %d disagrees with player 0 (-0 +%d):\n%s", p, p, diff)
 				}
 			}
@@ -273,7 +324,7 @@ func TestRejoin(t *testing.T) {
 				default:
 					want = []netplay.RejoinEventKind{netplay.RejoinWaiting, netplay.RejoinResumed}
 				}
-				if diff := cmp.Diff(want, kinds); diff != "" {
+				if diff := gocmp.Diff(want, kinds); diff != "" {
 					t.Errorf("player %d's rejoin events (-want +got):\n%s", p, diff)
 				}
 			}
@@ -283,6 +334,7 @@ func TestRejoin(t *testing.T) {
 			if r := m.runners[tc.killed]; !r.Session().Rejoined() || r.BaseFrame() <= 0 {
 				t.Errorf("the rejoiner did not rejoin: base frame %d", r.BaseFrame())
 			}
+			m.checkReported()
 		})
 	}
 }
@@ -418,4 +470,130 @@ func TestRejoinLiveSeatStaysTaken(t *testing.T) {
 	m.start(2)
 	m.runUntil(120*time.Second, m.allDone)
 	m.checkFinished(false)
+}
+
+// TestRejoinQuickRestart: a supervisor restarts a killed process at once, before the
+// survivors have noticed the silence (InterruptTimeout, 750 ms by default): its handshake
+// for a seat whose player was heard from a moment ago is not refused ("match full") but
+// waits until that player proves to be there or falls silent, and the restarted process
+// rejoins. Every player ends on one checksum and no confirmed frame is taken back.
+// Seeds 31-36.
+func TestRejoinQuickRestart(t *testing.T) {
+	for _, tc := range []struct {
+		n, killed int
+		seed      uint64
+		back      time.Duration
+	}{
+		{2, 1, 31, 0}, {2, 1, 32, 300 * time.Millisecond}, {2, 1, 33, 600 * time.Millisecond},
+		{2, 0, 34, 0}, {4, 2, 35, 0}, {4, 2, 36, 300 * time.Millisecond},
+	} {
+		t.Run(fmt.Sprintf("%d players, player %d back after %v", tc.n, tc.killed, tc.back), func(t *testing.T) {
+			const finish = 900
+			m := newMatch(t, tc.n, tc.seed, 1_000, transport.LinkConfig{Latency: 2 * time.Millisecond}, finish)
+			const at = 4 * time.Second
+			m.runUntil(at+time.Second, func() bool { return m.clock.Now() >= at })
+			m.kill(tc.killed)
+			m.runUntil(at+tc.back+time.Second, func() bool { return m.clock.Now() >= at+tc.back })
+			m.start(tc.killed)
+			m.runUntil(120*time.Second, m.allDone)
+			m.checkFinished(false)
+			m.checkReported()
+			if r := m.runners[tc.killed]; !r.Session().Rejoined() {
+				t.Errorf("the restarted player %d did not rejoin: %v", tc.killed, r.Result())
+			}
+		})
+	}
+}
+
+// TestRejoinContestedLiveSeat: while the match runs (no pause), another process claims the
+// seat of player 1, who is alive and playing. The claim is not answered at once (the seat's
+// player might have just died), but player 1 proves to be there with its next inputs, and
+// the intruder is told "match full"; the match goes on undisturbed. Seed 37.
+func TestRejoinContestedLiveSeat(t *testing.T) {
+	const finish = 900
+	m := newMatch(t, 2, 37, 0, transport.LinkConfig{Latency: 5 * time.Millisecond}, finish)
+	m.runUntil(4*time.Second, func() bool { return m.clock.Now() >= 3*time.Second })
+	intruder := m.intrude(1)
+	m.runUntil(10*time.Second, intruder.Done)
+	if res := intruder.Result(); res.Err == nil || !strings.Contains(res.Err.Error(), "match full") {
+		t.Errorf("the intruder: %v (err %v), want match full", res, res.Err)
+	}
+	m.runUntil(120*time.Second, m.allDone)
+	m.checkFinished(false)
+	for p := range m.runners {
+		if len(m.rejoins[p]) > 0 {
+			t.Errorf("player %d: rejoin events %+v, want none", p, m.rejoins[p])
+		}
+	}
+}
+
+// TestRejoinSurvivorBetweenLegs: in a 4-player match player 2 is killed and started again;
+// player 3's links to players 0 and 1 are slow, so it opens its resume leg well after
+// they have opened theirs and player 0 has introduced the rejoiner to it. Between its two
+// legs player 3 must not refuse the rejoiner ("match full"), and the rejoiner, which player
+// 0 took, must not give up on such a refusal: it rejoins and all four finish on one
+// checksum. Seeds 41-44.
+func TestRejoinSurvivorBetweenLegs(t *testing.T) {
+	for _, tc := range []struct {
+		seed uint64
+		slow time.Duration // one way, between player 3 and players 0 and 1
+		back time.Duration // how long after the kill player 2 starts again
+	}{
+		{41, 150 * time.Millisecond, time.Second},
+		{42, 300 * time.Millisecond, 1500 * time.Millisecond},
+		{43, 150 * time.Millisecond, 3 * time.Second},
+		{44, 400 * time.Millisecond, 2 * time.Second},
+	} {
+		t.Run(fmt.Sprintf("seed %d, %v slow, back after %v", tc.seed, tc.slow, tc.back), func(t *testing.T) {
+			const finish = 900
+			fast := transport.LinkConfig{Latency: time.Millisecond}
+			m := newMatch(t, 4, tc.seed, 1_000, fast, finish)
+			for _, p := range []int{0, 1} {
+				slow := transport.LinkConfig{Latency: tc.slow}
+				m.net.SetLink(m.addrs[p], m.addrs[3], slow)
+				m.net.SetLink(m.addrs[3], m.addrs[p], slow)
+			}
+			const at = 4 * time.Second
+			m.runUntil(at+time.Second, func() bool { return m.clock.Now() >= at })
+			m.kill(2)
+			m.runUntil(at+tc.back+time.Second, func() bool { return m.clock.Now() >= at+tc.back })
+			m.start(2)
+			m.runUntil(120*time.Second, m.allDone)
+			m.checkFinished(false)
+			if r := m.runners[2]; !r.Session().Rejoined() {
+				t.Errorf("the restarted player 2 did not rejoin: %v", r.Result())
+			}
+		})
+	}
+}
+
+// TestRejoinWithoutPlayerCount: in a 4-player match player 2's process is killed and
+// started again without being told the player count (it expects 3). Player 0 tells it the
+// count (a PlayerCountError on its side), which is how a joiner learns it, not a refused
+// rejoin: player 0 reports no RejoinRefused. Started again with the count, it rejoins.
+// Seed 45.
+func TestRejoinWithoutPlayerCount(t *testing.T) {
+	const finish = 900
+	m := newMatch(t, 4, 45, 0, transport.LinkConfig{Latency: 2 * time.Millisecond}, finish)
+	m.runUntil(5*time.Second, func() bool { return m.clock.Now() >= 4*time.Second })
+	m.kill(2)
+	m.runUntil(7*time.Second, func() bool { return m.clock.Now() >= 5500*time.Millisecond })
+	m.players = 3
+	wrong := m.intrude(2)
+	m.players = 0
+	m.runUntil(10*time.Second, wrong.Done)
+	var pce *lockstep.PlayerCountError
+	if res := wrong.Result(); !errors.As(res.Err, &pce) || pce.Peer != 4 {
+		t.Fatalf("the restart expecting 3 players: %v (err %v), want a PlayerCountError naming 4", res, res.Err)
+	}
+	m.start(2)
+	m.runUntil(120*time.Second, m.allDone)
+	m.checkFinished(false)
+	for p := range m.runners {
+		for _, e := range m.rejoins[p] {
+			if e.Kind == netplay.RejoinRefused {
+				t.Errorf("player %d: %+v: the count it was told is no refused rejoin", p, e)
+			}
+		}
+	}
 }

@@ -74,9 +74,10 @@ type Config struct {
 	// [i*size:(i+1)*size]). Recordings are made of these. The slice is valid only during
 	// the call; during it Session().Checksum(f - BaseFrame()) is usually still at hand (the
 	// last MaxPrediction+1 frames are; it hashes the state, so only a caller that compares
-	// every frame, like simtest, should ask). f counts the match's frames. After a rejoin
-	// the match goes on from an earlier frame than the last one reported: the frames from
-	// there on are reported again, with the inputs they were played with this time.
+	// every frame, like simtest, should ask). f counts the match's frames. A frame reported
+	// is never taken back: while a player who dropped may rejoin, the frames played on its
+	// stand-in input are not confirmed, and a rejoin resumes the match at the first of them
+	// (see rejoin.go).
 	OnConfirmed func(f lockstep.Frame, inputs []byte)
 	// Rejoin is how long the others wait for a player who dropped (went silent, or whose
 	// process restarted) to come back; 0 ends the match at the drop, as without it (with
@@ -537,10 +538,14 @@ func (r *Runner) events(now time.Duration) {
 				r.noteEnd(e.Frame, EndPeerLeft)
 			}
 		case lockstep.EventDisconnected:
-			switch {
-			case r.mayWait():
+			if r.mayWait() {
 				r.beginWait(e.Player, e.Frame, now)
-			case r.sess.ConnectedPeers() == 0:
+				break
+			}
+			// Nobody waits for it: its stand-in input is final, and the frames played on
+			// it confirm (lockstep holds them back while a rejoin may replace them).
+			r.sess.GiveUpRejoins()
+			if r.sess.ConnectedPeers() == 0 {
 				r.noteEnd(e.Frame, EndPeerDisconnected)
 			}
 		case lockstep.EventHandover:

@@ -164,8 +164,10 @@ func TestEndings(t *testing.T) {
 			want: [2]netplay.EndReason{netplay.EndDesync, netplay.EndDesync}},
 		{name: "handshake-fails", seed: 4, link: lossy, frame: -1,
 			edit: func(p int, c *netplay.Config) {
+				// Another secret fails both sides. (Another game no longer does: player 0
+				// refuses such a newcomer and waits on, and the newcomer fails alone.)
 				if p == 1 {
-					c.Session.Game = "another game"
+					c.Session.Secret = "another secret"
 				}
 			},
 			want: [2]netplay.EndReason{netplay.EndFailed, netplay.EndFailed}},

@@ -123,6 +123,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer signal.Stop(sig)
 	w.signals = sig
 
+	// A display that goes away ends the match as Esc would, even when ebiten's loop is stuck
+	// on it, and the process exits here (leaveOnLostDisplay). Without a watcher (it could
+	// not connect) Xlib's own handling is left as it was.
+	if lost, err := watchDisplay(); err != nil {
+		releaseDisplayHold()
+		if opts.Verbose {
+			fmt.Fprintf(stderr, "p2pa-window: not watching the display: %v\n", err)
+		}
+	} else if lost != nil {
+		go func() {
+			why := <-lost
+			os.Exit(w.leaveOnLostDisplay(why, stderr))
+		}()
+	}
 	stopReceiving := w.receive()
 	err = runGame(w)
 	stopReceiving()

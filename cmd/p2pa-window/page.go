@@ -1,3 +1,8 @@
+//go:build js || display
+
+// The page's sessions are in the browser build (js) and in the native test build (tag
+// display), so that they are unit-tested natively; the native binary leaves them out.
+
 package main
 
 import (
@@ -8,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"p2pa/game"
@@ -198,13 +204,13 @@ func startLocal(page peer.Page, stdout io.Writer) (session, error) {
 	own := page.Options
 	m, err := peer.StartLink(own, link(own.Player), stdout)
 	if err != nil {
-		return nil, fmt.Errorf("local match: %w", err)
+		return nil, errors.Join(fmt.Errorf("local match: %w", err), conns[0].Close(), conns[1].Close())
 	}
 	bot := own
 	bot.Player, bot.Bot = 1-own.Player, true
 	other, err := peer.StartLink(bot, link(bot.Player), io.Discard)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("local match: %w", err), m.Close())
+		return nil, errors.Join(fmt.Errorf("local match: %w", err), m.Close(), conns[bot.Player].Close())
 	}
 	return &localSession{linkSession: linkSession{&matchSession{Match: m, pausedFor: -1}, "this page, against a bot"}, other: other, clock: clock}, nil
 }
@@ -247,6 +253,13 @@ type roomSession struct {
 	match  *linkSession // nil until joined
 	err    error
 	quit   bool
+
+	// The window's receiver goroutine asks Readable without the window's lock, so what it
+	// reads is guarded here: joined is closed once the match exists, which wakes the
+	// receiver to wait on the match's own arrivals (readable) from then on.
+	mu       sync.Mutex
+	joined   chan struct{}
+	readable <-chan struct{}
 }
 
 type roomResult struct {
@@ -256,7 +269,7 @@ type roomResult struct {
 
 func startRoom(page peer.Page, stdout io.Writer) session {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &roomSession{page: page, stdout: stdout, cancel: cancel, result: make(chan roomResult, 1)}
+	r := &roomSession{page: page, stdout: stdout, cancel: cancel, result: make(chan roomResult, 1), joined: make(chan struct{})}
 	go func() {
 		link, err := joinRoom(ctx, page, stdout)
 		r.result <- roomResult{link, err}
@@ -288,7 +301,32 @@ func (r *roomSession) Tick(in game.Input) {
 			return
 		}
 		r.match = &linkSession{&matchSession{Match: m, pausedFor: -1}, res.link.Name}
+		r.mu.Lock()
+		r.readable = m.Readable()
+		close(r.joined)
+		r.mu.Unlock()
 	default:
+	}
+}
+
+// Readable lets the window hand the room's datagrams over as they arrive, not once a
+// tick (a reply held for a tick would count in the round trip): the match's arrivals once
+// joined, and until then the moment of joining.
+func (r *roomSession) Readable() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	select {
+	case <-r.joined:
+		return r.readable
+	default:
+		return r.joined
+	}
+}
+
+// Receive hands what arrived to the match (the window calls it under its lock, as Tick).
+func (r *roomSession) Receive() {
+	if r.match != nil {
+		r.match.Receive()
 	}
 }
 
@@ -362,17 +400,4 @@ func (r *roomSession) ResultLine() string {
 		return r.match.ResultLine()
 	}
 	return ""
-}
-
-// forPage turns an end screen's command-line advice into a browser's: there is no command
-// to type and no window to close, only the page to reload.
-func forPage(sc render.Screen) render.Screen {
-	if len(sc.Code) > 0 {
-		sc.Code = nil
-		if n := len(sc.Lines); n > 0 && strings.HasSuffix(sc.Lines[n-1], ":") {
-			sc.Lines = sc.Lines[:n-1] // the line that introduced the command
-		}
-	}
-	sc.Footer = "Reload the page to play again."
-	return sc
 }

@@ -294,3 +294,16 @@ func lookingScreen(opts options, v view) render.Screen {
 	}
 	return sc
 }
+
+// forPage turns an end screen's command-line advice into a browser's: there is no command
+// to type and no window to close, only the page to reload.
+func forPage(sc render.Screen) render.Screen {
+	if len(sc.Code) > 0 {
+		sc.Code = nil
+		if n := len(sc.Lines); n > 0 && strings.HasSuffix(sc.Lines[n-1], ":") {
+			sc.Lines = sc.Lines[:n-1] // the line that introduced the command
+		}
+	}
+	sc.Footer = "Reload the page to play again."
+	return sc
+}

@@ -469,6 +469,44 @@ func (w *window) screenshot(path string, s *game.State) error {
 	return nil
 }
 
+// lostDisplayGrace bounds how long a window whose display went away waits for the match to
+// end cleanly (the peer acknowledging our last inputs) before it closes it at once, with a
+// goodbye all the same: the whole exit stays well within 5 s of the display going away.
+const lostDisplayGrace = 2500 * time.Millisecond
+
+// leaveOnLostDisplay ends the match as Esc would, from outside ebiten's loop, whose render
+// thread may be stuck for ever on the dead display (watchDisplay), and returns the exit
+// status: always 1, since the match did not end as asked. why is printed to stderr first.
+// The session's lock is kept to the end, so the loop, if it ever wakes, changes nothing.
+func (w *window) leaveOnLostDisplay(why error, stderr io.Writer) int {
+	fmt.Fprintf(stderr, "p2pa-window: the display went away: %v; leaving the match\n", why)
+	deadline := time.Now().Add(lostDisplayGrace)
+	for !w.mu.TryLock() {
+		// Update or Draw holds the lock: either it returns soon, or it is stuck on the
+		// display itself, and then nothing can be sent safely.
+		if time.Now().After(deadline) {
+			fmt.Fprintln(stderr, "p2pa-window: the window is stuck on the lost display; exiting without a goodbye")
+			return 1
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if w.finished {
+		return 1 // finish has run: the goodbye is sent and the result line printed
+	}
+	w.finished = true // the receive goroutine leaves the session alone from here
+	w.sess.Quit()
+	tick := time.NewTicker(time.Second / tps)
+	defer tick.Stop()
+	for !w.sess.Done() && time.Now().Before(deadline) {
+		<-tick.C
+		w.sess.Tick(game.Input{})
+	}
+	if err := w.sess.Close(); err != nil {
+		fmt.Fprintf(stderr, "p2pa-window: %v\n", oneLine(err))
+	}
+	return 1
+}
+
 // runGame runs ebiten's loop and turns a panic inside it (GLFW or GL failing to start,
 // say) into an error, so the user gets one line rather than a stack trace.
 func runGame(w *window) (err error) {

@@ -90,6 +90,13 @@ func TestNoXGBLines(t *testing.T) {
 // server is stopped when the test ends.
 func startXvfb(t *testing.T, xvfb string) string {
 	t.Helper()
+	_, display := startXvfbCmd(t, xvfb)
+	return display
+}
+
+// startXvfbCmd is startXvfb that also returns the server's process, for a test to kill.
+func startXvfbCmd(t *testing.T, xvfb string) (*exec.Cmd, string) {
+	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -116,11 +123,11 @@ func startXvfb(t *testing.T, xvfb string) string {
 		if n == "" {
 			t.Fatal("Xvfb did not say its display number")
 		}
-		return ":" + n
+		return cmd, ":" + n
 	case <-time.After(30 * time.Second):
 		t.Fatal("Xvfb did not start within 30 s")
 	}
-	return ""
+	return nil, ""
 }
 
 // lockedBuffer is a bytes.Buffer that exec's copying goroutine and the test can share.

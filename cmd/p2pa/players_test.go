@@ -168,3 +168,92 @@ func TestSeatsRefused(t *testing.T) {
 		t.Errorf("player 0 does not say it waits for player 2:\n%v", p0)
 	}
 }
+
+// TestJoinerAdoptsHostGame: a joiner plays what player 0 hosts. One not given -mode or
+// -coins takes player 0's (as it takes its seed and player count), plays to the end and
+// agrees with it; one given a different -mode or -coins fails, naming the flag to change,
+// and player 0 keeps waiting for a player who fits.
+func TestJoinerAdoptsHostGame(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two matches of two processes")
+	}
+	for _, tc := range []struct {
+		name       string
+		host, join []string
+		refused    string // the joiner's error, or "" for a match both finish
+	}{
+		{name: "versus and coins", host: []string{"-mode", "versus", "-coins", "80"}},
+		{name: "coins", host: []string{"-coins", "7"}, join: []string{"-mode", "classic"}},
+		{name: "explicit mode", host: []string{"-mode", "versus", "-coins", "80"}, join: []string{"-mode", "classic"},
+			refused: "plays -mode versus, and we were given -mode classic: give -mode versus, or leave -mode out"},
+		{name: "explicit coins", host: []string{"-coins", "80"}, join: []string{"-coins", "50"},
+			refused: "plays -coins 80, and we were given -coins 50: give -coins 80, or leave -coins out"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p0, addr := startHost(t, 60*time.Second, 2, append([]string{"-frames", "300", "-seed", "5"}, tc.host...)...)
+			p1 := cliStart(t, 60*time.Second, nil, append([]string{"-p", "1", "-peer", addr, "-listen", "127.0.0.1:0", "-headless", "-bot", "-frames", "300"}, tc.join...)...)
+			<-p1.Exited()
+			if tc.refused != "" {
+				if p1.ExitCode() != 1 || !strings.Contains(cliStderr(p1), tc.refused) {
+					t.Errorf("joiner: want exit 1 saying %q\n%v", tc.refused, p1)
+				}
+				select {
+				case <-p0.Exited():
+					t.Errorf("player 0 ended on a joiner that plays another game\n%v", p0)
+				default:
+				}
+				p0.Signal(syscall.SIGKILL)
+				return
+			}
+			<-p0.Exited()
+			if p0.ExitCode() != 0 || p1.ExitCode() != 0 {
+				t.Fatalf("exit statuses %d and %d\n%v\n%v", p0.ExitCode(), p1.ExitCode(), p0, p1)
+			}
+			if !strings.Contains(cliStdout(p1), "p2pa: the match at "+addr+" plays") {
+				t.Errorf("the joiner did not say it adopted player 0's game\n%v", p1)
+			}
+			f0, sum0 := resultOf(t, "player 0", p0)
+			f1, sum1 := resultOf(t, "player 1", p1)
+			if f0 != "300" || f1 != f0 || sum1 != sum0 {
+				t.Errorf("player 0 ended at frame %s checksum %s, player 1 at frame %s checksum %s", f0, sum0, f1, sum1)
+			}
+		})
+	}
+}
+
+// leftWord finds "left" as a word ("player 0 left", "peer left at"), not in "coins_left".
+var leftWord = regexp.MustCompile(`\bleft\b`)
+
+// TestSpectatorsAtTheEnd: a match that simply reaches its -frames does not make its
+// spectators claim that player 0 left. One watching to -frames ends on the players' result
+// line; one watching without -frames says player 0 ended the match there.
+func TestSpectatorsAtTheEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 5 s match of four processes")
+	}
+	p0, addr := startHost(t, 60*time.Second, 2, "-frames", "300", "-seed", "11")
+	to := cliStart(t, 60*time.Second, nil, "-spectate", addr, "-headless", "-frames", "300", "-listen", "127.0.0.1:0")
+	open := cliStart(t, 60*time.Second, nil, "-spectate", addr, "-headless", "-listen", "127.0.0.1:0")
+	for _, s := range []*proctest.Proc{to, open} {
+		if _, err := s.WaitLine(t.Context(), proctest.Substring("watching the match")); err != nil {
+			t.Fatalf("spectator did not start: %v", s)
+		}
+	}
+	p1 := cliStart(t, 60*time.Second, nil, "-p", "1", "-peer", addr, "-listen", "127.0.0.1:0", "-headless", "-bot", "-frames", "300")
+	for _, p := range []*proctest.Proc{p0, p1, to, open} {
+		<-p.Exited()
+		if p.ExitCode() != 0 {
+			t.Fatalf("exit %d\n%v", p.ExitCode(), p)
+		}
+		if leftWord.MatchString(cliStdout(p)) {
+			t.Errorf("a match that reached -frames 300 says someone left\n%v", p)
+		}
+	}
+	_, want := resultOf(t, "player 0", p0)
+	if frame, sum := resultOf(t, "spectator", to); frame != "300" || sum != want {
+		t.Errorf("spectator: frame %s checksum %s, the players' %s", frame, sum, want)
+	}
+	if !strings.Contains(cliStdout(open), "p2pa: player 0 ended the match at frame 300\n") {
+		t.Errorf("the spectator without -frames does not say where player 0 ended the match\n%v", open)
+	}
+}

@@ -4,10 +4,12 @@ package main
 
 import (
 	"context"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -387,4 +389,142 @@ func TestRejoinOff(t *testing.T) {
 		t.Errorf("player 0 with -rejoin 0: %q\n%v", l[0][0], p0)
 	}
 	t.Logf("player 0: %s; %s", p0.LastLine(), strings.TrimSpace(cliStderr(p0)))
+}
+
+// TestRejoinQuickRestart: a supervisor restarts killed player 1 at once, 0.3 s or 0.6 s
+// later, before player 0 has noticed the silence (-interrupt, 750 ms). The new process is
+// not told "match full" (a seat held by a silent address is not taken by a player): player
+// 0 pauses, it rejoins, and both end at frame 1500 on one checksum, exit 0. That checksum
+// is the one the same seeded match ends on when nobody is killed (the README's promise):
+// the resume frame varies with the timing, but every frame runs on the inputs it would
+// have run on. Seed 4242.
+func TestRejoinQuickRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("30 s matches of two processes")
+	}
+	common := []string{"-seed", rejoinSeed, "-frames", rejoinFrames}
+	var mu sync.Mutex
+	sums := map[string]string{}
+	t.Run("group", func(t *testing.T) {
+		t.Run("nobody killed", func(t *testing.T) {
+			t.Parallel()
+			p0, addr, _ := rejoinHost(t, 2, common...)
+			p1 := rejoinStart(t, "player 1", joinerCmd(1, addr, common...)...)
+			rejoinFinish(t, p0, p1)
+			_, sum := resultOf(t, "player 0", p0)
+			mu.Lock()
+			sums["nobody killed"] = sum
+			mu.Unlock()
+		})
+		for _, back := range []time.Duration{0, 300 * time.Millisecond, 600 * time.Millisecond} {
+			t.Run(back.String(), func(t *testing.T) {
+				t.Parallel()
+				p0, addr, _ := rejoinHost(t, 2, common...)
+				p1cmd := joinerCmd(1, addr, common...)
+				p1 := rejoinStart(t, "player 1", p1cmd...)
+				rejoinKillAfter(t, p1, p0, p1)
+				time.Sleep(back)
+				again := rejoinStart(t, "player 1 again", p1cmd...)
+				rejoinSeen(t, 1, "30s", again, p0)
+				rejoinFinish(t, p0, again)
+				if strings.Contains(cliStderr(again), "match full") {
+					t.Errorf("player 1 again was told %q", cliStderr(again))
+				}
+				_, sum := resultOf(t, "player 0", p0)
+				mu.Lock()
+				sums["restarted after "+back.String()] = sum
+				mu.Unlock()
+			})
+		}
+	})
+	want := sums["nobody killed"]
+	for name, sum := range sums {
+		if sum != want {
+			t.Errorf("%s: checksum %s; the match nobody left: %s (all: %v)", name, sum, want, sums)
+		}
+	}
+}
+
+// TestRejoinFourPlayers: in a 4-player match whose joiners were not given -players (they
+// learn it from player 0), player 2 is killed and its command run again 2 s later, twice
+// over. It rejoins each time (no "match full" from a survivor between two legs), player 0
+// never reports the restart's first attempt (which expects the default count) as a refused
+// rejoin, and all four end at frame 1500 on one checksum, the same both times (the rejoins
+// happen at other frames). Seed 4242.
+func TestRejoinFourPlayers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("30 s matches of four processes")
+	}
+	var sums []string
+	for try := range 2 {
+		t.Run(strconv.Itoa(try), func(t *testing.T) {
+			common := []string{"-seed", rejoinSeed, "-frames", rejoinFrames}
+			p0, addr, _ := rejoinHost(t, 4, append([]string{"-mode", "versus"}, common...)...)
+			p1 := rejoinStart(t, "player 1", joinerCmd(1, addr, common...)...)
+			p2cmd := joinerCmd(2, addr, common...)
+			p2 := rejoinStart(t, "player 2", p2cmd...)
+			p3 := rejoinStart(t, "player 3", joinerCmd(3, addr, common...)...)
+			rejoinKillAfter(t, p2, p0, p1, p2, p3)
+			time.Sleep(2 * time.Second)
+			again := rejoinStart(t, "player 2 again", p2cmd...)
+			rejoinSeen(t, 2, "30s", again, p0, p1, p3)
+			rejoinFinish(t, p0, p1, p3, again)
+			for _, p := range []*proctest.Proc{p0, p1, p3} {
+				if l := rejoinLines(p, rejoinRefused); len(l) > 0 {
+					t.Errorf("%s: %q", p.Name(), l[0][0])
+				}
+			}
+			_, sum := resultOf(t, "player 0", p0)
+			sums = append(sums, sum)
+		})
+	}
+	if len(sums) == 2 && sums[0] != sums[1] {
+		t.Errorf("the two matches ended on checksums %s and %s", sums[0], sums[1])
+	}
+}
+
+// TestRejoinSpectatorAgrees: two players and a spectator, player 0 recording; player 1 is
+// killed 5 s in and started again 2 s later. The spectator cannot follow the match's next
+// leg (yet), so it must end on a frame the match had: its last line says why (not that
+// player 0 stopped answering), and its result line equals -replay of player 0's recording
+// at that frame. The players end at frame 1500 on one checksum. Seed 4242.
+func TestRejoinSpectatorAgrees(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 30 s match of two processes and a spectator")
+	}
+	rec := filepath.Join(t.TempDir(), "m.rep")
+	common := []string{"-seed", rejoinSeed, "-frames", rejoinFrames}
+	p0, addr, _ := rejoinHost(t, 2, append([]string{"-record", rec}, common...)...)
+	watcher := rejoinStart(t, "spectator", "-spectate", addr, "-headless", "-listen", "127.0.0.1:0")
+	p1cmd := joinerCmd(1, addr, common...)
+	p1 := rejoinStart(t, "player 1", p1cmd...)
+	rejoinWait(t, watcher, proctest.Substring("watching a 2-player"), 30*time.Second, p0, p1)
+	rejoinKillAfter(t, p1, p0, p1)
+	time.Sleep(2 * time.Second)
+	again := rejoinStart(t, "player 1 again", p1cmd...)
+	rejoinSeen(t, 1, "30s", again, p0)
+	rejoinFinish(t, p0, again)
+	rejoinExit(t, watcher, 30*time.Second, p0, again)
+	why := regexp.MustCompile(`^p2pa: a player rejoined and the match went on from frame (\d+), which spectators cannot follow yet`)
+	m := rejoinLines(watcher, why)
+	if len(m) != 1 || watcher.ExitCode() != 0 {
+		t.Fatalf("spectator: exit %d, %d lines saying the match went on, want exit 0 and one\n%v", watcher.ExitCode(), len(m), watcher)
+	}
+	if l := rejoinLines(watcher, regexp.MustCompile(`stopped answering`)); len(l) > 0 {
+		t.Errorf("spectator: %q, but player 0 never stopped", l[0][0])
+	}
+	frame, sum := resultOf(t, "spectator", watcher)
+	if frame != m[0][1] {
+		t.Errorf("spectator ended at frame %s, its line says the match went on from frame %s", frame, m[0][1])
+	}
+	if r := rejoinLines(p0, rejoinSurvivorRejoined(1)); len(r) != 1 || r[0][1] != frame {
+		t.Errorf("player 0 says %v; the spectator ended at frame %s", r, frame)
+	}
+	replay := rejoinStart(t, "replay", "-replay", rec, "-headless", "-frames", frame)
+	rejoinExit(t, replay, time.Minute)
+	rf, rs := resultOf(t, "replay", replay)
+	if rf != frame || rs != sum {
+		t.Errorf("-replay of player 0's recording at frame %s: frame=%s checksum=%s; the spectator: frame=%s checksum=%s", frame, rf, rs, frame, sum)
+	}
+	t.Logf("spectator: %s / %s; replay: %s", m[0][0], watcher.LastLine(), replay.LastLine())
 }

@@ -27,6 +27,8 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/hajimehoshi/ebiten/v2/text/v2"
@@ -254,6 +256,14 @@ func (r *Renderer) DrawScreen(dst *ebiten.Image, sc Screen) {
 	code := r.face(r.mono, 17)
 	small := r.face(r.regular, 15)
 	lineH := func(f text.Face) float64 { m := f.Metrics(); return math.Ceil(m.HAscent + m.HDescent + 6) }
+	const pad = 24
+
+	// Text lines longer than the widest panel (an error that quotes two game descriptions,
+	// say) are wrapped at spaces, so nothing runs past the panel's edge.
+	measureBody := func(s string) float64 { w, _ := text.Measure(s, body, 0); return w }
+	maxText := float64(b.Dx()-20) - 2*pad
+	sc.Lines = wrapLines(sc.Lines, measureBody, maxText)
+	sc.Notes = wrapLines(sc.Notes, measureBody, maxText)
 
 	// Measure first so the panel fits its text.
 	width, _ := text.Measure(sc.Title, title, 0)
@@ -285,7 +295,6 @@ func (r *Renderer) DrawScreen(dst *ebiten.Image, sc Screen) {
 		width = math.Max(width, w)
 		height += 12 + lineH(small)
 	}
-	const pad = 24
 	width = math.Min(width+2*pad, float64(b.Dx()-20))
 	height += 2 * pad
 	x0 := float64(b.Min.X) + (float64(b.Dx())-width)/2
@@ -328,4 +337,51 @@ func (r *Renderer) DrawScreen(dst *ebiten.Image, sc Screen) {
 		y += 12
 		label(dst, sc.Footer, small, x, y, color.NRGBA{190, 200, 195, 255}, text.AlignStart)
 	}
+}
+
+// wrapLines breaks every line wider than maxWidth (as width measures it) at spaces into
+// lines that fit; a word wider than maxWidth on its own is broken between characters.
+// Lines that fit, empty ones (gaps) included, are kept as they are.
+func wrapLines(lines []string, width func(string) float64, maxWidth float64) []string {
+	var out []string
+	for _, l := range lines {
+		if width(l) <= maxWidth {
+			out = append(out, l)
+			continue
+		}
+		cur := ""
+		for _, word := range strings.Fields(l) {
+			next := word
+			if cur != "" {
+				next = cur + " " + word
+			}
+			if width(next) <= maxWidth {
+				cur = next
+				continue
+			}
+			if cur != "" {
+				out = append(out, cur)
+			}
+			// A word too long for a line of its own: as many characters as fit per line.
+			for width(word) > maxWidth {
+				n := 0 // the longest prefix that fits, at a character boundary
+				for i := range word {
+					if width(word[:i]) > maxWidth {
+						break
+					}
+					n = i
+				}
+				if n == 0 {
+					_, n = utf8.DecodeRuneInString(word) // one character, however narrow the panel
+				}
+				out = append(out, word[:n])
+				word = word[n:]
+			}
+			cur = word
+		}
+		if cur != "" {
+			out = append(out, cur)
+		}
+	}
+	return out
 }

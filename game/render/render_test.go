@@ -237,3 +237,27 @@ func savePNG(t *testing.T, name string, img image.Image) {
 	}
 	t.Log("wrote", p)
 }
+
+// TestWrapLines: a line wider than the panel is broken at spaces into lines that each fit,
+// losing no word; lines that fit and gaps stay as they are; a word wider than the panel is
+// broken between characters.
+func TestWrapLines(t *testing.T) {
+	width := func(s string) float64 { return float64(10 * len([]rune(s))) }
+	for _, tc := range []struct {
+		name string
+		in   []string
+		max  float64
+		want []string
+	}{
+		{"fits", []string{"short", "", "also short"}, 100, []string{"short", "", "also short"}},
+		{"wraps", []string{"the match at 127.0.0.1:7000 plays -mode versus"}, 150,
+			[]string{"the match at", "127.0.0.1:7000", "plays -mode", "versus"}},
+		{"long word", []string{"ab abcdefghij"}, 40, []string{"ab", "abcd", "efgh", "ij"}},
+		{"narrow", []string{"héllo"}, 5, []string{"h", "é", "l", "l", "o"}},
+	} {
+		got := wrapLines(tc.in, width, tc.max)
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

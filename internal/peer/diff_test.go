@@ -126,12 +126,17 @@ func TestRunDiff(t *testing.T) {
 	})
 	t.Run("bad files", func(t *testing.T) {
 		replayish := append([]byte("P2PAREPLAY\x01\x01"), make([]byte, 40)...)
-		huge := filepath.Join(dir, "huge.state")
-		if f, err := os.Create(huge); err != nil {
-			t.Fatal(err)
-		} else if err := errors.Join(f.Truncate(64<<20+1), f.Close()); err != nil {
-			t.Fatal(err)
+		// Sparse files of 1 GiB: the header is read first and says what the file is not, or
+		// how long it should be, before any of the rest is read.
+		sparse := func(name string, head []byte) string {
+			path := writeFile(t, dir, name, head)
+			if err := os.Truncate(path, 1<<30); err != nil {
+				t.Fatal(err)
+			}
+			return path
 		}
+		huge := sparse("huge.state", nil)
+		hugeHeader := sparse("huge-header.state", base[:stateHeader])
 		bad := []struct {
 			path  string
 			state bool // the error wraps game.ErrState
@@ -145,7 +150,8 @@ func TestRunDiff(t *testing.T) {
 			{writeFile(t, dir, "version.state", append([]byte("P2PA\x03"), base[5:]...)), true},
 			{filepath.Join(dir, "missing.state"), false},
 			{dir, false},
-			{huge, false},
+			{huge, true},
+			{hugeHeader, true},
 		}
 		for _, c := range bad {
 			for _, args := range [][2]string{{c.path, a}, {a, c.path}} {

@@ -223,12 +223,16 @@ func browseGames(ctx context.Context, o Options, out io.Writer) ([]Found, error)
 	return games, err
 }
 
-// adoptsGame: a joiner that named neither -players nor -mode takes a 3-4 player match of
-// our coin count, which plays versus; the handshake then tells it the player count.
+// adoptsGame: a joiner takes player 0's mode and coin count for whichever of -mode and
+// -coins it was not given (the handshake then tells it the game, and the player count
+// unless -players was given). A 3-4 player match plays versus whatever -players said.
 func adoptsGame(o Options, a Found) bool {
-	v := o
-	v.Mode = game.Versus
-	return !o.PlayersSet && !o.ModeSet && a.Want > 2 && a.Game == v.GameDescription()
+	mode, coins, err := parseGameDescription(a.Game)
+	if err != nil {
+		return false
+	}
+	modeFree := !o.ModeSet && (!o.PlayersSet || o.Players == 2 || mode == game.Versus)
+	return (mode == o.Mode || modeFree) && (coins == o.Coins || !o.CoinsSet)
 }
 
 // probeLocal looks for a player 0 listening on this machine, on 127.0.0.1:port, then

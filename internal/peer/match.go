@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -102,7 +103,7 @@ type Match struct {
 	notes    <-chan LinkNote // the Link's news, if it has any
 	r        *netplay.Runner
 	state    *game.State
-	bot      *bot.Bot
+	bot      *bot.Tape
 	local    game.Input // the window's input for this tick
 	rec      *recorder
 	status   Status
@@ -118,7 +119,20 @@ type Match struct {
 	peerAddrGiven netip.AddrPort            // -peer, resolved
 	adopted       bool                      // the player count was taken from player 0's refusal
 	restartWith   int                       // player 0's count, to start over with (adoptPlayerCount)
+	adoptedGame   bool                      // the mode and coins were taken from player 0's refusal
+	restartGame   *gameChoice               // player 0's game, to start over with (adoptGame)
 	seated        [lockstep.MaxPlayers]bool // player 0 of 3-4: who it has said is in
+
+	// lastStepAt is when the last step of the runner ended (afterStep). A step that starts
+	// much later means this process did not run in between (SIGSTOP, a suspended laptop):
+	// the peer it then finds silent is silent because of us, and a pause it opens for that
+	// peer is really our own rejoin (frozeFor: how long we did not run, until it resumes).
+	lastStepAt time.Duration
+	frozeFor   time.Duration // > 0: the pause under way is our own rejoin, after a freeze
+	freeze     time.Duration // the last time this process did not run: how long,
+	freezeFrom time.Duration // from when (its last step before), which names the freeze,
+	freezeEnd  time.Duration // and when it ran again
+	saidFrom   time.Duration // the freeze reported (by its freezeFrom), not to repeat it
 }
 
 // ErrNoSockets is what Start, StartWatch and FindGame return in a browser (js/wasm): Go's
@@ -199,7 +213,8 @@ type Link struct {
 
 // StartLink prepares a match over link: no socket is opened, nothing is advertised, and
 // -listen, -peer and -netsim are ignored (the link says where everyone is). It prints the
-// banner to out and returns at once; the handshake runs in Tick (or Serve).
+// banner to out and returns at once; the handshake runs in Tick (or Serve). The match owns
+// link.Conn from then on (Close closes it); on an error the caller still does.
 func StartLink(opts Options, link Link, out io.Writer) (*Match, error) {
 	if link.Conn == nil {
 		return nil, errors.New("start: the link has no connection")
@@ -238,12 +253,14 @@ func (m *Match) prepare() error {
 	if opts.Bot {
 		// With -seed the bot plays the same inputs every run, so a headless match (both
 		// peers given the seed) ends on the same checksum every time. The runner asks it
-		// once per frame, whatever the network does.
+		// once per frame, whatever the network does (again after a rejoin: the tape).
 		botSeed := randomUint64()
 		if opts.Seed != 0 {
 			botSeed = opts.Seed*31 + uint64(opts.Player) + 1
 		}
-		m.bot = bot.NewBot(botSeed)
+		// By frame, not by call: a frame the match asks again after a rejoin gets the same
+		// move, and a process that rejoins plays what it would have played (bot.Tape).
+		m.bot = bot.NewTape(bot.NewBot(botSeed), opts.Delay)
 	}
 	if err := m.newRunner(); err != nil {
 		return err
@@ -325,6 +342,79 @@ func (m *Match) adoptPlayerCount(n int) {
 	}
 	m.status.Phase = PhaseWaiting
 	fmt.Fprintf(m.out, "p2pa: the match at %s has %d players (%s); joining as player %d\n", m.status.Peer, n, m.opts.Mode, m.opts.Player)
+}
+
+// gameChoice is what player 0's match plays, as its handshake says.
+type gameChoice struct {
+	mode  game.Mode
+	coins int
+}
+
+// adoptableGame looks at err for player 0 refusing us for the game alone. ok: start over
+// with choice (adoptGame). A refusal whose mode or coins contradict -mode or -coins given
+// here is returned as an error naming the flag to change; any other err gives nothing.
+func (m *Match) adoptableGame(err error) (choice gameChoice, ok bool, explicit error) {
+	var ge *lockstep.GameError
+	// Only a joiner follows player 0; player 0 (or a host player 1 that player 0 dialled)
+	// keeps its own game, and one adoption is enough: a second refusal is a real mismatch.
+	if !errors.As(err, &ge) || m.opts.Player == 0 || m.opts.Peer == "" || ge.Player != 0 || m.adoptedGame {
+		return gameChoice{}, false, nil
+	}
+	mode, coins, perr := parseGameDescription(ge.Peer)
+	if perr != nil {
+		return gameChoice{}, false, nil // not a coin game: the handshake's own error says so
+	}
+	var theirs, ours, flags []string
+	if m.opts.ModeSet && mode != m.opts.Mode {
+		theirs, ours, flags = append(theirs, "-mode "+mode.String()), append(ours, "-mode "+m.opts.Mode.String()), append(flags, "-mode")
+	}
+	if m.opts.CoinsSet && coins != m.opts.Coins {
+		theirs, ours, flags = append(theirs, fmt.Sprint("-coins ", coins)), append(ours, fmt.Sprint("-coins ", m.opts.Coins)), append(flags, "-coins")
+	}
+	if len(flags) > 0 {
+		return gameChoice{}, false, fmt.Errorf("the match at %s plays %s, and we were given %s: give %s, or leave %s out to play the match's",
+			m.status.Peer, strings.Join(theirs, " "), strings.Join(ours, " "), strings.Join(theirs, " "), strings.Join(flags, " and "))
+	}
+	if mode == m.opts.Mode && coins == m.opts.Coins {
+		return gameChoice{}, false, nil // the same game: the refusal is about something else
+	}
+	return gameChoice{mode: mode, coins: coins}, true, nil
+}
+
+// adoptGame starts the handshake over playing player 0's mode and coins, on a new runner
+// over the same socket.
+func (m *Match) adoptGame(g gameChoice) {
+	m.adoptedGame, m.restartGame = true, nil
+	m.opts.Mode, m.opts.Coins = g.mode, g.coins
+	if err := m.newRunner(); err != nil {
+		m.failed(err)
+		return
+	}
+	m.status.Phase = PhaseWaiting
+	fmt.Fprintf(m.out, "p2pa: the match at %s plays %s with %d coins; joining as player %d\n", m.status.Peer, g.mode, g.coins, m.opts.Player)
+}
+
+// frozen reports how long this process last did not run, if that explains a peer's
+// silence now: the gap before the current step, or one that ended less than -disconnect
+// ago (the peer's silence is then still counted from before it).
+func (m *Match) frozen() (d, from time.Duration, ok bool) {
+	now := m.clock.Now()
+	switch {
+	case m.lastStepAt > 0 && now-m.lastStepAt >= m.opts.Interrupt:
+		return now - m.lastStepAt, m.lastStepAt, true
+	case m.freeze > 0 && now-m.freezeEnd <= m.opts.Disconnect:
+		return m.freeze, m.freezeFrom, true
+	}
+	return 0, 0, false
+}
+
+// sayFrozen prints, once per freeze (from names it), that this process did not run for d.
+func (m *Match) sayFrozen(d, from time.Duration, then string) {
+	if m.saidFrom == from {
+		return
+	}
+	m.saidFrom = from
+	fmt.Fprintf(m.out, "p2pa: this process did not run for %v (stopped or suspended); %s\n", d.Round(100*time.Millisecond), then)
 }
 
 // readableConn is a Conn wrapped around a socket (the -netsim impairment) that still
@@ -633,6 +723,10 @@ func (m *Match) afterStep() {
 		m.lastLog = now
 		m.logStats()
 	}
+	if m.lastStepAt > 0 && now-m.lastStepAt >= m.opts.Interrupt {
+		m.freeze, m.freezeFrom, m.freezeEnd = now-m.lastStepAt, m.lastStepAt, now
+	}
+	defer func() { m.lastStepAt = m.clock.Now() }()
 	if !m.r.Done() {
 		if m.status.Phase == PhaseFailed {
 			m.r.Abort()
@@ -641,6 +735,12 @@ func (m *Match) afterStep() {
 	}
 	if m.restartWith != 0 {
 		m.adoptPlayerCount(m.restartWith)
+		if !m.r.Done() {
+			return
+		}
+	}
+	if m.restartGame != nil {
+		m.adoptGame(*m.restartGame)
 		if !m.r.Done() {
 			return
 		}
@@ -693,10 +793,10 @@ func (m *Match) startGame(seed uint64) (lockstep.Game, error) {
 }
 
 // input is the runner's input source: the bot's next move, or the window's mouse.
-func (m *Match) input(_ lockstep.Frame, dst []byte) []byte {
+func (m *Match) input(f lockstep.Frame, dst []byte) []byte {
 	in := m.local
 	if m.bot != nil {
-		in = m.bot.Next()
+		in = m.bot.At(int(f))
 	}
 	out, err := in.AppendBinary(dst)
 	if err != nil {
@@ -733,9 +833,17 @@ func (m *Match) handleEvent(e lockstep.Event) {
 		m.status.Peer = m.peerAddr()
 	case lockstep.EventInterrupted:
 		m.status.Phase = PhaseInterrupted
+		if d, from, ok := m.frozen(); ok {
+			// The peer is not silent: we did not run (SIGSTOP, a suspended machine).
+			m.sayFrozen(d, from, fmt.Sprintf("catching up with player %d", e.Player))
+			return
+		}
 		fmt.Fprintf(m.out, "p2pa: player %d interrupted; waiting up to %v\n", e.Player, max(e.Timeout.Round(time.Second), time.Second))
 	case lockstep.EventResumed:
 		m.status.Phase = PhaseRunning
+		if _, _, ok := m.frozen(); ok {
+			return // its interruption was ours, and said so (EventInterrupted)
+		}
 		fmt.Fprintf(m.out, "p2pa: player %d resumed\n", e.Player)
 	case lockstep.EventDisconnected, lockstep.EventPeerLeft:
 		if m.r.Rejoin().Phase == netplay.RejoinPaused {
@@ -768,6 +876,15 @@ func (m *Match) handleEvent(e lockstep.Event) {
 			m.restartWith = n // once this runner is done (afterStep)
 			return
 		}
+		g, ok, explicit := m.adoptableGame(e.Err)
+		switch {
+		case ok:
+			m.restartGame = &g // once this runner is done (afterStep)
+			return
+		case explicit != nil:
+			m.failed(explicit)
+			return
+		}
 		m.failed(e.Err)
 	}
 }
@@ -779,6 +896,25 @@ func (m *Match) handleRejoin(e netplay.RejoinEvent) {
 	switch e.Kind {
 	case netplay.RejoinWaiting:
 		m.status.Phase = PhaseRejoinWait
+		if d, from, ok := m.frozen(); ok {
+			// We did not run for longer than a peer may be silent: the others dropped us,
+			// not we them. The engine pauses both sides alike (each dropped the other) and
+			// resumes from the state of whichever confirmed more; only the words differ.
+			if m.opts.Player == 0 {
+				m.startAdvertising() // as below: whoever finds us on the LAN again
+			}
+			if m.frozeFor > 0 {
+				return // another peer of a 3-4 player match: said already
+			}
+			m.frozeFor = d
+			m.status.Phase = PhaseRejoining
+			if m.saidFrom == from {
+				fmt.Fprintln(m.out, "p2pa: the match went on without us; rejoining it")
+			} else {
+				m.sayFrozen(d, from, "rejoining the match")
+			}
+			return
+		}
 		fmt.Fprintf(m.out, "p2pa: player %d dropped; waiting up to %v for them to rejoin\n", e.Player, e.Window)
 		if m.opts.Player == 0 {
 			m.startAdvertising() // a player who found us on the LAN finds us again
@@ -786,17 +922,26 @@ func (m *Match) handleRejoin(e netplay.RejoinEvent) {
 	case netplay.RejoinRefused:
 		fmt.Fprintf(m.out, "p2pa: refused a rejoin from %v: %v\n", e.Addr, e.Err)
 	case netplay.RejoinExpired:
+		m.frozeFor = 0
 		m.stopAdvertising()
 		fmt.Fprintf(m.out, "p2pa: player %d did not rejoin within %v\n", e.Player, e.Window)
 		m.status.Phase = PhaseRunning
 		m.handleEvent(lockstep.Event{Kind: lockstep.EventDisconnected, Player: e.Player, Frame: e.Frame})
 	case netplay.RejoinJoining:
 		m.status.Phase = PhaseRejoining
+		if w := m.r.Rejoin(); w.Phase == netplay.RejoinPaused && w.Player == e.Player && m.frozeFor == 0 {
+			// We waited for this player, who had dropped us too (it did not run for a
+			// while) and confirmed more frames: it is the one back, we only take its state.
+			fmt.Fprintf(m.out, "p2pa: player %d is back; the match goes on from its state at frame %d (%d bytes)\n", e.Player, e.Frame, e.Bytes)
+			return
+		}
 		fmt.Fprintf(m.out, "p2pa: rejoining the match in progress at frame %d (%d bytes of state from player %d)\n", e.Frame, e.Bytes, e.Player)
 	case netplay.RejoinResumed:
 		m.stopAdvertising()
 		m.status.Phase = PhaseRunning
-		if e.Player == m.opts.Player {
+		froze := m.frozeFor > 0
+		m.frozeFor = 0
+		if e.Player == m.opts.Player || froze {
 			fmt.Fprintf(m.out, "p2pa: rejoined at frame %d\n", e.Frame)
 		} else {
 			fmt.Fprintf(m.out, "p2pa: player %d rejoined at frame %d\n", e.Player, e.Frame)

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,10 +24,11 @@ const DefaultPort = "7000"
 type Options struct {
 	Player  int
 	Players int
-	// PlayersSet, ModeSet: -players and -mode were given (a joiner without -players adopts
-	// player 0's count, and more than 2 players play versus unless -mode says otherwise).
-	PlayersSet, ModeSet bool
-	Spectate            string // -spectate HOST:PORT: watch player 0's match there
+	// PlayersSet, ModeSet, CoinsSet: -players, -mode and -coins were given. A joiner adopts
+	// player 0's count, mode and coins for each one not given (more than 2 players play
+	// versus unless -mode says otherwise); one given and different is an error naming it.
+	PlayersSet, ModeSet, CoinsSet bool
+	Spectate                      string // -spectate HOST:PORT: watch player 0's match there
 	// Server and Room: meet the others in a room on a rendezvous server (p2pa -serve)
 	// instead of at UDP addresses, which works across NATs (JoinRoom).
 	Server     string
@@ -170,7 +172,7 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	o.PlayersSet, o.ModeSet = set["players"], set["mode"]
+	o.PlayersSet, o.ModeSet, o.CoinsSet = set["players"], set["mode"], set["coins"]
 	if !o.PlayersSet && o.Player >= o.Players && o.Player < lockstep.MaxPlayers && !o.SyncTest {
 		// A joiner need not know how many play: player 0 tells it in the handshake (the
 		// match starts over with that count). Until then it assumes the fewest that fit.
@@ -203,8 +205,13 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	}
 	o.Mode = m
 	switch {
-	case o.Players < 1 || o.Players > lockstep.MaxPlayers:
+	case (o.Players < 1 || o.Players > lockstep.MaxPlayers) && o.SyncTest:
+		return o, fmt.Errorf("-players %d: -synctest takes 1..%d players", o.Players, lockstep.MaxPlayers)
+	case (o.Players < 1 || o.Players > lockstep.MaxPlayers) && o.Replay != "":
 		return o, fmt.Errorf("-players %d: must be 1..%d", o.Players, lockstep.MaxPlayers)
+	case o.Players < 1 || o.Players > lockstep.MaxPlayers:
+		// The range of the mode asked for: a network game (below) takes at least two.
+		return o, fmt.Errorf("-players %d: a network game has 2..%d players", o.Players, lockstep.MaxPlayers)
 	case o.Player < 0 || o.Player >= o.Players:
 		return o, fmt.Errorf("-p %d: a %d-player game has players 0..%d", o.Player, o.Players, o.Players-1)
 	case o.Frames < 0:
@@ -343,4 +350,37 @@ func oneLine(err error) error {
 // GameDescription is what the handshake compares: peers must play the same game.
 func (o Options) GameDescription() string {
 	return fmt.Sprintf("p2pa-coins mode=%s coins=%d", o.Mode, o.Coins)
+}
+
+// parseGameDescription reads what GameDescription writes (player 0's, from its handshake or
+// its LAN advertisement): the mode and the coin count. Anything else, even with extra
+// spaces, is not a coin game a joiner could adopt.
+func parseGameDescription(s string) (game.Mode, int, error) {
+	const prefix = "p2pa-coins "
+	rest, ok := strings.CutPrefix(s, prefix)
+	if !ok {
+		return 0, 0, fmt.Errorf("%q is not a p2pa coin game", s)
+	}
+	fields := strings.Split(rest, " ")
+	if len(fields) != 2 {
+		return 0, 0, fmt.Errorf("%q: want mode=M coins=N", s)
+	}
+	mode, ok1 := strings.CutPrefix(fields[0], "mode=")
+	coins, ok2 := strings.CutPrefix(fields[1], "coins=")
+	if !ok1 || !ok2 {
+		return 0, 0, fmt.Errorf("%q: want mode=M coins=N", s)
+	}
+	m, err := game.ParseMode(mode)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%q: %w", s, err)
+	}
+	n, err := strconv.Atoi(coins)
+	if err != nil || n < 1 || n > game.MaxCoins {
+		return 0, 0, fmt.Errorf("%q: coins must be 1..%d", s, game.MaxCoins)
+	}
+	if (Options{Mode: m, Coins: n}).GameDescription() != s {
+		// "coins=080", "mode=VERSUS": not what a p2pa writes, so not adopted.
+		return 0, 0, fmt.Errorf("%q is not in p2pa's own form", s)
+	}
+	return m, n, nil
 }

@@ -2,6 +2,7 @@ package peer
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -65,7 +66,7 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-server", "http://h:1", "-spectate", "K7QF2MA"}, with(func(o *Options) {
 			o.Server, o.Spectate, o.Room, o.NoAdvertise = "http://h:1", "K7QF2MA", "K7QF2MA", true
 		})},
-		{[]string{"-mode", "VERSUS", "-coins", "100"}, with(func(o *Options) { o.Mode, o.ModeSet, o.Coins = game.Versus, true, 100 })},
+		{[]string{"-mode", "VERSUS", "-coins", "100"}, with(func(o *Options) { o.Mode, o.ModeSet, o.Coins, o.CoinsSet = game.Versus, true, 100, true })},
 		// 3-4 players: player 0 hosts them, in versus; a joiner assumes the fewest that fit
 		// its seat until player 0 tells it the count.
 		{[]string{"-players", "3"}, with(func(o *Options) { o.Players, o.PlayersSet, o.Mode = 3, true, game.Versus })},
@@ -117,8 +118,12 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-p", "7"}, "-p 7: a 2-player game has players 0..1"},
 		{[]string{"-p", "2", "-players", "2"}, "-p 2: a 2-player game has players 0..1"},
 		{[]string{"-synctest", "-players", "4", "-p", "4"}, "-p 4: a 4-player game has players 0..3"},
-		{[]string{"-players", "5"}, "-players 5"},
-		{[]string{"-players", "1"}, "-players 1"},
+		// The range named is the mode's: a network game takes 2..4, -synctest 1..4.
+		{[]string{"-players", "5"}, "-players 5: a network game has 2..4 players"},
+		{[]string{"-players", "99"}, "-players 99: a network game has 2..4 players"},
+		{[]string{"-players", "1"}, "-players 1: a network game has 2..4 players"},
+		{[]string{"-players", "0"}, "-players 0: a network game has 2..4 players"},
+		{[]string{"-synctest", "-players", "5"}, "-players 5: -synctest takes 1..4 players"},
 		{[]string{"-spectate", "nohost", "-headless"}, "-spectate"},
 		{[]string{"-room", "abc"}, "-room: only with -server URL"},
 		{[]string{"-p", "1", "-server", "http://h:1"}, "-room: player 1 joins a room"},
@@ -205,5 +210,87 @@ func TestGameDescription(t *testing.T) {
 	o.Coins = 8
 	if a != "p2pa-coins mode=versus coins=7" || a == o.GameDescription() {
 		t.Errorf("descriptions %q and %q", a, o.GameDescription())
+	}
+}
+
+// TestParseGameDescription: what GameDescription writes reads back; anything else (another
+// game, another spelling, a coin count p2pa would refuse) is not adopted.
+func TestParseGameDescription(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		mode  game.Mode
+		coins int
+		ok    bool
+	}{
+		{"p2pa-coins mode=classic coins=50", game.Classic, 50, true},
+		{"p2pa-coins mode=versus coins=80", game.Versus, 80, true},
+		{fmt.Sprintf("p2pa-coins mode=versus coins=%d", game.MaxCoins), game.Versus, game.MaxCoins, true},
+		{"p2pa-coins mode=versus coins=0", 0, 0, false},
+		{fmt.Sprintf("p2pa-coins mode=versus coins=%d", game.MaxCoins+1), 0, 0, false},
+		{"p2pa-coins mode=VERSUS coins=80", 0, 0, false},
+		{"p2pa-coins mode=versus coins=080", 0, 0, false},
+		{"p2pa-coins mode=versus  coins=80", 0, 0, false},
+		{"p2pa-coins coins=80 mode=versus", 0, 0, false},
+		{"p2pa-coins mode=tag coins=80", 0, 0, false},
+		{"p2pa-coins mode=versus coins=80 extra=1", 0, 0, false},
+		{"pong", 0, 0, false},
+		{"", 0, 0, false},
+	} {
+		mode, coins, err := parseGameDescription(tc.in)
+		if (err == nil) != tc.ok || (tc.ok && (mode != tc.mode || coins != tc.coins)) {
+			t.Errorf("%q: %v %d %v, want %v %d ok=%v", tc.in, mode, coins, err, tc.mode, tc.coins, tc.ok)
+		}
+	}
+}
+
+// FuzzParseGameDescription: whatever player 0's handshake says, parsing it never panics,
+// and what it accepts is exactly what GameDescription would have written.
+func FuzzParseGameDescription(f *testing.F) {
+	f.Add("p2pa-coins mode=classic coins=50")
+	f.Add("p2pa-coins mode=versus coins=80")
+	f.Add("p2pa-coins mode=versus coins=-1")
+	f.Fuzz(func(t *testing.T, s string) {
+		mode, coins, err := parseGameDescription(s)
+		if err != nil {
+			return
+		}
+		if got := (Options{Mode: mode, Coins: coins}).GameDescription(); got != s {
+			t.Fatalf("%q parsed as %v %d, which writes %q", s, mode, coins, got)
+		}
+		if coins < 1 || coins > game.MaxCoins {
+			t.Fatalf("%q: %d coins accepted", s, coins)
+		}
+	})
+}
+
+// TestAdoptsGame: browsing keeps a match a joiner could play: player 0's mode and coins for
+// whichever of -mode and -coins it was not given; a match that contradicts a flag given, or
+// is not a coin game, is not offered.
+func TestAdoptsGame(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		game string
+		want int // players the match wants
+		ok   bool
+	}{
+		{[]string{"-p", "1"}, "p2pa-coins mode=classic coins=50", 2, true},
+		{[]string{"-p", "1"}, "p2pa-coins mode=versus coins=80", 2, true},
+		{[]string{"-p", "1"}, "p2pa-coins mode=versus coins=50", 4, true},
+		{[]string{"-p", "1", "-mode", "versus"}, "p2pa-coins mode=versus coins=80", 2, true},
+		{[]string{"-p", "1", "-mode", "classic"}, "p2pa-coins mode=versus coins=50", 2, false},
+		{[]string{"-p", "1", "-coins", "50"}, "p2pa-coins mode=classic coins=80", 2, false},
+		{[]string{"-p", "1", "-coins", "80"}, "p2pa-coins mode=versus coins=80", 2, true},
+		// -players 3 plays versus: a classic match cannot be it.
+		{[]string{"-p", "1", "-players", "3"}, "p2pa-coins mode=classic coins=50", 2, false},
+		{[]string{"-p", "1", "-players", "3"}, "p2pa-coins mode=versus coins=50", 3, true},
+		{[]string{"-p", "1"}, "pong", 2, false},
+	} {
+		o, err := ParseFlags("p2pa", tc.args, &strings.Builder{})
+		if err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if got := adoptsGame(o, Found{Game: tc.game, Want: tc.want}); got != tc.ok {
+			t.Errorf("%q and a %d-player %q: %v, want %v", tc.args, tc.want, tc.game, got, tc.ok)
+		}
 	}
 }

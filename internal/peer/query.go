@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -101,7 +102,7 @@ func ParseQuery(raw string) (Page, error) {
 		return pg, errors.New("the page address asks for help; the options are " + strings.Join(QueryKeys(), ", "))
 	}
 	if err != nil {
-		return pg, fmt.Errorf("in the page address: %w", err)
+		return pg, fmt.Errorf("in the page address: %w", asQueryError(err))
 	}
 	// A page never listens or dials: the room (or the emulator) says where everyone is.
 	o.Listen = ""
@@ -138,4 +139,33 @@ func checkRoom(v string) error {
 		}
 	}
 	return nil
+}
+
+// asQueryError words a ParseFlags error as the page's address does: "-coins 0: must
+// be…" becomes "coins=0: must be…", "invalid value "x" for flag -coins" "coins=x: invalid
+// value…". Anything else is left as it is.
+func asQueryError(err error) error {
+	msg := err.Error()
+	for k, f := range queryFlags {
+		if rest, ok := strings.CutPrefix(msg, f+" "); ok {
+			return errors.New(k + "=" + rest)
+		}
+		// The flag package's own wording: `invalid value "x" for flag -coins: parse error`.
+		rest, ok := strings.CutPrefix(msg, "invalid value ")
+		if !ok {
+			continue
+		}
+		q, err := strconv.QuotedPrefix(rest)
+		if err != nil {
+			continue
+		}
+		v, err := strconv.Unquote(q)
+		if err != nil {
+			continue
+		}
+		if why, ok := strings.CutPrefix(rest[len(q):], " for flag "+f+": "); ok {
+			return fmt.Errorf("%s=%s: not a valid value (%s)", k, v, why)
+		}
+	}
+	return err
 }

@@ -30,7 +30,7 @@ func TestParseQuery(t *testing.T) {
 		{"?room=K7QF2M&spectate=1", with(func(pg *Page) { pg.Room, pg.Watch = "K7QF2M", true })},
 		{"?local=1&bot=true", with(func(pg *Page) { pg.Local, pg.Bot = true, true })},
 		{"?mode=versus&coins=10&delay=2&secret=pass%20word", with(func(pg *Page) {
-			pg.Mode, pg.ModeSet, pg.Coins, pg.Delay, pg.Secret = game.Versus, true, 10, 2, "pass word"
+			pg.Mode, pg.ModeSet, pg.Coins, pg.CoinsSet, pg.Delay, pg.Secret = game.Versus, true, 10, true, 2, "pass word"
 		})},
 		{"?players=3&p=2", with(func(pg *Page) { pg.Players, pg.PlayersSet, pg.Player, pg.Mode = 3, true, 2, game.Versus })},
 		// A value that starts with '-' is a value, not another flag.
@@ -51,12 +51,12 @@ func TestParseQuery(t *testing.T) {
 // names what is wrong, never a panic.
 func TestParseQueryErrors(t *testing.T) {
 	for _, tc := range []struct{ query, want string }{
-		{"?coins=0", "-coins 0: must be 1.."},
-		{"?coins=many", `invalid value "many" for flag -coins`},
-		{"?mode=chess", "-mode chess: want classic or versus"},
-		{"?p=7", "-p 7"},
-		{"?frames=-5", "-frames -5: must not be negative"},
-		{"?delay=99", "-delay 99"},
+		{"?coins=0", "in the page address: coins=0: must be 1.."},
+		{"?coins=many", `coins=many: not a valid value (parse error)`},
+		{"?mode=chess", "mode=chess: want classic or versus"},
+		{"?p=7", "p=7: a 2-player game has players 0..1"},
+		{"?frames=-5", "frames=-5: must not be negative"},
+		{"?delay=99", "delay=99: must be 0.."},
 		{"?bot=maybe", "bot=maybe: want 1 or 0"},
 		{"?spectate=2", "spectate=2: want 1 or 0"},
 		{"?listen=:7000", `unknown option "listen" in the page address`},
@@ -68,7 +68,9 @@ func TestParseQueryErrors(t *testing.T) {
 		{"?%zz", "malformed"},
 		{"?local=1&room=ABC", "local=1 plays both sides in this page"},
 		{"?local=1&players=3", "local=1 plays a 2-player match"},
-		{"?players=3&mode=classic", "classic is a 2-player mode"},
+		{"?players=3&mode=classic", "mode=classic: classic is a 2-player mode"},
+		{"?seed=x", "seed=x: not a valid value"},
+		{"?players=9", "players=9: a network game has 2..4 players"},
 	} {
 		_, err := ParseQuery(tc.query)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -114,6 +114,24 @@ var ErrReplay = errors.New("not a usable replay")
 
 // DecodeReplay parses a replay file, refusing other formats and versions with a clear error.
 func DecodeReplay(b []byte) (*Replay, error) {
+	r, err := decodeReplayHeader(b)
+	if err != nil {
+		return nil, err
+	}
+	body := b[replayHeader:]
+	// Divide rather than multiply: on 32-bit platforms frames × width can wrap around to
+	// the length of a short body, and playing it would run off the end of the inputs.
+	if w := r.Players * game.InputSize; r.Frames < 0 || len(body)%w != 0 || len(body)/w != r.Frames {
+		return nil, fmt.Errorf("%w: %d bytes of inputs for %d frames", ErrReplay, len(body), r.Frames)
+	}
+	r.Inputs = body
+	return r, nil
+}
+
+// decodeReplayHeader parses and checks a replay file's header (b may hold more, or only
+// the header): everything but the inputs, so ReadReplay knows what to expect before it
+// reads them.
+func decodeReplayHeader(b []byte) (*Replay, error) {
 	if len(b) < len(replayMagic) || !bytes.Equal(b[:len(replayMagic)], []byte(replayMagic)) {
 		return nil, fmt.Errorf("%w: not a p2pa replay file", ErrReplay)
 	}
@@ -133,7 +151,6 @@ func DecodeReplay(b []byte) (*Replay, error) {
 	size := int(p[16])
 	r.Frames = int(binary.LittleEndian.Uint32(p[17:]))
 	r.Checksum = binary.LittleEndian.Uint64(p[21:])
-	body := b[replayHeader:]
 	// game.Config reads 0 players or coins as "the default"; in a file they are garbage.
 	// Taken as defaults they would play another game than recorded, and zero players
 	// need no input bytes, so a bare header could ask for four billion frames.
@@ -149,30 +166,52 @@ func DecodeReplay(b []byte) (*Replay, error) {
 	if size != game.InputSize {
 		return nil, fmt.Errorf("%w: %d-byte inputs, want %d", ErrReplay, size, game.InputSize)
 	}
-	// Divide rather than multiply: on 32-bit platforms frames × width can wrap around to
-	// the length of a short body, and playing it would run off the end of the inputs.
-	if w := r.Players * size; r.Frames < 0 || len(body)%w != 0 || len(body)/w != r.Frames {
-		return nil, fmt.Errorf("%w: %d bytes of inputs for %d frames", ErrReplay, len(body), r.Frames)
-	}
-	r.Inputs = body
 	return r, nil
 }
 
-// ReadReplay reads and decodes a replay file.
+// ReadReplay reads and decodes a replay file. It reads the header first and refuses a
+// file that is not a replay, or whose length is not what its header says, before reading
+// the inputs, and then reads exactly those: a large file that is not a replay costs
+// nothing (it used to be read up to 64 MiB first and then called too large).
 func ReadReplay(path string) (*Replay, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, int64(maxReplay+replayHeader+1)))
+	head := make([]byte, replayHeader)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	r, err := decodeReplayHeader(head[:n])
 	if err != nil {
-		return nil, err // already names the file
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(b) > maxReplay+replayHeader {
-		return nil, fmt.Errorf("%s: %w: larger than %d MiB", path, ErrReplay, maxReplay>>20)
+	// In int64: frames (a uint32 on file) × width does not wrap on 32-bit platforms.
+	want := int64(r.Frames) * int64(r.Players*game.InputSize)
+	if want > maxReplay {
+		return nil, fmt.Errorf("%s: %w: %d frames of inputs, larger than %d MiB", path, ErrReplay, r.Frames, maxReplay>>20)
 	}
-	r, err := DecodeReplay(b)
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() != int64(replayHeader)+want {
+		// A pipe has no size to check; it is read up to the length the header says.
+		return nil, fmt.Errorf("%s: %w: %d bytes of inputs for %d frames", path, ErrReplay, fi.Size()-int64(replayHeader), r.Frames)
+	}
+	b := make([]byte, int64(replayHeader)+want)
+	copy(b, head)
+	if n, err := io.ReadFull(f, b[replayHeader:]); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: %w: %d bytes of inputs for %d frames", path, ErrReplay, n, r.Frames)
+		}
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	var extra [1]byte
+	if n, err := f.Read(extra[:]); n > 0 {
+		return nil, fmt.Errorf("%s: %w: more than the %d bytes of inputs of %d frames", path, ErrReplay, want, r.Frames)
+	} else if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	r, err = DecodeReplay(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -413,3 +413,36 @@ func agreedSeed(tb testing.TB, s *lockstep.Session) uint64 {
 	}
 	return seed
 }
+
+// TestReadReplayHeaderFirst: ReadReplay reads a file's header before the rest. A 1 GiB file
+// that is not a replay is called that (not "larger than 64 MiB", as when 64 MiB of it were
+// read first), one whose length is not what its header says is refused for it, and a
+// header that asks for more than 64 MiB of inputs is refused before they are read.
+func TestReadReplayHeaderFirst(t *testing.T) {
+	t.Parallel()
+	good := smallReplay(t)
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		head []byte
+		want string
+	}{
+		{"zeros", nil, "not a p2pa replay"},
+		{"text", []byte("frame=600 checksum=0123456789abcdef\n"), "not a p2pa replay"},
+		{"good header", good[:replayHeaderLen], "bytes of inputs for"},
+		{"whole replay", good, "bytes of inputs for"},
+		{"too many frames", mutate(good[:replayHeaderLen], replayOffFrames, 0xff, 0xff, 0xff, 0xff), "larger than 64 mib"},
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".replay")
+		if err := os.WriteFile(path, c.head, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(path, 1<<30); err != nil { // sparse: no disk, no time
+			t.Fatal(err)
+		}
+		_, err := peer.ReadReplay(path)
+		if err == nil || !errors.Is(err, peer.ErrReplay) || !strings.Contains(strings.ToLower(err.Error()), c.want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: %v, want an error naming %s and saying %q", c.name, err, path, c.want)
+		}
+	}
+}

@@ -174,19 +174,40 @@ func RunDiff(a, b string, out io.Writer) (bool, error) {
 	return true, nil
 }
 
+// readState reads a saved state for -diff: its header first, which says how long the state
+// is, so a file that is not a state, or not as long as its header says, is refused before
+// the rest is read; then exactly that many bytes.
 func readState(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	const limit = 64 << 20
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
+	head := make([]byte, game.HeaderSize)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	if len(data) > limit {
-		return nil, fmt.Errorf("%s: larger than any saved state", path)
+	size, err := game.EncodedSize(head[:n])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() != int64(size) {
+		return nil, fmt.Errorf("%s: %w: %d bytes, its header says %d", path, game.ErrState, fi.Size(), size)
+	}
+	data := make([]byte, size)
+	copy(data, head)
+	if n, err := io.ReadFull(f, data[len(head):]); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: %w: %d bytes, its header says %d", path, game.ErrState, len(head)+n, size)
+		}
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	var extra [1]byte
+	if n, err := f.Read(extra[:]); n > 0 {
+		return nil, fmt.Errorf("%s: %w: longer than the %d bytes its header says", path, game.ErrState, size)
+	} else if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if _, err := game.Decode(data); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

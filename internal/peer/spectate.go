@@ -176,8 +176,21 @@ func (w *Watch) Tick() {
 			w.state = st
 			fmt.Fprintf(w.out, "p2pa: watching a %d-player %s match, seed %d\n", w.sp.Players(), st.Mode(), w.sp.Seed())
 		case lockstep.EventPeerLeft:
-			fmt.Fprintf(w.out, "p2pa: player 0 left; the match is over at frame %d\n", e.Frame)
-			w.ended = fmt.Errorf("player 0 left at frame %d", e.Frame)
+			if errors.Is(e.Err, lockstep.ErrLegEnded) {
+				// Player 0 is there and the match goes on, from a state we cannot be
+				// handed yet: our last frame is one the match had.
+				fmt.Fprintf(w.out, "p2pa: a player rejoined and the match went on from frame %d, which spectators cannot follow yet; watching ends there\n", e.Frame)
+				w.ended = fmt.Errorf("the match went on from frame %d after a player rejoined, and spectators cannot follow it yet", e.Frame)
+				break
+			}
+			// Player 0's goodbye ends the match whether it quit or reached its -frames, and
+			// it does not say which: a match that reached our -frames simply ended there.
+			if w.opts.Frames > 0 && int(e.Frame) >= w.opts.Frames {
+				fmt.Fprintf(w.out, "p2pa: the match ended at frame %d\n", e.Frame)
+			} else {
+				fmt.Fprintf(w.out, "p2pa: player 0 ended the match at frame %d\n", e.Frame)
+			}
+			w.ended = fmt.Errorf("player 0 ended the match at frame %d", e.Frame)
 		case lockstep.EventDisconnected:
 			fmt.Fprintf(w.out, "p2pa: player 0 stopped answering; the match is over for us at frame %d\n", e.Frame)
 			w.ended = fmt.Errorf("player 0 stopped answering at frame %d", e.Frame)

@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"syscall"
 
 	"github.com/pion/logging"
 	"github.com/pion/turn/v5"
@@ -84,26 +85,55 @@ func (q *quota) add(user string, n int) {
 	}
 }
 
+// pairTries bounds listenPair's attempts at a port free for both UDP and TCP.
+const pairTries = 16
+
+// listenPair opens the UDP socket and the TCP listener on one port. Given port 0 the kernel
+// picks the UDP port, which another program may hold for TCP: then another port is tried,
+// rather than fail now and then for no fault of the caller's.
+func listenPair(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	for try := 1; ; try++ {
+		conn, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		tcp, err := net.Listen("tcp", conn.LocalAddr().String())
+		if err == nil {
+			return conn, tcp, nil
+		}
+		err = errors.Join(fmt.Errorf("TURN over TCP: %w", err), conn.Close())
+		if port != "0" || try == pairTries || !errors.Is(err, syscall.EADDRINUSE) {
+			return nil, nil, err
+		}
+	}
+}
+
 // New listens on cfg.Listen and starts relaying.
 func New(cfg Config) (*Relay, error) {
 	if cfg.Secret == "" {
 		return nil, errors.New("relay: no secret: the relay would be open to anyone")
 	}
-	conn, err := net.ListenPacket("udp", cfg.Listen)
+	// TURN over TCP on the same port: the allocation still relays UDP to the peer, only the
+	// player's leg to the relay is TCP.
+	conn, tcp, err := listenPair(cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
 	}
 	local, err := netip.ParseAddrPort(conn.LocalAddr().String())
 	if err != nil {
-		_ = conn.Close() // the parse error is the one to report
-		return nil, fmt.Errorf("relay: local address %v: %w", conn.LocalAddr(), err)
+		// The parse error is the one to report.
+		return nil, errors.Join(fmt.Errorf("relay: local address %v: %w", conn.LocalAddr(), err), conn.Close(), tcp.Close())
 	}
 	public := cfg.Public
 	if !public.IsValid() {
 		public = local.Addr().Unmap()
 		if public.IsUnspecified() {
-			_ = conn.Close() // the configuration error is the one to report
-			return nil, fmt.Errorf("relay: listening on %v: give the public address clients reach it at", local)
+			// The configuration error is the one to report.
+			return nil, errors.Join(fmt.Errorf("relay: listening on %v: give the public address clients reach it at", local), conn.Close(), tcp.Close())
 		}
 	}
 	log := cfg.Logger
@@ -125,13 +155,6 @@ func New(cfg Config) (*Relay, error) {
 	}
 	if r.quota.max == 0 {
 		r.quota.max = DefaultAllocations
-	}
-	// TURN over TCP on the same port: the allocation still relays UDP to the peer, only the
-	// player's leg to the relay is TCP.
-	tcp, err := net.Listen("tcp", local.String())
-	if err != nil {
-		_ = conn.Close() // the TCP port's error is the one to report
-		return nil, fmt.Errorf("relay: TURN over TCP: %w", err)
 	}
 	gen := &turn.RelayAddressGeneratorStatic{RelayAddress: net.IP(public.AsSlice()), Address: relayBind}
 	permit := func(client net.Addr, peer net.IP) bool {
