@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -77,7 +79,12 @@ func serve(o peer.ServeOptions, stdout, stderr io.Writer) int {
 		_ = srv.Close() // it served nobody
 		return 2
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	var handler http.Handler = srv
+	if o.Web != "" {
+		handler = withWeb(srv, o.Web)
+		fmt.Fprintf(stdout, "p2pa: the browser page from %s at / (open http://THIS-HOST:%d/)\n", o.Web, ln.Addr().(*net.TCPAddr).Port)
+	}
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "p2pa: rooms at http://%v (players give -server http://THIS-HOST:%d)\n", ln.Addr(), ln.Addr().(*net.TCPAddr).Port)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -110,4 +117,30 @@ func serve(o peer.ServeOptions, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, "p2pa: server stopped")
 	return status
+}
+
+// withWeb serves the rooms (the WebSocket and /healthz) and, everywhere else, the browser
+// build in dir: one origin, so the page finds the rooms from its own address. The files are
+// read from disk, never embedded: the wasm is tens of megabytes and most servers never
+// serve it. A .wasm is sent gzipped when the build has the .gz copy and the browser takes it.
+func withWeb(rooms http.Handler, dir string) http.Handler {
+	files := http.FileServer(http.Dir(dir))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/ws", "/healthz":
+			rooms.ServeHTTP(w, r)
+			return
+		}
+		if strings.HasSuffix(r.URL.Path, ".wasm") && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			gz := filepath.Join(dir, filepath.FromSlash(path.Clean(r.URL.Path))+".gz")
+			if _, err := os.Stat(gz); err == nil {
+				w.Header().Set("Content-Encoding", "gzip")
+				w.Header().Set("Content-Type", "application/wasm")
+				w.Header().Add("Vary", "Accept-Encoding")
+				http.ServeFile(w, r, gz)
+				return
+			}
+		}
+		files.ServeHTTP(w, r)
+	})
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,10 +25,11 @@ type ServeOptions struct {
 	TURNAllow  []netip.Prefix // -turn-allow CIDR,...: private ranges the relay may relay to anyway
 	ICE        []string       // -ice URL,...: STUN/TURN servers to hand out besides (or instead of) the relay
 	TURNSecret string         // -turn-secret S: TURN REST secret of the -ice TURN servers (and the relay's)
+	Web        string         // -web DIR: the browser build (make web's bin/web) served at /, beside the rooms
 }
 
 // serveFlags are the flags that go with -serve; every other one plays a match.
-var serveFlags = []string{"serve", "turn", "public", "turn-allow", "ice", "turn-secret", "profile", "h", "help"}
+var serveFlags = []string{"serve", "turn", "public", "turn-allow", "ice", "turn-secret", "web", "profile", "h", "help"}
 
 // serveFlagVars declares the -serve flags on fs; the string ones are parsed by checkServe.
 func serveFlagVars(fs *flag.FlagSet, o *Options, public, allow, ice *string) {
@@ -39,6 +42,8 @@ func serveFlagVars(fs *flag.FlagSet, o *Options, public, allow, ice *string) {
 	fs.StringVar(allow, "turn-allow", "", "with -turn: comma-separated ranges (CIDR) of private addresses the relay may relay to\n"+
 		"(by default it refuses private, loopback and link-local ones)")
 	fs.StringVar(ice, "ice", "", "with -serve: comma-separated STUN/TURN URLs handed to players, e.g. stun:stun.example.org:3478,turn:relay.example.org:3478")
+	fs.StringVar(&o.Serve.Web, "web", "", "with -serve: also serve this folder (make web's bin/web) at /, so a browser that opens\n"+
+		"http://HOST:PORT/ plays through the rooms of the same server")
 	fs.StringVar(&o.Serve.TURNSecret, "turn-secret", "", "with -serve: the shared secret of the -ice TURN servers (coturn's static-auth-secret),\n"+
 		"also the relay's (default: a random one)")
 }
@@ -47,7 +52,7 @@ func serveFlagVars(fs *flag.FlagSet, o *Options, public, allow, ice *string) {
 func (o *Options) checkServe(name string, set map[string]bool, public, allow, ice string) error {
 	s := &o.Serve
 	if s.Addr == "" {
-		for _, f := range []string{"turn", "public", "turn-allow", "ice", "turn-secret"} {
+		for _, f := range []string{"turn", "public", "turn-allow", "ice", "turn-secret", "web"} {
 			if set[f] {
 				return fmt.Errorf("-%s: only with -serve ADDR", f)
 			}
@@ -60,6 +65,11 @@ func (o *Options) checkServe(name string, set map[string]bool, public, allow, ic
 	for f := range set {
 		if !slices.Contains(serveFlags, f) {
 			return fmt.Errorf("-%s: not with -serve (the server plays no match)", f)
+		}
+	}
+	if s.Web != "" {
+		if err := checkWebDir(s.Web); err != nil {
+			return fmt.Errorf("-web %s: %w", s.Web, err)
 		}
 	}
 	if err := checkHostPort(s.Addr); err != nil {
@@ -133,6 +143,16 @@ func checkHostPort(hp string) error {
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		return fmt.Errorf("port %q: want 0..65535", port)
+	}
+	return nil
+}
+
+// checkWebDir reports whether dir holds a browser build: index.html beside the wasm.
+func checkWebDir(dir string) error {
+	for _, f := range []string{"index.html", "wasm_exec.js", "p2pa-window.wasm"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			return fmt.Errorf("not a browser build (make web makes one in bin/web): %w", err)
+		}
 	}
 	return nil
 }

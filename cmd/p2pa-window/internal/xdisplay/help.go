@@ -124,4 +124,7 @@ Flags:
     	with -serve: the shared secret of the -ice TURN servers (coturn's static-auth-secret),
     	also the relay's (default: a random one)
   -v	verbose structured logs on stderr
+  -web string
+    	with -serve: also serve this folder (make web's bin/web) at /, so a browser that opens
+    	http://HOST:PORT/ plays through the rooms of the same server
 `
