@@ -20,6 +20,7 @@ func TestFrozenPlayerRoles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 15 s match with a 3 s freeze")
 	}
+	t.Parallel()
 	timeouts := []string{"-interrupt", "500ms", "-disconnect", "1500ms"}
 	p0, addr := startHost(t, 90*time.Second, 2, append([]string{"-frames", "900", "-seed", "4"}, timeouts...)...)
 	p1 := cliStart(t, 90*time.Second, nil, append([]string{"-p", "1", "-peer", addr, "-listen", "127.0.0.1:0", "-headless", "-bot", "-frames", "900"}, timeouts...)...)

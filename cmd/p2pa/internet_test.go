@@ -105,6 +105,7 @@ func TestInternetMatrix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays whole matches across emulated NATs")
 	}
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		nats      [2]netns.NAT
@@ -139,6 +140,7 @@ func TestInternetNoPath(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays across emulated NATs")
 	}
+	t.Parallel()
 	in := newInternet(t, false, netns.Symmetric, netns.Symmetric)
 	p0 := in.player("player 0", 0, "-p", "0", "-room", "nopath", "-frames", internetFrames)
 	waitFor(t, p0, regexp.MustCompile(`(?i)room nopath`), 30*time.Second)
@@ -173,6 +175,7 @@ func TestInternetThreePlayers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays across emulated NATs")
 	}
+	t.Parallel()
 	in := newInternet(t, true, netns.PortRestricted, netns.PortRestricted, netns.Symmetric)
 	p0 := in.player("player 0", 0, "-p", "0", "-players", "3", "-room", "three", "-frames", internetFrames)
 	waitFor(t, p0, regexp.MustCompile(`(?i)room three`), 30*time.Second)
@@ -191,6 +194,7 @@ func TestInternetRejoin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays across emulated NATs")
 	}
+	t.Parallel()
 	in := newInternet(t, true, netns.PortRestricted, netns.PortRestricted)
 	p0 := in.player("player 0", 0, "-p", "0", "-room", "again", "-frames", "1500")
 	waitFor(t, p0, regexp.MustCompile(`(?i)room again`), 30*time.Second)
@@ -214,6 +218,7 @@ func TestInternetSpectator(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays across emulated NATs")
 	}
+	t.Parallel()
 	in := newInternet(t, true, netns.PortRestricted, netns.PortRestricted, netns.Symmetric)
 	p0 := in.player("player 0", 0, "-p", "0", "-room", "watched", "-frames", internetFrames)
 	waitFor(t, p0, regexp.MustCompile(`(?i)room watched`), 30*time.Second)

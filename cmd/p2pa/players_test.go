@@ -51,6 +51,7 @@ func TestFourPlayers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 15 s match of four processes")
 	}
+	t.Parallel()
 	p0, addr := startHost(t, 90*time.Second, 4, "-mode", "versus", "-frames", "900")
 	procs := []*proctest.Proc{p0}
 	for k := 1; k < 4; k++ {
@@ -96,6 +97,7 @@ func TestThreePlayersOneKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 25 s match of three processes")
 	}
+	t.Parallel()
 	p0, addr := startHost(t, 120*time.Second, 3, "-mode", "versus", "-frames", "1200", "-rejoin", "0")
 	p1 := cliStart(t, 120*time.Second, nil, "-p", "1", "-peer", addr, "-listen", "127.0.0.1:0", "-headless", "-bot", "-frames", "1200", "-rejoin", "0")
 	p2 := cliStart(t, 120*time.Second, nil, "-p", "2", "-peer", addr, "-listen", "127.0.0.1:0", "-headless", "-bot", "-frames", "1200", "-rejoin", "0",
@@ -140,6 +142,7 @@ func TestThreePlayersOneKilled(t *testing.T) {
 // TestSeatsRefused: a joiner asking for a seat that is taken, or one the match does not
 // have, is refused with a clear line, and player 0 goes on waiting for the missing player.
 func TestSeatsRefused(t *testing.T) {
+	t.Parallel()
 	p0, addr := startHost(t, 60*time.Second, 3)
 	p1 := cliStart(t, 60*time.Second, nil, "-p", "1", "-peer", addr, "-listen", "127.0.0.1:0", "-headless", "-bot")
 	if _, err := p0.WaitLine(t.Context(), proctest.Substring("player 1 is in")); err != nil {
@@ -177,6 +180,7 @@ func TestJoinerAdoptsHostGame(t *testing.T) {
 	if testing.Short() {
 		t.Skip("two matches of two processes")
 	}
+	t.Parallel()
 	for _, tc := range []struct {
 		name       string
 		host, join []string
@@ -231,6 +235,7 @@ func TestSpectatorsAtTheEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 5 s match of four processes")
 	}
+	t.Parallel()
 	p0, addr := startHost(t, 60*time.Second, 2, "-frames", "300", "-seed", "11")
 	to := cliStart(t, 60*time.Second, nil, "-spectate", addr, "-headless", "-frames", "300", "-listen", "127.0.0.1:0")
 	open := cliStart(t, 60*time.Second, nil, "-spectate", addr, "-headless", "-listen", "127.0.0.1:0")

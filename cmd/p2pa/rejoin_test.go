@@ -227,6 +227,7 @@ func TestRejoinPlayer1Killed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 30 s match of two processes")
 	}
+	t.Parallel()
 	common := []string{"-seed", rejoinSeed, "-frames", rejoinFrames}
 	p0, addr, _ := rejoinHost(t, 2, common...)
 	p1cmd := joinerCmd(1, addr, common...)
@@ -244,6 +245,7 @@ func TestRejoinPlayer0Killed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 30 s match of two processes")
 	}
+	t.Parallel()
 	common := []string{"-seed", rejoinSeed, "-frames", rejoinFrames}
 	p0, addr, p0cmd := rejoinHost(t, 2, common...)
 	p1 := rejoinStart(t, "player 1", joinerCmd(1, addr, common...)...)
@@ -263,6 +265,7 @@ func TestRejoinRefused(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 40 s match of two processes and three refused attempts")
 	}
+	t.Parallel()
 	common := []string{"-seed", rejoinSeed, "-frames", rejoinFrames, "-rejoin", "1m"}
 	p0, addr, _ := rejoinHost(t, 2, append(common, "-secret", "tulip")...)
 	p1cmd := joinerCmd(1, addr, append(common, "-secret", "tulip")...)
@@ -321,6 +324,7 @@ func TestRejoinWindowExpires(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 15 s match of two processes")
 	}
+	t.Parallel()
 	common := []string{"-seed", rejoinSeed, "-frames", rejoinFrames, "-rejoin", "2s"}
 	p0, addr, _ := rejoinHost(t, 2, common...)
 	p1 := rejoinStart(t, "player 1", joinerCmd(1, addr, common...)...)
@@ -357,6 +361,7 @@ func TestRejoinThreePlayers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 30 s match of three processes")
 	}
+	t.Parallel()
 	common := []string{"-seed", rejoinSeed, "-frames", rejoinFrames}
 	p0, addr, _ := rejoinHost(t, 3, append([]string{"-mode", "versus"}, common...)...)
 	p1 := rejoinStart(t, "player 1", joinerCmd(1, addr, common...)...)
@@ -375,6 +380,7 @@ func TestRejoinOff(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 12 s match of two processes")
 	}
+	t.Parallel()
 	common := []string{"-seed", rejoinSeed, "-frames", rejoinFrames, "-rejoin", "0"}
 	p0, addr, _ := rejoinHost(t, 2, common...)
 	p1 := rejoinStart(t, "player 1", joinerCmd(1, addr, common...)...)
@@ -455,6 +461,7 @@ func TestRejoinFourPlayers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("30 s matches of four processes")
 	}
+	t.Parallel()
 	var sums []string
 	for try := range 2 {
 		t.Run(strconv.Itoa(try), func(t *testing.T) {
@@ -492,6 +499,7 @@ func TestRejoinSpectatorAgrees(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 30 s match of two processes and a spectator")
 	}
+	t.Parallel()
 	rec := filepath.Join(t.TempDir(), "m.rep")
 	common := []string{"-seed", rejoinSeed, "-frames", rejoinFrames}
 	p0, addr, _ := rejoinHost(t, 2, append([]string{"-record", rec}, common...)...)

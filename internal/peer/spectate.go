@@ -13,6 +13,7 @@ import (
 
 	"p2pa/game"
 	"p2pa/lockstep"
+	"p2pa/netplay"
 	"p2pa/transport"
 )
 
@@ -30,7 +31,7 @@ type Watch struct {
 	readable <-chan struct{}
 	notes    <-chan LinkNote // the link's news, if it has any
 	clock    transport.Clock
-	sp       *lockstep.Spectator
+	sp       *netplay.Spectator
 	state    *game.State
 	buf      []byte
 	ended    error // why player 0 is gone, once it is
@@ -83,14 +84,56 @@ func StartWatchLink(o Options, link Link, out io.Writer) (*Watch, error) {
 	return w, nil
 }
 
-// start makes the spectator's session, which greets player 0 at host.
+// start makes the spectator's runner (netplay.Spectator, the loop every front end runs),
+// which greets player 0 at host.
 func (w *Watch) start(host netip.AddrPort) error {
-	sp, err := lockstep.NewSpectator(lockstep.Config{
-		Secret: w.opts.Secret, Nonce: randomUint64(),
-		InterruptTimeout: w.opts.Interrupt, DisconnectTimeout: w.opts.Disconnect,
-	}, host)
+	frames := lockstep.Frame(max(w.opts.Frames, 0))
+	sp, err := netplay.NewSpectator(netplay.SpectatorConfig{
+		Session: lockstep.Config{
+			Secret: w.opts.Secret, Nonce: randomUint64(),
+			InterruptTimeout: w.opts.Interrupt, DisconnectTimeout: w.opts.Disconnect,
+		},
+		Host: host, Conn: w.conn, Clock: w.clock, FinishAt: frames,
+		NewGame: w.newGame, OnEvent: w.onEvent,
+	})
 	w.sp = sp
 	return err
+}
+
+// newGame makes the coin game player 0 described, and says what is being watched.
+func (w *Watch) newGame(m netplay.Watched) (lockstep.Game, error) {
+	st, err := spectatorGame(m)
+	if err != nil {
+		return nil, err
+	}
+	w.state = st
+	fmt.Fprintf(w.out, "p2pa: watching a %d-player %s match, seed %d\n", m.Players, st.Mode(), m.Seed)
+	return st, nil
+}
+
+// onEvent prints what ends watching, as it happens.
+func (w *Watch) onEvent(e lockstep.Event) {
+	switch e.Kind {
+	case lockstep.EventPeerLeft:
+		if errors.Is(e.Err, lockstep.ErrLegEnded) {
+			// Player 0 is there and the match goes on, from a state we cannot be
+			// handed yet: our last frame is one the match had.
+			fmt.Fprintf(w.out, "p2pa: a player rejoined and the match went on from frame %d, which spectators cannot follow yet; watching ends there\n", e.Frame)
+			w.ended = fmt.Errorf("the match went on from frame %d after a player rejoined, and spectators cannot follow it yet", e.Frame)
+			return
+		}
+		// Player 0's goodbye ends the match whether it quit or reached its -frames, and
+		// it does not say which: a match that reached our -frames simply ended there.
+		if w.opts.Frames > 0 && int(e.Frame) >= w.opts.Frames {
+			fmt.Fprintf(w.out, "p2pa: the match ended at frame %d\n", e.Frame)
+		} else {
+			fmt.Fprintf(w.out, "p2pa: player 0 ended the match at frame %d\n", e.Frame)
+		}
+		w.ended = fmt.Errorf("player 0 ended the match at frame %d", e.Frame)
+	case lockstep.EventDisconnected:
+		fmt.Fprintf(w.out, "p2pa: player 0 stopped answering; the match is over for us at frame %d\n", e.Frame)
+		w.ended = fmt.Errorf("player 0 stopped answering at frame %d", e.Frame)
+	}
 }
 
 // RunSpectate is p2pa -spectate HOST:PORT -headless.
@@ -146,7 +189,8 @@ func (w *Watch) readNotes() {
 	}
 }
 
-// Tick reads what arrived, runs the game forward on the inputs held, and sends.
+// Tick reads what arrived, runs the game forward on the inputs held, and sends
+// (netplay.Spectator.Tick); a failure ends watching.
 func (w *Watch) Tick() {
 	if w.Done() {
 		return
@@ -155,74 +199,20 @@ func (w *Watch) Tick() {
 	if w.err != nil {
 		return
 	}
-	now := w.clock.Now()
-	for {
-		n, from, ok := w.conn.ReadFrom(w.buf)
-		if !ok {
-			break
-		}
-		if n <= len(w.buf) {
-			w.sp.Receive(from, w.buf[:n], now)
-		}
-	}
-	for _, e := range w.sp.Events() {
-		switch e.Kind {
-		case lockstep.EventRunning:
-			st, err := spectatorGame(w.sp)
-			if err != nil {
-				w.err = err
-				return
-			}
-			w.state = st
-			fmt.Fprintf(w.out, "p2pa: watching a %d-player %s match, seed %d\n", w.sp.Players(), st.Mode(), w.sp.Seed())
-		case lockstep.EventPeerLeft:
-			if errors.Is(e.Err, lockstep.ErrLegEnded) {
-				// Player 0 is there and the match goes on, from a state we cannot be
-				// handed yet: our last frame is one the match had.
-				fmt.Fprintf(w.out, "p2pa: a player rejoined and the match went on from frame %d, which spectators cannot follow yet; watching ends there\n", e.Frame)
-				w.ended = fmt.Errorf("the match went on from frame %d after a player rejoined, and spectators cannot follow it yet", e.Frame)
-				break
-			}
-			// Player 0's goodbye ends the match whether it quit or reached its -frames, and
-			// it does not say which: a match that reached our -frames simply ended there.
-			if w.opts.Frames > 0 && int(e.Frame) >= w.opts.Frames {
-				fmt.Fprintf(w.out, "p2pa: the match ended at frame %d\n", e.Frame)
-			} else {
-				fmt.Fprintf(w.out, "p2pa: player 0 ended the match at frame %d\n", e.Frame)
-			}
-			w.ended = fmt.Errorf("player 0 ended the match at frame %d", e.Frame)
-		case lockstep.EventDisconnected:
-			fmt.Fprintf(w.out, "p2pa: player 0 stopped answering; the match is over for us at frame %d\n", e.Frame)
-			w.ended = fmt.Errorf("player 0 stopped answering at frame %d", e.Frame)
-		case lockstep.EventFailed:
-			w.err = e.Err
-			return
-		}
-	}
-	if w.state != nil {
-		for _, r := range w.sp.Step(now) {
-			if w.atEnd() {
-				break
-			}
-			if err := lockstep.Apply(w.state, []lockstep.Request{r}); err != nil {
-				w.err = err
-				return
-			}
-		}
-	}
-	for _, d := range w.sp.Outgoing(now) {
-		_ = w.conn.WriteTo(d.Data, d.To) // a lost datagram: the protocol recovers
+	w.sp.Tick()
+	if res := w.sp.Result(); w.sp.Done() && res.Reason == netplay.EndFailed {
+		w.err = res.Err
 	}
 }
 
 func (w *Watch) atEnd() bool {
-	return w.state != nil && w.opts.Frames > 0 && int(w.state.Frame()) >= w.opts.Frames
+	return w.sp.Done() && w.sp.Result().Reason == netplay.EndFinished
 }
 
 // Done reports whether watching is over: -frames reached, player 0 gone and every frame it
 // sent run, a failure, or Quit.
 func (w *Watch) Done() bool {
-	return w.quit || w.err != nil || w.atEnd() || (w.ended != nil && (w.state == nil || w.sp.Ended()))
+	return w.quit || w.err != nil || w.sp.Done()
 }
 
 // Quit stops watching; Stop does on a signal.
@@ -233,7 +223,7 @@ func (w *Watch) Stop(sig os.Signal) { w.quit, w.sig = true, sig }
 func (w *Watch) State() *game.State { return w.state }
 
 // Running reports whether the handshake is done; Ended whether player 0 is gone.
-func (w *Watch) Running() bool { return w.sp.Running() }
+func (w *Watch) Running() bool { return w.sp.Session().Running() }
 func (w *Watch) Ended() bool   { return w.ended != nil }
 
 // Err is the failure that ended watching, if any.
@@ -271,18 +261,18 @@ func (w *Watch) Close() error {
 }
 
 // spectatorGame makes the game the match plays, from what player 0's handshake said.
-func spectatorGame(sp *lockstep.Spectator) (*game.State, error) {
+func spectatorGame(sp netplay.Watched) (*game.State, error) {
 	var mode string
 	var coins int
-	if _, err := fmt.Sscanf(sp.Game(), "p2pa-coins mode=%s coins=%d", &mode, &coins); err != nil {
-		return nil, fmt.Errorf("player 0 plays %q, not a coin game this spectator knows", sp.Game())
+	if _, err := fmt.Sscanf(sp.Game, "p2pa-coins mode=%s coins=%d", &mode, &coins); err != nil {
+		return nil, fmt.Errorf("player 0 plays %q, not a coin game this spectator knows", sp.Game)
 	}
 	m, err := game.ParseMode(mode)
 	if err != nil {
-		return nil, fmt.Errorf("player 0 plays %q: %w", sp.Game(), err)
+		return nil, fmt.Errorf("player 0 plays %q: %w", sp.Game, err)
 	}
-	if sp.InputSize() != game.InputSize {
-		return nil, fmt.Errorf("player 0 sends %d-byte inputs, the coin game has %d", sp.InputSize(), game.InputSize)
+	if sp.InputSize != game.InputSize {
+		return nil, fmt.Errorf("player 0 sends %d-byte inputs, the coin game has %d", sp.InputSize, game.InputSize)
 	}
-	return game.New(game.Config{Mode: m, Coins: coins, Players: sp.Players(), Seed: sp.Seed()})
+	return game.New(game.Config{Mode: m, Coins: coins, Players: sp.Players, Seed: sp.Seed})
 }
