@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"regexp"
 	"strconv"
 	"syscall"
@@ -18,8 +19,9 @@ import (
 func startServer(t *testing.T) string {
 	t.Helper()
 	for attempt := 0; ; attempt++ {
-		addr := "127.0.0.1:" + strconv.Itoa(proctest.FreeUDPPort(t)) // the TCP port is very likely free too
-		p := proctest.Start(t, "server", cliBinary(t), []string{"-serve", addr}, proctest.KillAfter(2*time.Minute))
+		addr := "127.0.0.1:" + strconv.Itoa(freeTCPPort(t))
+		// Killed only if the test itself hangs: the server lives as long as the test.
+		p := proctest.Start(t, "server", cliBinary(t), []string{"-serve", addr}, proctest.KillAfter(10*time.Minute))
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 		_, err := p.WaitLine(ctx, regexp.MustCompile(`rooms at`))
 		cancel()
@@ -46,11 +48,11 @@ func TestRoomRefusals(t *testing.T) {
 	}
 	t.Parallel()
 	url := startServer(t)
-	host := proctest.Start(t, "player 0", cliBinary(t), []string{"-p", "0", "-server", url, "-room", "taken", "-headless", "-bot"}, proctest.KillAfter(2*time.Minute))
+	host := proctest.Start(t, "player 0", cliBinary(t), []string{"-p", "0", "-server", url, "-room", "taken", "-headless", "-bot"}, proctest.KillAfter(5*time.Minute))
 	if _, err := host.WaitLine(t.Context(), regexp.MustCompile(`room TAKEN`)); err != nil {
 		t.Fatalf("player 0 did not open its room: %v", host)
 	}
-	down := "http://127.0.0.1:" + strconv.Itoa(proctest.FreeUDPPort(t))
+	down := "http://127.0.0.1:" + strconv.Itoa(freeTCPPort(t))
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -60,8 +62,9 @@ func TestRoomRefusals(t *testing.T) {
 		{"no such room", []string{"-p", "1", "-server", url, "-room", "nobody"}, "room NOBODY does not exist on " + url},
 		{"seat taken", []string{"-p", "0", "-server", url, "-room", "taken"}, "player 0's seat in room TAKEN is taken by another player"},
 	} {
+		// One after the other: a parallel subtest may wait minutes for a slot while the
+		// package's long tests run, and the room's player 0 is only kept so long.
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			start := time.Now()
 			p := cliRun(t, time.Minute, nil, append(tc.args, "-headless", "-bot")...)
 			if p.ExitCode() != 1 {
@@ -96,4 +99,18 @@ func TestRoomOnLoopback(t *testing.T) {
 	if !reachedDirectly.MatchString(cliStdout(p1)) {
 		t.Errorf("player 1 did not say how it reached player 0:\n%v", p1)
 	}
+}
+
+// freeTCPPort returns a TCP port nothing listens on at the moment on 127.0.0.1.
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return port
 }
