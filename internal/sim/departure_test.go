@@ -88,14 +88,14 @@ func TestDepartureAgreement(t *testing.T) {
 // agree on everything.
 func departure(players, leaver, frames int, vanishAt time.Duration, seed uint64, link func(from, to int) transport.LinkConfig) error {
 	s, err := New(Scenario{
-		Players: players, Frames: frames, Seed: seed, Mode: game.Versus, Coins: 40,
+		Players: players, Frames: frames, Seed: seed,
 		LinkFor: link,
-		Vanish:  func(p int, now time.Duration) bool { return p == leaver && now >= vanishAt },
-	})
+		Vanish:  vanishing(map[int]time.Duration{leaver: vanishAt}),
+	}, Coins{Mode: game.Versus, Coins: 40})
 	if err != nil {
 		return err
 	}
-	if err := s.Run(); err != nil {
+	if err := s.Play(); err != nil {
 		return err
 	}
 	departed := lockstep.NullFrame
@@ -103,7 +103,7 @@ func departure(players, leaver, frames int, vanishAt time.Duration, seed uint64,
 		if p.Player == leaver {
 			continue
 		}
-		if err := p.Session.Err(); err != nil {
+		if err := p.Runner.Session().Err(); err != nil {
 			return fmt.Errorf("player %d: %v", p.Player, err)
 		}
 		var left []lockstep.Event
@@ -123,10 +123,10 @@ func departure(players, leaver, frames int, vanishAt time.Duration, seed uint64,
 		} else if left[0].Frame != departed {
 			return fmt.Errorf("player %d says player %d left at frame %d, an earlier survivor %d", p.Player, leaver, left[0].Frame, departed)
 		}
-		if f := p.Session.EndFrame(); f != departed {
+		if f := p.Runner.Session().EndFrame(); f != departed {
 			return fmt.Errorf("player %d: EndFrame %d, departure frame %d", p.Player, f, departed)
 		}
-		if c := p.Session.ConfirmedFrame(); int(c) < frames-1-lockstep.DefaultMaxPrediction {
+		if c := p.Runner.Session().ConfirmedFrame(); int(c) < frames-1-lockstep.DefaultMaxPrediction {
 			return fmt.Errorf("player %d confirmed only frame %d of %d", p.Player, c, frames)
 		}
 	}
@@ -139,7 +139,7 @@ func departure(players, leaver, frames int, vanishAt time.Duration, seed uint64,
 		if p.Player == leaver {
 			continue
 		}
-		sum, ok := p.Checksum(int(departed))
+		sum, ok := p.Checksum(departed)
 		if !ok {
 			return fmt.Errorf("player %d has no checksum of the departure frame %d", p.Player, departed)
 		}
@@ -150,4 +150,9 @@ func departure(players, leaver, frames int, vanishAt time.Duration, seed uint64,
 		}
 	}
 	return nil
+}
+
+// vanishing is a Scenario.Vanish: each player in at vanishes at its time.
+func vanishing(at map[int]time.Duration) func(p int) time.Duration {
+	return func(p int) time.Duration { return at[p] }
 }
