@@ -52,8 +52,8 @@ func (p *Peer) confirmed(f lockstep.Frame, _ []byte) {
 	if !ok {
 		return
 	}
-	for int(f) >= len(p.sums) {
-		p.sums, p.have = append(p.sums, 0), append(p.have, false)
+	if n := int(f) + 1 - len(p.sums); n > 0 {
+		p.sums, p.have = append(p.sums, make([]uint64, n)...), append(p.have, make([]bool, n)...)
 	}
 	if p.have[f] {
 		p.Repeated++

@@ -202,7 +202,9 @@ func (s *Sim) newPeer(p, life int) (*Peer, error) {
 	}
 	pc := s.cfg
 	pc.Seed, pc.Nonce = fixed(sc.Seed+1), fixed(sc.Seed*131+uint64(p)+uint64(life)<<32)
-	pe := &Peer{Player: p, Life: life, Addr: Addr(p), Conn: conn}
+	// Room for a checksum of every frame up to Frames, where the match ends.
+	pe := &Peer{Player: p, Life: life, Addr: Addr(p), Conn: conn,
+		sums: make([]uint64, 0, sc.Frames+1), have: make([]bool, 0, sc.Frames+1)}
 	player := p
 	rc := netplay.Config{
 		Session: pc, Player: p, Peers: addrs, Conn: conn, Clock: s.Clock,
