@@ -92,20 +92,18 @@ func (p *Peer) JoinedAt() (lockstep.Frame, bool) {
 
 // Count is how many events of kind k the peer saw.
 func (p *Peer) Count(k lockstep.EventKind) int {
-	n := 0
-	for _, e := range p.Events {
-		if e.Kind == k {
-			n++
-		}
-	}
-	return n
+	return count(p.Events, func(e lockstep.Event) bool { return e.Kind == k })
 }
 
 // CountRejoins is how many rejoin events of kind k the peer saw.
 func (p *Peer) CountRejoins(k netplay.RejoinEventKind) int {
+	return count(p.Rejoins, func(e RejoinAt) bool { return e.Kind == k })
+}
+
+func count[E any](es []E, match func(E) bool) int {
 	n := 0
-	for _, e := range p.Rejoins {
-		if e.Kind == k {
+	for _, e := range es {
+		if match(e) {
 			n++
 		}
 	}

@@ -92,12 +92,11 @@ const (
 	OnTick
 )
 
+var deliveryNames = [...]string{OnArrival: "on-arrival", OnTick: "on-tick"}
+
 func (d Delivery) String() string {
-	switch d {
-	case OnArrival:
-		return "on-arrival"
-	case OnTick:
-		return "on-tick"
+	if int(d) < len(deliveryNames) {
+		return deliveryNames[d]
 	}
 	return fmt.Sprintf("Delivery(%d)", uint8(d))
 }
