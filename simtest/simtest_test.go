@@ -240,7 +240,7 @@ func TestFaults(t *testing.T) {
 		drift bool
 		// minCompared is how many frame pairs the run must compare; default 500.
 		minCompared int
-		check func(t *testing.T, s *simtest.Sim)
+		check       func(t *testing.T, s *simtest.Sim)
 	}{
 		{name: "on-tick", sc: simtest.Scenario{Seed: 111, Link: lan, Delivery: simtest.OnTick}},
 		// Every datagram lost for 2 s: longer than the interrupt timeout (750 ms), shorter
@@ -256,7 +256,7 @@ func TestFaults(t *testing.T) {
 			}},
 		{name: "hold-vanish", minCompared: 200, sc: simtest.Scenario{Seed: 113, Link: lan, Hold: true,
 			Session: lockstep.Config{DisconnectTimeout: time.Second, InterruptTimeout: 200 * ms},
-			Vanish: func(p int) time.Duration { return time.Duration(p) * 4 * time.Second }},
+			Vanish:  func(p int) time.Duration { return time.Duration(p) * 4 * time.Second }},
 			check: func(t *testing.T, s *simtest.Sim) {
 				// Player 0 plays on alone to the end and holds there: its match does not end.
 				p0 := s.Peers[0]
