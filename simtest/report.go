@@ -85,21 +85,28 @@ func (s *Sim) failed() error {
 // Compare checks the peers' checksums at every frame two or more of them confirmed, in the
 // match's frames. A process that Restarts killed takes part with the frames up to the one
 // its successor rejoined at: every player played those on the same inputs, while after it
-// the survivors played on with the successor's. It returns how many frame pairs were
-// compared, and an error naming the first frame that differs (and the players, by their
-// index in Peers, then Dead).
+// the survivors played on with the successor's. Likewise a player who vanished takes part
+// up to the frame the others report it left at (its departure frame): after it they play
+// without its inputs, which it may have confirmed a few more frames with. It returns how
+// many frame pairs were compared, and an error naming the first frame that differs (and
+// the players, by their index in Peers, then Dead).
 func (s *Sim) Compare() (int, error) {
 	all := append(append([]*Peer(nil), s.Peers...), s.Dead...)
 	limit := make([]int, len(all))
 	last := 0
 	for i, p := range all {
 		limit[i] = p.last()
-		if i >= len(s.Peers) {
+		switch {
+		case i >= len(s.Peers):
 			limit[i] = -1 // its successor never rejoined: nothing says where its frames end
 			if next := s.successor(p); next != nil {
 				if f, ok := next.JoinedAt(); ok {
 					limit[i] = min(int(f), p.last())
 				}
+			}
+		case p.Gone:
+			if f, ok := s.departure(p.Player); ok {
+				limit[i] = min(int(f), p.last())
 			}
 		}
 		last = max(last, limit[i])
@@ -110,6 +117,22 @@ func (s *Sim) Compare() (int, error) {
 		}
 		return all[peer].Checksum(f)
 	})
+}
+
+// departure is the earliest frame a player still there reports player left at.
+func (s *Sim) departure(player int) (lockstep.Frame, bool) {
+	f, ok := lockstep.Frame(0), false
+	for _, p := range s.Peers {
+		if p.Gone {
+			continue
+		}
+		for _, e := range p.Events {
+			if (e.Kind == lockstep.EventDisconnected || e.Kind == lockstep.EventPeerLeft) && e.Player == player && (!ok || e.Frame < f) {
+				f, ok = e.Frame, true
+			}
+		}
+	}
+	return f, ok
 }
 
 // successor is the process that took dead's seat next.

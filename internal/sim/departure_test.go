@@ -7,6 +7,7 @@ import (
 
 	"p2pa/game"
 	"p2pa/lockstep"
+	"p2pa/simtest"
 	"p2pa/transport"
 )
 
@@ -59,34 +60,44 @@ var departureLinks = []struct {
 
 // TestDepartureAgreement: in a 3- or 4-player versus match the last player vanishes, and
 // every survivor must end up with the same departure frame (one event each) and the same
-// checksum at every frame they confirmed, before and after it.
+// checksum at every frame they confirmed, before and after it. The matrix runs with the
+// coin game's on-tick delivery and again with runners that read each datagram as it
+// arrives (simtest.OnArrival), where the leaver confirms frames past the departure frame
+// (seed 4 with 4 players and asymmetric loss) that the survivors, rightly, play without
+// its inputs.
 func TestDepartureAgreement(t *testing.T) {
 	frames, vanish := 900, 300
 	if testing.Short() {
 		frames, vanish = 500, 150
 	}
-	for _, players := range []int{3, 4} {
-		for _, lc := range departureLinks {
-			t.Run(fmt.Sprintf("%dplayers/%s", players, lc.name), func(t *testing.T) {
-				leaver := players - 1
-				failed := 0
-				for _, seed := range departureSeeds() {
-					if err := departure(players, leaver, frames, at(vanish), seed, lc.link(leaver)); err != nil {
-						failed++
-						t.Errorf("seed %d: %v", seed, err)
+	for _, delivery := range []simtest.Delivery{simtest.OnTick, simtest.OnArrival} {
+		for _, players := range []int{3, 4} {
+			for _, lc := range departureLinks {
+				name := fmt.Sprintf("%dplayers/%s", players, lc.name)
+				if delivery != simtest.OnTick {
+					name += "/" + delivery.String()
+				}
+				t.Run(name, func(t *testing.T) {
+					leaver := players - 1
+					failed := 0
+					for _, seed := range departureSeeds() {
+						if err := departure(players, leaver, frames, at(vanish), seed, lc.link(leaver), delivery); err != nil {
+							failed++
+							t.Errorf("seed %d: %v", seed, err)
+						}
 					}
-				}
-				if failed > 0 {
-					t.Logf("%d of %d seeds disagree", failed, len(departureSeeds()))
-				}
-			})
+					if failed > 0 {
+						t.Logf("%d of %d seeds disagree", failed, len(departureSeeds()))
+					}
+				})
+			}
 		}
 	}
 }
 
 // departure plays one match in which leaver vanishes at vanishAt and checks the survivors
 // agree on everything.
-func departure(players, leaver, frames int, vanishAt time.Duration, seed uint64, link func(from, to int) transport.LinkConfig) error {
+func departure(players, leaver, frames int, vanishAt time.Duration, seed uint64, link func(from, to int) transport.LinkConfig, delivery simtest.Delivery) error {
 	s, err := New(Scenario{
 		Players: players, Frames: frames, Seed: seed,
 		LinkFor: link,
@@ -95,6 +106,7 @@ func departure(players, leaver, frames int, vanishAt time.Duration, seed uint64,
 	if err != nil {
 		return err
 	}
+	s.Scenario.Delivery = delivery
 	if err := s.Play(); err != nil {
 		return err
 	}
