@@ -56,6 +56,11 @@ type Scenario struct {
 	// WrapConn, if set, stands in front of a process's emulated endpoint (a counting Conn,
 	// say): its runner reads and writes through what it returns.
 	WrapConn func(player int, c transport.Conn) transport.Conn
+	// Edit, if set, may change a process's runner configuration just before its runner is
+	// made, for tests of netplay itself (a Game of its own, no FinishAt, DesyncLinger, the
+	// session's Seed and Nonce). What it replaces is no longer the harness's: without
+	// OnConfirmed no checksum is recorded, without OnEvent no event.
+	Edit func(player, life int, c *netplay.Config)
 	// Start, if set, delays a player's start; until then whatever reaches it is lost.
 	Start func(player int) time.Duration
 	// Vanish, if set, is when a player stops dead (no goodbye; 0: never). From then on it
@@ -217,6 +222,9 @@ func (s *Sim) newPeer(p, life int) (*Peer, error) {
 	}
 	if sc.Input != nil {
 		rc.Input = func(f lockstep.Frame, dst []byte) []byte { return sc.Input(player, f, dst) }
+	}
+	if sc.Edit != nil {
+		sc.Edit(p, life, &rc)
 	}
 	if pe.Runner, err = netplay.New(rc); err != nil {
 		conn.Close()
