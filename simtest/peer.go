@@ -22,6 +22,9 @@ type Peer struct {
 	// Rejoins is what the runner reported of rejoins (netplay.Config.OnRejoin).
 	Rejoins []RejoinAt
 	Gone    bool // vanished, or killed by a restart
+	// Paused, while set, leaves the process undriven with its socket open, as SIGSTOP
+	// does: what reaches it waits there until it is cleared (SIGCONT).
+	Paused bool
 	// Reported counts the confirmed frames the runner reported (OnConfirmed); Repeated,
 	// the reports of a frame reported before (a rejoin plays frames again); Rewritten,
 	// those of them whose checksum differed from the earlier one (the later one is kept);

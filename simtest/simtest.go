@@ -56,6 +56,10 @@ type Scenario struct {
 	// WrapConn, if set, stands in front of a process's emulated endpoint (a counting Conn,
 	// say): its runner reads and writes through what it returns.
 	WrapConn func(player int, c transport.Conn) transport.Conn
+	// Addr, if set, is the address of a player's life'th process (see Peer.Life); default
+	// Addr(player) for every life. A restarted program gets another ephemeral port: the
+	// others learn it in its handshake.
+	Addr func(player, life int) netip.AddrPort
 	// Edit, if set, may change a process's runner configuration just before its runner is
 	// made, for tests of netplay itself (a Game of its own, no FinishAt, DesyncLinger, the
 	// session's Seed and Nonce). What it replaces is no longer the harness's: without
@@ -132,14 +136,18 @@ type Sim struct {
 	Net      *transport.Network
 	Peers    []*Peer // every player's current process
 	// Dead are the processes Restarts killed and replaced, in the order they were replaced.
-	Dead  []*Peer
+	Dead []*Peer
+	// Extra are processes Join started for seats that were taken, driven like the others.
+	Extra []*Peer
 	Ticks int // frames stepped
 
-	cfg   lockstep.Config
-	frame time.Duration
-	next  time.Duration // the virtual time of the next frame
-	links int           // LinkChanges applied
-	buf   []byte
+	cfg     lockstep.Config
+	frame   time.Duration
+	next    time.Duration // the virtual time of the next frame
+	links   int           // LinkChanges applied
+	link    transport.LinkConfig
+	linkFor func(from, to int) transport.LinkConfig
+	buf     []byte
 }
 
 // Addr is the emulated address of player p.
@@ -178,7 +186,7 @@ func New(sc Scenario) (*Sim, error) {
 	s.Net = transport.NewNetwork(s.Clock, sc.Seed)
 	s.setLinks(sc.Link, sc.LinkFor)
 	for p := range sc.Players {
-		pe, err := s.newPeer(p, 0)
+		pe, err := s.newPeer(p, 0, s.addr(p, 0))
 		if err != nil {
 			return nil, err
 		}
@@ -187,11 +195,27 @@ func New(sc Scenario) (*Sim, error) {
 	return s, nil
 }
 
-// newPeer makes player p's process for its life'th life: an emulated endpoint at the
-// player's address and a runner on it.
-func (s *Sim) newPeer(p, life int) (*Peer, error) {
+// addr is the address of player p's life'th process.
+func (s *Sim) addr(p, life int) netip.AddrPort {
+	if s.Scenario.Addr != nil {
+		return s.Scenario.Addr(p, life)
+	}
+	return Addr(p)
+}
+
+// current is the address of player p's current process (its first before New made it).
+func (s *Sim) current(p int) netip.AddrPort {
+	if p < len(s.Peers) {
+		return s.Peers[p].Addr
+	}
+	return s.addr(p, 0)
+}
+
+// newPeer makes player p's process for its life'th life: an emulated endpoint at addr,
+// linked to every other player's current process, and a runner on it.
+func (s *Sim) newPeer(p, life int, addr netip.AddrPort) (*Peer, error) {
 	sc := &s.Scenario
-	conn, err := s.Net.Listen(Addr(p))
+	conn, err := s.Net.Listen(addr)
 	if err != nil {
 		return nil, fmt.Errorf("simtest: %w", err)
 	}
@@ -200,14 +224,18 @@ func (s *Sim) newPeer(p, life int) (*Peer, error) {
 	}
 	addrs := make([]netip.AddrPort, sc.Players)
 	for q := range addrs {
+		if q != p {
+			s.Net.SetLink(addr, s.current(q), s.linkOf(p, q))
+			s.Net.SetLink(s.current(q), addr, s.linkOf(q, p))
+		}
 		if p != 0 {
-			addrs[q] = Addr(q)
+			addrs[q] = s.current(q)
 		}
 	}
 	pc := s.cfg
 	pc.Seed, pc.Nonce = fixed(sc.Seed+1), fixed(sc.Seed*131+uint64(p)+uint64(life)<<32)
 	// Room for a checksum of every frame up to Frames, where the match ends.
-	pe := &Peer{Player: p, Life: life, Addr: Addr(p), Conn: conn,
+	pe := &Peer{Player: p, Life: life, Addr: addr, Conn: conn,
 		sums: make([]uint64, 0, sc.Frames+1), have: make([]bool, 0, sc.Frames+1)}
 	player := p
 	rc := netplay.Config{
@@ -242,20 +270,25 @@ func fixed(v uint64) uint64 {
 	return v
 }
 
-// setLinks configures every direction between the players' addresses.
+// setLinks configures every direction between the players' current processes (and what
+// a process that starts later gets).
 func (s *Sim) setLinks(link transport.LinkConfig, linkFor func(from, to int) transport.LinkConfig) {
+	s.link, s.linkFor = link, linkFor
 	for from := range s.Scenario.Players {
 		for to := range s.Scenario.Players {
-			if from == to {
-				continue
+			if from != to {
+				s.Net.SetLink(s.current(from), s.current(to), s.linkOf(from, to))
 			}
-			l := link
-			if linkFor != nil {
-				l = linkFor(from, to)
-			}
-			s.Net.SetLink(Addr(from), Addr(to), l)
 		}
 	}
+}
+
+// linkOf is the link from player from to player to as now configured.
+func (s *Sim) linkOf(from, to int) transport.LinkConfig {
+	if s.linkFor != nil {
+		return s.linkFor(from, to)
+	}
+	return s.link
 }
 
 // Run prepares and plays sc; see Sim.Run.
@@ -310,9 +343,9 @@ func (s *Sim) Finished() bool {
 }
 
 // Step plays one frame: the datagrams due before it arrive (OnArrival), link changes and
-// restarts due by it happen, then every running process ticks, in player order. It
-// returns the failure of a process that failed (its runner ended with EndFailed, or Fail
-// was called), naming the player.
+// restarts due by it happen, then every running process ticks, in player order (then the
+// extra ones). It returns the failure of a player's process that failed (its runner ended
+// with EndFailed, or Fail was called), naming the player.
 func (s *Sim) Step() error {
 	now := s.next
 	if s.Scenario.Delivery == OnArrival {
@@ -331,7 +364,7 @@ func (s *Sim) Step() error {
 		s.poll(now)
 	}
 	var errs []error
-	for _, p := range s.Peers {
+	for _, p := range s.running() {
 		if !s.active(p, now) {
 			continue
 		}
@@ -340,7 +373,7 @@ func (s *Sim) Step() error {
 			continue
 		}
 		p.Runner.Tick()
-		if err := p.failure(); err != nil {
+		if err := p.failure(); err != nil && p.Life >= 0 { // an extra process may well be refused
 			errs = append(errs, fmt.Errorf("player %d at %v: %w", p.Player, now, err))
 		}
 	}
@@ -367,15 +400,25 @@ func (s *Sim) deliver(next time.Duration) {
 	}
 }
 
+// running is every process the harness drives: the players' and the extra ones.
+func (s *Sim) running() []*Peer {
+	if len(s.Extra) == 0 {
+		return s.Peers
+	}
+	return append(append([]*Peer(nil), s.Peers...), s.Extra...)
+}
+
 // poll hands each running process what has arrived; one not started yet, gone or done
-// loses it.
+// loses it, and one paused leaves it in its socket.
 func (s *Sim) poll(now time.Duration) {
-	for _, p := range s.Peers {
-		if s.active(p, now) && s.started(p, now) {
+	for _, p := range s.running() {
+		switch {
+		case p.Paused:
+		case s.active(p, now) && s.started(p, now):
 			p.Runner.Poll()
-			continue
+		default:
+			s.drain(p)
 		}
-		s.drain(p)
 	}
 }
 
@@ -389,7 +432,7 @@ func (s *Sim) drain(p *Peer) {
 
 func (s *Sim) active(p *Peer, now time.Duration) bool {
 	sc := &s.Scenario
-	if p.Gone || p.Runner.Done() {
+	if p.Gone || p.Paused || p.Runner.Done() {
 		return false
 	}
 	if sc.Vanish != nil {
@@ -417,19 +460,54 @@ func (s *Sim) restarts(now time.Duration) error {
 			}
 		}
 		if now >= r.At && p.Life == life && !p.Gone {
-			p.Gone = true
-			p.Conn.Close()
+			s.Kill(r.Player)
 		}
 		if now >= r.Back && p.Life == life {
-			fresh, err := s.newPeer(r.Player, life+1)
-			if err != nil {
-				return fmt.Errorf("simtest: restart player %d: %w", r.Player, err)
+			if _, err := s.Restart(r.Player); err != nil {
+				return err
 			}
-			s.Dead = append(s.Dead, p)
-			s.Peers[r.Player] = fresh
 		}
 	}
 	return nil
+}
+
+// Kill stops player's current process dead, as kill -9 leaves it: its runner is no longer
+// driven and its socket is closed (what is in flight to it is lost). A process that
+// vanished or was killed already stays as it is.
+func (s *Sim) Kill(player int) {
+	if p := s.Peers[player]; !p.Gone {
+		p.Gone = true
+		p.Conn.Close()
+	}
+}
+
+// Restart starts a fresh process for player's seat now, as a restarted program: a new
+// runner, a new game made by NewGame once its handshake is done, a new socket at the
+// address of its life (Scenario.Addr) and a fresh session nonce. The current process is
+// killed first if it still runs, and goes to Dead. Restarts at scheduled times do this.
+func (s *Sim) Restart(player int) (*Peer, error) {
+	s.Kill(player)
+	old := s.Peers[player]
+	fresh, err := s.newPeer(player, old.Life+1, s.addr(player, old.Life+1))
+	if err != nil {
+		return nil, fmt.Errorf("simtest: restart player %d: %w", player, err)
+	}
+	s.Dead = append(s.Dead, old)
+	s.Peers[player] = fresh
+	return fresh, nil
+}
+
+// Join starts another process for player's seat at addr while the seat's own process
+// runs (a leftover process, an intruder): it is driven like the others and listed in
+// Extra, and takes no part in Finished or Compare. Its Life is -1 minus its index in
+// Extra.
+func (s *Sim) Join(player int, addr netip.AddrPort) (*Peer, error) {
+	p, err := s.newPeer(player, -1-len(s.Extra), addr)
+	if err != nil {
+		return nil, fmt.Errorf("simtest: join player %d: %w", player, err)
+	}
+	s.Extra = append(s.Extra, p)
+	return p, nil
 }
 
 // Status describes every process, for a failure message.
