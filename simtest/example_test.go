@@ -1,8 +1,6 @@
 package simtest_test
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,38 +9,15 @@ import (
 	"p2pa/transport"
 )
 
-// tally is a game: a running mix of every player's input byte. Its state is its bytes, so
-// the checksums the harness compares mean something.
-type tally struct{ frame, total uint64 }
-
-func (t *tally) AdvanceFrame(inputs []byte) {
-	t.frame++
-	for _, b := range inputs {
-		t.total = t.total*31 + uint64(b) + 1
-	}
-}
-
-func (t *tally) SaveState(dst []byte) []byte {
-	dst = binary.LittleEndian.AppendUint64(dst, t.frame)
-	return binary.LittleEndian.AppendUint64(dst, t.total)
-}
-
-func (t *tally) LoadState(b []byte) error {
-	if len(b) != 16 {
-		return errors.New("tally: bad state")
-	}
-	t.frame, t.total = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])
-	return nil
-}
-
 // Two players over links of 40 ms each way with 5% loss play 600 frames; the harness
 // compares their checksums at every frame both confirmed.
 func ExampleRun() {
 	rep, err := simtest.Run(simtest.Scenario{
 		Seed:    1, // every scenario states its seed: a failure replays exactly
 		Link:    transport.LinkConfig{Latency: 40 * time.Millisecond, Loss: 0.05},
-		Session: lockstep.Config{InputSize: 1, Game: "tally"},
-		NewGame: func(player int, seed uint64) (lockstep.Game, error) { return &tally{}, nil },
+		Session: lockstep.Config{InputSize: 1, Game: "mixer"},
+		// mixer (simtest_test.go) is a small deterministic game whose state is its bytes.
+		NewGame: func(player int, seed uint64) (lockstep.Game, error) { return &mixer{}, nil },
 		Input: func(player int, f lockstep.Frame, dst []byte) []byte {
 			return append(dst, byte(int(f)/(7+player))) // a new input every few frames
 		},
@@ -74,8 +49,8 @@ func ExampleSim_Step() {
 		LinkChanges: []simtest.LinkChange{{At: 2 * time.Second, Link: transport.LinkConfig{Latency: 20 * time.Millisecond, Loss: 0.10}}, {At: 6 * time.Second, Link: transport.LinkConfig{Latency: 20 * time.Millisecond}}},
 		Rejoin:      10 * time.Second,
 		Restarts:    []simtest.Restart{{Player: 1, At: 3 * time.Second, Back: 5 * time.Second}},
-		Session:     lockstep.Config{InputSize: 1, Game: "tally"},
-		NewGame:     func(int, uint64) (lockstep.Game, error) { return &tally{}, nil },
+		Session:     lockstep.Config{InputSize: 1, Game: "mixer"},
+		NewGame:     func(int, uint64) (lockstep.Game, error) { return &mixer{}, nil },
 		Input:       func(player int, f lockstep.Frame, dst []byte) []byte { return append(dst, byte(int(f)/(7+player))) },
 	})
 	if err != nil {
