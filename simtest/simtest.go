@@ -12,8 +12,9 @@
 //
 // Use it to test your own game: give it a game factory and an input function, run it,
 // and check Report.Err (peers disagree, a desync, a failed handshake, a stalled match). A
-// test that needs to act between frames (inject datagrams, sample stats) calls New, then
-// Step until Finished, then Compare.
+// test that needs to act between frames (inject datagrams, sample stats, kill, restart or
+// pause a process when the match reaches some state, start another process for a taken
+// seat) calls New, then Step until Finished (Play), then Compare.
 package simtest
 
 import (
