@@ -489,6 +489,7 @@ func (s *Sim) Kill(player int) {
 func (s *Sim) Restart(player int) (*Peer, error) {
 	s.Kill(player)
 	old := s.Peers[player]
+	old.Conn.Close() // one that vanished still held its address
 	fresh, err := s.newPeer(player, old.Life+1, s.addr(player, old.Life+1))
 	if err != nil {
 		return nil, fmt.Errorf("simtest: restart player %d: %w", player, err)

@@ -273,6 +273,9 @@ func TestFaults(t *testing.T) {
 			Hold: true, Delivery: simtest.OnTick, Restarts: restart(2, 3*time.Second, 5*time.Second)}},
 		{name: "4p-two-restarts", sc: simtest.Scenario{Players: 4, Seed: 118, Frames: 1200, Link: lan, Rejoin: 10 * time.Second,
 			Restarts: []simtest.Restart{{Player: 1, At: 2 * time.Second, Back: 3 * time.Second}, {Player: 1, At: 8 * time.Second, Back: 9 * time.Second}}}},
+		{name: "vanished-then-restarted", sc: simtest.Scenario{Seed: 120, Frames: 900, Link: lan, Rejoin: 10 * time.Second,
+			Vanish:   func(p int) time.Duration { return time.Duration(p) * 3 * time.Second },
+			Restarts: restart(1, 4*time.Second, 5*time.Second)}},
 		{name: "restarted-game-diverges", drift: true, sc: simtest.Scenario{Seed: 119, Frames: 900, Link: lan, Rejoin: 10 * time.Second,
 			Restarts: restart(1, 3*time.Second, 5*time.Second)}},
 	}

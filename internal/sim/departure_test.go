@@ -77,17 +77,23 @@ func TestDepartureAgreement(t *testing.T) {
 				if delivery != simtest.OnTick {
 					name += "/" + delivery.String()
 				}
+				seeds := departureSeeds()
+				if delivery != simtest.OnTick && raceDetector {
+					// The second delivery adds nothing for the race detector to find: the
+					// first five seeds (seed 4 is the one that found the departure bound).
+					seeds = seeds[:min(5, len(seeds))]
+				}
 				t.Run(name, func(t *testing.T) {
 					leaver := players - 1
 					failed := 0
-					for _, seed := range departureSeeds() {
+					for _, seed := range seeds {
 						if err := departure(players, leaver, frames, at(vanish), seed, lc.link(leaver), delivery); err != nil {
 							failed++
 							t.Errorf("seed %d: %v", seed, err)
 						}
 					}
 					if failed > 0 {
-						t.Logf("%d of %d seeds disagree", failed, len(departureSeeds()))
+						t.Logf("%d of %d seeds disagree", failed, len(seeds))
 					}
 				})
 			}
