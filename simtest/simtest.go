@@ -68,8 +68,8 @@ type Scenario struct {
 	Edit func(player, life int, c *netplay.Config)
 	// Start, if set, delays a player's start; until then whatever reaches it is lost.
 	Start func(player int) time.Duration
-	// Vanish, if set, is when a player stops dead (no goodbye; 0: never). From then on it
-	// neither sends nor receives.
+	// Vanish, if set, is when a player's first process stops dead (no goodbye; 0: never).
+	// From then on it neither sends nor receives; a restart starts a process that stays.
 	Vanish func(player int) time.Duration
 	// Rejoin is how long the others wait for a player who dropped to come back
 	// (netplay.Config.Rejoin); 0: no rejoin.
@@ -436,7 +436,7 @@ func (s *Sim) active(p *Peer, now time.Duration) bool {
 	if p.Gone || p.Paused || p.Runner.Done() {
 		return false
 	}
-	if sc.Vanish != nil {
+	if sc.Vanish != nil && p.Life == 0 {
 		if at := sc.Vanish(p.Player); at > 0 && now >= at {
 			p.Gone = true
 			return false
