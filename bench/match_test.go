@@ -41,10 +41,10 @@ type matchResult struct {
 	compared       int // frames whose checksums both peers recorded and agreed on
 }
 
-// playMatch plays a whole match with internal/sim (two peers, one goroutine, the emulated
-// network on a virtual clock; deterministic for a scenario) and fails unless the peers'
-// checksums agree on every frame both confirmed.
-func playMatch(sc sim.Scenario) (matchResult, error) {
+// playMatch plays a whole match of the coin game c with internal/sim, on simtest (two
+// peers, one goroutine, the emulated network on a virtual clock; deterministic for a
+// scenario) and fails unless the peers' checksums agree on every frame both confirmed.
+func playMatch(sc sim.Scenario, c sim.Coins) (matchResult, error) {
 	var r matchResult
 	sc.Players = 2
 	var conns [2]*countingConn
@@ -52,22 +52,22 @@ func playMatch(sc sim.Scenario) (matchResult, error) {
 		conns[p] = &countingConn{Conn: c}
 		return conns[p]
 	}
-	s, err := sim.New(sc)
+	s, err := sim.New(sc, c)
 	if err != nil {
 		return r, err
 	}
 	for i, p := range s.Peers {
-		conns[i].sess = p.Session // counted from the handshake's end, which the session knows
+		conns[i].sess = p.Runner.Session() // counted from the handshake's end, which the session knows
 	}
 	for !s.Finished() {
-		if s.Ticks >= s.Scenario.MaxTicks {
+		if s.TimedOut() {
 			return r, fmt.Errorf("match not finished after %d ticks", s.Ticks)
 		}
 		if err := s.Step(); err != nil {
 			return r, err
 		}
 		for i, p := range s.Peers {
-			if p.Session.Running() {
+			if p.Runner.Session().Running() {
 				r.ticks[i]++
 			}
 		}
@@ -76,14 +76,15 @@ func playMatch(sc sim.Scenario) (matchResult, error) {
 		return r, err
 	}
 	for i, p := range s.Peers {
-		st := p.Session.Stats(nil)
+		st := p.Runner.Session().Stats(nil)
+		c := p.Runner.Counters()
 		r.frames[i] = int(st.Frame)
 		r.bytes[i], r.dgrams[i] = conns[i].bytes, conns[i].datagrams
 		r.rollbacks[i], r.rollbackFrames[i] = st.Rollbacks, st.RollbackFrames
-		r.maxDepth[i] = p.MaxRollbackDepth()
-		r.stalls[i], r.waits[i] = p.Stalls, p.Waits
+		r.maxDepth[i] = c.MaxDepth
+		r.stalls[i], r.waits[i] = c.Stalls, c.Waits
 		r.desyncs += p.Count(lockstep.EventDesync)
-		if err := p.Session.Err(); err != nil {
+		if err := p.Runner.Session().Err(); err != nil {
 			return r, fmt.Errorf("player %d: %w", p.Player, err)
 		}
 	}
@@ -127,13 +128,12 @@ var wireLinks = []wireLink{{0, 0}, {0, 0.05}, {100 * time.Millisecond, 0}, {100 
 // wireFrames is the length of BenchmarkWire's matches: a minute of play.
 const wireFrames = 3600
 
-func wireScenario(in wireInput, link wireLink) sim.Scenario {
+func wireScenario(in wireInput, link wireLink) (sim.Scenario, sim.Coins) {
 	return sim.Scenario{
 		Frames: wireFrames,
 		Seed:   11,
 		Link:   transport.LinkConfig{Latency: link.rtt / 2, Loss: link.loss},
-		Input:  in.fn,
-	}
+	}, sim.Coins{Input: in.fn}
 }
 
 type wireKey struct {
@@ -155,7 +155,7 @@ const udpHeader = 20 + 8
 
 // BenchmarkWire is what crosses the wire per player per frame: every datagram the real
 // encoder produces while the session runs, in a one-minute (3600-frame) match played by
-// internal/sim over the emulated network, for three input patterns (a still mouse, a mouse
+// internal/sim on simtest over the emulated network, for three input patterns (a still mouse, a mouse
 // moving every frame, internal/peer's Bot) on a perfect link, with 5% loss, at 100 ms round
 // trip, and both. A frame here is a tick of 1/60 s while the session runs (ticks stalled
 // for want of input count too: the traffic goes on).
@@ -207,7 +207,7 @@ var badLinks = []struct {
 const badLinkFrames = 10000
 
 // BenchmarkBadLink plays a 10,000-frame match between two peers with bots over
-// internal/sim's emulated network (default session settings: no input delay, 8 frames of
+// internal/sim's emulated network (simtest's; default session settings: no input delay, 8 frames of
 // prediction) on a perfect link, at 60 ms round trip, and at 150 ms with ±20 ms of jitter
 // each way and 5% loss each way, and reports what the players would feel:
 //
@@ -224,11 +224,12 @@ func BenchmarkBadLink(b *testing.B) {
 	for _, bl := range badLinks {
 		b.Run(bl.name, func(b *testing.B) {
 			sc := sim.Scenario{Frames: badLinkFrames, Seed: 5, Link: bl.link}
+			coins := sim.Coins{}
 			var first matchResult
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				r, err := playMatch(sc)
+				r, err := playMatch(sc, coins)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"net/netip"
 	"runtime"
 	"testing"
 	"time"
@@ -9,66 +8,44 @@ import (
 	"p2pa/game"
 	"p2pa/lockstep"
 	"p2pa/netplay"
+	"p2pa/simtest"
 	"p2pa/transport"
 )
 
 // runnerPair is two netplay.Runners (the loop every front end uses) playing the coin game
-// over the link emulator on a virtual clock: a frame is a Tick each, then every datagram
-// due before the next frame delivered at its arrival time (Poll), as Runner.Run does on a
-// real socket.
+// over the link emulator on a virtual clock, on simtest: a frame is every datagram due
+// before it delivered at its arrival time (Poll), as Runner.Run does on a real socket,
+// then a Tick each. The match is long enough never to end here.
 type runnerPair struct {
-	clock   *transport.VirtualClock
-	net     *transport.Network
+	sim     *simtest.Sim
 	runners [2]*netplay.Runner
 }
 
 func newRunnerPair(tb testing.TB, coins int, seed uint64) *runnerPair {
 	tb.Helper()
-	x := &runnerPair{clock: transport.NewVirtualClock(0)}
-	x.net = transport.NewNetwork(x.clock, seed)
-	addr := func(p int) netip.AddrPort {
-		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(7100+p))
+	s, err := simtest.New(simtest.Scenario{
+		Frames:  100_000,
+		Seed:    seed,
+		Link:    transport.LinkConfig{Latency: 10 * time.Millisecond},
+		Session: lockstep.Config{InputSize: game.InputSize, Game: gameDesc(coins)},
+		NewGame: func(_ int, s uint64) (lockstep.Game, error) {
+			return game.New(game.Config{Mode: game.Versus, Coins: coins, Players: 2, Seed: s})
+		},
+		Input: func(p int, f lockstep.Frame, dst []byte) []byte {
+			b, _ := movingInput(p, f, 0).AppendBinary(dst) // a fixed-size struct: cannot fail
+			return b
+		},
+	})
+	if err != nil {
+		tb.Fatal(err)
 	}
-	link := transport.LinkConfig{Latency: 10 * time.Millisecond}
-	x.net.SetLink(addr(0), addr(1), link)
-	x.net.SetLink(addr(1), addr(0), link)
-	for p := range 2 {
-		conn, err := x.net.Listen(addr(p))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		peers := []netip.AddrPort{addr(0), {}} // player 0 learns player 1's address
-		r, err := netplay.New(netplay.Config{
-			Session: lockstep.Config{Players: 2, InputSize: game.InputSize, Game: gameDesc(coins), Seed: seed, Nonce: seed*3 + uint64(p)},
-			Player:  p, Peers: peers, Conn: conn, Clock: x.clock,
-			NewGame: func(s uint64) (lockstep.Game, error) {
-				return game.New(game.Config{Mode: game.Versus, Coins: coins, Players: 2, Seed: s})
-			},
-			Input: func(f lockstep.Frame, dst []byte) []byte {
-				b, _ := movingInput(p, f, 0).AppendBinary(dst) // a fixed-size struct: cannot fail
-				return b
-			},
-		})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		x.runners[p] = r
-	}
-	return x
+	return &runnerPair{sim: s, runners: [2]*netplay.Runner{s.Peers[0].Runner, s.Peers[1].Runner}}
 }
 
 func (x *runnerPair) step() {
-	for _, r := range x.runners {
-		r.Tick()
+	if err := x.sim.Step(); err != nil {
+		panic(err) // a steady frame of a sound game cannot fail
 	}
-	next := x.clock.Now() + frameTime
-	for due, ok := x.net.NextDue(); ok && due < next; due, ok = x.net.NextDue() {
-		x.clock.Set(max(due, x.clock.Now()))
-		for _, r := range x.runners {
-			r.Poll()
-		}
-	}
-	x.clock.Set(next)
 }
 
 // TestSteadyRunnerFrameAllocs: through the runner the binaries use (netplay), a steady

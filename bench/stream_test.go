@@ -169,8 +169,8 @@ var streamRuns onceCache[int, streamResult]
 func streamRun(coins int) (streamResult, error) {
 	return streamRuns.get(coins, func() (streamResult, error) {
 		var r streamResult
-		sc := wireScenario(wireInputs[2], wireLinks[0])
-		g, err := game.New(game.Config{Mode: sc.Mode, Players: 2, Coins: coins, Seed: sc.Seed + 1})
+		sc, c := wireScenario(wireInputs[2], wireLinks[0])
+		g, err := game.New(game.Config{Mode: c.Mode, Players: 2, Coins: coins, Seed: sc.Seed + 1})
 		if err != nil {
 			return r, err
 		}

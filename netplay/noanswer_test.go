@@ -9,7 +9,7 @@ import (
 
 	"p2pa/lockstep"
 	"p2pa/netplay"
-	"p2pa/transport"
+	"p2pa/simtest"
 )
 
 // TestNoAnswer: a joiner whose player 0 is not there is told so after 5 s, then after
@@ -30,22 +30,26 @@ func TestNoAnswer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := transport.NewVirtualClock(0)
-			network := transport.NewNetwork(clock, 1)
-			runners := make([]*netplay.Runner, 2)
 			var got []time.Duration
-			for p := range 2 {
-				if p == 0 && tt.start0 == 0 && tt.watch != 0 {
-					continue // nobody listens at player 0's address
-				}
-				conn, err := network.Listen(addrOf(p))
-				if err != nil {
-					t.Fatal(err)
-				}
-				r, err := netplay.New(netplay.Config{
-					Session: lockstep.Config{InputSize: 1, Game: "counter", Seed: 1, Nonce: uint64(p + 1)},
-					Player:  p, Peers: []netip.AddrPort{addrOf(0), {}}, Conn: conn, Clock: clock, Game: &counter{},
-					OnNoAnswer: func(n netplay.NoAnswer) {
+			sim, err := simtest.New(simtest.Scenario{
+				Seed: 1, Delivery: simtest.OnTick, // a tick a frame, each reading what came
+				Session: lockstep.Config{InputSize: 1, Game: "counter"},
+				NewGame: func(int, uint64) (lockstep.Game, error) { return &counter{}, nil },
+				Addr:    func(p, _ int) netip.AddrPort { return addrOf(p) },
+				Start: func(p int) time.Duration {
+					switch {
+					case p != 0:
+						return 0
+					case tt.start0 == 0 && tt.watch != 0:
+						return 1 << 62 // nobody answers at player 0's address
+					}
+					return tt.start0
+				},
+				Edit: func(p, _ int, c *netplay.Config) {
+					c.Session.Seed, c.Session.Nonce = 1, uint64(p+1)
+					c.Peers = []netip.AddrPort{addrOf(0), {}}
+					c.FinishAt = 0
+					c.OnNoAnswer = func(n netplay.NoAnswer) {
 						if p != tt.watch {
 							return
 						}
@@ -53,20 +57,14 @@ func TestNoAnswer(t *testing.T) {
 							t.Errorf("report %+v, want player 0 at %v", n, addrOf(0))
 						}
 						got = append(got, n.After.Truncate(time.Second)) // the first tick at or after the time
-					},
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				runners[p] = r
-			}
-			for now := time.Duration(0); now <= tt.horizon; now += frame {
-				clock.Set(now)
-				for p, r := range runners {
-					if r != nil && (p != 0 || now >= tt.start0) {
-						r.Tick()
 					}
-				}
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for time.Duration(sim.Ticks)*frame <= tt.horizon {
+				_ = sim.Step()
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("reports after (-want +got):\n%s", diff)

@@ -10,90 +10,62 @@ import (
 
 	"p2pa/lockstep"
 	"p2pa/netplay"
+	"p2pa/simtest"
 	"p2pa/transport"
 )
 
 const frame = time.Second / 60
 
-// pair is two runners over the emulator on a virtual clock.
+// pair is two runners over the emulator on a virtual clock, on simtest: each frame every
+// datagram due before it reaches its runner at its arrival time (Poll), then both tick.
 type pair struct {
+	sim     *simtest.Sim
 	clock   *transport.VirtualClock
-	net     *transport.Network
 	runners [2]*netplay.Runner
-	events  [2][]lockstep.Event
 	asked   [2][]lockstep.Frame // the frames each input source was asked for, in order
-	stopped [2]bool             // a stopped runner is no longer driven (it vanished)
-	conns   [2]transport.Conn
 }
 
 func addrOf(p int) netip.AddrPort { return netip.MustParseAddrPort(fmt.Sprintf("10.0.0.%d:7000", p+1)) }
 
-// newPair makes two runners; edit changes player p's configuration before it is made.
+// newPair makes two runners of the counter with no end frame, the session's seed and
+// nonces derived from seed; edit changes player p's configuration before it is made.
 func newPair(t *testing.T, seed uint64, link transport.LinkConfig, edit func(p int, c *netplay.Config)) *pair {
 	t.Helper()
-	x := &pair{clock: transport.NewVirtualClock(0)}
-	x.net = transport.NewNetwork(x.clock, seed)
-	x.net.SetLink(addrOf(0), addrOf(1), link)
-	x.net.SetLink(addrOf(1), addrOf(0), link)
-	for p := range 2 {
-		conn, err := x.net.Listen(addrOf(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		x.conns[p] = conn
-		peers := []netip.AddrPort{addrOf(0), {}} // player 0 learns player 1's address
-		c := netplay.Config{
-			Session: lockstep.Config{InputSize: 1, Game: "counter", Seed: seed, Nonce: seed*7 + uint64(p)},
-			Player:  p, Peers: peers, Conn: conn, Clock: x.clock, Game: &counter{},
-			Input: func(f lockstep.Frame, dst []byte) []byte {
-				x.asked[p] = append(x.asked[p], f)
-				return append(dst, byte(uint64(f)*(seed+uint64(p)+1)>>3))
-			},
-			OnEvent: func(e lockstep.Event) { x.events[p] = append(x.events[p], e) },
-		}
-		if edit != nil {
-			edit(p, &c)
-		}
-		r, err := netplay.New(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		x.runners[p] = r
+	x := &pair{}
+	s, err := simtest.New(simtest.Scenario{
+		Seed: seed, Link: link,
+		Session: lockstep.Config{InputSize: 1, Game: "counter"},
+		NewGame: func(int, uint64) (lockstep.Game, error) { return &counter{}, nil },
+		Input: func(p int, f lockstep.Frame, dst []byte) []byte {
+			x.asked[p] = append(x.asked[p], f)
+			return append(dst, byte(uint64(f)*(seed+uint64(p)+1)>>3))
+		},
+		Edit: func(p, _ int, c *netplay.Config) {
+			c.Session.Seed, c.Session.Nonce = seed, seed*7+uint64(p)
+			c.FinishAt = 0 // the tests end the match themselves
+			if edit != nil {
+				edit(p, c)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	x.sim, x.clock = s, s.Clock
+	x.runners = [2]*netplay.Runner{s.Peers[0].Runner, s.Peers[1].Runner}
 	return x
 }
 
-// step plays one frame for each runner still driven, then hands every datagram to its
-// receiver at its arrival time until the next frame.
+// step plays one frame: a stopped runner is no longer driven, and what reaches it is lost.
 func (x *pair) step() {
-	for p, r := range x.runners {
-		if !x.stopped[p] {
-			r.Tick()
-		}
-	}
-	next := x.clock.Now() + frame
-	for due, ok := x.net.NextDue(); ok && due < next; due, ok = x.net.NextDue() {
-		x.clock.Set(max(due, x.clock.Now()))
-		for p, r := range x.runners {
-			if x.stopped[p] {
-				drain(x.conns[p])
-			} else {
-				r.Poll()
-			}
-		}
-	}
-	x.clock.Set(next)
+	_ = x.sim.Step() // a failure is the runner's Result, which the tests check
 }
 
-// drain reads and forgets what reaches a vanished runner, as a dead process's socket would.
-func drain(c transport.Conn) {
-	var buf [transport.MaxDatagram]byte
-	for {
-		if _, _, ok := c.ReadFrom(buf[:]); !ok {
-			return
-		}
-	}
-}
+// stop stops player p dead: it vanishes.
+func (x *pair) stop(p int) { x.sim.Peers[p].Gone = true }
+
+// events are the session events player p saw.
+func (x *pair) events(p int) []lockstep.Event { return x.sim.Peers[p].Events }
 
 // run steps until done() or the virtual deadline.
 func (x *pair) run(t *testing.T, deadline time.Duration, done func() bool) {
@@ -250,7 +222,7 @@ func TestHold(t *testing.T) {
 		t.Fatalf("checksums at 150 differ: %016x, %016x", a, b)
 	}
 	for p := range 2 {
-		for _, e := range x.events[p] {
+		for _, e := range x.events(p) {
 			if e.Kind == lockstep.EventPeerLeft {
 				t.Fatalf("player %d: %v while holding", p, e)
 			}
@@ -266,7 +238,7 @@ func TestPeerVanishes(t *testing.T) {
 	})
 	x.run(t, 60*time.Second, func() bool {
 		if x.runners[1].Session().Frame() >= 200 {
-			x.stopped[1] = true
+			x.stop(1)
 		}
 		return x.runners[0].Done()
 	})
@@ -289,8 +261,10 @@ func TestHandshakeAtNetworkSpeed(t *testing.T) {
 	x.run(t, 5*time.Second, func() bool {
 		return x.runners[0].Session().Running() && x.runners[1].Session().Running()
 	})
-	if limit := 2 * frame; x.clock.Now() > limit {
-		t.Fatalf("running after %v, want at most %v", x.clock.Now(), limit)
+	// After n steps the pair has played n frames: frame n-1 ticked at (n-1)/60 s, and the
+	// datagrams up to n/60 s would be delivered by the next step.
+	if limit, took := 2*frame, time.Duration(x.sim.Ticks)*frame; took > limit {
+		t.Fatalf("running after %v, want at most %v", took, limit)
 	}
 }
 

@@ -2,15 +2,19 @@
 // over transport's emulated network, on a virtual clock, in one goroutine, and checks that
 // every peer computed the same checksum at every frame they confirmed.
 //
-// A Scenario (links per direction, outages, start delays, a peer that vanishes, input
+// A Scenario (links per direction and their changes during the run, outages, start
+// delays, a peer that vanishes, a process that dies and a fresh one that rejoins, input
 // delay) and its Seed determine every datagram and every frame, so a failure replays
 // exactly. The runners are the ones a real match uses (netplay.Runner with Poll and Tick),
-// so what passes here is the loop that runs over UDP. Between two frames the clock jumps
-// from one datagram arrival to the next and the runners read each datagram when it
-// arrives, as Runner.Run does on a real socket.
+// so what passes here is the loop that runs over UDP. By default (OnArrival) the clock
+// jumps from one datagram arrival to the next between two frames and the runners read each
+// datagram when it arrives, as Runner.Run does on a real socket.
 //
 // Use it to test your own game: give it a game factory and an input function, run it,
-// and check Report.Err (peers disagree, a desync, a failed handshake, a stalled match).
+// and check Report.Err (peers disagree, a desync, a failed handshake, a stalled match). A
+// test that needs to act between frames (inject datagrams, sample stats, kill, restart or
+// pause a process when the match reaches some state, start another process for a taken
+// seat) calls New, then Step until Finished (Play), then Compare.
 package simtest
 
 import (
@@ -38,76 +42,92 @@ type Scenario struct {
 	// Link applies to every direction; LinkFor, if set, overrides it per direction.
 	Link    transport.LinkConfig
 	LinkFor func(from, to int) transport.LinkConfig
+	// LinkChanges set the links anew during the run (loss during a handover, say).
+	LinkChanges []LinkChange
 	// Session is the base engine configuration; InputSize is required. Players, Seed and
 	// Nonce are filled in.
 	Session lockstep.Config
 	// NewGame makes player p's game from the agreed seed, which is Seed+1 (see Seed).
-	// Required.
+	// Required. It is called during a tick of the player's current process,
+	// Sim.Peers[player], so an adapter can tell a restarted process by its Life.
 	NewGame func(player int, seed uint64) (lockstep.Game, error)
-	// Input is player p's input for frame f, appended to dst; nil plays zero input.
+	// Input is player p's input for frame f, appended to dst; nil plays zero input. It is
+	// called during a tick of Sim.Peers[player], once per frame (netplay.InputFunc).
 	Input func(player int, f lockstep.Frame, dst []byte) []byte
+	// WrapConn, if set, stands in front of a process's emulated endpoint (a counting Conn,
+	// say): its runner reads and writes through what it returns.
+	WrapConn func(player int, c transport.Conn) transport.Conn
+	// Addr, if set, is the address of a player's life'th process (see Peer.Life); default
+	// Addr(player) for every life. A restarted program gets another ephemeral port: the
+	// others learn it in its handshake.
+	Addr func(player, life int) netip.AddrPort
+	// Edit, if set, may change a process's runner configuration just before its runner is
+	// made, for tests of netplay itself (a Game of its own, no FinishAt, DesyncLinger, the
+	// session's Seed and Nonce). What it replaces is no longer the harness's: without
+	// OnConfirmed no checksum is recorded, without OnEvent no event.
+	Edit func(player, life int, c *netplay.Config)
 	// Start, if set, delays a player's start; until then whatever reaches it is lost.
 	Start func(player int) time.Duration
-	// Vanish, if set, is when a player stops dead (no goodbye; 0: never). From then on it
-	// neither sends nor receives.
+	// Vanish, if set, is when a player's first process stops dead (no goodbye; 0: never).
+	// From then on it neither sends nor receives; a restart starts a process that stays.
 	Vanish func(player int) time.Duration
+	// Rejoin is how long the others wait for a player who dropped to come back
+	// (netplay.Config.Rejoin); 0: no rejoin.
+	Rejoin time.Duration
+	// Restarts are processes that die and fresh ones that take their seats.
+	Restarts []Restart
+	// Hold makes every runner play to Frames whatever the others do and hold there
+	// (netplay.Config.Hold), so the peers can be compared at every frame to the end: a
+	// player who vanishes does not move the end. The run is then over once every player
+	// still there has reached Frames, or stopped on a desync, rather than once every
+	// match ended.
+	Hold bool
+	// Delivery is when a runner reads what reached it; default OnArrival.
+	Delivery Delivery
 	// MaxTime bounds the run in virtual time; default 4 frames per frame plus 30 s.
 	MaxTime time.Duration
 }
 
-// Peer is one player's side in a simulation.
-type Peer struct {
-	Player int
-	Addr   netip.AddrPort
-	Runner *netplay.Runner
-	Events []lockstep.Event
-	Gone   bool // vanished
+// Delivery is when a simulated runner reads the datagrams that reached it.
+type Delivery uint8
 
-	conn transport.Conn
-	sums map[lockstep.Frame]uint64
-}
+const (
+	// OnArrival: between two frames the clock jumps from one arrival to the next and the
+	// runners read (Runner.Poll) each datagram when it arrives, as Runner.Run does.
+	OnArrival Delivery = iota
+	// OnTick: a runner reads only in its own tick (Runner.Tick polls first), once per
+	// frame, the players in order, as a front end that polls once per frame. A datagram
+	// that a player sends in its tick over a perfect link reaches a later player in the
+	// same frame. The coin game's scenarios and benchmarks were tuned on it.
+	OnTick
+)
 
-// Checksum is the recorded checksum of confirmed frame f.
-func (p *Peer) Checksum(f lockstep.Frame) (uint64, bool) {
-	s, ok := p.sums[f]
-	return s, ok
-}
+var deliveryNames = [...]string{OnArrival: "on-arrival", OnTick: "on-tick"}
 
-// Count is how many events of kind k the peer saw.
-func (p *Peer) Count(k lockstep.EventKind) int {
-	n := 0
-	for _, e := range p.Events {
-		if e.Kind == k {
-			n++
-		}
+func (d Delivery) String() string {
+	if int(d) < len(deliveryNames) {
+		return deliveryNames[d]
 	}
-	return n
+	return fmt.Sprintf("Delivery(%d)", uint8(d))
 }
 
-// PeerReport sums up one peer's match.
-type PeerReport struct {
-	Player    int
-	Gone      bool
-	Frame     lockstep.Frame // the frame its game reached
-	Confirmed lockstep.Frame
-	netplay.Counters
-	Rollbacks int64
-	Result    netplay.Result // valid if Done
-	Done      bool
-	Events    []lockstep.Event
+// Restart is a process dying and a fresh one coming back for its seat. At At the process
+// stops dead, as kill -9 leaves it: its runner is no longer driven and its socket is closed
+// (what is in flight to it is lost). At Back (after At) a fresh process starts for the
+// same player with the same configuration, as a restarted program would: a new runner, a
+// new game made by NewGame once its handshake is done, a new socket at the same address and
+// a fresh session nonce. With Scenario.Rejoin it rejoins the match in progress.
+type Restart struct {
+	Player   int
+	At, Back time.Duration
 }
 
-// Report is the outcome of Run.
-type Report struct {
-	Peers    []PeerReport
-	Compared int           // frame pairs whose checksums were compared
-	Elapsed  time.Duration // virtual time
-	// Err is what went wrong, cause first: a runner that failed or saw a desync (its
-	// Result.Err wrapped, naming the player: a game whose LoadState fails is reported here,
-	// on the player it failed on), then peers that disagree on a confirmed frame (often
-	// the failure's consequence, at a later frame), or else a match that did not end
-	// within MaxTime. nil: every peer finished and agreed.
-	Err error
+// LinkChange sets every link anew at At (the first frame at or after it): Link for every
+// direction, or LinkFor per direction if set. The links keep their random streams.
+type LinkChange struct {
+	At      time.Duration
+	Link    transport.LinkConfig
+	LinkFor func(from, to int) transport.LinkConfig
 }
 
 // Sim is a prepared simulation.
@@ -115,9 +135,20 @@ type Sim struct {
 	Scenario Scenario
 	Clock    *transport.VirtualClock
 	Net      *transport.Network
-	Peers    []*Peer
+	Peers    []*Peer // every player's current process
+	// Dead are the processes Restarts killed and replaced, in the order they were replaced.
+	Dead []*Peer
+	// Extra are processes Join started for seats that were taken, driven like the others.
+	Extra []*Peer
+	Ticks int // frames stepped
 
-	frame time.Duration
+	cfg     lockstep.Config
+	frame   time.Duration
+	next    time.Duration // the virtual time of the next frame
+	links   int           // LinkChanges applied
+	link    transport.LinkConfig
+	linkFor func(from, to int) transport.LinkConfig
+	buf     []byte
 }
 
 // Addr is the emulated address of player p.
@@ -146,56 +177,89 @@ func New(sc Scenario) (*Sim, error) {
 	if sc.MaxTime == 0 {
 		sc.MaxTime = 4*time.Duration(sc.Frames)*cfg.FrameDuration + 30*time.Second
 	}
-	s := &Sim{Scenario: sc, Clock: transport.NewVirtualClock(0), frame: cfg.FrameDuration}
-	s.Net = transport.NewNetwork(s.Clock, sc.Seed)
-	for from := range sc.Players {
-		for to := range sc.Players {
-			if from == to {
-				continue
-			}
-			link := sc.Link
-			if sc.LinkFor != nil {
-				link = sc.LinkFor(from, to)
-			}
-			s.Net.SetLink(Addr(from), Addr(to), link)
+	for _, r := range sc.Restarts {
+		if r.Player < 0 || r.Player >= sc.Players || r.Back <= r.At {
+			return nil, fmt.Errorf("simtest: restart of player %d at %v, back at %v", r.Player, r.At, r.Back)
 		}
 	}
+	s := &Sim{Scenario: sc, Clock: transport.NewVirtualClock(0), cfg: cfg, frame: cfg.FrameDuration,
+		buf: make([]byte, transport.MaxDatagram)}
+	s.Net = transport.NewNetwork(s.Clock, sc.Seed)
+	s.setLinks(sc.Link, sc.LinkFor)
 	for p := range sc.Players {
-		conn, err := s.Net.Listen(Addr(p))
+		pe, err := s.newPeer(p, 0, s.addr(p, 0))
 		if err != nil {
-			return nil, fmt.Errorf("simtest: %w", err)
+			return nil, err
 		}
-		addrs := make([]netip.AddrPort, sc.Players)
-		for q := range addrs {
-			if p != 0 {
-				addrs[q] = Addr(q)
-			}
-		}
-		pc := cfg
-		pc.Seed, pc.Nonce = fixed(sc.Seed+1), fixed(sc.Seed*131+uint64(p))
-		peer := &Peer{Player: p, Addr: Addr(p), conn: conn, sums: make(map[lockstep.Frame]uint64)}
-		player := p
-		rc := netplay.Config{
-			Session: pc, Player: p, Peers: addrs, Conn: conn, Clock: s.Clock,
-			NewGame:  func(seed uint64) (lockstep.Game, error) { return sc.NewGame(player, seed) },
-			FinishAt: lockstep.Frame(sc.Frames),
-			OnEvent:  func(e lockstep.Event) { peer.Events = append(peer.Events, e) },
-			OnConfirmed: func(f lockstep.Frame, _ []byte) {
-				// The harness compares every confirmed frame, so it pays for hashing each.
-				if sum, ok := peer.Runner.Session().Checksum(f); ok {
-					peer.sums[f] = sum
-				}
-			},
-		}
-		if sc.Input != nil {
-			rc.Input = func(f lockstep.Frame, dst []byte) []byte { return sc.Input(player, f, dst) }
-		}
-		if peer.Runner, err = netplay.New(rc); err != nil {
-			return nil, fmt.Errorf("simtest: player %d: %w", p, err)
-		}
-		s.Peers = append(s.Peers, peer)
+		s.Peers = append(s.Peers, pe)
 	}
 	return s, nil
+}
+
+// addr is the address of player p's life'th process.
+func (s *Sim) addr(p, life int) netip.AddrPort {
+	if s.Scenario.Addr != nil {
+		return s.Scenario.Addr(p, life)
+	}
+	return Addr(p)
+}
+
+// current is the address of player p's current process (its first before New made it).
+func (s *Sim) current(p int) netip.AddrPort {
+	if p < len(s.Peers) {
+		return s.Peers[p].Addr
+	}
+	return s.addr(p, 0)
+}
+
+// newPeer makes player p's process for its life'th life: an emulated endpoint at addr,
+// linked to every other player's current process, and a runner on it.
+func (s *Sim) newPeer(p, life int, addr netip.AddrPort) (*Peer, error) {
+	sc := &s.Scenario
+	conn, err := s.Net.Listen(addr)
+	if err != nil {
+		return nil, fmt.Errorf("simtest: %w", err)
+	}
+	if sc.WrapConn != nil {
+		conn = sc.WrapConn(p, conn)
+	}
+	addrs := make([]netip.AddrPort, sc.Players)
+	for q := range addrs {
+		if q != p {
+			s.Net.SetLink(addr, s.current(q), s.linkOf(p, q))
+			s.Net.SetLink(s.current(q), addr, s.linkOf(q, p))
+		}
+		if p != 0 {
+			addrs[q] = s.current(q)
+		}
+	}
+	pc := s.cfg
+	pc.Seed, pc.Nonce = fixed(sc.Seed+1), fixed(sc.Seed*131+uint64(p)+uint64(life)<<32)
+	// Room for a checksum of every frame up to Frames, where the match ends.
+	pe := &Peer{Player: p, Life: life, Addr: addr, Conn: conn,
+		sums: make([]uint64, 0, sc.Frames+1), have: make([]bool, 0, sc.Frames+1)}
+	player := p
+	rc := netplay.Config{
+		Session: pc, Player: p, Peers: addrs, Conn: conn, Clock: s.Clock,
+		NewGame:     func(seed uint64) (lockstep.Game, error) { return sc.NewGame(player, seed) },
+		FinishAt:    lockstep.Frame(sc.Frames),
+		Hold:        sc.Hold,
+		Rejoin:      sc.Rejoin,
+		OnEvent:     func(e lockstep.Event) { pe.Events = append(pe.Events, e) },
+		OnConfirmed: pe.confirmed,
+		OnRejoin:    func(e netplay.RejoinEvent) { pe.Rejoins = append(pe.Rejoins, RejoinAt{e, s.Clock.Now()}) },
+	}
+	if sc.Input != nil {
+		rc.Input = func(f lockstep.Frame, dst []byte) []byte { return sc.Input(player, f, dst) }
+	}
+	if sc.Edit != nil {
+		sc.Edit(p, life, &rc)
+	}
+	if pe.Runner, err = netplay.New(rc); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("simtest: player %d: %w", p, err)
+	}
+	return pe, nil
 }
 
 // fixed keeps a derived seed or nonce from being zero, which netplay.New would replace with
@@ -207,6 +271,27 @@ func fixed(v uint64) uint64 {
 	return v
 }
 
+// setLinks configures every direction between the players' current processes (and what
+// a process that starts later gets).
+func (s *Sim) setLinks(link transport.LinkConfig, linkFor func(from, to int) transport.LinkConfig) {
+	s.link, s.linkFor = link, linkFor
+	for from := range s.Scenario.Players {
+		for to := range s.Scenario.Players {
+			if from != to {
+				s.Net.SetLink(s.current(from), s.current(to), s.linkOf(from, to))
+			}
+		}
+	}
+}
+
+// linkOf is the link from player from to player to as now configured.
+func (s *Sim) linkOf(from, to int) transport.LinkConfig {
+	if s.linkFor != nil {
+		return s.linkFor(from, to)
+	}
+	return s.link
+}
+
 // Run prepares and plays sc; see Sim.Run.
 func Run(sc Scenario) (*Report, error) {
 	s, err := New(sc)
@@ -216,12 +301,142 @@ func Run(sc Scenario) (*Report, error) {
 	return s.Run(), nil
 }
 
+// Run plays the match until Finished, or MaxTime, and reports.
+func (s *Sim) Run() *Report {
+	for !s.Finished() && !s.TimedOut() {
+		_ = s.Step() // a failure is in the report, as the runner's Result or the peer's Fail
+	}
+	return s.report()
+}
+
+// Play steps until Finished, and fails with the first failure Step reports or when
+// MaxTime passes first.
+func (s *Sim) Play() error {
+	for !s.Finished() {
+		if s.TimedOut() {
+			return fmt.Errorf("simtest: not finished after %d frames (%v): %s", s.Ticks, s.Clock.Now(), s.Status())
+		}
+		if err := s.Step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TimedOut reports whether the run has used up MaxTime.
+func (s *Sim) TimedOut() bool { return s.next >= s.Scenario.MaxTime }
+
+// Finished reports whether every player's process is done: gone, its match ended, or with
+// Hold at Frames (in the match's frames) or stopped on a desync; and no restart is to come.
+func (s *Sim) Finished() bool {
+	for _, r := range s.Scenario.Restarts {
+		if s.Ticks == 0 || s.Clock.Now() < r.Back {
+			return false
+		}
+	}
+	for _, p := range s.Peers {
+		if !p.Gone && !p.Runner.Done() &&
+			!(s.Scenario.Hold && (int(p.Runner.Frame()) >= s.Scenario.Frames || p.Runner.Session().Err() != nil)) {
+			return false
+		}
+	}
+	return true
+}
+
+// Step plays one frame: the datagrams due before it arrive (OnArrival), link changes and
+// restarts due by it happen, then every running process ticks, in player order (then the
+// extra ones). It returns the failure of a player's process that failed (its runner ended
+// with EndFailed, or Fail was called), naming the player.
+func (s *Sim) Step() error {
+	now := s.next
+	if s.Scenario.Delivery == OnArrival {
+		s.deliver(now)
+	}
+	s.Clock.Set(now)
+	for s.links < len(s.Scenario.LinkChanges) && now >= s.Scenario.LinkChanges[s.links].At {
+		c := s.Scenario.LinkChanges[s.links]
+		s.setLinks(c.Link, c.LinkFor)
+		s.links++
+	}
+	if err := s.restarts(now); err != nil {
+		return err
+	}
+	if s.Scenario.Delivery == OnArrival {
+		s.poll(now)
+	}
+	var errs []error
+	for _, p := range s.running() {
+		if !s.active(p, now) {
+			continue
+		}
+		if !s.started(p, now) {
+			s.drain(p)
+			continue
+		}
+		p.Runner.Tick()
+		if err := p.failure(); err != nil && p.Life >= 0 { // an extra process may well be refused
+			errs = append(errs, fmt.Errorf("player %d at %v: %w", p.Player, now, err))
+		}
+	}
+	s.Ticks++
+	s.next += s.frame
+	return errors.Join(errs...)
+}
+
+// deliver hands every datagram due before the frame at next to its reader at its arrival
+// time.
+func (s *Sim) deliver(next time.Duration) {
+	for {
+		due, ok := s.Net.NextDue()
+		if !ok || due >= next {
+			return
+		}
+		if due > s.Clock.Now() {
+			s.Clock.Set(due)
+		}
+		s.poll(s.Clock.Now())
+		if again, ok := s.Net.NextDue(); ok && again <= due {
+			return // nobody takes it (an endpoint a test opened): it waits for the frame
+		}
+	}
+}
+
+// running is every process the harness drives: the players' and the extra ones.
+func (s *Sim) running() []*Peer {
+	if len(s.Extra) == 0 {
+		return s.Peers
+	}
+	return append(append([]*Peer(nil), s.Peers...), s.Extra...)
+}
+
+// poll hands each running process what has arrived; one not started yet, gone or done
+// loses it, and one paused leaves it in its socket.
+func (s *Sim) poll(now time.Duration) {
+	for _, p := range s.running() {
+		switch {
+		case p.Paused:
+		case s.active(p, now) && s.started(p, now):
+			p.Runner.Poll()
+		default:
+			s.drain(p)
+		}
+	}
+}
+
+func (s *Sim) drain(p *Peer) {
+	for {
+		if _, _, ok := p.Conn.ReadFrom(s.buf); !ok {
+			return
+		}
+	}
+}
+
 func (s *Sim) active(p *Peer, now time.Duration) bool {
 	sc := &s.Scenario
-	if p.Gone || p.Runner.Done() {
+	if p.Gone || p.Paused || p.Runner.Done() {
 		return false
 	}
-	if sc.Vanish != nil {
+	if sc.Vanish != nil && p.Life == 0 {
 		if at := sc.Vanish(p.Player); at > 0 && now >= at {
 			p.Gone = true
 			return false
@@ -234,148 +449,75 @@ func (s *Sim) started(p *Peer, now time.Duration) bool {
 	return s.Scenario.Start == nil || now >= s.Scenario.Start(p.Player)
 }
 
-// poll hands each running peer what has arrived; a peer not started yet, gone or done
-// loses it.
-func (s *Sim) poll(now time.Duration, buf []byte) {
-	for _, p := range s.Peers {
-		if s.active(p, now) && s.started(p, now) {
-			p.Runner.Poll()
-			continue
-		}
-		for {
-			if _, _, ok := p.conn.ReadFrom(buf); !ok {
-				break
+// restarts kills the processes whose restart is due (At) and starts their fresh ones
+// (Back). A restart of a process that vanished or was already killed kills nothing more.
+func (s *Sim) restarts(now time.Duration) error {
+	for i, r := range s.Scenario.Restarts {
+		p := s.Peers[r.Player]
+		life := 0 // the life restart i ends: the player's restarts before it
+		for _, q := range s.Scenario.Restarts[:i] {
+			if q.Player == r.Player {
+				life++
 			}
 		}
-	}
-}
-
-// Run plays the match until every peer still there is done, or MaxTime.
-func (s *Sim) Run() *Report {
-	dt := s.frame
-	buf := make([]byte, transport.MaxDatagram)
-	var next time.Duration
-	for !s.finished() && s.Clock.Now() < s.Scenario.MaxTime {
-		// Deliver every datagram due before the next frame at its arrival time.
-		for {
-			due, ok := s.Net.NextDue()
-			if !ok || due >= next {
-				break
+		if now >= r.At && p.Life == life && !p.Gone {
+			s.Kill(r.Player)
+		}
+		if now >= r.Back && p.Life == life {
+			if _, err := s.Restart(r.Player); err != nil {
+				return err
 			}
-			if due > s.Clock.Now() {
-				s.Clock.Set(due)
-			}
-			s.poll(s.Clock.Now(), buf)
-			if again, ok := s.Net.NextDue(); ok && again <= due {
-				break // nobody can take it (cannot happen: poll drains every endpoint)
-			}
-		}
-		s.Clock.Set(next)
-		s.poll(next, buf)
-		for _, p := range s.Peers {
-			if s.active(p, next) && s.started(p, next) {
-				p.Runner.Tick()
-			}
-		}
-		next += dt
-	}
-	return s.report()
-}
-
-func (s *Sim) finished() bool {
-	for _, p := range s.Peers {
-		if !p.Gone && !p.Runner.Done() {
-			return false
-		}
-	}
-	return true
-}
-
-func (s *Sim) report() *Report {
-	rep := &Report{Elapsed: s.Clock.Now()}
-	for _, p := range s.Peers {
-		r := p.Runner
-		st := r.Session().Stats(nil)
-		pr := PeerReport{
-			Player: p.Player, Gone: p.Gone, Frame: st.Frame, Confirmed: st.ConfirmedFrame,
-			Counters: r.Counters(), Rollbacks: st.Rollbacks, Done: r.Done(), Events: p.Events,
-		}
-		if pr.Done {
-			pr.Result = r.Result()
-		}
-		rep.Peers = append(rep.Peers, pr)
-	}
-	var cmpErr error
-	rep.Compared, cmpErr = s.Compare()
-	// A runner's failure is the cause and the mismatch it leaves at a later frame only a
-	// symptom (a LoadState that fails on one peer shows as its checksums drifting), so the
-	// failure comes first; the mismatch follows, as a clue.
-	rep.Err = errors.Join(failed(rep), cmpErr)
-	if rep.Err == nil {
-		rep.Err = unfinished(rep)
-	}
-	return rep
-}
-
-// failed reports the first runner that failed or saw a desync.
-func failed(rep *Report) error {
-	for _, p := range rep.Peers {
-		if !p.Gone && p.Done && (p.Result.Reason == netplay.EndDesync || p.Result.Reason == netplay.EndFailed) {
-			return fmt.Errorf("player %d: %v: %w", p.Player, p.Result.Reason, p.Result.Err)
 		}
 	}
 	return nil
 }
 
-// unfinished reports a runner that did not end.
-func unfinished(rep *Report) error {
-	for _, p := range rep.Peers {
-		if !p.Gone && !p.Done {
-			return fmt.Errorf("player %d not done after %v: frame %d, confirmed %d", p.Player, rep.Elapsed, p.Frame, p.Confirmed)
-		}
+// Kill stops player's current process dead, as kill -9 leaves it: its runner is no longer
+// driven and its socket is closed (what is in flight to it is lost). A process that
+// vanished or was killed already stays as it is.
+func (s *Sim) Kill(player int) {
+	if p := s.Peers[player]; !p.Gone {
+		p.Gone = true
+		p.Conn.Close()
 	}
-	return nil
 }
 
-// Compare checks the peers' checksums at every frame two or more of them confirmed. It
-// returns how many frame pairs were compared, and an error naming the first frame that
-// differs.
-func (s *Sim) Compare() (int, error) {
-	last := lockstep.Frame(0)
+// Restart starts a fresh process for player's seat now, as a restarted program: a new
+// runner, a new game made by NewGame once its handshake is done, a new socket at the
+// address of its life (Scenario.Addr) and a fresh session nonce. The current process is
+// killed first if it still runs, and goes to Dead. Restarts at scheduled times do this.
+func (s *Sim) Restart(player int) (*Peer, error) {
+	s.Kill(player)
+	old := s.Peers[player]
+	old.Conn.Close() // one that vanished still held its address
+	fresh, err := s.newPeer(player, old.Life+1, s.addr(player, old.Life+1))
+	if err != nil {
+		return nil, fmt.Errorf("simtest: restart player %d: %w", player, err)
+	}
+	s.Dead = append(s.Dead, old)
+	s.Peers[player] = fresh
+	return fresh, nil
+}
+
+// Join starts another process for player's seat at addr while the seat's own process
+// runs (a leftover process, an intruder): it is driven like the others and listed in
+// Extra, and takes no part in Finished or Compare. Its Life is -1 minus its index in
+// Extra.
+func (s *Sim) Join(player int, addr netip.AddrPort) (*Peer, error) {
+	p, err := s.newPeer(player, -1-len(s.Extra), addr)
+	if err != nil {
+		return nil, fmt.Errorf("simtest: join player %d: %w", player, err)
+	}
+	s.Extra = append(s.Extra, p)
+	return p, nil
+}
+
+// Status describes every process, for a failure message.
+func (s *Sim) Status() string {
+	var out string
 	for _, p := range s.Peers {
-		for f := range p.sums {
-			last = max(last, f)
-		}
+		out += fmt.Sprintf("[player %d life %d frame %d confirmed %d state %s gone %v rejoin %+v] ", p.Player, p.Life,
+			p.Runner.Frame(), p.Runner.ConfirmedFrame(), p.Runner.Session().State(), p.Gone, p.Runner.Rejoin())
 	}
-	return CompareChecksums(int(last), len(s.Peers), func(peer int, f lockstep.Frame) (uint64, bool) {
-		sum, ok := s.Peers[peer].sums[f]
-		return sum, ok
-	})
-}
-
-// CompareChecksums checks, for every frame 0..last, that the peers which recorded a checksum
-// of it (sum reports peer i's, by index) agree. It returns how many pairs it compared and an
-// error naming the first frame that differs. Harnesses that keep their own checksums (a
-// game's own simulation layer, say) compare them with it.
-func CompareChecksums(last, peers int, sum func(peer int, f lockstep.Frame) (uint64, bool)) (int, error) {
-	compared := 0
-	for f := lockstep.Frame(0); f <= lockstep.Frame(last); f++ {
-		var ref uint64
-		refPeer := -1
-		for i := range peers {
-			v, ok := sum(i, f)
-			if !ok {
-				continue
-			}
-			if refPeer < 0 {
-				ref, refPeer = v, i
-				continue
-			}
-			compared++
-			if v != ref {
-				return compared, fmt.Errorf("frame %d: player %d has checksum %016x, player %d %016x", f, refPeer, ref, i, v)
-			}
-		}
-	}
-	return compared, nil
+	return out
 }

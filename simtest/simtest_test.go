@@ -3,6 +3,7 @@ package simtest_test
 import (
 	"encoding/binary"
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -199,5 +200,155 @@ func TestReportsLoadFailureFirst(t *testing.T) {
 	t.Log(rep.Err)
 	if want := "player 1: failed: load state of frame "; !strings.HasPrefix(rep.Err.Error(), want) {
 		t.Errorf("report %q; want it to start %q", rep.Err, want)
+	}
+}
+
+// drifting is a mixer that adds one to its total every frame: a game that is not
+// deterministic across processes, for a restarted process to diverge with.
+type drifting struct{ mixer }
+
+func (d *drifting) AdvanceFrame(in []byte) {
+	d.mixer.AdvanceFrame(in)
+	d.total++
+}
+
+// countingConn counts what a process writes.
+type countingConn struct {
+	transport.Conn
+	writes *int
+}
+
+func (c countingConn) WriteTo(b []byte, to netip.AddrPort) error {
+	*c.writes++
+	return c.Conn.WriteTo(b, to)
+}
+
+// TestFaults: what the harness adds to a plain match (restarts and rejoins, link changes,
+// Hold, on-tick delivery, wrapped endpoints) keeps the peers agreeing at every frame, and a
+// restarted process whose game diverges is caught. Every case states its seed.
+func TestFaults(t *testing.T) {
+	const ms = time.Millisecond
+	lan := transport.LinkConfig{Latency: 15 * ms, Jitter: 3 * ms}
+	lossy := transport.LinkConfig{Latency: 25 * ms, Loss: 0.10}
+	restart := func(p int, at, back time.Duration) []simtest.Restart {
+		return []simtest.Restart{{Player: p, At: at, Back: back}}
+	}
+	tests := []struct {
+		name string
+		sc   simtest.Scenario
+		// drift makes the restarted processes' games diverge: the run must fail.
+		drift bool
+		// minCompared is how many frame pairs the run must compare; default 500.
+		minCompared int
+		check       func(t *testing.T, s *simtest.Sim)
+	}{
+		{name: "on-tick", sc: simtest.Scenario{Seed: 111, Link: lan, Delivery: simtest.OnTick}},
+		// Every datagram lost for 2 s: longer than the interrupt timeout (750 ms), shorter
+		// than the disconnect timeout (5 s).
+		{name: "link-change-outage", sc: simtest.Scenario{Seed: 112, Frames: 900, Link: lan, LinkChanges: []simtest.LinkChange{
+			{At: 3 * time.Second, Link: transport.LinkConfig{Latency: 15 * ms, Loss: 1}}, {At: 5 * time.Second, Link: lan}}},
+			check: func(t *testing.T, s *simtest.Sim) {
+				for _, p := range s.Peers {
+					if p.Count(lockstep.EventInterrupted) != 1 || p.Count(lockstep.EventDisconnected) != 0 {
+						t.Errorf("player %d: events %v, want one interruption and no disconnect", p.Player, p.Events)
+					}
+				}
+			}},
+		{name: "hold-vanish", minCompared: 200, sc: simtest.Scenario{Seed: 113, Link: lan, Hold: true,
+			Session: lockstep.Config{DisconnectTimeout: time.Second, InterruptTimeout: 200 * ms},
+			Vanish:  func(p int) time.Duration { return time.Duration(p) * 4 * time.Second }},
+			check: func(t *testing.T, s *simtest.Sim) {
+				// Player 0 plays on alone to the end and holds there: its match does not end.
+				p0 := s.Peers[0]
+				if !s.Peers[1].Gone || p0.Runner.Done() || p0.Runner.Frame() != 600 {
+					t.Errorf("player 0 at frame %d, done %v; player 1 gone %v", p0.Runner.Frame(), p0.Runner.Done(), s.Peers[1].Gone)
+				}
+			}},
+		{name: "wrapped-conns", sc: simtest.Scenario{Seed: 114, Link: lan}},
+		{name: "2p-restart-player1", sc: simtest.Scenario{Seed: 115, Frames: 900, Link: lan, Rejoin: 10 * time.Second,
+			Restarts: restart(1, 3*time.Second, 5*time.Second)}},
+		{name: "2p-restart-player0-lossy", sc: simtest.Scenario{Seed: 116, Frames: 900, Link: lossy, Rejoin: 10 * time.Second,
+			Restarts: restart(0, 3*time.Second, 4*time.Second)}},
+		{name: "3p-restart-hold-ontick", sc: simtest.Scenario{Players: 3, Seed: 117, Frames: 900, Link: lan, Rejoin: 10 * time.Second,
+			Hold: true, Delivery: simtest.OnTick, Restarts: restart(2, 3*time.Second, 5*time.Second)}},
+		{name: "4p-two-restarts", sc: simtest.Scenario{Players: 4, Seed: 118, Frames: 1200, Link: lan, Rejoin: 10 * time.Second,
+			Restarts: []simtest.Restart{{Player: 1, At: 2 * time.Second, Back: 3 * time.Second}, {Player: 1, At: 8 * time.Second, Back: 9 * time.Second}}}},
+		{name: "vanished-then-restarted", sc: simtest.Scenario{Seed: 120, Frames: 900, Link: lan, Rejoin: 10 * time.Second,
+			Vanish:   func(p int) time.Duration { return time.Duration(p) * 3 * time.Second },
+			Restarts: restart(1, 4*time.Second, 5*time.Second)}},
+		{name: "restarted-game-diverges", drift: true, sc: simtest.Scenario{Seed: 119, Frames: 900, Link: lan, Rejoin: 10 * time.Second,
+			Restarts: restart(1, 3*time.Second, 5*time.Second)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := tc.sc
+			sc.Session.InputSize = 1
+			sc.Input = input
+			var writes [4]int
+			sc.WrapConn = func(p int, c transport.Conn) transport.Conn { return countingConn{c, &writes[p]} }
+			var s *simtest.Sim
+			sc.NewGame = func(p int, _ uint64) (lockstep.Game, error) {
+				if tc.drift && s.Peers[p].Life > 0 {
+					return &drifting{}, nil
+				}
+				return &mixer{}, nil
+			}
+			var err error
+			if s, err = simtest.New(sc); err != nil {
+				t.Fatal(err)
+			}
+			rep := s.Run()
+			if tc.drift {
+				if rep.Err == nil {
+					t.Fatal("a restarted process whose game diverges passed")
+				}
+				if _, err := s.Compare(); err == nil {
+					t.Error("Compare found no difference between the rejoiner and the survivor")
+				}
+				t.Logf("seed %d: %v", sc.Seed, rep.Err)
+				return
+			}
+			if rep.Err != nil {
+				t.Fatalf("seed %d: %v", sc.Seed, rep.Err)
+			}
+			want := tc.minCompared
+			if want == 0 {
+				want = 500
+			}
+			if rep.Compared < want {
+				t.Errorf("seed %d: %d frame pairs compared, want at least %d", sc.Seed, rep.Compared, want)
+			}
+			for _, p := range s.Peers {
+				if writes[p.Player] == 0 {
+					t.Errorf("player %d wrote nothing through its wrapped endpoint", p.Player)
+				}
+				if d := p.Runner.Counters().MaxDepth; d > 8 {
+					t.Errorf("player %d rolled back %d frames, past the prediction window", p.Player, d)
+				}
+				if p.RewrittenEarly != 0 {
+					t.Errorf("player %d: %d frames at or before a resume frame reported again with another checksum", p.Player, p.RewrittenEarly)
+				}
+			}
+			if len(sc.Restarts) != len(s.Dead) {
+				t.Errorf("%d restarts, %d dead processes", len(sc.Restarts), len(s.Dead))
+			}
+			for _, r := range sc.Restarts {
+				p := s.Peers[r.Player]
+				if f, ok := p.JoinedAt(); !ok || f <= 0 || p.Life == 0 {
+					t.Errorf("player %d (life %d) did not rejoin: %+v", r.Player, p.Life, p.Rejoins)
+				}
+			}
+			if tc.check != nil {
+				tc.check(t, s)
+			}
+		})
+	}
+}
+
+func TestDeliveryString(t *testing.T) {
+	for d, want := range map[simtest.Delivery]string{simtest.OnArrival: "on-arrival", simtest.OnTick: "on-tick", 7: "Delivery(7)"} {
+		if got := d.String(); got != want {
+			t.Errorf("%d: %q, want %q", d, got, want)
+		}
 	}
 }

@@ -43,7 +43,7 @@ type recordedSim struct {
 // frame both peers confirmed. Both peers' recordings must be identical.
 func recordSim(t testing.TB, frames int, seed uint64, link transport.LinkConfig) recordedSim {
 	t.Helper()
-	s, err := sim.New(sim.Scenario{Frames: frames, Seed: seed, Link: link, Mode: game.Versus, Coins: 40})
+	s, err := sim.New(sim.Scenario{Frames: frames, Seed: seed, Link: link}, sim.Coins{Mode: game.Versus, Coins: 40})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func recordSim(t testing.TB, frames int, seed uint64, link transport.LinkConfig)
 		for i, p := range s.Peers {
 			for {
 				var ok bool
-				inputs[i], ok = p.Session.ConfirmedInputs(inputs[i], next[i])
+				inputs[i], ok = p.Runner.Session().ConfirmedInputs(inputs[i], next[i])
 				if !ok {
 					break
 				}
@@ -75,18 +75,18 @@ func recordSim(t testing.TB, frames int, seed uint64, link transport.LinkConfig)
 	}
 	// Inputs confirmed up to n-1 make state n final only once a pending rollback over them
 	// is carried out, so cut at the confirmed frame too.
-	n := min(next[0], next[1], s.Peers[0].Session.ConfirmedFrame(), s.Peers[1].Session.ConfirmedFrame())
+	n := min(next[0], next[1], s.Peers[0].Runner.Session().ConfirmedFrame(), s.Peers[1].Runner.Session().ConfirmedFrame())
 	width := 2 * game.InputSize
 	if !bytes.Equal(inputs[0][:int(n)*width], inputs[1][:int(n)*width]) {
 		t.Fatal("the two peers confirmed different inputs")
 	}
 	// The state at frame n is the result of inputs 0..n-1; both peers must have it.
-	sum, ok := s.Peers[0].Checksum(int(n))
-	if sum1, ok1 := s.Peers[1].Checksum(int(n)); !ok || !ok1 || sum != sum1 {
+	sum, ok := s.Peers[0].Checksum(n)
+	if sum1, ok1 := s.Peers[1].Checksum(n); !ok || !ok1 || sum != sum1 {
 		t.Fatalf("confirmed checksums of frame %d: %016x (%v) and %016x (%v)", n, sum, ok, sum1, ok1)
 	}
 	return recordedSim{sim: s, replay: &peer.Replay{
-		Mode: game.Versus, Players: 2, Coins: 40, Seed: agreedSeed(t, s.Peers[0].Session),
+		Mode: game.Versus, Players: 2, Coins: 40, Seed: agreedSeed(t, s.Peers[0].Runner.Session()),
 		Frames: int(n), Checksum: sum, Inputs: inputs[0][:int(n)*width],
 	}}
 }
@@ -104,7 +104,7 @@ func TestReplayOfSimMatch(t *testing.T) {
 	}
 	rollbacks := 0
 	for _, p := range rec.sim.Peers {
-		rollbacks += int(p.Session.Stats(nil).Rollbacks)
+		rollbacks += int(p.Runner.Session().Stats(nil).Rollbacks)
 	}
 	if rollbacks == 0 {
 		t.Error("no rollbacks: the link did not make the peers predict")
@@ -126,7 +126,7 @@ func TestReplayOfSimMatch(t *testing.T) {
 		}
 		got := st.Checksum()
 		for _, p := range rec.sim.Peers {
-			want, ok := p.Checksum(f)
+			want, ok := p.Checksum(lockstep.Frame(f))
 			if !ok {
 				t.Errorf("player %d has no checksum of frame %d", p.Player, f)
 				continue

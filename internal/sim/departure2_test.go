@@ -16,26 +16,24 @@ func TestTwoDepartures(t *testing.T) {
 	for _, seed := range departureSeeds() {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			s, err := New(Scenario{
-				Players: 4, Frames: 900, Seed: seed, Mode: game.Versus, Coins: 40,
+				Players: 4, Frames: 900, Seed: seed,
 				LinkFor: func(from, to int) transport.LinkConfig {
 					if from >= 2 || to >= 2 {
 						return transport.LinkConfig{Latency: 60 * time.Millisecond, Loss: 0.15}
 					}
 					return transport.LinkConfig{Latency: 20 * time.Millisecond}
 				},
-				Vanish: func(p int, now time.Duration) bool {
-					return (p == 2 && now >= at(250)) || (p == 3 && now >= at(310))
-				},
-			})
+				Vanish: vanishing(map[int]time.Duration{2: at(250), 3: at(310)}),
+			}, Coins{Mode: game.Versus, Coins: 40})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Run(); err != nil {
+			if err := s.Play(); err != nil {
 				t.Fatal(err)
 			}
 			var left [2][4]lockstep.Frame
 			for i, p := range s.Peers[:2] {
-				if err := p.Session.Err(); err != nil {
+				if err := p.Runner.Session().Err(); err != nil {
 					t.Fatalf("player %d: %v", i, err)
 				}
 				n := 0

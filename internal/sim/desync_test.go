@@ -57,8 +57,8 @@ func (g *nudgedGame) AdvanceFrame(inputs []byte) {
 }
 
 // nudgeOne makes player p's game diverge at frame at.
-func nudgeOne(p int, at int32) func(int, *game.State) lockstep.Game {
-	return func(player int, st *game.State) lockstep.Game {
+func nudgeOne(p int, at int32) func(int, int, *game.State) lockstep.Game {
+	return func(player, _ int, st *game.State) lockstep.Game {
 		if player == p {
 			return &nudgedGame{State: st, at: at}
 		}
@@ -96,18 +96,18 @@ func desyncEvents(p *Peer) []lockstep.Event {
 // checkDesync runs a scenario in which player 1's game diverges at frame divergeAt and
 // checks that both peers catch it at the first checksum frame after it, stop there, and
 // keep states whose difference names the nudged field.
-func checkDesync(t *testing.T, sc Scenario, divergeAt int32) {
+func checkDesync(t *testing.T, sc Scenario, c Coins, divergeAt int32) {
 	t.Helper()
 	interval := sc.Session.ChecksumInterval
 	if interval == 0 {
 		interval = 60
 	}
-	sc.WrapGame = nudgeOne(1, divergeAt)
-	s, err := New(sc)
+	c.Wrap = nudgeOne(1, divergeAt)
+	s, err := New(sc, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Run(); err != nil {
+	if err := s.Play(); err != nil {
 		t.Fatal(err)
 	}
 
@@ -129,7 +129,7 @@ func checkDesync(t *testing.T, sc Scenario, divergeAt int32) {
 		evs := desyncEvents(p)
 		if len(evs) != 1 {
 			t.Errorf("player %d: %d desync events, want 1 (state %s, frame %d, err %v); events: %v",
-				p.Player, len(evs), p.Session.State(), p.Session.Frame(), p.Session.Err(), p.Events)
+				p.Player, len(evs), p.Runner.Session().State(), p.Runner.Session().Frame(), p.Runner.Session().Err(), p.Events)
 			continue
 		}
 		e := evs[0]
@@ -139,22 +139,22 @@ func checkDesync(t *testing.T, sc Scenario, divergeAt int32) {
 		if e.Player != 1-p.Player || e.Local == e.Remote {
 			t.Errorf("player %d: desync event %v", p.Player, e)
 		}
-		if !errors.Is(p.Session.Err(), lockstep.ErrDesync) {
-			t.Errorf("player %d: Err() = %v, want it to wrap ErrDesync", p.Player, p.Session.Err())
+		if !errors.Is(p.Runner.Session().Err(), lockstep.ErrDesync) {
+			t.Errorf("player %d: Err() = %v, want it to wrap ErrDesync", p.Player, p.Runner.Session().Err())
 		}
-		if p.Session.Running() || p.Session.State() != lockstep.StateDesync {
-			t.Errorf("player %d: state %s after a desync", p.Player, p.Session.State())
+		if p.Runner.Session().Running() || p.Runner.Session().State() != lockstep.StateDesync {
+			t.Errorf("player %d: state %s after a desync", p.Player, p.Runner.Session().State())
 		}
 		// Caught within one checksum interval: the peer did not play on far past it.
-		if got := p.Session.Frame(); int(got-e.Frame) > interval {
+		if got := p.Runner.Session().Frame(); int(got-e.Frame) > interval {
 			t.Errorf("player %d: at frame %d when the desync of frame %d stopped it", p.Player, got, e.Frame)
 		}
-		f, st, ok := p.Session.DesyncState()
+		f, st, ok := p.Runner.Session().DesyncState()
 		if !ok || f != e.Frame {
 			t.Errorf("player %d: DesyncState() = frame %d, %v; want frame %d", p.Player, f, ok, e.Frame)
 		}
 		states[i] = st
-		frames[i] = p.Session.Frame()
+		frames[i] = p.Runner.Session().Frame()
 	}
 	if t.Failed() {
 		return
@@ -192,8 +192,8 @@ func checkDesync(t *testing.T, sc Scenario, divergeAt int32) {
 		}
 	}
 	for i, p := range s.Peers {
-		if p.Session.Frame() != frames[i] {
-			t.Errorf("player %d advanced from frame %d to %d after the desync", p.Player, frames[i], p.Session.Frame())
+		if p.Runner.Session().Frame() != frames[i] {
+			t.Errorf("player %d advanced from frame %d to %d after the desync", p.Player, frames[i], p.Runner.Session().Frame())
 		}
 		if n := len(desyncEvents(p)); n != 1 {
 			t.Errorf("player %d: %d desync events after two more seconds", p.Player, n)
@@ -218,7 +218,7 @@ func TestDesyncDetectedOnBothPeers(t *testing.T) {
 		for seed := uint64(1); seed <= 3; seed++ {
 			t.Run(fmt.Sprintf("%s/seed%d", l.name, seed), func(t *testing.T) {
 				t.Parallel()
-				checkDesync(t, Scenario{Frames: 900, Seed: seed, Link: l.link, Session: l.cfg, Mode: game.Versus}, 500)
+				checkDesync(t, Scenario{Frames: 900, Seed: seed, Link: l.link, Session: l.cfg}, Coins{Mode: game.Versus}, 500)
 			})
 		}
 	}
@@ -234,7 +234,7 @@ func TestDesyncDetectedOnBothPeersLossy(t *testing.T) {
 	for seed := uint64(1); seed <= 12; seed++ {
 		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
 			t.Parallel()
-			checkDesync(t, Scenario{Frames: 900, Seed: seed, Link: transport.LinkConfig{Loss: 0.2}}, 500)
+			checkDesync(t, Scenario{Frames: 900, Seed: seed, Link: transport.LinkConfig{Loss: 0.2}}, Coins{}, 500)
 		})
 	}
 }
@@ -271,33 +271,31 @@ func TestDesyncNoFalseAlarms(t *testing.T) {
 	s, err := New(Scenario{
 		Frames:  frames,
 		Seed:    11,
-		Mode:    game.Versus,
 		Link:    transport.LinkConfig{Latency: 150 * time.Millisecond},
 		Session: lockstep.Config{InputDelay: 0, ChecksumInterval: 1},
-		Input:   desyncInput,
-	})
+	}, Coins{Mode: game.Versus, Input: desyncInput})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Run(); err != nil {
+	if err := s.Play(); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range s.Peers {
-		st := p.Session.Stats(nil)
+		st := p.Runner.Session().Stats(nil)
 		t.Logf("player %d: frame %d, %d rollbacks re-simulating %d frames, deepest %d, round %d",
-			p.Player, st.Frame, st.Rollbacks, st.RollbackFrames, p.MaxRollbackDepth(), p.State.Round())
-		if n := p.Count(lockstep.EventDesync); n != 0 || p.Session.Err() != nil {
-			t.Errorf("player %d: %d desync events, err %v", p.Player, n, p.Session.Err())
+			p.Player, st.Frame, st.Rollbacks, st.RollbackFrames, p.Runner.Counters().MaxDepth, s.State(p).Round())
+		if n := p.Count(lockstep.EventDesync); n != 0 || p.Runner.Session().Err() != nil {
+			t.Errorf("player %d: %d desync events, err %v", p.Player, n, p.Runner.Session().Err())
 		}
 		if n := p.Count(lockstep.EventDisconnected) + p.Count(lockstep.EventFailed); n != 0 {
 			t.Errorf("player %d: %d disconnect/failure events: %v", p.Player, n, p.Events)
 		}
 		// The inputs really were mispredicted, deeply, and the game really played.
-		if st.Rollbacks < int64(frames)/2 || p.MaxRollbackDepth() < 8 {
-			t.Errorf("player %d: only %d rollbacks, deepest %d: the scenario does not stress prediction", p.Player, st.Rollbacks, p.MaxRollbackDepth())
+		if st.Rollbacks < int64(frames)/2 || p.Runner.Counters().MaxDepth < 8 {
+			t.Errorf("player %d: only %d rollbacks, deepest %d: the scenario does not stress prediction", p.Player, st.Rollbacks, p.Runner.Counters().MaxDepth)
 		}
-		if p.State.Round() < 2 {
-			t.Errorf("player %d: still in round %d: the game did not play", p.Player, p.State.Round())
+		if s.State(p).Round() < 2 {
+			t.Errorf("player %d: still in round %d: the game did not play", p.Player, s.State(p).Round())
 		}
 	}
 	n, err := s.Compare()
@@ -345,11 +343,11 @@ func TestDesyncLoggingChangesNothing(t *testing.T) {
 		if i == 1 {
 			c.Session.Logger = logger
 		}
-		s, err := New(c)
+		s, err := New(c, Coins{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Run(); err != nil {
+		if err := s.Play(); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Compare(); err != nil {
@@ -368,8 +366,8 @@ func TestDesyncLoggingChangesNothing(t *testing.T) {
 	for i := range quiet.Peers {
 		a, b := quiet.Peers[i], verbose.Peers[i]
 		for f := 0; f <= sc.Frames; f++ {
-			sa, oka := a.Checksum(f)
-			sb, okb := b.Checksum(f)
+			sa, oka := a.Checksum(lockstep.Frame(f))
+			sb, okb := b.Checksum(lockstep.Frame(f))
 			if oka != okb || sa != sb {
 				t.Fatalf("player %d frame %d: checksum %016x (%v) without logging, %016x (%v) with", i, f, sa, oka, sb, okb)
 			}
@@ -377,7 +375,7 @@ func TestDesyncLoggingChangesNothing(t *testing.T) {
 				compared++
 			}
 		}
-		qs, vs := a.Session.Stats(nil), b.Session.Stats(nil)
+		qs, vs := a.Runner.Session().Stats(nil), b.Runner.Session().Stats(nil)
 		if qs.Rollbacks != vs.Rollbacks || qs.RollbackFrames != vs.RollbackFrames || len(a.Events) != len(b.Events) {
 			t.Errorf("player %d: %d rollbacks (%d frames), %d events without logging; %d (%d), %d with",
 				i, qs.Rollbacks, qs.RollbackFrames, len(a.Events), vs.Rollbacks, vs.RollbackFrames, len(b.Events))

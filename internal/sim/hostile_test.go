@@ -9,41 +9,65 @@ import (
 	"time"
 
 	"p2pa/lockstep"
+	"p2pa/simtest"
 	"p2pa/transport"
 )
 
-// hostileTap hands every datagram waiting for player p to its session, as the next Step
-// would (same order, same time), and returns copies of those from the other player that
-// are not in injected: a way to capture real traffic without changing the run.
-func hostileTap(s *Sim, p int, injected map[string]bool) [][]byte {
-	pe := s.Peers[p]
-	now := s.Clock.Now()
-	var got [][]byte
-	for {
-		n, from, ok := pe.Conn.ReadFrom(s.buf)
-		if !ok {
-			return got
-		}
-		if n <= len(s.buf) {
-			if d := s.buf[:n]; from == Addr(1-p) && !injected[string(d)] {
-				got = append(got, append([]byte(nil), d...))
-			}
-			pe.Session.Receive(from, s.buf[:n], now)
-		}
+// hostileTap stands in front of a player's endpoint (Scenario.WrapConn) and, while into is
+// set, keeps a copy of every datagram the runner reads from the other player that is not
+// in injected: a way to capture real traffic without changing the run.
+type hostileTap struct {
+	transport.Conn
+	from     netip.AddrPort
+	injected map[string]bool
+	into     *[][]byte
+}
+
+func (c *hostileTap) ReadFrom(b []byte) (int, netip.AddrPort, bool) {
+	n, from, ok := c.Conn.ReadFrom(b)
+	if ok && c.into != nil && n <= len(b) && from == c.from && !c.injected[string(b[:n])] {
+		*c.into = append(*c.into, append([]byte(nil), b[:n]...))
 	}
+	return n, from, ok
+}
+
+// hostileSim is a two-player coin match whose players' reads are tapped.
+type hostileSim struct {
+	*Sim
+	taps [2]*hostileTap
+}
+
+func newHostileSim(t *testing.T, sc Scenario) *hostileSim {
+	t.Helper()
+	h := &hostileSim{}
+	sc.WrapConn = func(p int, c transport.Conn) transport.Conn {
+		h.taps[p] = &hostileTap{Conn: c, from: simtest.Addr(1 - p)}
+		return h.taps[p]
+	}
+	s, err := New(sc, Coins{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Sim = s
+	return h
 }
 
 // hostileStep runs one tick and, if capture is set, captures the real traffic each player
-// was sent.
-func hostileStep(t *testing.T, s *Sim, capture *[2][][]byte, injected map[string]bool) {
+// read in it.
+func hostileStep(t *testing.T, s *hostileSim, capture *[2][][]byte, injected map[string]bool) {
 	t.Helper()
-	if err := s.Step(); err != nil {
-		t.Fatal(err)
-	}
-	if capture != nil {
-		for p := range capture {
-			capture[p] = append(capture[p], hostileTap(s, p, injected)...)
+	for p, tap := range s.taps {
+		tap.injected, tap.into = injected, nil
+		if capture != nil {
+			tap.into = &capture[p]
 		}
+	}
+	err := s.Step()
+	for _, tap := range s.taps {
+		tap.into = nil
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -122,8 +146,8 @@ func hostileAdd(a, b lockstep.DropStats) lockstep.DropStats {
 	}
 }
 
-func hostileDrops(s *Sim) [2]lockstep.DropStats {
-	return [2]lockstep.DropStats{s.Peers[0].Session.Stats(nil).Dropped, s.Peers[1].Session.Stats(nil).Dropped}
+func hostileDrops(s *hostileSim) [2]lockstep.DropStats {
+	return [2]lockstep.DropStats{s.Peers[0].Runner.Session().Stats(nil).Dropped, s.Peers[1].Runner.Session().Stats(nil).Dropped}
 }
 
 func hostileSub(a, b lockstep.DropStats) lockstep.DropStats {
@@ -142,29 +166,23 @@ func hostileSub(a, b lockstep.DropStats) lockstep.DropStats {
 func TestHostilePackets(t *testing.T) {
 	const frames = 1200
 	sc := Scenario{Frames: frames, Seed: 7, Link: transport.LinkConfig{Latency: 20 * time.Millisecond, Jitter: 5 * time.Millisecond}}
-	ref, err := New(sc)
+	ref, err := New(sc, Coins{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ref.Run(); err != nil {
+	if err := ref.Play(); err != nil {
 		t.Fatal(err)
 	}
 
 	// An earlier game between the same addresses: its processes, left over, still send
 	// under their own session nonces, so their own match keys.
-	old, err := New(Scenario{Frames: frames, Seed: 1001, Link: sc.Link})
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := newHostileSim(t, Scenario{Frames: frames, Seed: 1001, Link: sc.Link})
 	var leftover [2][][]byte
 	for old.Ticks < 200 {
 		hostileStep(t, old, &leftover, nil)
 	}
 
-	s, err := New(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newHostileSim(t, sc)
 	var foreign []transport.Conn
 	for _, a := range []string{"127.0.0.1:9000", "10.9.8.7:7001", "[::1]:7000"} {
 		c, err := s.Net.Listen(netip.MustParseAddrPort(a))
@@ -184,7 +202,7 @@ func TestHostilePackets(t *testing.T) {
 		} else if len(injected) < 10000 {
 			injected[string(d)] = true
 		}
-		if err := c.WriteTo(d, Addr(to)); err != nil {
+		if err := c.WriteTo(d, simtest.Addr(to)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -195,8 +213,8 @@ func TestHostilePackets(t *testing.T) {
 		hostileStep(t, s, &early, nil)
 	}
 	for p := range 2 {
-		if !s.Peers[p].Session.Running() {
-			t.Fatalf("player %d: %s after 2 s", p, s.Peers[p].Session.State())
+		if !s.Peers[p].Runner.Session().Running() {
+			t.Fatalf("player %d: %s after 2 s", p, s.Peers[p].Runner.Session().State())
 		}
 		if len(leftover[p]) == 0 || len(early[p]) == 0 {
 			t.Fatalf("player %d: nothing captured", p)
@@ -252,7 +270,7 @@ func TestHostilePackets(t *testing.T) {
 				t.Errorf("%s: player %d's drop counters moved by %+v, want %+v (stale at least %d, got %d)", name, p, got, want[p], want[p].Stale, stale)
 			}
 		}
-		t.Logf("%s: %d datagrams; player 0 now at frame %d, drops %+v", name, sent, s.Peers[0].Session.Frame(), after[0])
+		t.Logf("%s: %d datagrams; player 0 now at frame %d, drops %+v", name, sent, s.Peers[0].Runner.Session().Frame(), after[0])
 	}
 	// Keep a few ticks' worth of recent real traffic at hand for copies.
 	for range 3 {
@@ -406,7 +424,7 @@ func TestHostilePackets(t *testing.T) {
 		}
 	}
 
-	if err := s.Run(); err != nil {
+	if err := s.Play(); err != nil {
 		t.Fatal(err)
 	}
 	n, err := s.Compare()
@@ -419,8 +437,8 @@ func TestHostilePackets(t *testing.T) {
 	same := 0
 	for f := 0; f <= frames; f++ {
 		for p := range 2 {
-			a, ok := s.Peers[p].Checksum(f)
-			b, ok2 := ref.Peers[p].Checksum(f)
+			a, ok := s.Peers[p].Checksum(lockstep.Frame(f))
+			b, ok2 := ref.Peers[p].Checksum(lockstep.Frame(f))
 			if ok && ok2 {
 				same++
 				if a != b {
@@ -433,10 +451,10 @@ func TestHostilePackets(t *testing.T) {
 		t.Errorf("only %d checksums compared with the undisturbed run", same)
 	}
 	for _, p := range s.Peers {
-		st := p.Session.Stats(nil)
-		t.Logf("player %d: frame %d, rollbacks %d, stalls %d, dropped %+v", p.Player, st.Frame, st.Rollbacks, p.Stalls, st.Dropped)
-		if p.Session.Err() != nil || int(st.Frame) < frames {
-			t.Errorf("player %d: frame %d, %v", p.Player, st.Frame, p.Session.Err())
+		st := p.Runner.Session().Stats(nil)
+		t.Logf("player %d: frame %d, rollbacks %d, stalls %d, dropped %+v", p.Player, st.Frame, st.Rollbacks, p.Runner.Counters().Stalls, st.Dropped)
+		if p.Runner.Session().Err() != nil || int(st.Frame) < frames {
+			t.Errorf("player %d: frame %d, %v", p.Player, st.Frame, p.Runner.Session().Err())
 		}
 		for _, k := range []lockstep.EventKind{lockstep.EventDesync, lockstep.EventDisconnected, lockstep.EventPeerLeft, lockstep.EventFailed, lockstep.EventInterrupted} {
 			if c := p.Count(k); c > 0 {
@@ -462,10 +480,7 @@ func TestStaleReplaysDoNotKeepAVanishedPeerAlive(t *testing.T) {
 		{"handshake replies", func(d []byte) bool { return hostileType(d) == hostileSyncReply }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := New(Scenario{Frames: 1200, Seed: 3})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := newHostileSim(t, Scenario{Frames: 1200, Seed: 3})
 			var early [2][][]byte
 			for s.Ticks < 120 {
 				hostileStep(t, s, &early, nil)
@@ -480,23 +495,23 @@ func TestStaleReplaysDoNotKeepAVanishedPeerAlive(t *testing.T) {
 				t.Fatal("none captured")
 			}
 			gone := s.Clock.Now()
-			s.Scenario.Vanish = func(p int, now time.Duration) bool { return p == 1 && now >= gone }
+			s.Scenario.Vanish = vanishing(map[int]time.Duration{1: gone})
 			p0 := s.Peers[0]
-			stale := p0.Session.Stats(nil).Dropped.Stale
+			stale := p0.Runner.Session().Stats(nil).Dropped.Stale
 			sent, whileRunning := 0, 0
 			for s.Ticks < 120+10*60 { // 10 s: twice the disconnect timeout
 				if s.Ticks%6 == 0 { // one replay every 100 ms
-					if err := s.Peers[1].Conn.WriteTo(old[sent%len(old)], Addr(0)); err != nil {
+					if err := s.Peers[1].Conn.WriteTo(old[sent%len(old)], simtest.Addr(0)); err != nil {
 						t.Fatal(err)
 					}
 					sent++
-					if p0.Session.Stats(nil).Peers[0].State != lockstep.PeerGone {
+					if p0.Runner.Session().Stats(nil).Peers[0].State != lockstep.PeerGone {
 						whileRunning++
 					}
 				}
 				hostileStep(t, s, nil, nil)
 			}
-			st := p0.Session.Stats(nil)
+			st := p0.Runner.Session().Stats(nil)
 			// (Once the peer is dropped its datagrams are ignored without being counted.)
 			if got := st.Dropped.Stale - stale; got+1 < uint64(whileRunning) {
 				t.Errorf("%d of the %d replays sent before the peer was dropped counted as stale", got, whileRunning)
@@ -504,7 +519,7 @@ func TestStaleReplaysDoNotKeepAVanishedPeerAlive(t *testing.T) {
 			if p0.Count(lockstep.EventInterrupted) == 0 || p0.Count(lockstep.EventDisconnected) == 0 {
 				t.Errorf("player 1 vanished 10 s ago and only stale replays of its old %s came since, "+
 					"yet player 0 saw %d interrupted and %d disconnected events (peer state %q, frame %d, stalls %d)",
-					tc.name, p0.Count(lockstep.EventInterrupted), p0.Count(lockstep.EventDisconnected), st.Peers[0].State, st.Frame, p0.Stalls)
+					tc.name, p0.Count(lockstep.EventInterrupted), p0.Count(lockstep.EventDisconnected), st.Peers[0].State, st.Frame, p0.Runner.Counters().Stalls)
 			}
 		})
 	}
@@ -540,11 +555,11 @@ func TestMistreatedLinks(t *testing.T) {
 		{"everything 5%", 25, with(func(c *transport.LinkConfig) { c.Corrupt, c.Truncate, c.Replay, c.Forge = 0.05, 0.05, 0.05, 0.05 }), checked},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := New(Scenario{Frames: frames, Seed: tc.seed, Link: tc.link})
+			s, err := New(Scenario{Frames: frames, Seed: tc.seed, Link: tc.link}, Coins{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Run(); err != nil {
+			if err := s.Play(); err != nil {
 				t.Fatal(err)
 			}
 			n, err := s.Compare()
@@ -555,10 +570,10 @@ func TestMistreatedLinks(t *testing.T) {
 				t.Errorf("only %d frames compared", n)
 			}
 			for _, p := range s.Peers {
-				st := p.Session.Stats(nil)
+				st := p.Runner.Session().Stats(nil)
 				t.Logf("player %d: frame %d, rollbacks %d, dropped %+v", p.Player, st.Frame, st.Rollbacks, st.Dropped)
-				if p.Session.Err() != nil || int(st.Frame) < frames {
-					t.Errorf("player %d: frame %d, %v", p.Player, st.Frame, p.Session.Err())
+				if p.Runner.Session().Err() != nil || int(st.Frame) < frames {
+					t.Errorf("player %d: frame %d, %v", p.Player, st.Frame, p.Runner.Session().Err())
 				}
 				for _, k := range []lockstep.EventKind{lockstep.EventDesync, lockstep.EventDisconnected, lockstep.EventPeerLeft, lockstep.EventFailed} {
 					if c := p.Count(k); c > 0 {

@@ -11,6 +11,7 @@ import (
 	"p2pa/game"
 	"p2pa/lockstep"
 	"p2pa/netplay"
+	"p2pa/simtest"
 	"p2pa/transport"
 )
 
@@ -113,11 +114,11 @@ func TestRejoinScenarios(t *testing.T) {
 	}
 }
 
-// rejoinScenario is tc's scenario, checking n frames after the rejoin.
-func rejoinScenario(tc rejoinCase, n int) Scenario {
+// rejoinScenario is tc's scenario and game, checking n frames after the rejoin.
+func rejoinScenario(tc rejoinCase, n int) (Scenario, Coins) {
 	died := at(tc.dies)
 	sc := Scenario{
-		Players: tc.players, Seed: tc.seed, Mode: tc.mode, Coins: tc.coins, Link: tc.link,
+		Players: tc.players, Seed: tc.seed, Link: tc.link,
 		// The match pauses while the player is away, so it resumes a little before the
 		// frame of the death (the survivors' last confirmed frame); 150 frames of slack
 		// cover that and what the end needs to confirm.
@@ -128,14 +129,14 @@ func rejoinScenario(tc rejoinCase, n int) Scenario {
 	if tc.handover != nil {
 		sc.LinkChanges = []LinkChange{{At: died, Link: *tc.handover}, {At: died + tc.back + tc.handoverFor, Link: tc.link}}
 	}
-	return sc
+	return sc, Coins{Mode: tc.mode, Coins: tc.coins}
 }
 
 func checkRejoin(t *testing.T, tc rejoinCase) {
 	t.Helper()
 	n := rejoinFrames(tc.long)
-	sc := rejoinScenario(tc, n)
-	s, err := New(sc)
+	sc, coins := rejoinScenario(tc, n)
+	s, err := New(sc, coins)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,9 +147,9 @@ func checkRejoin(t *testing.T, tc rejoinCase) {
 	var lost [2]uint64
 	var donor netip.AddrPort
 	for !s.Finished() {
-		// No hang: a virtual deadline, MaxTicks (4 × Frames + 600 ticks).
-		if s.Ticks >= s.Scenario.MaxTicks {
-			t.Fatalf("seed %d: not finished after %d ticks: %s", tc.seed, s.Ticks, s.describe())
+		// No hang: a virtual deadline, MaxTime (4 × Frames + 600 ticks).
+		if s.TimedOut() {
+			t.Fatalf("seed %d: not finished after %d ticks: %s", tc.seed, s.Ticks, s.Status())
 		}
 		if err := s.Step(); err != nil {
 			t.Fatalf("seed %d: %v", tc.seed, err)
@@ -157,7 +158,7 @@ func checkRejoin(t *testing.T, tc rejoinCase) {
 		switch {
 		case r.Life != 1 || len(r.Rejoins) == 0:
 		case !donor.IsValid():
-			donor = Addr(r.Rejoins[0].Player)
+			donor = simtest.Addr(r.Rejoins[0].Player)
 			lost[0] = s.Net.Stats(donor, r.Addr).Lost
 		case len(r.Rejoins) == 2 && lost[1] == 0:
 			lost[1] = s.Net.Stats(donor, r.Addr).Lost
@@ -173,9 +174,9 @@ func checkRejoin(t *testing.T, tc rejoinCase) {
 	}
 	dead := s.Dead[0]
 	base, ok := rejoiner.JoinedAt()
-	if !ok || !rejoiner.Session.Rejoined() || rejoiner.Runner.BaseFrame() != base {
+	if !ok || !rejoiner.Runner.Session().Rejoined() || rejoiner.Runner.BaseFrame() != base {
 		t.Fatalf("the fresh process did not rejoin: events %+v, base frame %d, rejoined %v",
-			rejoiner.Rejoins, rejoiner.Runner.BaseFrame(), rejoiner.Session.Rejoined())
+			rejoiner.Rejoins, rejoiner.Runner.BaseFrame(), rejoiner.Runner.Session().Rejoined())
 	}
 	// The match resumes from a frame every survivor confirmed, which the dead process
 	// had reached.
@@ -198,7 +199,7 @@ func checkRejoin(t *testing.T, tc rejoinCase) {
 	for _, p := range s.Peers {
 		missing := 0
 		for f := int(base); f <= last; f++ {
-			if _, ok := p.Checksum(f); !ok {
+			if _, ok := p.Checksum(lockstep.Frame(f)); !ok {
 				missing++
 			}
 		}
@@ -215,7 +216,7 @@ func checkRejoin(t *testing.T, tc rejoinCase) {
 	// The dead process and the survivors agreed before it died, on a good part of the
 	// frames it played (Compare checked them; here: that there were some).
 	shared := 0
-	for f := 0; f <= int(base); f++ {
+	for f := lockstep.Frame(0); f <= base; f++ {
 		if _, ok := dead.Checksum(f); ok {
 			if _, ok := s.Peers[(tc.killed+1)%tc.players].Checksum(f); ok {
 				shared++
@@ -227,7 +228,7 @@ func checkRejoin(t *testing.T, tc rejoinCase) {
 	}
 
 	for _, p := range s.Peers {
-		if err := p.Session.Err(); err != nil {
+		if err := p.Runner.Session().Err(); err != nil {
 			t.Errorf("player %d: %v", p.Player, err)
 		}
 		if n := p.Count(lockstep.EventDesync) + p.Count(lockstep.EventFailed); n != 0 {
@@ -236,8 +237,8 @@ func checkRejoin(t *testing.T, tc rejoinCase) {
 		if f := p.Runner.Frame(); int(f) != sc.Frames {
 			t.Errorf("player %d ended at frame %d, want %d", p.Player, f, sc.Frames)
 		}
-		if p.State.Frame() != int32(sc.Frames) {
-			t.Errorf("player %d: game at frame %d, want %d", p.Player, p.State.Frame(), sc.Frames)
+		if s.State(p).Frame() != int32(sc.Frames) {
+			t.Errorf("player %d: game at frame %d, want %d", p.Player, s.State(p).Frame(), sc.Frames)
 		}
 	}
 
@@ -308,10 +309,11 @@ func checkRejoin(t *testing.T, tc rejoinCase) {
 func logPeers(t *testing.T, s *Sim) {
 	t.Helper()
 	for _, p := range append(append([]*Peer(nil), s.Peers...), s.Dead...) {
-		st := p.Session.Stats(nil)
+		st := p.Runner.Session().Stats(nil)
 		joined, _ := p.JoinedAt()
+		c := p.Runner.Counters()
 		t.Logf("  player %d life %d: joined at %d, frame %d confirmed %d, stalls %d, waits %d, rollbacks %d, frames reported %d (again %d, with another checksum %d), dropped %d",
-			p.Player, p.Life, joined, p.Runner.Frame(), p.Runner.ConfirmedFrame(), p.Stalls, p.Waits, st.Rollbacks,
+			p.Player, p.Life, joined, p.Runner.Frame(), p.Runner.ConfirmedFrame(), c.Stalls, c.Waits, st.Rollbacks,
 			p.Reported, p.Repeated, p.Rewritten, st.Dropped.Total())
 	}
 }
@@ -323,7 +325,7 @@ func TestRejoinTwice(t *testing.T) {
 	t.Parallel()
 	n := rejoinFrames(false)
 	sc := Scenario{
-		Players: 4, Seed: 221, Mode: game.Versus,
+		Players: 4, Seed: 221,
 		Link:   transport.LinkConfig{Latency: 20 * time.Millisecond, Jitter: 5 * time.Millisecond, Loss: 0.02},
 		Rejoin: netplay.DefaultRejoin,
 		Restarts: []Restart{
@@ -333,11 +335,11 @@ func TestRejoinTwice(t *testing.T) {
 		},
 		Frames: 1500 + n + 150,
 	}
-	s, err := New(sc)
+	s, err := New(sc, Coins{Mode: game.Versus})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Run(); err != nil {
+	if err := s.Play(); err != nil {
 		t.Fatalf("seed %d: %v", sc.Seed, err)
 	}
 	if _, err := s.Compare(); err != nil {
@@ -346,7 +348,7 @@ func TestRejoinTwice(t *testing.T) {
 	lives := make([]int, 4)
 	for _, p := range s.Peers {
 		lives[p.Player] = p.Life
-		if err := p.Session.Err(); err != nil {
+		if err := p.Runner.Session().Err(); err != nil {
 			t.Errorf("player %d: %v", p.Player, err)
 		}
 	}
@@ -361,7 +363,7 @@ func TestRejoinTwice(t *testing.T) {
 		if b := p.Runner.BaseFrame(); b != base {
 			t.Errorf("player %d's last leg starts at frame %d, player 1 rejoined at %d", p.Player, b, base)
 		}
-		for f := int(base); f <= int(base)+n; f++ {
+		for f := base; f <= base+lockstep.Frame(n); f++ {
 			if _, ok := p.Checksum(f); !ok {
 				t.Errorf("player %d has no checksum of frame %d", p.Player, f)
 				break
@@ -386,7 +388,7 @@ func TestRejoinSurvivorDiesDuringPause(t *testing.T) {
 	n := rejoinFrames(false) / 5
 	for seed := uint64(241); seed <= 245; seed++ {
 		sc := Scenario{
-			Players: 3, Seed: seed, Mode: game.Versus,
+			Players: 3, Seed: seed,
 			Link:   transport.LinkConfig{Latency: 20 * time.Millisecond, Jitter: 5 * time.Millisecond, Loss: 0.02},
 			Rejoin: netplay.DefaultRejoin,
 			Restarts: []Restart{
@@ -395,18 +397,18 @@ func TestRejoinSurvivorDiesDuringPause(t *testing.T) {
 			},
 			Frames: 300 + n + 150,
 		}
-		s, err := New(sc)
+		s, err := New(sc, Coins{Mode: game.Versus})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Run(); err != nil {
+		if err := s.Play(); err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
 		if _, err := s.Compare(); err != nil {
 			t.Errorf("seed %d: checksums differ: %v", seed, err)
 		}
 		for _, p := range s.Peers {
-			if err := p.Session.Err(); err != nil {
+			if err := p.Runner.Session().Err(); err != nil {
 				t.Errorf("seed %d: player %d: %v", seed, p.Player, err)
 			}
 			if f := p.Runner.Frame(); int(f) < sc.Frames {
@@ -460,13 +462,18 @@ func TestRejoinCatchesDisagreement(t *testing.T) {
 			t.Parallel()
 			tc := tc
 			tc.seed = c.seed
-			sc := rejoinScenario(tc, 1000)
-			sc.Restarts[0].WrapGame = c.wrap
-			s, err := New(sc)
+			sc, coins := rejoinScenario(tc, 1000)
+			coins.Wrap = func(p, life int, st *game.State) lockstep.Game {
+				if life > 0 { // the restarted process's game only
+					return c.wrap(p, st)
+				}
+				return st
+			}
+			s, err := New(sc, coins)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Run(); err != nil {
+			if err := s.Play(); err != nil {
 				t.Fatalf("seed %d: %v", sc.Seed, err)
 			}
 			rejoiner := s.Peers[tc.killed]

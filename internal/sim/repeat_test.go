@@ -26,17 +26,17 @@ func TestSeededBotsRepeat(t *testing.T) {
 	var want uint64
 	for i, l := range links {
 		sc := Scenario{Seed: seed, Frames: frames, Link: l.link, Session: defaults(t, lockstep.Config{InputDelay: 1, MaxPrediction: 4})}
-		s, err := New(sc)
+		s, err := New(sc, Coins{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Run(); err != nil {
+		if err := s.Play(); err != nil {
 			t.Fatalf("%s: %v", l.name, err)
 		}
 		// Let the last frame be confirmed everywhere.
 		for extra := 0; !allConfirmed(s, frames); extra++ {
 			if extra > 600 {
-				t.Fatalf("%s: frame %d not confirmed: %s", l.name, frames, s.describe())
+				t.Fatalf("%s: frame %d not confirmed: %s", l.name, frames, s.Status())
 			}
 			if err := s.Step(); err != nil {
 				t.Fatal(err)
@@ -48,7 +48,7 @@ func TestSeededBotsRepeat(t *testing.T) {
 		// MaxPrediction 4 is shorter than the 60 ms link's 120 ms round trip: refusals happen.
 		stalls := 0
 		for _, p := range s.Peers {
-			stalls += p.Stalls
+			stalls += p.Runner.Counters().Stalls
 		}
 		sum, _ := s.Peers[0].Checksum(frames)
 		t.Logf("%s: frame %d checksum %016x after %d stalled ticks", l.name, frames, sum, stalls)
@@ -67,7 +67,7 @@ func TestSeededBotsRepeat(t *testing.T) {
 
 func allConfirmed(s *Sim, f int) bool {
 	for _, p := range s.Peers {
-		if _, ok := p.Checksum(f); !ok {
+		if _, ok := p.Checksum(lockstep.Frame(f)); !ok {
 			return false
 		}
 	}

@@ -47,13 +47,13 @@ func run(t *testing.T, s *Sim) [][]eventAt {
 	events := make([][]eventAt, len(s.Peers))
 	seen := make([]int, len(s.Peers))
 	for !s.Finished() {
-		if s.Ticks >= s.Scenario.MaxTicks {
-			t.Fatalf("not finished after %d ticks: %s", s.Ticks, s.describe())
+		if s.TimedOut() {
+			t.Fatalf("not finished after %d ticks: %s", s.Ticks, s.Status())
 		}
-		now := s.Clock.Now()
 		if err := s.Step(); err != nil {
 			t.Fatalf("tick %d: %v", s.Ticks, err)
 		}
+		now := s.Clock.Now() // the tick's time
 		for i, p := range s.Peers {
 			for _, e := range p.Events[seen[i]:] {
 				events[i] = append(events[i], eventAt{e, now})
@@ -78,7 +78,7 @@ func kinds(evs []eventAt, k lockstep.EventKind) []eventAt {
 func pairCompared(t *testing.T, a, b *Peer, frames int) int {
 	t.Helper()
 	n := 0
-	for f := 0; f <= frames; f++ {
+	for f := lockstep.Frame(0); f <= lockstep.Frame(frames); f++ {
 		sa, oka := a.Checksum(f)
 		sb, okb := b.Checksum(f)
 		if !oka || !okb {
@@ -112,6 +112,7 @@ type scenarioCase struct {
 	// row states its own, so no two scenarios share one by accident.
 	seed uint64
 	sc   Scenario
+	game Coins
 	// minCompared is the share of the frames every pair of peers must have compared
 	// (default 0.9).
 	minCompared float64
@@ -187,8 +188,8 @@ func TestScenarios(t *testing.T) {
 						t.Errorf("player %d: disconnected by a %v outage", i, outTo-outFrom)
 					}
 					// The game cannot run more than the prediction window into the outage.
-					if want := int((outTo-outFrom)/Tick) - cfg.MaxPrediction - 5; p.Stalls < want {
-						t.Errorf("player %d: %d stalls across a %v outage, want at least %d", i, p.Stalls, outTo-outFrom, want)
+					if want := int((outTo-outFrom)/Tick) - cfg.MaxPrediction - 5; p.Runner.Counters().Stalls < want {
+						t.Errorf("player %d: %d stalls across a %v outage, want at least %d", i, p.Runner.Counters().Stalls, outTo-outFrom, want)
 					}
 				}
 			},
@@ -198,7 +199,7 @@ func TestScenarios(t *testing.T) {
 			seed: 107,
 			sc: Scenario{
 				Link:   transport.LinkConfig{Latency: vanishLatency},
-				Vanish: func(p int, now time.Duration) bool { return p == 1 && now >= vanishAt },
+				Vanish: vanishing(map[int]time.Duration{1: vanishAt}),
 			},
 			minCompared: 0.34,
 			extraStalls: int(cfg.DisconnectTimeout / Tick),
@@ -224,41 +225,44 @@ func TestScenarios(t *testing.T) {
 				}
 				// Its last input reached player 0 (the link loses nothing): the game ran on real
 				// inputs up to the frame player 1 had reached.
-				if end, last := dis[0].Frame, s.Peers[1].Session.Frame(); end < last-1 || end > last {
+				if end, last := dis[0].Frame, s.Peers[1].Runner.Session().Frame(); end < last-1 || end > last {
 					t.Errorf("disconnect frame %d, player 1 vanished at frame %d", end, last)
 				}
 				// Player 0 plays on alone to the end, and keeps confirming frames.
-				if f := p0.Session.Frame(); int(f) != frames {
+				if f := p0.Runner.Session().Frame(); int(f) != frames {
 					t.Errorf("player 0 stopped at frame %d, want %d", f, frames)
 				}
-				if c := p0.Session.ConfirmedFrame(); int(c) < frames-1 {
+				if c := p0.Runner.Session().ConfirmedFrame(); int(c) < frames-1 {
 					t.Errorf("player 0 confirmed only frame %d of %d after the disconnect", c, frames)
 				}
-				if _, ok := p0.Checksum(frames - 1); !ok {
+				if _, ok := p0.Checksum(lockstep.Frame(frames - 1)); !ok {
 					t.Errorf("player 0 has no checksum of frame %d", frames-1)
 				}
-				if p0.Session.EndFrame() != dis[0].Frame {
-					t.Errorf("EndFrame %d, disconnect frame %d", p0.Session.EndFrame(), dis[0].Frame)
+				if p0.Runner.Session().EndFrame() != dis[0].Frame {
+					t.Errorf("EndFrame %d, disconnect frame %d", p0.Runner.Session().EndFrame(), dis[0].Frame)
 				}
 			},
 		},
 		{
 			name:         "3players-loss5%",
 			seed:         108,
-			sc:           Scenario{Players: 3, Link: transport.LinkConfig{Latency: 25 * time.Millisecond, Loss: 0.05}, Mode: game.Versus},
+			sc:           Scenario{Players: 3, Link: transport.LinkConfig{Latency: 25 * time.Millisecond, Loss: 0.05}},
+			game:         Coins{Mode: game.Versus},
 			mayInterrupt: true,
 		},
 		{
 			name:         "4players-jitter",
 			seed:         109,
-			sc:           Scenario{Players: 4, Link: transport.LinkConfig{Latency: 30 * time.Millisecond, Jitter: 15 * time.Millisecond}, Mode: game.Versus},
+			sc:           Scenario{Players: 4, Link: transport.LinkConfig{Latency: 30 * time.Millisecond, Jitter: 15 * time.Millisecond}},
+			game:         Coins{Mode: game.Versus},
 			mayInterrupt: true,
 		},
 		{
 			name: "4players-uneven",
 			seed: 110,
 			// Fewer coins keep this extra 4-player run cheap under -race.
-			sc: Scenario{Players: 4, Coins: 10, Session: lockstep.Config{InputDelay: 1}, LinkFor: func(from, to int) transport.LinkConfig {
+			game: Coins{Coins: 10},
+			sc: Scenario{Players: 4, Session: lockstep.Config{InputDelay: 1}, LinkFor: func(from, to int) transport.LinkConfig {
 				// Player 3 is far away; the rest share a LAN.
 				if from == 3 || to == 3 {
 					return transport.LinkConfig{Latency: 60 * time.Millisecond, Jitter: 10 * time.Millisecond, Loss: 0.02}
@@ -274,7 +278,7 @@ func TestScenarios(t *testing.T) {
 			sc := tc.sc
 			sc.Frames = frames
 			sc.Seed = tc.seed
-			s, err := New(sc)
+			s, err := New(sc, tc.game)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -304,20 +308,21 @@ func TestScenarios(t *testing.T) {
 			t.Logf("%s: %d players, %d frames in %d ticks (%v virtual, %v real), %d checksums compared",
 				tc.name, players, frames, s.Ticks, at(s.Ticks), elapsed.Round(time.Millisecond), compared)
 			for i, p := range s.Peers {
-				st := p.Session.Stats(nil)
+				st := p.Runner.Session().Stats(nil)
+				c := p.Runner.Counters()
 				var rtts []string
 				for _, ps := range st.Peers {
 					rtts = append(rtts, fmt.Sprintf("%d:%v", ps.Player, ps.RTT.Round(time.Millisecond)))
 				}
-				stalled := p.Stalls + p.Waits
+				stalled := c.Stalls + c.Waits
 				t.Logf("  player %d: frame %d confirmed %d, stalls %d + waits %d = %d ticks (%.2f%%, %v), rollbacks %d (%d frames), max depth %d, rtt %v, dropped %d, events %d",
-					i, st.Frame, st.ConfirmedFrame, p.Stalls, p.Waits, stalled, 100*float64(stalled)/float64(frames), at(stalled),
-					st.Rollbacks, st.RollbackFrames, p.MaxRollbackDepth(), rtts, st.Dropped.Total(), len(p.Events))
-				if d := p.MaxRollbackDepth(); d > cfg.MaxPrediction {
+					i, st.Frame, st.ConfirmedFrame, c.Stalls, c.Waits, stalled, 100*float64(stalled)/float64(frames), at(stalled),
+					st.Rollbacks, st.RollbackFrames, c.MaxDepth, rtts, st.Dropped.Total(), len(p.Events))
+				if d := c.MaxDepth; d > cfg.MaxPrediction {
 					t.Errorf("player %d rolled back %d frames, deeper than the prediction window %d", i, d, cfg.MaxPrediction)
 				}
-				if st.MaxRollbackDepth != p.MaxRollbackDepth() {
-					t.Errorf("player %d: session says max depth %d, sim saw %d", i, st.MaxRollbackDepth, p.MaxRollbackDepth())
+				if st.MaxRollbackDepth != c.MaxDepth {
+					t.Errorf("player %d: session says max depth %d, sim saw %d", i, st.MaxRollbackDepth, c.MaxDepth)
 				}
 				if n := p.Count(lockstep.EventDesync); n != 0 {
 					t.Errorf("player %d: %d desync events", i, n)
@@ -325,7 +330,7 @@ func TestScenarios(t *testing.T) {
 				if n := p.Count(lockstep.EventFailed); n != 0 {
 					t.Errorf("player %d: %d failures", i, n)
 				}
-				if err := p.Session.Err(); err != nil {
+				if err := p.Runner.Session().Err(); err != nil {
 					t.Errorf("player %d: %v", i, err)
 				}
 				if p.Count(lockstep.EventRunning) != 1 {
@@ -349,8 +354,8 @@ func TestScenarios(t *testing.T) {
 						t.Errorf("player %d: %d interruptions on a clean link", i, n)
 					}
 				}
-				if p.State.Frame() != int32(frames) {
-					t.Errorf("player %d: game at frame %d, session at %d", i, p.State.Frame(), st.Frame)
+				if s.State(p).Frame() != int32(frames) {
+					t.Errorf("player %d: game at frame %d, session at %d", i, s.State(p).Frame(), st.Frame)
 				}
 			}
 			if tc.check != nil {
@@ -374,11 +379,11 @@ type outcome struct {
 
 func play(t *testing.T, sc Scenario) outcome {
 	t.Helper()
-	s, err := New(sc)
+	s, err := New(sc, Coins{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Run(); err != nil {
+	if err := s.Play(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Compare(); err != nil {
@@ -388,20 +393,20 @@ func play(t *testing.T, sc Scenario) outcome {
 	o.ticks = s.Ticks
 	for _, p := range s.Peers {
 		var sums []uint64
-		for f := 0; f <= sc.Frames; f++ {
+		for f := lockstep.Frame(0); f <= lockstep.Frame(sc.Frames); f++ {
 			sum, ok := p.Checksum(f)
 			if !ok {
 				sum = 0
 			}
 			sums = append(sums, sum)
 		}
-		st := p.Session.Stats(nil)
+		st := p.Runner.Session().Stats(nil)
 		o.sums = append(o.sums, sums)
 		o.rollbacks = append(o.rollbacks, st.Rollbacks)
 		o.rbFrames = append(o.rbFrames, st.RollbackFrames)
-		o.stalls = append(o.stalls, p.Stalls)
-		o.waits = append(o.waits, p.Waits)
-		o.score = append(o.score, p.State.TotalScore())
+		o.stalls = append(o.stalls, p.Runner.Counters().Stalls)
+		o.waits = append(o.waits, p.Runner.Counters().Waits)
+		o.score = append(o.score, s.State(p).TotalScore())
 		for _, q := range s.Peers {
 			if q != p {
 				o.links = append(o.links, s.Net.Stats(p.Addr, q.Addr))
@@ -482,14 +487,13 @@ func TestScenarioCatchesDesync(t *testing.T) {
 		Frames: 1200,
 		Seed:   5,
 		Link:   transport.LinkConfig{Latency: 30 * time.Millisecond, Loss: 0.02},
-		WrapGame: func(p int, st *game.State) lockstep.Game {
-			if p == 1 {
-				return &brokenGame{State: st, at: breakAt}
-			}
-			return st
-		},
 	}
-	s, err := New(sc)
+	s, err := New(sc, Coins{Wrap: func(p, _ int, st *game.State) lockstep.Game {
+		if p == 1 {
+			return &brokenGame{State: st, at: breakAt}
+		}
+		return st
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,7 +512,7 @@ func TestScenarioCatchesDesync(t *testing.T) {
 		if p.Count(lockstep.EventDesync) != 1 {
 			t.Errorf("player %d: %d desync events, want 1: %v", p.Player, p.Count(lockstep.EventDesync), p.Events)
 		}
-		f, _, ok := p.Session.DesyncState()
+		f, _, ok := p.Runner.Session().DesyncState()
 		if !ok || f <= breakAt || int(f) > breakAt+cfg.ChecksumInterval {
 			t.Errorf("player %d: desync state of frame %d (%v), want the first checksum frame after %d", p.Player, f, ok, breakAt)
 		}
@@ -518,7 +522,7 @@ func TestScenarioCatchesDesync(t *testing.T) {
 // TestBadLocalInputFails: an input the game cannot encode (a bug in whatever made it) stops
 // the run with an error naming the player, instead of reaching the session as a short input.
 func TestBadLocalInputFails(t *testing.T) {
-	s, err := New(Scenario{Frames: 60, Seed: 31, Input: func(p int, f lockstep.Frame) game.Input {
+	s, err := New(Scenario{Frames: 60, Seed: 31}, Coins{Input: func(p int, f lockstep.Frame) game.Input {
 		if p == 1 && f == 10 {
 			return game.Input{Buttons: 0x80}
 		}
@@ -527,8 +531,8 @@ func TestBadLocalInputFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = s.Run()
+	err = s.Play()
 	if err == nil || !strings.Contains(err.Error(), "player 1") || !strings.Contains(err.Error(), "unknown bits") {
-		t.Fatalf("Run() = %v, want player 1's encoding error", err)
+		t.Fatalf("Play() = %v, want player 1's encoding error", err)
 	}
 }

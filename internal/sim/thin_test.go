@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"p2pa/lockstep"
+	"p2pa/simtest"
 	"p2pa/transport"
 )
 
@@ -56,21 +57,21 @@ func TestThinLinks(t *testing.T) {
 			t.Run(fmt.Sprintf("%dkbit/seed=%d", tc.kbit, seed), func(t *testing.T) {
 				link := transport.LinkConfig{Latency: thinLatency, Rate: tc.kbit * 1000, Queue: thinQueue}
 				// Bound: the game at a third of full speed plus the slack; a slower one fails.
-				s, err := New(Scenario{Seed: seed, Frames: frames, Link: link, MaxTicks: 3*frames + thinSlack})
+				s, err := New(Scenario{Seed: seed, Frames: frames, Link: link, MaxTime: at(3*frames + thinSlack)}, Coins{})
 				if err != nil {
 					t.Fatal(err)
 				}
 				var maxRTT time.Duration
 				var stats []lockstep.PeerStats
 				for !s.Finished() {
-					if s.Ticks >= s.Scenario.MaxTicks {
-						t.Fatalf("not finished after %d ticks (%v virtual): %s", s.Ticks, s.Clock.Now(), s.describe())
+					if s.TimedOut() {
+						t.Fatalf("not finished after %d ticks (%v virtual): %s", s.Ticks, s.Clock.Now(), s.Status())
 					}
 					if err := s.Step(); err != nil {
 						t.Fatalf("tick %d: %v", s.Ticks, err)
 					}
 					for _, p := range s.Peers {
-						st := p.Session.Stats(stats[:0])
+						st := p.Runner.Session().Stats(stats[:0])
 						stats = st.Peers
 						for _, ps := range st.Peers {
 							maxRTT = max(maxRTT, ps.RTT)
@@ -81,9 +82,10 @@ func TestThinLinks(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				out := [2]transport.LinkStats{s.Net.Stats(Addr(0), Addr(1)), s.Net.Stats(Addr(1), Addr(0))}
+				out := [2]transport.LinkStats{s.Net.Stats(simtest.Addr(0), simtest.Addr(1)), s.Net.Stats(simtest.Addr(1), simtest.Addr(0))}
+				c0, c1 := s.Peers[0].Runner.Counters(), s.Peers[1].Runner.Counters()
 				t.Logf("%d ticks for %d frames; compared %d; max rtt %v; stalls %d/%d waits %d/%d; overflowed %d/%d; sent %d/%d",
-					s.Ticks, frames, compared, maxRTT, s.Peers[0].Stalls, s.Peers[1].Stalls, s.Peers[0].Waits, s.Peers[1].Waits,
+					s.Ticks, frames, compared, maxRTT, c0.Stalls, c1.Stalls, c0.Waits, c1.Waits,
 					out[0].Overflowed, out[1].Overflowed, out[0].Sent, out[1].Sent)
 				for _, p := range s.Peers {
 					if n := p.Count(lockstep.EventDesync); n != 0 {
@@ -103,7 +105,7 @@ func TestThinLinks(t *testing.T) {
 					}
 					allowed := thinSlack + frames*tc.lossPct/100
 					for _, p := range s.Peers {
-						if lost := p.Stalls + p.Waits; lost > allowed {
+						if lost := p.Runner.Counters().Stalls + p.Runner.Counters().Waits; lost > allowed {
 							t.Errorf("player %d: %d ticks stalled or waiting at %d kbit/s, want full speed (at most %d)", p.Player, lost, tc.kbit, allowed)
 						}
 					}
@@ -116,7 +118,7 @@ func TestThinLinks(t *testing.T) {
 					return
 				}
 				if dropped != 0 {
-					a, b := s.Peers[0].Session.EndFrame(), s.Peers[1].Session.EndFrame()
+					a, b := s.Peers[0].Runner.Session().EndFrame(), s.Peers[1].Runner.Session().EndFrame()
 					if a != b {
 						t.Errorf("dropped with end frames %d and %d, want the same frame on both sides", a, b)
 					}
