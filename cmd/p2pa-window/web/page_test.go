@@ -285,6 +285,7 @@ type consoleLog struct {
 	mu    sync.Mutex
 	lines []string
 	more  chan struct{} // closed and replaced on each line
+	echo  func(string)  // if set, told each line as it comes (in order, under mu)
 }
 
 func collect(ctx context.Context) *consoleLog {
@@ -297,6 +298,11 @@ func collect(ctx context.Context) *consoleLog {
 			}
 			c.mu.Lock()
 			c.lines = append(c.lines, m.Text)
+			if c.echo != nil {
+				for _, l := range strings.Split(m.Text, "\n") {
+					c.echo(l)
+				}
+			}
 			close(c.more)
 			c.more = make(chan struct{})
 			c.mu.Unlock()
