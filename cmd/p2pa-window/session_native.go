@@ -115,4 +115,3 @@ func startSpectate(opts options, stdout io.Writer) (session, error) {
 	}
 	return spectatorSession{w, opts.Spectate}, nil
 }
-
