@@ -256,7 +256,8 @@ func roomError(o Options, room string, err error) error {
 	case errors.Is(err, rendezvous.ErrNoRoom):
 		return fmt.Errorf("room %s does not exist on %s (player 0 opens it: p2pa -p 0 -server %s -room %s)", room, o.Server, o.Server, room)
 	case errors.Is(err, rendezvous.ErrSeatTaken):
-		return fmt.Errorf("player %d's seat in room %s is taken by another player: pick another -p", o.Player, room)
+		// Still rendezvous.ErrSeatTaken underneath: JoinFreeSeat moves on to the next seat.
+		return &seatTaken{fmt.Sprintf("player %d's seat in room %s is taken by another player: pick another -p", o.Player, room), err}
 	case errors.Is(err, rendezvous.ErrRoomFull):
 		return fmt.Errorf("room %s is full: %w", room, err)
 	case errors.Is(err, rendezvous.ErrProtocol):
@@ -264,6 +265,15 @@ func roomError(o Options, room string, err error) error {
 	}
 	return fmt.Errorf("room %s on %s: %w", room, o.Server, err)
 }
+
+// seatTaken is roomError's line for a taken seat, which unwraps to the server's refusal.
+type seatTaken struct {
+	line string
+	err  error
+}
+
+func (e *seatTaken) Error() string { return e.line }
+func (e *seatTaken) Unwrap() error { return e.err }
 
 // relayHost is the host:port of a turn: URL ("turn:198.51.100.1:3478?transport=udp").
 func relayHost(u string) string {
