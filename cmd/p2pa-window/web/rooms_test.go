@@ -40,18 +40,18 @@ const (
 	// roomsKill: every process is killed if it still runs after this. A match takes 20 s
 	// at full speed; a page rendering in software on a loaded machine can take five times
 	// that.
-	roomsKill = 4 * time.Minute
-	serverPort    = 8080
-	turnPort      = 3478
+	roomsKill  = 4 * time.Minute
+	serverPort = 8080
+	turnPort   = 3478
 )
 
 // Lines the helper prints (helperXxx) and the page's console lines it passes on.
 var (
-	helperDrawn   = regexp.MustCompile(`^drawn: ([0-9.]+) s$`)
-	helperResult  = regexp.MustCompile(`^result: (.*)$`)
-	helperShot    = regexp.MustCompile(`^screenshot: (\S+) colours=(\d+)$`)
-	roomOpened    = regexp.MustCompile(`^console: p2pa: room (\S+); the others run: p2pa -p 1 -server (\S+) -room (\S+)$`)
-	reachedRelay  = regexp.MustCompile(`p2pa: reached player \d through the relay at [0-9.]+:\d+`)
+	helperDrawn  = regexp.MustCompile(`^drawn: ([0-9.]+) s$`)
+	helperResult = regexp.MustCompile(`^result: (.*)$`)
+	helperShot   = regexp.MustCompile(`^screenshot: (\S+) colours=(\d+)$`)
+	roomOpened   = regexp.MustCompile(`^console: p2pa: room (\S+); the others run: p2pa -p 1 -server (\S+) -room (\S+)$`)
+	reachedRelay = regexp.MustCompile(`p2pa: reached player \d through the relay at [0-9.]+:\d+`)
 )
 
 // rooms is one topology with the server on its public segment.
