@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # desktop.sh: a person's view of the page, checked by hand. A real (not headless) Chromium
 # under Xvfb opens the page of `p2pa -serve -web bin/web` as player 0 of room DEMO, a
-# desktop p2pa joins it, and xdotool plays with the mouse; screenshots of the whole X
+# desktop p2pa joins it (versus: each steers a collector), and xdotool plays with the mouse; screenshots of the whole X
 # screen (imagemagick's import) go to OUT (default /tmp/p2pa-desktop): waiting.png (the
 # waiting screen with the link and the command), playing-N.png, end.png.
 #
@@ -43,13 +43,17 @@ profile=$(mktemp -d)
 # The real binary, not the /usr/bin/chromium wrapper script, so that its PID is the browser's.
 ip netns exec $B env DISPLAY=$DISP /usr/lib/chromium/chromium --no-sandbox --no-first-run \
 	--disable-background-networking --disable-component-update --disable-sync --disable-quic \
+	--use-angle=swiftshader --enable-unsafe-swiftshader --ignore-gpu-blocklist --test-type \
 	--user-data-dir="$profile" --window-position=0,0 --window-size=840,660 \
-	--app="http://10.77.0.1:8080/?room=demo&p=0" >"$OUT/chromium.log" 2>&1 &
+	--app="http://10.77.0.1:8080/?room=demo&p=0&mode=versus&frames=$FRAMES" >"$OUT/chromium.log" 2>&1 &
 pids+=($!)
-sleep 15 # loading and compiling 30 MB of wasm, on a busy machine
+# Loading and compiling 30 MB of wasm takes a while on a busy machine: the page has drawn
+# its waiting screen once it has opened the room.
+for _ in $(seq 120); do grep -q '"room created" room=DEMO' "$OUT/server.log" && break; sleep 0.5; done
+sleep 3
 ip netns exec $B env DISPLAY=$DISP import -window root "$OUT/waiting.png"
 
-ip netns exec $A bin/p2pa -p 1 -server http://10.77.0.1:8080 -room demo -headless -bot -seed 7 \
+ip netns exec $A bin/p2pa -p 1 -server http://10.77.0.1:8080 -room demo -mode versus -headless -bot -seed 7 \
 	-frames "$FRAMES" -disconnect 60s >"$OUT/desktop.log" 2>&1 &
 desktop=$!
 pids+=($desktop)
@@ -65,7 +69,7 @@ for i in $(seq 0 11); do
 	if [ $((i % 4)) = 2 ]; then ip netns exec $B env DISPLAY=$DISP import -window root "$OUT/playing-$i.png"; fi
 done
 wait $desktop || echo "desktop p2pa exited $?"
-sleep 2
+sleep 8 # the page's end screen
 ip netns exec $B env DISPLAY=$DISP import -window root "$OUT/end.png"
 echo "desktop p2pa: $(tail -n 1 "$OUT/desktop.log")"
 echo "screenshots in $OUT: $(cd "$OUT" && ls ./*.png | tr '\n' ' ')"
