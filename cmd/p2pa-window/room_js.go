@@ -17,7 +17,20 @@ import (
 // (p2pa -serve ADDR -web DIR serves the page beside /ws, one origin), through
 // peer.JoinRoom, whose links are WebRTC data channels in js/wasm (transport/rtc): nothing
 // here opens a UDP socket or asks multicast DNS.
-func init() { joinRoom = joinPageRoom }
+func init() { joinRoom = showFailure(joinPageRoom) }
+
+// showFailure puts why the page could not join its room in #status too: the window shows
+// it on the field and waits for Esc, but the page's text (and a script reading it) should
+// not have to read pixels.
+func showFailure(join func(context.Context, peer.Page, io.Writer) (roomJoin, error)) func(context.Context, peer.Page, io.Writer) (roomJoin, error) {
+	return func(ctx context.Context, page peer.Page, stdout io.Writer) (roomJoin, error) {
+		j, err := join(ctx, page, stdout)
+		if err != nil {
+			setText(js.Global().Get("document"), "status", "could not join the room: "+err.Error())
+		}
+		return j, err
+	}
+}
 
 // joinPageRoom is the seam's browser side. The page's own address says who it is:
 //   - no room=: a new room, as player 0 (p=0 and room=NAME claim a name instead);

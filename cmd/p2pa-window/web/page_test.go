@@ -136,7 +136,9 @@ func TestPage(t *testing.T) {
 		// playing: take the screenshot a few seconds into play, not on the first screen.
 		playing bool
 	}{
-		{name: "no-room", query: ""},
+		// Served by a plain file server, not p2pa -serve: the page finds no rooms at its
+		// origin, and says so.
+		{name: "no-server", query: "", status: "cannot reach the server"},
 		{name: "bad-option", query: "?coins=0", status: "coins=0: must be"},
 		{name: "local-bots", query: "?local=1&bot=1&frames=300&seed=7", result: want, playing: true},
 	} {
