@@ -19,6 +19,7 @@ import (
 	"p2pa/game"
 	"p2pa/game/render"
 	"p2pa/internal/peer"
+	"p2pa/lockstep"
 	"p2pa/transport"
 )
 
@@ -184,6 +185,16 @@ func (l *linkSession) View() view {
 // whose screens are a page's.
 type watchSession struct {
 	spectatorSession
+}
+
+// ResultLine is the line Close printed (the players' line at the frame watched to, with no
+// rollbacks or round trip of its own), for the page's #result; "" before the match.
+func (w watchSession) ResultLine() string {
+	st := w.State()
+	if st == nil {
+		return ""
+	}
+	return peer.FormatResult(int64(st.Frame()), lockstep.StateChecksum(st.SaveState(nil)), 0, 0)
 }
 
 func (w watchSession) View() view {

@@ -171,7 +171,7 @@ func finish(t *testing.T, natives, browsers []*proctest.Proc) {
 
 // TestRooms plays 1,200-frame matches of seeded bots through the rooms, each page in
 // headless Chromium behind an emulated NAT: a page joins a desktop player's room (hole
-// punched through port-restricted NATs), a page behind a symmetric NAT opens a room a
+// punched through port-restricted NATs) and another page watches, a page behind a symmetric NAT opens a room a
 // desktop player joins, through the relay (both directions of who hosts), and two pages
 // meet. Every side must end on the same frame and checksum and exit 0; timings are logged,
 // not checked. The cases run one after the other: two browsers rendering in software
@@ -193,14 +193,17 @@ func TestRooms(t *testing.T) {
 		relay bool
 		play  func(t *testing.T, r *rooms)
 	}{
-		{"native-hosts", []netns.NAT{netns.PortRestricted, netns.PortRestricted}, true, func(t *testing.T, r *rooms) {
+		// A page joins a desktop player's room, and another page watches it.
+		{"native-hosts", []netns.NAT{netns.PortRestricted, netns.PortRestricted, netns.PortRestricted}, true, func(t *testing.T, r *rooms) {
 			p0 := r.native("player 0", 0, "-p", "0", "-room", "native-hosts")
 			line(t, p0, regexp.MustCompile(`(?i)room native-hosts`), 30*time.Second)
 			b := r.browser("browser", 1, "?room=native-hosts")
 			line(t, b, regexp.MustCompile(`(?i)^console: p2pa: in room native-hosts as player 1$`), time.Minute, p0)
 			// Two port-restricted NATs: the hole is punched, no relay.
 			line(t, b, regexp.MustCompile(`^console: p2pa: reached player 0 directly$`), time.Minute, p0)
-			finish(t, []*proctest.Proc{p0}, []*proctest.Proc{b})
+			w := r.browser("spectator", 2, "?room=native-hosts&spectate=1")
+			line(t, w, regexp.MustCompile(`(?i)^console: p2pa: in room native-hosts as a spectator$`), time.Minute, p0, b)
+			finish(t, []*proctest.Proc{p0}, []*proctest.Proc{b, w})
 		}},
 		// The page hosts from behind a symmetric NAT, the desktop player too: no hole can
 		// be punched, so this is also the relay's case.
