@@ -163,6 +163,12 @@ type linkSession struct {
 func (l *linkSession) View() view {
 	v := l.matchSession.View()
 	v.Page = true
+	if v.Phase == peer.PhaseInterrupted && l.matchSession.Done() {
+		// The match reached its end (frames=) while the other player, done first, had
+		// gone quiet: a page stays open on its last screen, which should say the game is
+		// over, not that the connection is interrupted.
+		v.Phase = peer.PhaseDone
+	}
 	if v.Phase == peer.PhaseWaiting || v.Phase == peer.PhaseSynchronizing {
 		sc := render.Screen{Title: "Waiting for the other player", Accent: accentWait, Progress: -1,
 			Lines: []string{fmt.Sprintf("You are player %d, in %s.", l.Match.Status().Player, l.where)}}

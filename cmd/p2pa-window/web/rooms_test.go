@@ -56,10 +56,11 @@ var (
 
 // rooms is one topology with the server on its public segment.
 type rooms struct {
-	t   *testing.T
-	n   *netns.Net
-	url string
-	cli string // the p2pa binary
+	t      *testing.T
+	n      *netns.Net
+	url    string
+	cli    string // the p2pa binary
+	server *proctest.Proc
 }
 
 func newRooms(t *testing.T, web string, withRelay bool, nats ...netns.NAT) *rooms {
@@ -85,7 +86,7 @@ func newRooms(t *testing.T, web string, withRelay bool, nats ...netns.NAT) *room
 	if _, err := server.WaitLine(ctx, regexp.MustCompile(`rooms at`)); err != nil {
 		t.Fatalf("the server did not start: %v\n%v", err, server)
 	}
-	return &rooms{t: t, n: n, url: fmt.Sprintf("http://%s:%d", pub, serverPort), cli: cli}
+	return &rooms{t: t, n: n, url: fmt.Sprintf("http://%s:%d", pub, serverPort), cli: cli, server: server}
 }
 
 // native starts a desktop player, headless with the seeded bot, on host h.
@@ -171,11 +172,12 @@ func finish(t *testing.T, natives, browsers []*proctest.Proc) {
 
 // TestRooms plays 1,200-frame matches of seeded bots through the rooms, each page in
 // headless Chromium behind an emulated NAT: a page joins a desktop player's room (hole
-// punched through port-restricted NATs) and another page watches, a page behind a symmetric NAT opens a room a
-// desktop player joins, through the relay (both directions of who hosts), and two pages
-// meet. Every side must end on the same frame and checksum and exit 0; timings are logged,
-// not checked. The cases run one after the other: two browsers rendering in software
-// already load a small machine.
+// punched through port-restricted NATs) while another page watches; a page behind a
+// symmetric NAT opens a room a desktop player joins, through the relay (so both directions
+// of who hosts); two pages meet, and go on playing when the server stops. Every side must
+// end on the same frame and checksum and exit 0; timings are logged, not checked. The
+// cases run one after the other: two browsers rendering in software already load a small
+// machine.
 func TestRooms(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: plays whole matches in browsers across emulated NATs")
@@ -220,13 +222,23 @@ func TestRooms(t *testing.T) {
 				t.Errorf("player 1 did not say it reached the page through the relay:\n%v", p1)
 			}
 		}},
+		// Two pages meet; then the server stops, which each page says under the field,
+		// and their match goes on over its own link.
 		{"two-browsers", []netns.NAT{netns.PortRestricted, netns.PortRestricted}, true, func(t *testing.T, r *rooms) {
 			b0 := r.browser("browser 0", 0, "")
 			m := line(t, b0, roomOpened, time.Minute)
 			// No p=: the link takes the first free seat.
 			b1 := r.browser("browser 1", 1, "?room="+m[1])
 			line(t, b1, regexp.MustCompile(`^console: p2pa: in room \S+ as player 1$`), time.Minute, b0)
+			line(t, b0, regexp.MustCompile(`^console: p2pa: reached player 1 directly$`), time.Minute, b1)
+			line(t, b1, regexp.MustCompile(`^console: p2pa: reached player 0 directly$`), time.Minute, b0)
+			r.server.Signal(syscall.SIGTERM)
+			<-r.server.Exited()
 			finish(t, nil, []*proctest.Proc{b0, b1})
+			for _, b := range []*proctest.Proc{b0, b1} {
+				m := line(t, b, regexp.MustCompile(`^status: "lost the server http://\S+ .*`), time.Second, b0, b1)
+				t.Logf("%s: %s", b.Name(), m[0])
+			}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
