@@ -28,8 +28,6 @@ import (
 // (TestBrowserHelper, through `ip netns exec`), and that helper drives its own Chromium
 // with chromedp and reports on its stdout, line by line.
 
-func TestMain(m *testing.M) { proctest.Main(m) }
-
 const (
 	roomsSeed   = "7"
 	roomsFrames = "1200"
