@@ -4,13 +4,14 @@ GO ?= go
 BIN := bin
 # WINDOW_PKGS are what building and running p2pa-window (ebiten on X11) needs; TEST_PKGS are
 # what the tests add: an X server for the window tests, xdotool to drive them, qemu-user to
-# run the arm64 determinism check, nftables for the NAT routers of the internet tests,
-# Chromium's headless shell for the browser page's test.
+# run the arm64 determinism check, iproute2 and nftables for the network namespaces and NAT
+# routers of the internet and browser tests, Chromium's headless shell for the browser
+# page's tests.
 # (Node, for the js/wasm determinism check, is on the machines this runs on; make cross
 # installs it if not.)
 WINDOW_PKGS := libxrandr-dev libxcursor-dev libxinerama-dev libxi-dev libxxf86vm-dev \
                libgl1-mesa-dev pkg-config
-TEST_PKGS := xvfb xdotool qemu-user-static nftables chromium-headless-shell
+TEST_PKGS := xvfb xdotool qemu-user-static iproute2 nftables chromium-headless-shell
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
 .PHONY: all build build-headless web deps deps-window install test test-short vet demo bench bench-wasm fuzz cross golden clean
@@ -49,8 +50,9 @@ build-headless:
 # web builds the window for browsers into bin/web/: p2pa-window.wasm (GOOS=js
 # GOARCH=wasm), a gzip -9 copy of it for servers that send it compressed, the
 # wasm_exec.js of the Go toolchain that built it (the two must match) and the page,
-# cmd/p2pa-window/web/index.html. Serve the folder over HTTP (p2pa -serve ADDR -web
-# bin/web once rooms land); it is not embedded in the native binaries.
+# cmd/p2pa-window/web/index.html. Serve it with p2pa -serve ADDR -web bin/web, which puts
+# the page beside the rooms (one origin: the page finds its server from its own address);
+# it is not embedded in the native binaries.
 WEB := $(BIN)/web
 web:
 	@mkdir -p $(WEB)

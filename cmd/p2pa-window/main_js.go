@@ -3,8 +3,11 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 	"syscall/js"
 
 	"github.com/hajimehoshi/ebiten/v2"
@@ -35,8 +38,9 @@ func main() {
 		setText(doc, "status", "cannot draw: "+rerr.Error())
 		return
 	}
-	sess := startPage(page, err, os.Stdout)
-	w := newWindow(page.Options, sess, r, os.Stdout)
+	stdout := newsWriter{doc: doc, w: os.Stdout}
+	sess := startPage(page, err, stdout)
+	w := newWindow(page.Options, sess, r, stdout)
 	w.keepOpen = true
 	w.onEnd = func(result string, err error) {
 		if result != "" {
@@ -70,4 +74,27 @@ func setText(doc js.Value, id, text string) {
 	if el := doc.Call("getElementById", id); el.Truthy() {
 		el.Set("textContent", text)
 	}
+}
+
+// newsWriter is the page's stdout: every line goes to the console (wasm_exec.js), and
+// the room's news a player must see without opening the console goes to #status too: that
+// the server is lost (the match goes on, but nobody can join or rejoin), or that a player
+// cannot be reached.
+type newsWriter struct {
+	doc js.Value
+	w   io.Writer
+}
+
+// news are the starts of the lines newsWriter shows, as peer's room prints them.
+var news = [][]byte{[]byte("p2pa: lost the server"), []byte("p2pa: could not reach")}
+
+func (n newsWriter) Write(b []byte) (int, error) {
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		for _, s := range news {
+			if bytes.HasPrefix(line, s) {
+				setText(n.doc, "status", strings.TrimPrefix(string(line), "p2pa: "))
+			}
+		}
+	}
+	return n.w.Write(b)
 }

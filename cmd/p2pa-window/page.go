@@ -19,6 +19,7 @@ import (
 	"p2pa/game"
 	"p2pa/game/render"
 	"p2pa/internal/peer"
+	"p2pa/lockstep"
 	"p2pa/transport"
 )
 
@@ -27,13 +28,24 @@ import (
 // build provides it, a page without local=1 shows what it needs instead of pretending to
 // listen.
 
-// joinRoom connects the page to its room (page.Room, or a new one when "") and returns the
-// Link its match plays over: a transport.Conn over WebRTC data channels whose peers have
-// addresses every member derives alike, and player 0's address for a joiner. It runs in
-// the background while the page shows "Joining…", and should give up when ctx is done
-// (Esc, or the tab closing). nil means this build has no rooms; the build that has them
-// (transport/rtc + rendezvous) sets it from an init function in a file of its own.
-var joinRoom func(ctx context.Context, page peer.Page, stdout io.Writer) (peer.Link, error)
+// joinRoom connects the page to its room (page.Room, or a new one when "") and says where
+// it sat down: the Link its match plays over (a transport.Conn over WebRTC data channels
+// whose peers have addresses every member derives alike, and player 0's address for a
+// joiner). It runs in the background while the page shows "Joining…", and should give up
+// when ctx is done (Esc, or the tab closing). nil means this build has no rooms; the
+// browser build sets it from room_js.go (transport/rtc + rendezvous, through the page's
+// own server).
+var joinRoom func(ctx context.Context, page peer.Page, stdout io.Writer) (roomJoin, error)
+
+// roomJoin is where joinRoom seated the page.
+type roomJoin struct {
+	link   peer.Link
+	player int    // the seat taken: page.Player, or the first free one for a link without p=
+	room   string // the room's code, as the server spells it
+	// invite is what player 0's waiting screen shows the others: the link to send and
+	// the command a desktop player runs. Empty for a joiner.
+	invite []string
+}
 
 // startPage is the session a browser page plays: a screen naming what is wrong with the
 // address (addrErr, from peer.ParseQuery), the local match (local=1), a screen saying the
@@ -144,19 +156,59 @@ func wrap(s string, width int) []string {
 // screens offer a reload rather than a command.
 type linkSession struct {
 	*matchSession
-	where string // "room K7QF2M", "this page"
+	where  string   // "room K7QF2M", "this page"
+	invite []string // player 0's: the link and the command to give the others
 }
 
 func (l *linkSession) View() view {
 	v := l.matchSession.View()
 	v.Page = true
+	if v.Phase == peer.PhaseInterrupted && l.matchSession.Done() {
+		// The match reached its end (frames=) while the other player, done first, had
+		// gone quiet: a page stays open on its last screen, which should say the game is
+		// over, not that the connection is interrupted.
+		v.Phase = peer.PhaseDone
+	}
 	if v.Phase == peer.PhaseWaiting || v.Phase == peer.PhaseSynchronizing {
 		sc := render.Screen{Title: "Waiting for the other player", Accent: accentWait, Progress: -1,
 			Lines: []string{fmt.Sprintf("You are player %d, in %s.", l.Match.Status().Player, l.where)}}
+		if len(l.invite) > 0 && v.Phase == peer.PhaseWaiting {
+			sc.Lines = append(sc.Lines, "", "Send the other player this link:")
+			sc.Code = l.invite[:1]
+			if len(l.invite) > 1 {
+				sc.Notes = append([]string{"or, on a desktop with p2pa, have them run:"}, l.invite[1:]...)
+			}
+		}
 		if v.Phase == peer.PhaseSynchronizing {
 			sc.Title, sc.Progress = "Connecting: handshake", min(1, max(0, v.Progress))
 		}
 		v.Notice = &sc
+	}
+	return v
+}
+
+// watchSession is a page watching a room's match (spectate=1): the window's spectator,
+// whose screens are a page's.
+type watchSession struct {
+	spectatorSession
+}
+
+// ResultLine is the line Close printed (the players' line at the frame watched to, with no
+// rollbacks or round trip of its own), for the page's #result; "" before the match.
+func (w watchSession) ResultLine() string {
+	st := w.State()
+	if st == nil {
+		return ""
+	}
+	return peer.FormatResult(int64(st.Frame()), lockstep.StateChecksum(st.SaveState(nil)), 0, 0)
+}
+
+func (w watchSession) View() view {
+	v := w.spectatorSession.View()
+	v.Page = true
+	if v.Phase == peer.PhaseWaiting {
+		v.Notice = &render.Screen{Title: "Waiting for the match", Accent: accentWait, Progress: -1,
+			Lines: []string{fmt.Sprintf("Watching %s: the match shows here once player 0 is reached.", w.host)}}
 	}
 	return v
 }
@@ -212,7 +264,7 @@ func startLocal(page peer.Page, stdout io.Writer) (session, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("local match: %w", err), m.Close(), conns[bot.Player].Close())
 	}
-	return &localSession{linkSession: linkSession{&matchSession{Match: m, pausedFor: -1}, "this page, against a bot"}, other: other, clock: clock}, nil
+	return &localSession{linkSession: linkSession{matchSession: &matchSession{Match: m, pausedFor: -1}, where: "this page, against a bot"}, other: other, clock: clock}, nil
 }
 
 // Tick plays both sides' tick, then moves the clock on by one.
@@ -244,13 +296,14 @@ func (l *localSession) Close() error {
 }
 
 // roomSession is a page joining its room: joinRoom runs in the background, so the page
-// keeps drawing "Joining…"; once it gives a Link, the session becomes that match.
+// keeps drawing "Joining…"; once it gives a Link, the session becomes that match (or, with
+// spectate=1, the watching of it).
 type roomSession struct {
 	page   peer.Page
 	stdout io.Writer
 	cancel context.CancelFunc
 	result chan roomResult
-	match  *linkSession // nil until joined
+	match  session // nil until joined: a *linkSession, or a watchSession
 	err    error
 	quit   bool
 
@@ -263,7 +316,7 @@ type roomSession struct {
 }
 
 type roomResult struct {
-	link peer.Link
+	join roomJoin
 	err  error
 }
 
@@ -271,8 +324,8 @@ func startRoom(page peer.Page, stdout io.Writer) session {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &roomSession{page: page, stdout: stdout, cancel: cancel, result: make(chan roomResult, 1), joined: make(chan struct{})}
 	go func() {
-		link, err := joinRoom(ctx, page, stdout)
-		r.result <- roomResult{link, err}
+		j, err := joinRoom(ctx, page, stdout)
+		r.result <- roomResult{j, err}
 	}()
 	return r
 }
@@ -291,18 +344,30 @@ func (r *roomSession) Tick(in game.Input) {
 			r.err = fmt.Errorf("joining the room: %w", res.err)
 			return
 		}
+		var readable <-chan struct{}
+		link := res.join.link
 		if r.page.Watch {
-			r.err = errors.Join(errors.New("watching through a room is not in this build yet"), res.link.Conn.Close())
-			return
+			w, err := peer.StartWatchLink(r.page.Options, link, r.stdout)
+			if err != nil {
+				r.err = errors.Join(fmt.Errorf("starting to watch: %w", err), link.Conn.Close())
+				return
+			}
+			// A spectator reads its arrivals in Tick (it has no Receive): readable stays
+			// nil, so the window's receiver does not wake for what it would not take.
+			r.match = watchSession{spectatorSession{w, link.Name}}
+		} else {
+			opts := r.page.Options
+			opts.Player = res.join.player
+			m, err := peer.StartLink(opts, link, r.stdout)
+			if err != nil {
+				r.err = errors.Join(fmt.Errorf("starting the match: %w", err), link.Conn.Close())
+				return
+			}
+			r.match = &linkSession{matchSession: &matchSession{Match: m, pausedFor: -1}, where: link.Name, invite: res.join.invite}
+			readable = m.Readable()
 		}
-		m, err := peer.StartLink(r.page.Options, res.link, r.stdout)
-		if err != nil {
-			r.err = errors.Join(err, res.link.Conn.Close())
-			return
-		}
-		r.match = &linkSession{&matchSession{Match: m, pausedFor: -1}, res.link.Name}
 		r.mu.Lock()
-		r.readable = m.Readable()
+		r.readable = readable
 		close(r.joined)
 		r.mu.Unlock()
 	default:
@@ -323,10 +388,11 @@ func (r *roomSession) Readable() <-chan struct{} {
 	}
 }
 
-// Receive hands what arrived to the match (the window calls it under its lock, as Tick).
+// Receive hands what arrived to the match (the window calls it under its lock, as Tick);
+// a spectator reads its arrivals in Tick.
 func (r *roomSession) Receive() {
-	if r.match != nil {
-		r.match.Receive()
+	if rc, ok := r.match.(receiver); ok {
+		rc.Receive()
 	}
 }
 
@@ -396,8 +462,8 @@ func (r *roomSession) FinalState() (*game.State, error) {
 
 // ResultLine is the match's, once joined (the window asks only when there is a state).
 func (r *roomSession) ResultLine() string {
-	if r.match != nil {
-		return r.match.ResultLine()
+	if rl, ok := r.match.(resultLiner); ok {
+		return rl.ResultLine()
 	}
 	return ""
 }

@@ -96,9 +96,9 @@ func TestRoomSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	var joined peer.Page
-	joinRoom = func(_ context.Context, pg peer.Page, _ io.Writer) (peer.Link, error) {
+	joinRoom = func(_ context.Context, pg peer.Page, _ io.Writer) (roomJoin, error) {
 		joined = pg
-		return peer.Link{Conn: c1, Host: a0, Name: "room T3ST", Clock: clock}, nil
+		return roomJoin{link: peer.Link{Conn: c1, Host: a0, Name: "room T3ST", Clock: clock}, player: 1, room: "T3ST"}, nil
 	}
 	hostOpts, err := peer.ParseQuery("?bot=1&seed=5&frames=120")
 	if err != nil {
@@ -109,7 +109,8 @@ func TestRoomSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pg, err := peer.ParseQuery("?room=T3ST&p=1&bot=1&seed=5&frames=120")
+	// No p=: the page plays the seat joinRoom found free.
+	pg, err := peer.ParseQuery("?room=T3ST&bot=1&seed=5&frames=120")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestRoomSession(t *testing.T) {
 	if err := errors.Join(s.Close(), host.Close()); err != nil {
 		t.Fatalf("close: %v\npage:\n%s\nhost:\n%s", err, &pageOut, &hostOut)
 	}
-	if joined.Room != "T3ST" || joined.Player != 1 {
+	if joined.Room != "T3ST" || joined.Seat {
 		t.Errorf("joinRoom was given %+v", joined)
 	}
 	if !sawWaiting {
@@ -170,14 +171,14 @@ func TestRoomSession(t *testing.T) {
 
 	for _, tc := range []struct {
 		query, want string
-		join        func(context.Context, peer.Page, io.Writer) (peer.Link, error)
+		join        func(context.Context, peer.Page, io.Writer) (roomJoin, error)
 	}{
-		{"?room=GONE", "joining the room: the server is gone", func(context.Context, peer.Page, io.Writer) (peer.Link, error) {
-			return peer.Link{}, errors.New("the server is gone")
+		{"?room=GONE", "joining the room: the server is gone", func(context.Context, peer.Page, io.Writer) (roomJoin, error) {
+			return roomJoin{}, errors.New("the server is gone")
 		}},
-		{"?room=W&spectate=1", "watching through a room is not in this build yet", func(context.Context, peer.Page, io.Writer) (peer.Link, error) {
+		{"?room=W&spectate=1", "starting to watch: watch: the link names no player 0", func(context.Context, peer.Page, io.Writer) (roomJoin, error) {
 			c, err := network.Listen(netip.MustParseAddrPort("[fd70::3]:7000"))
-			return peer.Link{Conn: c, Host: a0, Name: "room W"}, err
+			return roomJoin{link: peer.Link{Conn: c, Name: "room W"}}, err
 		}},
 	} {
 		joinRoom = tc.join

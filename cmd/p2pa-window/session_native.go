@@ -108,44 +108,10 @@ func (p *replaySession) Close() error {
 	return nil
 }
 
-// spectatorSession watches a match (-spectate): peer.Watch, drawn like a match, with no
-// input of its own.
-type spectatorSession struct {
-	*peer.Watch
-	host string
-}
-
 func startSpectate(opts options, stdout io.Writer) (session, error) {
 	w, err := peer.StartWatch(opts, stdout)
 	if err != nil {
 		return nil, err
 	}
 	return spectatorSession{w, opts.Spectate}, nil
-}
-
-func (s spectatorSession) Tick(game.Input) { s.Watch.Tick() }
-
-func (s spectatorSession) View() view {
-	v := view{Phase: peer.PhaseWaiting, Peer: s.host, RTT: -1}
-	switch {
-	case s.Err() != nil:
-		v.Phase, v.Err = peer.PhaseFailed, s.Err()
-	case s.Done():
-		v.Phase = peer.PhaseDone
-	case s.Ended():
-		v.Phase = peer.PhasePeerLeft
-	case s.Running():
-		v.Phase = peer.PhaseRunning
-	}
-	if st := s.State(); st != nil {
-		v.Frame, v.Confirmed = st.Frame(), st.Frame()
-	}
-	return v
-}
-
-func (s spectatorSession) FinalState() (*game.State, error) {
-	if st := s.State(); st != nil {
-		return st, nil
-	}
-	return nil, errors.New("the match had not started")
 }

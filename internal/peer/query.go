@@ -21,6 +21,9 @@ type Page struct {
 	// Local: local=1, both players in this page, over the in-process emulator (the page's
 	// own player, or its bot, against a bot); no network at all.
 	Local bool
+	// Seat: p= was given. A page opened on a room's link without it takes the next free
+	// seat; with it, that seat.
+	Seat bool
 }
 
 // queryFlags maps each query key the page takes to its command-line flag; the value goes
@@ -29,6 +32,9 @@ type Page struct {
 var queryFlags = map[string]string{
 	"mode": "-mode", "coins": "-coins", "players": "-players", "secret": "-secret",
 	"seed": "-seed", "frames": "-frames", "delay": "-delay", "p": "-p", "bot": "-bot",
+	// A browser tab that is hidden or on a loaded machine may stall for seconds: these let
+	// a page (or a test) give its match the patience a stall needs, as the flags do.
+	"disconnect": "-disconnect", "rejoin": "-rejoin",
 }
 
 // QueryKeys lists the keys ParseQuery takes, for the page's help.
@@ -86,6 +92,9 @@ func ParseQuery(raw string) (Page, error) {
 			if !ok {
 				return pg, fmt.Errorf("unknown option %q in the page address (the page takes %s)", k, strings.Join(QueryKeys(), ", "))
 			}
+			if k == "p" {
+				pg.Seat = true
+			}
 			if k == "bot" {
 				b, err := parseBool(k, v)
 				if err != nil {
@@ -112,6 +121,13 @@ func ParseQuery(raw string) (Page, error) {
 	}
 	if pg.Local && o.Players != 2 {
 		return pg, fmt.Errorf("local=1 plays a 2-player match, not players=%d", o.Players)
+	}
+	if !pg.Local && pg.Room == "" && (pg.Watch || o.Player != 0) {
+		// Only player 0 opens a room; the others need its code.
+		return pg, errors.New("spectate=1 and p=1..3 join a room: add room=CODE (the code player 0's page or p2pa shows)")
+	}
+	if pg.Watch && pg.Seat {
+		return pg, errors.New("spectate=1 watches without a seat: it takes no p=")
 	}
 	return pg, nil
 }

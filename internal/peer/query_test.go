@@ -26,13 +26,18 @@ func TestParseQuery(t *testing.T) {
 		{"?bot=1&frames=1200&seed=7", with(func(pg *Page) { pg.Bot, pg.Frames, pg.Seed = true, 1200, 7 })},
 		{"bot&frames=60", with(func(pg *Page) { pg.Bot, pg.Frames = true, 60 })},
 		{"?bot=0", Page{Options: base}},
-		{"?room=K7QF2M&p=1", with(func(pg *Page) { pg.Room, pg.Player = "K7QF2M", 1 })},
+		{"?room=K7QF2M&p=1", with(func(pg *Page) { pg.Room, pg.Player, pg.Seat = "K7QF2M", 1, true })},
+		{"?room=K7QF2M", with(func(pg *Page) { pg.Room = "K7QF2M" })},
+		{"?room=friday&p=0", with(func(pg *Page) { pg.Room, pg.Seat = "friday", true })},
+		{"?disconnect=30s&rejoin=1m", with(func(pg *Page) { pg.Disconnect, pg.Rejoin = 30*time.Second, time.Minute })},
 		{"?room=K7QF2M&spectate=1", with(func(pg *Page) { pg.Room, pg.Watch = "K7QF2M", true })},
 		{"?local=1&bot=true", with(func(pg *Page) { pg.Local, pg.Bot = true, true })},
 		{"?mode=versus&coins=10&delay=2&secret=pass%20word", with(func(pg *Page) {
 			pg.Mode, pg.ModeSet, pg.Coins, pg.CoinsSet, pg.Delay, pg.Secret = game.Versus, true, 10, true, 2, "pass word"
 		})},
-		{"?players=3&p=2", with(func(pg *Page) { pg.Players, pg.PlayersSet, pg.Player, pg.Mode = 3, true, 2, game.Versus })},
+		{"?players=3&p=2&room=R", with(func(pg *Page) {
+			pg.Players, pg.PlayersSet, pg.Player, pg.Seat, pg.Room, pg.Mode = 3, true, 2, true, "R", game.Versus
+		})},
 		// A value that starts with '-' is a value, not another flag.
 		{"?seed=-1", with(func(pg *Page) { pg.Seed = 1<<64 - 1 })},
 	} {
@@ -71,6 +76,11 @@ func TestParseQueryErrors(t *testing.T) {
 		{"?players=3&mode=classic", "mode=classic: classic is a 2-player mode"},
 		{"?seed=x", "seed=x: not a valid value"},
 		{"?players=9", "players=9: a network game has 2..4 players"},
+		{"?p=1", "p=1..3 join a room: add room=CODE"},
+		{"?spectate=1", "spectate=1 and p=1..3 join a room"},
+		{"?room=R&spectate=1&p=1", "spectate=1 watches without a seat"},
+		{"?disconnect=soon", "disconnect=soon: not a valid value"},
+		{"?disconnect=-1s", "disconnect=-1s"},
 	} {
 		_, err := ParseQuery(tc.query)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"p2pa/lockstep"
 	"p2pa/rendezvous"
 	"p2pa/transport/rtc"
 )
@@ -97,14 +98,66 @@ func wants(me, them rendezvous.Seat) bool {
 // -room it gets a random code) and returns the Link the match plays over; the match reports
 // the link's notes (LinkNote) as they come. Lines about the room go to out.
 func JoinRoom(ctx context.Context, o Options, out io.Writer) (Link, error) {
+	j, err := JoinSeat(ctx, o, out)
+	return j.Link, err
+}
+
+// JoinSeat is JoinRoom, saying also the room's code: a browser page that opened a new room
+// shows its link.
+func JoinSeat(ctx context.Context, o Options, out io.Writer) (Joined, error) {
+	link, room, err := joinRoom(ctx, o, out, true)
+	if err != nil {
+		return Joined{}, err
+	}
+	return Joined{Link: link, Player: o.Player, Room: room}, nil
+}
+
+// Joined is where JoinSeat or JoinFreeSeat seated us.
+type Joined struct {
+	Link   Link
+	Player int    // the seat taken
+	Room   string // the room's code, as the server spells it
+}
+
+// JoinFreeSeat joins room o.Room in the first free player seat, 1 up to the last the match
+// can have (o.Players-1 when -players was given, else lockstep's most), as a browser page
+// opened on a room's link does: whoever opens the link takes the next seat. Unlike
+// JoinRoom it does not wait on a taken seat (that wait is for a restarted player whose old
+// connection still holds its own seat, which a newcomer has not); it tries the next one.
+func JoinFreeSeat(ctx context.Context, o Options, out io.Writer) (Joined, error) {
+	if o.Room == "" {
+		return Joined{}, errors.New("joining a free seat needs a room to join")
+	}
+	last := lockstep.MaxPlayers - 1
+	if o.PlayersSet {
+		last = o.Players - 1
+	}
+	var taken error
+	for seat := 1; seat <= last; seat++ {
+		o.Player = seat
+		link, room, err := joinRoom(ctx, o, out, false)
+		if err == nil {
+			return Joined{Link: link, Player: seat, Room: room}, nil
+		}
+		if !errors.Is(err, rendezvous.ErrSeatTaken) {
+			return Joined{}, err
+		}
+		taken = err
+	}
+	return Joined{}, fmt.Errorf("room %s has no free seat (players 1 to %d are all taken): %w", rendezvous.CanonicalRoom(o.Room), last, taken)
+}
+
+// joinRoom is JoinRoom, which also returns the room's code; waitTaken says whether a taken
+// seat is waited on (see dialRoom) or an error at once.
+func joinRoom(ctx context.Context, o Options, out io.Writer, waitTaken bool) (Link, string, error) {
 	seat := rendezvous.Seat(o.Player)
 	if o.Spectate != "" {
 		seat = rendezvous.Spectator
 	}
 	req := rendezvous.JoinRequest{Room: o.Room, Create: seat == 0, Seat: seat}
-	cli, err := dialRoom(ctx, o, req, out)
+	cli, err := dialRoom(ctx, o, req, out, waitTaken)
 	if err != nil {
-		return Link{}, err
+		return Link{}, "", err
 	}
 	w := cli.Welcome()
 	r := &roomLink{
@@ -127,7 +180,7 @@ func JoinRoom(ctx context.Context, o Options, out io.Writer) (Link, error) {
 	self := rendezvous.Member{ID: w.ID, Seat: w.Seat}
 	conn, err := rtc.New(rtc.Config{Member: rtcID(self), ICEServers: ice, Signaler: r, OnEvent: r.onLink})
 	if err != nil {
-		return Link{}, errors.Join(fmt.Errorf("room %s: %w", w.Room, err), cli.Close())
+		return Link{}, "", errors.Join(fmt.Errorf("room %s: %w", w.Room, err), cli.Close())
 	}
 	r.conn = conn
 	switch seat {
@@ -150,19 +203,19 @@ func JoinRoom(ctx context.Context, o Options, out io.Writer) (Link, error) {
 	go r.pump()
 	for _, id := range first {
 		if err := conn.Connect(id); err != nil {
-			return Link{}, errors.Join(fmt.Errorf("room %s: connecting to %s: %w", w.Room, id, err), r.Close())
+			return Link{}, "", errors.Join(fmt.Errorf("room %s: connecting to %s: %w", w.Room, id, err), r.Close())
 		}
 	}
 	link := Link{Conn: r, Name: "room " + w.Room, Notes: r.notes}
 	if seat != 0 {
 		link.Host = rtc.AddrOf("p0")
 	}
-	return link, nil
+	return link, w.Room, nil
 }
 
-// dialRoom joins the room, waiting up to roomOpenWait while the room is not open yet or our
-// seat is still held by a connection of ours that died.
-func dialRoom(ctx context.Context, o Options, req rendezvous.JoinRequest, out io.Writer) (*rendezvous.Client, error) {
+// dialRoom joins the room, waiting up to roomOpenWait while the room is not open yet or
+// (waitTaken) our seat is still held by a connection of ours that died.
+func dialRoom(ctx context.Context, o Options, req rendezvous.JoinRequest, out io.Writer, waitTaken bool) (*rendezvous.Client, error) {
 	name := rendezvous.CanonicalRoom(req.Room) // as the server spells it
 	deadline := time.Now().Add(roomOpenWait)
 	said := false
@@ -177,7 +230,7 @@ func dialRoom(ctx context.Context, o Options, req rendezvous.JoinRequest, out io
 		switch {
 		case errors.Is(err, rendezvous.ErrNoRoom):
 			waiting = fmt.Sprintf("room %s is not open yet; waiting for player 0 to open it", name)
-		case errors.Is(err, rendezvous.ErrSeatTaken):
+		case errors.Is(err, rendezvous.ErrSeatTaken) && waitTaken:
 			waiting = fmt.Sprintf("player %d's seat in room %s is taken; waiting in case it is our own earlier connection", o.Player, name)
 		}
 		if waiting == "" || time.Now().After(deadline) || ctx.Err() != nil {
@@ -203,7 +256,8 @@ func roomError(o Options, room string, err error) error {
 	case errors.Is(err, rendezvous.ErrNoRoom):
 		return fmt.Errorf("room %s does not exist on %s (player 0 opens it: p2pa -p 0 -server %s -room %s)", room, o.Server, o.Server, room)
 	case errors.Is(err, rendezvous.ErrSeatTaken):
-		return fmt.Errorf("player %d's seat in room %s is taken by another player: pick another -p", o.Player, room)
+		// Still rendezvous.ErrSeatTaken underneath: JoinFreeSeat moves on to the next seat.
+		return &seatTaken{fmt.Sprintf("player %d's seat in room %s is taken by another player: pick another -p", o.Player, room), err}
 	case errors.Is(err, rendezvous.ErrRoomFull):
 		return fmt.Errorf("room %s is full: %w", room, err)
 	case errors.Is(err, rendezvous.ErrProtocol):
@@ -211,6 +265,15 @@ func roomError(o Options, room string, err error) error {
 	}
 	return fmt.Errorf("room %s on %s: %w", room, o.Server, err)
 }
+
+// seatTaken is roomError's line for a taken seat, which unwraps to the server's refusal.
+type seatTaken struct {
+	line string
+	err  error
+}
+
+func (e *seatTaken) Error() string { return e.line }
+func (e *seatTaken) Unwrap() error { return e.err }
 
 // relayHost is the host:port of a turn: URL ("turn:198.51.100.1:3478?transport=udp").
 func relayHost(u string) string {

@@ -26,6 +26,7 @@ import (
 
 	"p2pa/game"
 	"p2pa/internal/peer"
+	"p2pa/internal/proctest"
 	"p2pa/transport"
 )
 
@@ -53,8 +54,14 @@ func findBrowser() string {
 	return ""
 }
 
+// TestMain lets the tests build binaries (proctest.Build: p2pa, and the page's folder
+// beside it) and removes them afterwards.
+func TestMain(m *testing.M) { proctest.Main(m) }
+
 // webDir returns a folder laid out as make web lays out bin/web: P2PA_WEB_DIR if set,
-// else one built here from the sources, with the wasm_exec.js of the go that builds it.
+// else one built here from the sources, with the wasm_exec.js of the go that builds it,
+// once for all the tests (a minute of building each time otherwise). It lives in the
+// directory of proctest's builds, which proctest.Main removes after the tests.
 func webDir(t *testing.T) string {
 	if d := os.Getenv("P2PA_WEB_DIR"); d != "" {
 		for _, f := range []string{"index.html", "wasm_exec.js", "p2pa-window.wasm"} {
@@ -64,34 +71,49 @@ func webDir(t *testing.T) string {
 		}
 		return d
 	}
-	dir := t.TempDir()
-	goCmd := filepath.Join(goRoot(t), "bin", "go")
-	build := exec.Command(goCmd, "build", "-o", filepath.Join(dir, "p2pa-window.wasm"), "p2pa/cmd/p2pa-window")
+	built.once.Do(func() {
+		built.dir, built.err = buildWeb(filepath.Join(proctest.Build(t, "p2pa/cmd/p2pa"), "web"))
+	})
+	if built.err != nil || built.dir == "" {
+		t.Fatalf("building the page's folder: %v", built.err) // nil: the first test's failure says why
+	}
+	return built.dir
+}
+
+var built struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// buildWeb builds the page's folder into dir.
+func buildWeb(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	root, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOROOT: %w", err)
+	}
+	goRoot := strings.TrimSpace(string(root))
+	build := exec.Command(filepath.Join(goRoot, "bin", "go"), "build", "-o", filepath.Join(dir, "p2pa-window.wasm"), "p2pa/cmd/p2pa-window")
 	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the window for js/wasm: %v\n%s", err, out)
+		return "", fmt.Errorf("building the window for js/wasm: %w\n%s", err, out)
 	}
-	copyFile(t, filepath.Join(goRoot(t), "lib", "wasm", "wasm_exec.js"), filepath.Join(dir, "wasm_exec.js"))
-	copyFile(t, "index.html", filepath.Join(dir, "index.html"))
-	return dir
-}
-
-func goRoot(t *testing.T) string {
-	out, err := exec.Command("go", "env", "GOROOT").Output()
-	if err != nil {
-		t.Fatalf("go env GOROOT: %v", err)
+	for from, to := range map[string]string{
+		filepath.Join(goRoot, "lib", "wasm", "wasm_exec.js"): "wasm_exec.js",
+		"index.html": "index.html",
+	} {
+		data, err := os.ReadFile(from)
+		if err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(dir, to), data, 0o644); err != nil {
+			return "", err
+		}
 	}
-	return strings.TrimSpace(string(out))
-}
-
-func copyFile(t *testing.T, from, to string) {
-	data, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	return dir, nil
 }
 
 // resultLine is the result line's shape, as p2pa prints it (peer.FormatResult).
@@ -136,7 +158,9 @@ func TestPage(t *testing.T) {
 		// playing: take the screenshot a few seconds into play, not on the first screen.
 		playing bool
 	}{
-		{name: "no-room", query: ""},
+		// Served by a plain file server, not p2pa -serve: the page finds no rooms at its
+		// origin, and says so.
+		{name: "no-server", query: "", status: "cannot reach the server"},
 		{name: "bad-option", query: "?coins=0", status: "coins=0: must be"},
 		{name: "local-bots", query: "?local=1&bot=1&frames=300&seed=7", result: want, playing: true},
 	} {
@@ -285,6 +309,7 @@ type consoleLog struct {
 	mu    sync.Mutex
 	lines []string
 	more  chan struct{} // closed and replaced on each line
+	echo  func(string)  // if set, told each line as it comes (in order, under mu)
 }
 
 func collect(ctx context.Context) *consoleLog {
@@ -297,6 +322,11 @@ func collect(ctx context.Context) *consoleLog {
 			}
 			c.mu.Lock()
 			c.lines = append(c.lines, m.Text)
+			if c.echo != nil {
+				for _, l := range strings.Split(m.Text, "\n") {
+					c.echo(l)
+				}
+			}
 			close(c.more)
 			c.more = make(chan struct{})
 			c.mu.Unlock()
