@@ -157,6 +157,13 @@ func (c Config) Validate() error {
 		return fmt.Errorf("durations must not be negative")
 	case c.InterruptTimeout > c.DisconnectTimeout:
 		return fmt.Errorf("interrupt timeout %v is longer than disconnect timeout %v", c.InterruptTimeout, c.DisconnectTimeout)
+	}
+	return c.validateRest()
+}
+
+// validateRest is the second half of Validate, on a config with its defaults filled in.
+func (c Config) validateRest() error {
+	switch {
 	case c.SyncRoundTrips < 1 || c.SyncRoundTrips > 100:
 		return fmt.Errorf("sync round trips: %d is not in 1..100", c.SyncRoundTrips)
 	case c.Spectators < 0 || c.Spectators > MaxSpectators:

@@ -236,37 +236,13 @@ func (s *Session) setMatchID() {
 // it settles where the leg starts, starts or finishes a handover we need, and reports
 // whether every peer that needed one holds the state.
 func (s *Session) resumeReady() bool {
-	target := NullFrame
-	if s.resume.set {
-		target = s.resume.frame
-	}
-	var donor *endpoint
-	for _, ep := range s.peers {
-		if ep != nil && ep.resume.set && ep.resume.frame > target {
-			target = ep.resume.frame
-		}
-	}
+	target := s.resumeTarget()
 	if target == NullFrame {
 		return true // a first leg: nobody resumes
 	}
-	for _, ep := range s.peers {
-		if ep == nil || !ep.resume.set || ep.resume.frame != target {
-			continue
-		}
-		ref := ep.resume
-		if donor != nil {
-			ref = donor.resume
-		} else if s.resume.set && s.resume.frame == target {
-			ref = s.resume
-		}
-		if ep.resume.size != ref.size || ep.resume.sum != ref.sum {
-			s.fail(fmt.Errorf("%w: the players resuming from frame %d hold different states (checksums %016x, %016x)",
-				ErrDesync, target, ref.sum, ep.resume.sum))
-			return false
-		}
-		if donor == nil {
-			donor = ep
-		}
+	donor, ok := s.resumeDonor(target)
+	if !ok {
+		return false
 	}
 	if !s.resume.set || s.resume.frame < target {
 		if s.recv == nil || s.recv.info.frame != target {
@@ -283,6 +259,47 @@ func (s *Session) resumeReady() bool {
 		}
 	}
 	return true
+}
+
+// resumeTarget is the latest frame anyone resumes from (ours or a peer's), or NullFrame
+// in a first leg.
+func (s *Session) resumeTarget() Frame {
+	target := NullFrame
+	if s.resume.set {
+		target = s.resume.frame
+	}
+	for _, ep := range s.peers {
+		if ep != nil && ep.resume.set && ep.resume.frame > target {
+			target = ep.resume.frame
+		}
+	}
+	return target
+}
+
+// resumeDonor is the first peer resuming from target, after checking that everyone who
+// resumes from it holds the same state. false: they differ, and the session failed.
+func (s *Session) resumeDonor(target Frame) (*endpoint, bool) {
+	var donor *endpoint
+	for _, ep := range s.peers {
+		if ep == nil || !ep.resume.set || ep.resume.frame != target {
+			continue
+		}
+		ref := ep.resume
+		if donor != nil {
+			ref = donor.resume
+		} else if s.resume.set && s.resume.frame == target {
+			ref = s.resume
+		}
+		if ep.resume.size != ref.size || ep.resume.sum != ref.sum {
+			s.fail(fmt.Errorf("%w: the players resuming from frame %d hold different states (checksums %016x, %016x)",
+				ErrDesync, target, ref.sum, ep.resume.sum))
+			return nil, false
+		}
+		if donor == nil {
+			donor = ep
+		}
+	}
+	return donor, true
 }
 
 func (s *Session) startHandover(donor *endpoint) {
