@@ -98,7 +98,7 @@ type Config struct {
 	// restarted player 0, which knows nobody, hears of us), and a dropped peer that speaks
 	// again is not told the match is over. The runner opens the next leg, with Resume, for it
 	// to rejoin. The frames played on a dropped player's stand-in input are not confirmed
-	// until the caller calls GiveUpRejoins (a rejoin resumes the match at the first of
+	// until the runner calls Match.GiveUpRejoins (a rejoin resumes the match at the first of
 	// them, and a confirmed frame is never taken back); a newcomer for a seat whose player
 	// was heard from less than InterruptTimeout ago is not refused until that player proves
 	// to be there (a process restarted at once by a supervisor).

@@ -154,7 +154,7 @@ func (s *Session) checkTimeout(ep *endpoint) {
 
 // drop gives up on a peer: it takes no more inputs from it, and from its end frame on its
 // last input stands in for all its frames, so the local game goes on without waiting
-// (with Config.Rejoin those frames stay unconfirmed until GiveUpRejoins: see inputQueue.held). With
+// (with Config.Rejoin those frames stay unconfirmed until Match.GiveUpRejoins: see inputQueue.held). With
 // more than two players the end frame is agreed with the other survivors first, and the
 // event waits for that (departure.go).
 func (s *Session) drop(ep *endpoint, why EventKind) {

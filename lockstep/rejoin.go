@@ -44,7 +44,7 @@
 // match at the first of them with the player's real inputs. So they are not confirmed while
 // a rejoin may come: not reported (the runner's OnConfirmed, recordings), not sent to
 // spectators, not checksummed for the peers, until the runner gives up on the rejoin
-// (GiveUpRejoins). A frame once confirmed is never taken back, and a match that a player
+// (Match.GiveUpRejoins). A frame once confirmed is never taken back, and a match that a player
 // left and rejoined has run every frame on the inputs it would have run on without the
 // departure.
 //
@@ -112,7 +112,7 @@ const (
 // must be the match's other players; a seat whose address is not given is open to the
 // player who comes back for it (see Rejoining in the package doc).
 type Resume struct {
-	// Match is the match's id, MatchID of its first leg; every leg of the match has it.
+	// Match is the match's id, derived from its first leg (Match.NextLeg fills it); every leg of the match has it.
 	Match uint64
 	// Frame is how many frames of the match were played before this leg.
 	Frame Frame
@@ -186,11 +186,6 @@ func resumeInfoOf(r *Resume) resumeInfo {
 	return resumeInfo{set: true, match: r.Match, frame: r.Frame, size: len(r.State), sum: StateChecksum(r.State)}
 }
 
-// MatchID is the match's id once the handshake is done (0 before): every leg of a match has
-// the same, which a runner passes on in Resume.Match. The first leg derives it from player
-// 0's session nonce and the seed.
-func (s *Session) MatchID() uint64 { return s.matchID }
-
 // BaseFrame is the frame of the match at this leg's frame 0: 0 for the first leg,
 // Resume.Frame for a later one, and, for a session that rejoined, the frame of the state it
 // was handed (once running).
@@ -201,13 +196,9 @@ func (s *Session) BaseFrame() Frame {
 	return s.resume.frame
 }
 
-// Rejoined reports whether this session started on a state handed over by a peer: it
-// joined a match in progress.
-func (s *Session) Rejoined() bool { return s.rejoined }
-
-// Handover reports the state handover this session receives: the bytes held so far and the
+// handover reports the state handover this session receives: the bytes held so far and the
 // state's size; total is 0 when no handover is under way or done.
-func (s *Session) Handover() (held, total int) {
+func (s *Session) handover() (held, total int) {
 	if s.recv == nil {
 		if s.rejoined {
 			return s.resume.size, s.resume.size
@@ -608,12 +599,6 @@ func (s *Session) probeRestart(ep *endpoint) {
 	s.queue(ep.addr, func(b []byte) []byte { return appendSync(b, msgSyncRequest, &m, s.proof) })
 }
 
-// KeepAliveOnly is for a runner that keeps this leg alive while the next one opens: the
-// session goes on answering and sending keep-alives, but no longer probes quiet peers for a
-// restart, since a probe from this leg would reach the next leg's sessions from a session
-// they no longer know, and look to them like a restarted process.
-func (s *Session) KeepAliveOnly() { s.keepAliveOnly = true }
-
 // restartedSeat is a running session's part (Config.Rejoin): a valid handshake for seat ep,
 // whose player has been silent for InterruptTimeout, means the player's process started
 // again and lost the match: drop the seat now, so the next leg can wait for it. true: ep
@@ -627,31 +612,26 @@ func (s *Session) restartedSeat(ep *endpoint, h header) bool {
 	return true
 }
 
-// GiveUpRejoins is for a runner that stops waiting for the players this session dropped
-// for silence (Config.Rejoin), or never starts: the window ran out, the match is ending, or
-// another pause is under way. Until then a dropped player's frames after its last real
-// input are not confirmed, because a rejoin resumes the match there with its real inputs
-// and a confirmed frame (reported, recorded, sent to spectators) must never be taken
-// back; from now on its stand-in input is final and those frames confirm.
-func (s *Session) GiveUpRejoins() {
+// giveUpRejoins makes the stand-in inputs of the players this session dropped final (see
+// Match.GiveUpRejoins).
+func (s *Session) giveUpRejoins() {
 	for p := range s.sync.queues {
 		s.sync.queues[p].held = false
 	}
 }
 
-// IsHandshake reports whether a datagram is a handshake message (a sync request, reply or
-// reject), by its header alone. A runner that drives two legs of a match on one socket
-// while the next leg's handshake is under way routes these to the new leg.
-func IsHandshake(data []byte) bool {
+// isHandshake reports whether a datagram is a handshake message (a sync request, reply or
+// reject), by its header alone. Match routes these to the newest leg.
+func isHandshake(data []byte) bool {
 	h, err := parseHeader(data)
 	return err == nil && (h.typ == msgSyncRequest || h.typ == msgSyncReply || h.typ == msgReject)
 }
 
-// Authentic reports whether data is an input, goodbye, introduction or handover datagram
+// authentic reports whether data is an input, goodbye, introduction or handover datagram
 // from one of this session's peers whose tag verifies under their pair's key. It changes
-// nothing and counts nothing: a runner routing datagrams between two legs asks the new leg
+// nothing and counts nothing: Match, routing datagrams between two legs, asks the new leg
 // first.
-func (s *Session) Authentic(from netip.AddrPort, data []byte) bool {
+func (s *Session) authentic(from netip.AddrPort, data []byte) bool {
 	h, err := parseHeader(data)
 	if err != nil || len(data) > MaxDatagram {
 		return false
@@ -669,8 +649,8 @@ func (s *Session) Authentic(from netip.AddrPort, data []byte) bool {
 	return ok
 }
 
-// PeerConnected reports whether player p is a remote player still in the match (not
+// peerConnected reports whether player p is a remote player still in the match (not
 // dropped, not left).
-func (s *Session) PeerConnected(p int) bool {
+func (s *Session) peerConnected(p int) bool {
 	return p >= 0 && p < len(s.peers) && s.peers[p] != nil && s.peers[p].state != epGone
 }

@@ -21,7 +21,7 @@ const (
 // fold in late remote inputs (the match has played its last frame). Unless it returns
 // stepAdvanced the input was not taken; it is offered again next tick.
 func (r *Runner) step(now time.Duration, input []byte) stepStatus {
-	res, err := r.sess.Step(now, input)
+	res, err := r.leg().Step(now, input)
 	if err != nil {
 		r.fail(EndFailed, err) // a runner bug (wrong input size): stop rather than loop
 		return stepNotRunning
