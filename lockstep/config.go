@@ -6,12 +6,24 @@ import (
 	"time"
 )
 
-// Limits that keep every buffer fixed in size. A datagram never carries more than these.
+// Limits that keep every buffer fixed in size, and the protocol. A datagram never carries
+// more than these.
 const (
 	MaxPlayers    = 4
 	MaxInputSize  = 64
 	MaxPrediction = 60
 	MaxInputDelay = 30
+	// MaxSpectators is the most spectators player 0 lets watch at once.
+	MaxSpectators = 8
+	// MaxResumeState is the largest saved state a leg can resume from or hand over.
+	MaxResumeState = 32 << 20
+	// MaxDatagram is the largest datagram the session sends or accepts: small enough for any
+	// IPv4 path without fragmentation (576-byte minimum reassembly size minus IP and UDP
+	// headers). transport.MaxDatagram (1500), the receive buffer, is larger on purpose.
+	MaxDatagram = 508
+	// ProtocolVersion is the wire format's version (wire.go); peers of another refuse
+	// each other in the handshake.
+	ProtocolVersion = 2
 	// ringFrames is how many frames of inputs and states a session remembers; it must exceed
 	// MaxPrediction+MaxInputDelay plus the frames waiting for acknowledgement.
 	ringFrames = 256
@@ -28,6 +40,8 @@ const (
 	DefaultKeepAlive         = 200 * time.Millisecond
 	DefaultChecksumInterval  = 60
 	DefaultSyncRoundTrips    = 5
+	// DefaultCheckDistance is how many frames a SyncTest rolls back every frame by default.
+	DefaultCheckDistance = 8
 )
 
 // Config describes a session. The zero value of every field but InputSize is a sensible

@@ -86,8 +86,6 @@ import (
 )
 
 const (
-	// MaxResumeState is the largest saved state a leg can resume from or hand over.
-	MaxResumeState = 32 << 20
 	// stateChunk is how many state bytes one chunk carries: with the header, frame, index
 	// and tag the datagram stays under MaxDatagram.
 	stateChunk = 480

@@ -35,9 +35,6 @@ import (
 	"time"
 )
 
-// MaxSpectators is the most spectators player 0 lets watch at once.
-const MaxSpectators = 8
-
 // watchTag stands for the spectator where a player number goes: in its handshake and in the
 // tags of what it sends.
 const watchTag = 0xff

@@ -78,14 +78,11 @@ import (
 // our handshake, from a peer's address, after its CRC passed. A newcomer asking for a seat
 // whose player is known at another address (or any seat of a running match) is answered
 // with a "match full" reject and changes nothing here.
+//
+// ProtocolVersion and MaxDatagram are with the other limits, in config.go.
 const (
-	ProtocolVersion = 2
-	wireMagic       = 0xB7
-	// MaxDatagram is the largest datagram the session sends or accepts: small enough for any
-	// IPv4 path without fragmentation (576-byte minimum reassembly size minus IP and UDP
-	// headers). transport.MaxDatagram (1500), the receive buffer, is larger on purpose.
-	MaxDatagram = 508
-	maxGameLen  = 200
+	wireMagic  = 0xB7
+	maxGameLen = 200
 	// syncHeaderLen is where a handshake message's version sits.
 	syncHeaderLen = 4
 )
