@@ -758,76 +758,108 @@ func TestSessionTimeouts(t *testing.T) {
 				return tn.now > cut+tc.silence+time.Second || (tn.nodes[0].count(EventDisconnected) > 0 && tn.nodes[1].count(EventDisconnected) > 0)
 			})
 			// The last datagram before the cut arrives one latency later; silence counts from then.
-			slack := tn.latency + 2*tick
+			w := timeoutWant{cut: cut, silence: tc.silence, it: it, dt: dt, slack: tn.latency + 2*tick}
 			for _, nd := range tn.nodes {
-				var kinds []EventKind
-				for _, e := range nd.events {
-					if e.at >= cut && e.Kind != EventTimeSyncWait {
-						kinds = append(kinds, e.Kind)
-					}
-				}
-				ev, ok := nd.first(EventInterrupted)
-				switch {
-				case !ok && it < dt:
-					t.Errorf("player %d: no interruption: %v", nd.player, kinds)
-				case ok && (ev.at < cut+it-tick || ev.at > cut+it+slack):
-					t.Errorf("player %d: interrupted at %v, want %v after %v", nd.player, ev.at, it, cut)
-				case ok && (ev.Timeout > dt-it+tick || ev.Timeout < dt-it-slack):
-					t.Errorf("player %d: interrupted with %v left, want about %v", nd.player, ev.Timeout, dt-it)
-				case ok && ev.Player != 1-nd.player:
-					t.Errorf("player %d: interrupted by player %d", nd.player, ev.Player)
-				}
-				if tc.silence < dt {
-					if want := []EventKind{EventInterrupted, EventResumed}; len(kinds) != 2 || kinds[0] != want[0] || kinds[1] != want[1] {
-						t.Errorf("player %d: events %v after the cut, want %v", nd.player, kinds, want)
-					}
-					if e, _ := nd.first(EventResumed); e.at < cut+tc.silence || e.at > cut+tc.silence+slack {
-						t.Errorf("player %d: resumed at %v, link back at %v", nd.player, e.at, cut+tc.silence)
-					}
-					if st := nd.s.Stats(nil); st.Peers[0].Interrupted || st.Peers[0].State != PeerRunning {
-						t.Errorf("player %d: peer stats %+v after resuming", nd.player, st.Peers[0])
-					}
-					continue
-				}
-				ev, ok = nd.first(EventDisconnected)
-				if !ok {
-					t.Fatalf("player %d: no disconnect: %v", nd.player, kinds)
-				}
-				if ev.at < cut+dt-tick || ev.at > cut+dt+slack {
-					t.Errorf("player %d: disconnected at %v, want %v after %v", nd.player, ev.at, dt, cut)
-				}
-				if ev.Frame != nd.s.EndFrame() || ev.Frame < 100 {
-					t.Errorf("player %d: disconnected at frame %d, EndFrame %d", nd.player, ev.Frame, nd.s.EndFrame())
-				}
-				if st := nd.s.Stats(nil); st.Peers[0].State != PeerGone {
-					t.Errorf("player %d: peer state %q", nd.player, st.Peers[0].State)
-				}
+				w.checkNode(t, nd)
 			}
 			if tc.silence >= dt {
-				// Alone now, each plays on without waiting for anyone.
-				before := [2]Frame{tn.nodes[0].s.Frame(), tn.nodes[1].s.Frame()}
-				stalls := [2]int{tn.nodes[0].stalls, tn.nodes[1].stalls}
-				tn.steps(120)
-				for i, nd := range tn.nodes {
-					if got := nd.s.Frame() - before[i]; got != 120 || nd.stalls != stalls[i] {
-						t.Errorf("player %d advanced %d frames in 120 ticks (%d stalls) after the disconnect", i, got, nd.stalls-stalls[i])
-					}
-					if c := nd.s.ConfirmedFrame(); c != nd.s.Frame() {
-						t.Errorf("player %d: confirmed %d of %d after the disconnect", i, c, nd.s.Frame())
-					}
-					// Nothing is sent to a peer that is gone.
-					for _, p := range tn.sent {
-						if p.src == i && p.sentAt > cut+dt+slack {
-							t.Fatalf("player %d still sends to the dropped peer at %v", i, p.sentAt)
-						}
-					}
-				}
+				w.checkAlone(t, tn)
 			}
 			if c := tn.compareSums(); c < 100 {
 				t.Errorf("%d frames compared", c)
 			}
 			tn.noErrors()
 		})
+	}
+}
+
+// timeoutWant is what TestSessionTimeouts expects after the link is cut at cut for silence:
+// an interruption after it, and a disconnect after dt (once silence reaches it).
+type timeoutWant struct {
+	cut, silence, it, dt, slack time.Duration
+}
+
+// checkNode checks one node's events and peer stats after the cut.
+func (w timeoutWant) checkNode(t *testing.T, nd *node) {
+	t.Helper()
+	cut, dt, slack := w.cut, w.dt, w.slack
+	var kinds []EventKind
+	for _, e := range nd.events {
+		if e.at >= cut && e.Kind != EventTimeSyncWait {
+			kinds = append(kinds, e.Kind)
+		}
+	}
+	w.checkInterrupted(t, nd, kinds)
+	if w.silence < dt {
+		w.checkResumed(t, nd, kinds)
+		return
+	}
+	ev, ok := nd.first(EventDisconnected)
+	if !ok {
+		t.Fatalf("player %d: no disconnect: %v", nd.player, kinds)
+	}
+	if ev.at < cut+dt-tick || ev.at > cut+dt+slack {
+		t.Errorf("player %d: disconnected at %v, want %v after %v", nd.player, ev.at, dt, cut)
+	}
+	if ev.Frame != nd.s.EndFrame() || ev.Frame < 100 {
+		t.Errorf("player %d: disconnected at frame %d, EndFrame %d", nd.player, ev.Frame, nd.s.EndFrame())
+	}
+	if st := nd.s.Stats(nil); st.Peers[0].State != PeerGone {
+		t.Errorf("player %d: peer state %q", nd.player, st.Peers[0].State)
+	}
+}
+
+// checkInterrupted checks a node's interruption after the cut.
+func (w timeoutWant) checkInterrupted(t *testing.T, nd *node, kinds []EventKind) {
+	t.Helper()
+	cut, it, dt, slack := w.cut, w.it, w.dt, w.slack
+	ev, ok := nd.first(EventInterrupted)
+	switch {
+	case !ok && it < dt:
+		t.Errorf("player %d: no interruption: %v", nd.player, kinds)
+	case ok && (ev.at < cut+it-tick || ev.at > cut+it+slack):
+		t.Errorf("player %d: interrupted at %v, want %v after %v", nd.player, ev.at, it, cut)
+	case ok && (ev.Timeout > dt-it+tick || ev.Timeout < dt-it-slack):
+		t.Errorf("player %d: interrupted with %v left, want about %v", nd.player, ev.Timeout, dt-it)
+	case ok && ev.Player != 1-nd.player:
+		t.Errorf("player %d: interrupted by player %d", nd.player, ev.Player)
+	}
+}
+
+// checkResumed checks a node whose link came back before the disconnect timeout.
+func (w timeoutWant) checkResumed(t *testing.T, nd *node, kinds []EventKind) {
+	t.Helper()
+	if want := []EventKind{EventInterrupted, EventResumed}; len(kinds) != 2 || kinds[0] != want[0] || kinds[1] != want[1] {
+		t.Errorf("player %d: events %v after the cut, want %v", nd.player, kinds, want)
+	}
+	if e, _ := nd.first(EventResumed); e.at < w.cut+w.silence || e.at > w.cut+w.silence+w.slack {
+		t.Errorf("player %d: resumed at %v, link back at %v", nd.player, e.at, w.cut+w.silence)
+	}
+	if st := nd.s.Stats(nil); st.Peers[0].Interrupted || st.Peers[0].State != PeerRunning {
+		t.Errorf("player %d: peer stats %+v after resuming", nd.player, st.Peers[0])
+	}
+}
+
+// checkAlone checks that, alone after the disconnect, each plays on without waiting for
+// anyone and sends nothing to the dropped peer.
+func (w timeoutWant) checkAlone(t *testing.T, tn *testNet) {
+	t.Helper()
+	before := [2]Frame{tn.nodes[0].s.Frame(), tn.nodes[1].s.Frame()}
+	stalls := [2]int{tn.nodes[0].stalls, tn.nodes[1].stalls}
+	tn.steps(120)
+	for i, nd := range tn.nodes {
+		if got := nd.s.Frame() - before[i]; got != 120 || nd.stalls != stalls[i] {
+			t.Errorf("player %d advanced %d frames in 120 ticks (%d stalls) after the disconnect", i, got, nd.stalls-stalls[i])
+		}
+		if c := nd.s.ConfirmedFrame(); c != nd.s.Frame() {
+			t.Errorf("player %d: confirmed %d of %d after the disconnect", i, c, nd.s.Frame())
+		}
+		// Nothing is sent to a peer that is gone.
+		for _, p := range tn.sent {
+			if p.src == i && p.sentAt > w.cut+w.dt+w.slack {
+				t.Fatalf("player %d still sends to the dropped peer at %v", i, p.sentAt)
+			}
+		}
 	}
 }
 
