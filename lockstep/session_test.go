@@ -1172,40 +1172,56 @@ func TestSessionStats(t *testing.T) {
 		tn.until(2*time.Second, "handshake", tn.running)
 		tn.steps(300)
 		for _, nd := range tn.nodes {
-			st := nd.s.Stats(make([]PeerStats, 0, 4))
-			if len(st.Peers) != 1 {
-				t.Fatalf("%d peer stats", len(st.Peers))
-			}
-			ps := st.Peers[0]
-			// The datagrams wait for the next tick, up to one more tick each way.
-			rtt, lo, hi := ps.RTT, 2*latency, 2*latency+2*tick
-			t.Logf("latency %v: player %d: %+v", latency, nd.player, st)
-			if rtt < lo-time.Millisecond || rtt > hi+time.Millisecond {
-				t.Errorf("latency %v: player %d: RTT %v, want %v..%v", latency, nd.player, rtt, lo, hi)
-			}
-			switch {
-			case st.State != StateRunning || ps.State != PeerRunning || ps.Player != 1-nd.player || ps.Interrupted:
-				t.Errorf("states %+v", st)
-			case st.Frame != nd.s.Frame() || st.ConfirmedFrame != nd.s.ConfirmedFrame() || st.Frame < 290:
-				t.Errorf("frames %d, %d", st.Frame, st.ConfirmedFrame)
-			case st.Frame-st.ConfirmedFrame > Frame(latency/tick)+3:
-				t.Errorf("confirmed %d, %d behind frame %d", st.ConfirmedFrame, st.Frame-st.ConfirmedFrame, st.Frame)
-			case st.Rollbacks < 10 || st.RollbackFrames < st.Rollbacks || st.MaxRollbackDepth < 1 || st.MaxRollbackDepth > 8:
-				t.Errorf("rollbacks %d (%d frames), deepest %d", st.Rollbacks, st.RollbackFrames, st.MaxRollbackDepth)
-			case ps.PacketsIn < 290 || ps.PacketsOut < 290 || ps.BytesIn < 10*ps.PacketsIn || ps.BytesOut < 10*ps.PacketsOut:
-				t.Errorf("traffic in %d/%d B, out %d/%d B", ps.PacketsIn, ps.BytesIn, ps.PacketsOut, ps.BytesOut)
-			case ps.PacketsInPerSec < 50 || ps.PacketsOutPerSec < 50 || ps.BytesInPerSec < 500 || ps.BytesOutPerSec < 500:
-				t.Errorf("rates in %d/s %d B/s, out %d/s %d B/s", ps.PacketsInPerSec, ps.BytesInPerSec, ps.PacketsOutPerSec, ps.BytesOutPerSec)
-			case ps.SendQueue < 0 || ps.SendQueue > int(2*latency/tick)+5:
-				t.Errorf("send queue %d", ps.SendQueue)
-			case ps.LocalAdvantage < -3 || ps.LocalAdvantage > 3 || ps.RemoteAdvantage < -3 || ps.RemoteAdvantage > 3:
-				t.Errorf("advantages %d, %d", ps.LocalAdvantage, ps.RemoteAdvantage)
-			case st.Dropped.Total() != st.Dropped.Stale:
-				t.Errorf("dropped %+v on a clean link", st.Dropped)
-			}
+			checkStats(t, latency, nd)
 		}
 		tn.compareSums()
 		tn.noErrors()
+	}
+}
+
+// checkStats checks one node's Stats after 300 frames over a link of the given latency.
+func checkStats(t *testing.T, latency time.Duration, nd *node) {
+	t.Helper()
+	st := nd.s.Stats(make([]PeerStats, 0, 4))
+	if len(st.Peers) != 1 {
+		t.Fatalf("%d peer stats", len(st.Peers))
+	}
+	ps := st.Peers[0]
+	// The datagrams wait for the next tick, up to one more tick each way.
+	rtt, lo, hi := ps.RTT, 2*latency, 2*latency+2*tick
+	t.Logf("latency %v: player %d: %+v", latency, nd.player, st)
+	if rtt < lo-time.Millisecond || rtt > hi+time.Millisecond {
+		t.Errorf("latency %v: player %d: RTT %v, want %v..%v", latency, nd.player, rtt, lo, hi)
+	}
+	switch {
+	case st.State != StateRunning || ps.State != PeerRunning || ps.Player != 1-nd.player || ps.Interrupted:
+		t.Errorf("states %+v", st)
+	case st.Frame != nd.s.Frame() || st.ConfirmedFrame != nd.s.ConfirmedFrame() || st.Frame < 290:
+		t.Errorf("frames %d, %d", st.Frame, st.ConfirmedFrame)
+	case st.Frame-st.ConfirmedFrame > Frame(latency/tick)+3:
+		t.Errorf("confirmed %d, %d behind frame %d", st.ConfirmedFrame, st.Frame-st.ConfirmedFrame, st.Frame)
+	case st.Rollbacks < 10 || st.RollbackFrames < st.Rollbacks || st.MaxRollbackDepth < 1 || st.MaxRollbackDepth > 8:
+		t.Errorf("rollbacks %d (%d frames), deepest %d", st.Rollbacks, st.RollbackFrames, st.MaxRollbackDepth)
+	default:
+		checkPeerStats(t, latency, st)
+	}
+}
+
+// checkPeerStats is checkStats' part on the peer's figures: traffic, queue, advantages.
+func checkPeerStats(t *testing.T, latency time.Duration, st Stats) {
+	t.Helper()
+	ps := st.Peers[0]
+	switch {
+	case ps.PacketsIn < 290 || ps.PacketsOut < 290 || ps.BytesIn < 10*ps.PacketsIn || ps.BytesOut < 10*ps.PacketsOut:
+		t.Errorf("traffic in %d/%d B, out %d/%d B", ps.PacketsIn, ps.BytesIn, ps.PacketsOut, ps.BytesOut)
+	case ps.PacketsInPerSec < 50 || ps.PacketsOutPerSec < 50 || ps.BytesInPerSec < 500 || ps.BytesOutPerSec < 500:
+		t.Errorf("rates in %d/s %d B/s, out %d/s %d B/s", ps.PacketsInPerSec, ps.BytesInPerSec, ps.PacketsOutPerSec, ps.BytesOutPerSec)
+	case ps.SendQueue < 0 || ps.SendQueue > int(2*latency/tick)+5:
+		t.Errorf("send queue %d", ps.SendQueue)
+	case ps.LocalAdvantage < -3 || ps.LocalAdvantage > 3 || ps.RemoteAdvantage < -3 || ps.RemoteAdvantage > 3:
+		t.Errorf("advantages %d, %d", ps.LocalAdvantage, ps.RemoteAdvantage)
+	case st.Dropped.Total() != st.Dropped.Stale:
+		t.Errorf("dropped %+v on a clean link", st.Dropped)
 	}
 }
 

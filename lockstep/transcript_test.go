@@ -258,77 +258,94 @@ func (h *transcript) run(line string) (string, error) {
 	switch cmd {
 	case "new":
 		return h.newSessions(a)
-	case "input":
-		v, err := a.int("value", 0)
-		if err != nil {
-			return "", err
-		}
-		h.peers[p].input = byte(v)
-		return "", nil
-	case "tick":
-		n, err := a.int("n", 1)
-		if err != nil {
-			return "", err
-		}
-		return h.tick(n), nil
+	case "input", "tick", "delay":
+		return h.runNumeric(cmd, p, a)
 	case "link":
-		from, err1 := a.int("from", -1)
-		to, err2 := a.int("to", -1)
-		if err1 != nil || err2 != nil || from < 0 || to < 0 {
-			return "", fmt.Errorf("link needs from= and to=")
-		}
-		switch {
-		case flags["up"]:
-			h.links[[2]int{from, to}] = linkUp
-		case flags["down"]:
-			h.links[[2]int{from, to}] = linkDown
-		case flags["hold"]:
-			h.links[[2]int{from, to}] = linkHold
-		default:
-			return "", fmt.Errorf("link: up, down or hold?")
-		}
-		return "", nil
+		return "", h.link(a, flags)
 	case "deliver", "drop":
 		from, _ := a.int("from", -1)
 		to, _ := a.int("to", -1)
 		return h.deliverOrDrop(cmd == "deliver", from, to), nil
-	case "stop":
-		h.peers[p].stopped = true
-		return "", nil
-	case "vanish":
-		h.peers[p].gone = true
-		return "", nil
-	case "close":
-		pr := h.peers[p]
-		for _, d := range pr.s.Close(h.clock()) {
-			h.send(p, d)
-		}
-		pr.gone = true
-		return fmt.Sprintf("p%d: %v", p, pr.s.State()), nil
-	case "delay":
-		d, err := a.int("frames", 0)
-		if err != nil {
-			return "", err
-		}
-		return "", h.peers[p].s.SetInputDelay(d)
-	case "skew":
-		h.peers[p].g.skew = true
-		return "", nil
+	case "stop", "vanish", "close", "skew":
+		return h.runPeer(cmd, p), nil
 	case "events":
-		var out []string
-		for i, pr := range h.peers {
-			for _, e := range pr.events {
-				out = append(out, fmt.Sprintf("p%d: %s", i, e))
-			}
-			pr.events = pr.events[:0]
-		}
-		return strings.Join(out, "\n"), nil
+		return h.events(), nil
 	case "checksums":
 		return h.checksums(), nil
 	case "stats":
 		return h.stats(), nil
 	}
 	return "", fmt.Errorf("unknown command %q", cmd)
+}
+
+// runPeer runs the commands on one peer: stop, vanish, close, skew.
+func (h *transcript) runPeer(cmd string, p int) string {
+	pr := h.peers[p]
+	switch cmd {
+	case "stop":
+		pr.stopped = true
+	case "vanish":
+		pr.gone = true
+	case "close":
+		for _, d := range pr.s.Close(h.clock()) {
+			h.send(p, d)
+		}
+		pr.gone = true
+		return fmt.Sprintf("p%d: %v", p, pr.s.State())
+	case "skew":
+		pr.g.skew = true
+	}
+	return ""
+}
+
+// runNumeric runs the commands that take one number: input value=, tick n=, delay frames=.
+func (h *transcript) runNumeric(cmd string, p int, a args) (string, error) {
+	key, def := map[string]string{"input": "value", "tick": "n", "delay": "frames"}[cmd], map[string]int{"tick": 1}[cmd]
+	v, err := a.int(key, def)
+	if err != nil {
+		return "", err
+	}
+	switch cmd {
+	case "input":
+		h.peers[p].input = byte(v)
+	case "tick":
+		return h.tick(v), nil
+	case "delay":
+		return "", h.peers[p].s.SetInputDelay(v)
+	}
+	return "", nil
+}
+
+// link sets the link from= to= up, down or on hold.
+func (h *transcript) link(a args, flags map[string]bool) error {
+	from, err1 := a.int("from", -1)
+	to, err2 := a.int("to", -1)
+	if err1 != nil || err2 != nil || from < 0 || to < 0 {
+		return fmt.Errorf("link needs from= and to=")
+	}
+	switch {
+	case flags["up"]:
+		h.links[[2]int{from, to}] = linkUp
+	case flags["down"]:
+		h.links[[2]int{from, to}] = linkDown
+	case flags["hold"]:
+		h.links[[2]int{from, to}] = linkHold
+	default:
+		return fmt.Errorf("link: up, down or hold?")
+	}
+	return nil
+}
+
+// events prints and forgets every peer's events so far.
+func (h *transcript) events() string {
+	var out []string
+	for i, pr := range h.peers {
+		for _, e := range pr.events {
+			out = append(out, fmt.Sprintf("p%d: %s", i, e))
+		}
+		pr.events = pr.events[:0]
+	}
+	return strings.Join(out, "\n")
 }
 
 func (h *transcript) newSessions(a args) (string, error) {
