@@ -333,31 +333,7 @@ func TestSessionHandshake(t *testing.T) {
 		}
 		tn.until(2*time.Second, "handshake", tn.running)
 		for _, nd := range tn.nodes {
-			var progress []int
-			for _, e := range nd.events {
-				if e.Kind == EventSynchronizing {
-					progress = append(progress, e.Progress)
-					if e.Total != want || e.Player != 1-nd.player {
-						t.Errorf("trips %d: player %d: %v, want total %d with player %d", trips, nd.player, e, want, 1-nd.player)
-					}
-				}
-			}
-			if len(progress) != want || progress[0] != 1 || progress[len(progress)-1] != want {
-				t.Errorf("trips %d: player %d: progress %v, want 1..%d", trips, nd.player, progress, want)
-			}
-			if nd.count(EventRunning) != 1 || nd.events[len(nd.events)-1].Kind != EventRunning {
-				t.Errorf("trips %d: player %d: events %v, want running last", trips, nd.player, nd.events)
-			}
-			if nd.s.State() != StateRunning {
-				t.Errorf("player %d state %v", nd.player, nd.s.State())
-			}
-			// Player 0's seed is the game's, and the running event carries it.
-			if seed, ok := nd.s.Seed(); !ok || seed != 1000 {
-				t.Errorf("player %d plays seed %d (%v), want player 0's 1000", nd.player, seed, ok)
-			}
-			if e, _ := nd.first(EventRunning); e.Seed != 1000 {
-				t.Errorf("player %d: running event with seed %d, want 1000", nd.player, e.Seed)
-			}
+			checkHandshakeDone(t, nd, trips, want)
 		}
 		if got := n0.s.PeerAddr(1); got != nodeAddr(1) {
 			t.Errorf("player 0 learned %v for player 1, want %v", got, nodeAddr(1))
@@ -366,6 +342,37 @@ func TestSessionHandshake(t *testing.T) {
 		if d, _ := n1.first(EventRunning); d.at > time.Duration(want)*(2*tn.latency+2*tick)+tick {
 			t.Errorf("trips %d: running after %v", trips, d.at)
 		}
+	}
+}
+
+// checkHandshakeDone checks a node's events and state after a handshake of want round
+// trips (trips asked for).
+func checkHandshakeDone(t *testing.T, nd *node, trips, want int) {
+	t.Helper()
+	var progress []int
+	for _, e := range nd.events {
+		if e.Kind == EventSynchronizing {
+			progress = append(progress, e.Progress)
+			if e.Total != want || e.Player != 1-nd.player {
+				t.Errorf("trips %d: player %d: %v, want total %d with player %d", trips, nd.player, e, want, 1-nd.player)
+			}
+		}
+	}
+	if len(progress) != want || progress[0] != 1 || progress[len(progress)-1] != want {
+		t.Errorf("trips %d: player %d: progress %v, want 1..%d", trips, nd.player, progress, want)
+	}
+	if nd.count(EventRunning) != 1 || nd.events[len(nd.events)-1].Kind != EventRunning {
+		t.Errorf("trips %d: player %d: events %v, want running last", trips, nd.player, nd.events)
+	}
+	if nd.s.State() != StateRunning {
+		t.Errorf("player %d state %v", nd.player, nd.s.State())
+	}
+	// Player 0's seed is the game's, and the running event carries it.
+	if seed, ok := nd.s.Seed(); !ok || seed != 1000 {
+		t.Errorf("player %d plays seed %d (%v), want player 0's 1000", nd.player, seed, ok)
+	}
+	if e, _ := nd.first(EventRunning); e.Seed != 1000 {
+		t.Errorf("player %d: running event with seed %d, want 1000", nd.player, e.Seed)
 	}
 }
 
@@ -388,6 +395,26 @@ func TestSessionHandshakeThreeAndFourPlayers(t *testing.T) {
 			t.Errorf("%d players: %d frames compared", n, c)
 		}
 		tn.noErrors()
+	}
+}
+
+// checkHandshakeFailed checks that player i's handshake failed with an error saying want,
+// once, and that the session stays ended.
+func checkHandshakeFailed(t *testing.T, tn *testNet, i int, want string) {
+	t.Helper()
+	nd := tn.nodes[i]
+	err := nd.s.Err()
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("player %d: %v, want %q", i, err, want)
+	}
+	if e, ok := nd.first(EventFailed); !ok || e.Err != err {
+		t.Errorf("player %d: failed event %v, want one with the session's error", i, e)
+	}
+	if nd.count(EventRunning) != 0 || nd.s.Running() {
+		t.Errorf("player %d ran", i)
+	}
+	if r, err := nd.s.Step(tn.now, nil); err != nil || r.Status != StatusEnded || !strings.Contains(nd.s.Err().Error(), want) {
+		t.Errorf("player %d: Step after the failure: %v %v (%v)", i, r.Status, err, nd.s.Err())
 	}
 }
 
@@ -479,22 +506,8 @@ func TestSessionHandshakeMismatch(t *testing.T) {
 				}
 			}
 			for i, want := range []string{tc.want0, tc.want1} {
-				if want == "" {
-					continue
-				}
-				nd := tn.nodes[i]
-				err := nd.s.Err()
-				if err == nil || !strings.Contains(err.Error(), want) {
-					t.Errorf("player %d: %v, want %q", i, err, want)
-				}
-				if e, ok := nd.first(EventFailed); !ok || e.Err != err {
-					t.Errorf("player %d: failed event %v, want one with the session's error", i, e)
-				}
-				if nd.count(EventRunning) != 0 || nd.s.Running() {
-					t.Errorf("player %d ran", i)
-				}
-				if r, err := nd.s.Step(tn.now, nil); err != nil || r.Status != StatusEnded || !strings.Contains(nd.s.Err().Error(), want) {
-					t.Errorf("player %d: Step after the failure: %v %v (%v)", i, r.Status, err, nd.s.Err())
+				if want != "" {
+					checkHandshakeFailed(t, tn, i, want)
 				}
 			}
 			if tc.want0 == "" {
@@ -561,6 +574,90 @@ func TestSessionCloseWhileSynchronizing(t *testing.T) {
 // TestSessionDropsBadDatagrams plays the same match twice, once with a stream of bad
 // datagrams thrown at player 0: each is dropped and counted under its reason, and the game
 // is the same frame for frame.
+// injectBadDatagrams hands player 0 one of each kind of bad datagram, made from player
+// 1's recent traffic, and adds to want the drops each must cause.
+func injectBadDatagrams(t *testing.T, tn *testNet, syncReply []byte, want *DropStats) {
+	t.Helper()
+	var recent, old []byte
+	for j := len(tn.sent) - 1; j >= 0; j-- {
+		p := tn.sent[j]
+		if p.src != 1 || msgType(p.data[1]&0x0f) != msgInput {
+			continue
+		}
+		if recent == nil {
+			recent = p.data
+		}
+		if p.sentAt < tn.now-90*tick {
+			old = p.data
+			break
+		}
+	}
+	clone := func(b []byte) []byte { return append([]byte(nil), b...) }
+	other := netip.AddrPortFrom(nodeAddr(1).Addr(), 9999)
+	stranger := netip.MustParseAddrPort("127.0.0.2:9001")
+	tn.inject(other, 0, recent) // another port on player 1's host
+	tn.inject(stranger, 0, recent)
+	want.Foreign += 2
+	wrongTag := clone(recent)
+	wrongTag[2] ^= 0x55
+	tn.inject(nodeAddr(1), 0, wrongTag) // a flipped byte, or a leftover session on player 1's address
+	// Cut short: the tag no longer verifies, wherever the cut is.
+	tn.inject(nodeAddr(1), 0, recent[:len(recent)-1])
+	tn.inject(nodeAddr(1), 0, append(clone(recent[:4]), 0x81))
+	tn.inject(nodeAddr(1), 0, recent[:3])
+	want.Unauthenticated += 4
+	tn.inject(nodeAddr(1), 0, []byte("GET / HTTP/1.1\r\n\r\n"))                       // garbage
+	tn.inject(nodeAddr(1), 0, []byte{wireMagic, 0x0b, recent[2], recent[3], 0, 0, 0}) // unknown type
+	tn.inject(nodeAddr(1), 0, []byte{wireMagic, 0x00, recent[2], recent[3]})          // type 0
+	want.Malformed += 3
+	// A handshake reply with a flipped bit, and one cut short: the CRC fails.
+	flipped := clone(syncReply)
+	flipped[9] ^= 0x04
+	tn.inject(nodeAddr(1), 0, flipped)
+	tn.inject(nodeAddr(1), 0, syncReply[:len(syncReply)-3])
+	want.Corrupt += 2
+	big := append(clone(recent), make([]byte, MaxDatagram+1-len(recent))...)
+	tn.inject(nodeAddr(1), 0, big) // oversized
+	want.Oversized++
+	tn.inject(nodeAddr(1), 0, old)       // a replay of an old input message
+	tn.inject(nodeAddr(1), 0, syncReply) // a replay of the handshake
+	want.Stale += 2
+	// Forged: an acknowledgement of inputs we never sent.
+	h, body, _ := testBody(recent)
+	var m inputMsg
+	if err := parseInput(body, h.flags, 3, &m); err != nil {
+		t.Fatal(err)
+	}
+	m.ack += 1000
+	tn.inject(nodeAddr(1), 0, sealAs(tn.nodes[0].s, 1, appendInput(nil, &m, 0)))
+	want.Malformed++
+	// (Inputs past a gap: TestSessionCountsForgedGapOnce.)
+	// Another protocol version's handshake from a stranger, mid-game: ignored.
+	v2 := clone(syncReply)
+	v2[4] = ProtocolVersion + 1
+	tn.inject(stranger, 0, recrc(v2))
+	want.WrongVersion++
+}
+
+// checkSameGame checks that two runs played frame for frame the same game.
+func checkSameGame(t *testing.T, clean, attacked *testNet) {
+	t.Helper()
+	for p := range clean.nodes {
+		a, b := clean.nodes[p], attacked.nodes[p]
+		if a.s.Frame() != b.s.Frame() || len(a.sums) != len(b.sums) {
+			t.Fatalf("player %d: frame %d with %d checksums, attacked %d with %d", p, a.s.Frame(), len(a.sums), b.s.Frame(), len(b.sums))
+		}
+		for f, sum := range a.sums {
+			if b.sums[f] != sum {
+				t.Errorf("player %d frame %d: %016x attacked, %016x not", p, f, b.sums[f], sum)
+			}
+		}
+		if a.g.(*toyGame).checksum() != b.g.(*toyGame).checksum() {
+			t.Errorf("player %d: the attack changed the game", p)
+		}
+	}
+}
+
 func TestSessionDropsBadDatagrams(t *testing.T) {
 	play := func(attack bool) (*testNet, DropStats) {
 		tn := newNet(t, 2, 0, nil)
@@ -578,65 +675,7 @@ func TestSessionDropsBadDatagrams(t *testing.T) {
 		var want DropStats
 		for i := range 300 {
 			if attack && i%10 == 0 {
-				var recent, old []byte
-				for j := len(tn.sent) - 1; j >= 0; j-- {
-					p := tn.sent[j]
-					if p.src != 1 || msgType(p.data[1]&0x0f) != msgInput {
-						continue
-					}
-					if recent == nil {
-						recent = p.data
-					}
-					if p.sentAt < tn.now-90*tick {
-						old = p.data
-						break
-					}
-				}
-				clone := func(b []byte) []byte { return append([]byte(nil), b...) }
-				other := netip.AddrPortFrom(nodeAddr(1).Addr(), 9999)
-				stranger := netip.MustParseAddrPort("127.0.0.2:9001")
-				tn.inject(other, 0, recent) // another port on player 1's host
-				tn.inject(stranger, 0, recent)
-				want.Foreign += 2
-				wrongTag := clone(recent)
-				wrongTag[2] ^= 0x55
-				tn.inject(nodeAddr(1), 0, wrongTag) // a flipped byte, or a leftover session on player 1's address
-				// Cut short: the tag no longer verifies, wherever the cut is.
-				tn.inject(nodeAddr(1), 0, recent[:len(recent)-1])
-				tn.inject(nodeAddr(1), 0, append(clone(recent[:4]), 0x81))
-				tn.inject(nodeAddr(1), 0, recent[:3])
-				want.Unauthenticated += 4
-				tn.inject(nodeAddr(1), 0, []byte("GET / HTTP/1.1\r\n\r\n"))                       // garbage
-				tn.inject(nodeAddr(1), 0, []byte{wireMagic, 0x0b, recent[2], recent[3], 0, 0, 0}) // unknown type
-				tn.inject(nodeAddr(1), 0, []byte{wireMagic, 0x00, recent[2], recent[3]})          // type 0
-				want.Malformed += 3
-				// A handshake reply with a flipped bit, and one cut short: the CRC fails.
-				flipped := clone(syncReply)
-				flipped[9] ^= 0x04
-				tn.inject(nodeAddr(1), 0, flipped)
-				tn.inject(nodeAddr(1), 0, syncReply[:len(syncReply)-3])
-				want.Corrupt += 2
-				big := append(clone(recent), make([]byte, MaxDatagram+1-len(recent))...)
-				tn.inject(nodeAddr(1), 0, big) // oversized
-				want.Oversized++
-				tn.inject(nodeAddr(1), 0, old)       // a replay of an old input message
-				tn.inject(nodeAddr(1), 0, syncReply) // a replay of the handshake
-				want.Stale += 2
-				// Forged: an acknowledgement of inputs we never sent.
-				h, body, _ := testBody(recent)
-				var m inputMsg
-				if err := parseInput(body, h.flags, 3, &m); err != nil {
-					t.Fatal(err)
-				}
-				m.ack += 1000
-				tn.inject(nodeAddr(1), 0, sealAs(tn.nodes[0].s, 1, appendInput(nil, &m, 0)))
-				want.Malformed++
-				// (Inputs past a gap: TestSessionCountsForgedGapOnce.)
-				// Another protocol version's handshake from a stranger, mid-game: ignored.
-				v2 := clone(syncReply)
-				v2[4] = ProtocolVersion + 1
-				tn.inject(stranger, 0, recrc(v2))
-				want.WrongVersion++
+				injectBadDatagrams(t, tn, syncReply, &want)
 			}
 			tn.step()
 		}
@@ -678,20 +717,7 @@ func TestSessionDropsBadDatagrams(t *testing.T) {
 		t.Errorf("%d frames compared", c)
 	}
 	// Frame for frame the same game as without the attack.
-	for p := range clean.nodes {
-		a, b := clean.nodes[p], attacked.nodes[p]
-		if a.s.Frame() != b.s.Frame() || len(a.sums) != len(b.sums) {
-			t.Fatalf("player %d: frame %d with %d checksums, attacked %d with %d", p, a.s.Frame(), len(a.sums), b.s.Frame(), len(b.sums))
-		}
-		for f, sum := range a.sums {
-			if b.sums[f] != sum {
-				t.Errorf("player %d frame %d: %016x attacked, %016x not", p, f, b.sums[f], sum)
-			}
-		}
-		if a.g.(*toyGame).checksum() != b.g.(*toyGame).checksum() {
-			t.Errorf("player %d: the attack changed the game", p)
-		}
-	}
+	checkSameGame(t, clean, attacked)
 }
 
 // TestSessionCountsForgedGapOnce: an input message whose inputs start past a gap (forged or
