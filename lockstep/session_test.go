@@ -889,6 +889,39 @@ func (w timeoutWant) checkAlone(t *testing.T, tn *testNet) {
 	}
 }
 
+// closeAndSayGoodbye closes nd's session and sends its goodbyes, which must carry frame end
+// to player 0.
+func closeAndSayGoodbye(t *testing.T, tn *testNet, nd *node, end Frame) {
+	t.Helper()
+	bye := nd.s.Close(tn.now)
+	if len(bye) != 2 {
+		t.Errorf("%d goodbye datagrams, want 2 (one may be lost)", len(bye))
+	}
+	for _, d := range bye {
+		h, body, err := testBody(d.Data)
+		r := reader{b: body}
+		if err != nil || h.typ != msgBye || Frame(r.uvarint(maxFrameOnWire)) != end || d.To != nodeAddr(0) {
+			t.Errorf("goodbye %x to %v, want one carrying frame %d to player 0", d.Data, d.To, end)
+		}
+		tn.send(nd, d)
+	}
+}
+
+// checkPeerLeftAt checks that nd saw player 1 leave, once, at frame end.
+func checkPeerLeftAt(t *testing.T, nd *node, end Frame) {
+	t.Helper()
+	e, _ := nd.first(EventPeerLeft)
+	if e.Player != 1 || e.Frame != end {
+		t.Errorf("peer left event %+v, want player 1 at frame %d", e.Event, end)
+	}
+	if nd.count(EventPeerLeft) != 1 || nd.count(EventDisconnected) != 0 {
+		t.Errorf("player 0 events %v", nd.events)
+	}
+	if nd.s.EndFrame() != end {
+		t.Errorf("player 0's EndFrame %d, want %d", nd.s.EndFrame(), end)
+	}
+}
+
 func TestSessionCloseSaysGoodbye(t *testing.T) {
 	tn := newNet(t, 2, 3*tick, nil)
 	tn.until(time.Second, "handshake", tn.running)
@@ -911,18 +944,7 @@ func TestSessionCloseSaysGoodbye(t *testing.T) {
 	if n1.s.Frame() != end {
 		t.Fatalf("player 1 at frame %d, end %d", n1.s.Frame(), end)
 	}
-	bye := n1.s.Close(tn.now)
-	if len(bye) != 2 {
-		t.Errorf("%d goodbye datagrams, want 2 (one may be lost)", len(bye))
-	}
-	for _, d := range bye {
-		h, body, err := testBody(d.Data)
-		r := reader{b: body}
-		if err != nil || h.typ != msgBye || Frame(r.uvarint(maxFrameOnWire)) != end || d.To != nodeAddr(0) {
-			t.Errorf("goodbye %x to %v, want one carrying frame %d to player 0", d.Data, d.To, end)
-		}
-		tn.send(n1, d)
-	}
+	closeAndSayGoodbye(t, tn, n1, end)
 	n1.record()
 	n1.stopped = true
 	if n1.s.State() != StateClosed || n1.s.Running() {
@@ -933,16 +955,7 @@ func TestSessionCloseSaysGoodbye(t *testing.T) {
 	}
 	tn.until(time.Second, "player 0 sees player 1 leave", func() bool { return n0.count(EventPeerLeft) > 0 })
 	tn.steps(30)
-	e, _ := n0.first(EventPeerLeft)
-	if e.Player != 1 || e.Frame != end {
-		t.Errorf("peer left event %+v, want player 1 at frame %d", e.Event, end)
-	}
-	if n0.count(EventPeerLeft) != 1 || n0.count(EventDisconnected) != 0 {
-		t.Errorf("player 0 events %v", n0.events)
-	}
-	if n0.s.EndFrame() != end {
-		t.Errorf("player 0's EndFrame %d, want %d", n0.s.EndFrame(), end)
-	}
+	checkPeerLeftAt(t, n0, end)
 	// Both agree on the last frame's state.
 	s0, ok0 := n0.sums[end]
 	s1, ok1 := n1.sums[end]
@@ -1067,6 +1080,26 @@ func TestSessionTimeSync(t *testing.T) {
 
 // --- errors ----------------------------------------------------------------------------
 
+// checkCatchUp lets player 1 be heard again after player 0 stalled at frame: player 0
+// catches up, and rolls back no deeper than the window.
+func checkCatchUp(t *testing.T, tn *testNet, cfg Config, frame Frame) {
+	t.Helper()
+	n0, s := tn.nodes[0], tn.nodes[0].s
+	tn.filter = nil
+	stalls := n0.stalls
+	tn.steps(120)
+	if n0.stalls-stalls > 2*cfg.MaxPrediction {
+		t.Errorf("maxpred %d: %d more stalls after player 1 came back", cfg.MaxPrediction, n0.stalls-stalls)
+	}
+	st := s.Stats(nil)
+	if st.MaxRollbackDepth > cfg.MaxPrediction || st.MaxRollbackDepth < 1 {
+		t.Errorf("maxpred %d: deepest rollback %d", cfg.MaxPrediction, st.MaxRollbackDepth)
+	}
+	if s.Frame() < frame+100 {
+		t.Errorf("maxpred %d: player 0 at frame %d, stuck since %d", cfg.MaxPrediction, s.Frame(), frame)
+	}
+}
+
 func TestSessionInputErrors(t *testing.T) {
 	for _, maxPred := range []int{0, 3} {
 		cfg := Config{MaxPrediction: maxPred}
@@ -1120,20 +1153,7 @@ func TestSessionInputErrors(t *testing.T) {
 		if s.Frame() != frame || s.LastLocalFrame() != frame-1 {
 			t.Errorf("a refused input was kept")
 		}
-		// Player 1 is heard again: player 0 catches up, rolls back no deeper than the window.
-		tn.filter = nil
-		stalls = n0.stalls
-		tn.steps(120)
-		if n0.stalls-stalls > 2*cfg.MaxPrediction {
-			t.Errorf("maxpred %d: %d more stalls after player 1 came back", cfg.MaxPrediction, n0.stalls-stalls)
-		}
-		st := s.Stats(nil)
-		if st.MaxRollbackDepth > cfg.MaxPrediction || st.MaxRollbackDepth < 1 {
-			t.Errorf("maxpred %d: deepest rollback %d", cfg.MaxPrediction, st.MaxRollbackDepth)
-		}
-		if s.Frame() < frame+100 {
-			t.Errorf("maxpred %d: player 0 at frame %d, stuck since %d", cfg.MaxPrediction, s.Frame(), frame)
-		}
+		checkCatchUp(t, tn, cfg, frame)
 		if c := tn.compareSums(); c < 100 {
 			t.Errorf("%d frames compared", c)
 		}
