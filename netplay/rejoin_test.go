@@ -144,9 +144,9 @@ func (m *match) newRunner(p int, addr netip.AddrPort, life int) (*netplay.Runner
 	}
 	var r *netplay.Runner
 	if life < 100 { // not an intruder
-		c.OnConfirmed = func(f lockstep.Frame, _ []byte) {
-			sum, ok := r.Match().Checksum(f)
-			m.reported[p] = append(m.reported[p], confirmedFrame{f, sum, ok})
+		c.OnConfirmed = func(c netplay.Confirmed) {
+			sum, ok := c.Checksum()
+			m.reported[p] = append(m.reported[p], confirmedFrame{c.Frame, sum, ok})
 		}
 	}
 	r, err = netplay.New(c)

@@ -69,16 +69,12 @@ type Config struct {
 	// OnEvent, if set, receives every session event as it is surfaced, its Frame counted in
 	// the match's frames (after a rejoin the leg's frames start from the match's frame there).
 	OnEvent func(lockstep.Event)
-	// OnConfirmed, if set, is called once for every confirmed frame f, in order, with the
-	// inputs of frame f-1 that produced it (nil for frame 0; player i at
-	// [i*size:(i+1)*size]). Recordings are made of these. The slice is valid only during
-	// the call; during it Match().Checksum(f) is usually still at hand (the
-	// last MaxPrediction+1 frames are; it hashes the state, so only a caller that compares
-	// every frame, like simtest, should ask). f counts the match's frames. A frame reported
-	// is never taken back: while a player who dropped may rejoin, the frames played on its
-	// stand-in input are not confirmed, and a rejoin resumes the match at the first of them
-	// (see rejoin.go).
-	OnConfirmed func(f lockstep.Frame, inputs []byte)
+	// OnConfirmed, if set, is called once for every confirmed frame, in order, with the
+	// inputs that produced it and its checksum (see Confirmed). Recordings are made of
+	// these. A frame reported is never taken back: while a player who dropped may rejoin,
+	// the frames played on its stand-in input are not confirmed, and a rejoin resumes the
+	// match at the first of them (see rejoin.go).
+	OnConfirmed func(Confirmed)
 	// Rejoin is how long the others wait for a player who dropped (went silent, or whose
 	// process restarted) to come back; 0 ends the match at the drop, as without it (with
 	// three or four players the survivors then play on). While they wait the match is
@@ -146,6 +142,23 @@ type Runner struct {
 	joining   bool // the handshake found the match in progress: a handover is under way
 	joinFrame lockstep.Frame
 }
+
+// Confirmed is a confirmed frame, as Config.OnConfirmed reports it.
+type Confirmed struct {
+	// Frame counts the match's frames.
+	Frame lockstep.Frame
+	// Inputs are the inputs of the frame before, which produced Frame (nil for frame 0;
+	// player i at [i*size:(i+1)*size]). The slice is valid only during the call.
+	Inputs []byte
+	match  *lockstep.Match
+}
+
+// Checksum is the checksum of the game's state at the frame, as every peer compares it;
+// ok is false if the session no longer holds that state (it keeps the last
+// MaxPrediction+1 frames, and the confirmed frame can jump further in one step). Valid
+// only during the call. It hashes the state (once: the session keeps the sum), so a
+// caller that records inputs only does not ask.
+func (c Confirmed) Checksum() (sum uint64, ok bool) { return c.match.Checksum(c.Frame) }
 
 // New makes a runner; nothing is sent until the first Poll or Tick. It fills a zero
 // Session.Nonce, and player 0's zero Session.Seed, from crypto/rand (see Config.Session).
@@ -497,7 +510,7 @@ func (r *Runner) record() {
 					in = nil
 				}
 			}
-			r.cfg.OnConfirmed(r.match.MatchFrame(f), in)
+			r.cfg.OnConfirmed(Confirmed{Frame: r.match.MatchFrame(f), Inputs: in, match: r.match})
 		}
 	}
 	r.recorded = max(r.recorded, c)

@@ -299,7 +299,7 @@ func TestSteadyFrameAllocatesNothing(t *testing.T) {
 	x := newPair(t, 13, transport.LinkConfig{Latency: 20 * time.Millisecond}, func(p int, c *netplay.Config) {
 		c.Input = func(f lockstep.Frame, dst []byte) []byte { return append(dst, byte(f/7)) }
 		c.OnEvent = nil
-		c.OnConfirmed = func(lockstep.Frame, []byte) {}
+		c.OnConfirmed = func(netplay.Confirmed) {}
 	})
 	x.run(t, 10*time.Second, func() bool { return x.runners[0].Session().Frame() >= 300 })
 	if n := testing.AllocsPerRun(200, x.step); n != 0 {

@@ -180,10 +180,10 @@ func New(sc Scenario) (*Sim, error) {
 			NewGame:  func(seed uint64) (lockstep.Game, error) { return sc.NewGame(player, seed) },
 			FinishAt: lockstep.Frame(sc.Frames),
 			OnEvent:  func(e lockstep.Event) { peer.Events = append(peer.Events, e) },
-			OnConfirmed: func(f lockstep.Frame, _ []byte) {
+			OnConfirmed: func(c netplay.Confirmed) {
 				// The harness compares every confirmed frame, so it pays for hashing each.
-				if sum, ok := peer.Runner.Session().Checksum(f); ok {
-					peer.sums[f] = sum
+				if sum, ok := c.Checksum(); ok {
+					peer.sums[c.Frame] = sum
 				}
 			},
 		}

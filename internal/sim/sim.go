@@ -408,14 +408,15 @@ func (s *Sim) input(p *Peer) netplay.InputFunc {
 	}
 }
 
-// confirmed keeps the checksum of every confirmed frame (the runner's OnConfirmed). f is
-// the match's frame; the current leg's session numbers its frames from the runner's base.
-func (p *Peer) confirmed(f lockstep.Frame, _ []byte) {
+// confirmed keeps the checksum of every confirmed frame (the runner's OnConfirmed), in the
+// match's frames.
+func (p *Peer) confirmed(c netplay.Confirmed) {
+	f := c.Frame
 	if int(f) >= len(p.sums) || f < 0 {
 		return
 	}
 	p.Reported++
-	sum, ok := p.Runner.Session().Checksum(f - p.Runner.BaseFrame())
+	sum, ok := c.Checksum()
 	if !ok {
 		return
 	}
