@@ -72,11 +72,11 @@ type endpoint struct {
 	stallEnd     Frame         // and: one past the last input we had sent it before
 
 	// rejoin (rejoin.go)
-	resume     resumeInfo   // the peer's resume block, from its latest handshake message
-	resumeSeed uint64       // the seed in that message
-	loaded     bool         // it sent an input while we were synchronizing: it plays on the resumed state
-	learned    bool         // the address was learned from a handshake, not given
-	out        *handoverOut // our handover of the state to it
+	resume     resumeInfo      // the peer's resume block, from its latest handshake message
+	resumeSeed uint64          // the seed in that message
+	loaded     bool            // it sent an input while we were synchronizing: it plays on the resumed state
+	learned    bool            // the address was learned from a handshake, not given
+	out        *handoverWindow // our handover of the state to it
 
 	// traffic
 	bytesIn, bytesOut, packetsIn, packetsOut uint64

@@ -155,16 +155,6 @@ func parseResume(b []byte, r *resumeInfo) error {
 
 func chunksOf(size int) int { return (size + stateChunk - 1) / stateChunk }
 
-// handoverOut is a donor's side of one handover.
-type handoverOut struct {
-	window  int           // chunks that may be in flight
-	lastCut time.Duration // when the window last halved: once per handoverResend at most
-	acked   []bool
-	sentAt  []time.Duration // when each chunk was last sent; 0: never
-	base    int             // every chunk before it is acknowledged
-	done    bool
-}
-
 // handoverIn is a receiver's side of the handover.
 type handoverIn struct {
 	donor        *endpoint
@@ -369,31 +359,10 @@ func (s *Session) receiveStateAck(ep *endpoint, body []byte, size int) {
 		s.drops.Malformed++
 		return
 	}
-	o := ep.out
-	if o == nil {
-		o = &handoverOut{window: handoverStartWindow, acked: make([]bool, n), sentAt: make([]time.Duration, n)}
-		ep.out = o
+	if ep.out == nil {
+		ep.out = newHandoverWindow(n)
 	}
-	newly := 0
-	ack := func(i int) {
-		if !o.acked[i] {
-			o.acked[i] = true
-			newly++
-		}
-	}
-	for i := o.base; i < next; i++ {
-		ack(i)
-	}
-	for i := 0; i < 64 && next+1+i < n; i++ {
-		if bits&(1<<i) != 0 {
-			ack(next + 1 + i)
-		}
-	}
-	o.window = min(o.window+newly, handoverMaxWindow)
-	for o.base < n && o.acked[o.base] {
-		o.base++
-	}
-	o.done = o.base == n
+	ep.out.ack(next, bits)
 }
 
 // sendHandover runs both sides of the handovers in Outgoing: a receiver's request, a
@@ -435,36 +404,9 @@ func (s *Session) appendStateAck(b []byte, in *handoverIn) []byte {
 // sendChunks sends ep the chunks it lacks that are not in flight, within the window and
 // the room left in this call's output.
 func (s *Session) sendChunks(ep *endpoint) {
-	o := ep.out
-	n := len(o.acked)
-	inFlight := func(i int) bool { return o.sentAt[i] != 0 && s.now-o.sentAt[i] < handoverResend }
-	flying := 0
-	for i := o.base; i < n; i++ {
-		if !o.acked[i] && inFlight(i) {
-			flying++
-		}
-	}
-	resent := false
-	for i := o.base; i < n && flying < o.window; i++ {
-		if o.acked[i] || inFlight(i) {
-			continue
-		}
-		if o.sentAt[i] != 0 && !resent && s.now-o.lastCut >= handoverResend {
-			// Lost (or late): the link is fuller than the window thought. One cut per
-			// resend interval, so a burst of losses (or random loss) does not shut it.
-			resent, o.lastCut = true, s.now
-			o.window = max(o.window/2, handoverMinWindow)
-			if flying >= o.window {
-				return
-			}
-		}
-		if len(s.out) >= maxPendingOut-2 {
-			return // leave room for the handshake; the rest goes in the next call
-		}
-		s.queue(ep.addr, func(b []byte) []byte { return s.appendChunk(b, ep, i) })
-		o.sentAt[i] = max(s.now, 1)
-		flying++
-	}
+	ep.out.send(s.now,
+		func() bool { return len(s.out) < maxPendingOut-2 }, // leave room for the handshake; the rest goes in the next call
+		func(i int) { s.queue(ep.addr, func(b []byte) []byte { return s.appendChunk(b, ep, i) }) })
 }
 
 func (s *Session) appendChunk(b []byte, ep *endpoint, i int) []byte {
