@@ -293,21 +293,19 @@ func (s *Session) startHandover(donor *endpoint) {
 
 // receiveState takes in one chunk of the state we are handed.
 func (s *Session) receiveState(ep *endpoint, body []byte, size int) {
-	r := reader{b: body}
-	frame := Frame(r.uvarint(maxFrameOnWire))
-	idx := int(r.uvarint(MaxResumeState))
-	in := s.recv
-	if r.err != nil {
+	var m stateChunkMsg
+	if err := parseStateChunk(body, &m); err != nil {
 		s.drops.Malformed++
 		return
 	}
-	if in == nil || in.donor != ep || frame != in.info.frame || s.state != StateSynchronizing {
+	in, idx := s.recv, m.index
+	if in == nil || in.donor != ep || m.frame != in.info.frame || s.state != StateSynchronizing {
 		s.drops.Stale++
 		return
 	}
 	ep.count(size)
 	want := min(stateChunk, in.info.size-idx*stateChunk)
-	if idx >= len(in.have) || len(r.b) != want {
+	if idx >= len(in.have) || len(m.data) != want {
 		s.drops.Malformed++
 		return
 	}
@@ -315,7 +313,7 @@ func (s *Session) receiveState(ep *endpoint, body []byte, size int) {
 		s.drops.Stale++
 		return
 	}
-	copy(in.buf[idx*stateChunk:], r.b)
+	copy(in.buf[idx*stateChunk:], m.data)
 	in.have[idx], in.held, in.dirty = true, in.held+1, true
 	in.lastProgress, ep.lastRecv = s.now, s.now
 	for in.next < len(in.have) && in.have[in.next] {
@@ -340,14 +338,12 @@ func (s *Session) receiveState(ep *endpoint, body []byte, size int) {
 
 // receiveStateAck takes in a receiver's acknowledgement: a request for what it lacks.
 func (s *Session) receiveStateAck(ep *endpoint, body []byte, size int) {
-	r := reader{b: body}
-	frame := Frame(r.uvarint(maxFrameOnWire))
-	next := int(r.uvarint(MaxResumeState))
-	bits := r.uvarint(1<<64 - 1)
-	if r.err != nil || len(r.b) != 0 {
+	var m stateAckMsg
+	if err := parseStateAck(body, &m); err != nil {
 		s.drops.Malformed++
 		return
 	}
+	frame, next := m.frame, m.next
 	ep.count(size)
 	ep.lastRecv = s.now
 	if s.resumeState == nil || frame != s.resume.frame || s.state != StateSynchronizing {
@@ -362,7 +358,7 @@ func (s *Session) receiveStateAck(ep *endpoint, body []byte, size int) {
 	if ep.out == nil {
 		ep.out = newHandoverWindow(n)
 	}
-	ep.out.ack(next, bits)
+	ep.out.ack(next, m.bits)
 }
 
 // sendHandover runs both sides of the handovers in Outgoing: a receiver's request, a
@@ -388,17 +384,13 @@ func (s *Session) sendHandover() {
 
 func (s *Session) appendStateAck(b []byte, in *handoverIn) []byte {
 	start := len(b)
-	b = appendHeader(b, msgStateAck, 0)
-	b = binary.AppendUvarint(b, uint64(in.info.frame))
-	b = binary.AppendUvarint(b, uint64(in.next))
-	var bits uint64
+	m := stateAckMsg{frame: in.info.frame, next: in.next}
 	for i := 0; i < 64 && in.next+1+i < len(in.have); i++ {
 		if in.have[in.next+1+i] {
-			bits |= 1 << i
+			m.bits |= 1 << i
 		}
 	}
-	b = binary.AppendUvarint(b, bits)
-	return in.donor.mac.appendTag(b, start, s.local)
+	return in.donor.mac.appendTag(appendStateAckMsg(b, &m), start, s.local)
 }
 
 // sendChunks sends ep the chunks it lacks that are not in flight, within the window and
@@ -411,12 +403,9 @@ func (s *Session) sendChunks(ep *endpoint) {
 
 func (s *Session) appendChunk(b []byte, ep *endpoint, i int) []byte {
 	start := len(b)
-	b = appendHeader(b, msgState, 0)
-	b = binary.AppendUvarint(b, uint64(s.resume.frame))
-	b = binary.AppendUvarint(b, uint64(i))
 	end := min((i+1)*stateChunk, len(s.resumeState))
-	b = append(b, s.resumeState[i*stateChunk:end]...)
-	return ep.mac.appendTag(b, start, s.local)
+	m := stateChunkMsg{frame: s.resume.frame, index: i, data: s.resumeState[i*stateChunk : end]}
+	return ep.mac.appendTag(appendStateChunk(b, &m), start, s.local)
 }
 
 // refuse answers a handshake the session will not take. A first leg's handshake fails on

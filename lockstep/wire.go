@@ -583,3 +583,59 @@ func decodeInputs(enc, base []byte, count, size int, scratch []byte, emit func(i
 		idx++
 	}
 }
+
+// stateChunkMsg is one chunk of a state handed over to a rejoiner (msgState): the resumed
+// frame, the chunk's index, and its bytes (stateChunk of them, fewer in the last chunk).
+type stateChunkMsg struct {
+	frame Frame
+	index int
+	data  []byte
+}
+
+// appendStateChunk appends a msgState datagram without its tag.
+func appendStateChunk(b []byte, m *stateChunkMsg) []byte {
+	b = appendHeader(b, msgState, 0)
+	b = binary.AppendUvarint(b, uint64(m.frame))
+	b = binary.AppendUvarint(b, uint64(m.index))
+	return append(b, m.data...)
+}
+
+// parseStateChunk parses the body of a msgState datagram (after the header, its tag cut
+// off). m.data aliases body; whether its length fits the index is the receiver's check.
+func parseStateChunk(body []byte, m *stateChunkMsg) error {
+	r := reader{b: body}
+	m.frame = Frame(r.uvarint(maxFrameOnWire))
+	m.index = int(r.uvarint(MaxResumeState))
+	m.data = r.b
+	return r.err
+}
+
+// stateAckMsg is a rejoiner's acknowledgement of the chunks it holds (msgStateAck), which
+// is also its request for the rest: every chunk before next, and chunk next+1+i for every
+// bit i set in bits.
+type stateAckMsg struct {
+	frame Frame
+	next  int
+	bits  uint64
+}
+
+// appendStateAckMsg appends a msgStateAck datagram without its tag.
+func appendStateAckMsg(b []byte, m *stateAckMsg) []byte {
+	b = appendHeader(b, msgStateAck, 0)
+	b = binary.AppendUvarint(b, uint64(m.frame))
+	b = binary.AppendUvarint(b, uint64(m.next))
+	return binary.AppendUvarint(b, m.bits)
+}
+
+// parseStateAck parses the body of a msgStateAck datagram (after the header, its tag cut
+// off).
+func parseStateAck(body []byte, m *stateAckMsg) error {
+	r := reader{b: body}
+	m.frame = Frame(r.uvarint(maxFrameOnWire))
+	m.next = int(r.uvarint(MaxResumeState))
+	m.bits = r.uvarint(1<<64 - 1)
+	if r.err == nil && len(r.b) != 0 {
+		return errTrailing
+	}
+	return r.err
+}
