@@ -96,7 +96,7 @@ func (sp *simPeer) step(t *testing.T, p int, now time.Duration, in []byte) int {
 	if err := Apply(sp.g, r.Requests); err != nil {
 		t.Fatal(err)
 	}
-	if r.Status.Stalled() && r.Status != StatusTimeSync {
+	if r.Status.Stalled() {
 		sp.stall++
 	}
 	st := sp.s.Stats(nil)

@@ -100,7 +100,7 @@ type Readable interface {
 type Counters struct {
 	Ticks    int // calls to Tick
 	Advanced int // ticks that advanced a frame
-	Stalls   int // ticks the session could not advance for want of remote input
+	Stalls   int // ticks the session stalled (lockstep.Status.Stalled: for want of the peers)
 	Waits    int // ticks skipped for time sync
 	MaxDepth int // deepest rollback
 }
@@ -379,10 +379,14 @@ func (r *Runner) Poll() {
 }
 
 // Tick runs one frame: receive, advance (unless the session must wait or the match is
-// ending), send, report events, and end the match once its end is settled.
-func (r *Runner) Tick() {
+// ending), send, report events, and end the match once its end is settled. It returns what
+// the tick did, in lockstep's terms: StatusAdvanced (a frame was played), a stall or a
+// time-sync wait (Status.Stalled, StatusTimeSync), StatusCaughtUp (the last frame is
+// played: only late inputs are folded in), StatusSynchronizing (a handshake, or a pause
+// for a rejoin, is under way), or StatusEnded (the match is over, or stopped by a desync).
+func (r *Runner) Tick() lockstep.Status {
 	if r.done {
-		return
+		return lockstep.StatusEnded
 	}
 	r.counters.Ticks++
 	r.Poll()
@@ -392,37 +396,42 @@ func (r *Runner) Tick() {
 		// Paused for a player who dropped: the next leg's handshake runs, nothing is played.
 		r.waitTick(now)
 		if r.done {
-			return
+			return lockstep.StatusEnded
 		}
 		if r.wait != nil {
 			r.send(r.leg().Outgoing(now))
 			r.events(now)
-			return
+			return lockstep.StatusSynchronizing
 		}
 	}
-	if r.leg().Running() && !r.desynced {
+	st := lockstep.StatusSynchronizing
+	switch {
+	case r.leg().Running() && !r.desynced:
 		if r.game == nil {
 			seed, _ := r.leg().Seed() // valid: the session is running
 			g, err := r.cfg.NewGame(seed)
 			if err != nil {
 				r.fail(EndFailed, fmt.Errorf("netplay: new game: %w", err))
-				return
+				return lockstep.StatusEnded
 			}
 			r.game = g
 		}
 		r.noteJoin()
 		r.started = true
-		r.frame(now)
+		st = r.frame(now)
 		r.record()
+	case r.desynced || r.leg().State() != lockstep.StateSynchronizing:
+		st = lockstep.StatusEnded
 	}
 	r.send(r.leg().Outgoing(now))
 	r.events(now)
-	r.checkEnd(now)
+	r.checkEnd(now) // may end the match: Done tells, and the next Tick says StatusEnded
+	return st
 }
 
 // frame decides what this tick offers the session: the pending input, no input (the end
 // is near: only fold in late remote inputs), or nothing at all.
-func (r *Runner) frame(now time.Duration) {
+func (r *Runner) frame(now time.Duration) lockstep.Status {
 	// Survivors of a 3-4 player match play on; with rejoin on, the departure's event
 	// decides (a pause, or the end).
 	if r.leg().ConnectedPeers() == 0 && r.wait == nil && r.cfg.Rejoin == 0 {
@@ -452,18 +461,19 @@ func (r *Runner) frame(now time.Duration) {
 		in = r.input
 	}
 	st := r.step(now, in)
-	switch st {
-	case stepAdvanced:
+	switch {
+	case st == lockstep.StatusAdvanced:
 		r.counters.Advanced++
 		r.pending = false
 		stats := r.leg().Stats(r.peerStats[:0])
 		r.peerStats = stats.Peers
 		r.counters.MaxDepth = max(r.counters.MaxDepth, stats.LastRollback)
-	case stepWaiting:
+	case st.Stalled():
 		r.counters.Stalls++
-	case stepTimeSync:
+	case st == lockstep.StatusTimeSync:
 		r.counters.Waits++
 	}
+	return st
 }
 
 // noteEnd moves the end of the match to f if that is earlier: a peer that left or vanished
