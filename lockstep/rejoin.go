@@ -448,15 +448,9 @@ func (s *Session) refusalError(code rejectCode, m *syncMsg) error {
 	return s.mismatchError(code, m)
 }
 
-// mayReseat reports whether seat ep may go to a newcomer during the handshake: whoever holds
-// it has not played and has been silent for InterruptTimeout, and either this leg resumes a
-// match (its handshake keeps every seat's liveness fresh: keepSeats) or the seat was learned
-// and its holder never finished a round trip. A process that died and started again gets
-// its seat back; a live player keeps it ("match full").
-func (s *Session) mayReseat(ep *endpoint) bool {
-	return s.state == StateSynchronizing && !ep.loaded && s.now-ep.lastRecv >= s.cfg.InterruptTimeout &&
-		(s.cfg.Resume != nil || (ep.learned && ep.state == epSyncing))
-}
+// mayReseat reports whether seat ep may go to a newcomer during the handshake (see
+// seatPolicy.mayReseat).
+func (s *Session) mayReseat(ep *endpoint) bool { return s.seats().mayReseat(ep.holder()) }
 
 // keepSeats is a resuming leg's part of Outgoing while it waits: a peer that finished its
 // round trips hears a sync request every KeepAlive, and its reply (receiveSync) shows it is
@@ -533,8 +527,7 @@ func (s *Session) probeRestart(ep *endpoint) {
 // again and lost the match: drop the seat now, so the next leg can wait for it. true: ep
 // was dropped.
 func (s *Session) restartedSeat(ep *endpoint, h header) bool {
-	if !s.cfg.Rejoin || s.state != StateRunning || ep.state != epRunning || h.typ != msgSyncRequest ||
-		s.now-ep.lastRecv < s.cfg.InterruptTimeout {
+	if !s.seats().restarted(ep.holder(), h.typ == msgSyncRequest) {
 		return false
 	}
 	s.drop(ep, EventDisconnected)
