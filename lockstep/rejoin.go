@@ -486,7 +486,7 @@ func (s *Session) reseat(ep *endpoint, from netip.AddrPort) {
 	if s.recv != nil && s.recv.donor == ep {
 		s.recv = nil
 	}
-	*ep = endpoint{player: ep.player, acked: NullFrame, lastSentTo: NullFrame, remoteFrame: NullFrame, endFrame: NullFrame}
+	*ep = *newEndpoint(ep.player)
 	for i := range ep.views {
 		ep.views[i].last = NullFrame
 	}

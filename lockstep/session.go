@@ -179,7 +179,7 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 		if p == localPlayer {
 			continue
 		}
-		ep := &endpoint{player: p, acked: NullFrame, lastSentTo: NullFrame, remoteFrame: NullFrame, endFrame: NullFrame}
+		ep := newEndpoint(p)
 		for i := range ep.views {
 			ep.views[i].last = NullFrame
 		}
