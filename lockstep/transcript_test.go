@@ -287,7 +287,7 @@ func (h *transcript) run(line string) (string, error) {
 	}
 	switch cmd {
 	case "new":
-		return h.newSessions(a)
+		return h.newSessions(a, flags)
 	case "input", "tick", "delay":
 		return h.runNumeric(cmd, p, a)
 	case "link":
@@ -404,7 +404,7 @@ func (h *transcript) events() string {
 	return strings.Join(out, "\n")
 }
 
-func (h *transcript) newSessions(a args) (string, error) {
+func (h *transcript) newSessions(a args, flags map[string]bool) (string, error) {
 	n, err := a.int("players", 2)
 	if err != nil {
 		return "", err
@@ -428,7 +428,7 @@ func (h *transcript) newSessions(a args) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, rejoin := a["rejoin"]
+	rejoin := flags["rejoin"]
 	h.peers, h.specs, h.wire, h.links, h.now = nil, nil, nil, map[[2]int]linkMode{}, 0
 	for p := range n {
 		addrs := make([]netip.AddrPort, n)
@@ -449,7 +449,11 @@ func (h *transcript) newSessions(a args) (string, error) {
 		}
 		h.peers = append(h.peers, &transcriptPeer{s: s, m: NewMatch(s), cfg: cfg, addrs: addrs})
 	}
-	return fmt.Sprintf("%d players, latency %d ticks, input delay %d", n, h.latency, delay), nil
+	out := fmt.Sprintf("%d players, latency %d ticks, input delay %d", n, h.latency, delay)
+	if rejoin {
+		out += ", rejoin"
+	}
+	return out, nil
 }
 
 func (h *transcript) send(from int, d Datagram) {
@@ -786,6 +790,8 @@ func (h *transcript) restart(p int) (string, error) {
 		return "", err
 	}
 	*pr = transcriptPeer{s: s, m: NewMatch(s), cfg: cfg, addrs: pr.addrs, input: pr.input, events: pr.events}
+	// The new process has a new socket: what was sent to the dead one is lost.
+	h.wire = slices.DeleteFunc(h.wire, func(m wireMsg) bool { return m.to == p })
 	return "", nil
 }
 
