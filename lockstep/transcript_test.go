@@ -16,11 +16,12 @@ package lockstep
 //
 // Commands (p, from, to are player numbers; times are in 60 Hz ticks):
 //
-//	new players=N [latency=T] [delay=D] [maxpred=M] [interval=C] [spectators=S] [rejoin]
+//	new players=N [latency=T] [delay=D] [maxpred=M] [interval=C] [spectators=S] [pad=B] [rejoin]
 //	        N sessions over links of T ticks each way; player 0 learns the others'
 //	        addresses in the handshake. C is Config.ChecksumInterval; S spectators may
-//	        watch player 0; rejoin sets Config.Rejoin. Each player's sessions are the legs
-//	        of a Match, and frames are the match's.
+//	        watch player 0; B bytes pad the game's saved state (a handover in several
+//	        chunks); rejoin sets Config.Rejoin. Each player's sessions are the legs of a
+//	        Match, and frames are the match's.
 //	input p=P value=V          player P's input byte from now on
 //	tick [n=K]                 K ticks: each player receives what is due, steps, sends;
 //	                           prints each player's frame, confirmed frame, statuses and
@@ -171,6 +172,22 @@ func runTranscript(t *testing.T, file string) {
 type transcriptGame struct {
 	toyGame
 	skew bool
+	pad  int // bytes of padding after the toy state: a state handed over in several chunks
+}
+
+func (g *transcriptGame) SaveState(dst []byte) []byte {
+	dst = g.toyGame.SaveState(dst)
+	for i := range g.pad {
+		dst = append(dst, byte(i)) // not zeros: a chunk put in the wrong place shows
+	}
+	return dst
+}
+
+func (g *transcriptGame) LoadState(b []byte) error {
+	if len(b) != 16+g.pad {
+		return fmt.Errorf("transcript state: %d bytes, want %d", len(b), 16+g.pad)
+	}
+	return g.toyGame.LoadState(b[:16])
 }
 
 func (g *transcriptGame) AdvanceFrame(inputs []byte) {
@@ -429,6 +446,10 @@ func (h *transcript) newSessions(a args, flags map[string]bool) (string, error) 
 		return "", err
 	}
 	rejoin := flags["rejoin"]
+	pad, err := a.int("pad", 0)
+	if err != nil {
+		return "", err
+	}
 	h.peers, h.specs, h.wire, h.links, h.now = nil, nil, nil, map[[2]int]linkMode{}, 0
 	for p := range n {
 		addrs := make([]netip.AddrPort, n)
@@ -447,7 +468,7 @@ func (h *transcript) newSessions(a args, flags map[string]bool) (string, error) 
 		if err != nil {
 			return "", err
 		}
-		h.peers = append(h.peers, &transcriptPeer{s: s, m: NewMatch(s), cfg: cfg, addrs: addrs})
+		h.peers = append(h.peers, &transcriptPeer{s: s, m: NewMatch(s), cfg: cfg, addrs: addrs, g: transcriptGame{pad: pad}})
 	}
 	out := fmt.Sprintf("%d players, latency %d ticks, input delay %d", n, h.latency, delay)
 	if rejoin {
@@ -789,7 +810,8 @@ func (h *transcript) restart(p int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	*pr = transcriptPeer{s: s, m: NewMatch(s), cfg: cfg, addrs: pr.addrs, input: pr.input, events: pr.events}
+	*pr = transcriptPeer{s: s, m: NewMatch(s), cfg: cfg, addrs: pr.addrs, input: pr.input, events: pr.events,
+		g: transcriptGame{pad: pr.g.pad}}
 	// The new process has a new socket: what was sent to the dead one is lost.
 	h.wire = slices.DeleteFunc(h.wire, func(m wireMsg) bool { return m.to == p })
 	return "", nil
