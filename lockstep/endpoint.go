@@ -196,7 +196,7 @@ func (s *Session) drop(ep *endpoint, why EventKind) {
 	ep.state = epGone
 	q := &s.sync.queues[ep.player]
 	if why != EventPeerLeft {
-		ep.endFrame = s.endAfterStall(ep, q.known+1)
+		ep.endFrame = ep.endAfterStall(q.known + 1)
 	}
 	q.connected = false
 	q.held = s.cfg.Rejoin && why == EventDisconnected
