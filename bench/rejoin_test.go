@@ -235,7 +235,7 @@ func rejoinOnce(tb testing.TB, seed uint64, loss float64) rejoinRun {
 	if a.res.Checksum != b.res.Checksum {
 		fail("the checksums at frame %d differ: %016x, %016x", rejoinFinish, a.res.Checksum, b.res.Checksum)
 	}
-	if !b.r.Session().Rejoined() || b.r.BaseFrame() <= 0 || b.loaded.IsZero() || b.joining.IsZero() {
+	if !b.r.Match().Rejoined() || b.r.BaseFrame() <= 0 || b.loaded.IsZero() || b.joining.IsZero() {
 		fail("player 1 did not rejoin")
 	}
 	kinds := func(x *rejoinPeer) []netplay.RejoinEventKind {

@@ -117,22 +117,12 @@ func (c *congestion) interval(frame time.Duration) time.Duration {
 // bytes (at least one token), and returns it with the number of inputs it encodes. b must
 // be well formed, as appendInputs makes it.
 func capInputs(b []byte, size, limit int) ([]byte, int) {
-	count, i := 0, 0
-	for i < len(b) {
-		next, n := i+1, 1
-		if t := b[i]; t < 0x80 {
-			n = int(t) + 1
-		} else {
-			changed, consumed, err := maskOf(t, b[i+1:], size)
-			if err != nil {
-				break
-			}
-			next += consumed + changed
-		}
-		if next > limit && count > 0 || next > len(b) {
+	count, end := 0, 0
+	for it := (inputTokens{b: b, size: size}); it.next(); {
+		if it.end > limit && count > 0 {
 			break
 		}
-		count, i = count+n, next
+		count, end = count+it.inputs, it.end
 	}
-	return b[:i], count
+	return b[:end], count
 }

@@ -6,12 +6,24 @@ import (
 	"time"
 )
 
-// Limits that keep every buffer fixed in size. A datagram never carries more than these.
+// Limits that keep every buffer fixed in size, and the protocol. A datagram never carries
+// more than these.
 const (
 	MaxPlayers    = 4
 	MaxInputSize  = 64
 	MaxPrediction = 60
 	MaxInputDelay = 30
+	// MaxSpectators is the most spectators player 0 lets watch at once.
+	MaxSpectators = 8
+	// MaxResumeState is the largest saved state a leg can resume from or hand over.
+	MaxResumeState = 32 << 20
+	// MaxDatagram is the largest datagram the session sends or accepts: small enough for any
+	// IPv4 path without fragmentation (576-byte minimum reassembly size minus IP and UDP
+	// headers). transport.MaxDatagram (1500), the receive buffer, is larger on purpose.
+	MaxDatagram = 508
+	// ProtocolVersion is the wire format's version (wire.go); peers of another refuse
+	// each other in the handshake.
+	ProtocolVersion = 2
 	// ringFrames is how many frames of inputs and states a session remembers; it must exceed
 	// MaxPrediction+MaxInputDelay plus the frames waiting for acknowledgement.
 	ringFrames = 256
@@ -28,6 +40,8 @@ const (
 	DefaultKeepAlive         = 200 * time.Millisecond
 	DefaultChecksumInterval  = 60
 	DefaultSyncRoundTrips    = 5
+	// DefaultCheckDistance is how many frames a SyncTest rolls back every frame by default.
+	DefaultCheckDistance = 8
 )
 
 // Config describes a session. The zero value of every field but InputSize is a sensible
@@ -98,7 +112,7 @@ type Config struct {
 	// restarted player 0, which knows nobody, hears of us), and a dropped peer that speaks
 	// again is not told the match is over. The runner opens the next leg, with Resume, for it
 	// to rejoin. The frames played on a dropped player's stand-in input are not confirmed
-	// until the caller calls GiveUpRejoins (a rejoin resumes the match at the first of
+	// until the runner calls Match.GiveUpRejoins (a rejoin resumes the match at the first of
 	// them, and a confirmed frame is never taken back); a newcomer for a seat whose player
 	// was heard from less than InterruptTimeout ago is not refused until that player proves
 	// to be there (a process restarted at once by a supervisor).
@@ -157,6 +171,13 @@ func (c Config) Validate() error {
 		return fmt.Errorf("durations must not be negative")
 	case c.InterruptTimeout > c.DisconnectTimeout:
 		return fmt.Errorf("interrupt timeout %v is longer than disconnect timeout %v", c.InterruptTimeout, c.DisconnectTimeout)
+	}
+	return c.validateRest()
+}
+
+// validateRest is the second half of Validate, on a config with its defaults filled in.
+func (c Config) validateRest() error {
+	switch {
 	case c.SyncRoundTrips < 1 || c.SyncRoundTrips > 100:
 		return fmt.Errorf("sync round trips: %d is not in 1..100", c.SyncRoundTrips)
 	case c.Spectators < 0 || c.Spectators > MaxSpectators:

@@ -50,60 +50,59 @@ func (s *Session) Receive(from netip.AddrPort, data []byte, now time.Duration) {
 			return
 		}
 		s.receiveSync(from, h, d, len(data))
-	case msgInput:
-		ep, d := s.authenticated(from, data)
-		if ep == nil {
-			return
-		}
-		s.receiveInput(ep, h, d[2:], len(data))
-	case msgBye:
-		if s.state == StateClosed {
+	case msgWatchAck:
+		s.receiveWatchAck(from, data)
+	case msgInput, msgBye, msgState, msgStateAck, msgIntro:
+		if h.typ == msgBye && s.state == StateClosed {
 			s.drops.Stale++ // we said goodbye first: nothing left to agree on
 			return
 		}
-		ep, d := s.authenticated(from, data)
-		if ep == nil {
-			return
+		if ep, d := s.authenticated(from, data); ep != nil {
+			s.receiveFromPeer(ep, h, d[2:], len(data))
 		}
-		r := reader{b: d[2:]}
-		end := Frame(r.uvarint(maxFrameOnWire))
-		if r.err != nil || len(r.b) != 0 {
-			s.drops.Malformed++
-			return
-		}
-		ep.count(len(data))
-		if s.cfg.Resume != nil && s.state == StateSynchronizing && !ep.loaded {
-			s.reopenSeat(ep) // a rejoin attempt gave up: the seat waits for another
-			return
-		}
-		if ep.state != epGone {
-			// Frames up to end ran on the peer's real inputs only if we hold all of them.
-			ep.endFrame = min(end, s.sync.queues[ep.player].known+1)
-			s.drop(ep, EventPeerLeft)
-			if s.state == StateSynchronizing {
-				s.fail(fmt.Errorf("player %d left before the game started", ep.player))
-			}
-		}
-	case msgState, msgStateAck:
-		ep, d := s.authenticated(from, data)
-		if ep == nil {
-			return
-		}
-		if h.typ == msgState {
-			s.receiveState(ep, d[2:], len(data))
-		} else {
-			s.receiveStateAck(ep, d[2:], len(data))
-		}
-	case msgWatchAck:
-		s.receiveWatchAck(from, data)
-	case msgIntro:
-		ep, d := s.authenticated(from, data)
-		if ep == nil {
-			return
-		}
-		s.receiveIntro(ep, d[2:], len(data))
 	default:
 		s.drops.Malformed++
+	}
+}
+
+// receiveFromPeer dispatches a message whose tag proved it comes from ep; body follows the
+// header, size is the datagram's.
+func (s *Session) receiveFromPeer(ep *endpoint, h header, body []byte, size int) {
+	switch h.typ {
+	case msgInput:
+		s.receiveInput(ep, h, body, size)
+	case msgBye:
+		s.receiveBye(ep, body, size)
+	case msgState:
+		s.receiveState(ep, body, size)
+	case msgStateAck:
+		s.receiveStateAck(ep, body, size)
+	case msgIntro:
+		s.receiveIntro(ep, body, size)
+	}
+}
+
+// receiveBye handles a peer's goodbye: it left at frame end.
+func (s *Session) receiveBye(ep *endpoint, body []byte, size int) {
+	r := reader{b: body}
+	end := Frame(r.uvarint(maxFrameOnWire))
+	if r.err != nil || len(r.b) != 0 {
+		s.drops.Malformed++
+		return
+	}
+	ep.count(size)
+	if s.cfg.Resume != nil && s.state == StateSynchronizing && !ep.loaded {
+		s.reopenSeat(ep) // a rejoin attempt gave up: the seat waits for another
+		return
+	}
+	if ep.state == epGone {
+		return
+	}
+	// Frames up to end ran on the peer's real inputs only if we hold all of them.
+	ep.endFrame = min(end, s.sync.queues[ep.player].known+1)
+	s.drop(ep, EventPeerLeft)
+	if s.state == StateSynchronizing {
+		s.fail(fmt.Errorf("player %d left before the game started", ep.player))
 	}
 }
 

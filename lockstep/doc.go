@@ -84,8 +84,26 @@
 // player's restarted process, which knows nothing of the match) learns from the handshake
 // that the match is in progress and is handed the state in tagged, acknowledged chunks
 // before it plays. With Config.Rejoin a running session notices a restarted process at
-// once and does not tell a dropped peer the match is over. The engine stays pure: waiting,
-// the window and which leg a datagram belongs to are the runner's business (netplay).
+// once and does not tell a dropped peer the match is over.
+//
+// A Match holds a match's legs: the current session and, while the next leg's handshake
+// runs, the previous one, kept alive for the survivors. It routes each datagram to its leg
+// (handshakes, and what the new leg's keys verify, to the new one), builds the next leg's
+// Resume, and translates the current leg's frames into the match's, so a runner sees match
+// frames only (Match.Frame, Match.Checksum). The engine stays pure: when to pause, the
+// window and the game's state are the runner's business (netplay).
+//
+// # Inside
+//
+// Session orchestrates; each concern is a type of its own. A per-peer link (endpoint) holds
+// what we know of one remote player (its handshake, quality report and time sync, roster
+// view, goodbye, handover) and answers its quality reports itself. Receive dispatches by
+// message type, and a handshake goes through a pipeline of stages (screen, claim the seat,
+// check the peer's process, round trip). seatPolicy says who may take, keep or reopen a
+// seat; handoverWindow is a donor's flow control over the chunks of a state it hands over
+// (raft's inflights); inputTokens is the one walk over encoded inputs; every message's
+// codec is in wire.go, each with a fuzz target. The transcripts in testdata/transcripts
+// script sessions (rejoin, handover and spectators among them) with golden output.
 //
 // # One frame
 //

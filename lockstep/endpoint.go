@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-// endpoint is our view of one remote player.
+// endpoint is the per-peer link: our view of one remote player, as GGRS keeps a
+// UdpProtocol and raft a Progress per peer. It is grouped by concern; the behaviour that
+// needs nothing but the link is on it (receiveQuality, fillQuality, count, holder).
 type endpoint struct {
 	player    int
 	addr      netip.AddrPort
@@ -20,13 +22,44 @@ type endpoint struct {
 	mac          *mac
 	state        endpointState
 
-	// handshake
+	linkHandshake // handshake.go
+	linkInputs    // inputs.go
+	linkQuality   // inputs.go, timesync.go
+
+	pendingSums [checksumHistory]checksumReport // the peer's reports we could not check yet
+	endFrame    Frame                           // once gone: the first frame played without its real inputs
+
+	linkIntro   // intro.go
+	linkRoster  // departure.go
+	linkGoodbye // goodbye.go
+	linkRejoin  // rejoin.go
+
+	// traffic
+	bytesIn, bytesOut, packetsIn, packetsOut uint64
+	rate                                     rateWindow
+
+	congestion congestion // send back-off on a thin link (backoff.go)
+}
+
+// newEndpoint is the link to player p, before anything is known of it.
+func newEndpoint(p int) *endpoint {
+	ep := &endpoint{player: p, endFrame: NullFrame}
+	ep.acked, ep.lastSentTo, ep.remoteFrame = NullFrame, NullFrame, NullFrame
+	return ep
+}
+
+// linkHandshake is a link's handshake: the nonce of our outstanding request and the round
+// trips made.
+type linkHandshake struct {
 	nonce        uint32
 	roundTrips   int
 	lastSyncSend time.Duration
 	sendSyncNow  bool
+}
 
-	// inputs
+// linkInputs is a link's input traffic: what it acknowledged, what we sent, and when we
+// last heard from it.
+type linkInputs struct {
 	acked       Frame // last frame of our inputs the peer has
 	lastSentTo  Frame // last local frame we have put on the wire
 	oweAck      bool
@@ -39,8 +72,11 @@ type endpoint struct {
 	contestAt    time.Duration
 	lastQuality  time.Duration
 	sumSendsLeft int
+}
 
-	// quality
+// linkQuality is the peer's quality reports: round-trip time and its frame and advantage,
+// for time sync.
+type linkQuality struct {
 	rtt             time.Duration
 	havePing        bool
 	lastPing        uint32
@@ -49,40 +85,39 @@ type endpoint struct {
 	remoteFrameAt   time.Duration
 	remoteAdvantage int
 	haveReport      bool
+}
 
-	pendingSums [checksumHistory]checksumReport // the peer's reports we could not check yet
-	endFrame    Frame                           // once gone: the first frame played without its real inputs
-
-	// introductions by player 0 (intro.go)
+// linkIntro is player 0's introductions of this peer to the others (intro.go).
+type linkIntro struct {
 	introSent bool
 	lastIntro time.Duration
+}
 
-	// departures (departure.go)
+// linkRoster is the peer's view of the third players, and its departure (departure.go).
+type linkRoster struct {
 	views       [MaxPlayers]rosterView // the peer's view of each third player, by player
 	rosterDirty bool                   // our roster changed: tell it at once
 	leftWhy     EventKind              // once gone: EventDisconnected or EventPeerLeft
 	departed    bool                   // once gone: every survivor agreed on endFrame; the event is out
+}
 
-	// goodbyes to a peer still sending after the game ended for it, and our own stalls
-	// (goodbye.go)
+// linkGoodbye is goodbyes to a peer still sending after the game ended for it, and our own
+// stalls (goodbye.go).
+type linkGoodbye struct {
 	lastByeReply time.Duration
 	byeReplied   bool
 	stalled      bool          // we were stalled, and it has not acknowledged an input since
 	stallGrace   time.Duration // then: its silence counts from here
 	stallEnd     Frame         // and: one past the last input we had sent it before
+}
 
-	// rejoin (rejoin.go)
-	resume     resumeInfo   // the peer's resume block, from its latest handshake message
-	resumeSeed uint64       // the seed in that message
-	loaded     bool         // it sent an input while we were synchronizing: it plays on the resumed state
-	learned    bool         // the address was learned from a handshake, not given
-	out        *handoverOut // our handover of the state to it
-
-	// traffic
-	bytesIn, bytesOut, packetsIn, packetsOut uint64
-	rate                                     rateWindow
-
-	congestion congestion // send back-off on a thin link (backoff.go)
+// linkRejoin is the peer's side of a rejoin (rejoin.go).
+type linkRejoin struct {
+	resume     resumeInfo      // the peer's resume block, from its latest handshake message
+	resumeSeed uint64          // the seed in that message
+	loaded     bool            // it sent an input while we were synchronizing: it plays on the resumed state
+	learned    bool            // the address was learned from a handshake, not given
+	out        *handoverWindow // our handover of the state to it
 }
 
 type endpointState uint8
@@ -154,14 +189,14 @@ func (s *Session) checkTimeout(ep *endpoint) {
 
 // drop gives up on a peer: it takes no more inputs from it, and from its end frame on its
 // last input stands in for all its frames, so the local game goes on without waiting
-// (with Config.Rejoin those frames stay unconfirmed until GiveUpRejoins: see inputQueue.held). With
+// (with Config.Rejoin those frames stay unconfirmed until Match.GiveUpRejoins: see inputQueue.held). With
 // more than two players the end frame is agreed with the other survivors first, and the
 // event waits for that (departure.go).
 func (s *Session) drop(ep *endpoint, why EventKind) {
 	ep.state = epGone
 	q := &s.sync.queues[ep.player]
 	if why != EventPeerLeft {
-		ep.endFrame = s.endAfterStall(ep, q.known+1)
+		ep.endFrame = ep.endAfterStall(q.known + 1)
 	}
 	q.connected = false
 	q.held = s.cfg.Rejoin && why == EventDisconnected

@@ -232,6 +232,100 @@ func otherMatch(t testing.TB, size int) [2][][]byte {
 // anything: each other datagram — corrupted,
 // truncated, forged, foreign, from another match — is counted once in Stats().Dropped, and
 // afterwards the pair plays on with equal checksums at every frame both confirmed.
+// record plays one record of FuzzSessionReceive's input r, the n-th: some ticks, then one
+// datagram (fresh bytes, or a seen one altered) from some address. It returns the rest of
+// r; false: r ended inside the record.
+func (p *fuzzPair) record(r []byte, n int, others [2][][]byte) ([]byte, bool) {
+	op := r[0]
+	r = r[1:]
+	for range int(op >> 4) {
+		p.tick()
+	}
+	to := int(op & 1)
+	var d []byte
+	if op&8 == 0 {
+		if len(r) == 0 {
+			return r, false
+		}
+		k := int(r[0])
+		r = r[1:]
+		if k == 255 {
+			k = len(r)
+		}
+		k = min(k, len(r))
+		d, r = append([]byte(nil), r[:k]...), r[k:]
+	} else {
+		var a [4]byte
+		r = r[copy(a[:], r):]
+		seen := p.seen[to]
+		if a[3]&0x80 != 0 {
+			seen = others[to]
+		}
+		d = append([]byte(nil), seen[int(a[0])%len(seen)]...)
+		if a[2] != 0 {
+			d[int(a[1])%len(d)] ^= a[2]
+		}
+		d = d[:len(d)-int(a[3]&0x7f)%(len(d)+1)]
+	}
+	from := p.fuzzFrom(op, n, to, d)
+	mustDrop := unmap(from) != fuzzAddr(1-to) || !p.isReplay(to, d) && !p.genuine(to, d)
+	p.inject(to, from, d, mustDrop)
+	return r, true
+}
+
+// fuzzFrom is where a record's datagram to player to comes from: the peer, a foreign
+// address, the peer as an IPv4-mapped address, or the peer with d's last byte flipped.
+func (p *fuzzPair) fuzzFrom(op byte, n, to int, d []byte) netip.AddrPort {
+	peer := fuzzAddr(1 - to)
+	from := peer
+	switch (op >> 1) & 3 {
+	case 0:
+		if i := n % (len(fuzzForeign) + 1); i < len(fuzzForeign) {
+			from = fuzzForeign[i]
+		} else {
+			from = fuzzAddr(to)
+		}
+	case 1:
+		if len(d) > 0 {
+			d[len(d)-1] ^= 0x40
+		}
+	case 3:
+		from = netip.AddrPortFrom(netip.AddrFrom16(peer.Addr().As16()), peer.Port())
+	}
+	return from
+}
+
+// playOnAndCompare lets the pair play on undisturbed, and checks that nothing injected
+// changed anything and that the pair agrees.
+func (p *fuzzPair) playOnAndCompare(t *testing.T) {
+	t.Helper()
+	start := [2]Frame{p.s[0].Frame(), p.s[1].Frame()}
+	const more = 90
+	for i := 0; i < 600 && (p.s[0].Frame() < start[0]+more || p.s[1].Frame() < start[1]+more); i++ {
+		p.tick()
+	}
+	for i, s := range p.s {
+		if len(p.bad[i]) > 0 {
+			t.Fatalf("player %d: %v after datagrams that should have changed nothing", i, p.bad[i][0])
+		}
+		if !s.Running() || s.Frame() < start[i]+more {
+			t.Fatalf("player %d: %s at frame %d, want running past %d (err %v)", i, s.State(), s.Frame(), start[i]+more, s.Err())
+		}
+	}
+	compared := 0
+	for f, a := range p.sums[0] {
+		if b, ok := p.sums[1][f]; ok {
+			compared++
+			if a != b {
+				t.Fatalf("confirmed frame %d: checksums %016x and %016x differ", f, a, b)
+			}
+		}
+	}
+	if compared < more {
+		t.Fatalf("only %d confirmed frames compared", compared)
+	}
+}
+
 func FuzzSessionReceive(f *testing.F) {
 	for _, seed := range fuzzSessionSeeds(f) {
 		f.Add(seed)
@@ -249,83 +343,12 @@ func FuzzSessionReceive(f *testing.F) {
 		p.warmUp()
 		r := data[1:]
 		for n := 0; len(r) > 0 && n < fuzzMaxRecords; n++ {
-			op := r[0]
-			r = r[1:]
-			for range int(op >> 4) {
-				p.tick()
-			}
-			to := int(op & 1)
-			var d []byte
-			if op&8 == 0 {
-				if len(r) == 0 {
-					break
-				}
-				k := int(r[0])
-				r = r[1:]
-				if k == 255 {
-					k = len(r)
-				}
-				k = min(k, len(r))
-				d, r = append([]byte(nil), r[:k]...), r[k:]
-			} else {
-				var a [4]byte
-				r = r[copy(a[:], r):]
-				seen := p.seen[to]
-				if a[3]&0x80 != 0 {
-					seen = others[sizeIdx][to]
-				}
-				d = append([]byte(nil), seen[int(a[0])%len(seen)]...)
-				if a[2] != 0 {
-					d[int(a[1])%len(d)] ^= a[2]
-				}
-				d = d[:len(d)-int(a[3]&0x7f)%(len(d)+1)]
-			}
-			peer := fuzzAddr(1 - to)
-			from := peer
-			switch (op >> 1) & 3 {
-			case 0:
-				if i := n % (len(fuzzForeign) + 1); i < len(fuzzForeign) {
-					from = fuzzForeign[i]
-				} else {
-					from = fuzzAddr(to)
-				}
-			case 1:
-				if len(d) > 0 {
-					d[len(d)-1] ^= 0x40
-				}
-			case 3:
-				from = netip.AddrPortFrom(netip.AddrFrom16(peer.Addr().As16()), peer.Port())
-			}
-			mustDrop := unmap(from) != peer || !p.isReplay(to, d) && !p.genuine(to, d)
-			p.inject(to, from, d, mustDrop)
-		}
-
-		// Then the pair plays on undisturbed.
-		start := [2]Frame{p.s[0].Frame(), p.s[1].Frame()}
-		const more = 90
-		for i := 0; i < 600 && (p.s[0].Frame() < start[0]+more || p.s[1].Frame() < start[1]+more); i++ {
-			p.tick()
-		}
-		for i, s := range p.s {
-			if len(p.bad[i]) > 0 {
-				t.Fatalf("player %d: %v after datagrams that should have changed nothing", i, p.bad[i][0])
-			}
-			if !s.Running() || s.Frame() < start[i]+more {
-				t.Fatalf("player %d: %s at frame %d, want running past %d (err %v)", i, s.State(), s.Frame(), start[i]+more, s.Err())
+			var ok bool
+			if r, ok = p.record(r, n, others[sizeIdx]); !ok {
+				break
 			}
 		}
-		compared := 0
-		for f, a := range p.sums[0] {
-			if b, ok := p.sums[1][f]; ok {
-				compared++
-				if a != b {
-					t.Fatalf("confirmed frame %d: checksums %016x and %016x differ", f, a, b)
-				}
-			}
-		}
-		if compared < more {
-			t.Fatalf("only %d confirmed frames compared", compared)
-		}
+		p.playOnAndCompare(t)
 	})
 }
 
@@ -452,38 +475,45 @@ func FuzzDecodeDatagram(f *testing.F) {
 				t.Fatalf("sync message %x parses as %+v, which encodes as %x", data, m, re)
 			}
 		case msgInput:
-			var m inputMsg
-			if parseInput(body, h.flags, size, &m) != nil {
-				return
-			}
-			if m.count > maxInputsPerSend || m.ack < NullFrame || m.start < 0 {
-				t.Fatalf("parsed out of range: %+v", m)
-			}
-			dec := fuzzDecode(t, m.inputs, m.count, size)
-			flags := h.flags & (flagQuality | flagChecksum | flagRoster)
-			again := m
-			again.inputs = appendInputs(nil, make([]byte, size), dec, size)
-			re := appendInput(nil, &again, flags)
-			h2, err := parseHeader(re)
-			body2 := re[2:]
-			if err != nil || h2.flags != flags || h2.typ != msgInput {
-				t.Fatalf("re-encoded header %x: %+v, %v", re, h2, err)
-			}
-			var m2 inputMsg
-			if err := parseInput(body2, flags, size, &m2); err != nil {
-				t.Fatalf("input message %x parses as %+v, which encodes as %x, which does not parse: %v", data, m, re, err)
-			}
-			if !bytes.Equal(fuzzDecode(t, m2.inputs, m2.count, size), dec) {
-				t.Fatalf("inputs of %x change when re-encoded as %x", data, re)
-			}
-			if fuzzFields(m2, flags) != fuzzFields(m, flags) {
-				t.Fatalf("input message %x parses as %+v, re-encoded as %+v", data, m, m2)
-			}
+			fuzzInputRoundTrip(t, data, h, body, size)
 		case msgBye:
 			r := reader{b: body}
 			_ = r.uvarint(maxFrameOnWire)
 		}
 	})
+}
+
+// fuzzInputRoundTrip checks that an input message that parses encodes again into one that
+// parses to the same fields and inputs.
+func fuzzInputRoundTrip(t *testing.T, data []byte, h header, body []byte, size int) {
+	t.Helper()
+	var m inputMsg
+	if parseInput(body, h.flags, size, &m) != nil {
+		return
+	}
+	if m.count > maxInputsPerSend || m.ack < NullFrame || m.start < 0 {
+		t.Fatalf("parsed out of range: %+v", m)
+	}
+	dec := fuzzDecode(t, m.inputs, m.count, size)
+	flags := h.flags & (flagQuality | flagChecksum | flagRoster)
+	again := m
+	again.inputs = appendInputs(nil, make([]byte, size), dec, size)
+	re := appendInput(nil, &again, flags)
+	h2, err := parseHeader(re)
+	body2 := re[2:]
+	if err != nil || h2.flags != flags || h2.typ != msgInput {
+		t.Fatalf("re-encoded header %x: %+v, %v", re, h2, err)
+	}
+	var m2 inputMsg
+	if err := parseInput(body2, flags, size, &m2); err != nil {
+		t.Fatalf("input message %x parses as %+v, which encodes as %x, which does not parse: %v", data, m, re, err)
+	}
+	if !bytes.Equal(fuzzDecode(t, m2.inputs, m2.count, size), dec) {
+		t.Fatalf("inputs of %x change when re-encoded as %x", data, re)
+	}
+	if fuzzFields(m2, flags) != fuzzFields(m, flags) {
+		t.Fatalf("input message %x parses as %+v, re-encoded as %+v", data, m, m2)
+	}
 }
 
 // fuzzFields are the fields of m that encoding with flags puts on the wire.

@@ -72,14 +72,8 @@ func (s *Session) noticeOwnStall(now time.Duration) {
 	stalled := s.outgoingSeen && now-before > s.cfg.InterruptTimeout
 	s.lastOutgoing, s.outgoingSeen = now, true
 	for _, ep := range s.peers {
-		switch {
-		case ep == nil || !ep.stalled:
-		case ep.acked >= ep.stallEnd:
-			ep.stalled = false // it holds an input we sent since: it is there
-		default:
-			// Inputs that arrive now may have waited in the socket since the stall: they
-			// do not show the peer is there, so its silence still counts from the grace.
-			ep.lastRecv = min(ep.lastRecv, ep.stallGrace)
+		if ep != nil {
+			ep.afterStall()
 		}
 	}
 	if !stalled || s.state != StateRunning {
@@ -88,10 +82,30 @@ func (s *Session) noticeOwnStall(now time.Duration) {
 	grace := now - (s.cfg.DisconnectTimeout - s.cfg.InterruptTimeout)
 	for _, ep := range s.peers {
 		if ep != nil && ep.state == epRunning {
-			ep.lastRecv = max(min(ep.lastRecv, before), grace)
-			ep.stalled, ep.stallGrace, ep.stallEnd = true, ep.lastRecv, ep.lastSentTo+1
+			ep.noteStall(before, grace)
 		}
 	}
+}
+
+// afterStall runs on every Outgoing for a link we stalled on: once the peer holds an input
+// we sent since the stall it is there; until then, inputs that arrive may have waited in
+// the socket since the stall, so its silence still counts from the grace.
+func (ep *endpoint) afterStall() {
+	switch {
+	case !ep.stalled:
+	case ep.acked >= ep.stallEnd:
+		ep.stalled = false // it holds an input we sent since: it is there
+	default:
+		ep.lastRecv = min(ep.lastRecv, ep.stallGrace)
+	}
+}
+
+// noteStall notes that this process did not run since before: the peer's silence counts
+// from then, or from grace at the latest, and its end is capped at one past the last input
+// we had sent it.
+func (ep *endpoint) noteStall(before, grace time.Duration) {
+	ep.lastRecv = max(min(ep.lastRecv, before), grace)
+	ep.stalled, ep.stallGrace, ep.stallEnd = true, ep.lastRecv, ep.lastSentTo+1
 }
 
 // endAfterStall is the end frame for a peer dropped for silence, end being one past the
@@ -100,7 +114,7 @@ func (s *Session) noticeOwnStall(now time.Duration) {
 // most what we had sent it; while we were stopped it went on sending inputs for a few
 // frames more, and those waited in our socket. Ending at the smaller of the two, both sides
 // usually agree; when datagrams were lost they may still differ by a few frames.
-func (s *Session) endAfterStall(ep *endpoint, end Frame) Frame {
+func (ep *endpoint) endAfterStall(end Frame) Frame {
 	if ep.stalled {
 		return min(end, ep.stallEnd)
 	}

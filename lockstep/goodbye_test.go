@@ -15,102 +15,133 @@ import (
 // gone for good (its process exited), peer 1 waits InterruptTimeout after resuming, not
 // DisconnectTimeout, and then drops it, on the frame peer 0 ended at (the link loses
 // nothing here).
+// Timing of TestFrozenPeerLearnsItWasDropped, in ticks of frozenTick.
+const (
+	frozenTick     = time.Second / 60
+	frozenFreezeAt = 120                  // ticks
+	frozenResumeAt = frozenFreezeAt + 420 // a 7 s freeze; DisconnectTimeout is 5 s
+	frozenTicks    = frozenResumeAt + 120
+)
+
 func TestFrozenPeerLearnsItWasDropped(t *testing.T) {
-	const (
-		tick     = time.Second / 60
-		freezeAt = 120            // ticks
-		resumeAt = freezeAt + 420 // a 7 s freeze; DisconnectTimeout is 5 s
-		ticks    = resumeAt + 120
-	)
 	for _, survivor := range []string{"running", "closed", "exited"} {
 		t.Run("survivor "+survivor, func(t *testing.T) {
-			var sess [2]*Session
-			var games [2]*toyGame
-			for p := range 2 {
-				addrs := []netip.AddrPort{addrOf(0), addrOf(1)}
-				if p == 0 {
-					addrs[1] = netip.AddrPort{} // player 0 learns player 1's address
-				}
-				s, err := NewSession(Config{Players: 2, InputSize: 3, Nonce: uint64(p + 1), Seed: 42}, p, addrs)
-				if err != nil {
-					t.Fatal(err)
-				}
-				sess[p], games[p] = s, &toyGame{}
-			}
-			type delivery struct {
-				from int
-				data []byte
-			}
-			var inbox [2][]delivery // what the link delivers to each peer at its next tick
-			end := [2]Frame{NullFrame, NullFrame}
-			var endKind [2]EventKind
-			endTick := [2]int{-1, -1}
-			closed := false
-			in := make([]byte, 3)
-			for i := range ticks {
-				now := time.Duration(i) * tick
-				for p, s := range sess {
-					if p == 1 && i >= freezeAt && i < resumeAt {
-						continue // stopped: datagrams wait in its socket buffer
-					}
-					if p == 0 && survivor == "exited" && endTick[0] >= 0 {
-						inbox[0] = inbox[0][:0]
-						continue // gone: datagrams to it are lost
-					}
-					for _, d := range inbox[p] {
-						s.Receive(addrOf(d.from), d.data, now)
-					}
-					inbox[p] = inbox[p][:0]
-					if s.Running() {
-						in[0], in[1] = byte(i%3), byte(p)
-						r, err := s.Step(now, in)
-						if err != nil {
-							t.Fatal(err)
-						}
-						if err := Apply(games[p], r.Requests); err != nil {
-							t.Fatal(err)
-						}
-					}
-					out := s.Outgoing(now)
-					for _, e := range s.Events() {
-						if (e.Kind == EventDisconnected || e.Kind == EventPeerLeft) && endTick[p] < 0 {
-							end[p], endKind[p], endTick[p] = e.Frame, e.Kind, i
-						}
-					}
-					if p == 0 && survivor == "closed" && endTick[0] >= 0 && !closed {
-						out = s.Close(now)
-						closed = true
-					}
-					for _, d := range out {
-						inbox[1-p] = append(inbox[1-p], delivery{from: p, data: append([]byte(nil), d.Data...)})
-					}
+			f := newFrozenRun(t, survivor)
+			for i := range frozenTicks {
+				for p := range f.sess {
+					f.tick(t, p, i)
 				}
 			}
-			if endKind[0] != EventDisconnected || endTick[0] < freezeAt || endTick[0] >= resumeAt {
-				t.Fatalf("peer 0: end %v at tick %d, want a disconnect during the freeze (ticks %d..%d)", endKind[0], endTick[0], freezeAt, resumeAt)
-			}
-			if survivor == "exited" {
-				// Nobody answers: dropped once the grace after resuming is over.
-				grace := int(750*time.Millisecond/tick) + 2
-				if endKind[1] != EventDisconnected || endTick[1] < resumeAt+grace-4 || endTick[1] > resumeAt+grace {
-					t.Errorf("peer 1: %v at tick %d, want a disconnect about %d ticks after resuming at %d", endKind[1], endTick[1], grace, resumeAt)
-				}
-			} else {
-				if endKind[1] != EventPeerLeft {
-					t.Errorf("peer 1: ended by %v, want a goodbye (EventPeerLeft)", endKind[1])
-				}
-				if endTick[1] < resumeAt || endTick[1] > resumeAt+10 {
-					t.Errorf("peer 1 learned the end at tick %d, want within 10 ticks of resuming at %d", endTick[1], resumeAt)
-				}
-			}
-			if end[0] != end[1] {
-				t.Errorf("the peers end on different frames: %d and %d", end[0], end[1])
-			}
-			for p, s := range sess {
-				if s.EndFrame() != end[0] {
-					t.Errorf("peer %d: EndFrame %d, want %d", p, s.EndFrame(), end[0])
-				}
-			}
+			f.check(t)
 		})
+	}
+}
+
+// frozenDelivery is a datagram on its way to a peer.
+type frozenDelivery struct {
+	from int
+	data []byte
+}
+
+// frozenRun is two sessions on a link, player 1 frozen (its process stopped) for longer
+// than DisconnectTimeout while player 0 runs on, closes or exits (survivor).
+type frozenRun struct {
+	survivor string
+	sess     [2]*Session
+	games    [2]*toyGame
+	inbox    [2][]frozenDelivery // what the link delivers to each peer at its next tick
+	end      [2]Frame
+	endKind  [2]EventKind
+	endTick  [2]int
+	closed   bool
+	in       []byte
+}
+
+func newFrozenRun(t *testing.T, survivor string) *frozenRun {
+	t.Helper()
+	f := &frozenRun{survivor: survivor, end: [2]Frame{NullFrame, NullFrame}, endTick: [2]int{-1, -1}, in: make([]byte, 3)}
+	for p := range 2 {
+		addrs := []netip.AddrPort{addrOf(0), addrOf(1)}
+		if p == 0 {
+			addrs[1] = netip.AddrPort{} // player 0 learns player 1's address
+		}
+		s, err := NewSession(Config{Players: 2, InputSize: 3, Nonce: uint64(p + 1), Seed: 42}, p, addrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.sess[p], f.games[p] = s, &toyGame{}
+	}
+	return f
+}
+
+// tick runs player p's tick i.
+func (f *frozenRun) tick(t *testing.T, p, i int) {
+	t.Helper()
+	now := time.Duration(i) * frozenTick
+	s := f.sess[p]
+	if p == 1 && i >= frozenFreezeAt && i < frozenResumeAt {
+		return // stopped: datagrams wait in its socket buffer
+	}
+	if p == 0 && f.survivor == "exited" && f.endTick[0] >= 0 {
+		f.inbox[0] = f.inbox[0][:0]
+		return // gone: datagrams to it are lost
+	}
+	for _, d := range f.inbox[p] {
+		s.Receive(addrOf(d.from), d.data, now)
+	}
+	f.inbox[p] = f.inbox[p][:0]
+	if s.Running() {
+		f.in[0], f.in[1] = byte(i%3), byte(p)
+		r, err := s.Step(now, f.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Apply(f.games[p], r.Requests); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := s.Outgoing(now)
+	for _, e := range s.Events() {
+		if (e.Kind == EventDisconnected || e.Kind == EventPeerLeft) && f.endTick[p] < 0 {
+			f.end[p], f.endKind[p], f.endTick[p] = e.Frame, e.Kind, i
+		}
+	}
+	if p == 0 && f.survivor == "closed" && f.endTick[0] >= 0 && !f.closed {
+		out = s.Close(now)
+		f.closed = true
+	}
+	for _, d := range out {
+		f.inbox[1-p] = append(f.inbox[1-p], frozenDelivery{from: p, data: append([]byte(nil), d.Data...)})
+	}
+}
+
+// check checks how each peer learned of the end, and that they agree on its frame.
+func (f *frozenRun) check(t *testing.T) {
+	t.Helper()
+	end, endKind, endTick := f.end, f.endKind, f.endTick
+	if endKind[0] != EventDisconnected || endTick[0] < frozenFreezeAt || endTick[0] >= frozenResumeAt {
+		t.Fatalf("peer 0: end %v at tick %d, want a disconnect during the freeze (ticks %d..%d)", endKind[0], endTick[0], frozenFreezeAt, frozenResumeAt)
+	}
+	if f.survivor == "exited" {
+		// Nobody answers: dropped once the grace after resuming is over.
+		grace := int(750*time.Millisecond/frozenTick) + 2
+		if endKind[1] != EventDisconnected || endTick[1] < frozenResumeAt+grace-4 || endTick[1] > frozenResumeAt+grace {
+			t.Errorf("peer 1: %v at tick %d, want a disconnect about %d ticks after resuming at %d", endKind[1], endTick[1], grace, frozenResumeAt)
+		}
+	} else {
+		if endKind[1] != EventPeerLeft {
+			t.Errorf("peer 1: ended by %v, want a goodbye (EventPeerLeft)", endKind[1])
+		}
+		if endTick[1] < frozenResumeAt || endTick[1] > frozenResumeAt+10 {
+			t.Errorf("peer 1 learned the end at tick %d, want within 10 ticks of resuming at %d", endTick[1], frozenResumeAt)
+		}
+	}
+	if end[0] != end[1] {
+		t.Errorf("the peers end on different frames: %d and %d", end[0], end[1])
+	}
+	for p, s := range f.sess {
+		if s.EndFrame() != end[0] {
+			t.Errorf("peer %d: EndFrame %d, want %d", p, s.EndFrame(), end[0])
+		}
 	}
 }

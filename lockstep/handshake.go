@@ -10,7 +10,23 @@ import (
 	"net/netip"
 )
 
-// receiveSync handles a handshake datagram d whose CRC passed (and was cut off).
+// syncIn is a handshake datagram on its way through receiveSync, with what the session
+// knows of its sender.
+type syncIn struct {
+	from  netip.AddrPort
+	h     header
+	m     *syncMsg
+	size  int
+	known *endpoint // the peer at from, if any
+	// mayTalk: a peer we know, or someone answering for a player we wait for, may end our
+	// handshake; otherwise a stray datagram could stop a running game.
+	mayTalk bool
+}
+
+// receiveSync handles a handshake datagram d whose CRC passed (and was cut off). It is a
+// pipeline, each stage of which may settle the datagram: screening (version, reject,
+// stranger, configuration, secret), the seat it claims, the peer's session, and last the
+// handshake's round trip itself.
 func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int) {
 	var m syncMsg
 	if err := parseSync(d, h, &m); err != nil {
@@ -21,130 +37,179 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 		s.receiveWatchSync(from, h, &m)
 		return
 	}
-	known := s.peerAt(from)
-	// Only a peer we know, or someone answering for a player we wait for, may end our
-	// handshake; otherwise a stray datagram could stop a running game.
-	mayTalk := known != nil || (s.state == StateSynchronizing && (s.waitingForUnknown() || s.reseatable()))
-	if m.version != ProtocolVersion {
-		s.drops.WrongVersion++
-		if !mayTalk || s.state != StateSynchronizing {
-			return
-		}
-		if h.typ != msgReject && s.refuse(from, h, rejectVersion, &m) {
-			return
-		}
-		if h.typ != msgReject {
-			s.queueReject(from, rejectVersion)
-		}
-		s.fail(fmt.Errorf("peer runs protocol %d, we run %d", m.version, ProtocolVersion))
-		return
-	}
-	if h.typ == msgReject {
-		// A leg that resumes a match believes no reject: it waits for the seat's player
-		// whatever one attempt says (refuse).
-		if known == nil || s.state != StateSynchronizing || s.cfg.Resume != nil {
-			s.drops.Foreign++
-			return
-		}
-		if m.code == rejectFull && known.player != 0 && s.hostTookUs() {
-			// Player 0 took us (and introduced us to this peer): a survivor that says
-			// "match full" is between two legs of a match we rejoin, and its next leg
-			// will answer a retry. Player 0 decides the seats.
-			s.drops.Foreign++
-			return
-		}
-		known.count(size)
-		s.fail(s.mismatchError(m.code, &m))
-		return
-	}
-	if !mayTalk {
-		if s.rejoinAttempt(from, h, &m) {
-			return // a player whose process restarted: its seat is dropped, the next leg waits for it
-		}
-		// Every seat is taken by a known address: tell a newcomer, without letting it
-		// disturb us. Only requests are answered, so two sessions never answer each other
-		// for ever.
-		s.drops.Foreign++
-		if h.typ == msgSyncRequest {
-			s.queueReject(from, rejectFull)
-		}
-		return
-	}
-	if code := s.mismatch(&m); code != 0 {
-		if (code == rejectPlayers || (code == rejectGame && s.cfg.Resume == nil)) && s.local == 0 && known == nil {
-			// Player 0 decides how many play and what: a newcomer that expects another count
-			// or game is told ours (PlayerCountError or GameError on its side, which a joiner
-			// not told otherwise adopts) and changes nothing here. (A leg that resumes a
-			// match refuses another game below, and reports the refused rejoin.)
-			s.drops.Foreign++
-			if h.typ == msgSyncRequest {
-				s.queueReject(from, code)
-			}
-			return
-		}
-		if s.state != StateSynchronizing {
-			s.drops.Foreign++
-			return
-		}
-		if s.refuse(from, h, code, &m) {
-			return
-		}
-		s.queueReject(from, code)
-		s.fail(s.mismatchError(code, &m))
-		return
-	}
-	if !hmac.Equal(s.proof.tag(int(m.player), m.signed), m.proof) {
-		// The datagram is intact (its CRC passed) but its sender does not know our secret.
-		if s.state != StateSynchronizing {
-			s.drops.Unauthenticated++
-			return
-		}
-		if s.refuse(from, h, rejectSecret, &m) {
-			return
-		}
-		s.queueReject(from, rejectSecret)
-		s.fail(s.mismatchError(rejectSecret, &m))
+	in := syncIn{from: from, h: h, m: &m, size: size, known: s.peerAt(from)}
+	in.mayTalk = in.known != nil || (s.state == StateSynchronizing && (s.waitingForUnknown() || s.reseatable()))
+	if s.screenSync(&in) {
 		return
 	}
 	ep := s.peers[m.player]
-	switch {
-	case ep.addrKnown && ep.addr != from && h.typ == msgSyncRequest && s.mayReseat(ep):
-		s.reseat(ep, from) // whoever took the seat did not stay: it goes to this newcomer
-	case ep.addrKnown && ep.addr != from && h.typ == msgSyncRequest && s.restartedSeat(ep, h):
+	if !s.claimSeat(ep, &in) || !s.checkPeerSession(ep, &in) {
 		return
-	case ep.addrKnown && ep.addr != from:
-		// The seat is taken by another address.
+	}
+	s.roundTrip(ep, &in)
+}
+
+// screenSync settles a handshake message that cannot go on to a seat: another protocol, a
+// reject, a stranger, another configuration, or no proof of our secret. true: settled.
+func (s *Session) screenSync(in *syncIn) bool {
+	switch {
+	case in.m.version != ProtocolVersion:
+		s.syncWrongVersion(in)
+	case in.h.typ == msgReject:
+		s.receiveReject(in)
+	case !in.mayTalk:
+		s.syncFromStranger(in)
+	default:
+		if code := s.mismatch(in.m); code != 0 {
+			s.syncMismatch(in, code)
+			return true
+		}
+		if !hmac.Equal(s.proof.tag(int(in.m.player), in.m.signed), in.m.proof) {
+			// The datagram is intact (its CRC passed) but its sender does not know our secret.
+			s.refuseOrFail(in, rejectSecret, &s.drops.Unauthenticated)
+			return true
+		}
+		return false
+	}
+	return true
+}
+
+func (s *Session) syncWrongVersion(in *syncIn) {
+	s.drops.WrongVersion++
+	if !in.mayTalk || s.state != StateSynchronizing {
+		return
+	}
+	if in.h.typ != msgReject {
+		if s.refuse(in.from, in.h, rejectVersion, in.m) {
+			return
+		}
+		s.queueReject(in.from, rejectVersion)
+	}
+	s.fail(fmt.Errorf("peer runs protocol %d, we run %d", in.m.version, ProtocolVersion))
+}
+
+// receiveReject handles a peer's refusal of our handshake.
+func (s *Session) receiveReject(in *syncIn) {
+	known := in.known
+	// A leg that resumes a match believes no reject: it waits for the seat's player
+	// whatever one attempt says (refuse).
+	if known == nil || s.state != StateSynchronizing || s.cfg.Resume != nil {
 		s.drops.Foreign++
-		if known == nil && h.typ == msgSyncRequest {
-			s.queueReject(from, rejectFull)
+		return
+	}
+	if in.m.code == rejectFull && known.player != 0 && s.hostTookUs() {
+		// Player 0 took us (and introduced us to this peer): a survivor that says
+		// "match full" is between two legs of a match we rejoin, and its next leg
+		// will answer a retry. Player 0 decides the seats.
+		s.drops.Foreign++
+		return
+	}
+	known.count(in.size)
+	s.fail(s.mismatchError(in.m.code, in.m))
+}
+
+// syncFromStranger handles a handshake from an address that may not talk to us.
+func (s *Session) syncFromStranger(in *syncIn) {
+	if s.rejoinAttempt(in.from, in.h, in.m) {
+		return // a player whose process restarted: its seat is dropped, the next leg waits for it
+	}
+	// Every seat is taken by a known address: tell a newcomer, without letting it
+	// disturb us. Only requests are answered, so two sessions never answer each other
+	// for ever.
+	s.drops.Foreign++
+	if in.h.typ == msgSyncRequest {
+		s.queueReject(in.from, rejectFull)
+	}
+}
+
+// syncMismatch handles a handshake whose configuration differs from ours.
+func (s *Session) syncMismatch(in *syncIn, code rejectCode) {
+	if (code == rejectPlayers || (code == rejectGame && s.cfg.Resume == nil)) && s.local == 0 && in.known == nil {
+		// Player 0 decides how many play and what: a newcomer that expects another count
+		// or game is told ours (PlayerCountError or GameError on its side, which a joiner
+		// not told otherwise adopts) and changes nothing here. (A leg that resumes a
+		// match refuses another game below, and reports the refused rejoin.)
+		s.drops.Foreign++
+		if in.h.typ == msgSyncRequest {
+			s.queueReject(in.from, code)
 		}
 		return
-	case !ep.addrKnown:
+	}
+	s.refuseOrFail(in, code, &s.drops.Foreign)
+}
+
+// refuseOrFail ends our handshake on a peer's incompatible one, unless we are running
+// (then the datagram only counts in drop) or a resumed leg refuses the attempt instead.
+func (s *Session) refuseOrFail(in *syncIn, code rejectCode, drop *uint64) {
+	if s.state != StateSynchronizing {
+		*drop++
+		return
+	}
+	if s.refuse(in.from, in.h, code, in.m) {
+		return
+	}
+	s.queueReject(in.from, code)
+	s.fail(s.mismatchError(code, in.m))
+}
+
+// claimSeat settles which address holds ep's seat when a handshake claims it. false: the
+// datagram is settled.
+func (s *Session) claimSeat(ep *endpoint, in *syncIn) bool {
+	if !ep.addrKnown {
 		if s.state != StateSynchronizing {
 			s.drops.Foreign++
-			return
+			return false
 		}
-		ep.addr, ep.addrKnown, ep.learned = from, true, true
+		ep.addr, ep.addrKnown, ep.learned = in.from, true, true
 		if s.cfg.Logger != nil {
-			s.debug("peer address learned", "player", ep.player, "addr", from)
+			s.debug("peer address learned", "player", ep.player, "addr", in.from)
 		}
+		return true
 	}
-	if !ep.sessionKnown || ep.session != m.session {
-		switch {
-		case ep.state == epSyncing:
-		case h.typ == msgSyncRequest && s.mayReseat(ep):
-			s.reseat(ep, from) // the same address, a new process: its handshake starts over
-		case s.restartedSeat(ep, h):
-			return
-		default:
-			s.drops.WrongTag++ // a leftover process from an earlier game on the same address
-			return
-		}
-		ep.session, ep.sessionKnown = m.session, true
-		ep.mac = newMAC(s.matchKey(ep))
-		ep.roundTrips = 0
+	if ep.addr == in.from {
+		return true
 	}
-	ep.count(size)
+	switch {
+	case in.h.typ == msgSyncRequest && s.mayReseat(ep):
+		s.reseat(ep, in.from) // whoever took the seat did not stay: it goes to this newcomer
+		return true
+	case in.h.typ == msgSyncRequest && s.restartedSeat(ep, in.h):
+		return false
+	}
+	// The seat is taken by another address.
+	s.drops.Foreign++
+	if in.known == nil && in.h.typ == msgSyncRequest {
+		s.queueReject(in.from, rejectFull)
+	}
+	return false
+}
+
+// checkPeerSession keys the pair when the seat's process is new to us. false: the datagram
+// is settled (a restart that drops the seat, or a leftover process).
+func (s *Session) checkPeerSession(ep *endpoint, in *syncIn) bool {
+	if ep.sessionKnown && ep.session == in.m.session {
+		return true
+	}
+	switch {
+	case ep.state == epSyncing:
+	case in.h.typ == msgSyncRequest && s.mayReseat(ep):
+		s.reseat(ep, in.from) // the same address, a new process: its handshake starts over
+	case s.restartedSeat(ep, in.h):
+		return false
+	default:
+		s.drops.WrongTag++ // a leftover process from an earlier game on the same address
+		return false
+	}
+	ep.session, ep.sessionKnown = in.m.session, true
+	ep.mac = newMAC(s.matchKey(ep))
+	ep.roundTrips = 0
+	return true
+}
+
+// roundTrip answers a request, or counts a reply to ours towards SyncRoundTrips.
+func (s *Session) roundTrip(ep *endpoint, in *syncIn) {
+	m := in.m
+	ep.count(in.size)
 	if ep.state == epSyncing {
 		// Once running, only input messages with news prove the peer alive: anyone can
 		// replay an old handshake datagram.
@@ -154,7 +219,7 @@ func (s *Session) receiveSync(from netip.AddrPort, h header, d []byte, size int)
 		s.seed = m.seed
 	}
 	ep.resume, ep.resumeSeed = m.resume, m.seed
-	if h.typ == msgSyncRequest {
+	if in.h.typ == msgSyncRequest {
 		// Answer in every state: the peer may still be finishing its handshake after ours.
 		reply := syncMsg{nonce: m.nonce}
 		s.fillSync(&reply)
@@ -305,23 +370,27 @@ func (s *Session) rejoinAttempt(from netip.AddrPort, h header, m *syncMsg) bool 
 	case ep.state != epRunning:
 		return false
 	case s.now-ep.lastRecv < s.cfg.InterruptTimeout:
-		if code != 0 {
-			return false
-		}
-		if from != ep.contestFrom || s.now-ep.contestAt >= s.cfg.DisconnectTimeout {
-			ep.contestFrom, ep.contestAt = from, s.now
-		}
-		if ep.lastRecv > ep.contestAt {
-			return false // the seat's player is there: the newcomer is told "match full"
-		}
-		s.drops.Foreign++
-		return true
+		return code == 0 && s.contest(ep, from)
 	case code == 0:
 		return s.restartedSeat(ep, h)
 	}
 	s.drops.Foreign++
 	s.queueReject(from, code)
 	s.noteRefusal(from, code, m)
+	return true
+}
+
+// contest handles a valid request from from for ep's seat while its player was heard from
+// recently. true: it goes unanswered, as the seat's player has not proved it is there since
+// the contest began.
+func (s *Session) contest(ep *endpoint, from netip.AddrPort) bool {
+	if from != ep.contestFrom || s.now-ep.contestAt >= s.cfg.DisconnectTimeout {
+		ep.contestFrom, ep.contestAt = from, s.now
+	}
+	if ep.lastRecv > ep.contestAt {
+		return false // the seat's player is there: the newcomer is told "match full"
+	}
+	s.drops.Foreign++
 	return true
 }
 

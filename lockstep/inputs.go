@@ -12,18 +12,7 @@ func (s *Session) receiveInput(ep *endpoint, h header, body []byte, size int) {
 		return
 	}
 	if s.state == StateSynchronizing {
-		// The peer finished its handshake before us; its inputs come again until we ack.
-		// A peer we are waiting for to load a handed-over state plays on it now.
-		ep.lastRecv = s.now
-		if h.flags&flagChecksum != 0 {
-			// Its checksum report rides on only a few messages: keep it for when we have
-			// that frame (a rejoiner whose state is wrong reports it on its first ones).
-			s.remoteChecksum(ep, m.sumFrame, m.sum)
-		}
-		if !ep.loaded && ep.state == epRunning {
-			ep.loaded = true
-			s.startIfAllSynced()
-		}
+		s.inputWhileSyncing(ep, h, &m)
 		return
 	}
 	if s.state != StateRunning || ep.state != epRunning {
@@ -51,26 +40,8 @@ func (s *Session) receiveInput(ep *endpoint, h header, body []byte, size int) {
 	if s.receiveInputs(ep, &m) {
 		fresh = true
 	}
-	// Quality reports carry the sender's clock, which only moves forward: an older or
-	// repeated one is a replay and must not count as a sign of life or skew the RTT.
-	if h.flags&flagQuality != 0 && (!ep.havePing || int32(m.ping-ep.lastPing) > 0) {
+	if h.flags&flagQuality != 0 && ep.receiveQuality(&m, s.now) {
 		fresh = true
-		ep.lastPing, ep.lastPingAt, ep.havePing = m.ping, s.now, true
-		if m.echo != 0 {
-			rtt := time.Duration(uint32(micros(s.now))-m.echo-m.held) * time.Microsecond
-			if rtt >= 0 && rtt < 10*time.Second {
-				if ep.rtt == 0 {
-					ep.rtt = rtt
-				} else {
-					ep.rtt = (3*ep.rtt + rtt) / 4
-				}
-			}
-		}
-		if m.frame >= ep.remoteFrame {
-			ep.remoteFrame, ep.remoteFrameAt = m.frame, s.now
-			ep.remoteAdvantage = int(m.advantage)
-			ep.haveReport = true
-		}
 	}
 	if !fresh {
 		// Nothing new: a duplicate or a replay (or a bad one, counted already). Only news
@@ -88,6 +59,62 @@ func (s *Session) receiveInput(ep *endpoint, h header, body []byte, size int) {
 	if h.flags&flagChecksum != 0 {
 		s.remoteChecksum(ep, m.sumFrame, m.sum)
 	}
+}
+
+// inputWhileSyncing handles an input message from a peer that finished its handshake
+// before us; its inputs come again until we ack. A peer we are waiting for to load a
+// handed-over state plays on it now.
+func (s *Session) inputWhileSyncing(ep *endpoint, h header, m *inputMsg) {
+	ep.lastRecv = s.now
+	if h.flags&flagChecksum != 0 {
+		// Its checksum report rides on only a few messages: keep it for when we have
+		// that frame (a rejoiner whose state is wrong reports it on its first ones).
+		s.remoteChecksum(ep, m.sumFrame, m.sum)
+	}
+	if !ep.loaded && ep.state == epRunning {
+		ep.loaded = true
+		s.startIfAllSynced()
+	}
+}
+
+// receiveQuality takes in the quality report of an input message: the round trip and the
+// peer's frame and advantage. false: the report is a replay. Quality reports carry the
+// sender's clock, which only moves forward: an older or repeated one is a replay and must
+// not count as a sign of life or skew the RTT.
+func (ep *endpoint) receiveQuality(m *inputMsg, now time.Duration) bool {
+	if ep.havePing && int32(m.ping-ep.lastPing) <= 0 {
+		return false
+	}
+	ep.lastPing, ep.lastPingAt, ep.havePing = m.ping, now, true
+	if m.echo != 0 {
+		rtt := time.Duration(uint32(micros(now))-m.echo-m.held) * time.Microsecond
+		if rtt >= 0 && rtt < 10*time.Second {
+			if ep.rtt == 0 {
+				ep.rtt = rtt
+			} else {
+				ep.rtt = (3*ep.rtt + rtt) / 4
+			}
+		}
+	}
+	if m.frame >= ep.remoteFrame {
+		ep.remoteFrame, ep.remoteFrameAt = m.frame, now
+		ep.remoteAdvantage = int(m.advantage)
+		ep.haveReport = true
+	}
+	return true
+}
+
+// fillQuality puts our quality report into m: our clock, the echo of the peer's, our frame
+// and our advantage over the peer.
+func (ep *endpoint) fillQuality(m *inputMsg, now time.Duration, frame Frame, advantage int) {
+	ep.lastQuality = now
+	m.ping = micros(now)
+	if ep.havePing {
+		m.echo = ep.lastPing
+		m.held = uint32((now - ep.lastPingAt) / time.Microsecond)
+	}
+	m.frame = frame
+	m.advantage = int32(advantage)
 }
 
 func micros(d time.Duration) uint32 {
@@ -131,6 +158,16 @@ func (s *Session) receiveInputs(ep *endpoint, m *inputMsg) bool {
 	return added
 }
 
+// inputsDue reports whether ep has something new to hear (inputs from..to among them),
+// unless its link is backed off.
+func (s *Session) inputsDue(ep *endpoint, from, to Frame, since time.Duration) bool {
+	if wait := ep.congestion.interval(s.cfg.FrameDuration); wait > 0 && since < wait {
+		return false // backed off: what is new waits for the next message
+	}
+	return to > ep.lastSentTo || ep.oweAck || ep.sumSendsLeft > 0 || ep.rosterDirty ||
+		(from <= to && since >= 2*s.cfg.FrameDuration)
+}
+
 // sendInputs sends ep the local inputs it has not acknowledged (oldest first, up to
 // maxInputBytes of them), with our acknowledgement of its inputs, when there is something
 // new to say or the keep-alive is due. A peer behind a congested link hears from us only
@@ -139,12 +176,7 @@ func (s *Session) sendInputs(ep *endpoint) {
 	q := &s.sync.queues[s.local]
 	from, to := ep.acked+1, q.known
 	since := s.now - ep.lastSend
-	due := to > ep.lastSentTo || ep.oweAck || ep.sumSendsLeft > 0 || ep.rosterDirty ||
-		(from <= to && since >= 2*s.cfg.FrameDuration)
-	if wait := ep.congestion.interval(s.cfg.FrameDuration); wait > 0 && since < wait {
-		due = false // backed off: what is new waits for the next message
-	}
-	if !due && since < s.cfg.KeepAlive {
+	if !s.inputsDue(ep, from, to, since) && since < s.cfg.KeepAlive {
 		return
 	}
 	var flags uint8
@@ -153,14 +185,7 @@ func (s *Session) sendInputs(ep *endpoint) {
 	// us alive to a peer that ignores replays. Otherwise one every qualityInterval is enough.
 	if since >= s.cfg.KeepAlive || s.now-ep.lastQuality >= qualityInterval || ep.lastQuality == 0 {
 		flags |= flagQuality
-		ep.lastQuality = s.now
-		m.ping = micros(s.now)
-		if ep.havePing {
-			m.echo = ep.lastPing
-			m.held = uint32((s.now - ep.lastPingAt) / time.Microsecond)
-		}
-		m.frame = s.sync.frame
-		m.advantage = int32(s.localAdvantage(ep))
+		ep.fillQuality(&m, s.now, s.sync.frame, s.localAdvantage(ep))
 	}
 	if len(s.peers) > 2 {
 		flags |= flagRoster

@@ -81,6 +81,33 @@ type simResult struct {
 
 // runSim plays n sessions against each other on link for frames ticks of 1/60 s. hook, if
 // set, runs before each peer's tick; it returns true to stop that peer for good.
+// step runs one frame of player p with a random input, and keeps the checksums of the
+// last confirmed frames. It returns the depth of the step's rollback.
+func (sp *simPeer) step(t *testing.T, p int, now time.Duration, in []byte) int {
+	t.Helper()
+	if sp.rng.IntN(10) == 0 {
+		in[0] = byte(sp.rng.IntN(3))
+	}
+	in[1] = byte(p)
+	r, err := sp.s.Step(now, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Apply(sp.g, r.Requests); err != nil {
+		t.Fatal(err)
+	}
+	if r.Status.Stalled() {
+		sp.stall++
+	}
+	st := sp.s.Stats(nil)
+	for f := st.ConfirmedFrame; f > st.ConfirmedFrame-3 && f >= 0; f-- {
+		if sum, ok := sp.s.Checksum(f); ok {
+			sp.sums[f] = sum
+		}
+	}
+	return st.LastRollback
+}
+
 func runSim(t *testing.T, n int, link *fakeLink, ticks int, cfg Config, hook func(p int, s *Session, tick int) bool) simResult {
 	t.Helper()
 	var peers []*simPeer
@@ -119,27 +146,7 @@ func runSim(t *testing.T, n int, link *fakeLink, ticks int, cfg Config, hook fun
 				continue
 			}
 			if sp.s.Running() {
-				if sp.rng.IntN(10) == 0 {
-					in[0] = byte(sp.rng.IntN(3))
-				}
-				in[1] = byte(p)
-				r, err := sp.s.Step(now, in)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := Apply(sp.g, r.Requests); err != nil {
-					t.Fatal(err)
-				}
-				if r.Status.Stalled() && r.Status != StatusTimeSync {
-					sp.stall++
-				}
-				st := sp.s.Stats(nil)
-				res.maxDepth = max(res.maxDepth, st.LastRollback)
-				for f := st.ConfirmedFrame; f > st.ConfirmedFrame-3 && f >= 0; f-- {
-					if sum, ok := sp.s.Checksum(f); ok {
-						sp.sums[f] = sum
-					}
-				}
+				res.maxDepth = max(res.maxDepth, sp.step(t, p, now, in))
 			}
 			for _, d := range sp.s.Outgoing(now) {
 				for q := range n {

@@ -46,57 +46,72 @@ func TestPurity(t *testing.T) {
 		}
 		files = append(files, more...)
 	}
+	rules := purityRules{imports: forbiddenImports, calls: forbiddenCalls, leaves: leafImports}
 	checked := 0
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
 			continue
 		}
 		checked++
-		src, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fset := token.NewFileSet()
-		f, err := parser.ParseFile(fset, name, src, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		local := map[string]string{} // import name -> path
-		for _, imp := range f.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			if why, bad := forbiddenImports[path]; bad {
-				t.Errorf("%s imports %q: %s", name, path, why)
-			}
-			if strings.HasPrefix(path, "p2pa/") && !leafImports[path] {
-				t.Errorf("%s imports %q: lockstep imports nothing of ours", name, path)
-			}
-			short := path[strings.LastIndex(path, "/")+1:]
-			if imp.Name != nil {
-				short = imp.Name.Name
-			}
-			local[short] = path
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.GoStmt:
-				t.Errorf("%s: a goroutine at %v", name, fset.Position(n.Pos()))
-			case *ast.SelectorExpr:
-				pkg, ok := n.X.(*ast.Ident)
-				if !ok {
-					return true
-				}
-				path := local[pkg.Name]
-				base := path[strings.LastIndex(path, "/")+1:]
-				if path == "time" || path == "math/rand" || path == "math/rand/v2" {
-					if forbiddenCalls[base][n.Sel.Name] {
-						t.Errorf("%s: %s.%s at %v reads the clock or a global random source", name, pkg.Name, n.Sel.Name, fset.Position(n.Pos()))
-					}
-				}
-			}
-			return true
-		})
+		rules.check(t, name)
 	}
 	if checked < 5 {
 		t.Fatalf("only %d source files checked; is the test running in the package directory?", checked)
 	}
+}
+
+// purityRules are what TestPurity forbids: imports (with why), calls by package, and the
+// leaf packages of ours that are allowed.
+type purityRules struct {
+	imports map[string]string
+	calls   map[string]map[string]bool
+	leaves  map[string]bool
+}
+
+// check checks one non-test source file against the rules.
+func (r purityRules) check(t *testing.T, name string) {
+	t.Helper()
+	src, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, name, src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := map[string]string{} // import name -> path
+	for _, imp := range f.Imports {
+		path, _ := strconv.Unquote(imp.Path.Value)
+		if why, bad := r.imports[path]; bad {
+			t.Errorf("%s imports %q: %s", name, path, why)
+		}
+		if strings.HasPrefix(path, "p2pa/") && !r.leaves[path] {
+			t.Errorf("%s imports %q: lockstep imports nothing of ours", name, path)
+		}
+		short := path[strings.LastIndex(path, "/")+1:]
+		if imp.Name != nil {
+			short = imp.Name.Name
+		}
+		local[short] = path
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.GoStmt:
+			t.Errorf("%s: a goroutine at %v", name, fset.Position(n.Pos()))
+		case *ast.SelectorExpr:
+			pkg, ok := n.X.(*ast.Ident)
+			if !ok {
+				return true
+			}
+			path := local[pkg.Name]
+			base := path[strings.LastIndex(path, "/")+1:]
+			if path == "time" || path == "math/rand" || path == "math/rand/v2" {
+				if r.calls[base][n.Sel.Name] {
+					t.Errorf("%s: %s.%s at %v reads the clock or a global random source", name, pkg.Name, n.Sel.Name, fset.Position(n.Pos()))
+				}
+			}
+		}
+		return true
+	})
 }

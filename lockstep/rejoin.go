@@ -44,7 +44,7 @@
 // match at the first of them with the player's real inputs. So they are not confirmed while
 // a rejoin may come: not reported (the runner's OnConfirmed, recordings), not sent to
 // spectators, not checksummed for the peers, until the runner gives up on the rejoin
-// (GiveUpRejoins). A frame once confirmed is never taken back, and a match that a player
+// (Match.GiveUpRejoins). A frame once confirmed is never taken back, and a match that a player
 // left and rejoined has run every frame on the inputs it would have run on without the
 // departure.
 //
@@ -86,8 +86,6 @@ import (
 )
 
 const (
-	// MaxResumeState is the largest saved state a leg can resume from or hand over.
-	MaxResumeState = 32 << 20
 	// stateChunk is how many state bytes one chunk carries: with the header, frame, index
 	// and tag the datagram stays under MaxDatagram.
 	stateChunk = 480
@@ -112,7 +110,7 @@ const (
 // must be the match's other players; a seat whose address is not given is open to the
 // player who comes back for it (see Rejoining in the package doc).
 type Resume struct {
-	// Match is the match's id, MatchID of its first leg; every leg of the match has it.
+	// Match is the match's id, derived from its first leg (Match.NextLeg fills it); every leg of the match has it.
 	Match uint64
 	// Frame is how many frames of the match were played before this leg.
 	Frame Frame
@@ -157,16 +155,6 @@ func parseResume(b []byte, r *resumeInfo) error {
 
 func chunksOf(size int) int { return (size + stateChunk - 1) / stateChunk }
 
-// handoverOut is a donor's side of one handover.
-type handoverOut struct {
-	window  int           // chunks that may be in flight
-	lastCut time.Duration // when the window last halved: once per handoverResend at most
-	acked   []bool
-	sentAt  []time.Duration // when each chunk was last sent; 0: never
-	base    int             // every chunk before it is acknowledged
-	done    bool
-}
-
 // handoverIn is a receiver's side of the handover.
 type handoverIn struct {
 	donor        *endpoint
@@ -186,11 +174,6 @@ func resumeInfoOf(r *Resume) resumeInfo {
 	return resumeInfo{set: true, match: r.Match, frame: r.Frame, size: len(r.State), sum: StateChecksum(r.State)}
 }
 
-// MatchID is the match's id once the handshake is done (0 before): every leg of a match has
-// the same, which a runner passes on in Resume.Match. The first leg derives it from player
-// 0's session nonce and the seed.
-func (s *Session) MatchID() uint64 { return s.matchID }
-
 // BaseFrame is the frame of the match at this leg's frame 0: 0 for the first leg,
 // Resume.Frame for a later one, and, for a session that rejoined, the frame of the state it
 // was handed (once running).
@@ -201,13 +184,9 @@ func (s *Session) BaseFrame() Frame {
 	return s.resume.frame
 }
 
-// Rejoined reports whether this session started on a state handed over by a peer: it
-// joined a match in progress.
-func (s *Session) Rejoined() bool { return s.rejoined }
-
-// Handover reports the state handover this session receives: the bytes held so far and the
+// handover reports the state handover this session receives: the bytes held so far and the
 // state's size; total is 0 when no handover is under way or done.
-func (s *Session) Handover() (held, total int) {
+func (s *Session) handover() (held, total int) {
 	if s.recv == nil {
 		if s.rejoined {
 			return s.resume.size, s.resume.size
@@ -236,37 +215,13 @@ func (s *Session) setMatchID() {
 // it settles where the leg starts, starts or finishes a handover we need, and reports
 // whether every peer that needed one holds the state.
 func (s *Session) resumeReady() bool {
-	target := NullFrame
-	if s.resume.set {
-		target = s.resume.frame
-	}
-	var donor *endpoint
-	for _, ep := range s.peers {
-		if ep != nil && ep.resume.set && ep.resume.frame > target {
-			target = ep.resume.frame
-		}
-	}
+	target := s.resumeTarget()
 	if target == NullFrame {
 		return true // a first leg: nobody resumes
 	}
-	for _, ep := range s.peers {
-		if ep == nil || !ep.resume.set || ep.resume.frame != target {
-			continue
-		}
-		ref := ep.resume
-		if donor != nil {
-			ref = donor.resume
-		} else if s.resume.set && s.resume.frame == target {
-			ref = s.resume
-		}
-		if ep.resume.size != ref.size || ep.resume.sum != ref.sum {
-			s.fail(fmt.Errorf("%w: the players resuming from frame %d hold different states (checksums %016x, %016x)",
-				ErrDesync, target, ref.sum, ep.resume.sum))
-			return false
-		}
-		if donor == nil {
-			donor = ep
-		}
+	donor, ok := s.resumeDonor(target)
+	if !ok {
+		return false
 	}
 	if !s.resume.set || s.resume.frame < target {
 		if s.recv == nil || s.recv.info.frame != target {
@@ -285,6 +240,47 @@ func (s *Session) resumeReady() bool {
 	return true
 }
 
+// resumeTarget is the latest frame anyone resumes from (ours or a peer's), or NullFrame
+// in a first leg.
+func (s *Session) resumeTarget() Frame {
+	target := NullFrame
+	if s.resume.set {
+		target = s.resume.frame
+	}
+	for _, ep := range s.peers {
+		if ep != nil && ep.resume.set && ep.resume.frame > target {
+			target = ep.resume.frame
+		}
+	}
+	return target
+}
+
+// resumeDonor is the first peer resuming from target, after checking that everyone who
+// resumes from it holds the same state. false: they differ, and the session failed.
+func (s *Session) resumeDonor(target Frame) (*endpoint, bool) {
+	var donor *endpoint
+	for _, ep := range s.peers {
+		if ep == nil || !ep.resume.set || ep.resume.frame != target {
+			continue
+		}
+		ref := ep.resume
+		if donor != nil {
+			ref = donor.resume
+		} else if s.resume.set && s.resume.frame == target {
+			ref = s.resume
+		}
+		if ep.resume.size != ref.size || ep.resume.sum != ref.sum {
+			s.fail(fmt.Errorf("%w: the players resuming from frame %d hold different states (checksums %016x, %016x)",
+				ErrDesync, target, ref.sum, ep.resume.sum))
+			return nil, false
+		}
+		if donor == nil {
+			donor = ep
+		}
+	}
+	return donor, true
+}
+
 func (s *Session) startHandover(donor *endpoint) {
 	n := chunksOf(donor.resume.size)
 	s.recv = &handoverIn{
@@ -297,21 +293,19 @@ func (s *Session) startHandover(donor *endpoint) {
 
 // receiveState takes in one chunk of the state we are handed.
 func (s *Session) receiveState(ep *endpoint, body []byte, size int) {
-	r := reader{b: body}
-	frame := Frame(r.uvarint(maxFrameOnWire))
-	idx := int(r.uvarint(MaxResumeState))
-	in := s.recv
-	if r.err != nil {
+	var m stateChunkMsg
+	if err := parseStateChunk(body, &m); err != nil {
 		s.drops.Malformed++
 		return
 	}
-	if in == nil || in.donor != ep || frame != in.info.frame || s.state != StateSynchronizing {
+	in, idx := s.recv, m.index
+	if in == nil || in.donor != ep || m.frame != in.info.frame || s.state != StateSynchronizing {
 		s.drops.Stale++
 		return
 	}
 	ep.count(size)
 	want := min(stateChunk, in.info.size-idx*stateChunk)
-	if idx >= len(in.have) || len(r.b) != want {
+	if idx >= len(in.have) || len(m.data) != want {
 		s.drops.Malformed++
 		return
 	}
@@ -319,7 +313,7 @@ func (s *Session) receiveState(ep *endpoint, body []byte, size int) {
 		s.drops.Stale++
 		return
 	}
-	copy(in.buf[idx*stateChunk:], r.b)
+	copy(in.buf[idx*stateChunk:], m.data)
 	in.have[idx], in.held, in.dirty = true, in.held+1, true
 	in.lastProgress, ep.lastRecv = s.now, s.now
 	for in.next < len(in.have) && in.have[in.next] {
@@ -344,14 +338,12 @@ func (s *Session) receiveState(ep *endpoint, body []byte, size int) {
 
 // receiveStateAck takes in a receiver's acknowledgement: a request for what it lacks.
 func (s *Session) receiveStateAck(ep *endpoint, body []byte, size int) {
-	r := reader{b: body}
-	frame := Frame(r.uvarint(maxFrameOnWire))
-	next := int(r.uvarint(MaxResumeState))
-	bits := r.uvarint(1<<64 - 1)
-	if r.err != nil || len(r.b) != 0 {
+	var m stateAckMsg
+	if err := parseStateAck(body, &m); err != nil {
 		s.drops.Malformed++
 		return
 	}
+	frame, next := m.frame, m.next
 	ep.count(size)
 	ep.lastRecv = s.now
 	if s.resumeState == nil || frame != s.resume.frame || s.state != StateSynchronizing {
@@ -363,31 +355,10 @@ func (s *Session) receiveStateAck(ep *endpoint, body []byte, size int) {
 		s.drops.Malformed++
 		return
 	}
-	o := ep.out
-	if o == nil {
-		o = &handoverOut{window: handoverStartWindow, acked: make([]bool, n), sentAt: make([]time.Duration, n)}
-		ep.out = o
+	if ep.out == nil {
+		ep.out = newHandoverWindow(n)
 	}
-	newly := 0
-	ack := func(i int) {
-		if !o.acked[i] {
-			o.acked[i] = true
-			newly++
-		}
-	}
-	for i := o.base; i < next; i++ {
-		ack(i)
-	}
-	for i := 0; i < 64 && next+1+i < n; i++ {
-		if bits&(1<<i) != 0 {
-			ack(next + 1 + i)
-		}
-	}
-	o.window = min(o.window+newly, handoverMaxWindow)
-	for o.base < n && o.acked[o.base] {
-		o.base++
-	}
-	o.done = o.base == n
+	ep.out.ack(next, m.bits)
 }
 
 // sendHandover runs both sides of the handovers in Outgoing: a receiver's request, a
@@ -413,62 +384,28 @@ func (s *Session) sendHandover() {
 
 func (s *Session) appendStateAck(b []byte, in *handoverIn) []byte {
 	start := len(b)
-	b = appendHeader(b, msgStateAck, 0)
-	b = binary.AppendUvarint(b, uint64(in.info.frame))
-	b = binary.AppendUvarint(b, uint64(in.next))
-	var bits uint64
+	m := stateAckMsg{frame: in.info.frame, next: in.next}
 	for i := 0; i < 64 && in.next+1+i < len(in.have); i++ {
 		if in.have[in.next+1+i] {
-			bits |= 1 << i
+			m.bits |= 1 << i
 		}
 	}
-	b = binary.AppendUvarint(b, bits)
-	return in.donor.mac.appendTag(b, start, s.local)
+	return in.donor.mac.appendTag(appendStateAckMsg(b, &m), start, s.local)
 }
 
 // sendChunks sends ep the chunks it lacks that are not in flight, within the window and
 // the room left in this call's output.
 func (s *Session) sendChunks(ep *endpoint) {
-	o := ep.out
-	n := len(o.acked)
-	inFlight := func(i int) bool { return o.sentAt[i] != 0 && s.now-o.sentAt[i] < handoverResend }
-	flying := 0
-	for i := o.base; i < n; i++ {
-		if !o.acked[i] && inFlight(i) {
-			flying++
-		}
-	}
-	resent := false
-	for i := o.base; i < n && flying < o.window; i++ {
-		if o.acked[i] || inFlight(i) {
-			continue
-		}
-		if o.sentAt[i] != 0 && !resent && s.now-o.lastCut >= handoverResend {
-			// Lost (or late): the link is fuller than the window thought. One cut per
-			// resend interval, so a burst of losses (or random loss) does not shut it.
-			resent, o.lastCut = true, s.now
-			o.window = max(o.window/2, handoverMinWindow)
-			if flying >= o.window {
-				return
-			}
-		}
-		if len(s.out) >= maxPendingOut-2 {
-			return // leave room for the handshake; the rest goes in the next call
-		}
-		s.queue(ep.addr, func(b []byte) []byte { return s.appendChunk(b, ep, i) })
-		o.sentAt[i] = max(s.now, 1)
-		flying++
-	}
+	ep.out.send(s.now,
+		func() bool { return len(s.out) < maxPendingOut-2 }, // leave room for the handshake; the rest goes in the next call
+		func(i int) { s.queue(ep.addr, func(b []byte) []byte { return s.appendChunk(b, ep, i) }) })
 }
 
 func (s *Session) appendChunk(b []byte, ep *endpoint, i int) []byte {
 	start := len(b)
-	b = appendHeader(b, msgState, 0)
-	b = binary.AppendUvarint(b, uint64(s.resume.frame))
-	b = binary.AppendUvarint(b, uint64(i))
 	end := min((i+1)*stateChunk, len(s.resumeState))
-	b = append(b, s.resumeState[i*stateChunk:end]...)
-	return ep.mac.appendTag(b, start, s.local)
+	m := stateChunkMsg{frame: s.resume.frame, index: i, data: s.resumeState[i*stateChunk : end]}
+	return ep.mac.appendTag(appendStateChunk(b, &m), start, s.local)
 }
 
 // refuse answers a handshake the session will not take. A first leg's handshake fails on
@@ -511,15 +448,9 @@ func (s *Session) refusalError(code rejectCode, m *syncMsg) error {
 	return s.mismatchError(code, m)
 }
 
-// mayReseat reports whether seat ep may go to a newcomer during the handshake: whoever holds
-// it has not played and has been silent for InterruptTimeout, and either this leg resumes a
-// match (its handshake keeps every seat's liveness fresh: keepSeats) or the seat was learned
-// and its holder never finished a round trip. A process that died and started again gets
-// its seat back; a live player keeps it ("match full").
-func (s *Session) mayReseat(ep *endpoint) bool {
-	return s.state == StateSynchronizing && !ep.loaded && s.now-ep.lastRecv >= s.cfg.InterruptTimeout &&
-		(s.cfg.Resume != nil || (ep.learned && ep.state == epSyncing))
-}
+// mayReseat reports whether seat ep may go to a newcomer during the handshake (see
+// seatPolicy.mayReseat).
+func (s *Session) mayReseat(ep *endpoint) bool { return s.seats().mayReseat(ep.holder()) }
 
 // keepSeats is a resuming leg's part of Outgoing while it waits: a peer that finished its
 // round trips hears a sync request every KeepAlive, and its reply (receiveSync) shows it is
@@ -555,7 +486,7 @@ func (s *Session) reseat(ep *endpoint, from netip.AddrPort) {
 	if s.recv != nil && s.recv.donor == ep {
 		s.recv = nil
 	}
-	*ep = endpoint{player: ep.player, acked: NullFrame, lastSentTo: NullFrame, remoteFrame: NullFrame, endFrame: NullFrame}
+	*ep = *newEndpoint(ep.player)
 	for i := range ep.views {
 		ep.views[i].last = NullFrame
 	}
@@ -591,50 +522,38 @@ func (s *Session) probeRestart(ep *endpoint) {
 	s.queue(ep.addr, func(b []byte) []byte { return appendSync(b, msgSyncRequest, &m, s.proof) })
 }
 
-// KeepAliveOnly is for a runner that keeps this leg alive while the next one opens: the
-// session goes on answering and sending keep-alives, but no longer probes quiet peers for a
-// restart, since a probe from this leg would reach the next leg's sessions from a session
-// they no longer know, and look to them like a restarted process.
-func (s *Session) KeepAliveOnly() { s.keepAliveOnly = true }
-
 // restartedSeat is a running session's part (Config.Rejoin): a valid handshake for seat ep,
 // whose player has been silent for InterruptTimeout, means the player's process started
 // again and lost the match: drop the seat now, so the next leg can wait for it. true: ep
 // was dropped.
 func (s *Session) restartedSeat(ep *endpoint, h header) bool {
-	if !s.cfg.Rejoin || s.state != StateRunning || ep.state != epRunning || h.typ != msgSyncRequest ||
-		s.now-ep.lastRecv < s.cfg.InterruptTimeout {
+	if !s.seats().restarted(ep.holder(), h.typ == msgSyncRequest) {
 		return false
 	}
 	s.drop(ep, EventDisconnected)
 	return true
 }
 
-// GiveUpRejoins is for a runner that stops waiting for the players this session dropped
-// for silence (Config.Rejoin), or never starts: the window ran out, the match is ending, or
-// another pause is under way. Until then a dropped player's frames after its last real
-// input are not confirmed, because a rejoin resumes the match there with its real inputs
-// and a confirmed frame (reported, recorded, sent to spectators) must never be taken
-// back; from now on its stand-in input is final and those frames confirm.
-func (s *Session) GiveUpRejoins() {
+// giveUpRejoins makes the stand-in inputs of the players this session dropped final (see
+// Match.GiveUpRejoins).
+func (s *Session) giveUpRejoins() {
 	for p := range s.sync.queues {
 		s.sync.queues[p].held = false
 	}
 }
 
-// IsHandshake reports whether a datagram is a handshake message (a sync request, reply or
-// reject), by its header alone. A runner that drives two legs of a match on one socket
-// while the next leg's handshake is under way routes these to the new leg.
-func IsHandshake(data []byte) bool {
+// isHandshake reports whether a datagram is a handshake message (a sync request, reply or
+// reject), by its header alone. Match routes these to the newest leg.
+func isHandshake(data []byte) bool {
 	h, err := parseHeader(data)
 	return err == nil && (h.typ == msgSyncRequest || h.typ == msgSyncReply || h.typ == msgReject)
 }
 
-// Authentic reports whether data is an input, goodbye, introduction or handover datagram
+// authentic reports whether data is an input, goodbye, introduction or handover datagram
 // from one of this session's peers whose tag verifies under their pair's key. It changes
-// nothing and counts nothing: a runner routing datagrams between two legs asks the new leg
+// nothing and counts nothing: Match, routing datagrams between two legs, asks the new leg
 // first.
-func (s *Session) Authentic(from netip.AddrPort, data []byte) bool {
+func (s *Session) authentic(from netip.AddrPort, data []byte) bool {
 	h, err := parseHeader(data)
 	if err != nil || len(data) > MaxDatagram {
 		return false
@@ -652,8 +571,8 @@ func (s *Session) Authentic(from netip.AddrPort, data []byte) bool {
 	return ok
 }
 
-// PeerConnected reports whether player p is a remote player still in the match (not
+// peerConnected reports whether player p is a remote player still in the match (not
 // dropped, not left).
-func (s *Session) PeerConnected(p int) bool {
+func (s *Session) peerConnected(p int) bool {
 	return p >= 0 && p < len(s.peers) && s.peers[p] != nil && s.peers[p].state != epGone
 }

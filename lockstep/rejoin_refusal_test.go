@@ -13,6 +13,18 @@ import (
 // handshake for the seat), a survivor's "match full" is not believed: player 0 decides the
 // seats, and the survivor's next leg will answer a retry. Before player 0 has answered, the
 // refusal ends the handshake as it always did. No clock but the virtual one; no randomness.
+// exchange delivers at once what each session at addrs sends now, where open lets it
+// through.
+func exchange(sessions map[netip.AddrPort]*Session, addrs []netip.AddrPort, open func(from, to netip.AddrPort, now time.Duration) bool, now time.Duration) {
+	for _, from := range addrs {
+		for _, d := range sessions[from].Outgoing(now) {
+			if to, ok := sessions[d.To]; ok && open(from, d.To, now) {
+				to.Receive(from, append([]byte(nil), d.Data...), now)
+			}
+		}
+	}
+}
+
 func TestRejoinerAndSurvivorFull(t *testing.T) {
 	a0, a1, a2, elsewhere := nodeAddr(0), nodeAddr(1), nodeAddr(2), nodeAddr(7)
 	for _, tc := range []struct {
@@ -48,13 +60,7 @@ func TestRejoinerAndSurvivorFull(t *testing.T) {
 				return true
 			}
 			for now := time.Millisecond; now < 2*time.Second; now += time.Millisecond {
-				for _, from := range []netip.AddrPort{a0, a1, a2} {
-					for _, d := range sessions[from].Outgoing(now) {
-						if to, ok := sessions[d.To]; ok && open(from, d.To, now) {
-							to.Receive(from, append([]byte(nil), d.Data...), now)
-						}
-					}
-				}
+				exchange(sessions, []netip.AddrPort{a0, a1, a2}, open, now)
 			}
 			failed := joiner.State() == StateFailed
 			if failed != tc.wantFail {

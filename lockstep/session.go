@@ -45,40 +45,65 @@ type Session struct {
 	sync  *syncLayer
 	peers []*endpoint // by player; nil for the local player
 	rng   *rand.Rand
+	now   time.Duration
+
+	identity // who we are to the others: nonce, keys, seed
+
+	inputDelay int // Config.InputDelay until SetInputDelay changes it
+	waitFrames int
+	advantages advantageWindow
+
+	outbox // datagrams and encoding buffers between two Outgoing calls
+
+	events, spareEvents []Event
+
+	checksums // our confirmed-frame checksums and the desync we found (checksums.go)
+
+	drops DropStats
+
+	legState      // what this leg of the match starts from and the handover we receive (rejoin.go)
+	spectatorHost // the spectators player 0 feeds (spectator.go)
+}
+
+// identity is who this session is to the others: its nonce and keys, and the seed once the
+// handshake agreed on it.
+type identity struct {
 	// session is our session nonce; root keys the secret proofs and the match keys.
 	session uint64
 	root    []byte
 	proof   *mac
 	game    []byte // cfg.Game, for the wire
 	seed    uint64
-	now     time.Duration
+	agreed  bool // the handshake finished: seed is player 0's
+}
 
-	inputDelay int  // Config.InputDelay until SetInputDelay changes it
-	agreed     bool // the handshake finished: seed is player 0's
-	// the previous Outgoing call, to notice when this process did not run (goodbye.go)
-	lastOutgoing time.Duration
-	outgoingSeen bool
-
+// outbox holds the datagrams queued for the next Outgoing call and the buffers encoding
+// reuses, so that a steady frame allocates nothing.
+type outbox struct {
 	out      []Datagram
 	outBuf   []byte
 	outTaken bool
 	scratch  []byte // inputs copied out of the ring for encoding
 	decoded  []byte // one decoded input
 	encoded  []byte // encoded inputs of the message being built
+	// the previous Outgoing call, to notice when this process did not run (goodbye.go)
+	lastOutgoing time.Duration
+	outgoingSeen bool
+}
 
-	events, spareEvents []Event
-
-	waitFrames   int
-	advantages   advantageWindow
+// checksums is our side of desync detection: the checksums of our confirmed frames, the
+// latest report to send, and the first frame found to differ.
+type checksums struct {
 	nextChecksum Frame
 	localSums    [checksumHistory]localChecksum
 	latestSum    checksumReport
 	desyncFrame  Frame
 	desyncState  []byte
+}
 
-	drops DropStats
-
-	// rejoin (rejoin.go)
+// legState is what a leg of a match (the session a start, a rejoin or a resync opens) starts
+// from, and the handover of a state we receive.
+type legState struct {
 	resume        resumeInfo // what this leg starts from: Config.Resume, or the state handed to us
 	resumeState   []byte     // that state's bytes, for a handover
 	matchID       uint64
@@ -90,8 +115,10 @@ type Session struct {
 	lastRefused   netip.AddrPort
 	lastRefusedAt time.Duration
 	keepAliveOnly bool // a leg kept alive while the next opens: no restart probes
+}
 
-	// spectators (player 0, Config.Spectators > 0; spectator.go)
+// spectatorHost is player 0's side of spectating (Config.Spectators > 0).
+type spectatorHost struct {
 	watchers   []*watcher
 	history    []byte // every confirmed row from frame 0
 	histFrames Frame
@@ -117,21 +144,22 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 		return nil, fmt.Errorf("peers: %d addresses for %d players", len(peers), cfg.Players)
 	}
 	s := &Session{
-		cfg:          cfg,
-		local:        localPlayer,
-		sync:         newSyncLayer(cfg.Players, cfg.InputSize, cfg.MaxPrediction, departureSlack(cfg)),
-		peers:        make([]*endpoint, cfg.Players),
-		rng:          rand.New(rand.NewPCG(cfg.Nonce, 0x70327061)),
-		outBuf:       make([]byte, 0, maxPendingOut*MaxDatagram),
-		out:          make([]Datagram, 0, maxPendingOut),
-		scratch:      make([]byte, maxInputsPerSend*cfg.InputSize),
-		decoded:      make([]byte, cfg.InputSize),
-		encoded:      make([]byte, 0, 2*MaxDatagram),
-		events:       make([]Event, 0, 16),
-		spareEvents:  make([]Event, 0, 16),
-		desyncFrame:  NullFrame,
-		nextChecksum: 0,
-		inputDelay:   cfg.InputDelay,
+		cfg:   cfg,
+		local: localPlayer,
+		sync:  newSyncLayer(cfg.Players, cfg.InputSize, cfg.MaxPrediction, departureSlack(cfg)),
+		peers: make([]*endpoint, cfg.Players),
+		rng:   rand.New(rand.NewPCG(cfg.Nonce, 0x70327061)),
+		outbox: outbox{
+			outBuf:  make([]byte, 0, maxPendingOut*MaxDatagram),
+			out:     make([]Datagram, 0, maxPendingOut),
+			scratch: make([]byte, maxInputsPerSend*cfg.InputSize),
+			decoded: make([]byte, cfg.InputSize),
+			encoded: make([]byte, 0, 2*MaxDatagram),
+		},
+		events:      make([]Event, 0, 16),
+		spareEvents: make([]Event, 0, 16),
+		checksums:   checksums{desyncFrame: NullFrame},
+		inputDelay:  cfg.InputDelay,
 	}
 	if cfg.Spectators > 0 {
 		s.watchers = make([]*watcher, 0, cfg.Spectators)
@@ -151,7 +179,7 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 		if p == localPlayer {
 			continue
 		}
-		ep := &endpoint{player: p, acked: NullFrame, lastSentTo: NullFrame, remoteFrame: NullFrame, endFrame: NullFrame}
+		ep := newEndpoint(p)
 		for i := range ep.views {
 			ep.views[i].last = NullFrame
 		}

@@ -20,12 +20,6 @@ func ExampleSession() {
 	network.SetLink(addr[0], addr[1], transport.LinkConfig{Latency: 30 * time.Millisecond, Loss: 0.02})
 	network.SetLink(addr[1], addr[0], transport.LinkConfig{Latency: 30 * time.Millisecond, Loss: 0.02})
 
-	type player struct {
-		s     *lockstep.Session
-		conn  transport.Conn
-		game  counter
-		input []byte // offered until a Step takes it
-	}
 	var players [2]*player
 	for p := range players {
 		conn, err := network.Listen(addr[p])
@@ -45,49 +39,7 @@ func ExampleSession() {
 		now := clock.Now()
 		done := 0
 		for p, pl := range players {
-			for {
-				n, from, ok := pl.conn.ReadFrom(buf)
-				if !ok {
-					break
-				}
-				pl.s.Receive(from, buf[:n], now)
-			}
-			// The input of this player's next frame: a pure function of the frame, so it is
-			// the same whatever the network does.
-			if pl.input == nil {
-				f := pl.s.Frame() + lockstep.Frame(pl.s.InputDelay())
-				pl.input = []byte{byte(int(f)*(p+3)/7) & 3}
-			}
-			input := pl.input
-			if pl.s.LastLocalFrame() >= frames-1 {
-				// The last frames already hold their inputs: play them, send no more.
-				if err := pl.s.SetInputDelay(0); err != nil {
-					panic(err)
-				}
-			}
-			if pl.s.Frame() >= frames {
-				input = nil // start no new frame: only fold in late remote inputs
-			}
-			r, err := pl.s.Step(now, input)
-			if err != nil {
-				panic(err)
-			}
-			if err := lockstep.Apply(&pl.game, r.Requests); err != nil {
-				panic(err)
-			}
-			if r.Status == lockstep.StatusAdvanced {
-				pl.input = nil // taken: read the next one next tick
-			}
-			for _, d := range pl.s.Outgoing(now) {
-				if err := pl.conn.WriteTo(d.Data, d.To); err != nil {
-					panic(err)
-				}
-			}
-			for _, e := range pl.s.Events() {
-				if e.Kind == lockstep.EventRunning {
-					fmt.Printf("player %d: %v, seed %d\n", p, e, e.Seed)
-				}
-			}
+			pl.tick(p, now, buf, frames)
 			if pl.s.ConfirmedFrame() >= frames {
 				done++
 			}
@@ -105,4 +57,59 @@ func ExampleSession() {
 	// player 0: running, seed 42
 	// player 1: running, seed 42
 	// frames 300 and 300 confirmed: checksums agree true, totals 4416856690213764915 and 4416856690213764915
+}
+
+// player is one side of ExampleSession.
+type player struct {
+	s     *lockstep.Session
+	conn  transport.Conn
+	game  counter
+	input []byte // offered until a Step takes it
+}
+
+// tick is one tick of player p's frame loop: receive, step, apply, send, show events.
+func (pl *player) tick(p int, now time.Duration, buf []byte, frames lockstep.Frame) {
+	for {
+		n, from, ok := pl.conn.ReadFrom(buf)
+		if !ok {
+			break
+		}
+		pl.s.Receive(from, buf[:n], now)
+	}
+	// The input of this player's next frame: a pure function of the frame, so it is
+	// the same whatever the network does.
+	if pl.input == nil {
+		f := pl.s.Frame() + lockstep.Frame(pl.s.InputDelay())
+		pl.input = []byte{byte(int(f)*(p+3)/7) & 3}
+	}
+	input := pl.input
+	if pl.s.LastLocalFrame() >= frames-1 {
+		// The last frames already hold their inputs: play them, send no more.
+		if err := pl.s.SetInputDelay(0); err != nil {
+			panic(err)
+		}
+	}
+	if pl.s.Frame() >= frames {
+		input = nil // start no new frame: only fold in late remote inputs
+	}
+	r, err := pl.s.Step(now, input)
+	if err != nil {
+		panic(err)
+	}
+	if err := lockstep.Apply(&pl.game, r.Requests); err != nil {
+		panic(err)
+	}
+	if r.Status == lockstep.StatusAdvanced {
+		pl.input = nil // taken: read the next one next tick
+	}
+	for _, d := range pl.s.Outgoing(now) {
+		if err := pl.conn.WriteTo(d.Data, d.To); err != nil {
+			panic(err)
+		}
+	}
+	for _, e := range pl.s.Events() {
+		if e.Kind == lockstep.EventRunning {
+			fmt.Printf("player %d: %v, seed %d\n", p, e, e.Seed)
+		}
+	}
 }

@@ -333,31 +333,7 @@ func TestSessionHandshake(t *testing.T) {
 		}
 		tn.until(2*time.Second, "handshake", tn.running)
 		for _, nd := range tn.nodes {
-			var progress []int
-			for _, e := range nd.events {
-				if e.Kind == EventSynchronizing {
-					progress = append(progress, e.Progress)
-					if e.Total != want || e.Player != 1-nd.player {
-						t.Errorf("trips %d: player %d: %v, want total %d with player %d", trips, nd.player, e, want, 1-nd.player)
-					}
-				}
-			}
-			if len(progress) != want || progress[0] != 1 || progress[len(progress)-1] != want {
-				t.Errorf("trips %d: player %d: progress %v, want 1..%d", trips, nd.player, progress, want)
-			}
-			if nd.count(EventRunning) != 1 || nd.events[len(nd.events)-1].Kind != EventRunning {
-				t.Errorf("trips %d: player %d: events %v, want running last", trips, nd.player, nd.events)
-			}
-			if nd.s.State() != StateRunning {
-				t.Errorf("player %d state %v", nd.player, nd.s.State())
-			}
-			// Player 0's seed is the game's, and the running event carries it.
-			if seed, ok := nd.s.Seed(); !ok || seed != 1000 {
-				t.Errorf("player %d plays seed %d (%v), want player 0's 1000", nd.player, seed, ok)
-			}
-			if e, _ := nd.first(EventRunning); e.Seed != 1000 {
-				t.Errorf("player %d: running event with seed %d, want 1000", nd.player, e.Seed)
-			}
+			checkHandshakeDone(t, nd, trips, want)
 		}
 		if got := n0.s.PeerAddr(1); got != nodeAddr(1) {
 			t.Errorf("player 0 learned %v for player 1, want %v", got, nodeAddr(1))
@@ -366,6 +342,37 @@ func TestSessionHandshake(t *testing.T) {
 		if d, _ := n1.first(EventRunning); d.at > time.Duration(want)*(2*tn.latency+2*tick)+tick {
 			t.Errorf("trips %d: running after %v", trips, d.at)
 		}
+	}
+}
+
+// checkHandshakeDone checks a node's events and state after a handshake of want round
+// trips (trips asked for).
+func checkHandshakeDone(t *testing.T, nd *node, trips, want int) {
+	t.Helper()
+	var progress []int
+	for _, e := range nd.events {
+		if e.Kind == EventSynchronizing {
+			progress = append(progress, e.Progress)
+			if e.Total != want || e.Player != 1-nd.player {
+				t.Errorf("trips %d: player %d: %v, want total %d with player %d", trips, nd.player, e, want, 1-nd.player)
+			}
+		}
+	}
+	if len(progress) != want || progress[0] != 1 || progress[len(progress)-1] != want {
+		t.Errorf("trips %d: player %d: progress %v, want 1..%d", trips, nd.player, progress, want)
+	}
+	if nd.count(EventRunning) != 1 || nd.events[len(nd.events)-1].Kind != EventRunning {
+		t.Errorf("trips %d: player %d: events %v, want running last", trips, nd.player, nd.events)
+	}
+	if nd.s.State() != StateRunning {
+		t.Errorf("player %d state %v", nd.player, nd.s.State())
+	}
+	// Player 0's seed is the game's, and the running event carries it.
+	if seed, ok := nd.s.Seed(); !ok || seed != 1000 {
+		t.Errorf("player %d plays seed %d (%v), want player 0's 1000", nd.player, seed, ok)
+	}
+	if e, _ := nd.first(EventRunning); e.Seed != 1000 {
+		t.Errorf("player %d: running event with seed %d, want 1000", nd.player, e.Seed)
 	}
 }
 
@@ -388,6 +395,26 @@ func TestSessionHandshakeThreeAndFourPlayers(t *testing.T) {
 			t.Errorf("%d players: %d frames compared", n, c)
 		}
 		tn.noErrors()
+	}
+}
+
+// checkHandshakeFailed checks that player i's handshake failed with an error saying want,
+// once, and that the session stays ended.
+func checkHandshakeFailed(t *testing.T, tn *testNet, i int, want string) {
+	t.Helper()
+	nd := tn.nodes[i]
+	err := nd.s.Err()
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("player %d: %v, want %q", i, err, want)
+	}
+	if e, ok := nd.first(EventFailed); !ok || e.Err != err {
+		t.Errorf("player %d: failed event %v, want one with the session's error", i, e)
+	}
+	if nd.count(EventRunning) != 0 || nd.s.Running() {
+		t.Errorf("player %d ran", i)
+	}
+	if r, err := nd.s.Step(tn.now, nil); err != nil || r.Status != StatusEnded || !strings.Contains(nd.s.Err().Error(), want) {
+		t.Errorf("player %d: Step after the failure: %v %v (%v)", i, r.Status, err, nd.s.Err())
 	}
 }
 
@@ -479,22 +506,8 @@ func TestSessionHandshakeMismatch(t *testing.T) {
 				}
 			}
 			for i, want := range []string{tc.want0, tc.want1} {
-				if want == "" {
-					continue
-				}
-				nd := tn.nodes[i]
-				err := nd.s.Err()
-				if err == nil || !strings.Contains(err.Error(), want) {
-					t.Errorf("player %d: %v, want %q", i, err, want)
-				}
-				if e, ok := nd.first(EventFailed); !ok || e.Err != err {
-					t.Errorf("player %d: failed event %v, want one with the session's error", i, e)
-				}
-				if nd.count(EventRunning) != 0 || nd.s.Running() {
-					t.Errorf("player %d ran", i)
-				}
-				if r, err := nd.s.Step(tn.now, nil); err != nil || r.Status != StatusEnded || !strings.Contains(nd.s.Err().Error(), want) {
-					t.Errorf("player %d: Step after the failure: %v %v (%v)", i, r.Status, err, nd.s.Err())
+				if want != "" {
+					checkHandshakeFailed(t, tn, i, want)
 				}
 			}
 			if tc.want0 == "" {
@@ -561,6 +574,90 @@ func TestSessionCloseWhileSynchronizing(t *testing.T) {
 // TestSessionDropsBadDatagrams plays the same match twice, once with a stream of bad
 // datagrams thrown at player 0: each is dropped and counted under its reason, and the game
 // is the same frame for frame.
+// injectBadDatagrams hands player 0 one of each kind of bad datagram, made from player
+// 1's recent traffic, and adds to want the drops each must cause.
+func injectBadDatagrams(t *testing.T, tn *testNet, syncReply []byte, want *DropStats) {
+	t.Helper()
+	var recent, old []byte
+	for j := len(tn.sent) - 1; j >= 0; j-- {
+		p := tn.sent[j]
+		if p.src != 1 || msgType(p.data[1]&0x0f) != msgInput {
+			continue
+		}
+		if recent == nil {
+			recent = p.data
+		}
+		if p.sentAt < tn.now-90*tick {
+			old = p.data
+			break
+		}
+	}
+	clone := func(b []byte) []byte { return append([]byte(nil), b...) }
+	other := netip.AddrPortFrom(nodeAddr(1).Addr(), 9999)
+	stranger := netip.MustParseAddrPort("127.0.0.2:9001")
+	tn.inject(other, 0, recent) // another port on player 1's host
+	tn.inject(stranger, 0, recent)
+	want.Foreign += 2
+	wrongTag := clone(recent)
+	wrongTag[2] ^= 0x55
+	tn.inject(nodeAddr(1), 0, wrongTag) // a flipped byte, or a leftover session on player 1's address
+	// Cut short: the tag no longer verifies, wherever the cut is.
+	tn.inject(nodeAddr(1), 0, recent[:len(recent)-1])
+	tn.inject(nodeAddr(1), 0, append(clone(recent[:4]), 0x81))
+	tn.inject(nodeAddr(1), 0, recent[:3])
+	want.Unauthenticated += 4
+	tn.inject(nodeAddr(1), 0, []byte("GET / HTTP/1.1\r\n\r\n"))                       // garbage
+	tn.inject(nodeAddr(1), 0, []byte{wireMagic, 0x0b, recent[2], recent[3], 0, 0, 0}) // unknown type
+	tn.inject(nodeAddr(1), 0, []byte{wireMagic, 0x00, recent[2], recent[3]})          // type 0
+	want.Malformed += 3
+	// A handshake reply with a flipped bit, and one cut short: the CRC fails.
+	flipped := clone(syncReply)
+	flipped[9] ^= 0x04
+	tn.inject(nodeAddr(1), 0, flipped)
+	tn.inject(nodeAddr(1), 0, syncReply[:len(syncReply)-3])
+	want.Corrupt += 2
+	big := append(clone(recent), make([]byte, MaxDatagram+1-len(recent))...)
+	tn.inject(nodeAddr(1), 0, big) // oversized
+	want.Oversized++
+	tn.inject(nodeAddr(1), 0, old)       // a replay of an old input message
+	tn.inject(nodeAddr(1), 0, syncReply) // a replay of the handshake
+	want.Stale += 2
+	// Forged: an acknowledgement of inputs we never sent.
+	h, body, _ := testBody(recent)
+	var m inputMsg
+	if err := parseInput(body, h.flags, 3, &m); err != nil {
+		t.Fatal(err)
+	}
+	m.ack += 1000
+	tn.inject(nodeAddr(1), 0, sealAs(tn.nodes[0].s, 1, appendInput(nil, &m, 0)))
+	want.Malformed++
+	// (Inputs past a gap: TestSessionCountsForgedGapOnce.)
+	// Another protocol version's handshake from a stranger, mid-game: ignored.
+	v2 := clone(syncReply)
+	v2[4] = ProtocolVersion + 1
+	tn.inject(stranger, 0, recrc(v2))
+	want.WrongVersion++
+}
+
+// checkSameGame checks that two runs played frame for frame the same game.
+func checkSameGame(t *testing.T, clean, attacked *testNet) {
+	t.Helper()
+	for p := range clean.nodes {
+		a, b := clean.nodes[p], attacked.nodes[p]
+		if a.s.Frame() != b.s.Frame() || len(a.sums) != len(b.sums) {
+			t.Fatalf("player %d: frame %d with %d checksums, attacked %d with %d", p, a.s.Frame(), len(a.sums), b.s.Frame(), len(b.sums))
+		}
+		for f, sum := range a.sums {
+			if b.sums[f] != sum {
+				t.Errorf("player %d frame %d: %016x attacked, %016x not", p, f, b.sums[f], sum)
+			}
+		}
+		if a.g.(*toyGame).checksum() != b.g.(*toyGame).checksum() {
+			t.Errorf("player %d: the attack changed the game", p)
+		}
+	}
+}
+
 func TestSessionDropsBadDatagrams(t *testing.T) {
 	play := func(attack bool) (*testNet, DropStats) {
 		tn := newNet(t, 2, 0, nil)
@@ -578,65 +675,7 @@ func TestSessionDropsBadDatagrams(t *testing.T) {
 		var want DropStats
 		for i := range 300 {
 			if attack && i%10 == 0 {
-				var recent, old []byte
-				for j := len(tn.sent) - 1; j >= 0; j-- {
-					p := tn.sent[j]
-					if p.src != 1 || msgType(p.data[1]&0x0f) != msgInput {
-						continue
-					}
-					if recent == nil {
-						recent = p.data
-					}
-					if p.sentAt < tn.now-90*tick {
-						old = p.data
-						break
-					}
-				}
-				clone := func(b []byte) []byte { return append([]byte(nil), b...) }
-				other := netip.AddrPortFrom(nodeAddr(1).Addr(), 9999)
-				stranger := netip.MustParseAddrPort("127.0.0.2:9001")
-				tn.inject(other, 0, recent) // another port on player 1's host
-				tn.inject(stranger, 0, recent)
-				want.Foreign += 2
-				wrongTag := clone(recent)
-				wrongTag[2] ^= 0x55
-				tn.inject(nodeAddr(1), 0, wrongTag) // a flipped byte, or a leftover session on player 1's address
-				// Cut short: the tag no longer verifies, wherever the cut is.
-				tn.inject(nodeAddr(1), 0, recent[:len(recent)-1])
-				tn.inject(nodeAddr(1), 0, append(clone(recent[:4]), 0x81))
-				tn.inject(nodeAddr(1), 0, recent[:3])
-				want.Unauthenticated += 4
-				tn.inject(nodeAddr(1), 0, []byte("GET / HTTP/1.1\r\n\r\n"))                       // garbage
-				tn.inject(nodeAddr(1), 0, []byte{wireMagic, 0x0b, recent[2], recent[3], 0, 0, 0}) // unknown type
-				tn.inject(nodeAddr(1), 0, []byte{wireMagic, 0x00, recent[2], recent[3]})          // type 0
-				want.Malformed += 3
-				// A handshake reply with a flipped bit, and one cut short: the CRC fails.
-				flipped := clone(syncReply)
-				flipped[9] ^= 0x04
-				tn.inject(nodeAddr(1), 0, flipped)
-				tn.inject(nodeAddr(1), 0, syncReply[:len(syncReply)-3])
-				want.Corrupt += 2
-				big := append(clone(recent), make([]byte, MaxDatagram+1-len(recent))...)
-				tn.inject(nodeAddr(1), 0, big) // oversized
-				want.Oversized++
-				tn.inject(nodeAddr(1), 0, old)       // a replay of an old input message
-				tn.inject(nodeAddr(1), 0, syncReply) // a replay of the handshake
-				want.Stale += 2
-				// Forged: an acknowledgement of inputs we never sent.
-				h, body, _ := testBody(recent)
-				var m inputMsg
-				if err := parseInput(body, h.flags, 3, &m); err != nil {
-					t.Fatal(err)
-				}
-				m.ack += 1000
-				tn.inject(nodeAddr(1), 0, sealAs(tn.nodes[0].s, 1, appendInput(nil, &m, 0)))
-				want.Malformed++
-				// (Inputs past a gap: TestSessionCountsForgedGapOnce.)
-				// Another protocol version's handshake from a stranger, mid-game: ignored.
-				v2 := clone(syncReply)
-				v2[4] = ProtocolVersion + 1
-				tn.inject(stranger, 0, recrc(v2))
-				want.WrongVersion++
+				injectBadDatagrams(t, tn, syncReply, &want)
 			}
 			tn.step()
 		}
@@ -678,20 +717,7 @@ func TestSessionDropsBadDatagrams(t *testing.T) {
 		t.Errorf("%d frames compared", c)
 	}
 	// Frame for frame the same game as without the attack.
-	for p := range clean.nodes {
-		a, b := clean.nodes[p], attacked.nodes[p]
-		if a.s.Frame() != b.s.Frame() || len(a.sums) != len(b.sums) {
-			t.Fatalf("player %d: frame %d with %d checksums, attacked %d with %d", p, a.s.Frame(), len(a.sums), b.s.Frame(), len(b.sums))
-		}
-		for f, sum := range a.sums {
-			if b.sums[f] != sum {
-				t.Errorf("player %d frame %d: %016x attacked, %016x not", p, f, b.sums[f], sum)
-			}
-		}
-		if a.g.(*toyGame).checksum() != b.g.(*toyGame).checksum() {
-			t.Errorf("player %d: the attack changed the game", p)
-		}
-	}
+	checkSameGame(t, clean, attacked)
 }
 
 // TestSessionCountsForgedGapOnce: an input message whose inputs start past a gap (forged or
@@ -758,76 +784,141 @@ func TestSessionTimeouts(t *testing.T) {
 				return tn.now > cut+tc.silence+time.Second || (tn.nodes[0].count(EventDisconnected) > 0 && tn.nodes[1].count(EventDisconnected) > 0)
 			})
 			// The last datagram before the cut arrives one latency later; silence counts from then.
-			slack := tn.latency + 2*tick
+			w := timeoutWant{cut: cut, silence: tc.silence, it: it, dt: dt, slack: tn.latency + 2*tick}
 			for _, nd := range tn.nodes {
-				var kinds []EventKind
-				for _, e := range nd.events {
-					if e.at >= cut && e.Kind != EventTimeSyncWait {
-						kinds = append(kinds, e.Kind)
-					}
-				}
-				ev, ok := nd.first(EventInterrupted)
-				switch {
-				case !ok && it < dt:
-					t.Errorf("player %d: no interruption: %v", nd.player, kinds)
-				case ok && (ev.at < cut+it-tick || ev.at > cut+it+slack):
-					t.Errorf("player %d: interrupted at %v, want %v after %v", nd.player, ev.at, it, cut)
-				case ok && (ev.Timeout > dt-it+tick || ev.Timeout < dt-it-slack):
-					t.Errorf("player %d: interrupted with %v left, want about %v", nd.player, ev.Timeout, dt-it)
-				case ok && ev.Player != 1-nd.player:
-					t.Errorf("player %d: interrupted by player %d", nd.player, ev.Player)
-				}
-				if tc.silence < dt {
-					if want := []EventKind{EventInterrupted, EventResumed}; len(kinds) != 2 || kinds[0] != want[0] || kinds[1] != want[1] {
-						t.Errorf("player %d: events %v after the cut, want %v", nd.player, kinds, want)
-					}
-					if e, _ := nd.first(EventResumed); e.at < cut+tc.silence || e.at > cut+tc.silence+slack {
-						t.Errorf("player %d: resumed at %v, link back at %v", nd.player, e.at, cut+tc.silence)
-					}
-					if st := nd.s.Stats(nil); st.Peers[0].Interrupted || st.Peers[0].State != PeerRunning {
-						t.Errorf("player %d: peer stats %+v after resuming", nd.player, st.Peers[0])
-					}
-					continue
-				}
-				ev, ok = nd.first(EventDisconnected)
-				if !ok {
-					t.Fatalf("player %d: no disconnect: %v", nd.player, kinds)
-				}
-				if ev.at < cut+dt-tick || ev.at > cut+dt+slack {
-					t.Errorf("player %d: disconnected at %v, want %v after %v", nd.player, ev.at, dt, cut)
-				}
-				if ev.Frame != nd.s.EndFrame() || ev.Frame < 100 {
-					t.Errorf("player %d: disconnected at frame %d, EndFrame %d", nd.player, ev.Frame, nd.s.EndFrame())
-				}
-				if st := nd.s.Stats(nil); st.Peers[0].State != PeerGone {
-					t.Errorf("player %d: peer state %q", nd.player, st.Peers[0].State)
-				}
+				w.checkNode(t, nd)
 			}
 			if tc.silence >= dt {
-				// Alone now, each plays on without waiting for anyone.
-				before := [2]Frame{tn.nodes[0].s.Frame(), tn.nodes[1].s.Frame()}
-				stalls := [2]int{tn.nodes[0].stalls, tn.nodes[1].stalls}
-				tn.steps(120)
-				for i, nd := range tn.nodes {
-					if got := nd.s.Frame() - before[i]; got != 120 || nd.stalls != stalls[i] {
-						t.Errorf("player %d advanced %d frames in 120 ticks (%d stalls) after the disconnect", i, got, nd.stalls-stalls[i])
-					}
-					if c := nd.s.ConfirmedFrame(); c != nd.s.Frame() {
-						t.Errorf("player %d: confirmed %d of %d after the disconnect", i, c, nd.s.Frame())
-					}
-					// Nothing is sent to a peer that is gone.
-					for _, p := range tn.sent {
-						if p.src == i && p.sentAt > cut+dt+slack {
-							t.Fatalf("player %d still sends to the dropped peer at %v", i, p.sentAt)
-						}
-					}
-				}
+				w.checkAlone(t, tn)
 			}
 			if c := tn.compareSums(); c < 100 {
 				t.Errorf("%d frames compared", c)
 			}
 			tn.noErrors()
 		})
+	}
+}
+
+// timeoutWant is what TestSessionTimeouts expects after the link is cut at cut for silence:
+// an interruption after it, and a disconnect after dt (once silence reaches it).
+type timeoutWant struct {
+	cut, silence, it, dt, slack time.Duration
+}
+
+// checkNode checks one node's events and peer stats after the cut.
+func (w timeoutWant) checkNode(t *testing.T, nd *node) {
+	t.Helper()
+	cut, dt, slack := w.cut, w.dt, w.slack
+	var kinds []EventKind
+	for _, e := range nd.events {
+		if e.at >= cut && e.Kind != EventTimeSyncWait {
+			kinds = append(kinds, e.Kind)
+		}
+	}
+	w.checkInterrupted(t, nd, kinds)
+	if w.silence < dt {
+		w.checkResumed(t, nd, kinds)
+		return
+	}
+	ev, ok := nd.first(EventDisconnected)
+	if !ok {
+		t.Fatalf("player %d: no disconnect: %v", nd.player, kinds)
+	}
+	if ev.at < cut+dt-tick || ev.at > cut+dt+slack {
+		t.Errorf("player %d: disconnected at %v, want %v after %v", nd.player, ev.at, dt, cut)
+	}
+	if ev.Frame != nd.s.EndFrame() || ev.Frame < 100 {
+		t.Errorf("player %d: disconnected at frame %d, EndFrame %d", nd.player, ev.Frame, nd.s.EndFrame())
+	}
+	if st := nd.s.Stats(nil); st.Peers[0].State != PeerGone {
+		t.Errorf("player %d: peer state %q", nd.player, st.Peers[0].State)
+	}
+}
+
+// checkInterrupted checks a node's interruption after the cut.
+func (w timeoutWant) checkInterrupted(t *testing.T, nd *node, kinds []EventKind) {
+	t.Helper()
+	cut, it, dt, slack := w.cut, w.it, w.dt, w.slack
+	ev, ok := nd.first(EventInterrupted)
+	switch {
+	case !ok && it < dt:
+		t.Errorf("player %d: no interruption: %v", nd.player, kinds)
+	case ok && (ev.at < cut+it-tick || ev.at > cut+it+slack):
+		t.Errorf("player %d: interrupted at %v, want %v after %v", nd.player, ev.at, it, cut)
+	case ok && (ev.Timeout > dt-it+tick || ev.Timeout < dt-it-slack):
+		t.Errorf("player %d: interrupted with %v left, want about %v", nd.player, ev.Timeout, dt-it)
+	case ok && ev.Player != 1-nd.player:
+		t.Errorf("player %d: interrupted by player %d", nd.player, ev.Player)
+	}
+}
+
+// checkResumed checks a node whose link came back before the disconnect timeout.
+func (w timeoutWant) checkResumed(t *testing.T, nd *node, kinds []EventKind) {
+	t.Helper()
+	if want := []EventKind{EventInterrupted, EventResumed}; len(kinds) != 2 || kinds[0] != want[0] || kinds[1] != want[1] {
+		t.Errorf("player %d: events %v after the cut, want %v", nd.player, kinds, want)
+	}
+	if e, _ := nd.first(EventResumed); e.at < w.cut+w.silence || e.at > w.cut+w.silence+w.slack {
+		t.Errorf("player %d: resumed at %v, link back at %v", nd.player, e.at, w.cut+w.silence)
+	}
+	if st := nd.s.Stats(nil); st.Peers[0].Interrupted || st.Peers[0].State != PeerRunning {
+		t.Errorf("player %d: peer stats %+v after resuming", nd.player, st.Peers[0])
+	}
+}
+
+// checkAlone checks that, alone after the disconnect, each plays on without waiting for
+// anyone and sends nothing to the dropped peer.
+func (w timeoutWant) checkAlone(t *testing.T, tn *testNet) {
+	t.Helper()
+	before := [2]Frame{tn.nodes[0].s.Frame(), tn.nodes[1].s.Frame()}
+	stalls := [2]int{tn.nodes[0].stalls, tn.nodes[1].stalls}
+	tn.steps(120)
+	for i, nd := range tn.nodes {
+		if got := nd.s.Frame() - before[i]; got != 120 || nd.stalls != stalls[i] {
+			t.Errorf("player %d advanced %d frames in 120 ticks (%d stalls) after the disconnect", i, got, nd.stalls-stalls[i])
+		}
+		if c := nd.s.ConfirmedFrame(); c != nd.s.Frame() {
+			t.Errorf("player %d: confirmed %d of %d after the disconnect", i, c, nd.s.Frame())
+		}
+		// Nothing is sent to a peer that is gone.
+		for _, p := range tn.sent {
+			if p.src == i && p.sentAt > w.cut+w.dt+w.slack {
+				t.Fatalf("player %d still sends to the dropped peer at %v", i, p.sentAt)
+			}
+		}
+	}
+}
+
+// closeAndSayGoodbye closes nd's session and sends its goodbyes, which must carry frame end
+// to player 0.
+func closeAndSayGoodbye(t *testing.T, tn *testNet, nd *node, end Frame) {
+	t.Helper()
+	bye := nd.s.Close(tn.now)
+	if len(bye) != 2 {
+		t.Errorf("%d goodbye datagrams, want 2 (one may be lost)", len(bye))
+	}
+	for _, d := range bye {
+		h, body, err := testBody(d.Data)
+		r := reader{b: body}
+		if err != nil || h.typ != msgBye || Frame(r.uvarint(maxFrameOnWire)) != end || d.To != nodeAddr(0) {
+			t.Errorf("goodbye %x to %v, want one carrying frame %d to player 0", d.Data, d.To, end)
+		}
+		tn.send(nd, d)
+	}
+}
+
+// checkPeerLeftAt checks that nd saw player 1 leave, once, at frame end.
+func checkPeerLeftAt(t *testing.T, nd *node, end Frame) {
+	t.Helper()
+	e, _ := nd.first(EventPeerLeft)
+	if e.Player != 1 || e.Frame != end {
+		t.Errorf("peer left event %+v, want player 1 at frame %d", e.Event, end)
+	}
+	if nd.count(EventPeerLeft) != 1 || nd.count(EventDisconnected) != 0 {
+		t.Errorf("player 0 events %v", nd.events)
+	}
+	if nd.s.EndFrame() != end {
+		t.Errorf("player 0's EndFrame %d, want %d", nd.s.EndFrame(), end)
 	}
 }
 
@@ -853,18 +944,7 @@ func TestSessionCloseSaysGoodbye(t *testing.T) {
 	if n1.s.Frame() != end {
 		t.Fatalf("player 1 at frame %d, end %d", n1.s.Frame(), end)
 	}
-	bye := n1.s.Close(tn.now)
-	if len(bye) != 2 {
-		t.Errorf("%d goodbye datagrams, want 2 (one may be lost)", len(bye))
-	}
-	for _, d := range bye {
-		h, body, err := testBody(d.Data)
-		r := reader{b: body}
-		if err != nil || h.typ != msgBye || Frame(r.uvarint(maxFrameOnWire)) != end || d.To != nodeAddr(0) {
-			t.Errorf("goodbye %x to %v, want one carrying frame %d to player 0", d.Data, d.To, end)
-		}
-		tn.send(n1, d)
-	}
+	closeAndSayGoodbye(t, tn, n1, end)
 	n1.record()
 	n1.stopped = true
 	if n1.s.State() != StateClosed || n1.s.Running() {
@@ -875,16 +955,7 @@ func TestSessionCloseSaysGoodbye(t *testing.T) {
 	}
 	tn.until(time.Second, "player 0 sees player 1 leave", func() bool { return n0.count(EventPeerLeft) > 0 })
 	tn.steps(30)
-	e, _ := n0.first(EventPeerLeft)
-	if e.Player != 1 || e.Frame != end {
-		t.Errorf("peer left event %+v, want player 1 at frame %d", e.Event, end)
-	}
-	if n0.count(EventPeerLeft) != 1 || n0.count(EventDisconnected) != 0 {
-		t.Errorf("player 0 events %v", n0.events)
-	}
-	if n0.s.EndFrame() != end {
-		t.Errorf("player 0's EndFrame %d, want %d", n0.s.EndFrame(), end)
-	}
+	checkPeerLeftAt(t, n0, end)
 	// Both agree on the last frame's state.
 	s0, ok0 := n0.sums[end]
 	s1, ok1 := n1.sums[end]
@@ -1009,6 +1080,26 @@ func TestSessionTimeSync(t *testing.T) {
 
 // --- errors ----------------------------------------------------------------------------
 
+// checkCatchUp lets player 1 be heard again after player 0 stalled at frame: player 0
+// catches up, and rolls back no deeper than the window.
+func checkCatchUp(t *testing.T, tn *testNet, cfg Config, frame Frame) {
+	t.Helper()
+	n0, s := tn.nodes[0], tn.nodes[0].s
+	tn.filter = nil
+	stalls := n0.stalls
+	tn.steps(120)
+	if n0.stalls-stalls > 2*cfg.MaxPrediction {
+		t.Errorf("maxpred %d: %d more stalls after player 1 came back", cfg.MaxPrediction, n0.stalls-stalls)
+	}
+	st := s.Stats(nil)
+	if st.MaxRollbackDepth > cfg.MaxPrediction || st.MaxRollbackDepth < 1 {
+		t.Errorf("maxpred %d: deepest rollback %d", cfg.MaxPrediction, st.MaxRollbackDepth)
+	}
+	if s.Frame() < frame+100 {
+		t.Errorf("maxpred %d: player 0 at frame %d, stuck since %d", cfg.MaxPrediction, s.Frame(), frame)
+	}
+}
+
 func TestSessionInputErrors(t *testing.T) {
 	for _, maxPred := range []int{0, 3} {
 		cfg := Config{MaxPrediction: maxPred}
@@ -1062,20 +1153,7 @@ func TestSessionInputErrors(t *testing.T) {
 		if s.Frame() != frame || s.LastLocalFrame() != frame-1 {
 			t.Errorf("a refused input was kept")
 		}
-		// Player 1 is heard again: player 0 catches up, rolls back no deeper than the window.
-		tn.filter = nil
-		stalls = n0.stalls
-		tn.steps(120)
-		if n0.stalls-stalls > 2*cfg.MaxPrediction {
-			t.Errorf("maxpred %d: %d more stalls after player 1 came back", cfg.MaxPrediction, n0.stalls-stalls)
-		}
-		st := s.Stats(nil)
-		if st.MaxRollbackDepth > cfg.MaxPrediction || st.MaxRollbackDepth < 1 {
-			t.Errorf("maxpred %d: deepest rollback %d", cfg.MaxPrediction, st.MaxRollbackDepth)
-		}
-		if s.Frame() < frame+100 {
-			t.Errorf("maxpred %d: player 0 at frame %d, stuck since %d", cfg.MaxPrediction, s.Frame(), frame)
-		}
+		checkCatchUp(t, tn, cfg, frame)
 		if c := tn.compareSums(); c < 100 {
 			t.Errorf("%d frames compared", c)
 		}
@@ -1140,40 +1218,56 @@ func TestSessionStats(t *testing.T) {
 		tn.until(2*time.Second, "handshake", tn.running)
 		tn.steps(300)
 		for _, nd := range tn.nodes {
-			st := nd.s.Stats(make([]PeerStats, 0, 4))
-			if len(st.Peers) != 1 {
-				t.Fatalf("%d peer stats", len(st.Peers))
-			}
-			ps := st.Peers[0]
-			// The datagrams wait for the next tick, up to one more tick each way.
-			rtt, lo, hi := ps.RTT, 2*latency, 2*latency+2*tick
-			t.Logf("latency %v: player %d: %+v", latency, nd.player, st)
-			if rtt < lo-time.Millisecond || rtt > hi+time.Millisecond {
-				t.Errorf("latency %v: player %d: RTT %v, want %v..%v", latency, nd.player, rtt, lo, hi)
-			}
-			switch {
-			case st.State != StateRunning || ps.State != PeerRunning || ps.Player != 1-nd.player || ps.Interrupted:
-				t.Errorf("states %+v", st)
-			case st.Frame != nd.s.Frame() || st.ConfirmedFrame != nd.s.ConfirmedFrame() || st.Frame < 290:
-				t.Errorf("frames %d, %d", st.Frame, st.ConfirmedFrame)
-			case st.Frame-st.ConfirmedFrame > Frame(latency/tick)+3:
-				t.Errorf("confirmed %d, %d behind frame %d", st.ConfirmedFrame, st.Frame-st.ConfirmedFrame, st.Frame)
-			case st.Rollbacks < 10 || st.RollbackFrames < st.Rollbacks || st.MaxRollbackDepth < 1 || st.MaxRollbackDepth > 8:
-				t.Errorf("rollbacks %d (%d frames), deepest %d", st.Rollbacks, st.RollbackFrames, st.MaxRollbackDepth)
-			case ps.PacketsIn < 290 || ps.PacketsOut < 290 || ps.BytesIn < 10*ps.PacketsIn || ps.BytesOut < 10*ps.PacketsOut:
-				t.Errorf("traffic in %d/%d B, out %d/%d B", ps.PacketsIn, ps.BytesIn, ps.PacketsOut, ps.BytesOut)
-			case ps.PacketsInPerSec < 50 || ps.PacketsOutPerSec < 50 || ps.BytesInPerSec < 500 || ps.BytesOutPerSec < 500:
-				t.Errorf("rates in %d/s %d B/s, out %d/s %d B/s", ps.PacketsInPerSec, ps.BytesInPerSec, ps.PacketsOutPerSec, ps.BytesOutPerSec)
-			case ps.SendQueue < 0 || ps.SendQueue > int(2*latency/tick)+5:
-				t.Errorf("send queue %d", ps.SendQueue)
-			case ps.LocalAdvantage < -3 || ps.LocalAdvantage > 3 || ps.RemoteAdvantage < -3 || ps.RemoteAdvantage > 3:
-				t.Errorf("advantages %d, %d", ps.LocalAdvantage, ps.RemoteAdvantage)
-			case st.Dropped.Total() != st.Dropped.Stale:
-				t.Errorf("dropped %+v on a clean link", st.Dropped)
-			}
+			checkStats(t, latency, nd)
 		}
 		tn.compareSums()
 		tn.noErrors()
+	}
+}
+
+// checkStats checks one node's Stats after 300 frames over a link of the given latency.
+func checkStats(t *testing.T, latency time.Duration, nd *node) {
+	t.Helper()
+	st := nd.s.Stats(make([]PeerStats, 0, 4))
+	if len(st.Peers) != 1 {
+		t.Fatalf("%d peer stats", len(st.Peers))
+	}
+	ps := st.Peers[0]
+	// The datagrams wait for the next tick, up to one more tick each way.
+	rtt, lo, hi := ps.RTT, 2*latency, 2*latency+2*tick
+	t.Logf("latency %v: player %d: %+v", latency, nd.player, st)
+	if rtt < lo-time.Millisecond || rtt > hi+time.Millisecond {
+		t.Errorf("latency %v: player %d: RTT %v, want %v..%v", latency, nd.player, rtt, lo, hi)
+	}
+	switch {
+	case st.State != StateRunning || ps.State != PeerRunning || ps.Player != 1-nd.player || ps.Interrupted:
+		t.Errorf("states %+v", st)
+	case st.Frame != nd.s.Frame() || st.ConfirmedFrame != nd.s.ConfirmedFrame() || st.Frame < 290:
+		t.Errorf("frames %d, %d", st.Frame, st.ConfirmedFrame)
+	case st.Frame-st.ConfirmedFrame > Frame(latency/tick)+3:
+		t.Errorf("confirmed %d, %d behind frame %d", st.ConfirmedFrame, st.Frame-st.ConfirmedFrame, st.Frame)
+	case st.Rollbacks < 10 || st.RollbackFrames < st.Rollbacks || st.MaxRollbackDepth < 1 || st.MaxRollbackDepth > 8:
+		t.Errorf("rollbacks %d (%d frames), deepest %d", st.Rollbacks, st.RollbackFrames, st.MaxRollbackDepth)
+	default:
+		checkPeerStats(t, latency, st)
+	}
+}
+
+// checkPeerStats is checkStats' part on the peer's figures: traffic, queue, advantages.
+func checkPeerStats(t *testing.T, latency time.Duration, st Stats) {
+	t.Helper()
+	ps := st.Peers[0]
+	switch {
+	case ps.PacketsIn < 290 || ps.PacketsOut < 290 || ps.BytesIn < 10*ps.PacketsIn || ps.BytesOut < 10*ps.PacketsOut:
+		t.Errorf("traffic in %d/%d B, out %d/%d B", ps.PacketsIn, ps.BytesIn, ps.PacketsOut, ps.BytesOut)
+	case ps.PacketsInPerSec < 50 || ps.PacketsOutPerSec < 50 || ps.BytesInPerSec < 500 || ps.BytesOutPerSec < 500:
+		t.Errorf("rates in %d/s %d B/s, out %d/s %d B/s", ps.PacketsInPerSec, ps.BytesInPerSec, ps.PacketsOutPerSec, ps.BytesOutPerSec)
+	case ps.SendQueue < 0 || ps.SendQueue > int(2*latency/tick)+5:
+		t.Errorf("send queue %d", ps.SendQueue)
+	case ps.LocalAdvantage < -3 || ps.LocalAdvantage > 3 || ps.RemoteAdvantage < -3 || ps.RemoteAdvantage > 3:
+		t.Errorf("advantages %d, %d", ps.LocalAdvantage, ps.RemoteAdvantage)
+	case st.Dropped.Total() != st.Dropped.Stale:
+		t.Errorf("dropped %+v on a clean link", st.Dropped)
 	}
 }
 

@@ -35,9 +35,6 @@ import (
 	"time"
 )
 
-// MaxSpectators is the most spectators player 0 lets watch at once.
-const MaxSpectators = 8
-
 // watchTag stands for the spectator where a player number goes: in its handshake and in the
 // tags of what it sends.
 const watchTag = 0xff
@@ -398,82 +395,96 @@ func (sp *Spectator) Receive(from netip.AddrPort, data []byte, now time.Duration
 	}
 	switch h.typ {
 	case msgSyncReply, msgReject:
-		d, ok := checkCRC(data)
-		if !ok || sp.state != StateSynchronizing {
-			return
-		}
-		var m syncMsg
-		if parseSync(d, h, &m) != nil || m.version != ProtocolVersion {
-			if m.version != ProtocolVersion && m.version != 0 {
-				sp.fail(fmt.Errorf("player 0 runs protocol %d, we run %d", m.version, ProtocolVersion))
-			}
-			return
-		}
-		if h.typ == msgReject {
-			switch m.code {
-			case rejectWatch:
-				sp.fail(errors.New("player 0 takes no more spectators (no room for spectators)"))
-			case rejectResumed:
-				sp.fail(errors.New("the match was resumed after a player rejoined; spectators can watch a match only from its start, and this one no longer has it"))
-			case rejectSecret:
-				sp.fail(errors.New("the secrets differ: player 0 refused our handshake"))
-			default:
-				sp.fail(fmt.Errorf("player 0 refused the handshake: %v", m.code))
-			}
-			return
-		}
-		if !m.watch || m.player != 0 || m.nonce != sp.nonce || !hmac.Equal(sp.proof.tag(0, m.signed), m.proof) {
-			return
-		}
-		sp.mac = newMAC(matchKey(sp.root, m.session, sp.session))
-		sp.players, sp.inputSize, sp.game, sp.seed = int(m.players), int(m.inputSize), string(m.game), m.seed
-		if sp.players < 2 || sp.players > MaxPlayers || sp.inputSize < 1 || sp.inputSize > MaxInputSize {
-			sp.fail(fmt.Errorf("player 0 describes a match of %d players, %d-byte inputs", sp.players, sp.inputSize))
-			return
-		}
-		sp.roundTrips++
-		sp.nonce = uint32(sp.next()) | 1
-		sp.lastRecv = now
-		sp.emit(Event{Kind: EventSynchronizing, Player: 0, Progress: sp.roundTrips, Total: sp.cfg.SyncRoundTrips})
-		if sp.roundTrips >= sp.cfg.SyncRoundTrips {
-			sp.state = StateRunning
-			sp.decoded = make([]byte, sp.players*sp.inputSize)
-			sp.zero = make([]byte, sp.players*sp.inputSize)
-			sp.status = make([]InputStatus, sp.players)
-			for i := range sp.status {
-				sp.status[i] = InputConfirmed
-			}
-			sp.emit(Event{Kind: EventRunning, Player: -1, Seed: sp.seed})
-		} else {
-			sp.lastSyncSend = 0 // the next request at once
-		}
+		sp.receiveSync(h, data)
 	case msgWatch, msgBye:
-		if sp.mac == nil || sp.state != StateRunning {
-			return
-		}
-		body, ok := sp.mac.verify(0, data)
-		if !ok {
-			return
-		}
-		r := reader{b: body[2:]}
-		f := Frame(r.uvarint(maxFrameOnWire))
-		if r.err != nil {
-			return
-		}
-		if h.typ == msgBye {
-			if len(r.b) == 0 && !sp.ended {
-				sp.ended = true
-				e := Event{Kind: EventPeerLeft, Player: 0, Frame: f}
-				if h.flags&flagLegEnded != 0 {
-					e.Err = ErrLegEnded
-				}
-				sp.emit(e)
-			}
-			return
-		}
-		sp.lastRecv = now
-		sp.receiveRows(f, r.b)
+		sp.receiveWatch(h, data)
 	}
+}
+
+// receiveSync handles player 0's answer to our handshake.
+func (sp *Spectator) receiveSync(h header, data []byte) {
+	d, ok := checkCRC(data)
+	if !ok || sp.state != StateSynchronizing {
+		return
+	}
+	var m syncMsg
+	if parseSync(d, h, &m) != nil || m.version != ProtocolVersion {
+		if m.version != ProtocolVersion && m.version != 0 {
+			sp.fail(fmt.Errorf("player 0 runs protocol %d, we run %d", m.version, ProtocolVersion))
+		}
+		return
+	}
+	if h.typ == msgReject {
+		sp.fail(watchRejectError(m.code))
+		return
+	}
+	if !m.watch || m.player != 0 || m.nonce != sp.nonce || !hmac.Equal(sp.proof.tag(0, m.signed), m.proof) {
+		return
+	}
+	sp.mac = newMAC(matchKey(sp.root, m.session, sp.session))
+	sp.players, sp.inputSize, sp.game, sp.seed = int(m.players), int(m.inputSize), string(m.game), m.seed
+	if sp.players < 2 || sp.players > MaxPlayers || sp.inputSize < 1 || sp.inputSize > MaxInputSize {
+		sp.fail(fmt.Errorf("player 0 describes a match of %d players, %d-byte inputs", sp.players, sp.inputSize))
+		return
+	}
+	sp.roundTrips++
+	sp.nonce = uint32(sp.next()) | 1
+	sp.lastRecv = sp.now
+	sp.emit(Event{Kind: EventSynchronizing, Player: 0, Progress: sp.roundTrips, Total: sp.cfg.SyncRoundTrips})
+	if sp.roundTrips < sp.cfg.SyncRoundTrips {
+		sp.lastSyncSend = 0 // the next request at once
+		return
+	}
+	sp.state = StateRunning
+	sp.decoded = make([]byte, sp.players*sp.inputSize)
+	sp.zero = make([]byte, sp.players*sp.inputSize)
+	sp.status = make([]InputStatus, sp.players)
+	for i := range sp.status {
+		sp.status[i] = InputConfirmed
+	}
+	sp.emit(Event{Kind: EventRunning, Player: -1, Seed: sp.seed})
+}
+
+// watchRejectError words player 0's refusal of a spectator.
+func watchRejectError(code rejectCode) error {
+	switch code {
+	case rejectWatch:
+		return errors.New("player 0 takes no more spectators (no room for spectators)")
+	case rejectResumed:
+		return errors.New("the match was resumed after a player rejoined; spectators can watch a match only from its start, and this one no longer has it")
+	case rejectSecret:
+		return errors.New("the secrets differ: player 0 refused our handshake")
+	}
+	return fmt.Errorf("player 0 refused the handshake: %v", code)
+}
+
+// receiveWatch handles player 0's confirmed rows, or its goodbye.
+func (sp *Spectator) receiveWatch(h header, data []byte) {
+	if sp.mac == nil || sp.state != StateRunning {
+		return
+	}
+	body, ok := sp.mac.verify(0, data)
+	if !ok {
+		return
+	}
+	r := reader{b: body[2:]}
+	f := Frame(r.uvarint(maxFrameOnWire))
+	if r.err != nil {
+		return
+	}
+	if h.typ == msgBye {
+		if len(r.b) == 0 && !sp.ended {
+			sp.ended = true
+			e := Event{Kind: EventPeerLeft, Player: 0, Frame: f}
+			if h.flags&flagLegEnded != 0 {
+				e.Err = ErrLegEnded
+			}
+			sp.emit(e)
+		}
+		return
+	}
+	sp.lastRecv = sp.now
+	sp.receiveRows(f, r.b)
 }
 
 func (sp *Spectator) receiveRows(start Frame, enc []byte) {

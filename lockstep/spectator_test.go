@@ -152,6 +152,22 @@ func (w *watchNet) step(frames Frame) {
 // from frame 0) both run exactly the players' game, over a lossy link; a third one finds
 // no room; one that vanishes costs the players nothing; when player 0 closes, spectators
 // hear of it.
+// checkSpectatorsAgree checks that every spectator runs the match of players and holds
+// player 0's state at its frame.
+func (w *watchNet) checkSpectatorsAgree(t *testing.T, players int) {
+	t.Helper()
+	for i, sp := range w.specs {
+		g := w.sgames[i]
+		if !sp.Running() || sp.Players() != players || sp.InputSize() != 3 || sp.Seed() != 3 {
+			t.Fatalf("spectator %d: running %v, %d players, input size %d, seed %d", i, sp.Running(), sp.Players(), sp.InputSize(), sp.Seed())
+		}
+		f := sp.Frame()
+		if want, ok := w.sums[0][f]; !ok || g.checksum() != want {
+			t.Errorf("spectator %d at frame %d: checksum %016x, player 0's %016x (%v)", i, f, g.checksum(), want, ok)
+		}
+	}
+}
+
 func TestSpectators(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -169,16 +185,7 @@ func TestSpectators(t *testing.T) {
 				}
 				w.step(frames)
 			}
-			for i, sp := range w.specs {
-				g := w.sgames[i]
-				if !sp.Running() || sp.Players() != tc.players || sp.InputSize() != 3 || sp.Seed() != 3 {
-					t.Fatalf("spectator %d: running %v, %d players, input size %d, seed %d", i, sp.Running(), sp.Players(), sp.InputSize(), sp.Seed())
-				}
-				f := sp.Frame()
-				if want, ok := w.sums[0][f]; !ok || g.checksum() != want {
-					t.Errorf("spectator %d at frame %d: checksum %016x, player 0's %016x (%v)", i, f, g.checksum(), want, ok)
-				}
-			}
+			w.checkSpectatorsAgree(t, tc.players)
 			if n := w.sessions[0].Spectators(); n != 2 {
 				t.Errorf("player 0 counts %d spectators", n)
 			}

@@ -98,28 +98,32 @@ func (s *Session) Stats(peers []PeerStats) Stats {
 		if ep == nil {
 			continue
 		}
-		ep.rate.update(s.now, ep)
-		ps := PeerStats{
-			Player:           ep.player,
-			State:            peerState(ep.state),
-			RTT:              ep.rtt,
-			SendQueue:        int(max(0, q.known-ep.acked)),
-			LocalAdvantage:   s.localAdvantage(ep),
-			RemoteAdvantage:  ep.remoteAdvantage,
-			BytesIn:          ep.bytesIn,
-			BytesOut:         ep.bytesOut,
-			PacketsIn:        ep.packetsIn,
-			PacketsOut:       ep.packetsOut,
-			BytesInPerSec:    ep.rate.bpsIn,
-			BytesOutPerSec:   ep.rate.bpsOut,
-			PacketsInPerSec:  ep.rate.ppsIn,
-			PacketsOutPerSec: ep.rate.ppsOut,
-			Interrupted:      ep.interrupted,
-			SendEvery:        ep.congestion.backoff + 1,
-		}
-		st.Peers = append(st.Peers, ps)
+		st.Peers = append(st.Peers, ep.stats(s.now, q.known, s.localAdvantage(ep)))
 	}
 	return st
+}
+
+// stats describes the link: known is our last local frame, advantage ours over the peer.
+func (ep *endpoint) stats(now time.Duration, known Frame, advantage int) PeerStats {
+	ep.rate.update(now, ep)
+	return PeerStats{
+		Player:           ep.player,
+		State:            peerState(ep.state),
+		RTT:              ep.rtt,
+		SendQueue:        int(max(0, known-ep.acked)),
+		LocalAdvantage:   advantage,
+		RemoteAdvantage:  ep.remoteAdvantage,
+		BytesIn:          ep.bytesIn,
+		BytesOut:         ep.bytesOut,
+		PacketsIn:        ep.packetsIn,
+		PacketsOut:       ep.packetsOut,
+		BytesInPerSec:    ep.rate.bpsIn,
+		BytesOutPerSec:   ep.rate.bpsOut,
+		PacketsInPerSec:  ep.rate.ppsIn,
+		PacketsOutPerSec: ep.rate.ppsOut,
+		Interrupted:      ep.interrupted,
+		SendEvery:        ep.congestion.backoff + 1,
+	}
 }
 
 // rateWindow turns running totals into per-second rates, refreshed once a second.

@@ -59,10 +59,13 @@ func (s Status) String() string {
 	return fmt.Sprintf("Status(%d)", uint8(s))
 }
 
-// Stalled reports whether the session is running but could not advance this tick
-// (StatusWaiting, StatusSendQueueFull, StatusTimeSync): a HUD counts these.
+// Stalled reports whether the session is running but could not advance this tick for want
+// of the peers (StatusWaiting: their inputs; StatusSendQueueFull: their
+// acknowledgements). That is what "stall" means everywhere in p2pa (netplay's
+// Counters.Stalls too). A time-sync wait (StatusTimeSync) is not a stall: this peer chose
+// to skip a tick to let the others catch up, and a HUD counts it apart.
 func (s Status) Stalled() bool {
-	return s == StatusWaiting || s == StatusSendQueueFull || s == StatusTimeSync
+	return s == StatusWaiting || s == StatusSendQueueFull
 }
 
 // StepResult is what one Step returns: the status and the requests for the game. Requests

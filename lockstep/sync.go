@@ -18,7 +18,7 @@ type inputQueue struct {
 	// to rejoin (Config.Rejoin). Its frames after known run on a stand-in (its last input
 	// repeated), and a rejoin replaces them with its real inputs from known+1 on: so they
 	// are not confirmed (not reported, not recorded, not sent to spectators) until the
-	// runner gives up waiting (Session.GiveUpRejoins). A confirmed frame is never taken back.
+	// runner gives up waiting (Match.GiveUpRejoins). A confirmed frame is never taken back.
 	held bool
 	// shared is the last frame of this player's input that every other running peer has
 	// told us it holds (departure.go); the maximum frame when no third peer has to hold it

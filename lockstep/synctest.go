@@ -5,9 +5,6 @@ import (
 	"fmt"
 )
 
-// DefaultCheckDistance is how many frames a SyncTest rolls back every frame by default.
-const DefaultCheckDistance = 8
-
 // SyncTest checks a game's determinism without a network. Every frame it rolls back
 // checkDistance frames, re-simulates them with the same inputs, and compares each
 // re-simulated state's saved bytes with the first simulation of that frame (it hashes

@@ -63,10 +63,16 @@ func (w *advantageWindow) add(adv int, waiting bool) int {
 
 // localAdvantage is how many frames we are ahead of ep, by our estimate of its frame now.
 func (s *Session) localAdvantage(ep *endpoint) int {
+	return ep.advantage(s.sync.frame, s.now, s.cfg.FrameDuration)
+}
+
+// advantage is how many frames ours (frame) is ahead of the peer's, by the estimate of its
+// frame now from its latest quality report; 0 before any.
+func (ep *endpoint) advantage(frame Frame, now, frameDur time.Duration) int {
 	if !ep.haveReport {
 		return 0
 	}
-	return int(s.sync.frame - estimateFrame(ep.remoteFrame, s.now-ep.remoteFrameAt, ep.rtt, s.cfg.FrameDuration))
+	return int(frame - estimateFrame(ep.remoteFrame, now-ep.remoteFrameAt, ep.rtt, frameDur))
 }
 
 // estimateFrame is where a peer that reported being at frame reported, elapsed ago, is now:

@@ -16,9 +16,12 @@ package lockstep
 //
 // Commands (p, from, to are player numbers; times are in 60 Hz ticks):
 //
-//	new players=N [latency=T] [delay=D] [maxpred=M] [interval=C]
+//	new players=N [latency=T] [delay=D] [maxpred=M] [interval=C] [spectators=S] [pad=B] [rejoin]
 //	        N sessions over links of T ticks each way; player 0 learns the others'
-//	        addresses in the handshake. C is Config.ChecksumInterval.
+//	        addresses in the handshake. C is Config.ChecksumInterval; S spectators may
+//	        watch player 0; B bytes pad the game's saved state (a handover in several
+//	        chunks); rejoin sets Config.Rejoin. Each player's sessions are the legs of a
+//	        Match, and frames are the match's.
 //	input p=P value=V          player P's input byte from now on
 //	tick [n=K]                 K ticks: each player receives what is due, steps, sends;
 //	                           prints each player's frame, confirmed frame, statuses and
@@ -35,6 +38,13 @@ package lockstep
 //	events                     events since the last "events", per player
 //	checksums                  each player's checksum of the latest frame all confirmed
 //	stats                      state, frames, rollbacks and peer states per player
+//	leg p=P for=Q              P pauses for Q, who dropped, and opens the next leg of the
+//	                           match from its confirmed frame (Match.Pause, NextLeg, Open);
+//	                           the leg before is kept alive until the next one runs
+//	restart p=P                P's process starts again: a fresh session, which finds the
+//	                           match in progress and is handed its state
+//	watch                      a spectator of player 0 joins (s0, s1, …: ticks print its
+//	                           frame and the frames it holds)
 
 import (
 	"bufio"
@@ -162,6 +172,22 @@ func runTranscript(t *testing.T, file string) {
 type transcriptGame struct {
 	toyGame
 	skew bool
+	pad  int // bytes of padding after the toy state: a state handed over in several chunks
+}
+
+func (g *transcriptGame) SaveState(dst []byte) []byte {
+	dst = g.toyGame.SaveState(dst)
+	for i := range g.pad {
+		dst = append(dst, byte(i)) // not zeros: a chunk put in the wrong place shows
+	}
+	return dst
+}
+
+func (g *transcriptGame) LoadState(b []byte) error {
+	if len(b) != 16+g.pad {
+		return fmt.Errorf("transcript state: %d bytes, want %d", len(b), 16+g.pad)
+	}
+	return g.toyGame.LoadState(b[:16])
 }
 
 func (g *transcriptGame) AdvanceFrame(inputs []byte) {
@@ -186,10 +212,14 @@ const (
 )
 
 type transcriptPeer struct {
-	s       *Session
+	s       *Session // the current leg: m.Session()
+	m       *Match
+	cfg     Config
+	addrs   []netip.AddrPort
 	g       transcriptGame
 	input   byte
 	stopped bool // steps with no input: only folds in late remote inputs
+	joined  bool // the first leg's start was looked at (noteLeg)
 	gone    bool
 	events  []string
 	status  []string // statuses of the ticks of the current "tick" command, run-length coded
@@ -197,9 +227,21 @@ type transcriptPeer struct {
 	maxBack int
 }
 
+// transcriptSpectator is a spectator of player 0 in a transcript.
+type transcriptSpectator struct {
+	sp     *Spectator
+	g      toyGame
+	sent   []string
+	events []string
+}
+
+// spectatorIndex is where spectators start among the transcript's addresses (h.addr).
+const spectatorIndex = 100
+
 type transcript struct {
 	t       *testing.T
 	peers   []*transcriptPeer
+	specs   []*transcriptSpectator
 	latency int
 	now     int // ticks
 	wire    []wireMsg
@@ -214,6 +256,11 @@ func (h *transcript) player(a netip.AddrPort) int {
 	for p := range h.peers {
 		if h.addr(p) == a {
 			return p
+		}
+	}
+	for i := range h.specs {
+		if h.addr(spectatorIndex+i) == a {
+			return spectatorIndex + i
 		}
 	}
 	return -1
@@ -257,81 +304,124 @@ func (h *transcript) run(line string) (string, error) {
 	}
 	switch cmd {
 	case "new":
-		return h.newSessions(a)
-	case "input":
-		v, err := a.int("value", 0)
-		if err != nil {
-			return "", err
-		}
-		h.peers[p].input = byte(v)
-		return "", nil
-	case "tick":
-		n, err := a.int("n", 1)
-		if err != nil {
-			return "", err
-		}
-		return h.tick(n), nil
+		return h.newSessions(a, flags)
+	case "input", "tick", "delay":
+		return h.runNumeric(cmd, p, a)
 	case "link":
-		from, err1 := a.int("from", -1)
-		to, err2 := a.int("to", -1)
-		if err1 != nil || err2 != nil || from < 0 || to < 0 {
-			return "", fmt.Errorf("link needs from= and to=")
-		}
-		switch {
-		case flags["up"]:
-			h.links[[2]int{from, to}] = linkUp
-		case flags["down"]:
-			h.links[[2]int{from, to}] = linkDown
-		case flags["hold"]:
-			h.links[[2]int{from, to}] = linkHold
-		default:
-			return "", fmt.Errorf("link: up, down or hold?")
-		}
-		return "", nil
+		return "", h.link(a, flags)
 	case "deliver", "drop":
 		from, _ := a.int("from", -1)
 		to, _ := a.int("to", -1)
 		return h.deliverOrDrop(cmd == "deliver", from, to), nil
-	case "stop":
-		h.peers[p].stopped = true
-		return "", nil
-	case "vanish":
-		h.peers[p].gone = true
-		return "", nil
-	case "close":
-		pr := h.peers[p]
-		for _, d := range pr.s.Close(h.clock()) {
-			h.send(p, d)
-		}
-		pr.gone = true
-		return fmt.Sprintf("p%d: %v", p, pr.s.State()), nil
-	case "delay":
-		d, err := a.int("frames", 0)
-		if err != nil {
-			return "", err
-		}
-		return "", h.peers[p].s.SetInputDelay(d)
-	case "skew":
-		h.peers[p].g.skew = true
-		return "", nil
+	case "stop", "vanish", "close", "skew":
+		return h.runPeer(cmd, p), nil
 	case "events":
-		var out []string
-		for i, pr := range h.peers {
-			for _, e := range pr.events {
-				out = append(out, fmt.Sprintf("p%d: %s", i, e))
-			}
-			pr.events = pr.events[:0]
-		}
-		return strings.Join(out, "\n"), nil
+		return h.events(), nil
 	case "checksums":
 		return h.checksums(), nil
 	case "stats":
 		return h.stats(), nil
+	case "leg", "restart", "watch":
+		return h.runLegs(cmd, p, a)
 	}
 	return "", fmt.Errorf("unknown command %q", cmd)
 }
 
-func (h *transcript) newSessions(a args) (string, error) {
+// runLegs runs the commands of rejoins and spectators: leg, restart, watch.
+func (h *transcript) runLegs(cmd string, p int, a args) (string, error) {
+	switch cmd {
+	case "leg":
+		q, err := a.int("for", -1)
+		if err != nil || q < 0 || q >= len(h.peers) || p < 0 {
+			return "", fmt.Errorf("leg needs p= and for=")
+		}
+		return h.leg(p, q)
+	case "restart":
+		if p < 0 {
+			return "", fmt.Errorf("restart needs p=")
+		}
+		return h.restart(p)
+	}
+	return h.watch()
+}
+
+// runPeer runs the commands on one peer: stop, vanish, close, skew.
+func (h *transcript) runPeer(cmd string, p int) string {
+	pr := h.peers[p]
+	switch cmd {
+	case "stop":
+		pr.stopped = true
+	case "vanish":
+		pr.gone = true
+	case "close":
+		for _, d := range pr.s.Close(h.clock()) {
+			h.send(p, d)
+		}
+		pr.gone = true
+		return fmt.Sprintf("p%d: %v", p, pr.s.State())
+	case "skew":
+		pr.g.skew = true
+	}
+	return ""
+}
+
+// runNumeric runs the commands that take one number: input value=, tick n=, delay frames=.
+func (h *transcript) runNumeric(cmd string, p int, a args) (string, error) {
+	key, def := map[string]string{"input": "value", "tick": "n", "delay": "frames"}[cmd], map[string]int{"tick": 1}[cmd]
+	v, err := a.int(key, def)
+	if err != nil {
+		return "", err
+	}
+	switch cmd {
+	case "input":
+		h.peers[p].input = byte(v)
+	case "tick":
+		return h.tick(v), nil
+	case "delay":
+		return "", h.peers[p].s.SetInputDelay(v)
+	}
+	return "", nil
+}
+
+// link sets the link from= to= up, down or on hold.
+func (h *transcript) link(a args, flags map[string]bool) error {
+	from, err1 := a.int("from", -1)
+	to, err2 := a.int("to", -1)
+	if err1 != nil || err2 != nil || from < 0 || to < 0 {
+		return fmt.Errorf("link needs from= and to=")
+	}
+	switch {
+	case flags["up"]:
+		h.links[[2]int{from, to}] = linkUp
+	case flags["down"]:
+		h.links[[2]int{from, to}] = linkDown
+	case flags["hold"]:
+		h.links[[2]int{from, to}] = linkHold
+	default:
+		return fmt.Errorf("link: up, down or hold?")
+	}
+	return nil
+}
+
+// events prints and forgets every peer's events so far.
+func (h *transcript) events() string {
+	var out []string
+	for i, pr := range h.peers {
+		for _, e := range pr.events {
+			out = append(out, fmt.Sprintf("p%d: %s", i, e))
+		}
+		pr.events = pr.events[:0]
+	}
+	for i, ts := range h.specs {
+		for _, e := range ts.events {
+			out = append(out, fmt.Sprintf("s%d: %s", i, e))
+		}
+		ts.events = ts.events[:0]
+	}
+	return strings.Join(out, "\n")
+}
+
+func (h *transcript) newSessions(a args, flags map[string]bool) (string, error) {
 	n, err := a.int("players", 2)
 	if err != nil {
 		return "", err
@@ -351,7 +441,16 @@ func (h *transcript) newSessions(a args) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	h.peers, h.wire, h.links, h.now = nil, nil, map[[2]int]linkMode{}, 0
+	spectators, err := a.int("spectators", 0)
+	if err != nil {
+		return "", err
+	}
+	rejoin := flags["rejoin"]
+	pad, err := a.int("pad", 0)
+	if err != nil {
+		return "", err
+	}
+	h.peers, h.specs, h.wire, h.links, h.now = nil, nil, nil, map[[2]int]linkMode{}, 0
 	for p := range n {
 		addrs := make([]netip.AddrPort, n)
 		for q := range n {
@@ -360,14 +459,22 @@ func (h *transcript) newSessions(a args) (string, error) {
 			}
 		}
 		cfg := Config{Players: n, InputSize: 1, InputDelay: delay, MaxPrediction: maxpred,
-			ChecksumInterval: interval, Game: "transcript", Seed: uint64(100 + p), Nonce: uint64(p + 1)}
+			ChecksumInterval: interval, Game: "transcript", Seed: uint64(100 + p), Nonce: uint64(p + 1),
+			Rejoin: rejoin}
+		if p == 0 {
+			cfg.Spectators = spectators
+		}
 		s, err := NewSession(cfg, p, addrs)
 		if err != nil {
 			return "", err
 		}
-		h.peers = append(h.peers, &transcriptPeer{s: s})
+		h.peers = append(h.peers, &transcriptPeer{s: s, m: NewMatch(s), cfg: cfg, addrs: addrs, g: transcriptGame{pad: pad}})
 	}
-	return fmt.Sprintf("%d players, latency %d ticks, input delay %d", n, h.latency, delay), nil
+	out := fmt.Sprintf("%d players, latency %d ticks, input delay %d", n, h.latency, delay)
+	if rejoin {
+		out += ", rejoin"
+	}
+	return out, nil
 }
 
 func (h *transcript) send(from int, d Datagram) {
@@ -405,6 +512,14 @@ func msgKind(data []byte) string {
 		return "intro"
 	case msgReject:
 		return "reject"
+	case msgWatch:
+		return "watch"
+	case msgWatchAck:
+		return "watch-ack"
+	case msgState:
+		return "state"
+	case msgStateAck:
+		return "state-ack"
 	}
 	return fmt.Sprintf("type-%d", hd.typ)
 }
@@ -419,15 +534,7 @@ func (h *transcript) tick(n int) string {
 			if pr.gone {
 				continue
 			}
-			keep := h.wire[:0]
-			for _, m := range h.wire {
-				if m.to == i && m.due >= 0 && m.due <= h.now {
-					pr.s.Receive(h.addr(m.from), m.data, now)
-					continue
-				}
-				keep = append(keep, m)
-			}
-			h.wire = keep
+			h.receive(i, func(from netip.AddrPort, d []byte) { pr.m.Receive(from, d, now) })
 			in := []byte{pr.input}
 			if pr.stopped {
 				in = nil
@@ -441,14 +548,13 @@ func (h *transcript) tick(n int) string {
 			}
 			pr.status = append(pr.status, r.Status.String())
 			pr.maxBack = max(pr.maxBack, pr.s.sync.lastRollback)
-			for _, d := range pr.s.Outgoing(now) {
-				pr.sent = append(pr.sent, msgKind(d.Data))
-				h.send(i, d)
-			}
+			h.sendAll(i, pr)
 			for _, e := range pr.s.Events() {
 				pr.events = append(pr.events, fmt.Sprintf("t=%d %s", h.now, eventLine(e)))
 			}
+			h.noteLeg(i, pr)
 		}
+		h.tickSpectators(now)
 		h.now++
 	}
 	var out []string
@@ -457,7 +563,7 @@ func (h *transcript) tick(n int) string {
 			out = append(out, fmt.Sprintf("p%d: gone", i))
 			continue
 		}
-		line := fmt.Sprintf("p%d: frame %d, confirmed %d; %s", i, pr.s.Frame(), pr.s.ConfirmedFrame(), runLength(pr.status))
+		line := fmt.Sprintf("p%d: frame %d, confirmed %d; %s", i, pr.m.Frame(), pr.m.ConfirmedFrame(), runLength(pr.status))
 		if pr.maxBack > 0 {
 			line += fmt.Sprintf("; rollback %d", pr.maxBack)
 		}
@@ -466,7 +572,73 @@ func (h *transcript) tick(n int) string {
 		}
 		out = append(out, line)
 	}
+	for i, ts := range h.specs {
+		line := fmt.Sprintf("s%d: %v, frame %d, held %d", i, ts.sp.State(), ts.sp.Frame(), ts.sp.Held())
+		if ts.sp.Ended() {
+			line += ", ended"
+		}
+		if len(ts.sent) > 0 {
+			line += "; sent " + runLength(ts.sent)
+		}
+		ts.sent = ts.sent[:0]
+		out = append(out, line)
+	}
 	return strings.Join(out, "\n")
+}
+
+// spectatorChecksum compares spectator i's state with the first player's that still holds
+// the checksum of the spectator's frame.
+func (h *transcript) spectatorChecksum(i int, ts *transcriptSpectator) string {
+	f := ts.sp.Frame()
+	line := fmt.Sprintf("s%d: frame %d checksum %016x", i, f, ts.g.checksum())
+	for p, pr := range h.peers {
+		if pr.gone {
+			continue
+		}
+		if sum, ok := pr.m.Checksum(f); ok {
+			verdict := "agrees"
+			if sum != ts.g.checksum() {
+				verdict = "DIFFERS"
+			}
+			return line + fmt.Sprintf(", %s with p%d", verdict, p)
+		}
+	}
+	return line + ", no player holds that frame"
+}
+
+// sendAll sends what player i's legs have to send: the previous one's too, while a pause
+// keeps it alive (its events no longer matter).
+func (h *transcript) sendAll(i int, pr *transcriptPeer) {
+	now := h.clock()
+	if prev := pr.m.Previous(); prev != nil {
+		for _, d := range prev.Outgoing(now) {
+			pr.sent = append(pr.sent, msgKind(d.Data))
+			h.send(i, d)
+		}
+		prev.Events()
+	}
+	for _, d := range pr.s.Outgoing(now) {
+		pr.sent = append(pr.sent, msgKind(d.Data))
+		h.send(i, d)
+	}
+}
+
+// noteLeg ends a pause whose next leg runs, and notices a first leg that joined a match in
+// progress, as the runner does.
+func (h *transcript) noteLeg(i int, pr *transcriptPeer) {
+	if !pr.s.Running() {
+		return
+	}
+	if pr.m.Previous() != nil {
+		pr.m.Resumed()
+		pr.events = append(pr.events, fmt.Sprintf("t=%d leg resumed at match frame %d", h.now, pr.m.Base()))
+	}
+	if !pr.joined {
+		pr.joined = true
+		if pr.m.Joined() {
+			pr.events = append(pr.events, fmt.Sprintf("t=%d joined at match frame %d", h.now, pr.m.Base()))
+		}
+	}
 }
 
 // eventLine is an event without what depends on the clock's fine grain or the wire.
@@ -518,8 +690,8 @@ func (h *transcript) deliverOrDrop(deliver bool, from, to int) string {
 	}
 	for _, m := range chosen {
 		out = append(out, fmt.Sprintf("%s p%d→p%d %s", verb, m.from, m.to, msgKind(m.data)))
-		if deliver && !h.peers[m.to].gone {
-			h.peers[m.to].s.Receive(h.addr(m.from), m.data, h.clock())
+		if deliver && m.to < len(h.peers) && !h.peers[m.to].gone {
+			h.peers[m.to].m.Receive(h.addr(m.from), m.data, h.clock())
 		}
 	}
 	if len(out) == 0 {
@@ -531,7 +703,7 @@ func (h *transcript) deliverOrDrop(deliver bool, from, to int) string {
 func (h *transcript) checksums() string {
 	common := Frame(-1)
 	for _, pr := range h.peers {
-		if c := pr.s.ConfirmedFrame(); !pr.gone && (common < 0 || c < common) {
+		if c := pr.m.ConfirmedFrame(); !pr.gone && (common < 0 || c < common) {
 			common = c
 		}
 	}
@@ -541,13 +713,16 @@ func (h *transcript) checksums() string {
 		if pr.gone {
 			continue
 		}
-		sum, ok := pr.s.Checksum(common)
+		sum, ok := pr.m.Checksum(common)
 		if !ok {
-			out = append(out, fmt.Sprintf("p%d: frame %d forgotten (confirmed %d)", i, common, pr.s.ConfirmedFrame()))
+			out = append(out, fmt.Sprintf("p%d: frame %d forgotten (confirmed %d)", i, common, pr.m.ConfirmedFrame()))
 			continue
 		}
 		sums = append(sums, sum)
 		out = append(out, fmt.Sprintf("p%d: frame %d checksum %016x", i, common, sum))
+	}
+	for i, ts := range h.specs {
+		out = append(out, h.spectatorChecksum(i, ts))
 	}
 	if len(sums) > 1 {
 		verdict := "agree"
@@ -565,9 +740,10 @@ func (h *transcript) stats() string {
 	var out []string
 	for i, pr := range h.peers {
 		st := pr.s.Stats(nil)
-		line := fmt.Sprintf("p%d: %v, frame %d, confirmed %d, rollbacks %d (max depth %d), delay %d", i, st.State, st.Frame, st.ConfirmedFrame, st.Rollbacks, st.MaxRollbackDepth, pr.s.InputDelay())
+		line := fmt.Sprintf("p%d: %v, frame %d, confirmed %d, rollbacks %d (max depth %d), delay %d", i, st.State,
+			pr.m.MatchFrame(st.Frame), pr.m.MatchFrame(st.ConfirmedFrame), st.Rollbacks, st.MaxRollbackDepth, pr.s.InputDelay())
 		if end := pr.s.EndFrame(); end != NullFrame {
-			line += fmt.Sprintf(", end frame %d", end)
+			line += fmt.Sprintf(", end frame %d", pr.m.MatchFrame(end))
 		}
 		for _, ps := range st.Peers {
 			line += fmt.Sprintf("; p%d %v", ps.Player, ps.State)
@@ -586,4 +762,101 @@ func (h *transcript) stats() string {
 		out = append(out, line)
 	}
 	return strings.Join(out, "\n")
+}
+
+// leg opens player p's next leg of the match, paused for player q, from its confirmed
+// frame, as netplay's runner does.
+func (h *transcript) leg(p, q int) (string, error) {
+	pr := h.peers[p]
+	old := pr.s
+	end := pr.m.Pause(q, old.EndFrame())
+	from := min(end, old.ConfirmedFrame(), old.Frame())
+	var state []byte
+	if from == old.Frame() {
+		state = pr.g.SaveState(nil)
+	} else if st, ok := old.SavedState(from); ok {
+		state = slices.Clone(st)
+	}
+	if from < 0 || len(state) == 0 {
+		return "", fmt.Errorf("p%d: no state to resume from at frame %d", p, from)
+	}
+	resume, peers := pr.m.NextLeg(from, state, pr.addrs)
+	cfg := pr.cfg
+	cfg.Spectators = 0
+	cfg.Nonce += 1000 // each leg its own session nonce
+	if seed, ok := old.Seed(); ok {
+		cfg.Seed = seed
+	}
+	cfg.Resume = &resume
+	next, err := NewSession(cfg, p, peers)
+	if err != nil {
+		return "", err
+	}
+	if err := pr.g.LoadState(state); err != nil {
+		return "", err
+	}
+	pr.m.Open(next, from, h.clock(), 0)
+	pr.s = next
+	return fmt.Sprintf("p%d: next leg from match frame %d", p, resume.Frame), nil
+}
+
+// restart starts player p's process again: a fresh session and game.
+func (h *transcript) restart(p int) (string, error) {
+	pr := h.peers[p]
+	cfg := pr.cfg
+	cfg.Spectators = 0
+	cfg.Nonce += 2000
+	s, err := NewSession(cfg, p, pr.addrs)
+	if err != nil {
+		return "", err
+	}
+	*pr = transcriptPeer{s: s, m: NewMatch(s), cfg: cfg, addrs: pr.addrs, input: pr.input, events: pr.events,
+		g: transcriptGame{pad: pr.g.pad}}
+	// The new process has a new socket: what was sent to the dead one is lost.
+	h.wire = slices.DeleteFunc(h.wire, func(m wireMsg) bool { return m.to == p })
+	return "", nil
+}
+
+// watch adds a spectator of player 0.
+func (h *transcript) watch() (string, error) {
+	sp, err := NewSpectator(Config{Nonce: uint64(500 + len(h.specs))}, h.addr(0))
+	if err != nil {
+		return "", err
+	}
+	h.specs = append(h.specs, &transcriptSpectator{sp: sp})
+	return fmt.Sprintf("s%d watches p0", len(h.specs)-1), nil
+}
+
+// tickSpectators runs one tick of every spectator.
+func (h *transcript) tickSpectators(now time.Duration) {
+	for i, ts := range h.specs {
+		h.receive(spectatorIndex+i, func(from netip.AddrPort, d []byte) { ts.sp.Receive(from, d, now) })
+		if err := Apply(&ts.g, ts.sp.Step(now)); err != nil {
+			h.t.Fatalf("s%d: %v", i, err)
+		}
+		for _, d := range ts.sp.Outgoing(now) {
+			ts.sent = append(ts.sent, msgKind(d.Data))
+			h.send(spectatorIndex+i, d)
+		}
+		for _, e := range ts.sp.Events() {
+			ts.events = append(ts.events, fmt.Sprintf("t=%d %s", h.now, eventLine(e)))
+		}
+	}
+}
+
+// receive hands to what is at index to every datagram due for it now.
+func (h *transcript) receive(to int, recv func(from netip.AddrPort, d []byte)) {
+	keep := h.wire[:0]
+	var due []wireMsg
+	for _, m := range h.wire {
+		if m.to == to && m.due >= 0 && m.due <= h.now {
+			due = append(due, m)
+			continue
+		}
+		keep = append(keep, m)
+	}
+	h.wire = keep
+	for _, m := range due {
+		recv(h.addr(m.from), m.data)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 )
 
 // The wire format, protocol version 2. Every datagram starts with
@@ -78,14 +79,11 @@ import (
 // our handshake, from a peer's address, after its CRC passed. A newcomer asking for a seat
 // whose player is known at another address (or any seat of a running match) is answered
 // with a "match full" reject and changes nothing here.
+//
+// ProtocolVersion and MaxDatagram are with the other limits, in config.go.
 const (
-	ProtocolVersion = 2
-	wireMagic       = 0xB7
-	// MaxDatagram is the largest datagram the session sends or accepts: small enough for any
-	// IPv4 path without fragmentation (576-byte minimum reassembly size minus IP and UDP
-	// headers). transport.MaxDatagram (1500), the receive buffer, is larger on purpose.
-	MaxDatagram = 508
-	maxGameLen  = 200
+	wireMagic  = 0xB7
+	maxGameLen = 200
 	// syncHeaderLen is where a handshake message's version sits.
 	syncHeaderLen = 4
 )
@@ -447,28 +445,59 @@ func parseInput(b []byte, flags uint8, inputSize int, m *inputMsg) error {
 // sender never puts more than maxInputsPerSend in one message; more is refused, so a small
 // datagram of repeat tokens cannot make the receiver expand thousands of inputs.
 func countInputs(b []byte, size int) (int, error) {
-	count, i := 0, 0
-	for i < len(b) {
-		t := b[i]
-		i++
-		if t < 0x80 {
-			count += int(t) + 1
-		} else {
-			changed, consumed, err := maskOf(t, b[i:], size)
-			if err != nil {
-				return 0, err
-			}
-			i += consumed + changed
-			if i > len(b) {
-				return 0, errShort
-			}
-			count++
-		}
+	count := 0
+	it := inputTokens{b: b, size: size}
+	for it.next() {
+		count += it.inputs
 		if count > maxInputsPerSend {
 			return 0, fmt.Errorf("more than %d inputs in one message", maxInputsPerSend)
 		}
 	}
+	if it.err != nil {
+		return 0, it.err
+	}
 	return count, nil
+}
+
+// inputTokens walks the tokens of encoded inputs (see appendInputs), the one walk that
+// counting (countInputs), capping (capInputs) and decoding (decodeInputs) share. A token is
+// a repeat (a byte below 0x80: the previous input, t+1 times) or a change (a mask, in the
+// token or in the bytes after it, then one byte to XOR for each bit of the mask).
+type inputTokens struct {
+	b    []byte
+	size int
+	end  int   // where the next token starts
+	err  error // why the walk stopped early: a bad mask, or b cut short
+	// the current token
+	inputs int    // how many inputs it stands for
+	mask   uint64 // a change's mask; 0 for a repeat
+	xor    []byte // a change's bytes, one for each bit of mask
+}
+
+// next moves to the next token; false at the end of b or at a malformed token (err).
+func (it *inputTokens) next() bool {
+	if it.err != nil || it.end >= len(it.b) {
+		return false
+	}
+	t := it.b[it.end]
+	it.end++
+	if t < 0x80 {
+		it.inputs, it.mask, it.xor = int(t)+1, 0, nil
+		return true
+	}
+	mask, changed, consumed, err := maskOf(t, it.b[it.end:], it.size)
+	if err != nil {
+		it.err = err
+		return false
+	}
+	start := it.end + consumed
+	if start+changed > len(it.b) {
+		it.err = errShort
+		return false
+	}
+	it.inputs, it.mask, it.xor = 1, mask, it.b[start:start+changed]
+	it.end = start + changed
+	return true
 }
 
 // Inputs are encoded as tokens, each against the input before it:
@@ -524,31 +553,28 @@ func appendInputs(b, base, inputs []byte, size int) []byte {
 	return b
 }
 
-// maskOf reads a literal token's mask and returns how many bytes changed and how many mask
-// bytes followed the token.
-func maskOf(t byte, b []byte, size int) (changed, consumed int, err error) {
-	var mask uint64
+// maskOf reads a change token's mask and returns it, how many bytes changed and how many
+// mask bytes followed the token.
+func maskOf(t byte, b []byte, size int) (mask uint64, changed, consumed int, err error) {
 	if t != 0x80 {
 		if size > 7 {
-			return 0, 0, errors.New("inline mask for a long input")
+			return 0, 0, 0, errors.New("inline mask for a long input")
 		}
 		mask = uint64(t & 0x7f)
 	} else {
 		consumed = (size + 7) / 8
 		if len(b) < consumed {
-			return 0, 0, errShort
+			return 0, 0, 0, errShort
 		}
 		for i := range consumed {
 			mask |= uint64(b[i]) << (8 * i)
 		}
 	}
 	if mask == 0 || mask>>size != 0 {
-		return 0, 0, errors.New("bad input mask")
+		return 0, 0, 0, errors.New("bad input mask")
 	}
-	for ; mask != 0; mask &= mask - 1 {
-		changed++
-	}
-	return changed, consumed, nil
+	changed = bits.OnesCount64(mask)
+	return mask, changed, consumed, nil
 }
 
 // decodeInputs expands count inputs from enc (already walked and counted by countInputs, in
@@ -556,33 +582,79 @@ func maskOf(t byte, b []byte, size int) (changed, consumed int, err error) {
 func decodeInputs(enc, base []byte, count, size int, scratch []byte, emit func(i int, in []byte)) {
 	prev := scratch[:size]
 	copy(prev, base)
-	idx, i := 0, 0
-	for idx < count && i < len(enc) {
-		t := enc[i]
-		i++
-		if t < 0x80 {
-			for range int(t) + 1 {
+	idx := 0
+	for it := (inputTokens{b: enc, size: size}); idx < count && it.next(); {
+		if it.mask == 0 {
+			for range it.inputs {
 				emit(idx, prev)
 				idx++
 			}
 			continue
 		}
-		var mask uint64
-		if t != 0x80 {
-			mask = uint64(t & 0x7f)
-		} else {
-			for k := 0; k < (size+7)/8; k++ {
-				mask |= uint64(enc[i]) << (8 * k)
-				i++
-			}
-		}
+		j := 0
 		for k := range size {
-			if mask&(1<<k) != 0 {
-				prev[k] ^= enc[i]
-				i++
+			if it.mask&(1<<k) != 0 {
+				prev[k] ^= it.xor[j]
+				j++
 			}
 		}
 		emit(idx, prev)
 		idx++
 	}
+}
+
+// stateChunkMsg is one chunk of a state handed over to a rejoiner (msgState): the resumed
+// frame, the chunk's index, and its bytes (stateChunk of them, fewer in the last chunk).
+type stateChunkMsg struct {
+	frame Frame
+	index int
+	data  []byte
+}
+
+// appendStateChunk appends a msgState datagram without its tag.
+func appendStateChunk(b []byte, m *stateChunkMsg) []byte {
+	b = appendHeader(b, msgState, 0)
+	b = binary.AppendUvarint(b, uint64(m.frame))
+	b = binary.AppendUvarint(b, uint64(m.index))
+	return append(b, m.data...)
+}
+
+// parseStateChunk parses the body of a msgState datagram (after the header, its tag cut
+// off). m.data aliases body; whether its length fits the index is the receiver's check.
+func parseStateChunk(body []byte, m *stateChunkMsg) error {
+	r := reader{b: body}
+	m.frame = Frame(r.uvarint(maxFrameOnWire))
+	m.index = int(r.uvarint(MaxResumeState))
+	m.data = r.b
+	return r.err
+}
+
+// stateAckMsg is a rejoiner's acknowledgement of the chunks it holds (msgStateAck), which
+// is also its request for the rest: every chunk before next, and chunk next+1+i for every
+// bit i set in bits.
+type stateAckMsg struct {
+	frame Frame
+	next  int
+	bits  uint64
+}
+
+// appendStateAckMsg appends a msgStateAck datagram without its tag.
+func appendStateAckMsg(b []byte, m *stateAckMsg) []byte {
+	b = appendHeader(b, msgStateAck, 0)
+	b = binary.AppendUvarint(b, uint64(m.frame))
+	b = binary.AppendUvarint(b, uint64(m.next))
+	return binary.AppendUvarint(b, m.bits)
+}
+
+// parseStateAck parses the body of a msgStateAck datagram (after the header, its tag cut
+// off).
+func parseStateAck(body []byte, m *stateAckMsg) error {
+	r := reader{b: body}
+	m.frame = Frame(r.uvarint(maxFrameOnWire))
+	m.next = int(r.uvarint(MaxResumeState))
+	m.bits = r.uvarint(1<<64 - 1)
+	if r.err == nil && len(r.b) != 0 {
+		return errTrailing
+	}
+	return r.err
 }

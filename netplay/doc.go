@@ -26,7 +26,10 @@
 // Poll and Tick drive it step by step, with no goroutine: on a virtual clock that is how
 // simtest runs several runners over transport.Network and replays a scenario exactly, and
 // a window calls Tick from its own frame callback. The p2pa binaries, their benchmarks and
-// the simulations all run this one loop.
+// the simulations all run this one loop. Tick returns what the tick did as a
+// lockstep.Status (advanced, stalled for want of the peers, a time-sync wait, …), and
+// Phase says where the runner stands in the match's life (handshake, playing, paused for a
+// rejoin, ending, done).
 //
 // # A window's loop
 //
@@ -117,11 +120,12 @@
 // on the dropped player's stand-in input were never confirmed, so nothing reported to
 // OnConfirmed, a recording or a spectator is taken back) and open the next leg, a
 // session with lockstep.Config.Resume, while the old leg stays alive for the survivors'
-// keep-alives and to go back to. The runner routes each datagram to its leg (handshakes,
-// and what the new leg's keys verify, to the new one). The player rejoins by running a
-// fresh runner with the same configuration: its session is handed the state, and the
-// runner counts the match's frames from there (BaseFrame; Input, OnConfirmed, Result and
-// EndFrame all use the match's frames). If nobody comes back within the window, the runner
+// keep-alives and to go back to. The runner's lockstep.Match holds the legs, routes each
+// datagram to its leg (handshakes, and what the new leg's keys verify, to the new one) and
+// translates frames. The player rejoins by running a fresh runner with the same
+// configuration: its session is handed the state, and the runner counts the match's frames
+// from there (BaseFrame; Input, OnConfirmed and its Confirmed.Checksum, Result and EndFrame
+// all use the match's frames; Match().Checksum(f) takes one). If nobody comes back within the window, the runner
 // goes back to the old leg where it was, and the match ends (or, with more players, goes on)
 // as it would have without rejoin. With three or four players everyone pauses: a player
 // who comes back joins a match that did not move on without it. OnRejoin and Rejoin tell a

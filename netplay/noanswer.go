@@ -61,7 +61,7 @@ func (r *Runner) checkAnswers(now time.Duration) {
 	if n.start < 0 {
 		n.start = now
 	}
-	if r.cfg.OnNoAnswer == nil || r.done || r.legs > 0 || r.sess.Running() || now-n.start < n.next {
+	if r.cfg.OnNoAnswer == nil || r.done || r.legs > 0 || r.leg().Running() || now-n.start < n.next {
 		return
 	}
 	after := now - n.start
@@ -73,7 +73,7 @@ func (r *Runner) checkAnswers(now time.Duration) {
 		if p == r.cfg.Player || n.heard[p] {
 			continue
 		}
-		if addr := r.sess.PeerAddr(p); addr.IsValid() {
+		if addr := r.leg().PeerAddr(p); addr.IsValid() {
 			r.cfg.OnNoAnswer(NoAnswer{Player: p, Addr: addr, After: after})
 		}
 	}

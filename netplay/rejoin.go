@@ -91,19 +91,19 @@ type RejoinStatus struct {
 	Held, Total int            // RejoinReceiving: the handover's progress, bytes
 }
 
-// rejoinWait is a survivor's pause: the leg that lost a player, kept alive (its other
-// peers, keep-alives and time sync) until the next leg runs or the window ends.
+// rejoinWait is a survivor's pause: the leg that lost a player is kept alive (its other
+// peers, keep-alives and time sync; the Match holds it) until the next leg runs or the
+// window ends.
 type rejoinWait struct {
-	old         *lockstep.Session
 	player      int            // the player who dropped
 	end         lockstep.Frame // its departure frame in the old leg
-	from        lockstep.Frame // the old leg's frame the next leg starts from
+	endMatch    lockstep.Frame // and in the match's frames
 	droppedAt   time.Duration
 	deadline    time.Duration
 	settled     bool   // the next leg is open (the old leg confirmed what it could)
 	oldState    []byte // the game at the old leg's current frame, to go back to
-	oldBase     lockstep.Frame
 	oldRecorded lockstep.Frame
+	from        lockstep.Frame   // the match's frame the next leg starts from
 	resume      lockstep.Resume  // what the next leg starts from
 	peers       []netip.AddrPort // and whom it expects where
 }
@@ -113,10 +113,14 @@ func (r *Runner) Rejoin() RejoinStatus {
 	now := r.cfg.Clock.Now()
 	switch {
 	case r.wait != nil:
-		return RejoinStatus{Phase: RejoinPaused, Player: r.wait.player, Frame: r.wait.oldBase + r.wait.from,
+		from := r.match.Base() // not settled yet
+		if r.wait.settled {
+			from = r.wait.from
+		}
+		return RejoinStatus{Phase: RejoinPaused, Player: r.wait.player, Frame: from,
 			Left: max(r.wait.deadline-now, 0)}
-	case !r.sess.Running() && r.joining:
-		held, total := r.sess.Handover()
+	case !r.leg().Running() && r.joining:
+		held, total := r.match.Handover()
 		return RejoinStatus{Phase: RejoinReceiving, Player: r.cfg.Player, Frame: r.joinFrame, Held: held, Total: total}
 	}
 	return RejoinStatus{}
@@ -124,13 +128,13 @@ func (r *Runner) Rejoin() RejoinStatus {
 
 // Frame is the match's frame (the current leg's frame plus the frames before it), for
 // display.
-func (r *Runner) Frame() lockstep.Frame { return r.base + r.sess.Frame() }
+func (r *Runner) Frame() lockstep.Frame { return r.match.Frame() }
 
 // ConfirmedFrame is the match's last confirmed frame.
-func (r *Runner) ConfirmedFrame() lockstep.Frame { return r.base + r.sess.ConfirmedFrame() }
+func (r *Runner) ConfirmedFrame() lockstep.Frame { return r.match.ConfirmedFrame() }
 
 // BaseFrame is the match's frame at the current leg's frame 0 (0 until a rejoin).
-func (r *Runner) BaseFrame() lockstep.Frame { return r.base }
+func (r *Runner) BaseFrame() lockstep.Frame { return r.match.Base() }
 
 func (r *Runner) rejoinEvent(e RejoinEvent) {
 	if r.cfg.OnRejoin != nil {
@@ -140,15 +144,10 @@ func (r *Runner) rejoinEvent(e RejoinEvent) {
 
 // beginWait pauses the match for player p, dropped at frame end of this leg.
 func (r *Runner) beginWait(p int, end lockstep.Frame, now time.Duration) {
-	if len(r.cfg.Peers) == 2 {
-		// With two players the end frame is a label (what the peer most likely ended its
-		// own game at, after a stall): every frame up to the last input of the peer we
-		// hold ran on its real inputs, and the next leg may start there.
-		end = r.sess.KnownFrame(p) + 1
-	}
-	r.wait = &rejoinWait{old: r.sess, player: p, end: end, droppedAt: now, deadline: now + r.cfg.Rejoin,
-		oldBase: r.base, oldRecorded: r.recorded}
-	r.rejoinEvent(RejoinEvent{Kind: RejoinWaiting, Player: p, Frame: r.base + end, Window: r.cfg.Rejoin})
+	end = r.match.Pause(p, end)
+	r.wait = &rejoinWait{player: p, end: end, endMatch: r.match.MatchFrame(end), droppedAt: now,
+		deadline: now + r.cfg.Rejoin, oldRecorded: r.recorded}
+	r.rejoinEvent(RejoinEvent{Kind: RejoinWaiting, Player: p, Frame: r.wait.endMatch, Window: r.cfg.Rejoin})
 	r.settle(now)
 }
 
@@ -157,7 +156,7 @@ func (r *Runner) beginWait(p int, end lockstep.Frame, now time.Duration) {
 // settleWait).
 func (r *Runner) settle(now time.Duration) {
 	w := r.wait
-	old := r.sess
+	old := r.leg()
 	// With three or four players every departure counts (two may drop at once): from
 	// EndFrame on some player's input is a stand-in, not its own.
 	from := min(w.end, old.ConfirmedFrame(), old.Frame())
@@ -177,7 +176,7 @@ func (r *Runner) settle(now time.Duration) {
 	}
 	if from < 0 || len(state) == 0 {
 		r.wait = nil // nothing to resume from: end as without rejoin
-		old.GiveUpRejoins()
+		r.match.Abandon()
 		r.noteEnd(w.end, EndPeerDisconnected)
 		return
 	}
@@ -185,19 +184,8 @@ func (r *Runner) settle(now time.Duration) {
 	if from != old.Frame() {
 		w.oldState = r.game.SaveState(nil)
 	}
-	w.resume = lockstep.Resume{Match: old.MatchID(), Frame: r.base + from, State: state}
-	w.peers = make([]netip.AddrPort, len(r.cfg.Peers))
-	peers := w.peers
-	for p := range peers {
-		switch {
-		case p == r.cfg.Player:
-		case r.cfg.Peers[p].IsValid():
-			peers[p] = r.cfg.Peers[p] // given: the player comes back there (player 0's own port)
-		case old.PeerConnected(p):
-			peers[p] = old.PeerAddr(p)
-		}
-		// a dropped player whose address was learned may come back from anywhere
-	}
+	w.resume, w.peers = r.match.NextLeg(from, state, r.cfg.Peers)
+	w.from = w.resume.Frame
 	leg, err := r.openLeg(w)
 	if err != nil {
 		r.wait = nil
@@ -206,17 +194,12 @@ func (r *Runner) settle(now time.Duration) {
 	}
 	if err := r.game.LoadState(state); err != nil {
 		r.wait = nil
-		r.fail(EndFailed, fmt.Errorf("netplay: roll back to frame %d: %w", r.base+from, err))
+		r.fail(EndFailed, fmt.Errorf("netplay: roll back to frame %d: %w", w.from, err))
 		return
 	}
-	w.from, w.settled = from, true
-	old.KeepAliveOnly()
-	r.sess = leg
-	if len(r.lastSync) > 0 && now-r.lastSyncAt < settleWait {
-		leg.Receive(r.lastSyncFrom, r.lastSync, now)
-		r.lastSync = r.lastSync[:0]
-	}
-	r.startLeg(r.base + from)
+	w.settled = true
+	r.match.Open(leg, from, now, settleWait)
+	r.startLeg()
 	r.recorded = 0 // the leg's frame 0 is the old leg's frame from, reported already
 }
 
@@ -226,7 +209,7 @@ func (r *Runner) openLeg(w *rejoinWait) (*lockstep.Session, error) {
 	sc.Spectators = 0
 	r.legs++
 	sc.Nonce ^= uint64(r.legs) * 0x9e3779b97f4a7c15 // each leg its own session nonce
-	if seed, ok := r.sess.Seed(); ok {
+	if seed, ok := r.leg().Seed(); ok {
 		// The match's seed, player 0's: a leg that resumes tells it to a rejoiner, which
 		// checks it against the one it was given. A joiner's own Seed was never agreed on.
 		sc.Seed = seed
@@ -239,14 +222,12 @@ func (r *Runner) openLeg(w *rejoinWait) (*lockstep.Session, error) {
 	return leg, nil
 }
 
-// startLeg resets the runner's per-leg state for a leg that starts at the match's frame
-// base.
-func (r *Runner) startLeg(base lockstep.Frame) {
-	r.base = base
+// startLeg resets the runner's per-leg state for a leg that starts at the match's base.
+func (r *Runner) startLeg() {
 	r.pending, r.started = false, false
 	r.end = lockstep.NullFrame
 	if r.cfg.FinishAt > 0 {
-		r.end, r.reason = max(r.cfg.FinishAt-base, 0), EndFinished
+		r.end, r.reason = max(r.cfg.FinishAt-r.match.Base(), 0), EndFinished
 	}
 	r.result = Result{}
 	r.lingerAt = -1
@@ -261,28 +242,29 @@ func (r *Runner) waitTick(now time.Duration) {
 		r.settle(now)
 		return
 	}
-	r.send(w.old.Outgoing(now))
+	old := r.match.Previous()
+	r.send(old.Outgoing(now))
 	// The old leg's news no longer matter: it is kept alive for the survivors' sessions and
 	// time sync, and to go back to if nobody comes back. (A survivor that vanishes during
 	// the pause needs nothing from it: no frame was played since the state was taken, and
 	// its seat in the new leg reopens for its restarted process; see lockstep's mayReseat.)
-	w.old.Events()
+	old.Events()
 	switch {
-	case r.sess.Running():
+	case r.leg().Running():
 		r.wait = nil
 		// Spectators watch this leg only: tell them where it ended, a frame the match had,
 		// rather than leave them to time out.
-		r.send(w.old.LeaveSpectators(now))
-		if b := r.sess.BaseFrame(); b != r.base {
+		r.send(old.LeaveSpectators(now))
+		if r.match.Resumed() {
 			// Both sides had dropped each other, and the other had confirmed more: we
 			// were handed its state, and the match goes on from its frame.
-			r.startLeg(b)
+			r.startLeg()
 		}
-		r.rejoinEvent(RejoinEvent{Kind: RejoinResumed, Player: w.player, Frame: r.base})
+		r.rejoinEvent(RejoinEvent{Kind: RejoinResumed, Player: w.player, Frame: r.match.Base()})
 	case now >= w.deadline:
 		r.abandonLeg() // first: the event's receiver sees the match as it goes on
-		r.rejoinEvent(RejoinEvent{Kind: RejoinExpired, Player: w.player, Frame: w.oldBase + w.end, Window: r.cfg.Rejoin})
-	case r.sess.State() == lockstep.StateFailed:
+		r.rejoinEvent(RejoinEvent{Kind: RejoinExpired, Player: w.player, Frame: w.endMatch, Window: r.cfg.Rejoin})
+	case r.leg().State() == lockstep.StateFailed:
 		// An attempt went wrong in a way that ended the leg's handshake (a handover that
 		// stalled, a rejoiner that gave up): wait on in a fresh one until the window ends.
 		leg, err := r.openLeg(w)
@@ -291,7 +273,7 @@ func (r *Runner) waitTick(now time.Duration) {
 			r.fail(EndFailed, err)
 			return
 		}
-		r.sess = leg
+		r.match.Retry(leg)
 	}
 }
 
@@ -305,8 +287,7 @@ func (r *Runner) abandonLeg() {
 	r.wait = nil
 	// Nobody rejoins: the stand-in inputs of whoever dropped are final from here (lockstep
 	// held back the frames played on them).
-	w.old.GiveUpRejoins()
-	if !w.settled {
+	if !r.match.Abandon() {
 		r.noteEnd(w.end, EndPeerDisconnected)
 		return
 	}
@@ -314,40 +295,23 @@ func (r *Runner) abandonLeg() {
 		r.fail(EndFailed, fmt.Errorf("netplay: back to the match: %w", err))
 		return
 	}
-	r.sess = w.old
-	r.startLeg(w.oldBase)
+	r.startLeg()
 	r.started = true
 	r.recorded = w.oldRecorded
-	if r.sess.ConnectedPeers() == 0 {
+	if r.leg().ConnectedPeers() == 0 {
 		r.noteEnd(w.end, EndPeerDisconnected)
 	}
-}
-
-// route hands one datagram to the leg it belongs to while a pause keeps two: handshakes and
-// what the new leg's keys verify go to the new leg, the rest to the old one.
-func (r *Runner) route(from netip.AddrPort, d []byte, now time.Duration) {
-	if w := r.wait; w != nil && w.settled && !lockstep.IsHandshake(d) && !r.sess.Authentic(from, d) {
-		w.old.Receive(from, d, now)
-		return
-	}
-	if r.cfg.Rejoin > 0 && r.wait == nil && r.sess.Running() && lockstep.IsHandshake(d) {
-		// It may be a returning player's, which drops its silent seat: the next leg then
-		// answers this request rather than the one retried a syncRetry later.
-		r.lastSync = append(r.lastSync[:0], d...)
-		r.lastSyncFrom, r.lastSyncAt = from, now
-	}
-	r.sess.Receive(from, d, now)
 }
 
 // noteJoin notices that this runner's first leg joined a match in progress: the match's
 // frames before it are the base.
 func (r *Runner) noteJoin() {
-	if r.joined || !r.sess.Running() {
+	if r.joined || !r.leg().Running() {
 		return
 	}
 	r.joined = true
-	if r.sess.Rejoined() {
-		r.startLeg(r.sess.BaseFrame())
-		r.rejoinEvent(RejoinEvent{Kind: RejoinResumed, Player: r.cfg.Player, Frame: r.base})
+	if r.match.Joined() {
+		r.startLeg()
+		r.rejoinEvent(RejoinEvent{Kind: RejoinResumed, Player: r.cfg.Player, Frame: r.match.Base()})
 	}
 }

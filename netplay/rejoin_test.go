@@ -144,9 +144,9 @@ func (m *match) newRunner(p int, addr netip.AddrPort, life int) (*netplay.Runner
 	}
 	var r *netplay.Runner
 	if life < 100 { // not an intruder
-		c.OnConfirmed = func(f lockstep.Frame, _ []byte) {
-			sum, ok := r.Session().Checksum(f - r.BaseFrame())
-			m.reported[p] = append(m.reported[p], confirmedFrame{f, sum, ok})
+		c.OnConfirmed = func(c netplay.Confirmed) {
+			sum, ok := c.Checksum()
+			m.reported[p] = append(m.reported[p], confirmedFrame{c.Frame, sum, ok})
 		}
 	}
 	r, err = netplay.New(c)
@@ -331,7 +331,7 @@ func TestRejoin(t *testing.T) {
 			for p, r := range m.runners {
 				t.Logf("player %d: %v base %d rejoin events %+v", p, r.Result(), r.BaseFrame(), m.rejoins[p])
 			}
-			if r := m.runners[tc.killed]; !r.Session().Rejoined() || r.BaseFrame() <= 0 {
+			if r := m.runners[tc.killed]; !r.Match().Rejoined() || r.BaseFrame() <= 0 {
 				t.Errorf("the rejoiner did not rejoin: base frame %d", r.BaseFrame())
 			}
 			m.checkReported()
@@ -498,7 +498,7 @@ func TestRejoinQuickRestart(t *testing.T) {
 			m.runUntil(120*time.Second, m.allDone)
 			m.checkFinished(false)
 			m.checkReported()
-			if r := m.runners[tc.killed]; !r.Session().Rejoined() {
+			if r := m.runners[tc.killed]; !r.Match().Rejoined() {
 				t.Errorf("the restarted player %d did not rejoin: %v", tc.killed, r.Result())
 			}
 		})
@@ -560,7 +560,7 @@ func TestRejoinSurvivorBetweenLegs(t *testing.T) {
 			m.start(2)
 			m.runUntil(120*time.Second, m.allDone)
 			m.checkFinished(false)
-			if r := m.runners[2]; !r.Session().Rejoined() {
+			if r := m.runners[2]; !r.Match().Rejoined() {
 				t.Errorf("the restarted player 2 did not rejoin: %v", r.Result())
 			}
 		})

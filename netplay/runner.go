@@ -69,16 +69,12 @@ type Config struct {
 	// OnEvent, if set, receives every session event as it is surfaced, its Frame counted in
 	// the match's frames (after a rejoin the leg's frames start from the match's frame there).
 	OnEvent func(lockstep.Event)
-	// OnConfirmed, if set, is called once for every confirmed frame f, in order, with the
-	// inputs of frame f-1 that produced it (nil for frame 0; player i at
-	// [i*size:(i+1)*size]). Recordings are made of these. The slice is valid only during
-	// the call; during it Session().Checksum(f - BaseFrame()) is usually still at hand (the
-	// last MaxPrediction+1 frames are; it hashes the state, so only a caller that compares
-	// every frame, like simtest, should ask). f counts the match's frames. A frame reported
-	// is never taken back: while a player who dropped may rejoin, the frames played on its
-	// stand-in input are not confirmed, and a rejoin resumes the match at the first of them
-	// (see rejoin.go).
-	OnConfirmed func(f lockstep.Frame, inputs []byte)
+	// OnConfirmed, if set, is called once for every confirmed frame, in order, with the
+	// inputs that produced it and its checksum (see Confirmed). Recordings are made of
+	// these. A frame reported is never taken back: while a player who dropped may rejoin,
+	// the frames played on its stand-in input are not confirmed, and a rejoin resumes the
+	// match at the first of them (see rejoin.go).
+	OnConfirmed func(Confirmed)
 	// Rejoin is how long the others wait for a player who dropped (went silent, or whose
 	// process restarted) to come back; 0 ends the match at the drop, as without it (with
 	// three or four players the survivors then play on). While they wait the match is
@@ -104,7 +100,7 @@ type Readable interface {
 type Counters struct {
 	Ticks    int // calls to Tick
 	Advanced int // ticks that advanced a frame
-	Stalls   int // ticks the session could not advance for want of remote input
+	Stalls   int // ticks the session stalled (lockstep.Status.Stalled: for want of the peers)
 	Waits    int // ticks skipped for time sync
 	MaxDepth int // deepest rollback
 }
@@ -113,7 +109,7 @@ type Counters struct {
 // goroutine drives it (Run, or Poll and Tick).
 type Runner struct {
 	cfg   Config
-	sess  *lockstep.Session
+	match *lockstep.Match // the legs of the match: the current session, and the previous one during a pause
 	game  lockstep.Game
 	buf   []byte // one received datagram
 	input []byte // the pending local input
@@ -138,19 +134,31 @@ type Runner struct {
 	recorded lockstep.Frame // the last frame given to OnConfirmed (of this leg)
 	noAnswer noAnswer       // the reports of players who have not answered (OnNoAnswer)
 
-	// rejoin (rejoin.go): the match's frame at this leg's frame 0, the pause while a
-	// dropped player may come back, and a first leg that joined a match in progress
-	base      lockstep.Frame
+	// rejoin (rejoin.go): the pause while a dropped player may come back, and a first leg
+	// that joined a match in progress
 	legs      int
 	wait      *rejoinWait
 	joined    bool // the first leg's start was looked at (noteJoin)
 	joining   bool // the handshake found the match in progress: a handover is under way
 	joinFrame lockstep.Frame
-	// the last handshake datagram the running leg received, for the next leg (route)
-	lastSync     []byte
-	lastSyncFrom netip.AddrPort
-	lastSyncAt   time.Duration
 }
+
+// Confirmed is a confirmed frame, as Config.OnConfirmed reports it.
+type Confirmed struct {
+	// Frame counts the match's frames.
+	Frame lockstep.Frame
+	// Inputs are the inputs of the frame before, which produced Frame (nil for frame 0;
+	// player i at [i*size:(i+1)*size]). The slice is valid only during the call.
+	Inputs []byte
+	match  *lockstep.Match
+}
+
+// Checksum is the checksum of the game's state at the frame, as every peer compares it;
+// ok is false if the session no longer holds that state (it keeps the last
+// MaxPrediction+1 frames, and the confirmed frame can jump further in one step). Valid
+// only during the call. It hashes the state (once: the session keeps the sum), so a
+// caller that records inputs only does not ask.
+func (c Confirmed) Checksum() (sum uint64, ok bool) { return c.match.Checksum(c.Frame) }
 
 // New makes a runner; nothing is sent until the first Poll or Tick. It fills a zero
 // Session.Nonce, and player 0's zero Session.Seed, from crypto/rand (see Config.Session).
@@ -187,7 +195,7 @@ func New(cfg Config) (*Runner, error) {
 	cfg.Session = sc
 	r := &Runner{
 		cfg:      cfg,
-		sess:     sess,
+		match:    lockstep.NewMatch(sess),
 		game:     cfg.Game,
 		buf:      make([]byte, transport.MaxDatagram),
 		input:    make([]byte, sc.InputSize),
@@ -204,7 +212,14 @@ func New(cfg Config) (*Runner, error) {
 }
 
 // Session is the runner's session, for statistics and display. Do not step it.
-func (r *Runner) Session() *lockstep.Session { return r.sess }
+func (r *Runner) Session() *lockstep.Session { return r.match.Session() }
+
+// Match is the match of legs the runner plays, for display and for comparing frames (its
+// Checksum takes the match's frames). Do not drive it.
+func (r *Runner) Match() *lockstep.Match { return r.match }
+
+// leg is the current leg.
+func (r *Runner) leg() *lockstep.Session { return r.match.Session() }
 
 // Game is the game the runner applies requests to; nil before the handshake if it is made
 // by Config.NewGame.
@@ -228,10 +243,10 @@ func (r *Runner) Quit() {
 	r.quitting = true
 	r.quitAt = r.cfg.Clock.Now()
 	r.abandonLeg() // quitting during a pause: the match ends where it paused
-	if !r.sess.Running() {
+	if !r.leg().Running() {
 		return
 	}
-	last := r.sess.LastLocalFrame() + 1
+	last := r.leg().LastLocalFrame() + 1
 	if r.end == lockstep.NullFrame || last < r.end {
 		r.setEnd(max(last, 0), EndQuit)
 	}
@@ -256,12 +271,12 @@ func (r *Runner) EndFrame() lockstep.Frame {
 	if r.end == lockstep.NullFrame {
 		return r.end
 	}
-	return r.base + r.end
+	return r.match.MatchFrame(r.end)
 }
 
 // Synced reports whether the handshake is done and no frame was tried yet: a
 // loop ticks at once when it turns true, rather than at its next frame tick.
-func (r *Runner) Synced() bool { return r.sess.Running() && !r.started && !r.done }
+func (r *Runner) Synced() bool { return r.leg().Running() && !r.started && !r.done }
 
 // Run drives the runner on a real clock until the match ends or ctx is cancelled; a
 // cancelled ctx quits the match properly (see Quit), so Run returns at most Config.Linger
@@ -305,7 +320,7 @@ func (r *Runner) RunWith(ctx context.Context, o RunOptions) (Result, error) {
 		case <-cancelled:
 			cancelled = nil
 			r.Quit()
-			if !r.sess.Running() {
+			if !r.leg().Running() {
 				r.reason = EndCancelled
 				r.finish()
 			}
@@ -328,7 +343,7 @@ func (r *Runner) Poll() {
 	// Until every peer's first input is in (frame 1 confirmed), a peer may still be in
 	// its handshake: a session that is running already answers its last sync requests at
 	// once too, or the other side would wait a frame for each.
-	handshaking := !r.sess.Running() || r.sess.ConfirmedFrame() < 1
+	handshaking := !r.leg().Running() || r.leg().ConfirmedFrame() < 1
 	got := false
 	for {
 		n, from, ok := r.cfg.Conn.ReadFrom(r.buf)
@@ -338,36 +353,40 @@ func (r *Runner) Poll() {
 		if n > len(r.buf) {
 			continue // oversized: the session would drop it anyway
 		}
-		r.route(from, r.buf[:n], now)
+		r.match.Receive(from, r.buf[:n], now)
 		got = true
 	}
 	switch {
 	case !got:
 	case r.wait != nil:
 		if r.wait.settled {
-			r.send(r.wait.old.Outgoing(now))
+			r.send(r.match.Previous().Outgoing(now))
 		}
-		r.send(r.sess.Outgoing(now))
+		r.send(r.leg().Outgoing(now))
 		r.events(now)
 	case r.done:
-		r.send(r.sess.Outgoing(now))
+		r.send(r.leg().Outgoing(now))
 	case handshaking:
-		r.send(r.sess.Outgoing(now))
+		r.send(r.leg().Outgoing(now))
 		r.events(now)
-	case r.end != lockstep.NullFrame && r.sess.Frame() >= r.end && !r.desynced:
+	case r.end != lockstep.NullFrame && r.leg().Frame() >= r.end && !r.desynced:
 		r.step(now, nil)
 		r.record()
-		r.send(r.sess.Outgoing(now))
+		r.send(r.leg().Outgoing(now))
 		r.events(now)
 		r.checkEnd(now)
 	}
 }
 
 // Tick runs one frame: receive, advance (unless the session must wait or the match is
-// ending), send, report events, and end the match once its end is settled.
-func (r *Runner) Tick() {
+// ending), send, report events, and end the match once its end is settled. It returns what
+// the tick did, in lockstep's terms: StatusAdvanced (a frame was played), a stall or a
+// time-sync wait (Status.Stalled, StatusTimeSync), StatusCaughtUp (the last frame is
+// played: only late inputs are folded in), StatusSynchronizing (a handshake, or a pause
+// for a rejoin, is under way), or StatusEnded (the match is over, or stopped by a desync).
+func (r *Runner) Tick() lockstep.Status {
 	if r.done {
-		return
+		return lockstep.StatusEnded
 	}
 	r.counters.Ticks++
 	r.Poll()
@@ -377,57 +396,62 @@ func (r *Runner) Tick() {
 		// Paused for a player who dropped: the next leg's handshake runs, nothing is played.
 		r.waitTick(now)
 		if r.done {
-			return
+			return lockstep.StatusEnded
 		}
 		if r.wait != nil {
-			r.send(r.sess.Outgoing(now))
+			r.send(r.leg().Outgoing(now))
 			r.events(now)
-			return
+			return lockstep.StatusSynchronizing
 		}
 	}
-	if r.sess.Running() && !r.desynced {
+	st := lockstep.StatusSynchronizing
+	switch {
+	case r.leg().Running() && !r.desynced:
 		if r.game == nil {
-			seed, _ := r.sess.Seed() // valid: the session is running
+			seed, _ := r.leg().Seed() // valid: the session is running
 			g, err := r.cfg.NewGame(seed)
 			if err != nil {
 				r.fail(EndFailed, fmt.Errorf("netplay: new game: %w", err))
-				return
+				return lockstep.StatusEnded
 			}
 			r.game = g
 		}
 		r.noteJoin()
 		r.started = true
-		r.frame(now)
+		st = r.frame(now)
 		r.record()
+	case r.desynced || r.leg().State() != lockstep.StateSynchronizing:
+		st = lockstep.StatusEnded
 	}
-	r.send(r.sess.Outgoing(now))
+	r.send(r.leg().Outgoing(now))
 	r.events(now)
-	r.checkEnd(now)
+	r.checkEnd(now) // may end the match: Done tells, and the next Tick says StatusEnded
+	return st
 }
 
 // frame decides what this tick offers the session: the pending input, no input (the end
 // is near: only fold in late remote inputs), or nothing at all.
-func (r *Runner) frame(now time.Duration) {
+func (r *Runner) frame(now time.Duration) lockstep.Status {
 	// Survivors of a 3-4 player match play on; with rejoin on, the departure's event
 	// decides (a pause, or the end).
-	if r.sess.ConnectedPeers() == 0 && r.wait == nil && r.cfg.Rejoin == 0 {
-		r.noteEnd(r.sess.EndFrame(), EndPeerLeft)
+	if r.leg().ConnectedPeers() == 0 && r.wait == nil && r.cfg.Rejoin == 0 {
+		r.noteEnd(r.leg().EndFrame(), EndPeerLeft)
 	}
 	var in []byte
 	switch {
-	case r.end != lockstep.NullFrame && r.sess.Frame() >= r.end:
+	case r.end != lockstep.NullFrame && r.leg().Frame() >= r.end:
 		// The last frame is played: in stays nil.
-	case r.end != lockstep.NullFrame && r.sess.LastLocalFrame() >= r.end-1:
+	case r.end != lockstep.NullFrame && r.leg().LastLocalFrame() >= r.end-1:
 		// Every frame up to the end has its local input (input delay): advance on those.
 		// The session drops an input for a frame that already has one, so nothing is
 		// played past the end.
 		in = r.input[:r.cfg.Session.InputSize]
 	default:
-		next := r.sess.LastLocalFrame() + 1
+		next := r.leg().LastLocalFrame() + 1
 		if !r.pending || r.pendingFor != next || r.cfg.InputEachTick {
 			r.input = r.input[:0]
 			if r.cfg.Input != nil {
-				r.input = r.cfg.Input(r.base+next, r.input)
+				r.input = r.cfg.Input(r.match.MatchFrame(next), r.input)
 			}
 			for len(r.input) < r.cfg.Session.InputSize {
 				r.input = append(r.input, 0)
@@ -437,18 +461,19 @@ func (r *Runner) frame(now time.Duration) {
 		in = r.input
 	}
 	st := r.step(now, in)
-	switch st {
-	case stepAdvanced:
+	switch {
+	case st == lockstep.StatusAdvanced:
 		r.counters.Advanced++
 		r.pending = false
-		stats := r.sess.Stats(r.peerStats[:0])
+		stats := r.leg().Stats(r.peerStats[:0])
 		r.peerStats = stats.Peers
 		r.counters.MaxDepth = max(r.counters.MaxDepth, stats.LastRollback)
-	case stepWaiting:
+	case st.Stalled():
 		r.counters.Stalls++
-	case stepTimeSync:
+	case st == lockstep.StatusTimeSync:
 		r.counters.Waits++
 	}
+	return st
 }
 
 // noteEnd moves the end of the match to f if that is earlier: a peer that left or vanished
@@ -475,8 +500,8 @@ func (r *Runner) setEnd(f lockstep.Frame, why EndReason) {
 // checksum and state once it is confirmed, while the session still remembers it. Only that
 // frame is hashed: a full hash of a large state every frame would cost more than the frame.
 func (r *Runner) record() {
-	c := r.sess.ConfirmedFrame()
-	if _, ok := r.sess.SavedState(c); !ok && c == r.sess.Frame() {
+	c := r.leg().ConfirmedFrame()
+	if _, ok := r.leg().SavedState(c); !ok && c == r.leg().Frame() {
 		// Frame 0 before the first advance (a new leg, or a rejoiner that only loaded its
 		// state): saved with that advance, and reported then, its checksum at hand.
 		c--
@@ -489,13 +514,13 @@ func (r *Runner) record() {
 			var in []byte
 			if f > 0 {
 				var ok bool
-				if in, ok = r.sess.ConfirmedInputs(r.inputs[:0], f-1); ok {
+				if in, ok = r.leg().ConfirmedInputs(r.inputs[:0], f-1); ok {
 					r.inputs = in
 				} else {
 					in = nil
 				}
 			}
-			r.cfg.OnConfirmed(r.base+f, in)
+			r.cfg.OnConfirmed(Confirmed{Frame: r.match.MatchFrame(f), Inputs: in, match: r.match})
 		}
 	}
 	r.recorded = max(r.recorded, c)
@@ -504,15 +529,15 @@ func (r *Runner) record() {
 
 // takeEnd fills in the result's checksum and state of the end frame once it is confirmed.
 func (r *Runner) takeEnd() {
-	if r.result.Confirmed || r.end == lockstep.NullFrame || r.sess.ConfirmedFrame() < r.end {
+	if r.result.Confirmed || r.end == lockstep.NullFrame || r.leg().ConfirmedFrame() < r.end {
 		return
 	}
-	sum, ok := r.sess.Checksum(r.end)
+	sum, ok := r.leg().Checksum(r.end)
 	if !ok {
 		return
 	}
 	r.result.Checksum, r.result.Confirmed = sum, true
-	if st, ok := r.sess.SavedState(r.end); ok {
+	if st, ok := r.leg().SavedState(r.end); ok {
 		r.result.State = append(r.result.State[:0], st...)
 	}
 }
@@ -526,15 +551,15 @@ func (r *Runner) send(ds []lockstep.Datagram) {
 }
 
 func (r *Runner) events(now time.Duration) {
-	for _, e := range r.sess.Events() {
-		base := r.base // a pause that starts here moves it
+	for _, e := range r.leg().Events() {
+		base := r.match.Base() // a pause that starts here moves it
 		r.noAnswer.hear(e)
 		switch e.Kind {
 		// With three or four players the survivors of a departure play on (the engine
 		// agreed on the frame the leaver's input froze at); the match ends at a departure
 		// only when nobody else is left.
 		case lockstep.EventPeerLeft:
-			if r.sess.ConnectedPeers() == 0 {
+			if r.leg().ConnectedPeers() == 0 {
 				r.noteEnd(e.Frame, EndPeerLeft)
 			}
 		case lockstep.EventDisconnected:
@@ -544,8 +569,8 @@ func (r *Runner) events(now time.Duration) {
 			}
 			// Nobody waits for it: its stand-in input is final, and the frames played on
 			// it confirm (lockstep holds them back while a rejoin may replace them).
-			r.sess.GiveUpRejoins()
-			if r.sess.ConnectedPeers() == 0 {
+			r.match.GiveUpRejoins()
+			if r.leg().ConnectedPeers() == 0 {
 				r.noteEnd(e.Frame, EndPeerDisconnected)
 			}
 		case lockstep.EventHandover:
@@ -575,8 +600,8 @@ func (r *Runner) events(now time.Duration) {
 // mayWait reports whether a player who just dropped may be waited for: rejoin is on, the
 // match is under way and not ending, and no other pause is.
 func (r *Runner) mayWait() bool {
-	return r.cfg.Rejoin > 0 && r.wait == nil && r.game != nil && r.sess.Running() && !r.desynced &&
-		!r.quitting && !r.done && (r.end == lockstep.NullFrame || r.sess.Frame() < r.end)
+	return r.cfg.Rejoin > 0 && r.wait == nil && r.game != nil && r.leg().Running() && !r.desynced &&
+		!r.quitting && !r.done && (r.end == lockstep.NullFrame || r.leg().Frame() < r.end)
 }
 
 // checkEnd ends the match once its end frame is confirmed and every peer holds every input
@@ -591,7 +616,7 @@ func (r *Runner) checkEnd(now time.Duration) {
 			r.finish()
 		}
 		return
-	case !r.sess.Running():
+	case !r.leg().Running():
 		if r.quitting {
 			r.reason = EndQuit
 			r.finish()
@@ -601,7 +626,7 @@ func (r *Runner) checkEnd(now time.Duration) {
 		return
 	}
 	if !r.result.Confirmed {
-		if r.sess.ConfirmedFrame() < r.end {
+		if r.leg().ConfirmedFrame() < r.end {
 			if !(r.quitting && now-r.quitAt > r.cfg.Linger) {
 				return
 			}
@@ -612,7 +637,7 @@ func (r *Runner) checkEnd(now time.Duration) {
 	if r.lingerAt < 0 {
 		r.lingerAt = now
 	}
-	if r.sess.Unacknowledged() > 0 && now-r.lingerAt < r.cfg.Linger {
+	if r.leg().Unacknowledged() > 0 && now-r.lingerAt < r.cfg.Linger {
 		return
 	}
 	r.finish()
@@ -632,7 +657,7 @@ func (r *Runner) finish() {
 		return
 	}
 	now := r.cfg.Clock.Now()
-	r.send(r.sess.Close(now))
+	r.send(r.leg().Close(now))
 	r.done = true
 	res := &r.result
 	res.Reason = r.reason
@@ -641,17 +666,17 @@ func (r *Runner) finish() {
 	}
 	res.Frame = r.end
 	if !res.Confirmed {
-		res.Frame = max(r.sess.ConfirmedFrame(), 0)
-		res.Checksum, _ = r.sess.Checksum(res.Frame)
+		res.Frame = max(r.leg().ConfirmedFrame(), 0)
+		res.Checksum, _ = r.leg().Checksum(res.Frame)
 	}
-	res.Frame += r.base
-	stats := r.sess.Stats(r.peerStats[:0])
+	res.Frame = r.match.MatchFrame(res.Frame)
+	stats := r.leg().Stats(r.peerStats[:0])
 	r.peerStats = stats.Peers
 	res.Rollbacks = stats.Rollbacks
 	for _, p := range stats.Peers {
 		res.RTT = max(res.RTT, p.RTT)
 	}
-	if err := r.sess.Err(); err != nil && (res.Err == nil || errors.Is(err, lockstep.ErrDesync)) {
+	if err := r.leg().Err(); err != nil && (res.Err == nil || errors.Is(err, lockstep.ErrDesync)) {
 		res.Err = err // whatever happened after a desync, the desync is the news
 	}
 	if res.Reason == EndDesync && res.Err == nil {

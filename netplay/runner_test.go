@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"p2pa/lockstep"
 	"p2pa/netplay"
 	"p2pa/simtest"
@@ -273,7 +275,7 @@ func TestSteadyFrameAllocatesNothing(t *testing.T) {
 	x := newPair(t, 13, transport.LinkConfig{Latency: 20 * time.Millisecond}, func(p int, c *netplay.Config) {
 		c.Input = func(f lockstep.Frame, dst []byte) []byte { return append(dst, byte(f/7)) }
 		c.OnEvent = nil
-		c.OnConfirmed = func(lockstep.Frame, []byte) {}
+		c.OnConfirmed = func(netplay.Confirmed) {}
 	})
 	x.run(t, 10*time.Second, func() bool { return x.runners[0].Session().Frame() >= 300 })
 	if n := testing.AllocsPerRun(200, x.step); n != 0 {
@@ -325,5 +327,46 @@ func (d *drifting) AdvanceFrame(inputs []byte) {
 	d.counter.AdvanceFrame(inputs)
 	if d.frame > 30 {
 		d.total++
+	}
+}
+
+// TestTickStatus: Tick says what each tick did, in lockstep's terms, from the handshake to
+// the end of the match, and its advances are the counters'.
+func TestTickStatus(t *testing.T) {
+	x := newPair(t, 3, transport.LinkConfig{Latency: 20 * time.Millisecond}, func(_ int, c *netplay.Config) {
+		c.FinishAt = 120
+	})
+	seen := map[lockstep.Status]int{}
+	var phases [2][]netplay.Phase // each runner's phases, in order, without repeats
+	for i := 0; !x.bothDone(); i++ {
+		if i > 2000 {
+			t.Fatalf("the match did not end")
+		}
+		for p, r := range x.runners {
+			seen[r.Tick()]++
+			if ph := r.Phase(); len(phases[p]) == 0 || phases[p][len(phases[p])-1] != ph {
+				phases[p] = append(phases[p], ph)
+			}
+		}
+		x.clock.Advance(frame)
+	}
+	want := []netplay.Phase{netplay.PhaseHandshake, netplay.PhasePlaying, netplay.PhaseEnding, netplay.PhaseDone}
+	for p := range phases {
+		if diff := cmp.Diff(want, phases[p]); diff != "" {
+			t.Errorf("player %d: phases (-want +got):\n%s", p, diff)
+		}
+	}
+	for _, want := range []lockstep.Status{lockstep.StatusSynchronizing, lockstep.StatusAdvanced} {
+		if seen[want] == 0 {
+			t.Errorf("no tick said %v: %v", want, seen)
+		}
+	}
+	for _, r := range x.runners {
+		if got := r.Tick(); got != lockstep.StatusEnded {
+			t.Errorf("player %d: Tick after the end: %v, want %v", r.Session().LocalPlayer(), got, lockstep.StatusEnded)
+		}
+	}
+	if adv, c0, c1 := seen[lockstep.StatusAdvanced], x.runners[0].Counters(), x.runners[1].Counters(); adv != c0.Advanced+c1.Advanced {
+		t.Errorf("%d ticks said advanced, the counters %d and %d", adv, c0.Advanced, c1.Advanced)
 	}
 }

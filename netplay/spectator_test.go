@@ -50,13 +50,12 @@ func TestSpectator(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var r *netplay.Runner
 				sc := lockstep.Config{InputSize: 1, Game: "counter", Seed: tc.seed, Nonce: uint64(p + 1)}
 				if p == 0 {
 					sc.Spectators = 1
 				}
 				game := &counter{}
-				r, err = netplay.New(netplay.Config{
+				r, err := netplay.New(netplay.Config{
 					Session:  sc,
 					Player:   p,
 					Peers:    []netip.AddrPort{addr(0), addr(1)},
@@ -65,9 +64,9 @@ func TestSpectator(t *testing.T) {
 					Game:     game,
 					Input:    func(f lockstep.Frame, dst []byte) []byte { return append(dst, byte(int(f)*(p+3)/16)) },
 					FinishAt: finish,
-					OnConfirmed: func(f lockstep.Frame, _ []byte) {
-						if sum, ok := r.Session().Checksum(f - r.BaseFrame()); ok {
-							sums[p][f] = sum
+					OnConfirmed: func(c netplay.Confirmed) {
+						if sum, ok := c.Checksum(); ok {
+							sums[p][c.Frame] = sum
 						}
 					},
 				})

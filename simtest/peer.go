@@ -45,13 +45,14 @@ type RejoinAt struct {
 
 // confirmed keeps the checksum of every confirmed frame (the runner's OnConfirmed). f is
 // the match's frame; the current leg's session numbers its frames from the runner's base.
-func (p *Peer) confirmed(f lockstep.Frame, _ []byte) {
+func (p *Peer) confirmed(c netplay.Confirmed) {
+	f := c.Frame
 	if f < 0 {
 		return
 	}
 	p.Reported++
 	// The harness compares every confirmed frame, so it pays for hashing each.
-	sum, ok := p.Runner.Session().Checksum(f - p.Runner.BaseFrame())
+	sum, ok := c.Checksum()
 	if !ok {
 		return
 	}

@@ -476,9 +476,9 @@ func (m *Match) runnerConfig(peers []netip.AddrPort, clock transport.Clock) netp
 		c.DesyncLinger = -1
 	}
 	if o.Record != "" {
-		c.OnConfirmed = func(f lockstep.Frame, in []byte) {
+		c.OnConfirmed = func(c netplay.Confirmed) {
 			if m.rec != nil {
-				m.rec.confirmed(f, in)
+				m.rec.confirmed(c.Frame, c.Inputs)
 			}
 		}
 	}

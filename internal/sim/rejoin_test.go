@@ -174,9 +174,9 @@ func checkRejoin(t *testing.T, tc rejoinCase) {
 	}
 	dead := s.Dead[0]
 	base, ok := rejoiner.JoinedAt()
-	if !ok || !rejoiner.Runner.Session().Rejoined() || rejoiner.Runner.BaseFrame() != base {
+	if !ok || !rejoiner.Runner.Match().Rejoined() || rejoiner.Runner.BaseFrame() != base {
 		t.Fatalf("the fresh process did not rejoin: events %+v, base frame %d, rejoined %v",
-			rejoiner.Rejoins, rejoiner.Runner.BaseFrame(), rejoiner.Runner.Session().Rejoined())
+			rejoiner.Rejoins, rejoiner.Runner.BaseFrame(), rejoiner.Runner.Match().Rejoined())
 	}
 	// The match resumes from a frame every survivor confirmed, which the dead process
 	// had reached.
