@@ -13,6 +13,7 @@ import (
 
 	"p2pa/lockstep"
 	"p2pa/netplay"
+	"p2pa/simtest"
 	"p2pa/transport"
 )
 
@@ -50,111 +51,115 @@ func (b *bulky) LoadState(s []byte) error {
 	return nil
 }
 
-// match is n runners over the emulator on a virtual clock, where players can be killed
-// (their runner is no longer driven and their socket closed) and started afresh.
+// match is n runners over the emulator on a virtual clock, on simtest, where players can
+// be killed (their runner is no longer driven and their socket closed), stopped (not
+// driven, the socket open) and started afresh.
 type match struct {
 	t       *testing.T
-	n       int
-	seed    uint64
-	pad     int
-	link    transport.LinkConfig
+	sim     *simtest.Sim
 	clock   *transport.VirtualClock
 	net     *transport.Network
-	runners []*netplay.Runner
-	conns   []transport.Conn
+	runners []*netplay.Runner // every player's current runner
 	addrs   []netip.AddrPort
-	dead    []bool
-	starts  []int // how many times each player was started
-	rejoins [][]netplay.RejoinEvent
+	rejoins [][]netplay.RejoinEvent // every player's, over all its processes
 	// reported holds, per player and process, each frame OnConfirmed reported and the
 	// checksum of its state then
 	reported [][]confirmedFrame
 	finish   lockstep.Frame
-	// intruders claim seats that are taken; driven like the others
-	intruders []*netplay.Runner
-	// edit, if set, changes player p's configuration before each of its runners is made
-	edit func(p int, c *netplay.Config)
 	// players, if set, is the player count the next runner started expects (a restart
 	// that was not told the count)
 	players int
+	// intruders claim seats that are taken; driven like the others
+	intruders []*netplay.Runner
 }
 
+// newMatch starts n players of the bulky counter (pad bytes of state) that finish at
+// finish: player 0 at 10.0.0.1:7000 every time, the others at a new port each time (a
+// restarted process gets another ephemeral port), and everyone knows player 0 only. edit
+// changes player p's configuration before each of its runners is made.
 func newMatch(t *testing.T, n int, seed uint64, pad int, link transport.LinkConfig, finish lockstep.Frame, edit ...func(p int, c *netplay.Config)) *match {
-	m := &match{t: t, n: n, seed: seed, pad: pad, link: link, clock: transport.NewVirtualClock(0), finish: finish,
-		runners: make([]*netplay.Runner, n), conns: make([]transport.Conn, n), addrs: make([]netip.AddrPort, n),
-		dead: make([]bool, n), starts: make([]int, n), rejoins: make([][]netplay.RejoinEvent, n),
-		reported: make([][]confirmedFrame, n)}
-	m.net = transport.NewNetwork(m.clock, seed)
-	for _, e := range edit {
-		m.edit = e
+	m := &match{t: t, finish: finish, runners: make([]*netplay.Runner, n), addrs: make([]netip.AddrPort, n),
+		rejoins: make([][]netplay.RejoinEvent, n), reported: make([][]confirmedFrame, n)}
+	s, err := simtest.New(simtest.Scenario{
+		Players: n, Seed: seed, Frames: int(finish), Link: link, Rejoin: netplay.DefaultRejoin,
+		Session: lockstep.Config{InputSize: 1, Game: "bulky"},
+		NewGame: func(int, uint64) (lockstep.Game, error) { return newBulky(pad), nil },
+		Input: func(p int, f lockstep.Frame, dst []byte) []byte {
+			return append(dst, byte(uint64(f)*(seed+uint64(p)+1)>>2))
+		},
+		Addr: func(p, life int) netip.AddrPort {
+			return netip.MustParseAddrPort(fmt.Sprintf("10.0.0.%d:%d", p+1, 7000+life*min(p, 1)))
+		},
+		Edit: func(p, life int, c *netplay.Config) {
+			intruder := life < 0
+			if intruder {
+				life = 99 - life
+			} else {
+				life++ // its first process is its first start
+			}
+			players := cmp.Or(m.players, n)
+			c.Session.Players = players
+			c.Session.Seed, c.Session.Nonce = seed, seed*97+uint64(p)*13+uint64(life)
+			c.Peers = make([]netip.AddrPort, players)
+			if p != 0 {
+				c.Peers[0] = netip.MustParseAddrPort("10.0.0.1:7000")
+			}
+			c.Game = newBulky(pad)
+			c.OnConfirmed = nil
+			if !intruder {
+				// Every frame reported, with its checksum: checkReported.
+				c.OnConfirmed = func(cf netplay.Confirmed) {
+					sum, ok := cf.Checksum()
+					m.reported[p] = append(m.reported[p], confirmedFrame{cf.Frame, sum, ok})
+				}
+			}
+			record := c.OnRejoin
+			c.OnRejoin = func(e netplay.RejoinEvent) {
+				m.rejoins[p] = append(m.rejoins[p], e)
+				record(e)
+			}
+			for _, e := range edit {
+				e(p, c)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	m.sim, m.clock, m.net = s, s.Clock, s.Net
 	for p := range n {
-		m.start(p)
+		m.update(p)
 	}
 	return m
 }
 
-// start starts player p's side: player 0 at 10.0.0.1:7000 every time, the others at a new
-// port each time (a restarted process gets another ephemeral port).
+// update takes player p's current process from the simulation.
+func (m *match) update(p int) {
+	m.runners[p], m.addrs[p] = m.sim.Peers[p].Runner, m.sim.Peers[p].Addr
+}
+
+// start starts player p's side afresh.
 func (m *match) start(p int) {
-	m.starts[p]++
-	addr := netip.MustParseAddrPort(fmt.Sprintf("10.0.0.%d:%d", p+1, 7000+(m.starts[p]-1)*(min(p, 1))))
-	r, conn := m.newRunner(p, addr, m.starts[p])
-	m.addrs[p], m.conns[p], m.dead[p] = addr, conn, false
 	m.reported[p] = nil // a new process reports from where it joins
-	m.runners[p] = r
+	if _, err := m.sim.Restart(p); err != nil {
+		m.t.Fatal(err)
+	}
+	m.update(p)
 }
 
 // intrude starts another process for seat p, at another address, while p's is alive.
 func (m *match) intrude(p int) *netplay.Runner {
-	addr := netip.MustParseAddrPort(fmt.Sprintf("10.0.0.9:%d", 7100+len(m.intruders)))
-	r, _ := m.newRunner(p, addr, 100+len(m.intruders))
-	m.intruders = append(m.intruders, r)
-	return r
+	pe, err := m.sim.Join(p, netip.MustParseAddrPort(fmt.Sprintf("10.0.0.9:%d", 7100+len(m.intruders))))
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	m.intruders = append(m.intruders, pe.Runner)
+	return pe.Runner
 }
 
-func (m *match) newRunner(p int, addr netip.AddrPort, life int) (*netplay.Runner, transport.Conn) {
-	for q, other := range m.addrs {
-		if q != p && other.IsValid() {
-			m.net.SetLink(addr, other, m.link)
-			m.net.SetLink(other, addr, m.link)
-		}
-	}
-	conn, err := m.net.Listen(addr)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	peers := make([]netip.AddrPort, cmp.Or(m.players, m.n))
-	if p != 0 {
-		peers[0] = netip.MustParseAddrPort("10.0.0.1:7000") // everyone knows player 0 only
-	}
-	c := netplay.Config{
-		Session: lockstep.Config{Players: cmp.Or(m.players, m.n), InputSize: 1, Game: "bulky", Seed: m.seed,
-			Nonce: m.seed*97 + uint64(p)*13 + uint64(life)},
-		Player: p, Peers: peers, Conn: conn, Clock: m.clock, Game: newBulky(m.pad),
-		Input: func(f lockstep.Frame, dst []byte) []byte {
-			return append(dst, byte(uint64(f)*(m.seed+uint64(p)+1)>>2))
-		},
-		FinishAt: m.finish,
-		Rejoin:   netplay.DefaultRejoin,
-		OnRejoin: func(e netplay.RejoinEvent) { m.rejoins[p] = append(m.rejoins[p], e) },
-	}
-	if m.edit != nil {
-		m.edit(p, &c)
-	}
-	var r *netplay.Runner
-	if life < 100 { // not an intruder
-		c.OnConfirmed = func(c netplay.Confirmed) {
-			sum, ok := c.Checksum()
-			m.reported[p] = append(m.reported[p], confirmedFrame{c.Frame, sum, ok})
-		}
-	}
-	r, err = netplay.New(c)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	return r, conn
-}
+// stop and cont are SIGSTOP and SIGCONT for player p: not driven, its socket open.
+func (m *match) stop(p int) { m.sim.Peers[p].Paused = true }
+func (m *match) cont(p int) { m.sim.Peers[p].Paused = false }
 
 // confirmedFrame is a frame OnConfirmed reported, with its state's checksum then.
 type confirmedFrame struct {
@@ -208,43 +213,17 @@ func (m *match) checkFinished(log bool) {
 }
 
 // kill stops player p for good, as kill -9 does: nothing more is sent or read.
-func (m *match) kill(p int) {
-	m.dead[p] = true
-	m.conns[p].Close()
-}
+func (m *match) kill(p int) { m.sim.Kill(p) }
 
+// step plays one frame: every datagram due before it reaches its runner at its arrival
+// time, then every runner still driven ticks.
 func (m *match) step() {
-	for p, r := range m.runners {
-		if !m.dead[p] {
-			r.Tick()
-		}
-	}
-	for _, r := range m.intruders {
-		r.Tick()
-	}
-	next := m.clock.Now() + frame
-	stuck := time.Duration(-1)
-	for due, ok := m.net.NextDue(); ok && due < next; due, ok = m.net.NextDue() {
-		if due == stuck {
-			break // it waits in a stopped process's socket
-		}
-		stuck = due
-		m.clock.Set(max(due, m.clock.Now()))
-		for p, r := range m.runners {
-			if !m.dead[p] {
-				r.Poll()
-			}
-		}
-		for _, r := range m.intruders {
-			r.Poll()
-		}
-	}
-	m.clock.Set(next)
+	_ = m.sim.Step() // a failure is the runner's Result, which the tests check
 }
 
 func (m *match) allDone() bool {
-	for p, r := range m.runners {
-		if !m.dead[p] && !r.Done() {
+	for _, p := range m.sim.Peers {
+		if !p.Gone && !p.Paused && !p.Runner.Done() {
 			return false
 		}
 	}
@@ -415,9 +394,9 @@ func TestRejoinAfterStall(t *testing.T) {
 			const finish = 1200
 			m := newMatch(t, tc.n, tc.seed, 0, transport.LinkConfig{Latency: 2 * time.Millisecond}, finish)
 			m.runUntil(4*time.Second, func() bool { return m.clock.Now() >= 4*time.Second })
-			m.dead[tc.stopped] = true // not driven, socket open: SIGSTOP
+			m.stop(tc.stopped) // not driven, socket open: SIGSTOP
 			m.runUntil(13*time.Second, func() bool { return m.clock.Now() >= 12*time.Second })
-			m.dead[tc.stopped] = false // SIGCONT
+			m.cont(tc.stopped) // SIGCONT
 			m.runUntil(120*time.Second, m.allDone)
 			m.checkFinished(true)
 		})
