@@ -120,26 +120,28 @@ func (s *Spectator) Run(ctx context.Context) (Result, error) {
 // watching has ended, arrivals are read and dropped, so a loop waiting on the Conn does not
 // wake for ever.
 func (s *Spectator) Poll() {
+	if now, ok := s.take(); ok {
+		s.send(now)
+	}
+}
+
+// take reads what arrived and acts on the session's events; ok is false when watching has
+// ended (before, or because of them).
+func (s *Spectator) take() (now time.Duration, ok bool) {
 	if s.done {
 		s.drain()
-		return
+		return 0, false
 	}
-	now := s.cfg.Clock.Now()
+	now = s.cfg.Clock.Now()
 	s.receive(now)
 	s.events()
-	s.send(now)
+	return now, !s.done
 }
 
 // Tick hands over what arrived, runs the game forward on the inputs held, and sends.
 func (s *Spectator) Tick() {
-	if s.done {
-		s.drain()
-		return
-	}
-	now := s.cfg.Clock.Now()
-	s.receive(now)
-	s.events()
-	if s.done {
+	now, ok := s.take()
+	if !ok {
 		return
 	}
 	if s.game != nil {
