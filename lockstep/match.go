@@ -97,7 +97,7 @@ func (m *Match) Joined() bool {
 func (m *Match) Pause(p int, end Frame) Frame {
 	m.paused = true
 	if m.cur.cfg.Players == 2 {
-		return m.cur.KnownFrame(p) + 1
+		return m.cur.knownFrame(p) + 1
 	}
 	return end
 }

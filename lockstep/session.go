@@ -295,9 +295,9 @@ func (s *Session) ConfirmedFrame() Frame {
 // delay, minus one, once this frame's input is added).
 func (s *Session) LastLocalFrame() Frame { return s.sync.queues[s.local].known }
 
-// KnownFrame is the last frame for which player p's real input is here (NullFrame if none,
-// or if p is not a player): how far a remote player's inputs have arrived.
-func (s *Session) KnownFrame(p int) Frame {
+// knownFrame is the last frame for which player p's real input is here (NullFrame if none,
+// or if p is not a player): how far a remote player's inputs have arrived (PeerStats.Received).
+func (s *Session) knownFrame(p int) Frame {
 	if p < 0 || p >= len(s.sync.queues) {
 		return NullFrame
 	}

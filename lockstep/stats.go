@@ -60,6 +60,9 @@ type PeerStats struct {
 	// SendEvery is how many frames apart we send to the peer: 1, or more while a thin link
 	// makes us back off (its acknowledgements come back ever later).
 	SendEvery int
+	// Received is the last frame of the player's input we hold (NullFrame if none): how
+	// far its inputs have arrived, which a HUD compares with Frame.
+	Received Frame
 }
 
 // Stats is a snapshot of the session for a HUD or a log.
@@ -98,7 +101,9 @@ func (s *Session) Stats(peers []PeerStats) Stats {
 		if ep == nil {
 			continue
 		}
-		st.Peers = append(st.Peers, ep.stats(s.now, q.known, s.localAdvantage(ep)))
+		ps := ep.stats(s.now, q.known, s.localAdvantage(ep))
+		ps.Received = s.knownFrame(ep.player)
+		st.Peers = append(st.Peers, ps)
 	}
 	return st
 }
