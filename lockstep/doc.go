@@ -154,8 +154,8 @@
 // allocation-free and independent of the game's types, with no reflection and no generics
 // leaking into Session. A game keeps its state as an ordinary Go value and turns it into
 // bytes only at the boundary: for a fixed-size struct of fixed-size fields, encoding/binary
-// does that in one call each way in SaveState and LoadState, and FixedCodec does the same
-// for an input struct (ExampleFixedCodec shows both).
+// does that in one call each way in SaveState and LoadState, and codec.Fixed (package
+// lockstep/codec) does the same for an input struct (its ExampleFixed shows both).
 //
 // Buffers the session returns (requests, inputs, datagrams, events) are reused: they are
 // valid until the next call, and a steady-state frame allocates nothing.
