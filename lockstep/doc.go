@@ -39,8 +39,8 @@
 //     keeps every confirmed input for late spectators (Config.Spectators).
 //   - introductions: with 3-4 players the others may know only player 0's
 //     address; player 0 tells each the others' addresses and they mesh directly. Player 0
-//     decides the player count: a newcomer expecting another one is refused with a
-//     PlayerCountError naming it, and may start over with that count.
+//     decides the player count: a newcomer expecting another one (or another
+//     game) is refused with a SetupError naming it, and may start over with that count.
 //   - SyncTest: a single-process session that rolls back every frame and compares the
 //     saved states, which catches a game that is not deterministic or whose save misses state.
 //   - the sync layer (unexported): input queues with prediction, the ring of saved states,

@@ -438,7 +438,7 @@ func TestSessionHandshakeMismatch(t *testing.T) {
 				return Config{Game: map[int]string{0: "y", 1: "x"}[p]}
 			},
 			// Player 0 decides the game: a newcomer with another one is told player 0's
-			// (GameError, which a joiner may adopt) and player 0 waits on for another.
+			// (a SetupError, which a joiner may adopt) and player 0 waits on for another.
 			want1: `peer plays "y", we play "x"`,
 		},
 		{
@@ -511,9 +511,9 @@ func TestSessionHandshakeMismatch(t *testing.T) {
 				}
 			}
 			if tc.want0 == "" {
-				var ge *GameError
-				if !errors.As(tn.nodes[1].s.Err(), &ge) || ge.Player != 0 || ge.Peer != "y" || ge.Ours != "x" {
-					t.Errorf("player 1: %#v, want a GameError naming player 0's game", tn.nodes[1].s.Err())
+				var ge *SetupError
+				if !errors.As(tn.nodes[1].s.Err(), &ge) || ge.Player != 0 || ge.Game != "y" || ge.OurGame != "x" {
+					t.Errorf("player 1: %#v, want a SetupError naming player 0's game", tn.nodes[1].s.Err())
 				}
 				return // player 0 waits on for a player who plays its game
 			}
@@ -1339,10 +1339,10 @@ func TestParseIntroErrors(t *testing.T) {
 func TestSessionPlayerCountFromPlayerZero(t *testing.T) {
 	tn := newNet(t, 2, tick, func(p int) Config { return Config{Players: 3 - p} })
 	tn.until(2*time.Second, "player 1 fails", func() bool { return tn.nodes[1].s.State() == StateFailed })
-	var pc *PlayerCountError
-	if err := tn.nodes[1].s.Err(); !errors.As(err, &pc) || pc.Peer != 3 || pc.Ours != 2 ||
+	var pc *SetupError
+	if err := tn.nodes[1].s.Err(); !errors.As(err, &pc) || pc.Players != 3 || pc.OurPlayers != 2 ||
 		!strings.Contains(err.Error(), "peer expects 3 players, we expect 2") {
-		t.Errorf("player 1: %v, want a PlayerCountError saying player 0 expects 3", err)
+		t.Errorf("player 1: %v, want a SetupError saying player 0 expects 3", err)
 	}
 	tn.steps(30)
 	if st, err := tn.nodes[0].s.State(), tn.nodes[0].s.Err(); st != StateSynchronizing || err != nil {
