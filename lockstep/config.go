@@ -36,8 +36,6 @@ const (
 	DefaultKeepAlive         = 200 * time.Millisecond
 	DefaultChecksumInterval  = 60
 	DefaultSyncRoundTrips    = 5
-	// DefaultCheckDistance is how many frames a SyncTest rolls back every frame by default.
-	DefaultCheckDistance = 8
 )
 
 // ringFrames is how many frames of inputs and states a session remembers; it must exceed
@@ -48,7 +46,7 @@ const ringFrames = 256
 // default (the Default constants); WithDefaults fills them in, Validate checks a Config, and
 // the constructors do both.
 type Config struct {
-	Players   int // 2..4 for a P2P session (1..4 for a SyncTest); default 2 (DefaultPlayers)
+	Players   int // 2..4 for a P2P session (1..4 for a synctest.Test); default 2 (DefaultPlayers)
 	InputSize int // bytes of one player's input for one frame; required, 1..MaxInputSize
 
 	// InputDelay delays local input by this many frames: it hides that much network

@@ -41,10 +41,8 @@
 //     address; player 0 tells each the others' addresses and they mesh directly. Player 0
 //     decides the player count: a newcomer expecting another one (or another
 //     game) is refused with a SetupError naming it, and may start over with that count.
-//   - SyncTest: a single-process session that rolls back every frame and compares the
-//     saved states, which catches a game that is not deterministic or whose save misses state.
 //   - the sync layer (unexported): input queues with prediction, the ring of saved states,
-//     rollback planning — shared by both.
+//     rollback planning.
 //   - the wire format (described under ProtocolVersion): a hand-written, versioned binary encoding; inputs are
 //     delta- and run-length-coded against the last acknowledged one, so a datagram carries
 //     every unacknowledged input in a few bytes and loss costs no retransmission round trip.
@@ -61,6 +59,16 @@
 //     On a link too thin for that a datagram carries at most a fixed number of
 //     input bytes, oldest first, and a session whose acknowledgements come back ever later
 //     sends to that peer only every few frames, so its traffic stays under the link's rate.
+//
+// # Beside the engine
+//
+// Two sub-packages hold what a game uses in its own code and tests but a session does not:
+// lockstep/synctest checks a game's determinism without a network (synctest.Test rolls back
+// every frame and compares the saved states, which catches a game that is not deterministic
+// or whose save misses state), and lockstep/codec turns a fixed-size input struct into the
+// bytes a session carries (codec.Fixed). Both work on this package's public types only, and
+// are as pure as it (TestPurity covers them). Keeping them out of this package keeps its
+// listing to what a session needs.
 //
 // # Ending
 //

@@ -6,6 +6,7 @@ import (
 
 	"p2pa/lockstep"
 	"p2pa/lockstep/codec"
+	"p2pa/lockstep/synctest"
 )
 
 // move is a game's input as a Go value; codec.Fixed gives its byte form.
@@ -63,7 +64,7 @@ func ExampleFixed() {
 	if err != nil {
 		panic(err)
 	}
-	test, err := lockstep.NewSyncTest(lockstep.Config{Players: 2, InputSize: c.Size()}, 0)
+	test, err := synctest.New(lockstep.Config{Players: 2, InputSize: c.Size()}, 0)
 	if err != nil {
 		panic(err)
 	}
