@@ -830,7 +830,7 @@ func (w timeoutWant) checkNode(t *testing.T, nd *node) {
 	if ev.Frame != nd.s.EndFrame() || ev.Frame < 100 {
 		t.Errorf("player %d: disconnected at frame %d, EndFrame %d", nd.player, ev.Frame, nd.s.EndFrame())
 	}
-	if st := nd.s.Stats(nil); st.Peers[0].State != PeerGone {
+	if st := nd.s.Stats(nil); st.Peers[0].State != StateGone {
 		t.Errorf("player %d: peer state %q", nd.player, st.Peers[0].State)
 	}
 }
@@ -861,7 +861,7 @@ func (w timeoutWant) checkResumed(t *testing.T, nd *node, kinds []EventKind) {
 	if e, _ := nd.first(EventResumed); e.at < w.cut+w.silence || e.at > w.cut+w.silence+w.slack {
 		t.Errorf("player %d: resumed at %v, link back at %v", nd.player, e.at, w.cut+w.silence)
 	}
-	if st := nd.s.Stats(nil); st.Peers[0].Interrupted || st.Peers[0].State != PeerRunning {
+	if st := nd.s.Stats(nil); st.Peers[0].Interrupted || st.Peers[0].State != StateRunning {
 		t.Errorf("player %d: peer stats %+v after resuming", nd.player, st.Peers[0])
 	}
 }
@@ -1240,7 +1240,7 @@ func checkStats(t *testing.T, latency time.Duration, nd *node) {
 		t.Errorf("latency %v: player %d: RTT %v, want %v..%v", latency, nd.player, rtt, lo, hi)
 	}
 	switch {
-	case st.State != StateRunning || ps.State != PeerRunning || ps.Player != 1-nd.player || ps.Interrupted:
+	case st.State != StateRunning || ps.State != StateRunning || ps.Player != 1-nd.player || ps.Interrupted:
 		t.Errorf("states %+v", st)
 	case st.Frame != nd.s.Frame() || st.ConfirmedFrame != nd.s.ConfirmedFrame() || st.Frame < 290:
 		t.Errorf("frames %d, %d", st.Frame, st.ConfirmedFrame)

@@ -277,7 +277,7 @@ func (s *Session) Spectators() int {
 type Spectator struct {
 	cfg   Config
 	host  netip.AddrPort
-	state SessionState
+	state State
 	err   error
 	now   time.Duration
 
@@ -345,7 +345,7 @@ func (sp *Spectator) next() uint64 {
 func (sp *Spectator) Running() bool { return sp.state == StateRunning }
 
 // State is where the spectator is in its life.
-func (sp *Spectator) State() SessionState { return sp.state }
+func (sp *Spectator) State() State { return sp.state }
 
 // Err is why the spectator stopped, or nil.
 func (sp *Spectator) Err() error { return sp.err }

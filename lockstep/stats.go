@@ -1,50 +1,23 @@
 package lockstep
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
-// PeerState is where the link to one remote player is in its life.
-type PeerState uint8
-
-const (
-	// PeerSynchronizing: the handshake with this player is under way.
-	PeerSynchronizing PeerState = iota
-	// PeerRunning: inputs are being exchanged.
-	PeerRunning
-	// PeerGone: the player said goodbye or was dropped after a silence.
-	PeerGone
-)
-
-var peerStateNames = [...]string{
-	PeerSynchronizing: "synchronizing",
-	PeerRunning:       "running",
-	PeerGone:          "gone",
-}
-
-func (p PeerState) String() string {
-	if int(p) < len(peerStateNames) {
-		return peerStateNames[p]
-	}
-	return fmt.Sprintf("PeerState(%d)", uint8(p))
-}
-
-// peerState maps the endpoint's internal state onto the exported one.
-func peerState(s endpointState) PeerState {
+// peerState maps the endpoint's internal state onto the exported one: a link synchronizes,
+// runs, and is gone once the player said goodbye or was dropped after a silence.
+func peerState(s endpointState) State {
 	switch s {
 	case epRunning:
-		return PeerRunning
+		return StateRunning
 	case epGone:
-		return PeerGone
+		return StateGone
 	}
-	return PeerSynchronizing
+	return StateSynchronizing
 }
 
 // PeerStats describes the link to one remote player.
 type PeerStats struct {
 	Player int
-	State  PeerState
+	State  State // StateSynchronizing, StateRunning, or StateGone
 	// RTT is the smoothed round-trip time (0 until measured).
 	RTT time.Duration
 	// SendQueue is how many local inputs the peer has not acknowledged.
@@ -67,7 +40,7 @@ type PeerStats struct {
 
 // Stats is a snapshot of the session for a HUD or a log.
 type Stats struct {
-	State          SessionState
+	State          State
 	Frame          Frame
 	ConfirmedFrame Frame
 	// Rollbacks counts rollbacks; RollbackFrames the frames they re-simulated;
