@@ -151,8 +151,8 @@
 //
 // Config.InputDelay delays the local input by some frames, hiding that much latency;
 // SetInputDelay changes it during a match without a desync. Each advance Request carries
-// every player's InputStatus (confirmed, predicted, disconnected); a game that implements
-// StatusGame receives them from Apply.
+// every player's InputStatus (confirmed, predicted, disconnected); a game that has the
+// optional method AdvanceFrameWithStatus (see Game) receives them from Apply.
 //
 // # Why bytes
 //
