@@ -70,6 +70,14 @@
 // are as pure as it (TestPurity covers them). Keeping them out of this package keeps its
 // listing to what a session needs.
 //
+// For the same reason one type serves where one concern is: State is the life of a
+// session, a spectator and the link to a peer alike (a link ends StateGone); SetupError is
+// every handshake refused over the match's setup (the player count or the game), which a
+// joiner may adopt; the limits and the defaults are one block of constants; and the input
+// statuses are an optional method of Game (AdvanceFrameWithStatus), not a second
+// interface. How far a peer's inputs have arrived is PeerStats.Received, a figure for a
+// HUD, not a method only a runner or a benchmark would call.
+//
 // # Ending
 //
 // A peer that leaves (Close) says goodbye with the frame its game ends at; a peer silent for
