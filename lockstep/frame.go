@@ -15,6 +15,6 @@ var (
 	ErrDesync = errors.New("desync")
 	// ErrLegEnded is a spectator's EventPeerLeft Err when player 0 said the match went on
 	// after a rejoin, in a leg spectators cannot follow: the event's Frame is the last
-	// frame of the match it saw, which the match did have (Session.LeaveSpectators).
+	// frame of the match it saw, which the match did have (Match.LeaveSpectators).
 	ErrLegEnded = errors.New("the match went on after a player rejoined, in a leg spectators cannot follow")
 )
