@@ -1352,3 +1352,23 @@ func TestSessionPlayerCountFromPlayerZero(t *testing.T) {
 		t.Errorf("player 0 seated the refused newcomer at %v", a)
 	}
 }
+
+// TestPeerStatsReceived: PeerStats.Received is the last frame of the peer's input held
+// here: nothing before the handshake, then no further than the peer has played, and at
+// least every frame this side confirmed.
+func TestPeerStatsReceived(t *testing.T) {
+	tn := newNet(t, 2, 20*time.Millisecond, func(int) Config { return Config{} })
+	for _, nd := range tn.nodes {
+		if ps := nd.s.Stats(nil).Peers[0]; ps.Received != NullFrame {
+			t.Errorf("player %d: received %d before the handshake", nd.player, ps.Received)
+		}
+	}
+	tn.steps(200)
+	for i, nd := range tn.nodes {
+		peer := tn.nodes[1-i]
+		ps := nd.s.Stats(nil).Peers[0]
+		if ps.Received != nd.s.knownFrame(peer.player) || ps.Received > peer.s.LastLocalFrame() || ps.Received < nd.s.ConfirmedFrame()-1 || ps.Received < 100 {
+			t.Errorf("player %d: received %d; the peer's last local frame %d, confirmed here %d", nd.player, ps.Received, peer.s.LastLocalFrame(), nd.s.ConfirmedFrame())
+		}
+	}
+}
