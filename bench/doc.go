@@ -19,7 +19,7 @@
 //	                     rollback and re-simulation, the game's requests, Outgoing
 //	%budget              ns/frame as a percentage of a 60 Hz frame (16.67 ms)
 //
-// BenchmarkSyncTest8 (frame_test.go), one frame of lockstep.SyncTest with 8 frames rolled
+// BenchmarkSyncTest8 (frame_test.go), one frame of synctest.Test with 8 frames rolled
 // back and re-simulated:
 //
 //	%budget              ns/op as a percentage of a 60 Hz frame

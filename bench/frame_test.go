@@ -7,6 +7,7 @@ import (
 
 	"p2pa/game"
 	"p2pa/lockstep"
+	"p2pa/lockstep/synctest"
 )
 
 // BenchmarkFrame is what one session frame costs a peer: receiving the other's datagrams,
@@ -135,7 +136,7 @@ func TestSteadyFrameAllocs(t *testing.T) {
 	}
 }
 
-// BenchmarkSyncTest8 is one frame of lockstep.SyncTest at its default check distance: load
+// BenchmarkSyncTest8 is one frame of synctest.Test at its default check distance: load
 // the state of 8 frames ago, re-simulate and re-save 8 frames, compare their checksums with
 // the first run, then simulate and save the new frame: a worst-case 8-frame rollback with
 // the engine's bookkeeping, on the real game (coins moving, collection off as in
@@ -143,7 +144,7 @@ func TestSteadyFrameAllocs(t *testing.T) {
 func BenchmarkSyncTest8(b *testing.B) {
 	for _, coins := range benchCoins {
 		b.Run(fmt.Sprintf("coins=%d", coins), func(b *testing.B) {
-			st, err := lockstep.NewSyncTest(lockstep.Config{Players: 2, InputSize: game.InputSize}, 8)
+			st, err := synctest.New(lockstep.Config{Players: 2, InputSize: game.InputSize}, 8)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -288,6 +288,7 @@ func BenchmarkInputLatency(b *testing.B) {
 			}
 			lat := make([]time.Duration, 0, 1<<16)
 			scratch := make([]byte, 0, 2*game.InputSize)
+			peers := make([]lockstep.PeerStats, 0, 1) // B's one peer, A: how far A's inputs arrived
 			still, err := game.Input{X: 400, Y: 300}.AppendBinary(nil)
 			if err != nil {
 				b.Fatal(err)
@@ -309,7 +310,7 @@ func BenchmarkInputLatency(b *testing.B) {
 				deadline := t0.Add(2 * time.Second)
 				for {
 					pb.drain()
-					if pb.s.KnownFrame(0) >= t {
+					if st := pb.s.Stats(peers[:0]); len(st.Peers) == 1 && st.Peers[0].Received >= t {
 						break // B holds A's input for T; its own comes with its frame below
 					}
 					if !waitFor(timer, 20*time.Millisecond, pb.conn.Readable(), nil) {

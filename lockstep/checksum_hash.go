@@ -6,5 +6,5 @@ import "p2pa/internal/xxh64"
 // from internal/xxh64, the one implementation the coin game's checksum shares, pinned there
 // so that peers built at different times agree and a checksum in a recording stays
 // meaningful. The sessions compute it only when something needs it (a checksum frame,
-// Checksum, a SyncTest mismatch report), not on every save.
+// Checksum, a synctest mismatch report), not on every save.
 func StateChecksum(state []byte) uint64 { return xxh64.Sum64(state) }

@@ -26,7 +26,7 @@ func TestStateChecksumVectors(t *testing.T) {
 // session hands the cell out for a new save, so after every rollback (which re-saves the
 // re-simulated frames) Checksum(f) still equals StateChecksum of frame f's saved bytes.
 func TestCellChecksumFollowsSaves(t *testing.T) {
-	st, err := NewSyncTest(Config{Players: 2, InputSize: 1}, 4)
+	st, err := newSyncTest(Config{Players: 2, InputSize: 1}, 4)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,10 @@ import (
 	"time"
 )
 
-// Limits that keep every buffer fixed in size, and the protocol. A datagram never carries
-// more than these.
+// The bounds of a session, in one place: the limits that keep every buffer fixed in size
+// (a datagram never carries more than these) and the protocol's version, then the
+// defaults, what a zero field of Config stands for. Front ends that show a default (the
+// command-line flags) use these names, so each value is written once.
 const (
 	MaxPlayers    = 4
 	MaxInputSize  = 64
@@ -24,14 +26,8 @@ const (
 	// ProtocolVersion is the wire format's version (wire.go); peers of another refuse
 	// each other in the handshake.
 	ProtocolVersion = 2
-	// ringFrames is how many frames of inputs and states a session remembers; it must exceed
-	// MaxPrediction+MaxInputDelay plus the frames waiting for acknowledgement.
-	ringFrames = 256
-)
 
-// Defaults: what a zero field of Config stands for. Front ends that show a default (the
-// command-line flags) use these names, so the value is written once.
-const (
+	// Defaults: what a zero field of Config stands for.
 	DefaultPlayers           = 2
 	DefaultMaxPrediction     = 8
 	DefaultFrameDuration     = time.Second / 60
@@ -40,15 +36,17 @@ const (
 	DefaultKeepAlive         = 200 * time.Millisecond
 	DefaultChecksumInterval  = 60
 	DefaultSyncRoundTrips    = 5
-	// DefaultCheckDistance is how many frames a SyncTest rolls back every frame by default.
-	DefaultCheckDistance = 8
 )
+
+// ringFrames is how many frames of inputs and states a session remembers; it must exceed
+// MaxPrediction+MaxInputDelay plus the frames waiting for acknowledgement.
+const ringFrames = 256
 
 // Config describes a session. The zero value of every field but InputSize is a sensible
 // default (the Default constants); WithDefaults fills them in, Validate checks a Config, and
 // the constructors do both.
 type Config struct {
-	Players   int // 2..4 for a P2P session (1..4 for a SyncTest); default 2 (DefaultPlayers)
+	Players   int // 2..4 for a P2P session (1..4 for a synctest.Test); default 2 (DefaultPlayers)
 	InputSize int // bytes of one player's input for one frame; required, 1..MaxInputSize
 
 	// InputDelay delays local input by this many frames: it hides that much network

@@ -39,12 +39,10 @@
 //     keeps every confirmed input for late spectators (Config.Spectators).
 //   - introductions: with 3-4 players the others may know only player 0's
 //     address; player 0 tells each the others' addresses and they mesh directly. Player 0
-//     decides the player count: a newcomer expecting another one is refused with a
-//     PlayerCountError naming it, and may start over with that count.
-//   - SyncTest: a single-process session that rolls back every frame and compares the
-//     saved states, which catches a game that is not deterministic or whose save misses state.
+//     decides the player count: a newcomer expecting another one (or another
+//     game) is refused with a SetupError naming it, and may start over with that count.
 //   - the sync layer (unexported): input queues with prediction, the ring of saved states,
-//     rollback planning — shared by both.
+//     rollback planning.
 //   - the wire format (described under ProtocolVersion): a hand-written, versioned binary encoding; inputs are
 //     delta- and run-length-coded against the last acknowledged one, so a datagram carries
 //     every unacknowledged input in a few bytes and loss costs no retransmission round trip.
@@ -61,6 +59,24 @@
 //     On a link too thin for that a datagram carries at most a fixed number of
 //     input bytes, oldest first, and a session whose acknowledgements come back ever later
 //     sends to that peer only every few frames, so its traffic stays under the link's rate.
+//
+// # Beside the engine
+//
+// Two sub-packages hold what a game uses in its own code and tests but a session does not:
+// lockstep/synctest checks a game's determinism without a network (synctest.Test rolls back
+// every frame and compares the saved states, which catches a game that is not deterministic
+// or whose save misses state), and lockstep/codec turns a fixed-size input struct into the
+// bytes a session carries (codec.Fixed). Both work on this package's public types only, and
+// are as pure as it (TestPurity covers them). Keeping them out of this package keeps its
+// listing to what a session needs.
+//
+// For the same reason one type serves where one concern is: State is the life of a
+// session, a spectator and the link to a peer alike (a link ends StateGone); SetupError is
+// every handshake refused over the match's setup (the player count or the game), which a
+// joiner may adopt; the limits and the defaults are one block of constants; and the input
+// statuses are an optional method of Game (AdvanceFrameWithStatus), not a second
+// interface. How far a peer's inputs have arrived is PeerStats.Received, a figure for a
+// HUD, not a method only a runner or a benchmark would call.
 //
 // # Ending
 //
@@ -143,8 +159,8 @@
 //
 // Config.InputDelay delays the local input by some frames, hiding that much latency;
 // SetInputDelay changes it during a match without a desync. Each advance Request carries
-// every player's InputStatus (confirmed, predicted, disconnected); a game that implements
-// StatusGame receives them from Apply.
+// every player's InputStatus (confirmed, predicted, disconnected); a game that has the
+// optional method AdvanceFrameWithStatus (see Game) receives them from Apply.
 //
 // # Why bytes
 //
@@ -154,8 +170,8 @@
 // allocation-free and independent of the game's types, with no reflection and no generics
 // leaking into Session. A game keeps its state as an ordinary Go value and turns it into
 // bytes only at the boundary: for a fixed-size struct of fixed-size fields, encoding/binary
-// does that in one call each way in SaveState and LoadState, and FixedCodec does the same
-// for an input struct (ExampleFixedCodec shows both).
+// does that in one call each way in SaveState and LoadState, and codec.Fixed (package
+// lockstep/codec) does the same for an input struct (its ExampleFixed shows both).
 //
 // Buffers the session returns (requests, inputs, datagrams, events) are reused: they are
 // valid until the next call, and a steady-state frame allocates nothing.

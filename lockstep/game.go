@@ -5,6 +5,17 @@ package lockstep
 //
 // The session itself never calls these methods; it returns Requests, and Apply runs them
 // against a Game. Callers that keep their state elsewhere can execute the requests by hand.
+//
+// A game that wants to know each player's InputStatus (for example to show a disconnected
+// player greyed out, or to let a bot take over its side) has one more method,
+//
+//	AdvanceFrameWithStatus(inputs []byte, status []InputStatus)
+//
+// which Apply calls instead of AdvanceFrame. status[i] is player i's; the slice is valid
+// only during the call. The statuses are local knowledge, not agreed between peers: a frame
+// runs predicted first and confirmed after a rollback, and each peer learns of a
+// disconnect at its own moment. So they may steer what is shown (a "reconnecting" badge, a
+// greyed-out player), never the simulated state, or peers desync.
 type Game interface {
 	// AdvanceFrame runs one frame. inputs holds every player's input for that frame,
 	// player i at inputs[i*size:(i+1)*size]. The bytes may be any value a peer sent, so

@@ -126,7 +126,7 @@ func (s *Session) syncFromStranger(in *syncIn) {
 func (s *Session) syncMismatch(in *syncIn, code rejectCode) {
 	if (code == rejectPlayers || (code == rejectGame && s.cfg.Resume == nil)) && s.local == 0 && in.known == nil {
 		// Player 0 decides how many play and what: a newcomer that expects another count
-		// or game is told ours (PlayerCountError or GameError on its side, which a joiner
+		// or game is told ours (a SetupError on its side, which a joiner
 		// not told otherwise adopts) and changes nothing here. (A leg that resumes a
 		// match refuses another game below, and reports the refused rejoin.)
 		s.drops.Foreign++
@@ -327,7 +327,7 @@ func (s *Session) mismatch(m *syncMsg) rejectCode {
 // session that lets players rejoin. true: handled (the caller must not answer "match full").
 //
 //   - A newcomer that expects another number of players is told player 0's count
-//     (PlayerCountError on its side, which starts over with it): the normal way a player
+//     (a SetupError on its side, which starts over with it): the normal way a player
 //     who restarted without -players learns it, not a refused rejoin.
 //   - A valid request for a seat whose player has been silent for InterruptTimeout drops
 //     the seat (restartedSeat): the player's process restarted and the next leg waits for
@@ -403,11 +403,11 @@ func (s *Session) mismatchError(code rejectCode, m *syncMsg) error {
 		}
 		return fmt.Errorf("peer runs protocol %d, we run %d", m.version, ProtocolVersion)
 	case rejectPlayers:
-		return &PlayerCountError{Peer: int(m.players), Ours: s.cfg.Players}
+		return &SetupError{Player: int(m.player), Players: int(m.players), OurPlayers: s.cfg.Players}
 	case rejectInputSize:
 		return fmt.Errorf("peer sends %d-byte inputs, we expect %d", m.inputSize, s.cfg.InputSize)
 	case rejectGame:
-		return &GameError{Player: int(m.player), Peer: string(m.game), Ours: s.cfg.Game}
+		return &SetupError{Player: int(m.player), Game: string(m.game), OurGame: s.cfg.Game}
 	case rejectPlayerNumber:
 		if int(m.player) == s.local {
 			return fmt.Errorf("both peers are player %d", m.player)
@@ -437,25 +437,20 @@ func (s *Session) queueReject(to netip.AddrPort, code rejectCode) {
 	s.queue(to, func(b []byte) []byte { return appendSync(b, msgReject, &m, s.proof) })
 }
 
-// PlayerCountError is a handshake failure because the peer expects another number of
-// players. From player 0 it says how many the match has: a player that joined without
-// knowing can start again with Peer players.
-type PlayerCountError struct {
-	Peer, Ours int
+// SetupError is a handshake failure because the peer sets the match up otherwise: it
+// expects another number of players (Players and OurPlayers differ), or it plays another
+// game (Config.Game: Game and OurGame differ). Only the pair that differs is set. From
+// player 0 it says what the match is: a player that joined without knowing can start
+// again with Players players, or with Game.
+type SetupError struct {
+	Player              int    // the peer's player number
+	Players, OurPlayers int    // the peer's player count and ours, when they differ
+	Game, OurGame       string // the peer's game and ours, when they differ
 }
 
-func (e *PlayerCountError) Error() string {
-	return fmt.Sprintf("peer expects %d players, we expect %d", e.Peer, e.Ours)
-}
-
-// GameError is a handshake failure because the peer plays another game (Config.Game).
-// From player 0 it says what the match plays: a player that joined without knowing can
-// start again with that game.
-type GameError struct {
-	Player     int // the peer's player number
-	Peer, Ours string
-}
-
-func (e *GameError) Error() string {
-	return fmt.Sprintf("peer plays %q, we play %q", e.Peer, e.Ours)
+func (e *SetupError) Error() string {
+	if e.Game != e.OurGame {
+		return fmt.Sprintf("peer plays %q, we play %q", e.Game, e.OurGame)
+	}
+	return fmt.Sprintf("peer expects %d players, we expect %d", e.Players, e.OurPlayers)
 }

@@ -97,7 +97,7 @@ func (m *Match) Joined() bool {
 func (m *Match) Pause(p int, end Frame) Frame {
 	m.paused = true
 	if m.cur.cfg.Players == 2 {
-		return m.cur.KnownFrame(p) + 1
+		return m.cur.knownFrame(p) + 1
 	}
 	return end
 }
@@ -146,6 +146,19 @@ func (m *Match) Open(next *Session, from Frame, now, replay time.Duration) {
 
 // Retry replaces the next leg of a pause, whose handshake failed, with a fresh one.
 func (m *Match) Retry(next *Session) { m.cur = next }
+
+// LeaveSpectators is for player 0's runner when a pause's next leg runs, before Resumed:
+// the previous leg's spectators cannot follow the match into the new leg (its history of
+// inputs starts mid-match), so each is sent the rows it lacks and a goodbye saying so,
+// with the previous leg's last frame; it ends on a frame the match had (ErrLegEnded on
+// its side) instead of timing out and blaming player 0. The datagrams returned are to be
+// sent at once; nil when no previous leg is kept.
+func (m *Match) LeaveSpectators(now time.Duration) []Datagram {
+	if m.prev == nil {
+		return nil
+	}
+	return m.prev.leaveSpectators(now)
+}
 
 // Resumed ends a pause whose next leg runs: the previous leg is let go. true: the match's
 // base moved, because both sides had dropped each other and the other had confirmed more,

@@ -91,22 +91,16 @@ func (s InputStatus) String() string {
 	return fmt.Sprintf("InputStatus(%d)", uint8(s))
 }
 
-// StatusGame is a Game that wants to know each player's InputStatus, for example to show a
-// disconnected player greyed out or to let a bot take over its side. Apply calls
-// AdvanceFrameWithStatus instead of AdvanceFrame when the game has it. status[i] is player
-// i's; the slice is valid only during the call. The statuses are local knowledge, not
-// agreed between peers: a frame runs predicted first and confirmed after a rollback, and
-// each peer learns of a disconnect at its own moment. So they may steer what is shown (a
-// "reconnecting" badge, a greyed-out player), never the simulated state, or peers desync.
-type StatusGame interface {
+// statusGame is a Game with the optional method AdvanceFrameWithStatus (see Game).
+type statusGame interface {
 	Game
 	AdvanceFrameWithStatus(inputs []byte, status []InputStatus)
 }
 
-// Apply carries out reqs against g, in order. A g that implements StatusGame gets each
-// frame's input statuses too.
+// Apply carries out reqs against g, in order. A g that has AdvanceFrameWithStatus (see
+// Game) gets each frame's input statuses too.
 func Apply(g Game, reqs []Request) error {
-	sg, withStatus := g.(StatusGame)
+	sg, withStatus := g.(statusGame)
 	for i := range reqs {
 		r := &reqs[i]
 		switch r.Kind {

@@ -11,7 +11,7 @@ import "time"
 // holder that has played, or that has been heard from within InterruptTimeout, keeps its
 // seat; a silent one that cannot be the live player gives it up.
 type seatPolicy struct {
-	state     SessionState
+	state     State
 	resuming  bool // this leg resumes a match (Config.Resume): keepSeats keeps liveness fresh
 	rejoin    bool // Config.Rejoin
 	now       time.Duration

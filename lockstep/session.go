@@ -40,7 +40,7 @@ const (
 type Session struct {
 	cfg   Config
 	local int
-	state SessionState
+	state State
 	err   error
 	sync  *syncLayer
 	peers []*endpoint // by player; nil for the local player
@@ -195,13 +195,14 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 	return s, nil
 }
 
-// SessionState is where a session is in its life: synchronizing, then running, then one of
-// the three ends.
-type SessionState uint8
+// State is where a session, a spectator or the link to one peer (PeerStats.State) is in its
+// life: synchronizing, then running, then one of the ends: StateFailed, StateDesync or
+// StateClosed for a session, StateGone for a link.
+type State uint8
 
 const (
 	// StateSynchronizing: the handshake is under way.
-	StateSynchronizing SessionState = iota
+	StateSynchronizing State = iota
 	// StateRunning: every peer is synchronized; Step advances the game.
 	StateRunning
 	// StateFailed: the handshake failed (Err says why).
@@ -210,6 +211,8 @@ const (
 	StateDesync
 	// StateClosed: Close was called.
 	StateClosed
+	// StateGone (a link's only): the player said goodbye or was dropped after a silence.
+	StateGone
 )
 
 var stateNames = [...]string{
@@ -218,13 +221,14 @@ var stateNames = [...]string{
 	StateFailed:        "failed",
 	StateDesync:        "desync",
 	StateClosed:        "closed",
+	StateGone:          "gone",
 }
 
-func (s SessionState) String() string {
+func (s State) String() string {
 	if int(s) < len(stateNames) {
 		return stateNames[s]
 	}
-	return fmt.Sprintf("SessionState(%d)", uint8(s))
+	return fmt.Sprintf("State(%d)", uint8(s))
 }
 
 // DropStats counts datagrams the session ignored, by reason.
@@ -263,7 +267,7 @@ func (s *Session) Running() bool { return s.state == StateRunning }
 func (s *Session) Err() error { return s.err }
 
 // State is where the session is in its life.
-func (s *Session) State() SessionState { return s.state }
+func (s *Session) State() State { return s.state }
 
 // Seed is the agreed RNG seed, player 0's proposal. ok is false until the handshake is done
 // (player 1 learns the seed from it), so a game cannot start on a seed that is not agreed;
@@ -295,9 +299,9 @@ func (s *Session) ConfirmedFrame() Frame {
 // delay, minus one, once this frame's input is added).
 func (s *Session) LastLocalFrame() Frame { return s.sync.queues[s.local].known }
 
-// KnownFrame is the last frame for which player p's real input is here (NullFrame if none,
-// or if p is not a player): how far a remote player's inputs have arrived.
-func (s *Session) KnownFrame(p int) Frame {
+// knownFrame is the last frame for which player p's real input is here (NullFrame if none,
+// or if p is not a player): how far a remote player's inputs have arrived (PeerStats.Received).
+func (s *Session) knownFrame(p int) Frame {
 	if p < 0 || p >= len(s.sync.queues) {
 		return NullFrame
 	}

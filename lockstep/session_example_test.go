@@ -1,6 +1,8 @@
 package lockstep_test
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -112,4 +114,25 @@ func (pl *player) tick(p int, now time.Duration, buf []byte, frames lockstep.Fra
 			fmt.Printf("player %d: %v, seed %d\n", p, e, e.Seed)
 		}
 	}
+}
+
+// counter is a minimal deterministic game: it adds up every player's input byte.
+type counter struct{ total uint64 }
+
+func (c *counter) AdvanceFrame(inputs []byte) {
+	for _, b := range inputs {
+		c.total = c.total*3 + uint64(b)
+	}
+}
+
+func (c *counter) SaveState(dst []byte) []byte {
+	return binary.LittleEndian.AppendUint64(dst, c.total)
+}
+
+func (c *counter) LoadState(b []byte) error {
+	if len(b) != 8 {
+		return errors.New("bad state")
+	}
+	c.total = binary.LittleEndian.Uint64(b)
+	return nil
 }

@@ -438,7 +438,7 @@ func TestSessionHandshakeMismatch(t *testing.T) {
 				return Config{Game: map[int]string{0: "y", 1: "x"}[p]}
 			},
 			// Player 0 decides the game: a newcomer with another one is told player 0's
-			// (GameError, which a joiner may adopt) and player 0 waits on for another.
+			// (a SetupError, which a joiner may adopt) and player 0 waits on for another.
 			want1: `peer plays "y", we play "x"`,
 		},
 		{
@@ -511,9 +511,9 @@ func TestSessionHandshakeMismatch(t *testing.T) {
 				}
 			}
 			if tc.want0 == "" {
-				var ge *GameError
-				if !errors.As(tn.nodes[1].s.Err(), &ge) || ge.Player != 0 || ge.Peer != "y" || ge.Ours != "x" {
-					t.Errorf("player 1: %#v, want a GameError naming player 0's game", tn.nodes[1].s.Err())
+				var ge *SetupError
+				if !errors.As(tn.nodes[1].s.Err(), &ge) || ge.Player != 0 || ge.Game != "y" || ge.OurGame != "x" {
+					t.Errorf("player 1: %#v, want a SetupError naming player 0's game", tn.nodes[1].s.Err())
 				}
 				return // player 0 waits on for a player who plays its game
 			}
@@ -830,7 +830,7 @@ func (w timeoutWant) checkNode(t *testing.T, nd *node) {
 	if ev.Frame != nd.s.EndFrame() || ev.Frame < 100 {
 		t.Errorf("player %d: disconnected at frame %d, EndFrame %d", nd.player, ev.Frame, nd.s.EndFrame())
 	}
-	if st := nd.s.Stats(nil); st.Peers[0].State != PeerGone {
+	if st := nd.s.Stats(nil); st.Peers[0].State != StateGone {
 		t.Errorf("player %d: peer state %q", nd.player, st.Peers[0].State)
 	}
 }
@@ -861,7 +861,7 @@ func (w timeoutWant) checkResumed(t *testing.T, nd *node, kinds []EventKind) {
 	if e, _ := nd.first(EventResumed); e.at < w.cut+w.silence || e.at > w.cut+w.silence+w.slack {
 		t.Errorf("player %d: resumed at %v, link back at %v", nd.player, e.at, w.cut+w.silence)
 	}
-	if st := nd.s.Stats(nil); st.Peers[0].Interrupted || st.Peers[0].State != PeerRunning {
+	if st := nd.s.Stats(nil); st.Peers[0].Interrupted || st.Peers[0].State != StateRunning {
 		t.Errorf("player %d: peer stats %+v after resuming", nd.player, st.Peers[0])
 	}
 }
@@ -1240,7 +1240,7 @@ func checkStats(t *testing.T, latency time.Duration, nd *node) {
 		t.Errorf("latency %v: player %d: RTT %v, want %v..%v", latency, nd.player, rtt, lo, hi)
 	}
 	switch {
-	case st.State != StateRunning || ps.State != PeerRunning || ps.Player != 1-nd.player || ps.Interrupted:
+	case st.State != StateRunning || ps.State != StateRunning || ps.Player != 1-nd.player || ps.Interrupted:
 		t.Errorf("states %+v", st)
 	case st.Frame != nd.s.Frame() || st.ConfirmedFrame != nd.s.ConfirmedFrame() || st.Frame < 290:
 		t.Errorf("frames %d, %d", st.Frame, st.ConfirmedFrame)
@@ -1339,10 +1339,10 @@ func TestParseIntroErrors(t *testing.T) {
 func TestSessionPlayerCountFromPlayerZero(t *testing.T) {
 	tn := newNet(t, 2, tick, func(p int) Config { return Config{Players: 3 - p} })
 	tn.until(2*time.Second, "player 1 fails", func() bool { return tn.nodes[1].s.State() == StateFailed })
-	var pc *PlayerCountError
-	if err := tn.nodes[1].s.Err(); !errors.As(err, &pc) || pc.Peer != 3 || pc.Ours != 2 ||
+	var pc *SetupError
+	if err := tn.nodes[1].s.Err(); !errors.As(err, &pc) || pc.Players != 3 || pc.OurPlayers != 2 ||
 		!strings.Contains(err.Error(), "peer expects 3 players, we expect 2") {
-		t.Errorf("player 1: %v, want a PlayerCountError saying player 0 expects 3", err)
+		t.Errorf("player 1: %v, want a SetupError saying player 0 expects 3", err)
 	}
 	tn.steps(30)
 	if st, err := tn.nodes[0].s.State(), tn.nodes[0].s.Err(); st != StateSynchronizing || err != nil {
@@ -1350,5 +1350,25 @@ func TestSessionPlayerCountFromPlayerZero(t *testing.T) {
 	}
 	if a := tn.nodes[0].s.PeerAddr(1); a.IsValid() {
 		t.Errorf("player 0 seated the refused newcomer at %v", a)
+	}
+}
+
+// TestPeerStatsReceived: PeerStats.Received is the last frame of the peer's input held
+// here: nothing before the handshake, then no further than the peer has played, and at
+// least every frame this side confirmed.
+func TestPeerStatsReceived(t *testing.T) {
+	tn := newNet(t, 2, 20*time.Millisecond, func(int) Config { return Config{} })
+	for _, nd := range tn.nodes {
+		if ps := nd.s.Stats(nil).Peers[0]; ps.Received != NullFrame {
+			t.Errorf("player %d: received %d before the handshake", nd.player, ps.Received)
+		}
+	}
+	tn.steps(200)
+	for i, nd := range tn.nodes {
+		peer := tn.nodes[1-i]
+		ps := nd.s.Stats(nil).Peers[0]
+		if ps.Received != nd.s.knownFrame(peer.player) || ps.Received > peer.s.LastLocalFrame() || ps.Received < nd.s.ConfirmedFrame()-1 || ps.Received < 100 {
+			t.Errorf("player %d: received %d; the peer's last local frame %d, confirmed here %d", nd.player, ps.Received, peer.s.LastLocalFrame(), nd.s.ConfirmedFrame())
+		}
 	}
 }

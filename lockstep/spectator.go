@@ -221,7 +221,7 @@ func (s *Session) sendWatchers(final bool) {
 }
 
 // byeWatchers sends every spectator what it lacks and tells it the match is over (Close),
-// or, with flagLegEnded, that it goes on in a leg it cannot follow (LeaveSpectators).
+// or, with flagLegEnded, that it goes on in a leg it cannot follow (leaveSpectators).
 func (s *Session) byeWatchers(flags uint8) {
 	if s.state == StateRunning {
 		s.sendWatchers(true)
@@ -241,13 +241,11 @@ func (s *Session) byeWatchers(flags uint8) {
 	}
 }
 
-// LeaveSpectators is for player 0's runner when the match goes on after a rejoin in a
-// later leg, which spectators cannot follow (its history of inputs starts mid-match): every
-// spectator of this leg is sent the rows it lacks and a goodbye saying so, with the last
-// frame of this leg, so it ends on a frame the match had (ErrLegEnded on its side) instead
-// of timing out and blaming player 0. The datagrams returned are to be sent at once; the
+// leaveSpectators tells this leg's spectators that the match goes on in a later leg
+// (Match.LeaveSpectators): every spectator is sent the rows it lacks and a goodbye saying
+// so, with the last frame of this leg. The datagrams returned are to be sent at once; the
 // session forgets its spectators.
-func (s *Session) LeaveSpectators(now time.Duration) []Datagram {
+func (s *Session) leaveSpectators(now time.Duration) []Datagram {
 	s.now = now
 	if s.outTaken {
 		s.out, s.outBuf, s.outTaken = s.out[:0], s.outBuf[:0], false
@@ -277,7 +275,7 @@ func (s *Session) Spectators() int {
 type Spectator struct {
 	cfg   Config
 	host  netip.AddrPort
-	state SessionState
+	state State
 	err   error
 	now   time.Duration
 
@@ -345,7 +343,7 @@ func (sp *Spectator) next() uint64 {
 func (sp *Spectator) Running() bool { return sp.state == StateRunning }
 
 // State is where the spectator is in its life.
-func (sp *Spectator) State() SessionState { return sp.state }
+func (sp *Spectator) State() State { return sp.state }
 
 // Err is why the spectator stopped, or nil.
 func (sp *Spectator) Err() error { return sp.err }

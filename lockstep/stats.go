@@ -1,50 +1,23 @@
 package lockstep
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
-// PeerState is where the link to one remote player is in its life.
-type PeerState uint8
-
-const (
-	// PeerSynchronizing: the handshake with this player is under way.
-	PeerSynchronizing PeerState = iota
-	// PeerRunning: inputs are being exchanged.
-	PeerRunning
-	// PeerGone: the player said goodbye or was dropped after a silence.
-	PeerGone
-)
-
-var peerStateNames = [...]string{
-	PeerSynchronizing: "synchronizing",
-	PeerRunning:       "running",
-	PeerGone:          "gone",
-}
-
-func (p PeerState) String() string {
-	if int(p) < len(peerStateNames) {
-		return peerStateNames[p]
-	}
-	return fmt.Sprintf("PeerState(%d)", uint8(p))
-}
-
-// peerState maps the endpoint's internal state onto the exported one.
-func peerState(s endpointState) PeerState {
+// peerState maps the endpoint's internal state onto the exported one: a link synchronizes,
+// runs, and is gone once the player said goodbye or was dropped after a silence.
+func peerState(s endpointState) State {
 	switch s {
 	case epRunning:
-		return PeerRunning
+		return StateRunning
 	case epGone:
-		return PeerGone
+		return StateGone
 	}
-	return PeerSynchronizing
+	return StateSynchronizing
 }
 
 // PeerStats describes the link to one remote player.
 type PeerStats struct {
 	Player int
-	State  PeerState
+	State  State // StateSynchronizing, StateRunning, or StateGone
 	// RTT is the smoothed round-trip time (0 until measured).
 	RTT time.Duration
 	// SendQueue is how many local inputs the peer has not acknowledged.
@@ -60,11 +33,14 @@ type PeerStats struct {
 	// SendEvery is how many frames apart we send to the peer: 1, or more while a thin link
 	// makes us back off (its acknowledgements come back ever later).
 	SendEvery int
+	// Received is the last frame of the player's input we hold (NullFrame if none): how
+	// far its inputs have arrived, which a HUD compares with Frame.
+	Received Frame
 }
 
 // Stats is a snapshot of the session for a HUD or a log.
 type Stats struct {
-	State          SessionState
+	State          State
 	Frame          Frame
 	ConfirmedFrame Frame
 	// Rollbacks counts rollbacks; RollbackFrames the frames they re-simulated;
@@ -98,7 +74,9 @@ func (s *Session) Stats(peers []PeerStats) Stats {
 		if ep == nil {
 			continue
 		}
-		st.Peers = append(st.Peers, ep.stats(s.now, q.known, s.localAdvantage(ep)))
+		ps := ep.stats(s.now, q.known, s.localAdvantage(ep))
+		ps.Received = s.knownFrame(ep.player)
+		st.Peers = append(st.Peers, ps)
 	}
 	return st
 }

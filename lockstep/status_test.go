@@ -13,6 +13,8 @@ type statusToy struct {
 	plain int // AdvanceFrame calls (must stay 0: Apply prefers the status method)
 }
 
+var _ statusGame = (*statusToy)(nil) // the optional method's signature, checked
+
 func (g *statusToy) AdvanceFrame(inputs []byte) { g.plain++; g.toyGame.AdvanceFrame(inputs) }
 
 func (g *statusToy) AdvanceFrameWithStatus(inputs []byte, status []InputStatus) {
@@ -22,7 +24,7 @@ func (g *statusToy) AdvanceFrameWithStatus(inputs []byte, status []InputStatus) 
 
 // TestInputStatus: each advance request says, per player, whether its input is real,
 // predicted, or a dropped player's last one; a rollback re-runs a predicted frame as
-// confirmed; Apply gives them to a StatusGame.
+// confirmed; Apply gives them to a game with AdvanceFrameWithStatus.
 func TestInputStatus(t *testing.T) {
 	s := newSyncLayer(2, 1, 8, 0)
 	g := &statusToy{}
@@ -55,7 +57,7 @@ func TestInputStatus(t *testing.T) {
 	s.addInput(0, 3, []byte{1})
 	step(InputConfirmed, InputDisconnected)
 	if g.plain != 0 {
-		t.Errorf("Apply called AdvanceFrame %d times on a StatusGame", g.plain)
+		t.Errorf("Apply called AdvanceFrame %d times on a game with AdvanceFrameWithStatus", g.plain)
 	}
 	for _, st := range []InputStatus{InputConfirmed, InputPredicted, InputDisconnected, 0} {
 		if st.String() == "" {

@@ -3,7 +3,6 @@ package lockstep
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 )
 
 // toyGame is the smallest deterministic game: a running sum of every input byte, mixed with
@@ -36,25 +35,4 @@ func (g *toyGame) LoadState(b []byte) error {
 
 func (g *toyGame) checksum() uint64 {
 	return StateChecksum(g.SaveState(nil))
-}
-
-// leakyGame keeps a counter outside its saved state, the classic rollback bug: after a load
-// the counter still holds the future, so re-simulated frames differ from the first run.
-type leakyGame struct {
-	toyGame
-	hidden uint64
-}
-
-func (g *leakyGame) AdvanceFrame(inputs []byte) {
-	g.hidden++
-	g.toyGame.AdvanceFrame(inputs)
-	g.sum += g.hidden
-}
-
-func diffToy(a, b []byte) string {
-	var x, y toyGame
-	if x.LoadState(a) != nil || y.LoadState(b) != nil {
-		return "undecodable"
-	}
-	return fmt.Sprintf("frame %d vs %d, sum %d vs %d", x.frame, y.frame, x.sum, y.sum)
 }

@@ -254,7 +254,7 @@ func (r *Runner) waitTick(now time.Duration) {
 		r.wait = nil
 		// Spectators watch this leg only: tell them where it ended, a frame the match had,
 		// rather than leave them to time out.
-		r.send(old.LeaveSpectators(now))
+		r.send(r.match.LeaveSpectators(now))
 		if r.match.Resumed() {
 			// Both sides had dropped each other, and the other had confirmed more: we
 			// were handed its state, and the match goes on from its frame.

@@ -548,7 +548,7 @@ func TestRejoinSurvivorBetweenLegs(t *testing.T) {
 
 // TestRejoinWithoutPlayerCount: in a 4-player match player 2's process is killed and
 // started again without being told the player count (it expects 3). Player 0 tells it the
-// count (a PlayerCountError on its side), which is how a joiner learns it, not a refused
+// count (a SetupError on its side), which is how a joiner learns it, not a refused
 // rejoin: player 0 reports no RejoinRefused. Started again with the count, it rejoins.
 // Seed 45.
 func TestRejoinWithoutPlayerCount(t *testing.T) {
@@ -561,9 +561,9 @@ func TestRejoinWithoutPlayerCount(t *testing.T) {
 	wrong := m.intrude(2)
 	m.players = 0
 	m.runUntil(10*time.Second, wrong.Done)
-	var pce *lockstep.PlayerCountError
-	if res := wrong.Result(); !errors.As(res.Err, &pce) || pce.Peer != 4 {
-		t.Fatalf("the restart expecting 3 players: %v (err %v), want a PlayerCountError naming 4", res, res.Err)
+	var pce *lockstep.SetupError
+	if res := wrong.Result(); !errors.As(res.Err, &pce) || pce.Players != 4 {
+		t.Fatalf("the restart expecting 3 players: %v (err %v), want a SetupError naming 4", res, res.Err)
 	}
 	m.start(2)
 	m.runUntil(120*time.Second, m.allDone)

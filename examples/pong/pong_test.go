@@ -10,6 +10,7 @@ import (
 
 	"p2pa/examples/pong"
 	"p2pa/lockstep"
+	"p2pa/lockstep/synctest"
 	"p2pa/netplay"
 	"p2pa/simtest"
 	"p2pa/transport"
@@ -18,7 +19,7 @@ import (
 // A sync test rolls back every frame and compares checksums: Pong is deterministic and
 // its save holds everything.
 func TestSyncTest(t *testing.T) {
-	test, err := lockstep.NewSyncTest(lockstep.Config{Players: 2, InputSize: pong.InputSize}, 6)
+	test, err := synctest.New(lockstep.Config{Players: 2, InputSize: pong.InputSize}, 6)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -317,11 +317,11 @@ func (m *Match) newRunner() error {
 // adoptable reports whether err is player 0 refusing us only for the player count, which a
 // joiner not given -players adopts (adoptPlayerCount starts over with it).
 func (m *Match) adoptable(err error) (int, bool) {
-	var pc *lockstep.PlayerCountError
-	if !errors.As(err, &pc) || m.opts.Player == 0 || m.opts.PlayersSet || m.adopted || pc.Peer < 2 || pc.Peer > lockstep.MaxPlayers {
+	var pc *lockstep.SetupError
+	if !errors.As(err, &pc) || m.opts.Player == 0 || m.opts.PlayersSet || m.adopted || pc.Players < 2 || pc.Players > lockstep.MaxPlayers {
 		return 0, false
 	}
-	return pc.Peer, true
+	return pc.Players, true
 }
 
 // adoptPlayerCount starts the handshake over with player 0's player count n, on a new
@@ -354,13 +354,13 @@ type gameChoice struct {
 // with choice (adoptGame). A refusal whose mode or coins contradict -mode or -coins given
 // here is returned as an error naming the flag to change; any other err gives nothing.
 func (m *Match) adoptableGame(err error) (choice gameChoice, ok bool, explicit error) {
-	var ge *lockstep.GameError
+	var ge *lockstep.SetupError
 	// Only a joiner follows player 0; player 0 (or a host player 1 that player 0 dialled)
 	// keeps its own game, and one adoption is enough: a second refusal is a real mismatch.
-	if !errors.As(err, &ge) || m.opts.Player == 0 || m.opts.Peer == "" || ge.Player != 0 || m.adoptedGame {
+	if !errors.As(err, &ge) || ge.Game == ge.OurGame || m.opts.Player == 0 || m.opts.Peer == "" || ge.Player != 0 || m.adoptedGame {
 		return gameChoice{}, false, nil
 	}
-	mode, coins, perr := parseGameDescription(ge.Peer)
+	mode, coins, perr := parseGameDescription(ge.Game)
 	if perr != nil {
 		return gameChoice{}, false, nil // not a coin game: the handshake's own error says so
 	}

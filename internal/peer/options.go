@@ -11,6 +11,7 @@ import (
 
 	"p2pa/game"
 	"p2pa/lockstep"
+	"p2pa/lockstep/synctest"
 	"p2pa/netplay"
 	"p2pa/rendezvous"
 	"p2pa/transport"
@@ -143,7 +144,7 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	fs.StringVar(&o.Screenshot, "screenshot", "", "on exit, write the playfield at the final frame as PNG (the same pixels on both peers)")
 	fs.StringVar(&o.Profile, "profile", "", "write a profile: cpu or mem")
 	fs.BoolVar(&o.SyncTest, "synctest", false, "run the determinism sync test instead of a game")
-	fs.IntVar(&o.CheckDistance, "check", lockstep.DefaultCheckDistance, "sync test: frames rolled back every frame")
+	fs.IntVar(&o.CheckDistance, "check", synctest.DefaultDistance, "sync test: frames rolled back every frame")
 	fs.DurationVar(&o.Interrupt, "interrupt", lockstep.DefaultInterruptTimeout, "silence after which the peer shows as interrupted")
 	fs.DurationVar(&o.Disconnect, "disconnect", lockstep.DefaultDisconnectTimeout, "silence after which the peer is dropped")
 	fs.DurationVar(&o.Rejoin, "rejoin", netplay.DefaultRejoin, "how long the others wait, paused, for a player who dropped to rejoin\n"+

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"p2pa/game"
-	"p2pa/lockstep"
+	"p2pa/lockstep/synctest"
 	"p2pa/transport"
 )
 
@@ -23,7 +23,7 @@ func defaultOptions() Options {
 		MaxPred:          8,
 		Mode:             game.Classic,
 		Coins:            game.DefaultCoins,
-		CheckDistance:    lockstep.DefaultCheckDistance,
+		CheckDistance:    synctest.DefaultDistance,
 		Interrupt:        750 * time.Millisecond,
 		Disconnect:       5 * time.Second,
 		Rejoin:           30 * time.Second,
@@ -87,7 +87,7 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-synctest", "-check", "8", "-maxpred", "8"}, with(func(o *Options) { o.SyncTest, o.Listen = true, "" })},
 		{[]string{"-replay", "m.p2pa", "-speed", "4"}, with(func(o *Options) { o.Replay, o.Speed, o.Listen = "m.p2pa", 4, "" })},
 		{[]string{"-diff", "a.state", "b.state"}, Options{Diff: true, Name: DefaultName(), DiffA: "a.state", DiffB: "b.state", Players: 2, MaxPred: 8, Coins: game.DefaultCoins,
-			CheckDistance: lockstep.DefaultCheckDistance, Interrupt: 750 * time.Millisecond, Disconnect: 5 * time.Second, Rejoin: 30 * time.Second, ChecksumInterval: 60, Speed: 1}},
+			CheckDistance: synctest.DefaultDistance, Interrupt: 750 * time.Millisecond, Disconnect: 5 * time.Second, Rejoin: 30 * time.Second, ChecksumInterval: 60, Speed: 1}},
 		{[]string{"-record", "out.p2pa", "-v", "-profile", "cpu", "-screenshot", "s.png"}, with(func(o *Options) { o.Record, o.Verbose, o.Profile, o.Screenshot = "out.p2pa", true, "cpu", "s.png" })},
 	} {
 		var stderr strings.Builder

@@ -14,6 +14,7 @@ import (
 	"p2pa/game"
 	"p2pa/internal/bot"
 	"p2pa/lockstep"
+	"p2pa/lockstep/synctest"
 )
 
 // UsageError marks errors the command line reports with exit status 2: the arguments (an
@@ -99,7 +100,7 @@ func runSyncTest(o Options, st *game.State, g lockstep.Game, out, errOut io.Writ
 		frames = 10000
 	}
 	players := o.Players
-	test, err := lockstep.NewSyncTest(lockstep.Config{
+	test, err := synctest.New(lockstep.Config{
 		Players:       players,
 		InputSize:     game.InputSize,
 		MaxPrediction: max(o.MaxPred, o.CheckDistance),
@@ -137,7 +138,7 @@ func runSyncTest(o Options, st *game.State, g lockstep.Game, out, errOut io.Writ
 	if runErr == nil {
 		runErr = test.Verify()
 	}
-	var mm *lockstep.MismatchError
+	var mm *synctest.MismatchError
 	if errors.As(runErr, &mm) {
 		mismatches = 1
 		fmt.Fprintf(errOut, "p2pa: %v\n", runErr)

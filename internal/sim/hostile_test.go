@@ -505,7 +505,7 @@ func TestStaleReplaysDoNotKeepAVanishedPeerAlive(t *testing.T) {
 						t.Fatal(err)
 					}
 					sent++
-					if p0.Runner.Session().Stats(nil).Peers[0].State != lockstep.PeerGone {
+					if p0.Runner.Session().Stats(nil).Peers[0].State != lockstep.StateGone {
 						whileRunning++
 					}
 				}

@@ -1,14 +1,16 @@
-package lockstep
+package synctest
 
 import (
 	"errors"
 	"math/rand/v2"
 	"testing"
+
+	"p2pa/lockstep"
 )
 
-func runSyncTest(t *testing.T, g Game, players, distance, frames int) (*SyncTest, error) {
+func runSyncTest(t *testing.T, g lockstep.Game, players, distance, frames int) (*Test, error) {
 	t.Helper()
-	st, err := NewSyncTest(Config{Players: players, InputSize: 3, DiffStates: diffToy}, distance)
+	st, err := New(lockstep.Config{Players: players, InputSize: 3, DiffStates: diffToy}, distance)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +27,7 @@ func runSyncTest(t *testing.T, g Game, players, distance, frames int) (*SyncTest
 		if err != nil {
 			return st, err
 		}
-		if err := Apply(g, reqs); err != nil {
+		if err := lockstep.Apply(g, reqs); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -64,16 +66,16 @@ func TestSyncTestCatchesStateOutsideSave(t *testing.T) {
 }
 
 func TestSyncTestRejectsBadArguments(t *testing.T) {
-	if _, err := NewSyncTest(Config{Players: 2}, 0); err == nil {
+	if _, err := New(lockstep.Config{Players: 2}, 0); err == nil {
 		t.Error("zero input size accepted")
 	}
-	if _, err := NewSyncTest(Config{Players: 5, InputSize: 1}, 0); err == nil {
+	if _, err := New(lockstep.Config{Players: 5, InputSize: 1}, 0); err == nil {
 		t.Error("5 players accepted")
 	}
-	if _, err := NewSyncTest(Config{InputSize: 1}, MaxPrediction+1); err == nil {
+	if _, err := New(lockstep.Config{InputSize: 1}, lockstep.MaxPrediction+1); err == nil {
 		t.Error("check distance beyond the maximum accepted")
 	}
-	st, _ := NewSyncTest(Config{InputSize: 1}, 0)
+	st, _ := New(lockstep.Config{InputSize: 1}, 0)
 	if err := st.AddLocalInput(2, []byte{1}); err == nil {
 		t.Error("player 2 of 2 accepted")
 	}

@@ -1,13 +1,15 @@
-package lockstep_test
+package codec_test
 
 import (
 	"encoding/binary"
 	"fmt"
 
 	"p2pa/lockstep"
+	"p2pa/lockstep/codec"
+	"p2pa/lockstep/synctest"
 )
 
-// move is a game's input as a Go value; FixedCodec gives its byte form.
+// move is a game's input as a Go value; codec.Fixed gives its byte form.
 type move struct {
 	Dy   int8 // -1, 0, +1: paddle up, still, down
 	Fire bool
@@ -22,7 +24,7 @@ type paddles struct {
 		Y     [2]int32
 		Shots [2]uint16
 	}
-	codec lockstep.FixedCodec[move]
+	codec codec.Fixed[move]
 }
 
 func (g *paddles) AdvanceFrame(inputs []byte) {
@@ -55,22 +57,22 @@ func (g *paddles) LoadState(b []byte) error {
 }
 
 // A game keeps its state as a Go value and crosses the byte boundary in SaveState and
-// LoadState with encoding/binary; its input is a struct too, encoded by a FixedCodec. The
+// LoadState with encoding/binary; its input is a struct too, encoded by a codec.Fixed. The
 // sync test proves the save captures everything.
-func ExampleFixedCodec() {
-	codec, err := lockstep.NewFixedCodec[move]()
+func ExampleFixed() {
+	c, err := codec.NewFixed[move]()
 	if err != nil {
 		panic(err)
 	}
-	test, err := lockstep.NewSyncTest(lockstep.Config{Players: 2, InputSize: codec.Size()}, 0)
+	test, err := synctest.New(lockstep.Config{Players: 2, InputSize: c.Size()}, 0)
 	if err != nil {
 		panic(err)
 	}
-	g := &paddles{codec: codec}
+	g := &paddles{codec: c}
 	var in []byte
 	for f := range 120 {
 		for p := range 2 {
-			in = codec.Append(in[:0], move{Dy: int8(f/(20+10*p)%3 - 1), Fire: (f+p)%7 == 0})
+			in = c.Append(in[:0], move{Dy: int8(f/(20+10*p)%3 - 1), Fire: (f+p)%7 == 0})
 			if err := test.AddLocalInput(p, in); err != nil {
 				panic(err)
 			}
@@ -83,7 +85,7 @@ func ExampleFixedCodec() {
 			panic(err)
 		}
 	}
-	fmt.Println("input size", codec.Size(), "verify", test.Verify())
+	fmt.Println("input size", c.Size(), "verify", test.Verify())
 	fmt.Printf("frame %d, paddles at %v, shots %v\n", g.state.Frame, g.state.Y, g.state.Shots)
 	// Output:
 	// input size 2 verify <nil>

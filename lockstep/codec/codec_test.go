@@ -1,8 +1,10 @@
-package lockstep
+package codec
 
 import (
 	"bytes"
 	"testing"
+
+	"p2pa/lockstep"
 )
 
 type codecInput struct {
@@ -11,8 +13,8 @@ type codecInput struct {
 	Held    bool
 }
 
-func TestFixedCodec(t *testing.T) {
-	c, err := NewFixedCodec[codecInput]()
+func TestFixed(t *testing.T) {
+	c, err := NewFixed[codecInput]()
 	if err != nil || c.Size() != 6 {
 		t.Fatalf("size %d, %v; want 6", c.Size(), err)
 	}
@@ -32,10 +34,10 @@ func TestFixedCodec(t *testing.T) {
 		t.Errorf("player 2 of 2 decoded")
 	}
 	for name, err := range map[string]error{
-		"int":    func() error { _, err := NewFixedCodec[int](); return err }(),
-		"slice":  func() error { _, err := NewFixedCodec[[]byte](); return err }(),
-		"string": func() error { _, err := NewFixedCodec[struct{ S string }](); return err }(),
-		"large":  func() error { _, err := NewFixedCodec[[MaxInputSize + 1]byte](); return err }(),
+		"int":    func() error { _, err := NewFixed[int](); return err }(),
+		"slice":  func() error { _, err := NewFixed[[]byte](); return err }(),
+		"string": func() error { _, err := NewFixed[struct{ S string }](); return err }(),
+		"large":  func() error { _, err := NewFixed[[lockstep.MaxInputSize + 1]byte](); return err }(),
 	} {
 		if err == nil {
 			t.Errorf("a %s input was accepted", name)
@@ -43,10 +45,10 @@ func TestFixedCodec(t *testing.T) {
 	}
 }
 
-// FuzzFixedCodec: any bytes of the right length decode, and encode back to themselves (a
+// FuzzFixed: any bytes of the right length decode, and encode back to themselves (a
 // bool is the exception: any non-zero byte reads as true).
-func FuzzFixedCodec(f *testing.F) {
-	c, err := NewFixedCodec[codecInput]()
+func FuzzFixed(f *testing.F) {
+	c, err := NewFixed[codecInput]()
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package lockstep_test
+package synctest_test
 
 import (
 	"encoding/binary"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"p2pa/lockstep"
+	"p2pa/lockstep/synctest"
 )
 
 // counter is a minimal deterministic game: it adds up every player's input byte.
@@ -29,9 +30,9 @@ func (c *counter) LoadState(b []byte) error {
 	return nil
 }
 
-// A SyncTest rolls back and re-simulates every frame; a deterministic game passes.
-func ExampleSyncTest() {
-	test, err := lockstep.NewSyncTest(lockstep.Config{Players: 2, InputSize: 1}, 4)
+// A Test rolls back and re-simulates every frame; a deterministic game passes.
+func ExampleTest() {
+	test, err := synctest.New(lockstep.Config{Players: 2, InputSize: 1}, 4)
 	if err != nil {
 		panic(err)
 	}
