@@ -186,8 +186,6 @@ func (c Config) validateRest() error {
 		return fmt.Errorf("resume: a state of %d bytes is not in 1..%d", len(c.Resume.State), MaxResumeState)
 	case c.Resume != nil && (c.Resume.Frame < 0 || c.Resume.Frame > maxFrameOnWire):
 		return fmt.Errorf("resume: frame %d is out of range", c.Resume.Frame)
-	case c.Resume != nil && c.Spectators > 0:
-		return fmt.Errorf("spectators: a leg that resumes a match takes none (their history would start mid-match)")
 	}
 	return nil
 }

@@ -13,8 +13,4 @@ const NullFrame Frame = -1
 var (
 	// ErrDesync: the peers' checksums of a confirmed frame differ; the session stops.
 	ErrDesync = errors.New("desync")
-	// ErrLegEnded is a spectator's EventPeerLeft Err when player 0 said the match went on
-	// after a rejoin, in a leg spectators cannot follow: the event's Frame is the last
-	// frame of the match it saw, which the match did have (Match.LeaveSpectators).
-	ErrLegEnded = errors.New("the match went on after a player rejoined, in a leg spectators cannot follow")
 )

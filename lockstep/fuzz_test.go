@@ -604,6 +604,11 @@ func FuzzSpectatorDatagrams(f *testing.F) {
 	f.Add([]byte{wireMagic, byte(msgWatch), 0, 0x83, 1, 2, 3})
 	f.Add([]byte{wireMagic, byte(msgWatchAck), 5})
 	f.Add([]byte{wireMagic, byte(msgBye), 9})
+	f.Add([]byte{wireMagic, byte(msgWatch) | flagFreshBase, 0, 0x83, 1, 2, 3})
+	f.Add([]byte{wireMagic, byte(msgBye) | flagFeederLeaves, 9})
+	f.Add([]byte{1, 1, 4, 10, 0, 0, 2, 0x58, 0x1b})                                       // a players' list
+	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 3, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8}) // an offer
+	f.Add([]byte{0, 0, 1, 2, 3})                                                          // a chunk
 	f.Fuzz(func(t *testing.T, data []byte) {
 		host, err := NewSession(Config{Players: 2, InputSize: 3, Nonce: 1, Spectators: 2}, 0, make([]netip.AddrPort, 2))
 		if err != nil {
@@ -621,11 +626,20 @@ func FuzzSpectatorDatagrams(f *testing.F) {
 		sp.mac = newMAC(matchKey(sp.root, 7, sp.session))
 		sp.decoded, sp.zero, sp.status = make([]byte, 6), make([]byte, 6), make([]InputStatus, 2)
 		sp.Receive(nodeAddr(0), data, 2*time.Millisecond)
-		sp.receiveRows(0, data) // the rows decoder, past the tag
-		sp.receiveRows(Frame(len(data)%3), data)
+		sp.receiveRows(0, data, false) // the rows decoder, past the tag
+		sp.receiveRows(Frame(len(data)%3), data, len(data)%2 == 0)
+		// The decoders of the players' list, a state's offer and its chunks, past the tag.
+		sp.receivePlayers(data)
+		sp.receiveOffer(data)
+		sp.receiveChunk(data)
+		for p, a := range sp.addrs {
+			if a.IsValid() && p >= sp.players {
+				t.Fatalf("an address for player %d of %d", p, sp.players)
+			}
+		}
 		sp.Step(3 * time.Millisecond)
-		if sp.Frame() > sp.Held() || len(sp.rows) != int(sp.Held())*6 {
-			t.Fatalf("frame %d, held %d, %d row bytes", sp.Frame(), sp.Held(), len(sp.rows))
+		if sp.Frame() > sp.Held() || len(sp.rows) != int(sp.Held()-sp.rowBase)*6 {
+			t.Fatalf("frame %d, held %d from %d, %d row bytes", sp.Frame(), sp.Held(), sp.rowBase, len(sp.rows))
 		}
 		sp.Outgoing(4 * time.Millisecond)
 	})

@@ -45,15 +45,31 @@ func (s *Session) sendIntros() {
 			continue
 		}
 		ep.introSent, ep.lastIntro = true, s.now
-		s.queue(ep.addr, func(b []byte) []byte { return s.appendIntro(b, ep, n) })
+		s.queue(ep.addr, func(b []byte) []byte { return s.appendIntro(b, ep) })
 	}
 }
 
-func (s *Session) appendIntro(b []byte, ep *endpoint, n int) []byte {
+func (s *Session) appendIntro(b []byte, ep *endpoint) []byte {
 	start := len(b)
-	b = binary.AppendUvarint(appendHeader(b, msgIntro, 0), uint64(n))
+	b = s.appendAddrList(appendHeader(b, msgIntro, 0), ep, false)
+	return ep.mac.appendTag(b, start, s.local)
+}
+
+// appendAddrList appends the list of an introduction: every peer but skip whose address we
+// know (running only: only those still in the match).
+func (s *Session) appendAddrList(b []byte, skip *endpoint, running bool) []byte {
+	listed := func(other *endpoint) bool {
+		return other != nil && other != skip && other.addrKnown && (!running || other.state == epRunning)
+	}
+	n := 0
 	for _, other := range s.peers {
-		if other == nil || other == ep || !other.addrKnown {
+		if listed(other) {
+			n++
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(n))
+	for _, other := range s.peers {
+		if !listed(other) {
 			continue
 		}
 		ip := other.addr.Addr().AsSlice()
@@ -61,7 +77,7 @@ func (s *Session) appendIntro(b []byte, ep *endpoint, n int) []byte {
 		b = append(b, ip...)
 		b = binary.LittleEndian.AppendUint16(b, other.addr.Port())
 	}
-	return ep.mac.appendTag(b, start, s.local)
+	return b
 }
 
 // receiveIntro takes in player 0's introduction (body: the datagram without header and tag).

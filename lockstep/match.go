@@ -66,9 +66,12 @@ func (m *Match) Rejoined() bool { return m.cur.rejoined }
 func (m *Match) Handover() (held, total int) { return m.cur.handover() }
 
 // Receive hands one datagram to the leg it belongs to. While a pause keeps two legs,
-// handshakes and what the new leg's keys verify go to the new leg, the rest to the old one.
+// the players' handshakes and what the new leg's keys verify go to the new leg, the rest
+// (spectators' handshakes too) to the old one.
 func (m *Match) Receive(from netip.AddrPort, d []byte, now time.Duration) {
-	if m.prev != nil && !isHandshake(d) && !m.cur.authentic(from, d) {
+	if m.prev != nil && (isWatchRequest(d) || !isHandshake(d) && !m.cur.authentic(from, d)) {
+		// (A spectator's handshake too: the running leg feeds spectators until the next
+		// one runs and takes them over.)
 		m.prev.Receive(from, d, now)
 		return
 	}
@@ -147,23 +150,16 @@ func (m *Match) Open(next *Session, from Frame, now, replay time.Duration) {
 // Retry replaces the next leg of a pause, whose handshake failed, with a fresh one.
 func (m *Match) Retry(next *Session) { m.cur = next }
 
-// LeaveSpectators is for player 0's runner when a pause's next leg runs, before Resumed:
-// the previous leg's spectators cannot follow the match into the new leg (its history of
-// inputs starts mid-match), so each is sent the rows it lacks and a goodbye saying so,
-// with the previous leg's last frame; it ends on a frame the match had (ErrLegEnded on
-// its side) instead of timing out and blaming player 0. The datagrams returned are to be
-// sent at once; nil when no previous leg is kept.
-func (m *Match) LeaveSpectators(now time.Duration) []Datagram {
-	if m.prev == nil {
-		return nil
-	}
-	return m.prev.leaveSpectators(now)
-}
-
 // Resumed ends a pause whose next leg runs: the previous leg is let go. true: the match's
 // base moved, because both sides had dropped each other and the other had confirmed more,
 // so the new leg was handed its state and goes on from its frame.
+//
+// The spectators the previous leg fed go on in the new one: they hold at most the match's
+// frame where it starts, and the rows they lack are carried over with them.
 func (m *Match) Resumed() bool {
+	if m.prev != nil {
+		m.cur.takeSpectators(m.prev, m.base-m.prevBase)
+	}
 	m.prev, m.paused = nil, false
 	if b := m.cur.BaseFrame(); b != m.base {
 		m.base = b

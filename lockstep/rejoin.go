@@ -281,13 +281,75 @@ func (s *Session) resumeDonor(target Frame) (*endpoint, bool) {
 	return donor, true
 }
 
-func (s *Session) startHandover(donor *endpoint) {
-	n := chunksOf(donor.resume.size)
-	s.recv = &handoverIn{
-		donor: donor, info: donor.resume, seed: donor.resumeSeed,
-		buf: make([]byte, donor.resume.size), have: make([]bool, n),
-		dirty: true, lastProgress: s.now,
+// newHandoverIn is the receiving side of a handover of the state info announces, none of
+// it held yet.
+func newHandoverIn(info resumeInfo, now time.Duration) *handoverIn {
+	return &handoverIn{info: info, buf: make([]byte, info.size), have: make([]bool, chunksOf(info.size)),
+		dirty: true, lastProgress: now}
+}
+
+// chunkResult is what taking in one chunk of a handed-over state came to.
+type chunkResult uint8
+
+const (
+	chunkMalformed chunkResult = iota + 1 // its index or length does not fit the state
+	chunkStale                            // held already
+	chunkHeld                             // new, and more are to come
+	chunkCorrupt                          // the last one, but the state's checksum is wrong: it starts over
+	chunkDone                             // the last one: the state is whole and checks
+)
+
+var chunkResultNames = [...]string{chunkMalformed: "malformed", chunkStale: "stale", chunkHeld: "held",
+	chunkCorrupt: "corrupt", chunkDone: "done"}
+
+func (c chunkResult) String() string {
+	if int(c) < len(chunkResultNames) && chunkResultNames[c] != "" {
+		return chunkResultNames[c]
 	}
+	return fmt.Sprintf("chunkResult(%d)", uint8(c))
+}
+
+// put takes in chunk idx of the state.
+func (in *handoverIn) put(idx int, data []byte, now time.Duration) chunkResult {
+	if idx >= len(in.have) || len(data) != min(stateChunk, in.info.size-idx*stateChunk) {
+		return chunkMalformed
+	}
+	if in.have[idx] {
+		return chunkStale
+	}
+	copy(in.buf[idx*stateChunk:], data)
+	in.have[idx], in.held, in.dirty = true, in.held+1, true
+	in.lastProgress = now
+	for in.next < len(in.have) && in.have[in.next] {
+		in.next++
+	}
+	if in.held < len(in.have) {
+		return chunkHeld
+	}
+	if StateChecksum(in.buf) != in.info.sum {
+		// Every chunk passed its tag, so this is a donor bug rather than the network;
+		// start over rather than play on a state nobody else has.
+		clear(in.have)
+		in.next, in.held = 0, 0
+		return chunkCorrupt
+	}
+	return chunkDone
+}
+
+// ack is the receiver's acknowledgement of what it holds: its request for the rest.
+func (in *handoverIn) ack() stateAckMsg {
+	m := stateAckMsg{frame: in.info.frame, next: in.next}
+	for i := 0; i < 64 && in.next+1+i < len(in.have); i++ {
+		if in.have[in.next+1+i] {
+			m.bits |= 1 << i
+		}
+	}
+	return m
+}
+
+func (s *Session) startHandover(donor *endpoint) {
+	s.recv = newHandoverIn(donor.resume, s.now)
+	s.recv.donor, s.recv.seed = donor, donor.resumeSeed
 	s.emit(Event{Kind: EventHandover, Player: donor.player, Frame: donor.resume.frame, Total: donor.resume.size})
 }
 
@@ -304,32 +366,22 @@ func (s *Session) receiveState(ep *endpoint, body []byte, size int) {
 		return
 	}
 	ep.count(size)
-	want := min(stateChunk, in.info.size-idx*stateChunk)
-	if idx >= len(in.have) || len(m.data) != want {
+	switch in.put(idx, m.data, s.now) {
+	case chunkMalformed:
 		s.drops.Malformed++
 		return
-	}
-	if in.have[idx] {
+	case chunkStale:
 		s.drops.Stale++
 		return
-	}
-	copy(in.buf[idx*stateChunk:], m.data)
-	in.have[idx], in.held, in.dirty = true, in.held+1, true
-	in.lastProgress, ep.lastRecv = s.now, s.now
-	for in.next < len(in.have) && in.have[in.next] {
-		in.next++
-	}
-	if in.held < len(in.have) {
-		return
-	}
-	if StateChecksum(in.buf) != in.info.sum {
-		// Every chunk passed its tag, so this is a donor bug rather than the network;
-		// start over rather than play on a state nobody else has.
+	case chunkCorrupt:
 		s.drops.Corrupt++
-		clear(in.have)
-		in.next, in.held = 0, 0
+		ep.lastRecv = s.now
+		return
+	case chunkHeld:
+		ep.lastRecv = s.now
 		return
 	}
+	ep.lastRecv = s.now
 	s.resume, s.resumeState, s.seed, s.matchID = in.info, in.buf, in.seed, in.info.match
 	s.rejoined, s.loadPending = true, true
 	s.recv = nil
@@ -384,12 +436,7 @@ func (s *Session) sendHandover() {
 
 func (s *Session) appendStateAck(b []byte, in *handoverIn) []byte {
 	start := len(b)
-	m := stateAckMsg{frame: in.info.frame, next: in.next}
-	for i := 0; i < 64 && in.next+1+i < len(in.have); i++ {
-		if in.have[in.next+1+i] {
-			m.bits |= 1 << i
-		}
-	}
+	m := in.ack()
 	return in.donor.mac.appendTag(appendStateAckMsg(b, &m), start, s.local)
 }
 
@@ -402,10 +449,16 @@ func (s *Session) sendChunks(ep *endpoint) {
 }
 
 func (s *Session) appendChunk(b []byte, ep *endpoint, i int) []byte {
+	return s.appendChunkFor(b, ep.mac, i)
+}
+
+// appendChunkFor appends chunk i of the state this leg starts from, tagged with key (a
+// peer's, or a spectator's: spectator.go).
+func (s *Session) appendChunkFor(b []byte, key *mac, i int) []byte {
 	start := len(b)
 	end := min((i+1)*stateChunk, len(s.resumeState))
 	m := stateChunkMsg{frame: s.resume.frame, index: i, data: s.resumeState[i*stateChunk : end]}
-	return ep.mac.appendTag(appendStateChunk(b, &m), start, s.local)
+	return key.appendTag(appendStateChunk(b, &m), start, s.local)
 }
 
 // refuse answers a handshake the session will not take. A first leg's handshake fails on
@@ -547,6 +600,13 @@ func (s *Session) giveUpRejoins() {
 func isHandshake(data []byte) bool {
 	h, err := parseHeader(data)
 	return err == nil && (h.typ == msgSyncRequest || h.typ == msgSyncReply || h.typ == msgReject)
+}
+
+// isWatchRequest reports whether a datagram is a spectator's handshake request, by its
+// header alone. Match routes these to the running leg.
+func isWatchRequest(data []byte) bool {
+	h, err := parseHeader(data)
+	return err == nil && h.typ == msgSyncRequest && h.flags&flagWatch != 0
 }
 
 // authentic reports whether data is an input, goodbye, introduction or handover datagram

@@ -117,12 +117,15 @@ type legState struct {
 	keepAliveOnly bool // a leg kept alive while the next opens: no restart probes
 }
 
-// spectatorHost is player 0's side of spectating (Config.Spectators > 0).
+// spectatorHost is a player's side of spectating (Config.Spectators > 0): the spectators
+// it feeds, and the confirmed rows it keeps for them, from the match's frame 0 (or from
+// the frame the leg that first kept them started at) through histEnd-1.
 type spectatorHost struct {
-	watchers   []*watcher
-	history    []byte // every confirmed row from frame 0
-	histFrames Frame
-	zeroRow    []byte
+	watchers           []*watcher
+	history            []byte // the confirmed rows of match frames histStart..histEnd-1
+	histStart, histEnd Frame
+	histSet            bool // the session ran and history starts at histStart
+	zeroRow            []byte
 }
 
 // NewSession makes a session for local player localPlayer. peers holds every player's
@@ -424,7 +427,7 @@ func (s *Session) Close(now time.Duration) []Datagram {
 			}
 		}
 	}
-	s.byeWatchers(0)
+	s.byeWatchers()
 	if s.state == StateRunning || s.state == StateSynchronizing {
 		s.state = StateClosed
 	}

@@ -45,54 +45,105 @@ const (
 	watchBurst    = 4                      // datagrams to one spectator per Outgoing call at most
 	watchBuffer   = 3                      // frames a following spectator stays behind the newest
 	watchFastStep = 300                    // frames a spectator that is behind runs in one Step
+	// watchPlayersEvery is how often a spectator is told the players' addresses again.
+	watchPlayersEvery = time.Second
 )
 
-// watcher is player 0's view of one spectator.
+// watcher is a feeding player's view of one spectator.
 type watcher struct {
 	addr     netip.AddrPort
 	session  uint64
 	mac      *mac
 	live     bool  // it acknowledged something: it holds the key
-	held     Frame // frames it holds (rows 0..held-1)
-	sentTo   Frame // rows sent: 0..sentTo-1
+	held     Frame // match frames it holds (it can run every frame before held)
+	sentTo   Frame // rows sent up to here
 	lastRecv time.Duration
 	lastSend time.Duration
 	lastAck  time.Duration
+	// lastPlayers is when it was last told the players' addresses (msgWatchPlayers).
+	lastPlayers time.Duration
+	// The state it is handed when it holds less than our history reaches back to: offered
+	// (msgWatchState) every handoverResend until it asks for chunks, then sent as to a
+	// rejoiner.
+	out     *handoverWindow
+	offerAt time.Duration
 }
 
 // recordHistory appends the rows of newly confirmed frames to the history spectators get.
 func (s *Session) recordHistory() {
-	if s.cfg.Spectators == 0 {
+	if s.cfg.Spectators == 0 || s.state != StateRunning {
 		return
 	}
-	last := min(s.sync.confirmedInputs(), s.sync.frame-1)
-	for f := s.histFrames; f <= last; f++ {
+	s.recordThrough(min(s.sync.confirmedInputs(), s.sync.frame-1))
+}
+
+// recordThrough appends the rows of this leg's frames up to last (confirmed ones). The
+// history is kept in match frames: a later leg's first row is the match's frame BaseFrame.
+func (s *Session) recordThrough(last Frame) {
+	base := s.BaseFrame()
+	if !s.histSet || s.histEnd < base {
+		s.history, s.histStart, s.histEnd, s.histSet = s.history[:0], base, base, true
+	}
+	for f := s.histEnd - base; f <= last; f++ {
 		for p := range s.sync.queues {
 			s.history = append(s.history, s.sync.queues[p].input(f)...)
 		}
-		s.histFrames = f + 1
+		s.histEnd = base + f + 1
 	}
 }
 
 func (s *Session) rowSize() int { return s.cfg.Players * s.cfg.InputSize }
 
-func (s *Session) row(f Frame) []byte {
+// rows is the history of match frames from up to to.
+func (s *Session) rows(from, to Frame) []byte {
 	n := s.rowSize()
-	return s.history[int(f)*n : int(f+1)*n]
+	return s.history[int(from-s.histStart)*n : int(to-s.histStart)*n]
 }
 
-// receiveWatchSync answers a spectator's handshake request (player 0 only).
+// takeSpectators is the new leg's side of Match.Resumed: it takes over the spectators of
+// old, the leg before, and the history they may still need. old's frames up to end (this
+// leg's frame 0) were confirmed there; a rejoin resumes the match at the last frame any
+// spectator was told of, so a spectator holds at most this leg's first frame and needs
+// only the rows after what it holds. A spectator that holds less than the history
+// reaches back to is handed this leg's state.
+func (s *Session) takeSpectators(old *Session, end Frame) {
+	if old.cfg.Spectators == 0 || s.cfg.Spectators == 0 {
+		return
+	}
+	if old.state == StateRunning {
+		old.recordThrough(min(end-1, old.sync.confirmedInputs(), old.sync.frame-1))
+	}
+	base := s.BaseFrame()
+	if !s.histSet {
+		s.history, s.histStart, s.histEnd, s.histSet = s.history[:0], base, base, true
+	}
+	if old.histSet && old.histStart <= base && old.histEnd >= base && s.histStart == base {
+		// The rows before this leg, then this leg's.
+		n := s.rowSize()
+		h := make([]byte, 0, int(s.histEnd-old.histStart)*n)
+		h = append(h, old.history[:int(base-old.histStart)*n]...)
+		s.history, s.histStart = append(h, s.history...), old.histStart
+	}
+	for _, w := range old.watchers {
+		if s.watcherAt(w.addr) != nil || len(s.watchers) >= s.cfg.Spectators {
+			continue
+		}
+		w.out, w.sentTo = nil, w.held // a handover of the old leg's state is over
+		s.watchers = append(s.watchers, w)
+	}
+	clear(old.watchers)
+	old.watchers = old.watchers[:0]
+}
+
+// receiveWatchSync answers a spectator's handshake request. Every player that keeps a
+// history (Config.Spectators > 0) answers: player 0 feeds the spectators, and when it
+// leaves a match that goes on they turn to the lowest-numbered player still in it.
 func (s *Session) receiveWatchSync(from netip.AddrPort, h header, m *syncMsg) {
 	if h.typ != msgSyncRequest || m.player != watchTag {
 		s.drops.Foreign++
 		return
 	}
-	if s.local == 0 && s.cfg.Resume != nil {
-		s.queueReject(from, rejectResumed) // its history of inputs starts mid-match
-		s.drops.Foreign++
-		return
-	}
-	if s.local != 0 || s.cfg.Spectators == 0 || s.state == StateClosed {
+	if s.cfg.Spectators == 0 || s.state == StateClosed {
 		s.queueReject(from, rejectWatch)
 		s.drops.Foreign++
 		return
@@ -117,9 +168,9 @@ func (s *Session) receiveWatchSync(from netip.AddrPort, h header, m *syncMsg) {
 		*w = watcher{addr: from, session: m.session, mac: newMAC(matchKey(s.root, s.session, m.session))}
 	}
 	w.lastRecv = s.now
-	reply := syncMsg{nonce: m.nonce, watch: true}
+	reply := syncMsg{nonce: m.nonce}
 	s.fillSync(&reply)
-	reply.watch = true
+	reply.watch, reply.seed = true, s.seed // the match's seed, whatever we were given
 	s.queue(from, func(b []byte) []byte { return appendSync(b, msgSyncReply, &reply, s.proof) })
 }
 
@@ -143,22 +194,42 @@ func (s *Session) forgetSilentWatchers() {
 	s.watchers = kept
 }
 
-// receiveWatchAck takes a spectator's acknowledgement.
-func (s *Session) receiveWatchAck(from netip.AddrPort, d []byte) {
-	w := s.watcherAt(from)
-	if w == nil || w.mac == nil {
+// watcherBody checks that d comes from spectator w and returns what follows its header.
+func (s *Session) watcherBody(w *watcher, d []byte) ([]byte, bool) {
+	if w.mac == nil {
 		s.drops.Foreign++
-		return
+		return nil, false
 	}
 	body, ok := w.mac.verify(watchTag, d)
 	if !ok {
 		s.drops.Unauthenticated++
+		return nil, false
+	}
+	return body[2:], true
+}
+
+// receiveWatchAck takes a spectator's acknowledgement.
+func (s *Session) receiveWatchAck(from netip.AddrPort, d []byte) {
+	w := s.watcherAt(from)
+	if w == nil {
+		s.drops.Foreign++
 		return
 	}
-	r := reader{b: body[2:]}
+	body, ok := s.watcherBody(w, d)
+	if !ok {
+		return
+	}
+	r := reader{b: body}
 	held := Frame(r.uvarint(maxFrameOnWire))
-	if r.err != nil || len(r.b) != 0 || held > s.histFrames {
+	if r.err != nil || len(r.b) != 0 {
 		s.drops.Malformed++
+		return
+	}
+	if held > s.histEnd {
+		// It was fed by another player that confirmed more so far (it turned to us when
+		// that one left); it waits for our history to catch up.
+		s.drops.Stale++
+		w.lastRecv = s.now
 		return
 	}
 	w.live, w.lastRecv = true, s.now
@@ -167,8 +238,36 @@ func (s *Session) receiveWatchAck(from netip.AddrPort, d []byte) {
 	}
 }
 
-// sendWatchers sends every live spectator the rows it lacks, a few datagrams at a time.
-// History is recorded on every call, watched or not, so a late spectator gets it all.
+// receiveWatchStateAck takes a spectator's request for chunks of the state it is handed.
+func (s *Session) receiveWatchStateAck(w *watcher, d []byte) {
+	body, ok := s.watcherBody(w, d)
+	if !ok {
+		return
+	}
+	var m stateAckMsg
+	if err := parseStateAck(body, &m); err != nil {
+		s.drops.Malformed++
+		return
+	}
+	w.lastRecv = s.now
+	if s.resumeState == nil || m.frame != s.resume.frame || !w.live {
+		s.drops.Stale++
+		return
+	}
+	n := chunksOf(len(s.resumeState))
+	if m.next > n {
+		s.drops.Malformed++
+		return
+	}
+	if w.out == nil {
+		w.out = newHandoverWindow(n)
+	}
+	w.out.ack(m.next, m.bits)
+}
+
+// sendWatchers sends every live spectator the rows it lacks, a few datagrams at a time, or
+// the state it needs first; and, now and then, the players' addresses. History is recorded
+// on every call, watched or not, so a late spectator gets it all.
 // final (Close): everything not acknowledged goes again at once, before the goodbye.
 func (s *Session) sendWatchers(final bool) {
 	s.recordHistory()
@@ -176,60 +275,116 @@ func (s *Session) sendWatchers(final bool) {
 		return
 	}
 	s.forgetSilentWatchers()
-	size := s.rowSize()
 	for _, w := range s.watchers {
 		if !w.live {
+			continue
+		}
+		if s.now-w.lastPlayers >= watchPlayersEvery || w.lastPlayers == 0 {
+			s.tellPlayers(w)
+		}
+		if w.held < s.histStart {
+			s.handState(w)
 			continue
 		}
 		if final || w.sentTo > w.held && s.now-w.lastAck >= watchRewind {
 			// No progress for a while: lost on the way, probably. Again from what it holds.
 			w.sentTo, w.lastAck = w.held, s.now
 		}
-		for range watchBurst {
-			from := max(w.sentTo, w.held)
-			to := min(s.histFrames, w.held+watchWindow)
-			keepAlive := s.now-w.lastSend >= s.cfg.KeepAlive
-			if from >= to && !keepAlive {
-				break
-			}
-			count := min(int(to-from), maxInputsPerSend)
-			if count < 0 {
-				count = 0
-			}
-			base := s.zeroRow // before frame 0
-			if from > 0 {
-				base = s.row(from - 1)
-			}
-			enc := appendInputs(s.encoded[:0], base, s.history[int(from)*size:int(from+Frame(count))*size], size)
-			if len(enc) > maxInputBytes {
-				enc, count = capInputs(enc, size, maxInputBytes)
-			}
-			start := from
-			s.queue(w.addr, func(b []byte) []byte {
-				st := len(b)
-				b = binary.AppendUvarint(appendHeader(b, msgWatch, 0), uint64(start))
-				b = append(b, enc...)
-				return w.mac.appendTag(b, st, s.local)
-			})
-			w.lastSend = s.now
-			w.sentTo = from + Frame(count)
-			if count == 0 {
-				break
-			}
+		s.sendRows(w)
+	}
+}
+
+// sendRows sends spectator w the rows it lacks (or a keep-alive): the first row of each
+// datagram coded against the zero row (flagFreshBase), so a spectator that was handed a
+// state, or turned to us from another player, needs no row before it.
+func (s *Session) sendRows(w *watcher) {
+	size := s.rowSize()
+	for range watchBurst {
+		from := max(w.sentTo, w.held)
+		to := min(s.histEnd, w.held+watchWindow)
+		keepAlive := s.now-w.lastSend >= s.cfg.KeepAlive
+		if from >= to && !keepAlive {
+			break
+		}
+		count := max(min(int(to-from), maxInputsPerSend), 0)
+		enc := s.encoded[:0]
+		if count > 0 {
+			enc = appendInputs(enc, s.zeroRow, s.rows(from, from+Frame(count)), size)
+		}
+		if len(enc) > maxInputBytes {
+			enc, count = capInputs(enc, size, maxInputBytes)
+		}
+		start := from
+		s.queue(w.addr, func(b []byte) []byte {
+			st := len(b)
+			b = binary.AppendUvarint(appendHeader(b, msgWatch, flagFreshBase), uint64(start))
+			b = append(b, enc...)
+			return w.mac.appendTag(b, st, s.local)
+		})
+		w.lastSend = s.now
+		w.sentTo = from + Frame(count)
+		if count == 0 {
+			break
 		}
 	}
 }
 
-// byeWatchers sends every spectator what it lacks and tells it the match is over (Close),
-// or, with flagLegEnded, that it goes on in a leg it cannot follow (leaveSpectators).
-func (s *Session) byeWatchers(flags uint8) {
+// handState hands spectator w the state this leg starts from: it holds less than the
+// history reaches back to (it came after a rejoin whose rejoiner feeds it, or the match
+// went on from a state it never saw). The state is offered until the spectator asks for
+// its chunks, which then go as to a rejoiner (handoverWindow).
+func (s *Session) handState(w *watcher) {
+	if s.resumeState == nil {
+		return // a first leg's history reaches back to frame 0: cannot happen
+	}
+	if w.out == nil {
+		if s.now-w.offerAt >= handoverResend || w.offerAt == 0 {
+			w.offerAt = max(s.now, 1)
+			s.queue(w.addr, func(b []byte) []byte {
+				st := len(b)
+				return w.mac.appendTag(appendResume(appendHeader(b, msgWatchState, 0), &s.resume), st, s.local)
+			})
+			w.lastSend = s.now
+		}
+		return
+	}
+	w.out.send(s.now,
+		func() bool { return len(s.out) < maxPendingOut-2 },
+		func(i int) {
+			s.queue(w.addr, func(b []byte) []byte { return s.appendChunkFor(b, w.mac, i) })
+			w.lastSend = s.now
+		})
+}
+
+// tellPlayers tells spectator w where the other players are, as we see them, so that it
+// knows whom to turn to if we leave (msgWatchPlayers: an introduction's list).
+func (s *Session) tellPlayers(w *watcher) {
+	w.lastPlayers = max(s.now, 1)
+	s.queue(w.addr, func(b []byte) []byte {
+		st := len(b)
+		b = s.appendAddrList(appendHeader(b, msgWatchPlayers, 0), nil, true)
+		return w.mac.appendTag(b, st, s.local)
+	})
+}
+
+// byeWatchers sends every spectator what it lacks and a goodbye: the match is over for us
+// (Close). With flagFeederLeaves the match goes on without us, and the spectator turns to
+// the lowest-numbered player still in it, whose address it was just told again.
+func (s *Session) byeWatchers() {
 	if s.state == StateRunning {
 		s.sendWatchers(true)
 	}
-	end := s.histFrames
+	flags := uint8(0)
+	if s.ConnectedPeers() >= 2 {
+		flags = flagFeederLeaves // two others play on (a 2-player match ends with us)
+	}
+	end := s.histEnd
 	for _, w := range s.watchers {
 		if !w.live {
 			continue
+		}
+		if flags != 0 {
+			s.tellPlayers(w)
 		}
 		for range 2 {
 			s.queue(w.addr, func(b []byte) []byte {
@@ -241,23 +396,7 @@ func (s *Session) byeWatchers(flags uint8) {
 	}
 }
 
-// leaveSpectators tells this leg's spectators that the match goes on in a later leg
-// (Match.LeaveSpectators): every spectator is sent the rows it lacks and a goodbye saying
-// so, with the last frame of this leg. The datagrams returned are to be sent at once; the
-// session forgets its spectators.
-func (s *Session) leaveSpectators(now time.Duration) []Datagram {
-	s.now = now
-	if s.outTaken {
-		s.out, s.outBuf, s.outTaken = s.out[:0], s.outBuf[:0], false
-	}
-	s.byeWatchers(flagLegEnded)
-	clear(s.watchers)
-	s.watchers = s.watchers[:0]
-	s.outTaken = true
-	return s.out
-}
-
-// Spectators is how many spectators watch (player 0 only).
+// Spectators is how many spectators this player feeds.
 func (s *Session) Spectators() int {
 	n := 0
 	for _, w := range s.watchers {
@@ -268,13 +407,15 @@ func (s *Session) Spectators() int {
 	return n
 }
 
-// Spectator watches a match: it takes player 0's confirmed inputs and returns the requests
-// that run the game forward on them. Like Session it is a pure state machine: the caller
-// feeds it datagrams (Receive) and the time, runs what Step returns, and sends what Outgoing
-// returns. Its game is made from what the handshake tells (Players, InputSize, Game, Seed).
+// Spectator watches a match: it takes a player's confirmed inputs (player 0's, then, if
+// player 0 leaves a match that goes on, the lowest-numbered player's still in it) and
+// returns the requests that run the game forward on them. Like Session it is a pure state
+// machine: the caller feeds it datagrams (Receive) and the time, runs what Step returns,
+// and sends what Outgoing returns. Its game is made from what the handshake tells
+// (Players, InputSize, Game, Seed).
 type Spectator struct {
 	cfg   Config
-	host  netip.AddrPort
+	host  netip.AddrPort // the feeder's address
 	state State
 	err   error
 	now   time.Duration
@@ -292,13 +433,33 @@ type Spectator struct {
 	game               string
 	seed               uint64
 
-	rows     []byte // every row received, from frame 0
-	held     Frame  // rows held
-	frame    Frame  // frames run
+	// feeder is the player who feeds us; addrs the players' addresses as it last told
+	// them; left the players who left or refused us, not to be turned to again.
+	feeder int
+	addrs  [MaxPlayers]netip.AddrPort
+	left   [MaxPlayers]bool
+	// switching: the feeder left a match that goes on, and the handshake with the next
+	// one (at host) is under way since switchAt; the frames held still run meanwhile.
+	switching bool
+	switchAt  time.Duration
+	// leaver is the feeder whose goodbye said the match went on without it at leftAt.
+	leaver int
+	leftAt Frame
+
+	rows     []byte // every row received, from frame rowBase
+	rowBase  Frame
+	held     Frame // rows held: frames before held can run
+	frame    Frame // frames run
 	lastRecv time.Duration
 	lastAck  time.Duration
 	ackHeld  Frame
 	ended    bool
+
+	// the state the feeder hands us (it does not hold the rows we lack), and, once whole,
+	// the load the next Step starts with
+	recv        *handoverIn
+	loadCell    Cell
+	loadPending bool
 
 	reqs    []Request
 	status  []InputStatus
@@ -310,8 +471,9 @@ type Spectator struct {
 	outBuf  []byte
 }
 
-// NewSpectator makes a spectator of the match whose player 0 is at host. Of cfg it uses
-// Secret, Nonce, the timeouts and SyncRoundTrips; the rest comes from player 0.
+// NewSpectator makes a spectator of the match whose player 0 is at host (another player's
+// address works too: that player feeds it). Of cfg it uses Secret, Nonce, the timeouts and
+// SyncRoundTrips; the rest comes from the player.
 func NewSpectator(cfg Config, host netip.AddrPort) (*Spectator, error) {
 	cfg.Players, cfg.InputSize = 2, 1 // not ours to choose: only for validation
 	cfg = cfg.WithDefaults()
@@ -354,15 +516,19 @@ func (sp *Spectator) InputSize() int { return sp.inputSize }
 func (sp *Spectator) Game() string   { return sp.game }
 func (sp *Spectator) Seed() uint64   { return sp.seed }
 
+// Feeder is the player whose confirmed inputs the spectator takes (0 until player 0
+// leaves a match that goes on).
+func (sp *Spectator) Feeder() int { return sp.feeder }
+
 // Frame is the frame the game is at once the last requests are carried out.
 func (sp *Spectator) Frame() Frame { return sp.frame }
 
 // Held is how many frames of confirmed inputs the spectator holds.
 func (sp *Spectator) Held() Frame { return sp.held }
 
-// Ended reports whether player 0 said the match is over (or went silent) and every frame
-// it sent has been run.
-func (sp *Spectator) Ended() bool { return sp.ended && sp.frame >= sp.held }
+// Ended reports whether the match is over for the spectator (its feeder said goodbye with
+// nobody to turn to, or went silent) and every frame it held has been run.
+func (sp *Spectator) Ended() bool { return sp.ended && sp.frame >= sp.held && !sp.loadPending }
 
 // Events returns what happened since the last call; valid until the next call.
 func (sp *Spectator) Events() []Event {
@@ -394,43 +560,67 @@ func (sp *Spectator) Receive(from netip.AddrPort, data []byte, now time.Duration
 	switch h.typ {
 	case msgSyncReply, msgReject:
 		sp.receiveSync(h, data)
-	case msgWatch, msgBye:
+	case msgWatch, msgBye, msgWatchPlayers, msgWatchState, msgState:
 		sp.receiveWatch(h, data)
 	}
 }
 
-// receiveSync handles player 0's answer to our handshake.
+// receiveSync handles the feeder's answer to our handshake.
 func (sp *Spectator) receiveSync(h header, data []byte) {
 	d, ok := checkCRC(data)
-	if !ok || sp.state != StateSynchronizing {
+	if !ok || sp.state != StateSynchronizing && !sp.switching {
 		return
 	}
 	var m syncMsg
 	if parseSync(d, h, &m) != nil || m.version != ProtocolVersion {
 		if m.version != ProtocolVersion && m.version != 0 {
-			sp.fail(fmt.Errorf("player 0 runs protocol %d, we run %d", m.version, ProtocolVersion))
+			sp.fail(fmt.Errorf("player %d runs protocol %d, we run %d", sp.feeder, m.version, ProtocolVersion))
 		}
 		return
 	}
 	if h.typ == msgReject {
+		if sp.switching && !sp.turnToNext() { // that one takes no spectators: the next, if any
+			sp.giveUp()
+		}
+		if sp.switching || sp.ended {
+			return
+		}
 		sp.fail(watchRejectError(m.code))
 		return
 	}
-	if !m.watch || m.player != 0 || m.nonce != sp.nonce || !hmac.Equal(sp.proof.tag(0, m.signed), m.proof) {
+	if sp.switching && int(m.player) != sp.feeder || int(m.player) >= MaxPlayers {
 		return
+	}
+	if !m.watch || m.nonce != sp.nonce || !hmac.Equal(sp.proof.tag(int(m.player), m.signed), m.proof) {
+		return
+	}
+	if sp.switching {
+		if int(m.players) != sp.players || int(m.inputSize) != sp.inputSize || string(m.game) != sp.game || m.seed != sp.seed {
+			sp.fail(fmt.Errorf("player %d describes another match (%d players, %q, seed %d) than player 0 did",
+				m.player, m.players, m.game, m.seed))
+			return
+		}
+	} else {
+		sp.feeder = int(m.player)
+		sp.players, sp.inputSize, sp.game, sp.seed = int(m.players), int(m.inputSize), string(m.game), m.seed
+		if sp.players < 2 || sp.players > MaxPlayers || sp.inputSize < 1 || sp.inputSize > MaxInputSize || sp.feeder >= sp.players {
+			sp.fail(fmt.Errorf("player %d describes a match of %d players, %d-byte inputs", sp.feeder, sp.players, sp.inputSize))
+			return
+		}
+		sp.addrs[sp.feeder] = sp.host
 	}
 	sp.mac = newMAC(matchKey(sp.root, m.session, sp.session))
-	sp.players, sp.inputSize, sp.game, sp.seed = int(m.players), int(m.inputSize), string(m.game), m.seed
-	if sp.players < 2 || sp.players > MaxPlayers || sp.inputSize < 1 || sp.inputSize > MaxInputSize {
-		sp.fail(fmt.Errorf("player 0 describes a match of %d players, %d-byte inputs", sp.players, sp.inputSize))
-		return
-	}
 	sp.roundTrips++
 	sp.nonce = uint32(sp.next()) | 1
 	sp.lastRecv = sp.now
-	sp.emit(Event{Kind: EventSynchronizing, Player: 0, Progress: sp.roundTrips, Total: sp.cfg.SyncRoundTrips})
+	sp.emit(Event{Kind: EventSynchronizing, Player: sp.feeder, Progress: sp.roundTrips, Total: sp.cfg.SyncRoundTrips})
 	if sp.roundTrips < sp.cfg.SyncRoundTrips {
 		sp.lastSyncSend = 0 // the next request at once
+		return
+	}
+	if sp.switching {
+		sp.switching, sp.lastAck = false, 0 // acknowledge what we hold at once
+		sp.emit(Event{Kind: EventResumed, Player: sp.feeder, Frame: sp.held})
 		return
 	}
 	sp.state = StateRunning
@@ -443,60 +633,152 @@ func (sp *Spectator) receiveSync(h header, data []byte) {
 	sp.emit(Event{Kind: EventRunning, Player: -1, Seed: sp.seed})
 }
 
-// watchRejectError words player 0's refusal of a spectator.
+// watchRejectError words a player's refusal of a spectator.
 func watchRejectError(code rejectCode) error {
 	switch code {
 	case rejectWatch:
 		return errors.New("player 0 takes no more spectators (no room for spectators)")
 	case rejectResumed:
-		return errors.New("the match was resumed after a player rejoined; spectators can watch a match only from its start, and this one no longer has it")
+		return errors.New("the match was resumed after a player rejoined, and player 0 runs a version whose spectators can watch a match only from its start")
 	case rejectSecret:
 		return errors.New("the secrets differ: player 0 refused our handshake")
 	}
 	return fmt.Errorf("player 0 refused the handshake: %v", code)
 }
 
-// receiveWatch handles player 0's confirmed rows, or its goodbye.
+// turnToNext makes the lowest-numbered player we know of, other than those that left,
+// the feeder: its handshake starts (switching). false: there is nobody to turn to, and
+// the match is over for us.
+func (sp *Spectator) turnToNext() bool {
+	sp.left[sp.feeder] = true
+	for p := range sp.players {
+		if sp.left[p] || !sp.addrs[p].IsValid() {
+			continue
+		}
+		sp.feeder, sp.host = p, sp.addrs[p]
+		sp.switching, sp.switchAt = true, sp.now
+		sp.roundTrips, sp.lastSyncSend, sp.mac, sp.recv = 0, 0, nil, nil
+		sp.nonce = uint32(sp.next()) | 1
+		return true
+	}
+	return false
+}
+
+// giveUp ends watching when the feeder said goodbye and nobody took its place: the match
+// is over for us where the feeder left it (EventPeerLeft).
+func (sp *Spectator) giveUp() {
+	sp.ended, sp.switching = true, false
+	sp.emit(Event{Kind: EventPeerLeft, Player: sp.leaver, Frame: sp.leftAt})
+}
+
+// receiveWatch handles the feeder's rows, its goodbye, the players' addresses and the
+// state it hands us.
 func (sp *Spectator) receiveWatch(h header, data []byte) {
-	if sp.mac == nil || sp.state != StateRunning {
+	if sp.mac == nil || sp.state != StateRunning || sp.switching {
 		return
 	}
-	body, ok := sp.mac.verify(0, data)
+	body, ok := sp.mac.verify(sp.feeder, data)
 	if !ok {
 		return
 	}
-	r := reader{b: body[2:]}
+	body = body[2:]
+	switch h.typ {
+	case msgWatchPlayers:
+		sp.receivePlayers(body)
+		return
+	case msgWatchState:
+		sp.receiveOffer(body)
+		return
+	case msgState:
+		sp.receiveChunk(body)
+		return
+	}
+	r := reader{b: body}
 	f := Frame(r.uvarint(maxFrameOnWire))
 	if r.err != nil {
 		return
 	}
 	if h.typ == msgBye {
-		if len(r.b) == 0 && !sp.ended {
-			sp.ended = true
-			e := Event{Kind: EventPeerLeft, Player: 0, Frame: f}
-			if h.flags&flagLegEnded != 0 {
-				e.Err = ErrLegEnded
-			}
-			sp.emit(e)
+		if len(r.b) != 0 || sp.ended {
+			return
 		}
+		sp.leaver, sp.leftAt = sp.feeder, f
+		if h.flags&flagFeederLeaves == 0 || !sp.turnToNext() {
+			sp.giveUp()
+		} // else the match goes on: we watch on through the next player
 		return
 	}
 	sp.lastRecv = sp.now
-	sp.receiveRows(f, r.b)
+	sp.receiveRows(f, r.b, h.flags&flagFreshBase != 0)
 }
 
-func (sp *Spectator) receiveRows(start Frame, enc []byte) {
+// receivePlayers takes in the feeder's list of the other players' addresses.
+func (sp *Spectator) receivePlayers(body []byte) {
+	list, err := parseIntro(body, sp.players)
+	if err != nil {
+		return
+	}
+	sp.lastRecv = sp.now
+	for p := range sp.players {
+		if p != sp.feeder {
+			sp.addrs[p] = netip.AddrPort{}
+		}
+	}
+	for _, in := range list.list[:list.n] {
+		if in.player != sp.feeder {
+			sp.addrs[in.player] = unmap(in.addr)
+		}
+	}
+}
+
+// receiveOffer takes in the feeder's offer of a state: it does not hold the rows we lack,
+// and starts us from the match's frame the state is at.
+func (sp *Spectator) receiveOffer(body []byte) {
+	var info resumeInfo
+	if parseResume(body, &info) != nil {
+		return
+	}
+	sp.lastRecv = sp.now
+	if info.frame <= sp.held || sp.recv != nil && sp.recv.info == info {
+		return // we hold more, or it is under way
+	}
+	sp.recv = newHandoverIn(info, sp.now)
+	sp.emit(Event{Kind: EventHandover, Player: sp.feeder, Frame: info.frame, Total: info.size})
+}
+
+// receiveChunk takes in one chunk of the state we are handed; once whole, the next Step
+// loads it and the rows go on from its frame.
+func (sp *Spectator) receiveChunk(body []byte) {
+	var m stateChunkMsg
+	in := sp.recv
+	if parseStateChunk(body, &m) != nil || in == nil || m.frame != in.info.frame {
+		return
+	}
+	sp.lastRecv = sp.now
+	if in.put(m.index, m.data, sp.now) != chunkDone {
+		return
+	}
+	sp.recv = nil
+	sp.loadCell = Cell{Frame: in.info.frame, State: in.buf}
+	sp.loadPending = true
+	sp.rows, sp.rowBase, sp.held = sp.rows[:0], in.info.frame, in.info.frame
+}
+
+func (sp *Spectator) receiveRows(start Frame, enc []byte, fresh bool) {
 	size := sp.players * sp.inputSize
-	if start > sp.held {
+	if start > sp.held || start < sp.rowBase && !fresh {
 		return // a gap: what comes before it is on its way again
 	}
 	count, err := countInputs(enc, size)
 	if err != nil || start+Frame(count) <= sp.held {
 		return
 	}
-	base := sp.zero // the row before frame 0
-	if start > 0 {
-		base = sp.rows[int(start-1)*size : int(start)*size]
+	base := sp.zero // the row before frame 0, or what the first row is coded against
+	if start > 0 && !fresh {
+		if start-1 < sp.rowBase {
+			return // coded against a row we never held (we were handed a state after it)
+		}
+		base = sp.rows[int(start-1-sp.rowBase)*size : int(start-sp.rowBase)*size]
 	}
 	// decodeInputs copies base into the scratch row first, so appending to rows (which
 	// base may alias) is safe.
@@ -512,21 +794,29 @@ func (sp *Spectator) receiveRows(start Frame, enc []byte) {
 func (sp *Spectator) Outgoing(now time.Duration) []Datagram {
 	sp.now = now
 	sp.out, sp.outBuf = sp.out[:0], sp.outBuf[:0]
-	switch sp.state {
-	case StateSynchronizing:
-		if sp.lastSyncSend == 0 || now-sp.lastSyncSend >= syncRetry {
-			sp.lastSyncSend = max(now, 1)
-			m := syncMsg{version: ProtocolVersion, secret: sp.cfg.Secret != "", watch: true, session: sp.session,
-				nonce: sp.nonce, player: watchTag}
-			sp.send(func(b []byte) []byte { return appendSync(b, msgSyncRequest, &m, sp.proof) })
-		}
-	case StateRunning:
-		if !sp.ended && now-sp.lastRecv >= sp.cfg.DisconnectTimeout {
-			sp.ended = true
-			sp.emit(Event{Kind: EventDisconnected, Player: 0, Frame: sp.held})
-		}
-		if sp.ended {
+	switch {
+	case sp.state == StateSynchronizing:
+		sp.sendSyncRequest()
+	case sp.state != StateRunning || sp.ended:
+	case sp.switching:
+		if now-sp.switchAt >= sp.cfg.DisconnectTimeout && !sp.turnToNext() {
+			sp.giveUp()
 			break
+		}
+		sp.sendSyncRequest()
+	default:
+		if now-sp.lastRecv >= sp.cfg.DisconnectTimeout {
+			sp.ended = true
+			sp.emit(Event{Kind: EventDisconnected, Player: sp.feeder, Frame: sp.held})
+			break
+		}
+		if in := sp.recv; in != nil && (in.dirty || now-in.lastAck >= stateAckEvery) {
+			in.dirty, in.lastAck = false, now
+			m := in.ack()
+			sp.send(func(b []byte) []byte {
+				st := len(b)
+				return sp.mac.appendTag(appendStateAckMsg(b, &m), st, watchTag)
+			})
 		}
 		if sp.held != sp.ackHeld || now-sp.lastAck >= sp.cfg.KeepAlive || sp.lastAck == 0 {
 			sp.ackHeld, sp.lastAck = sp.held, max(now, 1)
@@ -541,6 +831,17 @@ func (sp *Spectator) Outgoing(now time.Duration) []Datagram {
 	return sp.out
 }
 
+// sendSyncRequest sends the feeder our handshake request, every syncRetry.
+func (sp *Spectator) sendSyncRequest() {
+	if sp.lastSyncSend != 0 && sp.now-sp.lastSyncSend < syncRetry {
+		return
+	}
+	sp.lastSyncSend = max(sp.now, 1)
+	m := syncMsg{version: ProtocolVersion, secret: sp.cfg.Secret != "", watch: true, session: sp.session,
+		nonce: sp.nonce, player: watchTag}
+	sp.send(func(b []byte) []byte { return appendSync(b, msgSyncRequest, &m, sp.proof) })
+}
+
 func (sp *Spectator) send(build func([]byte) []byte) {
 	start := len(sp.outBuf)
 	sp.outBuf = build(sp.outBuf)
@@ -549,13 +850,19 @@ func (sp *Spectator) send(build func([]byte) []byte) {
 
 // Step returns the requests that run the game forward on the inputs held: many frames at
 // once while far behind, then one a call, watchBuffer frames behind the newest (none behind
-// once player 0 has said the match is over). The requests are advances only, with every
-// input confirmed; they are valid until the next call.
+// once the match is over for us). The requests are advances, with every input confirmed,
+// after a load of the state the feeder handed us, if it did; they are valid until the
+// next call.
 func (sp *Spectator) Step(now time.Duration) []Request {
 	sp.now = now
 	sp.reqs = sp.reqs[:0]
 	if sp.state != StateRunning {
 		return sp.reqs
+	}
+	if sp.loadPending {
+		sp.loadPending = false
+		sp.reqs = append(sp.reqs, Request{Kind: RequestLoad, Frame: sp.loadCell.Frame, Cell: &sp.loadCell})
+		sp.frame = sp.loadCell.Frame
 	}
 	ahead := int(sp.held - sp.frame)
 	n := 0
@@ -569,8 +876,9 @@ func (sp *Spectator) Step(now time.Duration) []Request {
 	}
 	size := sp.players * sp.inputSize
 	for range n {
+		i := int(sp.frame - sp.rowBase)
 		sp.reqs = append(sp.reqs, Request{Kind: RequestAdvance, Frame: sp.frame,
-			Inputs: sp.rows[int(sp.frame)*size : int(sp.frame+1)*size : int(sp.frame+1)*size], Status: sp.status})
+			Inputs: sp.rows[i*size : (i+1)*size : (i+1)*size], Status: sp.status})
 		sp.frame++
 	}
 	return sp.reqs

@@ -520,6 +520,10 @@ func msgKind(data []byte) string {
 		return "state"
 	case msgStateAck:
 		return "state-ack"
+	case msgWatchPlayers:
+		return "watch-players"
+	case msgWatchState:
+		return "watch-state"
 	}
 	return fmt.Sprintf("type-%d", hd.typ)
 }

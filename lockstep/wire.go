@@ -101,6 +101,9 @@ const (
 	msgWatchAck    msgType = 8  // a spectator to player 0: the frames it holds
 	msgState       msgType = 9  // a survivor to a rejoiner: one chunk of the saved state (rejoin.go)
 	msgStateAck    msgType = 10 // a rejoiner to the others: the chunks it holds (rejoin.go)
+	// 11 and 12 are the resync's.
+	msgWatchPlayers msgType = 13 // a feeding player to a spectator: the other players' addresses (spectator.go)
+	msgWatchState   msgType = 14 // a feeding player to a spectator: the state it is offered (spectator.go)
 )
 
 // Flags on input messages: which optional blocks follow the inputs.
@@ -110,11 +113,15 @@ const (
 	flagRoster   = 0x40
 )
 
-// flagLegEnded on player 0's goodbye to a spectator: the match is not over, it went on
-// after a rejoin in a later leg that spectators cannot follow; the frame is the last one
-// of the leg they watched (spectator.go). A spectator that does not know the flag takes
-// the goodbye as the end of the match, which is what it sees.
-const flagLegEnded = 0x10
+// flagFeederLeaves on a feeding player's goodbye to a spectator: the match is not over,
+// it goes on without the sender, and the spectator turns to the lowest-numbered player
+// still in it (spectator.go). A spectator that does not know the flag takes the goodbye as
+// the end of the match, which it was for its feeder. flagFreshBase on rows to a spectator
+// (msgWatch): the first row is coded against the zero row, not the row before it.
+const (
+	flagFreshBase    = 0x10
+	flagFeederLeaves = 0x20
+)
 
 // flagSecret on a handshake message: the sender was given a secret. flagWatch: the message
 // is between a spectator and player 0 (spectator.go). flagResume: the sender resumes a
@@ -142,7 +149,7 @@ const (
 	rejectWatch   // a spectator: no room (or player 0 takes none)
 	rejectSeed    // a rejoiner given another seed than the match in progress
 	rejectMatch   // a session resuming another match
-	rejectResumed // a spectator: the leg resumes a match after a rejoin, and takes none
+	rejectResumed // sent by older versions to a spectator of a leg that resumed a match
 )
 
 var rejectNames = [...]string{"none", "version", "players", "input size", "game", "player number", "secret", "match full", "no room for spectators", "seed", "another match", "resumed match"}

@@ -206,7 +206,6 @@ func (r *Runner) settle(now time.Duration) {
 // openLeg makes the session of the next leg, from the pause's state and peers.
 func (r *Runner) openLeg(w *rejoinWait) (*lockstep.Session, error) {
 	sc := r.cfg.Session
-	sc.Spectators = 0
 	r.legs++
 	sc.Nonce ^= uint64(r.legs) * 0x9e3779b97f4a7c15 // each leg its own session nonce
 	if seed, ok := r.leg().Seed(); ok {
@@ -252,9 +251,7 @@ func (r *Runner) waitTick(now time.Duration) {
 	switch {
 	case r.leg().Running():
 		r.wait = nil
-		// Spectators watch this leg only: tell them where it ended, a frame the match had,
-		// rather than leave them to time out.
-		r.send(r.match.LeaveSpectators(now))
+		// (Resumed hands the old leg's spectators to the new one: they watch on.)
 		if r.match.Resumed() {
 			// Both sides had dropped each other, and the other had confirmed more: we
 			// were handed its state, and the match goes on from its frame.

@@ -153,8 +153,11 @@ func (s *Spectator) Tick() {
 				s.end(EndFailed, fmt.Errorf("netplay: spectator: frame %d: %w", s.played, err))
 				return
 			}
-			if r.Kind == lockstep.RequestAdvance {
+			switch r.Kind {
+			case lockstep.RequestAdvance:
 				s.played++
+			case lockstep.RequestLoad:
+				s.played = r.Cell.Frame // handed the match's state there
 			}
 		}
 		if s.atEnd() {

@@ -433,14 +433,12 @@ func (m *Match) runnerConfig(peers []netip.AddrPort, clock transport.Clock) netp
 	if seed == 0 {
 		seed = randomUint64()
 	}
-	spectators := 0
-	if o.Player == 0 {
-		spectators = lockstep.MaxSpectators // player 0 keeps the history late spectators need
-	}
 	c := netplay.Config{
 		Session: lockstep.Config{
-			Players:           o.Players,
-			Spectators:        spectators,
+			Players: o.Players,
+			// Every player keeps the history spectators need: player 0 feeds them, and
+			// the lowest-numbered player still in the match takes them over if it leaves.
+			Spectators:        lockstep.MaxSpectators,
 			InputSize:         game.InputSize,
 			InputDelay:        o.Delay,
 			MaxPrediction:     o.MaxPred,

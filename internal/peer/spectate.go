@@ -34,7 +34,8 @@ type Watch struct {
 	sp       *netplay.Spectator
 	state    *game.State
 	buf      []byte
-	ended    error // why player 0 is gone, once it is
+	ended    error // why the match is over for us, once it is
+	feeder   int   // the player feeding us: 0, until it leaves a match that goes on
 	err      error // a failure: the handshake, or a game we cannot make
 	quit     bool
 	sig      os.Signal
@@ -111,28 +112,27 @@ func (w *Watch) newGame(m netplay.Watched) (lockstep.Game, error) {
 	return st, nil
 }
 
-// onEvent prints what ends watching, as it happens.
+// onEvent prints what ends watching, and what it watches on through, as it happens.
 func (w *Watch) onEvent(e lockstep.Event) {
 	switch e.Kind {
+	case lockstep.EventResumed:
+		// The player feeding us left a match that goes on; the next one took us over.
+		fmt.Fprintf(w.out, "p2pa: player %d left the match; watching on through player %d from frame %d\n", w.feeder, e.Player, e.Frame)
+		w.feeder = e.Player
+	case lockstep.EventHandover:
+		fmt.Fprintf(w.out, "p2pa: player %d hands us the match's state at frame %d (%d bytes); watching from there\n", e.Player, e.Frame, e.Total)
 	case lockstep.EventPeerLeft:
-		if errors.Is(e.Err, lockstep.ErrLegEnded) {
-			// Player 0 is there and the match goes on, from a state we cannot be
-			// handed yet: our last frame is one the match had.
-			fmt.Fprintf(w.out, "p2pa: a player rejoined and the match went on from frame %d, which spectators cannot follow yet; watching ends there\n", e.Frame)
-			w.ended = fmt.Errorf("the match went on from frame %d after a player rejoined, and spectators cannot follow it yet", e.Frame)
-			return
-		}
-		// Player 0's goodbye ends the match whether it quit or reached its -frames, and
+		// The goodbye ends the match whether the player quit or reached its -frames, and
 		// it does not say which: a match that reached our -frames simply ended there.
 		if w.opts.Frames > 0 && int(e.Frame) >= w.opts.Frames {
 			fmt.Fprintf(w.out, "p2pa: the match ended at frame %d\n", e.Frame)
 		} else {
-			fmt.Fprintf(w.out, "p2pa: player 0 ended the match at frame %d\n", e.Frame)
+			fmt.Fprintf(w.out, "p2pa: player %d ended the match at frame %d\n", e.Player, e.Frame)
 		}
-		w.ended = fmt.Errorf("player 0 ended the match at frame %d", e.Frame)
+		w.ended = fmt.Errorf("player %d ended the match at frame %d", e.Player, e.Frame)
 	case lockstep.EventDisconnected:
-		fmt.Fprintf(w.out, "p2pa: player 0 stopped answering; the match is over for us at frame %d\n", e.Frame)
-		w.ended = fmt.Errorf("player 0 stopped answering at frame %d", e.Frame)
+		fmt.Fprintf(w.out, "p2pa: player %d stopped answering; the match is over for us at frame %d\n", e.Player, e.Frame)
+		w.ended = fmt.Errorf("player %d stopped answering at frame %d", e.Player, e.Frame)
 	}
 }
 
