@@ -52,7 +52,13 @@ func (s *Session) Receive(from netip.AddrPort, data []byte, now time.Duration) {
 		s.receiveSync(from, h, d, len(data))
 	case msgWatchAck:
 		s.receiveWatchAck(from, data)
-	case msgInput, msgBye, msgState, msgStateAck, msgIntro:
+	case msgStateAck:
+		if w := s.watcherAt(from); w != nil {
+			s.receiveWatchStateAck(w, data) // a spectator's: the state it is handed
+			return
+		}
+		fallthrough
+	case msgInput, msgBye, msgState, msgIntro:
 		if h.typ == msgBye && s.state == StateClosed {
 			s.drops.Stale++ // we said goodbye first: nothing left to agree on
 			return

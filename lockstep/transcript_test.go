@@ -19,7 +19,7 @@ package lockstep
 //	new players=N [latency=T] [delay=D] [maxpred=M] [interval=C] [spectators=S] [pad=B] [rejoin]
 //	        N sessions over links of T ticks each way; player 0 learns the others'
 //	        addresses in the handshake. C is Config.ChecksumInterval; S spectators may
-//	        watch player 0; B bytes pad the game's saved state (a handover in several
+//	        watch each player (each keeps their history); B bytes pad the game's saved state (a handover in several
 //	        chunks); rejoin sets Config.Rejoin. Each player's sessions are the legs of a
 //	        Match, and frames are the match's.
 //	input p=P value=V          player P's input byte from now on
@@ -43,8 +43,8 @@ package lockstep
 //	                           the leg before is kept alive until the next one runs
 //	restart p=P                P's process starts again: a fresh session, which finds the
 //	                           match in progress and is handed its state
-//	watch                      a spectator of player 0 joins (s0, s1, …: ticks print its
-//	                           frame and the frames it holds)
+//	watch [p=P]                a spectator of player P (0) joins (s0, s1, …: ticks print
+//	                           its frame, the frames it holds and its feeder if not p0)
 
 import (
 	"bufio"
@@ -342,7 +342,7 @@ func (h *transcript) runLegs(cmd string, p int, a args) (string, error) {
 		}
 		return h.restart(p)
 	}
-	return h.watch()
+	return h.watch(max(p, 0))
 }
 
 // runPeer runs the commands on one peer: stop, vanish, close, skew.
@@ -461,9 +461,7 @@ func (h *transcript) newSessions(a args, flags map[string]bool) (string, error) 
 		cfg := Config{Players: n, InputSize: 1, InputDelay: delay, MaxPrediction: maxpred,
 			ChecksumInterval: interval, Game: "transcript", Seed: uint64(100 + p), Nonce: uint64(p + 1),
 			Rejoin: rejoin}
-		if p == 0 {
-			cfg.Spectators = spectators
-		}
+		cfg.Spectators = spectators // every player keeps the history: any may feed them
 		s, err := NewSession(cfg, p, addrs)
 		if err != nil {
 			return "", err
@@ -578,6 +576,9 @@ func (h *transcript) tick(n int) string {
 	}
 	for i, ts := range h.specs {
 		line := fmt.Sprintf("s%d: %v, frame %d, held %d", i, ts.sp.State(), ts.sp.Frame(), ts.sp.Held())
+		if f := ts.sp.Feeder(); f != 0 {
+			line += fmt.Sprintf(", fed by p%d", f)
+		}
 		if ts.sp.Ended() {
 			line += ", ended"
 		}
@@ -786,7 +787,6 @@ func (h *transcript) leg(p, q int) (string, error) {
 	}
 	resume, peers := pr.m.NextLeg(from, state, pr.addrs)
 	cfg := pr.cfg
-	cfg.Spectators = 0
 	cfg.Nonce += 1000 // each leg its own session nonce
 	if seed, ok := old.Seed(); ok {
 		cfg.Seed = seed
@@ -808,7 +808,6 @@ func (h *transcript) leg(p, q int) (string, error) {
 func (h *transcript) restart(p int) (string, error) {
 	pr := h.peers[p]
 	cfg := pr.cfg
-	cfg.Spectators = 0
 	cfg.Nonce += 2000
 	s, err := NewSession(cfg, p, pr.addrs)
 	if err != nil {
@@ -821,14 +820,14 @@ func (h *transcript) restart(p int) (string, error) {
 	return "", nil
 }
 
-// watch adds a spectator of player 0.
-func (h *transcript) watch() (string, error) {
-	sp, err := NewSpectator(Config{Nonce: uint64(500 + len(h.specs))}, h.addr(0))
+// watch adds a spectator of player p.
+func (h *transcript) watch(p int) (string, error) {
+	sp, err := NewSpectator(Config{Nonce: uint64(500 + len(h.specs))}, h.addr(p))
 	if err != nil {
 		return "", err
 	}
 	h.specs = append(h.specs, &transcriptSpectator{sp: sp})
-	return fmt.Sprintf("s%d watches p0", len(h.specs)-1), nil
+	return fmt.Sprintf("s%d watches p%d", len(h.specs)-1, p), nil
 }
 
 // tickSpectators runs one tick of every spectator.
