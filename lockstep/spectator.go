@@ -51,15 +51,17 @@ const (
 
 // watcher is a feeding player's view of one spectator.
 type watcher struct {
-	addr     netip.AddrPort
-	session  uint64
-	mac      *mac
-	live     bool  // it acknowledged something: it holds the key
-	held     Frame // match frames it holds (it can run every frame before held)
-	sentTo   Frame // rows sent up to here
-	lastRecv time.Duration
-	lastSend time.Duration
-	lastAck  time.Duration
+	addr    netip.AddrPort
+	session uint64 // the spectator's session nonce
+	// keySession is our session nonce its key was made with (the leg's that met it)
+	keySession uint64
+	mac        *mac
+	live       bool  // it acknowledged something: it holds the key
+	held       Frame // match frames it holds (it can run every frame before held)
+	sentTo     Frame // rows sent up to here
+	lastRecv   time.Duration
+	lastSend   time.Duration
+	lastAck    time.Duration
 	// lastPlayers is when it was last told the players' addresses (msgWatchPlayers).
 	lastPlayers time.Duration
 	// The state it is handed when it holds less than our history reaches back to: offered
@@ -165,12 +167,16 @@ func (s *Session) receiveWatchSync(from netip.AddrPort, h header, m *syncMsg) {
 			w = &watcher{addr: from}
 			s.watchers = append(s.watchers, w)
 		}
-		*w = watcher{addr: from, session: m.session, mac: newMAC(matchKey(s.root, s.session, m.session))}
+		*w = watcher{addr: from, session: m.session, keySession: s.session,
+			mac: newMAC(matchKey(s.root, s.session, m.session))}
 	}
 	w.lastRecv = s.now
 	reply := syncMsg{nonce: m.nonce}
 	s.fillSync(&reply)
 	reply.watch, reply.seed = true, s.seed // the match's seed, whatever we were given
+	// The session nonce its key was made with: a leg before this one's, if it took the
+	// spectator over from there (takeSpectators).
+	reply.session = w.keySession
 	s.queue(from, func(b []byte) []byte { return appendSync(b, msgSyncReply, &reply, s.proof) })
 }
 

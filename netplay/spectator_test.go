@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	gocmp "github.com/google/go-cmp/cmp"
+
 	"p2pa/lockstep"
 	"p2pa/netplay"
 	"p2pa/transport"
@@ -169,5 +171,98 @@ func TestNewSpectatorRefuses(t *testing.T) {
 		if _, err := netplay.NewSpectator(tc.cfg); err == nil {
 			t.Errorf("%s: no error", tc.name)
 		}
+	}
+}
+
+// watchMatch starts a spectator of m at addr, greeting player host, that stops at the
+// match's finish; its game is the players' (pad bytes of state).
+func watchMatch(t *testing.T, m *match, addr string, host, pad int) *netplay.Spectator {
+	t.Helper()
+	sp, err := m.sim.Watch(netip.MustParseAddrPort(addr), host, netplay.SpectatorConfig{
+		FinishAt: m.finish,
+		NewGame:  func(netplay.Watched) (lockstep.Game, error) { return newBulky(pad), nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp
+}
+
+// withSpectators lets every player feed spectators (each keeps their history).
+func withSpectators(_ int, c *netplay.Config) { c.Session.Spectators = 3 }
+
+// checkWatched fails the test unless every spectator finished at the match's finish on
+// want, the players' checksum there.
+func checkWatched(t *testing.T, finish lockstep.Frame, want uint64, sps map[string]*netplay.Spectator) {
+	t.Helper()
+	for name, sp := range sps {
+		res := sp.Result()
+		t.Logf("%s: %v, fed by player %d", name, res, sp.Session().Feeder())
+		if diff := gocmp.Diff([]any{netplay.EndFinished, finish, want, error(nil)},
+			[]any{res.Reason, res.Frame, res.Checksum, res.Err}, gocmp.Comparer(func(a, b error) bool { return a == b })); diff != "" {
+			t.Errorf("%s (-players +spectator):\n%s", name, diff)
+		}
+	}
+}
+
+// TestSpectatorAcrossRejoin: player 1 of two is killed 4 s in and started again 2 s later.
+// A spectator watching player 0 from the start watches on through the pause and the new
+// leg, and so does one that asks player 0 during the pause (the old leg meets it, the new
+// one takes it over); one that asks player 0 after the rejoin fast-forwards from frame 0;
+// one that asks player 1, the rejoiner (whose history starts at the rejoin), is handed the
+// state there. All four end on the players' checksum at the finish. Seed 21; 2% loss.
+func TestSpectatorAcrossRejoin(t *testing.T) {
+	const finish, pad = 1200, 5000
+	link := transport.LinkConfig{Latency: 15 * time.Millisecond, Jitter: 2 * time.Millisecond, Loss: 0.02}
+	m := newMatch(t, 2, 21, pad, link, finish, withSpectators)
+	sps := map[string]*netplay.Spectator{"watching": watchMatch(t, m, "10.0.0.20:7000", 0, pad)}
+	m.runUntil(4*time.Second, func() bool { return m.clock.Now() >= 4*time.Second })
+	m.kill(1)
+	m.runUntil(5*time.Second, func() bool { return m.clock.Now() >= 5*time.Second })
+	sps["during the pause, of player 0"] = watchMatch(t, m, "10.0.0.23:7000", 0, pad)
+	m.runUntil(6*time.Second, func() bool { return m.clock.Now() >= 6*time.Second })
+	m.start(1)
+	m.runUntil(60*time.Second, func() bool {
+		return m.runners[1].Match().Rejoined() && m.runners[0].BaseFrame() > 0 &&
+			m.runners[0].Rejoin().Phase == netplay.RejoinNone && m.runners[1].Rejoin().Phase == netplay.RejoinNone
+	})
+	sps["late, of player 0"] = watchMatch(t, m, "10.0.0.21:7000", 0, pad)
+	sps["late, of player 1"] = watchMatch(t, m, "10.0.0.22:7000", 1, pad)
+	m.runUntil(120*time.Second, func() bool {
+		for _, sp := range sps {
+			if !sp.Done() {
+				return false
+			}
+		}
+		return m.allDone()
+	})
+	m.checkFinished(false)
+	checkWatched(t, finish, m.runners[0].Result().Checksum, sps)
+	if sp := sps["late, of player 1"]; sp.Session().Feeder() != 1 {
+		t.Errorf("the spectator of player 1 is fed by player %d", sp.Session().Feeder())
+	}
+}
+
+// TestSpectatorFeederLeaves: three players; player 0, which feeds the spectator, quits 4 s
+// in and the other two play on. The spectator turns to player 1 without a restart and ends
+// on the survivors' checksum at the finish. Seed 22; 2% loss.
+func TestSpectatorFeederLeaves(t *testing.T) {
+	const finish, pad = 900, 0
+	link := transport.LinkConfig{Latency: 15 * time.Millisecond, Jitter: 2 * time.Millisecond, Loss: 0.02}
+	m := newMatch(t, 3, 22, pad, link, finish, withSpectators)
+	sp := watchMatch(t, m, "10.0.0.20:7000", 0, pad)
+	m.runUntil(4*time.Second, func() bool { return m.clock.Now() >= 4*time.Second })
+	m.runners[0].Quit()
+	m.runUntil(120*time.Second, func() bool { return sp.Done() && m.allDone() })
+	if res := m.runners[0].Result(); res.Reason != netplay.EndQuit {
+		t.Errorf("player 0: %v, want it to have quit", res)
+	}
+	a, b := m.runners[1].Result(), m.runners[2].Result()
+	if a.Reason != netplay.EndFinished || b.Reason != netplay.EndFinished || a.Checksum != b.Checksum || a.Frame != finish {
+		t.Fatalf("the survivors did not finish alike: %v / %v", a, b)
+	}
+	checkWatched(t, finish, a.Checksum, map[string]*netplay.Spectator{"spectator": sp})
+	if f := sp.Session().Feeder(); f != 1 {
+		t.Errorf("the spectator is fed by player %d, want player 1", f)
 	}
 }

@@ -140,6 +140,10 @@ type Sim struct {
 	Dead []*Peer
 	// Extra are processes Join started for seats that were taken, driven like the others.
 	Extra []*Peer
+	// Spectators are the spectators Watch started: they read what reaches them as it
+	// arrives and tick every frame after the players.
+	Spectators []*netplay.Spectator
+	watchAddrs []netip.AddrPort
 	Ticks int // frames stepped
 
 	cfg     lockstep.Config
@@ -222,6 +226,10 @@ func (s *Sim) newPeer(p, life int, addr netip.AddrPort) (*Peer, error) {
 	}
 	if sc.WrapConn != nil {
 		conn = sc.WrapConn(p, conn)
+	}
+	for _, w := range s.watchAddrs {
+		s.Net.SetLink(addr, w, s.link)
+		s.Net.SetLink(w, addr, s.link)
 	}
 	addrs := make([]netip.AddrPort, sc.Players)
 	for q := range addrs {
@@ -378,9 +386,39 @@ func (s *Sim) Step() error {
 			errs = append(errs, fmt.Errorf("player %d at %v: %w", p.Player, now, err))
 		}
 	}
+	for _, sp := range s.Spectators {
+		sp.Tick()
+	}
 	s.Ticks++
 	s.next += s.frame
 	return errors.Join(errs...)
+}
+
+// Watch starts a spectator at addr of the match, greeting player host's current process:
+// cfg's Host, Conn and Clock are filled in (and its session nonce, if zero, from Seed, so
+// the run replays). The links between it and every process, now and later, are
+// Scenario.Link.
+func (s *Sim) Watch(addr netip.AddrPort, host int, cfg netplay.SpectatorConfig) (*netplay.Spectator, error) {
+	conn, err := s.Net.Listen(addr)
+	if err != nil {
+		return nil, fmt.Errorf("simtest: %w", err)
+	}
+	for _, p := range s.Peers {
+		s.Net.SetLink(addr, p.Addr, s.link)
+		s.Net.SetLink(p.Addr, addr, s.link)
+	}
+	cfg.Host, cfg.Conn, cfg.Clock = s.Peers[host].Addr, conn, s.Clock
+	if cfg.Session.Nonce == 0 {
+		cfg.Session.Nonce = fixed(s.Scenario.Seed*131 + uint64(len(s.Spectators)+1)<<40)
+	}
+	sp, err := netplay.NewSpectator(cfg)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("simtest: spectator: %w", err)
+	}
+	s.Spectators = append(s.Spectators, sp)
+	s.watchAddrs = append(s.watchAddrs, addr)
+	return sp, nil
 }
 
 // deliver hands every datagram due before the frame at next to its reader at its arrival
@@ -420,6 +458,9 @@ func (s *Sim) poll(now time.Duration) {
 		default:
 			s.drain(p)
 		}
+	}
+	for _, sp := range s.Spectators {
+		sp.Poll() // (one that is done drains what arrives)
 	}
 }
 
