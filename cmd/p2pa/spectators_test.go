@@ -1,0 +1,48 @@
+//go:build unix
+
+package main
+
+import (
+	"regexp"
+	"syscall"
+	"testing"
+	"time"
+
+	"p2pa/internal/proctest"
+)
+
+// TestSpectatorFeederLeaves: a spectator watches a 3-player match to -frames 1500; player
+// 0, which feeds it, is stopped by SIGTERM 5 s in (it says goodbye) and the other two play
+// on. The spectator turns to player 1 without a restart, says so, and ends on the
+// survivors' result line. Seed 4242.
+func TestSpectatorFeederLeaves(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 25 s match of three processes and a spectator")
+	}
+	t.Parallel()
+	common := []string{"-seed", rejoinSeed, "-frames", rejoinFrames}
+	p0, addr, _ := rejoinHost(t, 3, common...)
+	watcher := rejoinStart(t, "spectator", "-spectate", addr, "-headless", "-listen", "127.0.0.1:0", "-frames", rejoinFrames)
+	p1 := rejoinStart(t, "player 1", joinerCmd(1, addr, common...)...)
+	p2 := rejoinStart(t, "player 2", joinerCmd(2, addr, common...)...)
+	all := []*proctest.Proc{p0, p1, p2, watcher}
+	rejoinWait(t, watcher, proctest.Substring("watching a 3-player"), 30*time.Second, all...)
+	for _, p := range all[:3] {
+		rejoinWait(t, p, proctest.Substring("connected to"), 30*time.Second, all...)
+	}
+	time.Sleep(5 * time.Second)
+	p0.Signal(syscall.SIGTERM)
+	rejoinExit(t, p0, 30*time.Second, all...)
+	if p0.ExitCode() != 143 {
+		t.Errorf("player 0, stopped by SIGTERM: exit %d, want 143\n%v", p0.ExitCode(), p0)
+	}
+	rejoinFinish(t, p1, p2, watcher)
+	on := rejoinLines(watcher, regexp.MustCompile(`^p2pa: player 0 left the match; watching on through player 1 from frame (\d+)$`))
+	if len(on) != 1 {
+		t.Errorf("spectator: %d lines saying it watches on through player 1, want one\n%v", len(on), watcher)
+	}
+	if l := rejoinLines(watcher, regexp.MustCompile(`stopped answering|ended the match`)); len(l) > 0 {
+		t.Errorf("spectator: %q, but the match went on to frame %s\n%v", l[0][0], rejoinFrames, watcher)
+	}
+	t.Logf("spectator: %v / %s", on, watcher.LastLine())
+}
