@@ -18,7 +18,9 @@ const (
 	// EventInterrupted: Player has been silent for the interrupt timeout; it is dropped if
 	// the silence lasts Timeout longer.
 	EventInterrupted
-	// EventResumed: Player is heard from again after an interruption.
+	// EventResumed: Player is heard from again after an interruption. A spectator's: its
+	// feeder left or went silent (Err says which) and Player, the next one, feeds it from
+	// Frame on.
 	EventResumed
 	// EventDisconnected: Player was silent for the disconnect timeout (or another survivor
 	// dropped it) and is dropped: from Frame on, its last real input stands in for all its
@@ -75,7 +77,7 @@ type Event struct {
 	Frames          int            // EventTimeSyncWait
 	Frame           Frame          // EventDesync; EventDisconnected, EventPeerLeft: the end frame
 	Local, Remote   uint64         // EventDesync: the two checksums
-	Err             error          // EventFailed
+	Err             error          // EventFailed; a spectator's EventResumed: why its feeder changed
 	Seed            uint64         // EventRunning: the agreed RNG seed
 	Addr            netip.AddrPort // EventRejoinRefused: where the attempt came from
 }

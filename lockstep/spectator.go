@@ -71,12 +71,21 @@ type watcher struct {
 	offerAt time.Duration
 }
 
-// recordHistory appends the rows of newly confirmed frames to the history spectators get.
+// recordHistory appends the rows of newly confirmed frames to the history spectators get:
+// only those whose every input every running peer holds (our own inputs too, once each
+// acknowledged them), so that were we to vanish, the survivors would still play every frame
+// a spectator was shown on the inputs it was shown, and it can turn to one of them.
 func (s *Session) recordHistory() {
 	if s.cfg.Spectators == 0 || s.state != StateRunning {
 		return
 	}
-	s.recordThrough(min(s.sync.confirmedInputs(), s.sync.frame-1))
+	last := min(s.sync.confirmedInputs(), s.sync.frame-1)
+	for _, ep := range s.peers {
+		if ep != nil && ep.state == epRunning {
+			last = min(last, ep.acked)
+		}
+	}
+	s.recordThrough(last)
 }
 
 // recordThrough appends the rows of this leg's frames up to last (confirmed ones). The
@@ -448,9 +457,11 @@ type Spectator struct {
 	// one (at host) is under way since switchAt; the frames held still run meanwhile.
 	switching bool
 	switchAt  time.Duration
-	// leaver is the feeder whose goodbye said the match went on without it at leftAt.
-	leaver int
-	leftAt Frame
+	// leaver is the last feeder that went away (lostHow: EventPeerLeft, it said goodbye;
+	// EventDisconnected, it went silent) at leftAt.
+	leaver  int
+	leftAt  Frame
+	lostHow EventKind
 
 	rows     []byte // every row received, from frame rowBase
 	rowBase  Frame
@@ -626,7 +637,7 @@ func (sp *Spectator) receiveSync(h header, data []byte) {
 	}
 	if sp.switching {
 		sp.switching, sp.lastAck = false, 0 // acknowledge what we hold at once
-		sp.emit(Event{Kind: EventResumed, Player: sp.feeder, Frame: sp.held})
+		sp.emit(Event{Kind: EventResumed, Player: sp.feeder, Frame: sp.held, Err: sp.lostError()})
 		return
 	}
 	sp.state = StateRunning
@@ -670,11 +681,25 @@ func (sp *Spectator) turnToNext() bool {
 	return false
 }
 
-// giveUp ends watching when the feeder said goodbye and nobody took its place: the match
-// is over for us where the feeder left it (EventPeerLeft).
+// lose notes that the feeder is gone, how (EventPeerLeft: it said goodbye at frame f;
+// EventDisconnected: it went silent), before the spectator turns to the next player.
+func (sp *Spectator) lose(how EventKind, f Frame) {
+	sp.leaver, sp.leftAt, sp.lostHow = sp.feeder, f, how
+}
+
+// giveUp ends watching when the feeder is gone and nobody took its place: the match is
+// over for us where the feeder left it (EventPeerLeft) or went silent (EventDisconnected).
 func (sp *Spectator) giveUp() {
 	sp.ended, sp.switching = true, false
-	sp.emit(Event{Kind: EventPeerLeft, Player: sp.leaver, Frame: sp.leftAt})
+	sp.emit(Event{Kind: sp.lostHow, Player: sp.leaver, Frame: sp.leftAt})
+}
+
+// lostError words why the spectator's last feeder is gone (a spectator's EventResumed).
+func (sp *Spectator) lostError() error {
+	if sp.lostHow == EventDisconnected {
+		return fmt.Errorf("player %d stopped answering", sp.leaver)
+	}
+	return fmt.Errorf("player %d left the match", sp.leaver)
 }
 
 // receiveWatch handles the feeder's rows, its goodbye, the players' addresses and the
@@ -708,7 +733,7 @@ func (sp *Spectator) receiveWatch(h header, data []byte) {
 		if len(r.b) != 0 || sp.ended {
 			return
 		}
-		sp.leaver, sp.leftAt = sp.feeder, f
+		sp.lose(EventPeerLeft, f)
 		if h.flags&flagFeederLeaves == 0 || !sp.turnToNext() {
 			sp.giveUp()
 		} // else the match goes on: we watch on through the next player
@@ -812,8 +837,14 @@ func (sp *Spectator) Outgoing(now time.Duration) []Datagram {
 		sp.sendSyncRequest()
 	default:
 		if now-sp.lastRecv >= sp.cfg.DisconnectTimeout {
-			sp.ended = true
-			sp.emit(Event{Kind: EventDisconnected, Player: sp.feeder, Frame: sp.held})
+			// The feeder went silent (killed, say): turn to the next player, who holds
+			// every frame we were shown (recordHistory), or end there.
+			sp.lose(EventDisconnected, sp.held)
+			if !sp.turnToNext() {
+				sp.giveUp()
+				break
+			}
+			sp.sendSyncRequest()
 			break
 		}
 		if in := sp.recv; in != nil && (in.dirty || now-in.lastAck >= stateAckEvery) {

@@ -266,3 +266,54 @@ func TestSpectatorFeederLeaves(t *testing.T) {
 		t.Errorf("the spectator is fed by player %d, want player 1", f)
 	}
 }
+
+// TestSpectatorFeederKilled: player 0, which feeds the spectator, is killed 4 s in (no
+// goodbye), over a link that brings its inputs to the others late, and started again 2 s
+// later with other inputs; it rejoins. The spectator, silent on its feeder
+// for the disconnect timeout, turns to player 1 without a restart, which feeds it from
+// the frame it holds (every frame it was shown, player 1 holds: lockstep records only rows
+// every running player holds) through the pause and the next leg, and it ends on the
+// players' checksum at the finish. Two and three players; 2% loss.
+func TestSpectatorFeederKilled(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		n    int
+		seed uint64
+	}{{"2 players", 2, 23}, {"3 players", 3, 24}} {
+		t.Run(tc.name, func(t *testing.T) {
+			const finish, pad = 1500, 3000
+			link := transport.LinkConfig{Latency: 15 * time.Millisecond, Jitter: 2 * time.Millisecond, Loss: 0.02}
+			starts := 0
+			otherInputs := func(p int, c *netplay.Config) {
+				if p != 0 {
+					return
+				}
+				if starts++; starts > 1 {
+					// The restarted player 0 plays other inputs than the dead one would
+					// have: a frame the spectator was shown with an input of the dead
+					// one that the others never got would show.
+					c.Input = func(f lockstep.Frame, dst []byte) []byte { return append(dst, byte(f*7+99)) }
+				}
+			}
+			m := newMatch(t, tc.n, tc.seed, pad, link, finish, withSpectators, otherInputs)
+			sp := watchMatch(t, m, "10.0.0.20:7000", 0, pad)
+			m.runUntil(3*time.Second, func() bool { return m.clock.Now() >= 3*time.Second })
+			// Player 0's inputs now take 100 ms to the others, theirs 15 ms to it: it
+			// confirms frames some frames before the others hold its inputs of them, and
+			// dies so.
+			for p := 1; p < tc.n; p++ {
+				m.net.SetLink(m.addrs[0], m.addrs[p], transport.LinkConfig{Latency: 100 * time.Millisecond})
+			}
+			m.runUntil(4*time.Second, func() bool { return m.clock.Now() >= 4*time.Second })
+			m.kill(0)
+			m.runUntil(6*time.Second, func() bool { return m.clock.Now() >= 6*time.Second })
+			m.start(0)
+			m.runUntil(120*time.Second, func() bool { return sp.Done() && m.allDone() })
+			m.checkFinished(false)
+			checkWatched(t, finish, m.runners[0].Result().Checksum, map[string]*netplay.Spectator{"spectator": sp})
+			if f := sp.Session().Feeder(); f != 1 {
+				t.Errorf("the spectator is fed by player %d, want player 1", f)
+			}
+		})
+	}
+}

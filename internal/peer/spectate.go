@@ -35,7 +35,6 @@ type Watch struct {
 	state    *game.State
 	buf      []byte
 	ended    error // why the match is over for us, once it is
-	feeder   int   // the player feeding us: 0, until it leaves a match that goes on
 	err      error // a failure: the handshake, or a game we cannot make
 	quit     bool
 	sig      os.Signal
@@ -116,9 +115,9 @@ func (w *Watch) newGame(m netplay.Watched) (lockstep.Game, error) {
 func (w *Watch) onEvent(e lockstep.Event) {
 	switch e.Kind {
 	case lockstep.EventResumed:
-		// The player feeding us left a match that goes on; the next one took us over.
-		fmt.Fprintf(w.out, "p2pa: player %d left the match; watching on through player %d from frame %d\n", w.feeder, e.Player, e.Frame)
-		w.feeder = e.Player
+		// The player feeding us left a match that goes on, or went silent; the next one
+		// took us over.
+		fmt.Fprintf(w.out, "p2pa: %v; watching on through player %d from frame %d\n", e.Err, e.Player, e.Frame)
 	case lockstep.EventHandover:
 		fmt.Fprintf(w.out, "p2pa: player %d hands us the match's state at frame %d (%d bytes); watching from there\n", e.Player, e.Frame, e.Total)
 	case lockstep.EventPeerLeft:
