@@ -144,7 +144,7 @@ type Sim struct {
 	// arrives and tick every frame after the players.
 	Spectators []*netplay.Spectator
 	watchAddrs []netip.AddrPort
-	Ticks int // frames stepped
+	Ticks      int // frames stepped
 
 	cfg     lockstep.Config
 	frame   time.Duration
