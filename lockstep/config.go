@@ -15,7 +15,7 @@ const (
 	MaxInputSize  = 64
 	MaxPrediction = 60
 	MaxInputDelay = 30
-	// MaxSpectators is the most spectators player 0 lets watch at once.
+	// MaxSpectators is the most spectators one player feeds at once.
 	MaxSpectators = 8
 	// MaxResumeState is the largest saved state a leg can resume from or hand over.
 	MaxResumeState = 32 << 20
@@ -95,8 +95,10 @@ type Config struct {
 	// exactly.
 	Nonce uint64
 
-	// Spectators is how many spectators player 0 lets watch at once (0..MaxSpectators;
-	// see Spectator). With 0 player 0 keeps no history and refuses spectators.
+	// Spectators is how many spectators this player feeds at once (0..MaxSpectators; see
+	// Spectator). With 0 it keeps no history and refuses spectators. Give every player the
+	// same: player 0 feeds the spectators, and when it leaves a match that goes on (or
+	// goes silent) they turn to the lowest-numbered player still in it.
 	Spectators int
 
 	// DiffStates, if set, explains how two saved states differ (used in mismatch reports).

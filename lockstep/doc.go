@@ -35,8 +35,10 @@
 //
 //   - Session: the peer-to-peer session for one local player: handshake (version, game
 //     and configuration, player 0's RNG seed), input exchange, time sync, timeouts.
-//   - Spectator: watches a match from player 0's confirmed inputs, never predicting; player 0
-//     keeps every confirmed input for late spectators (Config.Spectators).
+//   - Spectator: watches a match from a player's confirmed inputs, never predicting. Every
+//     player with Config.Spectators keeps them for late spectators; player 0 feeds them,
+//     across rejoins (Match.Resumed hands them to the next leg), and when it leaves a match
+//     that goes on, or goes silent, they turn to the lowest-numbered player still in it.
 //   - introductions: with 3-4 players the others may know only player 0's
 //     address; player 0 tells each the others' addresses and they mesh directly. Player 0
 //     decides the player count: a newcomer expecting another one (or another

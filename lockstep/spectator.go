@@ -1,28 +1,56 @@
-// Spectators: processes that watch a match without playing in it. A spectator talks to
-// player 0 only. Player 0 keeps every confirmed input of the match from frame 0 (a few bytes
-// a frame: Config.Spectators > 0 turns this on) and sends each spectator the rows it does not
-// hold yet, oldest first, delta-coded against the row before; the spectator acknowledges
-// what it holds. Only confirmed inputs travel, so a spectator never predicts or rolls back:
-// it runs the game forward on them, fast while it is far behind (a late spectator
-// fast-forwards from frame 0), then one frame a tick, a few frames behind the newest row.
+// Spectators: processes that watch a match without playing in it. A spectator talks to one
+// player at a time, its feeder: player 0, until it leaves. Every player with
+// Config.Spectators > 0 keeps the match's confirmed inputs (a few bytes a frame) from frame
+// 0, or from the frame its first leg started at if it rejoined; its feeder sends each
+// spectator the rows it does not hold yet, oldest first, delta-coded (the first row of each
+// datagram against the zero row, flagFreshBase); the spectator acknowledges what it holds.
+// Only confirmed inputs travel, so a spectator never predicts or rolls back: it runs the
+// game forward on them, fast while it is far behind (a late spectator fast-forwards from
+// frame 0), then one frame a tick, a few frames behind the newest row. A row is kept for
+// spectators only once every running peer holds every input in it (our own included, once
+// acknowledged): a player that vanishes right after cannot have shown a spectator a frame
+// the survivors play otherwise.
 //
-// A spectator costs the players nothing but those datagrams: player 0 holds no state per
+// A spectator costs the players nothing but those datagrams: its feeder holds no state per
 // spectator beyond its address, key and acknowledgement, never waits for one, and forgets
 // one that has been silent for DisconnectTimeout. At most Config.Spectators (up to
-// MaxSpectators) watch at once; one more is refused ("no room for spectators").
+// MaxSpectators) watch one player at once; one more is refused ("no room for spectators").
+//
+// Legs. The rows are numbered in match frames. A rejoin resumes the match at the last
+// frame any spectator was told of (frames played on a stand-in are not confirmed), so a
+// watching spectator holds at most the next leg's first frame: while the pause lasts the
+// old leg feeds it (and meets new ones), and when the next leg runs it takes them over with
+// the rows they lack (Match.Resumed, takeSpectators). A spectator that holds less than a
+// feeder's history reaches back to (it asked a player that rejoined, or the match went on
+// from a state it never saw) is handed the state that player's leg started from: offered
+// (msgWatchState, the resume block of a handshake) until the spectator asks for its chunks
+// with state acknowledgements, then sent as to a rejoiner (handoverWindow). The spectator
+// loads it (a RequestLoad from Step) and takes the rows after it.
+//
+// Departures. The feeder tells each spectator where the other players are, as it sees
+// them, every watchPlayersEvery (msgWatchPlayers, an introduction's list). When it leaves a
+// match that goes on (two or more others play on), its goodbye carries flagFeederLeaves, and
+// the spectator turns to the lowest-numbered player it knows of that has not left: a new
+// handshake with it, after which it feeds the spectator from the frame it holds. A feeder
+// that goes silent for DisconnectTimeout is left the same way. Frames held keep running
+// meanwhile; nothing restarts. If nobody takes the spectator (a refusal, or silence for
+// DisconnectTimeout), watching ends where the feeder left.
 //
 // The handshake is the players' one with flagWatch set: the spectator's request names no
-// player (watchTag), and player 0's replies carry the match's players, input size, game and
-// seed, which the spectator adopts. Its proof and the datagrams after it are keyed like a
-// pair of players (the match key of both session nonces, player 0's first); the spectator
-// signs as watchTag.
+// player (watchTag), and the feeder's replies carry its player number, the match's
+// players, input size, game and seed, which the spectator adopts (a later feeder must
+// describe the same match). Its proof and the datagrams after it are keyed like a pair of
+// players (the match key of both session nonces, the feeder's first: the nonce of the leg
+// that met the spectator, which a reply names); the spectator signs as watchTag.
 //
-// Wire: msgWatch: magic | type 7 | start frame (uvarint) | rows to the end | tag, a row being
-// every player's input of one frame; msgWatchAck: magic | type 8 | frames held (uvarint) |
-// tag. Player 0's goodbye (msgBye) tells a spectator the match is over; with flagLegEnded,
-// that the match went on after a rejoin in a leg the spectator cannot follow, its frame
-// being the last one of the leg it watched (rows of stand-in inputs for a player who may
-// rejoin are never sent: a spectator only ever shows frames the match had).
+// Wire: msgWatch: magic | type 7 (flagFreshBase) | start frame (uvarint) | rows to the end |
+// tag, a row being every player's input of one frame; msgWatchAck: magic | type 8 | frames
+// held (uvarint) | tag; msgWatchPlayers: magic | type 13 | an introduction's list (intro.go)
+// | tag; msgWatchState: magic | type 14 | resume block (match id, frame, size, checksum) |
+// tag; then the state's chunks (msgState) and the spectator's state acknowledgements
+// (msgStateAck, signed as watchTag) as in rejoin.go. The feeder's goodbye (msgBye, its last
+// frame) tells a spectator the match is over for it; with flagFeederLeaves, that it goes on
+// without the feeder.
 
 package lockstep
 

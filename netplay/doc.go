@@ -129,9 +129,11 @@
 // goes back to the old leg where it was, and the match ends (or, with more players, goes on)
 // as it would have without rejoin. With three or four players everyone pauses: a player
 // who comes back joins a match that did not move on without it. OnRejoin and Rejoin tell a
-// front end what to show. Spectators watch the first leg only: when the match resumes
-// after a rejoin, player 0's runner tells them it went on in a leg they cannot follow
-// (lockstep.ErrLegEnded), so each ends on a frame the match had, the resume frame.
+// front end what to show. Spectators watch on across a rejoin: the new leg takes them over
+// from the old one (lockstep's Match.Resumed), and a spectator that asks later is fed from
+// frame 0 or handed the leg's state. With every player's Session.Spectators set, a
+// spectator whose feeder (player 0) leaves a match that goes on, or goes silent, turns to
+// the lowest-numbered player still in it without a restart (Spectator).
 //
 // Every frame of a match that a player left and rejoined runs on the inputs it would have
 // run on had the player stayed (the resume frame is the first one played on a stand-in),

@@ -43,8 +43,11 @@ type Watched struct {
 
 // Spectator runs a spectator's side of a match: the loop around a lockstep.Spectator, a
 // Conn and a Clock, as Runner is for a player. Player 0 sends it every confirmed input
-// from frame 0 (a late spectator fast-forwards through them), so it never predicts or
-// rolls back. Drive it as a Runner: Run on a real clock, or Poll and Tick.
+// from frame 0 (a late spectator fast-forwards through them; one that asks a player who
+// rejoined is handed the match's state first), so it never predicts or rolls back. It
+// watches on across rejoins, and when player 0 leaves a match that goes on, or goes
+// silent, it turns to the lowest-numbered player still in it. Drive it as a Runner: Run on
+// a real clock, or Poll and Tick.
 type Spectator struct {
 	cfg    SpectatorConfig
 	sp     *lockstep.Spectator

@@ -20,9 +20,11 @@ import (
 // Watch is a spectator's side of a match (p2pa -spectate HOST:PORT): it watches the match
 // whose player 0 is at HOST:PORT. Player 0 sends it every confirmed input from frame 0 (a
 // late spectator fast-forwards through them), so it never predicts or rolls back; it then
-// follows a few frames behind. With -frames N it stops at frame N and prints the same
-// result line as the players; without, it runs until player 0 leaves, and says so. Call
-// Tick 60 times a second (RunSpectate does, headless; the window does from its loop).
+// follows a few frames behind, across rejoins, and through the lowest-numbered player
+// still in the match once player 0 leaves it or goes silent (it says so). With -frames N it
+// stops at frame N and prints the same result line as the players; without, it runs until
+// the match ends for it, and says so. Call Tick 60 times a second (RunSpectate does,
+// headless; the window does from its loop).
 type Watch struct {
 	opts Options
 	out  io.Writer
