@@ -46,3 +46,29 @@ func TestSpectatorFeederLeaves(t *testing.T) {
 	}
 	t.Logf("spectator: %v / %s", on, watcher.LastLine())
 }
+
+// TestSpectatorFeederKilled: two players and a spectator watching to -frames 1500; player
+// 0, which feeds the spectator, is killed with SIGKILL 5 s in and started again 2 s later.
+// The spectator, after -disconnect of silence, turns to player 1 without a restart, says
+// so, watches on across player 0's rejoin and ends on the players' result line. Seed 4242.
+func TestSpectatorFeederKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 30 s match of two processes and a spectator")
+	}
+	t.Parallel()
+	common := []string{"-seed", rejoinSeed, "-frames", rejoinFrames}
+	p0, addr, p0cmd := rejoinHost(t, 2, common...)
+	watcher := rejoinStart(t, "spectator", "-spectate", addr, "-headless", "-listen", "127.0.0.1:0", "-frames", rejoinFrames)
+	p1 := rejoinStart(t, "player 1", joinerCmd(1, addr, common...)...)
+	rejoinWait(t, watcher, proctest.Substring("watching a 2-player"), 30*time.Second, p0, p1)
+	rejoinKillAfter(t, p0, p0, p1)
+	time.Sleep(2 * time.Second)
+	again := rejoinStart(t, "player 0 again", p0cmd...)
+	rejoinSeen(t, 0, "30s", again, p1)
+	rejoinFinish(t, again, p1, watcher)
+	on := rejoinLines(watcher, regexp.MustCompile(`^p2pa: player 0 stopped answering; watching on through player 1 from frame (\d+)$`))
+	if len(on) != 1 {
+		t.Errorf("spectator: %d lines saying it watches on through player 1, want one\n%v", len(on), watcher)
+	}
+	t.Logf("spectator: %v / %s", on, watcher.LastLine())
+}
