@@ -499,10 +499,7 @@ func TestRejoinSpectatorWatchesOn(t *testing.T) {
 		t.Skip("a 30 s match of two processes and two spectators")
 	}
 	t.Parallel()
-	common := []string{"-seed", rejoinSeed, "-frames", rejoinFrames}
-	p0, addr, _ := rejoinHost(t, 2, common...)
-	watch := []string{"-spectate", addr, "-headless", "-listen", "127.0.0.1:0", "-frames", rejoinFrames}
-	watcher := rejoinStart(t, "spectator", watch...)
+	p0, watcher, addr, _, common := watchedHost(t, 2)
 	p1cmd := joinerCmd(1, addr, common...)
 	p1 := rejoinStart(t, "player 1", p1cmd...)
 	rejoinWait(t, watcher, proctest.Substring("watching a 2-player"), 30*time.Second, p0, p1)
@@ -510,7 +507,7 @@ func TestRejoinSpectatorWatchesOn(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	again := rejoinStart(t, "player 1 again", p1cmd...)
 	rejoinSeen(t, 1, "30s", again, p0)
-	late := rejoinStart(t, "late spectator", watch...)
+	late := rejoinStart(t, "late spectator", "-spectate", addr, "-headless", "-listen", "127.0.0.1:0", "-frames", rejoinFrames)
 	rejoinWait(t, late, proctest.Substring("watching a 2-player"), 30*time.Second, p0, again)
 	rejoinFinish(t, p0, again, watcher, late)
 	for _, sp := range []*proctest.Proc{watcher, late} {

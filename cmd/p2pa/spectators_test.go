@@ -11,6 +11,17 @@ import (
 	"p2pa/internal/proctest"
 )
 
+// watchedHost starts player 0 of an n-player match of seed rejoinSeed to -frames
+// rejoinFrames (rejoinHost) and a spectator of it watching to the same -frames; it
+// returns them, player 0's address and command line, and the players' common flags.
+func watchedHost(t *testing.T, n int) (p0, watcher *proctest.Proc, addr string, p0cmd, common []string) {
+	t.Helper()
+	common = []string{"-seed", rejoinSeed, "-frames", rejoinFrames}
+	p0, addr, p0cmd = rejoinHost(t, n, common...)
+	watcher = rejoinStart(t, "spectator", "-spectate", addr, "-headless", "-listen", "127.0.0.1:0", "-frames", rejoinFrames)
+	return p0, watcher, addr, p0cmd, common
+}
+
 // TestSpectatorFeederLeaves: a spectator watches a 3-player match to -frames 1500; player
 // 0, which feeds it, is stopped by SIGTERM 5 s in (it says goodbye) and the other two play
 // on. The spectator turns to player 1 without a restart, says so, and ends on the
@@ -20,9 +31,7 @@ func TestSpectatorFeederLeaves(t *testing.T) {
 		t.Skip("a 25 s match of three processes and a spectator")
 	}
 	t.Parallel()
-	common := []string{"-seed", rejoinSeed, "-frames", rejoinFrames}
-	p0, addr, _ := rejoinHost(t, 3, common...)
-	watcher := rejoinStart(t, "spectator", "-spectate", addr, "-headless", "-listen", "127.0.0.1:0", "-frames", rejoinFrames)
+	p0, watcher, addr, _, common := watchedHost(t, 3)
 	p1 := rejoinStart(t, "player 1", joinerCmd(1, addr, common...)...)
 	p2 := rejoinStart(t, "player 2", joinerCmd(2, addr, common...)...)
 	all := []*proctest.Proc{p0, p1, p2, watcher}
@@ -56,9 +65,7 @@ func TestSpectatorFeederKilled(t *testing.T) {
 		t.Skip("a 30 s match of two processes and a spectator")
 	}
 	t.Parallel()
-	common := []string{"-seed", rejoinSeed, "-frames", rejoinFrames}
-	p0, addr, p0cmd := rejoinHost(t, 2, common...)
-	watcher := rejoinStart(t, "spectator", "-spectate", addr, "-headless", "-listen", "127.0.0.1:0", "-frames", rejoinFrames)
+	p0, watcher, addr, p0cmd, common := watchedHost(t, 2)
 	p1 := rejoinStart(t, "player 1", joinerCmd(1, addr, common...)...)
 	rejoinWait(t, watcher, proctest.Substring("watching a 2-player"), 30*time.Second, p0, p1)
 	rejoinKillAfter(t, p0, p0, p1)
