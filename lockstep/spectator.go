@@ -192,6 +192,12 @@ func (s *Session) receiveWatchSync(from netip.AddrPort, h header, m *syncMsg) {
 		s.drops.Unauthenticated++
 		return
 	}
+	if s.local != 0 && !s.agreed && s.cfg.Resume == nil {
+		// We do not know the match's seed yet (player 0 tells it in our handshake): the
+		// spectator asks again.
+		s.drops.Stale++
+		return
+	}
 	w := s.watcherAt(from)
 	if w == nil || w.session != m.session {
 		if w == nil {
