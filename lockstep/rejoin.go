@@ -449,15 +449,15 @@ func (s *Session) sendChunks(ep *endpoint) {
 }
 
 func (s *Session) appendChunk(b []byte, ep *endpoint, i int) []byte {
-	return s.appendChunkFor(b, ep.mac, i)
+	return s.appendChunkFor(b, ep.mac, s.resume.frame, s.resumeState, i)
 }
 
-// appendChunkFor appends chunk i of the state this leg starts from, tagged with key (a
+// appendChunkFor appends chunk i of state, the match's at frame, tagged with key (a
 // peer's, or a spectator's: spectator.go).
-func (s *Session) appendChunkFor(b []byte, key *mac, i int) []byte {
+func (s *Session) appendChunkFor(b []byte, key *mac, frame Frame, state []byte, i int) []byte {
 	start := len(b)
-	end := min((i+1)*stateChunk, len(s.resumeState))
-	m := stateChunkMsg{frame: s.resume.frame, index: i, data: s.resumeState[i*stateChunk : end]}
+	end := min((i+1)*stateChunk, len(state))
+	m := stateChunkMsg{frame: frame, index: i, data: state[i*stateChunk : end]}
 	return key.appendTag(appendStateChunk(b, &m), start, s.local)
 }
 

@@ -118,14 +118,21 @@ type legState struct {
 }
 
 // spectatorHost is a player's side of spectating (Config.Spectators > 0): the spectators
-// it feeds, and the confirmed rows it keeps for them, from the match's frame 0 (or from
-// the frame the leg that first kept them started at) through histEnd-1.
+// it feeds, and the confirmed rows it keeps for them (the last 10 to 20 seconds' worth) and
+// the state they start from.
 type spectatorHost struct {
 	watchers           []*watcher
 	history            []byte // the confirmed rows of match frames histStart..histEnd-1
 	histStart, histEnd Frame
 	histSet            bool // the session ran and history starts at histStart
-	zeroRow            []byte
+	// histState is the game's state at histStart, which a spectator that holds less is
+	// handed (nil at frame 0); histInfo describes it. snapState is a copy of the state at
+	// snapFrame, the next histState (trimHistory).
+	histState []byte
+	histInfo  resumeInfo
+	snapState []byte
+	snapFrame Frame
+	zeroRow   []byte
 }
 
 // NewSession makes a session for local player localPlayer. peers holds every player's

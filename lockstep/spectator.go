@@ -1,12 +1,14 @@
 // Spectators: processes that watch a match without playing in it. A spectator talks to one
 // player at a time, its feeder: player 0, until it leaves. Every player with
-// Config.Spectators > 0 keeps the match's confirmed inputs (a few bytes a frame) from frame
-// 0, or from the frame its first leg started at if it rejoined; its feeder sends each
-// spectator the rows it does not hold yet, oldest first, delta-coded (the first row of each
-// datagram against the zero row, flagFreshBase); the spectator acknowledges what it holds.
-// Only confirmed inputs travel, so a spectator never predicts or rolls back: it runs the
-// game forward on them, fast while it is far behind (a late spectator fast-forwards from
-// frame 0), then one frame a tick, a few frames behind the newest row. A row is kept for
+// Config.Spectators > 0 keeps the match's recent confirmed inputs (a few bytes a frame, 10
+// to 20 seconds' worth: trimHistory) and the game's state where they start (none at frame
+// 0, from which a spectator starts on the seed); its feeder sends each spectator the rows
+// it does not hold yet, oldest first, delta-coded (the first row of each datagram against
+// the zero row, flagFreshBase); the spectator acknowledges what it holds. Only confirmed
+// inputs travel, so a spectator never predicts or rolls back: it runs the game forward on
+// them, fast while it is far behind (a late spectator is handed the state the rows start
+// from, or starts at frame 0, and fast-forwards), then one frame a tick, a few frames
+// behind the newest row. A row is kept for
 // spectators only once every running peer holds every input in it (our own included, once
 // acknowledged): a player that vanishes right after cannot have shown a spectator a frame
 // the survivors play otherwise.
@@ -21,8 +23,9 @@
 // watching spectator holds at most the next leg's first frame: while the pause lasts the
 // old leg feeds it (and meets new ones), and when the next leg runs it takes them over with
 // the rows they lack (Match.Resumed, takeSpectators). A spectator that holds less than a
-// feeder's history reaches back to (it asked a player that rejoined, or the match went on
-// from a state it never saw) is handed the state that player's leg started from: offered
+// feeder's history reaches back to (it came late, it asked a player that rejoined, or the
+// match went on from a state it never saw) is handed the state the history starts from:
+// offered
 // (msgWatchState, the resume block of a handshake) until the spectator asks for its chunks
 // with state acknowledgements, then sent as to a rejoiner (handoverWindow). The spectator
 // loads it (a RequestLoad from Step) and takes the rows after it.
@@ -75,6 +78,9 @@ const (
 	watchFastStep = 300                    // frames a spectator that is behind runs in one Step
 	// watchPlayersEvery is how often a spectator is told the players' addresses again.
 	watchPlayersEvery = time.Second
+	// watchKeep bounds the history a player keeps for spectators: 10 s at 60 Hz, between
+	// one and two of them kept (trimHistory).
+	watchKeep = 600
 )
 
 // watcher is a feeding player's view of one spectator.
@@ -94,9 +100,10 @@ type watcher struct {
 	lastPlayers time.Duration
 	// The state it is handed when it holds less than our history reaches back to: offered
 	// (msgWatchState) every handoverResend until it asks for chunks, then sent as to a
-	// rejoiner.
-	out     *handoverWindow
-	offerAt time.Duration
+	// rejoiner; outFrame is the frame of the state out hands over.
+	out      *handoverWindow
+	outFrame Frame
+	offerAt  time.Duration
 }
 
 // recordHistory appends the rows of newly confirmed frames to the history spectators get:
@@ -114,6 +121,7 @@ func (s *Session) recordHistory() {
 		}
 	}
 	s.recordThrough(last)
+	s.trimHistory()
 }
 
 // recordThrough appends the rows of this leg's frames up to last (confirmed ones). The
@@ -121,7 +129,7 @@ func (s *Session) recordHistory() {
 func (s *Session) recordThrough(last Frame) {
 	base := s.BaseFrame()
 	if !s.histSet || s.histEnd < base {
-		s.history, s.histStart, s.histEnd, s.histSet = s.history[:0], base, base, true
+		s.startHistory(base)
 	}
 	for f := s.histEnd - base; f <= last; f++ {
 		for p := range s.sync.queues {
@@ -129,6 +137,38 @@ func (s *Session) recordThrough(last Frame) {
 		}
 		s.histEnd = base + f + 1
 	}
+}
+
+// startHistory starts an empty history at the match's frame base, this leg's first: from
+// the state the leg starts from (none at frame 0, which every spectator starts from).
+func (s *Session) startHistory(base Frame) {
+	s.history, s.histStart, s.histEnd, s.histSet = s.history[:0], base, base, true
+	s.histState, s.histInfo, s.snapState, s.snapFrame = nil, resumeInfo{}, nil, base
+	if base > 0 {
+		s.histState, s.histInfo = s.resumeState, s.resume
+	}
+}
+
+// trimHistory bounds the history. Every watchKeep frames it keeps a copy of the game's
+// state at the newest row (from the ring of saved states: confirmed, since every row before
+// it is), and drops the rows before the copy it kept the time before, which becomes the
+// state a spectator that holds less is handed. So a player holds between watchKeep and
+// 2×watchKeep rows and two states; a spectator that watches holds far more recent frames.
+func (s *Session) trimHistory() {
+	if s.histEnd-max(s.snapFrame, s.histStart) < watchKeep {
+		return
+	}
+	st, ok := s.SavedState(s.histEnd - s.BaseFrame())
+	if !ok {
+		return // not saved yet, or no longer: the next call
+	}
+	if s.snapState != nil && s.snapFrame > s.histStart {
+		n := s.rowSize()
+		s.history = append(s.history[:0], s.history[int(s.snapFrame-s.histStart)*n:]...)
+		s.histStart, s.histState = s.snapFrame, s.snapState
+		s.histInfo = resumeInfo{set: true, match: s.matchID, frame: s.histStart, size: len(s.histState), sum: StateChecksum(s.histState)}
+	}
+	s.snapState, s.snapFrame = append([]byte(nil), st...), s.histEnd
 }
 
 func (s *Session) rowSize() int { return s.cfg.Players * s.cfg.InputSize }
@@ -154,14 +194,17 @@ func (s *Session) takeSpectators(old *Session, end Frame) {
 	}
 	base := s.BaseFrame()
 	if !s.histSet {
-		s.history, s.histStart, s.histEnd, s.histSet = s.history[:0], base, base, true
+		s.startHistory(base)
 	}
 	if old.histSet && old.histStart <= base && old.histEnd >= base && s.histStart == base {
-		// The rows before this leg, then this leg's.
+		// The rows before this leg, then this leg's, from the state the old history
+		// starts at.
 		n := s.rowSize()
 		h := make([]byte, 0, int(s.histEnd-old.histStart)*n)
 		h = append(h, old.history[:int(base-old.histStart)*n]...)
 		s.history, s.histStart = append(h, s.history...), old.histStart
+		s.histState, s.histInfo = old.histState, old.histInfo
+		s.snapState, s.snapFrame = old.snapState, old.snapFrame
 	}
 	for _, w := range old.watchers {
 		if s.watcherAt(w.addr) != nil || len(s.watchers) >= s.cfg.Spectators {
@@ -299,17 +342,17 @@ func (s *Session) receiveWatchStateAck(w *watcher, d []byte) {
 		return
 	}
 	w.lastRecv = s.now
-	if s.resumeState == nil || m.frame != s.resume.frame || !w.live {
+	if s.histState == nil || m.frame != s.histInfo.frame || !w.live {
 		s.drops.Stale++
 		return
 	}
-	n := chunksOf(len(s.resumeState))
+	n := chunksOf(len(s.histState))
 	if m.next > n {
 		s.drops.Malformed++
 		return
 	}
-	if w.out == nil {
-		w.out = newHandoverWindow(n)
+	if w.out == nil || w.outFrame != m.frame {
+		w.out, w.outFrame = newHandoverWindow(n), m.frame
 	}
 	w.out.ack(m.next, m.bits)
 }
@@ -378,20 +421,23 @@ func (s *Session) sendRows(w *watcher) {
 	}
 }
 
-// handState hands spectator w the state this leg starts from: it holds less than the
-// history reaches back to (it came after a rejoin whose rejoiner feeds it, or the match
-// went on from a state it never saw). The state is offered until the spectator asks for
-// its chunks, which then go as to a rejoiner (handoverWindow).
+// handState hands spectator w the state our history starts from: it holds less than the
+// history reaches back to (it came late to a long match, or to a player that rejoined, or
+// the match went on from a state it never saw). The state is offered until the spectator
+// asks for its chunks, which then go as to a rejoiner (handoverWindow).
 func (s *Session) handState(w *watcher) {
-	if s.resumeState == nil {
-		return // a first leg's history reaches back to frame 0: cannot happen
+	if s.histState == nil {
+		return // a history that starts at frame 0 needs none: cannot happen
+	}
+	if w.out != nil && w.outFrame != s.histInfo.frame {
+		w.out, w.offerAt = nil, 0 // the history moved on (trimHistory): offer the new state
 	}
 	if w.out == nil {
 		if s.now-w.offerAt >= handoverResend || w.offerAt == 0 {
 			w.offerAt = max(s.now, 1)
 			s.queue(w.addr, func(b []byte) []byte {
 				st := len(b)
-				return w.mac.appendTag(appendResume(appendHeader(b, msgWatchState, 0), &s.resume), st, s.local)
+				return w.mac.appendTag(appendResume(appendHeader(b, msgWatchState, 0), &s.histInfo), st, s.local)
 			})
 			w.lastSend = s.now
 		}
@@ -400,7 +446,7 @@ func (s *Session) handState(w *watcher) {
 	w.out.send(s.now,
 		func() bool { return len(s.out) < maxPendingOut-2 },
 		func(i int) {
-			s.queue(w.addr, func(b []byte) []byte { return s.appendChunkFor(b, w.mac, i) })
+			s.queue(w.addr, func(b []byte) []byte { return s.appendChunkFor(b, w.mac, s.histInfo.frame, s.histState, i) })
 			w.lastSend = s.now
 		})
 }

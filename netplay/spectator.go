@@ -161,6 +161,10 @@ func (s *Spectator) Tick() {
 				s.played++
 			case lockstep.RequestLoad:
 				s.played = r.Cell.Frame // handed the match's state there
+				if s.cfg.FinishAt > 0 && s.played > s.cfg.FinishAt {
+					s.end(EndFailed, fmt.Errorf("netplay: spectator: the match is past FinishAt %d (handed its state at frame %d)", s.cfg.FinishAt, s.played))
+					return
+				}
 			}
 		}
 		if s.atEnd() {

@@ -3,6 +3,7 @@ package netplay_test
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -315,5 +316,45 @@ func TestSpectatorFeederKilled(t *testing.T) {
 				t.Errorf("the spectator is fed by player %d, want player 1", f)
 			}
 		})
+	}
+}
+
+// TestSpectatorLateToALongMatch: a player keeps 10 to 20 s of inputs for spectators and the
+// state they start from; a spectator that comes 30 s into a 40 s match is handed that state
+// instead of fast-forwarding from frame 0, and ends on the players' checksum. Another, asked
+// to stop at a frame no longer kept, says so. Seed 25.
+func TestSpectatorLateToALongMatch(t *testing.T) {
+	const finish, pad = 2400, 2000
+	m := newMatch(t, 2, 25, pad, transport.LinkConfig{Latency: 10 * time.Millisecond, Loss: 0.02}, finish, withSpectators)
+	m.runUntil(30*time.Second, func() bool { return m.clock.Now() >= 30*time.Second })
+	var handed []lockstep.Event
+	late, err := m.sim.Watch(netip.MustParseAddrPort("10.0.0.20:7000"), 0, netplay.SpectatorConfig{
+		FinishAt: finish,
+		NewGame:  func(netplay.Watched) (lockstep.Game, error) { return newBulky(pad), nil },
+		OnEvent: func(e lockstep.Event) {
+			if e.Kind == lockstep.EventHandover {
+				handed = append(handed, e)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	early, err := m.sim.Watch(netip.MustParseAddrPort("10.0.0.21:7000"), 0, netplay.SpectatorConfig{
+		FinishAt: 300,
+		NewGame:  func(netplay.Watched) (lockstep.Game, error) { return newBulky(pad), nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.runUntil(120*time.Second, func() bool { return late.Done() && early.Done() && m.allDone() })
+	m.checkFinished(false)
+	checkWatched(t, finish, m.runners[0].Result().Checksum, map[string]*netplay.Spectator{"late": late})
+	t.Logf("the late spectator was handed %+v", handed)
+	if len(handed) != 1 || handed[0].Frame < finish/4 || handed[0].Total != 16+pad {
+		t.Errorf("the late spectator was handed %+v, want one state of %d bytes past frame %d", handed, 16+pad, finish/4)
+	}
+	if res := early.Result(); res.Reason != netplay.EndFailed || res.Err == nil || !strings.Contains(res.Err.Error(), "past FinishAt 300") {
+		t.Errorf("a spectator asked to stop at frame 300, 30 s in: %v (%v)", res, res.Err)
 	}
 }
