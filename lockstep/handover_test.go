@@ -143,3 +143,59 @@ func TestHandoverWindowLoss(t *testing.T) {
 		t.Errorf("not done with every chunk acknowledged")
 	}
 }
+
+// TestHandoverInPut: a receiver takes in the chunks of a 1,000-byte state (three chunks:
+// 480, 480, 40 bytes) in the order given; each step says what the chunk came to and what
+// the receiver asks for next (its acknowledgement). A state whose checksum does not match
+// starts over; a chunk of the wrong length or index is malformed and changes nothing.
+func TestHandoverInPut(t *testing.T) {
+	state := make([]byte, 1000)
+	for i := range state {
+		state[i] = byte(i * 7)
+	}
+	chunk := func(i int) []byte { return state[i*stateChunk : min((i+1)*stateChunk, len(state))] }
+	type step struct {
+		index int
+		data  []byte
+		want  chunkResult
+		ack   stateAckMsg
+	}
+	for _, tc := range []struct {
+		name  string
+		sum   uint64 // the announced checksum
+		steps []step
+	}{
+		{"in order", StateChecksum(state), []step{
+			{0, chunk(0), chunkHeld, stateAckMsg{frame: 9, next: 1}},
+			{1, chunk(1), chunkHeld, stateAckMsg{frame: 9, next: 2}},
+			{2, chunk(2), chunkDone, stateAckMsg{frame: 9, next: 3}},
+		}},
+		{"out of order, a repeat, a bad chunk", StateChecksum(state), []step{
+			{2, chunk(2), chunkHeld, stateAckMsg{frame: 9, next: 0, bits: 0b10}},
+			{2, chunk(2), chunkStale, stateAckMsg{frame: 9, next: 0, bits: 0b10}},
+			{0, chunk(1)[:100], chunkMalformed, stateAckMsg{frame: 9, next: 0, bits: 0b10}},
+			{3, chunk(2), chunkMalformed, stateAckMsg{frame: 9, next: 0, bits: 0b10}},
+			{0, chunk(0), chunkHeld, stateAckMsg{frame: 9, next: 1, bits: 0b1}},
+			{1, chunk(1), chunkDone, stateAckMsg{frame: 9, next: 3}},
+		}},
+		{"a wrong checksum starts over", StateChecksum(state) ^ 1, []step{
+			{0, chunk(0), chunkHeld, stateAckMsg{frame: 9, next: 1}},
+			{1, chunk(1), chunkHeld, stateAckMsg{frame: 9, next: 2}},
+			{2, chunk(2), chunkCorrupt, stateAckMsg{frame: 9, next: 0}},
+			{0, chunk(0), chunkHeld, stateAckMsg{frame: 9, next: 1}},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := newHandoverIn(resumeInfo{set: true, frame: 9, size: len(state), sum: tc.sum}, 0)
+			for i, st := range tc.steps {
+				got := in.put(st.index, st.data, time.Duration(i))
+				if diff := cmp.Diff([]any{st.want, st.ack}, []any{got, in.ack()}, cmp.AllowUnexported(stateAckMsg{})); diff != "" {
+					t.Fatalf("step %d (chunk %d): (-want +got)\n%s", i, st.index, diff)
+				}
+			}
+			if last := tc.steps[len(tc.steps)-1]; last.want == chunkDone && string(in.buf) != string(state) {
+				t.Errorf("the state held differs from the one handed over")
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package lockstep
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"strings"
@@ -131,6 +132,9 @@ func (w *watchNet) step(frames Frame) {
 		}
 		w.deliver(watcherAddr(i), func(from netip.AddrPort, d []byte) { sp.Receive(from, d, w.now) })
 		for _, r := range sp.Step(w.now) {
+			if r.Kind == RequestLoad {
+				continue // the state it was handed
+			}
 			if r.Kind != RequestAdvance {
 				w.t.Fatalf("spectator %d: a %v request", i, r.Kind)
 			}
@@ -270,5 +274,43 @@ func TestSpectatorsOnABadLink(t *testing.T) {
 		if want, ok := w.sums[0][f]; !ok || w.sgames[i].checksum() != want {
 			t.Errorf("spectator %d at frame %d: %016x, player 0 %016x (%v)", i, f, w.sgames[i].checksum(), want, ok)
 		}
+	}
+}
+
+// TestSpectatorHistoryBounded: over a minute of play every player keeps at most 2×watchKeep
+// rows for spectators and, where they start, the very state the players had there; a
+// spectator that comes then is handed that state, and runs the players' frames from it.
+// Two and three players, every one keeping history.
+func TestSpectatorHistoryBounded(t *testing.T) {
+	for _, players := range []int{2, 3} {
+		t.Run(fmt.Sprintf("%d players", players), func(t *testing.T) {
+			w := newWatchNet(t, players, 2*tick, 0.02)
+			for _, s := range w.sessions {
+				s.cfg.Spectators = 2
+			}
+			const frames = 3600
+			for w.sessions[0].Frame() < frames {
+				if w.now > 2*time.Minute {
+					t.Fatalf("not done: player 0 at frame %d", w.sessions[0].Frame())
+				}
+				w.step(frames + 600)
+			}
+			for p, s := range w.sessions {
+				rows := len(s.history) / s.rowSize()
+				want, ok := w.sums[p][s.histStart]
+				if rows > 2*watchKeep || s.histStart == 0 || !ok || StateChecksum(s.histState) != want {
+					t.Errorf("player %d: %d rows from frame %d (at most %d), the state there %016x, the player's %016x (%v)",
+						p, rows, s.histStart, 2*watchKeep, StateChecksum(s.histState), want, ok)
+				}
+			}
+			late := w.addSpectator(w.now)
+			for range 600 {
+				w.step(frames + 600)
+			}
+			w.checkSpectatorsAgree(t, players)
+			if f := w.specs[late].Frame(); f < frames {
+				t.Errorf("the late spectator is at frame %d, the players at %d", f, w.sessions[0].Frame())
+			}
+		})
 	}
 }
