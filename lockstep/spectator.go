@@ -399,10 +399,7 @@ func (s *Session) sendRows(w *watcher) {
 			break
 		}
 		count := max(min(int(to-from), maxInputsPerSend), 0)
-		enc := s.encoded[:0]
-		if count > 0 {
-			enc = appendInputs(enc, s.zeroRow, s.rows(from, from+Frame(count)), size)
-		}
+		enc := appendInputs(s.encoded[:0], s.zeroRow, s.rows(from, from+Frame(count)), size)
 		if len(enc) > maxInputBytes {
 			enc, count = capInputs(enc, size, maxInputBytes)
 		}
@@ -992,6 +989,13 @@ func (sp *Spectator) Step(now time.Duration) []Request {
 		n = 1
 	}
 	size := sp.players * sp.inputSize
+	if k := int(sp.frame-sp.rowBase) - 1; k > 2*watchKeep {
+		// Rows run long ago are not needed again (the row before the next one is kept,
+		// which a feeder of an older version codes against): the spectator holds as few
+		// as a player does.
+		sp.rows = append(sp.rows[:0], sp.rows[k*size:]...)
+		sp.rowBase += Frame(k)
+	}
 	for range n {
 		i := int(sp.frame - sp.rowBase)
 		sp.reqs = append(sp.reqs, Request{Kind: RequestAdvance, Frame: sp.frame,
