@@ -51,7 +51,7 @@
 //     sends a random 64-bit session nonce in its handshake, and every later datagram ends in
 //     an 8-byte HMAC-SHA256 tag under a key derived from both nonces (and Config.Secret), so
 //     corrupted, truncated, forged datagrams, leftovers of another match and senders that did
-//     not see the handshake are dropped and counted (DropStats.Corrupt, Unauthenticated).
+//     not see the handshake are dropped and counted (Stats.Dropped).
 //     With a Secret the handshake proves it without sending it; a peer with another one is
 //     refused. A newcomer asking for a seat that is taken is refused ("match full") without
 //     disturbing the session. A failed handshake is final: the session ignores what arrives

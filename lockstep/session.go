@@ -59,7 +59,7 @@ type Session struct {
 
 	checksums // our confirmed-frame checksums and the desync we found (checksums.go)
 
-	drops DropStats
+	drops dropCounts
 
 	legState      // what this leg of the match starts from and the handover we receive (rejoin.go)
 	spectatorHost // the spectators player 0 feeds (spectator.go)
@@ -231,23 +231,10 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", uint8(s))
 }
 
-// DropStats counts datagrams the session ignored, by reason.
-type DropStats struct {
-	Malformed       uint64 // bad magic, unknown type, bad encoding behind a valid check
-	Oversized       uint64 // longer than MaxDatagram
-	Corrupt         uint64 // a handshake datagram whose CRC fails: changed or cut on the way
-	Unauthenticated uint64 // an input or goodbye whose tag fails, or a handshake whose proof does
-	Foreign         uint64 // from an address that is not a peer (or answered "match full")
-	WrongTag        uint64 // a handshake from a peer's address but another session (a leftover process)
-	WrongVersion    uint64 // another protocol version
-	Stale           uint64 // nothing new: duplicates and replays of old datagrams
-	Overflow        uint64 // replies dropped because too many were queued in one tick
-}
-
-// Total is the number of dropped datagrams.
-func (d DropStats) Total() uint64 {
-	return d.Malformed + d.Oversized + d.Corrupt + d.Unauthenticated + d.Foreign + d.WrongTag +
-		d.WrongVersion + d.Stale + d.Overflow
+// dropCounts is where the session counts the datagrams it ignored: the fields of
+// Stats.Dropped, which is assigned from it (the compiler keeps the two alike).
+type dropCounts struct {
+	Malformed, Oversized, Corrupt, Unauthenticated, Foreign, WrongTag, WrongVersion, Stale, Overflow uint64
 }
 
 func (s *Session) newNonce() uint32 { return s.rng.Uint32() | 1 }

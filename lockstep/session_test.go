@@ -576,7 +576,7 @@ func TestSessionCloseWhileSynchronizing(t *testing.T) {
 // is the same frame for frame.
 // injectBadDatagrams hands player 0 one of each kind of bad datagram, made from player
 // 1's recent traffic, and adds to want the drops each must cause.
-func injectBadDatagrams(t *testing.T, tn *testNet, syncReply []byte, want *DropStats) {
+func injectBadDatagrams(t *testing.T, tn *testNet, syncReply []byte, want *dropCounts) {
 	t.Helper()
 	var recent, old []byte
 	for j := len(tn.sent) - 1; j >= 0; j-- {
@@ -659,7 +659,7 @@ func checkSameGame(t *testing.T, clean, attacked *testNet) {
 }
 
 func TestSessionDropsBadDatagrams(t *testing.T) {
-	play := func(attack bool) (*testNet, DropStats) {
+	play := func(attack bool) (*testNet, dropCounts) {
 		tn := newNet(t, 2, 0, nil)
 		tn.until(time.Second, "handshake", tn.running)
 		var syncReply []byte
@@ -672,7 +672,7 @@ func TestSessionDropsBadDatagrams(t *testing.T) {
 			t.Fatal("player 1 sent no sync reply")
 		}
 		tn.steps(100)
-		var want DropStats
+		var want dropCounts
 		for i := range 300 {
 			if attack && i%10 == 0 {
 				injectBadDatagrams(t, tn, syncReply, &want)
@@ -687,7 +687,7 @@ func TestSessionDropsBadDatagrams(t *testing.T) {
 	base := clean.nodes[0].s.Stats(nil).Dropped
 	got := attacked.nodes[0].s.Stats(nil).Dropped
 	t.Logf("dropped without attack %+v, with %+v", base, got)
-	diff := DropStats{
+	diff := dropCounts{
 		Malformed:       got.Malformed - base.Malformed,
 		Oversized:       got.Oversized - base.Oversized,
 		Corrupt:         got.Corrupt - base.Corrupt,
@@ -704,8 +704,8 @@ func TestSessionDropsBadDatagrams(t *testing.T) {
 	if diff != want || mixed != wantMixed {
 		t.Errorf("drops caused by the bad datagrams %+v with %d malformed or stale, want %+v with %d", diff, mixed, want, wantMixed)
 	}
-	if got.Total() < want.Total() {
-		t.Errorf("Total %d, want at least %d", got.Total(), want.Total())
+	if total(got) < total(want) {
+		t.Errorf("Total %d, want at least %d", total(got), total(want))
 	}
 	attacked.noErrors()
 	for _, nd := range attacked.nodes {
@@ -748,7 +748,7 @@ func TestSessionCountsForgedGapOnce(t *testing.T) {
 	if s.sync.queues[1].known != known {
 		t.Errorf("inputs after a gap were taken: known %d, was %d", s.sync.queues[1].known, known)
 	}
-	if after.Malformed != before.Malformed+1 || after.Total() != before.Total()+1 {
+	if after.Malformed != before.Malformed+1 || total(after) != total(before)+1 {
 		t.Errorf("one forged datagram: drops went from %+v to %+v, want one more Malformed and nothing else", before, after)
 	}
 }
@@ -1266,7 +1266,7 @@ func checkPeerStats(t *testing.T, latency time.Duration, st Stats) {
 		t.Errorf("send queue %d", ps.SendQueue)
 	case ps.LocalAdvantage < -3 || ps.LocalAdvantage > 3 || ps.RemoteAdvantage < -3 || ps.RemoteAdvantage > 3:
 		t.Errorf("advantages %d, %d", ps.LocalAdvantage, ps.RemoteAdvantage)
-	case st.Dropped.Total() != st.Dropped.Stale:
+	case total(st.Dropped) != st.Dropped.Stale:
 		t.Errorf("dropped %+v on a clean link", st.Dropped)
 	}
 }
