@@ -94,18 +94,18 @@
 //
 // # Rejoining
 //
-// A match may outlive a player who drops (Config.Rejoin, Resume): it is a series of legs, each one
+// A match may outlive a player who drops (Config.Rejoin): it is a series of legs, each one
 // Session. The survivors' runner ends a leg at the last frame they all confirmed and opens
-// the next with Config.Resume, the saved state there; a fresh session (the returning
-// player's restarted process, which knows nothing of the match) learns from the handshake
-// that the match is in progress and is handed the state in tagged, acknowledged chunks
-// before it plays. With Config.Rejoin a running session notices a restarted process at
+// the next from the saved state there (Match.NextLeg makes its Config); a fresh session
+// (the returning player's restarted process, which knows nothing of the match) learns from
+// the handshake that the match is in progress and is handed the state in tagged,
+// acknowledged chunks before it plays. With Config.Rejoin a running session notices a restarted process at
 // once and does not tell a dropped peer the match is over.
 //
 // A Match holds a match's legs: the current session and, while the next leg's handshake
 // runs, the previous one, kept alive for the survivors. It routes each datagram to its leg
 // (handshakes, and what the new leg's keys verify, to the new one), builds the next leg's
-// Resume, and translates the current leg's frames into the match's, so a runner sees match
+// Config, and translates the current leg's frames into the match's, so a runner sees match
 // frames only (Match.Frame, Match.Checksum). The engine stays pure: when to pause, the
 // window and the game's state are the runner's business (netplay).
 //

@@ -104,7 +104,7 @@ type checksums struct {
 // legState is what a leg of a match (the session a start, a rejoin or a resync opens) starts
 // from, and the handover of a state we receive.
 type legState struct {
-	resume        resumeInfo // what this leg starts from: Config.Resume, or the state handed to us
+	resume        resumeInfo // what this leg starts from: Match.NextLeg's, or the state handed to us
 	resumeState   []byte     // that state's bytes, for a handover
 	matchID       uint64
 	recv          *handoverIn // the handover we receive, while under way
@@ -169,11 +169,11 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 	s.root = secretKey([]byte(cfg.Secret))
 	s.proof = newMAC(s.root)
 	s.game = []byte(cfg.Game)
-	if localPlayer == 0 || cfg.Resume != nil {
+	if localPlayer == 0 || cfg.resume != nil {
 		s.seed = cfg.Seed // a leg that resumes knows the match's seed, whoever it is
 	}
-	if r := cfg.Resume; r != nil {
-		s.resume, s.resumeState, s.matchID = resumeInfoOf(r), r.State, r.Match
+	if r := cfg.resume; r != nil {
+		s.resume, s.resumeState, s.matchID = resumeInfoOf(r), r.state, r.match
 	}
 	for p, addr := range peers {
 		if p == localPlayer {

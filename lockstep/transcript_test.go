@@ -780,14 +780,9 @@ func (h *transcript) leg(p, q int) (string, error) {
 	if from < 0 || len(state) == 0 {
 		return "", fmt.Errorf("p%d: no state to resume from at frame %d", p, from)
 	}
-	resume, peers := pr.m.NextLeg(from, state, pr.addrs)
-	cfg := pr.cfg
-	cfg.Spectators = 0
+	cfg, peers := pr.m.NextLeg(pr.cfg, from, state, pr.addrs)
+	start := pr.m.MatchFrame(from)
 	cfg.Nonce += 1000 // each leg its own session nonce
-	if seed, ok := old.Seed(); ok {
-		cfg.Seed = seed
-	}
-	cfg.Resume = &resume
 	next, err := NewSession(cfg, p, peers)
 	if err != nil {
 		return "", err
@@ -797,7 +792,7 @@ func (h *transcript) leg(p, q int) (string, error) {
 	}
 	pr.m.Open(next, from, h.clock(), 0)
 	pr.s = next
-	return fmt.Sprintf("p%d: next leg from match frame %d", p, resume.Frame), nil
+	return fmt.Sprintf("p%d: next leg from match frame %d", p, start), nil
 }
 
 // restart starts player p's process again: a fresh session and game.

@@ -22,7 +22,7 @@ import (
 //	player | players | input size | seed (8) | reject code | game length | game |
 //	[resume block (flag 0x40)] | proof (8) | CRC-32C (4)
 //
-// The resume block (see Resume) is sent by a session that resumes a match in progress:
+// The resume block (see resumePoint) is sent by a session that resumes a match in progress:
 // match id (8) | frame (4) | state length (4) | state checksum (8). Handshakes without it
 // are laid out exactly as before, so the block did not need a new protocol version.
 //

@@ -119,7 +119,7 @@
 // is the last one they all confirmed; they roll back to it: the frames they had played
 // on the dropped player's stand-in input were never confirmed, so nothing reported to
 // OnConfirmed, a recording or a spectator is taken back) and open the next leg, a
-// session with lockstep.Config.Resume, while the old leg stays alive for the survivors'
+// session that resumes the match from there (lockstep.Match.NextLeg), while the old leg stays alive for the survivors'
 // keep-alives and to go back to. The runner's lockstep.Match holds the legs, routes each
 // datagram to its leg (handshakes, and what the new leg's keys verify, to the new one) and
 // translates frames. The player rejoins by running a fresh runner with the same
