@@ -24,7 +24,7 @@
 //
 // The engine never calls the game. Like etcd's raft (Ready/Advance) and GGRS, Step
 // returns the work to do, in order, as Requests: load a saved state, advance one frame with
-// these inputs, save the state into this cell. Apply carries them out against a Game (three
+// these inputs, save the state into this buffer. Apply carries them out against a Game (three
 // methods; a game satisfies it without importing this package). Keeping the game out of the
 // engine's call stack makes the engine a pure state machine: it has no sockets, goroutines,
 // clocks or globals. Time comes in as a value (now), received datagrams come in through

@@ -111,7 +111,7 @@ type legState struct {
 	rejoined      bool        // we started on a state handed over by a peer
 	loadPending   bool        // the first Step loads it
 	loadReqs      []Request
-	loadCell      Cell
+	loadCell      cell
 	lastRefused   netip.AddrPort
 	lastRefusedAt time.Duration
 	keepAliveOnly bool // a leg kept alive while the next opens: no restart probes
@@ -319,7 +319,7 @@ func (s *Session) SavedState(f Frame) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	return c.State, true
+	return c.state, true
 }
 
 // PeerAddr is player p's address, once known (invalid otherwise).

@@ -108,8 +108,8 @@ func (s *Session) Step(now time.Duration, input []byte) (StepResult, error) {
 	if s.loadPending {
 		// A rejoiner's first Step: the game takes the state it was handed (rejoin.go).
 		s.loadPending = false
-		s.loadCell.Frame, s.loadCell.State = 0, s.resumeState
-		s.loadReqs = append(s.loadReqs[:0], Request{Kind: RequestLoad, Frame: 0, Cell: &s.loadCell})
+		s.loadCell.frame, s.loadCell.state = 0, s.resumeState
+		s.loadReqs = append(s.loadReqs[:0], s.loadCell.request(RequestLoad, 0))
 		return StepResult{Status: StatusCaughtUp, Requests: s.loadReqs}, nil
 	}
 	if input == nil {
