@@ -17,8 +17,8 @@
 // past it the session does not advance (Step returns StatusWaiting) until inputs arrive.
 // A frame whose inputs are all known is confirmed; its state can never change again, so
 // its checksum is final and peers compare those to detect a desync. The game only saves
-// bytes; the engine hashes them (StateChecksum, a pinned XXH64) for the frames that are
-// compared, every ChecksumInterval frames, so the frames in between pay for a copy only.
+// bytes; the engine hashes them (a pinned XXH64, codec.StateChecksum) for the frames that
+// are compared, every ChecksumInterval frames, so the frames in between pay for a copy only.
 //
 // # Requests, not callbacks
 //

@@ -34,7 +34,7 @@
 // handoverMaxWindow), so a thin link's queue
 // is not flooded and a fast one fills quickly. Every
 // chunk and acknowledgement carries the pair's tag (wire.go), so a flipped bit or a stranger
-// cannot put a byte into the state; the whole state's checksum (StateChecksum, as announced
+// cannot put a byte into the state; the whole state's checksum (stateChecksum, as announced
 // in the handshake) is checked before it is used, and a mismatch starts the handover over.
 // A handover that makes no progress for DisconnectTimeout fails the receiver's handshake; the
 // survivors keep waiting for another try until their runner's rejoin window ends.
@@ -168,7 +168,7 @@ type handoverIn struct {
 
 // resumeInfoOf is the block a session that resumes from r announces.
 func resumeInfoOf(r *resumePoint) resumeInfo {
-	return resumeInfo{set: true, match: r.match, frame: r.frame, size: len(r.state), sum: StateChecksum(r.state)}
+	return resumeInfo{set: true, match: r.match, frame: r.frame, size: len(r.state), sum: stateChecksum(r.state)}
 }
 
 // BaseFrame is the frame of the match at this leg's frame 0: 0 for the first leg,
@@ -205,7 +205,7 @@ func (s *Session) setMatchID() {
 	var b [16]byte
 	binary.LittleEndian.PutUint64(b[:], p0)
 	binary.LittleEndian.PutUint64(b[8:], s.seed)
-	s.matchID = StateChecksum(b[:]) | 1
+	s.matchID = stateChecksum(b[:]) | 1
 }
 
 // resumeReady is the resume part of startIfAllSynced, once every peer made its round trips:
@@ -319,7 +319,7 @@ func (s *Session) receiveState(ep *endpoint, body []byte, size int) {
 	if in.held < len(in.have) {
 		return
 	}
-	if StateChecksum(in.buf) != in.info.sum {
+	if stateChecksum(in.buf) != in.info.sum {
 		// Every chunk passed its tag, so this is a donor bug rather than the network;
 		// start over rather than play on a state nobody else has.
 		s.drops.Corrupt++

@@ -49,12 +49,12 @@ type Request struct {
 }
 
 // cell holds one saved state in a session's ring. Saving does not hash: the session
-// computes the state's checksum (StateChecksum of state) only for the frames that need
+// computes the state's checksum (stateChecksum of state) only for the frames that need
 // one, once.
 type cell struct {
 	frame  Frame
 	state  []byte
-	sum    uint64 // StateChecksum(state), once summed
+	sum    uint64 // stateChecksum(state), once summed
 	summed bool   // reset whenever the session hands the cell out for a save, and by Apply's save
 }
 
@@ -64,10 +64,10 @@ func (c *cell) request(kind RequestKind, f Frame) Request {
 	return Request{Kind: kind, Frame: f, State: &c.state, cell: c}
 }
 
-// checksum returns StateChecksum(c.state), computing it on first use after a save.
+// checksum returns stateChecksum(c.state), computing it on first use after a save.
 func (c *cell) checksum() uint64 {
 	if !c.summed {
-		c.sum, c.summed = StateChecksum(c.state), true
+		c.sum, c.summed = stateChecksum(c.state), true
 	}
 	return c.sum
 }

@@ -87,7 +87,7 @@
 // # What the game saves
 //
 // The checksums peers compare, and the ones a recording keeps, are hashes of the bytes the
-// game's SaveState writes (lockstep.StateChecksum), never of the game's memory. So the
+// game's SaveState writes (codec.StateChecksum), never of the game's memory. So the
 // saved bytes must be the state itself, complete and in one canonical encoding: equal
 // states give equal bytes on every peer and platform (fixed byte order, no map order, no
 // pointers or padding, no floats whose rounding differs by CPU). A save that writes a

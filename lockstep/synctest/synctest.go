@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 
+	"p2pa/internal/xxh64"
 	"p2pa/lockstep"
 )
 
@@ -31,7 +32,7 @@ var (
 // the first simulation of that frame.
 type MismatchError struct {
 	Frame           lockstep.Frame
-	First, Again    uint64 // checksums of the first and the re-simulated run
+	First, Again    uint64 // checksums of the first and the re-simulated run (codec.StateChecksum)
 	Diff            string // field-by-field difference, when Config.DiffStates is set
 	FirstState      []byte
 	ResimulateState []byte
@@ -220,8 +221,8 @@ func (t *Test) Verify() error {
 		if !bytes.Equal(rec.state, *r.State) {
 			err := &MismatchError{
 				Frame:           r.Frame,
-				First:           lockstep.StateChecksum(rec.state),
-				Again:           lockstep.StateChecksum(*r.State),
+				First:           xxh64.Sum64(rec.state),
+				Again:           xxh64.Sum64(*r.State),
 				FirstState:      append([]byte(nil), rec.state...),
 				ResimulateState: append([]byte(nil), *r.State...),
 			}
@@ -235,8 +236,8 @@ func (t *Test) Verify() error {
 	return nil
 }
 
-// Checksum returns the checksum of the state at frame f if it is still remembered (the
-// latest frames are).
+// Checksum returns the checksum of the state at frame f (codec.StateChecksum, the engine's)
+// if it is still remembered (the latest frames are).
 func (t *Test) Checksum(f lockstep.Frame) (uint64, bool) {
 	if f < 0 || f > t.frame || !t.started {
 		return 0, false
@@ -245,5 +246,5 @@ func (t *Test) Checksum(f lockstep.Frame) (uint64, bool) {
 	if c.frame != f {
 		return 0, false
 	}
-	return lockstep.StateChecksum(c.state), true
+	return xxh64.Sum64(c.state), true
 }
