@@ -124,16 +124,16 @@
 // # One frame
 //
 // A game loop calls Step once a tick with the local input; Step folds the old
-// AddLocalInput/Advance pair into one call with one typed result, so there is nothing to
-// sort out but a Status. Only StatusAdvanced takes the input; after any other status offer
+// AddLocalInput/Advance pair into one call that returns a typed Status and the requests,
+// so there is nothing to sort out but the Status. Only StatusAdvanced takes the input; after any other status offer
 // the same input again next tick (a seeded bot stays repeatable that way). The error is for
 // caller bugs only (a wrong input size), never for the network:
 //
 //	for each datagram received: s.Receive(from, data, now)
-//	r, err := s.Step(now, input)
+//	status, reqs, err := s.Step(now, input)
 //	if err != nil { return err }             // a bug in the caller
-//	if err := lockstep.Apply(game, r.Requests); err != nil { return err }
-//	switch r.Status {
+//	if err := lockstep.Apply(game, reqs); err != nil { return err }
+//	switch status {
 //	case lockstep.StatusAdvanced:            // input taken: read the next one
 //	case lockstep.StatusEnded:               // s.Err() says why (nil after Close)
 //	default:                                 // synchronizing or stalled: skip the tick, keep drawing

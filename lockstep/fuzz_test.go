@@ -95,11 +95,11 @@ func (p *fuzzPair) tick() {
 			if p.rng.IntN(6) == 0 {
 				p.in[p.rng.IntN(p.size)] = byte(p.rng.Uint32())
 			}
-			r, err := s.Step(p.now, p.in)
+			_, reqs, err := s.Step(p.now, p.in)
 			if err != nil {
 				p.t.Fatal(err)
 			}
-			if err := Apply(&p.g[i], r.Requests); err != nil {
+			if err := Apply(&p.g[i], reqs); err != nil {
 				p.t.Fatal(err)
 			}
 			c := s.ConfirmedFrame()

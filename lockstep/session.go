@@ -32,9 +32,9 @@ const (
 // One tick of a game loop (the package doc shows it in full, and ExampleSession runs it):
 //
 //	for each datagram received: s.Receive(from, data, now)
-//	r, err := s.Step(now, input) // err: a caller bug only
-//	lockstep.Apply(game, r.Requests)
-//	if r.Status == lockstep.StatusAdvanced { input = next input } // else offer it again
+//	status, reqs, err := s.Step(now, input) // err: a caller bug only
+//	lockstep.Apply(game, reqs)
+//	if status == lockstep.StatusAdvanced { input = next input } // else offer it again
 //	for _, d := range s.Outgoing(now) { send d.Data to d.To }
 //	for _, e := range s.Events() { show e }
 type Session struct {

@@ -213,18 +213,18 @@ func (tn *testNet) stepNode(nd *node) {
 }
 
 func (tn *testNet) advance(nd *node, now time.Duration) {
-	r, err := nd.s.Step(now, nd.input(nd.player, nd.s.Frame()+Frame(nd.s.InputDelay())))
+	r, reqs, err := nd.s.Step(now, nd.input(nd.player, nd.s.Frame()+Frame(nd.s.InputDelay())))
 	if err != nil {
 		nd.errs = append(nd.errs, err)
 		return
 	}
-	switch r.Status {
+	switch r {
 	case StatusWaiting, StatusSendQueueFull:
 		nd.stalls++
 	case StatusTimeSync:
 		nd.waits++
 	}
-	if err := Apply(nd.g, r.Requests); err != nil {
+	if err := Apply(nd.g, reqs); err != nil {
 		tn.t.Fatal(err)
 	}
 }
@@ -324,7 +324,7 @@ func TestSessionHandshake(t *testing.T) {
 			t.Fatalf("player 0 knows player 1's address before hearing from it")
 		}
 		for _, nd := range []*node{n0, n1} {
-			if r, err := nd.s.Step(0, make([]byte, 3)); err != nil || r.Status != StatusSynchronizing || len(r.Requests) != 0 {
+			if r, reqs, err := nd.s.Step(0, make([]byte, 3)); err != nil || r != StatusSynchronizing || len(reqs) != 0 {
 				t.Errorf("player %d: Step before the handshake: %v %v, want %v", nd.player, r, err, StatusSynchronizing)
 			}
 			if seed, ok := nd.s.Seed(); ok {
@@ -413,8 +413,8 @@ func checkHandshakeFailed(t *testing.T, tn *testNet, i int, want string) {
 	if nd.count(EventRunning) != 0 || nd.s.Running() {
 		t.Errorf("player %d ran", i)
 	}
-	if r, err := nd.s.Step(tn.now, nil); err != nil || r.Status != StatusEnded || !strings.Contains(nd.s.Err().Error(), want) {
-		t.Errorf("player %d: Step after the failure: %v %v (%v)", i, r.Status, err, nd.s.Err())
+	if r, _, err := nd.s.Step(tn.now, nil); err != nil || r != StatusEnded || !strings.Contains(nd.s.Err().Error(), want) {
+		t.Errorf("player %d: Step after the failure: %v %v (%v)", i, r, err, nd.s.Err())
 	}
 }
 
@@ -932,11 +932,11 @@ func TestSessionCloseSaysGoodbye(t *testing.T) {
 	n1.paused = true
 	end := n1.s.LastLocalFrame() + 1
 	tn.until(time.Second, "player 1 ready to leave", func() bool {
-		r, err := n1.s.Step(tn.now, nil)
-		if err != nil || r.Status != StatusCaughtUp {
-			t.Fatalf("Step with no input: %v %v, want %v", r.Status, err, StatusCaughtUp)
+		r, reqs, err := n1.s.Step(tn.now, nil)
+		if err != nil || r != StatusCaughtUp {
+			t.Fatalf("Step with no input: %v %v, want %v", r, err, StatusCaughtUp)
 		}
-		if err := Apply(n1.g, r.Requests); err != nil {
+		if err := Apply(n1.g, reqs); err != nil {
 			t.Fatal(err)
 		}
 		return n1.s.ConfirmedFrame() >= end && n1.s.Unacknowledged() == 0
@@ -950,8 +950,8 @@ func TestSessionCloseSaysGoodbye(t *testing.T) {
 	if n1.s.State() != StateClosed || n1.s.Running() {
 		t.Errorf("player 1 state %v after Close", n1.s.State())
 	}
-	if r, err := n1.s.Step(tn.now, make([]byte, 3)); err != nil || r.Status != StatusEnded || n1.s.Err() != nil {
-		t.Errorf("Step after Close: %v %v (%v), want %v and no error", r.Status, err, n1.s.Err(), StatusEnded)
+	if r, _, err := n1.s.Step(tn.now, make([]byte, 3)); err != nil || r != StatusEnded || n1.s.Err() != nil {
+		t.Errorf("Step after Close: %v %v (%v), want %v and no error", r, err, n1.s.Err(), StatusEnded)
 	}
 	tn.until(time.Second, "player 0 sees player 1 leave", func() bool { return n0.count(EventPeerLeft) > 0 })
 	tn.steps(30)
@@ -1111,21 +1111,21 @@ func TestSessionInputErrors(t *testing.T) {
 		}
 		n0 := tn.nodes[0]
 		s := n0.s
-		if r, err := s.Step(0, make([]byte, 3)); err != nil || r.Status != StatusSynchronizing {
-			t.Errorf("before the handshake: %v %v", r.Status, err)
+		if r, _, err := s.Step(0, make([]byte, 3)); err != nil || r != StatusSynchronizing {
+			t.Errorf("before the handshake: %v %v", r, err)
 		}
 		tn.until(time.Second, "handshake", tn.running)
 		tn.steps(30)
 		n0.paused = true
 		frame := s.Frame()
-		if r, err := s.Step(tn.now, make([]byte, 4)); err == nil || r.Status != 0 || s.Frame() != frame {
-			t.Errorf("a 4-byte input for a 3-byte game: %v %v, frame %d -> %d", r.Status, err, frame, s.Frame())
+		if r, _, err := s.Step(tn.now, make([]byte, 4)); err == nil || r != 0 || s.Frame() != frame {
+			t.Errorf("a 4-byte input for a 3-byte game: %v %v, frame %d -> %d", r, err, frame, s.Frame())
 		}
-		r, err := s.Step(tn.now, stepInput(0, s.Frame()))
-		if err != nil || r.Status != StatusAdvanced {
-			t.Fatalf("step: %v %v", r.Status, err)
+		r, reqs, err := s.Step(tn.now, stepInput(0, s.Frame()))
+		if err != nil || r != StatusAdvanced {
+			t.Fatalf("step: %v %v", r, err)
 		}
-		if err := Apply(n0.g, r.Requests); err != nil {
+		if err := Apply(n0.g, reqs); err != nil {
 			t.Fatal(err)
 		}
 		n0.paused = false
@@ -1147,8 +1147,8 @@ func TestSessionInputErrors(t *testing.T) {
 			t.Errorf("maxpred %d: %d frames past the confirmed one", cfg.MaxPrediction, d)
 		}
 		frame = s.Frame()
-		if r, err := s.Step(tn.now, stepInput(0, s.LastLocalFrame()+1)); err != nil || r.Status != StatusWaiting || len(r.Requests) != 0 {
-			t.Errorf("maxpred %d: Step past the window: %v %v, want %v", cfg.MaxPrediction, r.Status, err, StatusWaiting)
+		if r, reqs, err := s.Step(tn.now, stepInput(0, s.LastLocalFrame()+1)); err != nil || r != StatusWaiting || len(reqs) != 0 {
+			t.Errorf("maxpred %d: Step past the window: %v %v, want %v", cfg.MaxPrediction, r, err, StatusWaiting)
 		}
 		if s.Frame() != frame || s.LastLocalFrame() != frame-1 {
 			t.Errorf("a refused input was kept")
@@ -1196,8 +1196,8 @@ func TestSessionDetectsDesync(t *testing.T) {
 		if err := nd.s.Err(); !errors.Is(err, ErrDesync) {
 			t.Errorf("player %d: %v", i, err)
 		}
-		if r, err := nd.s.Step(tn.now, make([]byte, 3)); err != nil || r.Status != StatusEnded {
-			t.Errorf("player %d: Step after the desync: %v %v", i, r.Status, err)
+		if r, _, err := nd.s.Step(tn.now, make([]byte, 3)); err != nil || r != StatusEnded {
+			t.Errorf("player %d: Step after the desync: %v %v", i, r, err)
 		}
 	}
 	if sums[0][0] != sums[1][1] || sums[0][1] != sums[1][0] {
