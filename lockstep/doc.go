@@ -65,18 +65,25 @@
 // Two sub-packages hold what a game uses in its own code and tests but a session does not:
 // lockstep/synctest checks a game's determinism without a network (synctest.Test rolls back
 // every frame and compares the saved states, which catches a game that is not deterministic
-// or whose save misses state), and lockstep/codec turns a fixed-size input struct into the
-// bytes a session carries (codec.Fixed). Both work on this package's public types only, and
-// are as pure as it (TestPurity covers them). Keeping them out of this package keeps its
-// listing to what a session needs.
+// or whose save misses state), and lockstep/codec holds the bytes at the game's boundary:
+// codec.Fixed turns a fixed-size input struct into the bytes a session carries, and
+// codec.StateChecksum is the checksum the engine takes of a saved state, for a game's
+// result lines and tests. Both work on this package's public types only, and are as pure
+// as it (TestPurity covers them). Keeping them out of this package keeps its listing to
+// what a session needs.
 //
-// For the same reason one type serves where one concern is: State is the life of a
-// session, a spectator and the link to a peer alike (a link ends StateGone); SetupError is
-// every handshake refused over the match's setup (the player count or the game), which a
-// joiner may adopt; the limits and the defaults are one block of constants; and the input
-// statuses are an optional method of Game (AdvanceFrameWithStatus), not a second
-// interface. How far a peer's inputs have arrived is PeerStats.Received, a figure for a
-// HUD, not a method only a runner or a benchmark would call.
+// For the same reason one type serves where one concern is, and a value that only travels
+// with another has no type of its own: State is the life of a session, a spectator and
+// the link to a peer alike (a link ends StateGone); SetupError is every handshake refused
+// over the match's setup (the player count or the game), which a joiner may adopt; the
+// limits and the defaults are one block of constants; and the input statuses are an
+// optional method of Game (AdvanceFrameWithStatus), not a second interface. Step returns
+// its Status and its requests side by side; a save or load Request carries the saved
+// state's buffer itself (Request.State); the datagrams dropped, by reason, are a part of
+// Stats (Stats.Dropped); and where a later leg of a match starts is in the Config that
+// Match.NextLeg makes, not a Config field of its own. How far a peer's inputs have arrived
+// is PeerStats.Received, a figure for a HUD, not a method only a runner or a benchmark
+// would call.
 //
 // # Ending
 //
