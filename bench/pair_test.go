@@ -93,23 +93,23 @@ func (m *memPeer) frame(now time.Duration) error {
 	if m.in, err = movingInput(m.player, target, m.delay).AppendBinary(m.in[:0]); err != nil {
 		return fmt.Errorf("player %d frame %d: %w", m.player, m.s.Frame(), err)
 	}
-	r, reqs, err := m.s.Step(now, m.in)
+	status, reqs, err := m.s.Step(now, m.in)
 	// The pair ignores time sync (see memPair): each StatusTimeSync uses up one frame of
 	// the wait, so stepping again at once plays the frame this tick.
 	for range 16 { // more than any wait the session asks for
-		if err != nil || r != lockstep.StatusTimeSync {
+		if err != nil || status != lockstep.StatusTimeSync {
 			break
 		}
-		r, reqs, err = m.s.Step(now, m.in)
+		status, reqs, err = m.s.Step(now, m.in)
 	}
 	if err != nil {
 		return fmt.Errorf("player %d frame %d: step: %w", m.player, m.s.Frame(), err)
 	}
-	if m.warming && r.Stalled() {
+	if m.warming && status.Stalled() {
 		return nil // settling in: see newMemPair
 	}
-	if r != lockstep.StatusAdvanced {
-		return fmt.Errorf("player %d frame %d: step: %v", m.player, m.s.Frame(), r)
+	if status != lockstep.StatusAdvanced {
+		return fmt.Errorf("player %d frame %d: step: %v", m.player, m.s.Frame(), status)
 	}
 	return lockstep.Apply(m.g, reqs)
 }

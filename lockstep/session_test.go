@@ -213,12 +213,12 @@ func (tn *testNet) stepNode(nd *node) {
 }
 
 func (tn *testNet) advance(nd *node, now time.Duration) {
-	r, reqs, err := nd.s.Step(now, nd.input(nd.player, nd.s.Frame()+Frame(nd.s.InputDelay())))
+	status, reqs, err := nd.s.Step(now, nd.input(nd.player, nd.s.Frame()+Frame(nd.s.InputDelay())))
 	if err != nil {
 		nd.errs = append(nd.errs, err)
 		return
 	}
-	switch r {
+	switch status {
 	case StatusWaiting, StatusSendQueueFull:
 		nd.stalls++
 	case StatusTimeSync:
@@ -324,8 +324,8 @@ func TestSessionHandshake(t *testing.T) {
 			t.Fatalf("player 0 knows player 1's address before hearing from it")
 		}
 		for _, nd := range []*node{n0, n1} {
-			if r, reqs, err := nd.s.Step(0, make([]byte, 3)); err != nil || r != StatusSynchronizing || len(reqs) != 0 {
-				t.Errorf("player %d: Step before the handshake: %v %v, want %v", nd.player, r, err, StatusSynchronizing)
+			if status, reqs, err := nd.s.Step(0, make([]byte, 3)); err != nil || status != StatusSynchronizing || len(reqs) != 0 {
+				t.Errorf("player %d: Step before the handshake: %v %v, want %v", nd.player, status, err, StatusSynchronizing)
 			}
 			if seed, ok := nd.s.Seed(); ok {
 				t.Errorf("player %d: Seed() = %d before the handshake, want not ok", nd.player, seed)
@@ -413,8 +413,8 @@ func checkHandshakeFailed(t *testing.T, tn *testNet, i int, want string) {
 	if nd.count(EventRunning) != 0 || nd.s.Running() {
 		t.Errorf("player %d ran", i)
 	}
-	if r, _, err := nd.s.Step(tn.now, nil); err != nil || r != StatusEnded || !strings.Contains(nd.s.Err().Error(), want) {
-		t.Errorf("player %d: Step after the failure: %v %v (%v)", i, r, err, nd.s.Err())
+	if status, _, err := nd.s.Step(tn.now, nil); err != nil || status != StatusEnded || !strings.Contains(nd.s.Err().Error(), want) {
+		t.Errorf("player %d: Step after the failure: %v %v (%v)", i, status, err, nd.s.Err())
 	}
 }
 
@@ -932,9 +932,9 @@ func TestSessionCloseSaysGoodbye(t *testing.T) {
 	n1.paused = true
 	end := n1.s.LastLocalFrame() + 1
 	tn.until(time.Second, "player 1 ready to leave", func() bool {
-		r, reqs, err := n1.s.Step(tn.now, nil)
-		if err != nil || r != StatusCaughtUp {
-			t.Fatalf("Step with no input: %v %v, want %v", r, err, StatusCaughtUp)
+		status, reqs, err := n1.s.Step(tn.now, nil)
+		if err != nil || status != StatusCaughtUp {
+			t.Fatalf("Step with no input: %v %v, want %v", status, err, StatusCaughtUp)
 		}
 		if err := Apply(n1.g, reqs); err != nil {
 			t.Fatal(err)
@@ -950,8 +950,8 @@ func TestSessionCloseSaysGoodbye(t *testing.T) {
 	if n1.s.State() != StateClosed || n1.s.Running() {
 		t.Errorf("player 1 state %v after Close", n1.s.State())
 	}
-	if r, _, err := n1.s.Step(tn.now, make([]byte, 3)); err != nil || r != StatusEnded || n1.s.Err() != nil {
-		t.Errorf("Step after Close: %v %v (%v), want %v and no error", r, err, n1.s.Err(), StatusEnded)
+	if status, _, err := n1.s.Step(tn.now, make([]byte, 3)); err != nil || status != StatusEnded || n1.s.Err() != nil {
+		t.Errorf("Step after Close: %v %v (%v), want %v and no error", status, err, n1.s.Err(), StatusEnded)
 	}
 	tn.until(time.Second, "player 0 sees player 1 leave", func() bool { return n0.count(EventPeerLeft) > 0 })
 	tn.steps(30)
@@ -1111,19 +1111,19 @@ func TestSessionInputErrors(t *testing.T) {
 		}
 		n0 := tn.nodes[0]
 		s := n0.s
-		if r, _, err := s.Step(0, make([]byte, 3)); err != nil || r != StatusSynchronizing {
-			t.Errorf("before the handshake: %v %v", r, err)
+		if status, _, err := s.Step(0, make([]byte, 3)); err != nil || status != StatusSynchronizing {
+			t.Errorf("before the handshake: %v %v", status, err)
 		}
 		tn.until(time.Second, "handshake", tn.running)
 		tn.steps(30)
 		n0.paused = true
 		frame := s.Frame()
-		if r, _, err := s.Step(tn.now, make([]byte, 4)); err == nil || r != 0 || s.Frame() != frame {
-			t.Errorf("a 4-byte input for a 3-byte game: %v %v, frame %d -> %d", r, err, frame, s.Frame())
+		if status, _, err := s.Step(tn.now, make([]byte, 4)); err == nil || status != 0 || s.Frame() != frame {
+			t.Errorf("a 4-byte input for a 3-byte game: %v %v, frame %d -> %d", status, err, frame, s.Frame())
 		}
-		r, reqs, err := s.Step(tn.now, stepInput(0, s.Frame()))
-		if err != nil || r != StatusAdvanced {
-			t.Fatalf("step: %v %v", r, err)
+		status, reqs, err := s.Step(tn.now, stepInput(0, s.Frame()))
+		if err != nil || status != StatusAdvanced {
+			t.Fatalf("step: %v %v", status, err)
 		}
 		if err := Apply(n0.g, reqs); err != nil {
 			t.Fatal(err)
@@ -1147,8 +1147,8 @@ func TestSessionInputErrors(t *testing.T) {
 			t.Errorf("maxpred %d: %d frames past the confirmed one", cfg.MaxPrediction, d)
 		}
 		frame = s.Frame()
-		if r, reqs, err := s.Step(tn.now, stepInput(0, s.LastLocalFrame()+1)); err != nil || r != StatusWaiting || len(reqs) != 0 {
-			t.Errorf("maxpred %d: Step past the window: %v %v, want %v", cfg.MaxPrediction, r, err, StatusWaiting)
+		if status, reqs, err := s.Step(tn.now, stepInput(0, s.LastLocalFrame()+1)); err != nil || status != StatusWaiting || len(reqs) != 0 {
+			t.Errorf("maxpred %d: Step past the window: %v %v, want %v", cfg.MaxPrediction, status, err, StatusWaiting)
 		}
 		if s.Frame() != frame || s.LastLocalFrame() != frame-1 {
 			t.Errorf("a refused input was kept")
@@ -1196,8 +1196,8 @@ func TestSessionDetectsDesync(t *testing.T) {
 		if err := nd.s.Err(); !errors.Is(err, ErrDesync) {
 			t.Errorf("player %d: %v", i, err)
 		}
-		if r, _, err := nd.s.Step(tn.now, make([]byte, 3)); err != nil || r != StatusEnded {
-			t.Errorf("player %d: Step after the desync: %v %v", i, r, err)
+		if status, _, err := nd.s.Step(tn.now, make([]byte, 3)); err != nil || status != StatusEnded {
+			t.Errorf("player %d: Step after the desync: %v %v", i, status, err)
 		}
 	}
 	if sums[0][0] != sums[1][1] || sums[0][1] != sums[1][0] {

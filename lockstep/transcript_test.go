@@ -539,14 +539,14 @@ func (h *transcript) tick(n int) string {
 			if pr.stopped {
 				in = nil
 			}
-			r, reqs, err := pr.s.Step(now, in)
+			status, reqs, err := pr.s.Step(now, in)
 			if err != nil {
 				h.t.Fatalf("p%d: %v", i, err)
 			}
 			if err := Apply(&pr.g, reqs); err != nil {
 				h.t.Fatalf("p%d: %v", i, err)
 			}
-			pr.status = append(pr.status, r.String())
+			pr.status = append(pr.status, status.String())
 			pr.maxBack = max(pr.maxBack, pr.s.sync.lastRollback)
 			h.sendAll(i, pr)
 			for _, e := range pr.s.Events() {
