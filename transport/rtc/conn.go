@@ -141,7 +141,8 @@ type Conn struct {
 	caps     kindSet
 	readable chan struct{}
 	closed   atomic.Bool
-	impl     impl // what the build can do: pion APIs set up once
+	impl     impl          // what the build can do: pion APIs set up once
+	pathPoll time.Duration // pathPoll; a test shortens it before any link opens
 
 	mu     sync.RWMutex
 	links  map[string]*link         // by member id, any state
@@ -201,6 +202,7 @@ func New(cfg Config) (*Conn, error) {
 		slots:    make([]byte, QueueLen*transport.MaxDatagram),
 		evWake:   make(chan struct{}, 1),
 		evDone:   make(chan struct{}),
+		pathPoll: pathPoll,
 	}
 	var err error
 	if c.impl, err = newImpl(&c.cfg); err != nil {
@@ -569,7 +571,7 @@ func (c *Conn) Close() error {
 // newLinkLocked makes and registers a link; c.mu is held.
 func (c *Conn) newLinkLocked(member string, token uint64, kind LinkKind, offerer bool) *link {
 	l := &link{c: c, member: member, addr: AddrOf(member), token: token, kind: kind,
-		offerer: offerer, started: time.Now()}
+		offerer: offerer, started: time.Now(), done: make(chan struct{})}
 	l.timer = time.AfterFunc(c.cfg.Timeouts.Connect, func() {
 		if l.state() != LinkConnecting {
 			return
@@ -613,6 +615,7 @@ func (c *Conn) opened(l *link) {
 		return // replaced meanwhile
 	}
 	c.emit(Event{Member: l.member, State: LinkOpen, Info: l.snapshot()})
+	go l.watchPath()
 }
 
 // fail ends l with LinkFailed; end with LinkClosed is the same for a link the member ended.
