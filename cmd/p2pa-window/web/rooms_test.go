@@ -223,8 +223,11 @@ func TestRooms(t *testing.T) {
 			if err := mend(); err != nil {
 				t.Fatal(err)
 			}
+			mended := time.Now()
 			line(t, b, regexp.MustCompile(`^console: p2pa: reached player 0 directly$`), time.Minute, p0)
+			t.Logf("browser: direct %.1f s after the path was mended", time.Since(mended).Seconds())
 			line(t, p0, regexp.MustCompile(`^p2pa: reached player 1 directly$`), time.Minute, b)
+			t.Logf("player 0: direct %.1f s after the path was mended", time.Since(mended).Seconds())
 			finish(t, []*proctest.Proc{p0}, []*proctest.Proc{b})
 		}},
 		// The page hosts from behind a symmetric NAT, the desktop player too: no hole can
