@@ -128,7 +128,8 @@ type Config struct {
 	// browser runs ICE with its own.
 	Timeouts Timeouts
 	// OnEvent, if set, is called for every link that opens, fails, or is closed by the
-	// other member, in order, from one goroutine of the Conn: it may block briefly without
+	// other member, and for an open link whose path changes (Event.PathChanged), in
+	// order, from one goroutine of the Conn: it may block briefly without
 	// holding up datagrams. Forget and Close report nothing; events still queued when
 	// Close is called may be dropped.
 	OnEvent func(Event)
