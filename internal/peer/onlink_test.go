@@ -2,6 +2,7 @@ package peer
 
 import (
 	"log/slog"
+	"strings"
 	"testing"
 
 	"p2pa/rendezvous"
@@ -9,9 +10,9 @@ import (
 )
 
 // TestOnLinkPathChange: a link that opens through the relay and that ICE then moves to the
-// direct pair gives a second line, "reached player K directly", and the note moves the
-// HUD's path; a path first unknown (printed as direct) then known to be direct says
-// nothing twice.
+// direct pair gives a second line, "reached player K directly", which the match prints
+// and whose path its status (the window's HUD) takes; a path first unknown (printed as
+// direct) then known to be direct says nothing twice.
 func TestOnLinkPathChange(t *testing.T) {
 	r := &roomLink{
 		log: slog.New(slog.DiscardHandler), notes: make(chan LinkNote, 16), closed: make(chan struct{}),
@@ -50,5 +51,20 @@ func TestOnLinkPathChange(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("note %d: %+v, want %+v", i, got[i], want[i])
 		}
+	}
+
+	// The match prints each note, and its status (the window's HUD) says the latest path.
+	notes := make(chan LinkNote, 1)
+	var out strings.Builder
+	m := &Match{out: &out, notes: notes}
+	for i, n := range got[:2] {
+		notes <- n
+		m.readNotes()
+		if p := m.status.Paths[0]; p != n.Path {
+			t.Errorf("after note %d, the status says player 0 by %q, want %q", i, p, n.Path)
+		}
+	}
+	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 2 || lines[1] != "p2pa: reached player 0 directly" {
+		t.Errorf("the match printed %q, want the relay line then the direct one", lines)
 	}
 }
