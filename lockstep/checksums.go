@@ -26,12 +26,12 @@ func (s *Session) collectChecksums() {
 	for ; s.nextChecksum <= final; s.nextChecksum += Frame(s.cfg.ChecksumInterval) {
 		f := s.nextChecksum
 		c := s.sync.cell(f)
-		if c.Frame != f {
+		if c.frame != f {
 			continue
 		}
 		rec := &s.localSums[int(f/Frame(s.cfg.ChecksumInterval))%checksumHistory]
-		rec.frame, rec.sum, rec.set = f, c.Checksum(), true
-		rec.state = append(rec.state[:0], c.State...)
+		rec.frame, rec.sum, rec.set = f, c.checksum(), true
+		rec.state = append(rec.state[:0], c.state...)
 		s.latestSum = rec.checksumReport
 		for _, ep := range s.peers {
 			if ep == nil {

@@ -110,19 +110,21 @@ type Config struct {
 	// for a seat whose player has been silent for InterruptTimeout drops that player at once
 	// (its process restarted), a peer gone quiet is probed with handshake requests (so a
 	// restarted player 0, which knows nobody, hears of us), and a dropped peer that speaks
-	// again is not told the match is over. The runner opens the next leg, with Resume, for it
-	// to rejoin. The frames played on a dropped player's stand-in input are not confirmed
+	// again is not told the match is over. The runner opens the next leg (Match.NextLeg) for
+	// it to rejoin. The frames played on a dropped player's stand-in input are not confirmed
 	// until the runner calls Match.GiveUpRejoins (a rejoin resumes the match at the first of
 	// them, and a confirmed frame is never taken back); a newcomer for a seat whose player
 	// was heard from less than InterruptTimeout ago is not refused until that player proves
 	// to be there (a process restarted at once by a supervisor).
 	Rejoin bool
-	// Resume, if set, makes the session a later leg of a match in progress, starting from a
-	// saved state (see Resume). Such a leg takes no spectators.
-	Resume *Resume
 	// SeedGiven says Seed was chosen by the user rather than at random: a rejoin attempt
 	// with it is refused by a match that plays another seed.
 	SeedGiven bool
+
+	// resume, set by Match.NextLeg, makes the session a later leg of a match in progress,
+	// starting from a saved state. It takes spectators as Spectators says, and the previous
+	// leg's over (Match.Resumed).
+	resume *resumePoint
 }
 
 // WithDefaults returns c with every zero field that has a default set to it.
@@ -184,10 +186,10 @@ func (c Config) validateRest() error {
 		return fmt.Errorf("spectators: %d is not in 0..%d", c.Spectators, MaxSpectators)
 	case len(c.Game) > 200:
 		return fmt.Errorf("game: description longer than 200 bytes")
-	case c.Resume != nil && (len(c.Resume.State) == 0 || len(c.Resume.State) > MaxResumeState):
-		return fmt.Errorf("resume: a state of %d bytes is not in 1..%d", len(c.Resume.State), MaxResumeState)
-	case c.Resume != nil && (c.Resume.Frame < 0 || c.Resume.Frame > maxFrameOnWire):
-		return fmt.Errorf("resume: frame %d is out of range", c.Resume.Frame)
+	case c.resume != nil && (len(c.resume.state) == 0 || len(c.resume.state) > MaxResumeState):
+		return fmt.Errorf("resume: a state of %d bytes is not in 1..%d", len(c.resume.state), MaxResumeState)
+	case c.resume != nil && (c.resume.frame < 0 || c.resume.frame > maxFrameOnWire):
+		return fmt.Errorf("resume: frame %d is out of range", c.resume.frame)
 	}
 	return nil
 }

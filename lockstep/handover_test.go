@@ -165,12 +165,12 @@ func TestHandoverInPut(t *testing.T) {
 		sum   uint64 // the announced checksum
 		steps []step
 	}{
-		{"in order", StateChecksum(state), []step{
+		{"in order", stateChecksum(state), []step{
 			{0, chunk(0), chunkHeld, stateAckMsg{frame: 9, next: 1}},
 			{1, chunk(1), chunkHeld, stateAckMsg{frame: 9, next: 2}},
 			{2, chunk(2), chunkDone, stateAckMsg{frame: 9, next: 3}},
 		}},
-		{"out of order, a repeat, a bad chunk", StateChecksum(state), []step{
+		{"out of order, a repeat, a bad chunk", stateChecksum(state), []step{
 			{2, chunk(2), chunkHeld, stateAckMsg{frame: 9, next: 0, bits: 0b10}},
 			{2, chunk(2), chunkStale, stateAckMsg{frame: 9, next: 0, bits: 0b10}},
 			{0, chunk(1)[:100], chunkMalformed, stateAckMsg{frame: 9, next: 0, bits: 0b10}},
@@ -178,7 +178,7 @@ func TestHandoverInPut(t *testing.T) {
 			{0, chunk(0), chunkHeld, stateAckMsg{frame: 9, next: 1, bits: 0b1}},
 			{1, chunk(1), chunkDone, stateAckMsg{frame: 9, next: 3}},
 		}},
-		{"a wrong checksum starts over", StateChecksum(state) ^ 1, []step{
+		{"a wrong checksum starts over", stateChecksum(state) ^ 1, []step{
 			{0, chunk(0), chunkHeld, stateAckMsg{frame: 9, next: 1}},
 			{1, chunk(1), chunkHeld, stateAckMsg{frame: 9, next: 2}},
 			{2, chunk(2), chunkCorrupt, stateAckMsg{frame: 9, next: 0}},

@@ -166,7 +166,7 @@ func (s *Session) trimHistory() {
 		n := s.rowSize()
 		s.history = append(s.history[:0], s.history[int(s.snapFrame-s.histStart)*n:]...)
 		s.histStart, s.histState = s.snapFrame, s.snapState
-		s.histInfo = resumeInfo{set: true, match: s.matchID, frame: s.histStart, size: len(s.histState), sum: StateChecksum(s.histState)}
+		s.histInfo = resumeInfo{set: true, match: s.matchID, frame: s.histStart, size: len(s.histState), sum: stateChecksum(s.histState)}
 	}
 	s.snapState, s.snapFrame = append([]byte(nil), st...), s.histEnd
 }
@@ -235,7 +235,7 @@ func (s *Session) receiveWatchSync(from netip.AddrPort, h header, m *syncMsg) {
 		s.drops.Unauthenticated++
 		return
 	}
-	if s.local != 0 && !s.agreed && s.cfg.Resume == nil {
+	if s.local != 0 && !s.agreed && s.cfg.resume == nil {
 		// We do not know the match's seed yet (player 0 tells it in our handshake): the
 		// spectator asks again.
 		s.drops.Stale++
@@ -552,7 +552,7 @@ type Spectator struct {
 	// the state the feeder hands us (it does not hold the rows we lack), and, once whole,
 	// the load the next Step starts with
 	recv        *handoverIn
-	loadCell    Cell
+	loadCell    cell
 	loadPending bool
 
 	reqs    []Request
@@ -867,7 +867,7 @@ func (sp *Spectator) receiveChunk(body []byte) {
 		return
 	}
 	sp.recv = nil
-	sp.loadCell = Cell{Frame: in.info.frame, State: in.buf}
+	sp.loadCell = cell{frame: in.info.frame, state: in.buf}
 	sp.loadPending = true
 	sp.rows, sp.rowBase, sp.held = sp.rows[:0], in.info.frame, in.info.frame
 }
@@ -975,8 +975,8 @@ func (sp *Spectator) Step(now time.Duration) []Request {
 	}
 	if sp.loadPending {
 		sp.loadPending = false
-		sp.reqs = append(sp.reqs, Request{Kind: RequestLoad, Frame: sp.loadCell.Frame, Cell: &sp.loadCell})
-		sp.frame = sp.loadCell.Frame
+		sp.reqs = append(sp.reqs, sp.loadCell.request(RequestLoad, sp.loadCell.frame))
+		sp.frame = sp.loadCell.frame
 	}
 	ahead := int(sp.held - sp.frame)
 	n := 0

@@ -109,11 +109,11 @@ func (w *watchNet) step(frames Frame) {
 		if s.Frame() >= frames {
 			in = nil
 		}
-		r, err := s.Step(w.now, in)
+		_, reqs, err := s.Step(w.now, in)
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		if err := Apply(w.games[p], r.Requests); err != nil {
+		if err := Apply(w.games[p], reqs); err != nil {
 			w.t.Fatal(err)
 		}
 		for f := range s.ConfirmedFrame() + 1 {
@@ -298,9 +298,9 @@ func TestSpectatorHistoryBounded(t *testing.T) {
 			for p, s := range w.sessions {
 				rows := len(s.history) / s.rowSize()
 				want, ok := w.sums[p][s.histStart]
-				if rows > 2*watchKeep || s.histStart == 0 || !ok || StateChecksum(s.histState) != want {
+				if rows > 2*watchKeep || s.histStart == 0 || !ok || stateChecksum(s.histState) != want {
 					t.Errorf("player %d: %d rows from frame %d (at most %d), the state there %016x, the player's %016x (%v)",
-						p, rows, s.histStart, 2*watchKeep, StateChecksum(s.histState), want, ok)
+						p, rows, s.histStart, 2*watchKeep, stateChecksum(s.histState), want, ok)
 				}
 			}
 			late := w.addSpectator(w.now)

@@ -90,7 +90,7 @@ type syncLayer struct {
 
 	frame          Frame // the game state is at this frame (this many frames simulated)
 	queues         []inputQueue
-	cells          []Cell // saved states, by frame modulo len(cells)
+	cells          []cell // saved states, by frame modulo len(cells)
 	firstIncorrect Frame  // earliest frame that ran on a wrong prediction; NullFrame if none
 	started        bool   // the initial state has been saved
 
@@ -113,7 +113,7 @@ func newSyncLayer(players, inputSize, maxPrediction, slack int) *syncLayer {
 		maxPrediction:  maxPrediction,
 		slack:          slack,
 		firstIncorrect: NullFrame,
-		cells:          make([]Cell, maxPrediction+slack+2),
+		cells:          make([]cell, maxPrediction+slack+2),
 		inputBuf:       make([]byte, (maxPrediction+slack+3)*players*inputSize),
 		statusBuf:      make([]InputStatus, (maxPrediction+slack+3)*players),
 		reqs:           make([]Request, 0, 2*(maxPrediction+slack)+6),
@@ -122,7 +122,7 @@ func newSyncLayer(players, inputSize, maxPrediction, slack int) *syncLayer {
 		s.queues = append(s.queues, newInputQueue(inputSize))
 	}
 	for i := range s.cells {
-		s.cells[i].Frame = NullFrame
+		s.cells[i].frame = NullFrame
 	}
 	return s
 }
@@ -202,7 +202,7 @@ func (s *syncLayer) oldestNeeded() Frame {
 	return max(0, min(s.confirmedInputs()+1, s.frame))
 }
 
-func (s *syncLayer) cell(f Frame) *Cell {
+func (s *syncLayer) cell(f Frame) *cell {
 	return &s.cells[int(f)%len(s.cells)]
 }
 
@@ -236,7 +236,7 @@ func (s *syncLayer) rollback() {
 		s.lastRollback = depth
 		now := s.frame
 		s.frame = target
-		s.reqs = append(s.reqs, Request{Kind: RequestLoad, Frame: target, Cell: s.cell(target)})
+		s.reqs = append(s.reqs, s.cell(target).request(RequestLoad, target))
 		for s.frame < now {
 			s.reqs = append(s.reqs, s.advanceRequest(row))
 			row++
@@ -268,9 +268,9 @@ func (s *syncLayer) rollbackTo(f Frame) {
 
 func (s *syncLayer) saveRequest() Request {
 	c := s.cell(s.frame)
-	c.Frame = s.frame
-	c.summed = false // the save about to run replaces State
-	return Request{Kind: RequestSave, Frame: s.frame, Cell: c}
+	c.frame = s.frame
+	c.summed = false // the save about to run replaces state
+	return c.request(RequestSave, s.frame)
 }
 
 // advanceRequest gathers every player's input for the current frame into row and records
@@ -297,12 +297,12 @@ func (s *syncLayer) advanceRequest(row int) Request {
 }
 
 // savedCell returns the cell holding frame f's saved state, if the ring still holds it.
-func (s *syncLayer) savedCell(f Frame) (*Cell, bool) {
+func (s *syncLayer) savedCell(f Frame) (*cell, bool) {
 	if f < 0 || f > s.frame || !s.started {
 		return nil, false
 	}
 	c := s.cell(f)
-	if c.Frame != f {
+	if c.frame != f {
 		return nil, false
 	}
 	return c, true
@@ -315,5 +315,5 @@ func (s *syncLayer) savedChecksum(f Frame) (uint64, bool) {
 	if !ok {
 		return 0, false
 	}
-	return c.Checksum(), true
+	return c.checksum(), true
 }

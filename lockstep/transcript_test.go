@@ -541,14 +541,14 @@ func (h *transcript) tick(n int) string {
 			if pr.stopped {
 				in = nil
 			}
-			r, err := pr.s.Step(now, in)
+			status, reqs, err := pr.s.Step(now, in)
 			if err != nil {
 				h.t.Fatalf("p%d: %v", i, err)
 			}
-			if err := Apply(&pr.g, r.Requests); err != nil {
+			if err := Apply(&pr.g, reqs); err != nil {
 				h.t.Fatalf("p%d: %v", i, err)
 			}
-			pr.status = append(pr.status, r.Status.String())
+			pr.status = append(pr.status, status.String())
 			pr.maxBack = max(pr.maxBack, pr.s.sync.lastRollback)
 			h.sendAll(i, pr)
 			for _, e := range pr.s.Events() {
@@ -785,13 +785,9 @@ func (h *transcript) leg(p, q int) (string, error) {
 	if from < 0 || len(state) == 0 {
 		return "", fmt.Errorf("p%d: no state to resume from at frame %d", p, from)
 	}
-	resume, peers := pr.m.NextLeg(from, state, pr.addrs)
-	cfg := pr.cfg
+	cfg, peers := pr.m.NextLeg(pr.cfg, from, state, pr.addrs)
+	start := pr.m.MatchFrame(from)
 	cfg.Nonce += 1000 // each leg its own session nonce
-	if seed, ok := old.Seed(); ok {
-		cfg.Seed = seed
-	}
-	cfg.Resume = &resume
 	next, err := NewSession(cfg, p, peers)
 	if err != nil {
 		return "", err
@@ -801,7 +797,7 @@ func (h *transcript) leg(p, q int) (string, error) {
 	}
 	pr.m.Open(next, from, h.clock(), 0)
 	pr.s = next
-	return fmt.Sprintf("p%d: next leg from match frame %d", p, resume.Frame), nil
+	return fmt.Sprintf("p%d: next leg from match frame %d", p, start), nil
 }
 
 // restart starts player p's process again: a fresh session and game.

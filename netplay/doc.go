@@ -87,7 +87,7 @@
 // # What the game saves
 //
 // The checksums peers compare, and the ones a recording keeps, are hashes of the bytes the
-// game's SaveState writes (lockstep.StateChecksum), never of the game's memory. So the
+// game's SaveState writes (codec.StateChecksum), never of the game's memory. So the
 // saved bytes must be the state itself, complete and in one canonical encoding: equal
 // states give equal bytes on every peer and platform (fixed byte order, no map order, no
 // pointers or padding, no floats whose rounding differs by CPU). A save that writes a
@@ -119,7 +119,7 @@
 // is the last one they all confirmed; they roll back to it: the frames they had played
 // on the dropped player's stand-in input were never confirmed, so nothing reported to
 // OnConfirmed, a recording or a spectator is taken back) and open the next leg, a
-// session with lockstep.Config.Resume, while the old leg stays alive for the survivors'
+// session that resumes the match from there (lockstep.Match.NextLeg), while the old leg stays alive for the survivors'
 // keep-alives and to go back to. The runner's lockstep.Match holds the legs, routes each
 // datagram to its leg (handshakes, and what the new leg's keys verify, to the new one) and
 // translates frames. The player rejoins by running a fresh runner with the same

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"p2pa/lockstep"
+	"p2pa/lockstep/codec"
 	"p2pa/transport"
 )
 
@@ -160,7 +161,7 @@ func (s *Spectator) Tick() {
 			case lockstep.RequestAdvance:
 				s.played++
 			case lockstep.RequestLoad:
-				s.played = r.Cell.Frame // handed the match's state there
+				s.played = r.Frame // handed the match's state there
 				if s.cfg.FinishAt > 0 && s.played > s.cfg.FinishAt {
 					s.end(EndFailed, fmt.Errorf("netplay: spectator: the match is past FinishAt %d (handed its state at frame %d)", s.cfg.FinishAt, s.played))
 					return
@@ -254,7 +255,7 @@ func (s *Spectator) end(reason EndReason, err error) {
 	s.result = Result{Reason: reason, Frame: s.played, Err: err}
 	if s.game != nil {
 		state := s.game.SaveState(nil)
-		s.result.State, s.result.Checksum, s.result.Confirmed = state, lockstep.StateChecksum(state), true
+		s.result.State, s.result.Checksum, s.result.Confirmed = state, codec.StateChecksum(state), true
 	}
 }
 

@@ -314,7 +314,7 @@ func logPeers(t *testing.T, s *Sim) {
 		c := p.Runner.Counters()
 		t.Logf("  player %d life %d: joined at %d, frame %d confirmed %d, stalls %d, waits %d, rollbacks %d, frames reported %d (again %d, with another checksum %d), dropped %d",
 			p.Player, p.Life, joined, p.Runner.Frame(), p.Runner.ConfirmedFrame(), c.Stalls, c.Waits, st.Rollbacks,
-			p.Reported, p.Repeated, p.Rewritten, st.Dropped.Total())
+			p.Reported, p.Repeated, p.Rewritten, st.DroppedTotal())
 	}
 }
 
