@@ -121,6 +121,32 @@ type Config struct {
 	// SeedGiven says Seed was chosen by the user rather than at random: a rejoin attempt
 	// with it is refused by a match that plays another seed.
 	SeedGiven bool
+	// OnDesync is what the session does when the peers' checksums of a confirmed frame
+	// differ: DesyncResync (the default) hands the right state to the peers without it and
+	// plays on (see Resync in the package doc); DesyncStop stops the session.
+	OnDesync DesyncAction
+}
+
+// DesyncAction is what a session does on a desync (Config.OnDesync).
+type DesyncAction uint8
+
+const (
+	// DesyncResync: the peers agree which state of the frame is right, the peers with
+	// another one are handed it and replay up to the present, and the match goes on
+	// (EventResync). More than maxDesyncsPerMinute desyncs within a minute stop the session
+	// as DesyncStop does: a game that is not deterministic must not loop. The default.
+	DesyncResync DesyncAction = iota
+	// DesyncStop: the session stops (StateDesync, EventDesync).
+	DesyncStop
+)
+
+var desyncActionNames = [...]string{DesyncResync: "resync", DesyncStop: "stop"}
+
+func (a DesyncAction) String() string {
+	if int(a) < len(desyncActionNames) {
+		return desyncActionNames[a]
+	}
+	return fmt.Sprintf("DesyncAction(%d)", uint8(a))
 }
 
 // WithDefaults returns c with every zero field that has a default set to it.
@@ -186,6 +212,8 @@ func (c Config) validateRest() error {
 		return fmt.Errorf("resume: a state of %d bytes is not in 1..%d", len(c.Resume.State), MaxResumeState)
 	case c.Resume != nil && (c.Resume.Frame < 0 || c.Resume.Frame > maxFrameOnWire):
 		return fmt.Errorf("resume: frame %d is out of range", c.Resume.Frame)
+	case c.OnDesync > DesyncStop:
+		return fmt.Errorf("on desync: %v is neither %v nor %v", c.OnDesync, DesyncResync, DesyncStop)
 	case c.Resume != nil && c.Spectators > 0:
 		return fmt.Errorf("spectators: a leg that resumes a match takes none (their history would start mid-match)")
 	}

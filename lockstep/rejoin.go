@@ -294,7 +294,7 @@ func (s *Session) startHandover(donor *endpoint) {
 // receiveState takes in one chunk of the state we are handed.
 func (s *Session) receiveState(ep *endpoint, body []byte, size int) {
 	var m stateChunkMsg
-	if err := parseStateChunk(body, &m); err != nil {
+	if err := parseStateChunk(body, msgState, &m); err != nil {
 		s.drops.Malformed++
 		return
 	}
@@ -304,36 +304,45 @@ func (s *Session) receiveState(ep *endpoint, body []byte, size int) {
 		return
 	}
 	ep.count(size)
-	want := min(stateChunk, in.info.size-idx*stateChunk)
-	if idx >= len(in.have) || len(m.data) != want {
-		s.drops.Malformed++
-		return
-	}
-	if in.have[idx] {
-		s.drops.Stale++
-		return
-	}
-	copy(in.buf[idx*stateChunk:], m.data)
-	in.have[idx], in.held, in.dirty = true, in.held+1, true
-	in.lastProgress, ep.lastRecv = s.now, s.now
-	for in.next < len(in.have) && in.have[in.next] {
-		in.next++
-	}
-	if in.held < len(in.have) {
-		return
-	}
-	if StateChecksum(in.buf) != in.info.sum {
-		// Every chunk passed its tag, so this is a donor bug rather than the network;
-		// start over rather than play on a state nobody else has.
-		s.drops.Corrupt++
-		clear(in.have)
-		in.next, in.held = 0, 0
+	if !s.takeChunk(in, ep, idx, m.data) {
 		return
 	}
 	s.resume, s.resumeState, s.seed, s.matchID = in.info, in.buf, in.seed, in.info.match
 	s.rejoined, s.loadPending = true, true
 	s.recv = nil
 	s.startIfAllSynced()
+}
+
+// takeChunk adds chunk idx of the state in is receiving from ep; true once the state is
+// whole and its checksum is the announced one. A state whose checksum is wrong is a donor
+// bug rather than the network (every chunk passed its tag): it is received again from the
+// start rather than played on.
+func (s *Session) takeChunk(in *handoverIn, ep *endpoint, idx int, data []byte) bool {
+	want := min(stateChunk, in.info.size-idx*stateChunk)
+	if idx >= len(in.have) || len(data) != want {
+		s.drops.Malformed++
+		return false
+	}
+	if in.have[idx] {
+		s.drops.Stale++
+		return false
+	}
+	copy(in.buf[idx*stateChunk:], data)
+	in.have[idx], in.held, in.dirty = true, in.held+1, true
+	in.lastProgress, ep.lastRecv = s.now, s.now
+	for in.next < len(in.have) && in.have[in.next] {
+		in.next++
+	}
+	if in.held < len(in.have) {
+		return false
+	}
+	if StateChecksum(in.buf) != in.info.sum {
+		s.drops.Corrupt++
+		clear(in.have)
+		in.next, in.held = 0, 0
+		return false
+	}
+	return true
 }
 
 // receiveStateAck takes in a receiver's acknowledgement: a request for what it lacks.
@@ -372,17 +381,18 @@ func (s *Session) sendHandover() {
 		}
 		if in.dirty || s.now-in.lastAck >= stateAckEvery {
 			in.dirty, in.lastAck = false, s.now
-			s.queue(in.donor.addr, func(b []byte) []byte { return s.appendStateAck(b, in) })
+			s.queue(in.donor.addr, func(b []byte) []byte { return s.appendStateAck(b, msgStateAck, in) })
 		}
 	}
 	for _, ep := range s.peers {
 		if ep != nil && ep.out != nil && !ep.out.done && !ep.loaded && ep.mac != nil {
-			s.sendChunks(ep)
+			s.sendChunks(ep, ep.out, msgState, s.resume.frame, s.resumeState)
 		}
 	}
 }
 
-func (s *Session) appendStateAck(b []byte, in *handoverIn) []byte {
+// appendStateAck appends an acknowledgement (msgStateAck or msgResyncAck) of what in holds.
+func (s *Session) appendStateAck(b []byte, typ msgType, in *handoverIn) []byte {
 	start := len(b)
 	m := stateAckMsg{frame: in.info.frame, next: in.next}
 	for i := 0; i < 64 && in.next+1+i < len(in.have); i++ {
@@ -390,22 +400,23 @@ func (s *Session) appendStateAck(b []byte, in *handoverIn) []byte {
 			m.bits |= 1 << i
 		}
 	}
-	return in.donor.mac.appendTag(appendStateAckMsg(b, &m), start, s.local)
+	return in.donor.mac.appendTag(appendStateAckMsg(b, typ, &m), start, s.local)
 }
 
-// sendChunks sends ep the chunks it lacks that are not in flight, within the window and
-// the room left in this call's output.
-func (s *Session) sendChunks(ep *endpoint) {
-	ep.out.send(s.now,
+// sendChunks sends ep the chunks of state (of frame f) it lacks that are not in flight,
+// within window w and the room left in this call's output, as messages of type typ
+// (msgState for a rejoin, msgResync for a resync).
+func (s *Session) sendChunks(ep *endpoint, w *handoverWindow, typ msgType, f Frame, state []byte) {
+	w.send(s.now,
 		func() bool { return len(s.out) < maxPendingOut-2 }, // leave room for the handshake; the rest goes in the next call
-		func(i int) { s.queue(ep.addr, func(b []byte) []byte { return s.appendChunk(b, ep, i) }) })
-}
-
-func (s *Session) appendChunk(b []byte, ep *endpoint, i int) []byte {
-	start := len(b)
-	end := min((i+1)*stateChunk, len(s.resumeState))
-	m := stateChunkMsg{frame: s.resume.frame, index: i, data: s.resumeState[i*stateChunk : end]}
-	return ep.mac.appendTag(appendStateChunk(b, &m), start, s.local)
+		func(i int) {
+			s.queue(ep.addr, func(b []byte) []byte {
+				start := len(b)
+				end := min((i+1)*stateChunk, len(state))
+				m := stateChunkMsg{frame: f, size: len(state), index: i, data: state[i*stateChunk : end]}
+				return ep.mac.appendTag(appendStateChunk(b, typ, &m), start, s.local)
+			})
+		})
 }
 
 // refuse answers a handshake the session will not take. A first leg's handshake fails on
@@ -549,7 +560,7 @@ func isHandshake(data []byte) bool {
 	return err == nil && (h.typ == msgSyncRequest || h.typ == msgSyncReply || h.typ == msgReject)
 }
 
-// authentic reports whether data is an input, goodbye, introduction or handover datagram
+// authentic reports whether data is an input, goodbye, introduction, handover or resync datagram
 // from one of this session's peers whose tag verifies under their pair's key. It changes
 // nothing and counts nothing: Match, routing datagrams between two legs, asks the new leg
 // first.
@@ -559,7 +570,7 @@ func (s *Session) authentic(from netip.AddrPort, data []byte) bool {
 		return false
 	}
 	switch h.typ {
-	case msgInput, msgBye, msgIntro, msgState, msgStateAck:
+	case msgInput, msgBye, msgIntro, msgState, msgStateAck, msgResync, msgResyncAck:
 	default:
 		return false
 	}

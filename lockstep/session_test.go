@@ -607,7 +607,7 @@ func injectBadDatagrams(t *testing.T, tn *testNet, syncReply []byte, want *DropS
 	tn.inject(nodeAddr(1), 0, recent[:3])
 	want.Unauthenticated += 4
 	tn.inject(nodeAddr(1), 0, []byte("GET / HTTP/1.1\r\n\r\n"))                       // garbage
-	tn.inject(nodeAddr(1), 0, []byte{wireMagic, 0x0b, recent[2], recent[3], 0, 0, 0}) // unknown type
+	tn.inject(nodeAddr(1), 0, []byte{wireMagic, 0x0f, recent[2], recent[3], 0, 0, 0}) // unknown type
 	tn.inject(nodeAddr(1), 0, []byte{wireMagic, 0x00, recent[2], recent[3]})          // type 0
 	want.Malformed += 3
 	// A handshake reply with a flipped bit, and one cut short: the CRC fails.
@@ -1176,7 +1176,7 @@ func (g *skewedGame) AdvanceFrame(inputs []byte) {
 }
 
 func TestSessionDetectsDesync(t *testing.T) {
-	tn := newNet(t, 2, 2*tick, nil)
+	tn := newNet(t, 2, 2*tick, func(int) Config { return Config{OnDesync: DesyncStop} })
 	tn.nodes[1].g = &skewedGame{at: 100}
 	tn.until(10*time.Second, "desync", func() bool {
 		return tn.nodes[0].s.State() == StateDesync && tn.nodes[1].s.State() == StateDesync

@@ -21,7 +21,8 @@ const (
 	// only fold in late remote inputs (a rollback, possibly none). A match that is ending
 	// calls Step(now, nil) until its last frame is confirmed. A session that rejoined a
 	// match returns it once, on its first Step, with the one request that loads the state
-	// it was handed (the input was not taken).
+	// it was handed (the input was not taken); so does a session that was handed the right
+	// state of a resync, with the requests that load it and replay to the present.
 	StatusCaughtUp
 	// StatusWaiting: advancing would run more than MaxPrediction frames past the last frame
 	// whose inputs are all known. The tick is skipped (keep drawing); the session recovers
@@ -111,6 +112,10 @@ func (s *Session) Step(now time.Duration, input []byte) (StepResult, error) {
 		s.loadCell.Frame, s.loadCell.State = 0, s.resumeState
 		s.loadReqs = append(s.loadReqs[:0], Request{Kind: RequestLoad, Frame: 0, Cell: &s.loadCell})
 		return StepResult{Status: StatusCaughtUp, Requests: s.loadReqs}, nil
+	}
+	if s.replay {
+		// The right state of a resync is here: load it and replay to the present (resync.go).
+		return StepResult{Status: StatusCaughtUp, Requests: s.replayResync()}, nil
 	}
 	if input == nil {
 		return StepResult{Status: StatusCaughtUp, Requests: s.sync.catchup()}, nil
