@@ -1175,6 +1175,24 @@ func (g *skewedGame) AdvanceFrame(inputs []byte) {
 	}
 }
 
+// faultyGame adds faults[f] to its sum at each frame f of faults, every time it runs it;
+// with every > 0, also at every every-th frame from the first fault on (a game that keeps
+// diverging).
+type faultyGame struct {
+	toyGame
+	faults map[int64]uint64
+	every  int64
+	first  int64
+}
+
+func (g *faultyGame) AdvanceFrame(inputs []byte) {
+	g.toyGame.AdvanceFrame(inputs)
+	g.sum += g.faults[g.frame]
+	if g.every > 0 && g.frame > g.first && (g.frame-g.first)%g.every == 0 {
+		g.sum += 7
+	}
+}
+
 func TestSessionDetectsDesync(t *testing.T) {
 	tn := newNet(t, 2, 2*tick, func(int) Config { return Config{OnDesync: DesyncStop} })
 	tn.nodes[1].g = &skewedGame{at: 100}
