@@ -175,7 +175,7 @@ type transcriptGame struct {
 	toyGame
 	skew      bool
 	corruptAt int64 // the frame whose state is off by one (corrupt); 0: none
-	pad  int // bytes of padding after the toy state: a state handed over in several chunks
+	pad       int   // bytes of padding after the toy state: a state handed over in several chunks
 }
 
 func (g *transcriptGame) SaveState(dst []byte) []byte {
