@@ -589,7 +589,7 @@ func (r *Runner) events(now time.Duration) {
 		}
 		if r.cfg.OnEvent != nil {
 			switch e.Kind {
-			case lockstep.EventDisconnected, lockstep.EventPeerLeft, lockstep.EventDesync:
+			case lockstep.EventDisconnected, lockstep.EventPeerLeft, lockstep.EventDesync, lockstep.EventResync:
 				e.Frame += base // the match's frame, not the leg's
 			}
 			r.cfg.OnEvent(e)
