@@ -464,6 +464,7 @@ func TestRejoinCatchesDisagreement(t *testing.T) {
 			tc := tc
 			tc.seed = c.seed
 			sc, coins := rejoinScenario(tc, 1000)
+			sc.Session.OnDesync = lockstep.DesyncStop // caught, not mended
 			coins.Wrap = func(p, life int, st *game.State) lockstep.Game {
 				if life > 0 { // the restarted process's game only
 					return c.wrap(p, st)
