@@ -40,7 +40,7 @@ type Peer struct {
 	// interval is the sessions' checksum interval: a resync's frame less this is the
 	// earliest frame its receiver's game may have diverged at (forgetResynced)
 	interval int
-	err  error // see Fail
+	err      error // see Fail
 }
 
 // RejoinAt is a rejoin event and the virtual time it was reported at.
