@@ -235,6 +235,11 @@ func (s *Session) receiveResyncFrom(donor *endpoint, f Frame, right uint64) {
 	s.resyncIn = &handoverIn{donor: donor, info: resumeInfo{frame: f, sum: right}, dirty: true, lastProgress: s.now}
 }
 
+// Resyncing reports whether a resync's handover is under way here: we hand the right state
+// to a peer or receive it. A runner then calls Outgoing as datagrams arrive, not only once
+// a frame, so the handover takes round trips rather than frames (as in a handshake).
+func (s *Session) Resyncing() bool { return s.state == StateRunning && s.resyncBusy() }
+
 // replaying reports whether our states from a resync's frame on are wrong: the right one
 // is on its way, or here and not replayed yet.
 func (s *Session) replaying() bool { return s.resyncIn != nil || s.replay }

@@ -179,3 +179,36 @@ func TestSessionDesyncRecurs(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadSavesItsFrame: the state a resync hands over replaces the ring's state of its
+// frame too, so a later rollback to that frame (a remote input of it arrived late) starts
+// from the right state rather than the wrong one it replaced.
+func TestReloadSavesItsFrame(t *testing.T) {
+	s := newSyncLayer(2, 1, 8, 0)
+	var g toyGame
+	for f := range Frame(12) {
+		s.addInput(0, f, []byte{1})
+		s.addInput(1, f, []byte{2})
+		if err := Apply(&g, s.advance()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	right := toyGame{frame: 10, sum: 12345}
+	s.reload = &Cell{Frame: 10, State: right.SaveState(nil)}
+	if err := Apply(&g, s.catchup()); err != nil {
+		t.Fatal(err)
+	}
+	want := right
+	want.AdvanceFrame([]byte{1, 2})
+	want.AdvanceFrame([]byte{1, 2})
+	if g != want {
+		t.Fatalf("after the replay: %+v, want %+v", g, want)
+	}
+	s.rollbackTo(10)
+	if err := Apply(&g, s.catchup()); err != nil {
+		t.Fatal(err)
+	}
+	if g != want {
+		t.Errorf("after a rollback to the resync's frame: %+v, want %+v", g, want)
+	}
+}

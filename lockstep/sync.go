@@ -256,6 +256,12 @@ func (s *syncLayer) rollback() {
 		now := s.frame
 		s.frame = target
 		s.reqs = append(s.reqs, Request{Kind: RequestLoad, Frame: target, Cell: load})
+		if load != s.cell(target) {
+			// A state from outside the ring (a resync's): the ring's cell of its frame
+			// holds the state it replaces, and a later rollback to that frame (its inputs
+			// may not all be here yet) must find this one.
+			s.reqs = append(s.reqs, s.saveRequest())
+		}
 		for s.frame < now {
 			s.reqs = append(s.reqs, s.advanceRequest(row))
 			row++
