@@ -82,6 +82,10 @@ type resyncs struct {
 type linkResync struct {
 	heard     [checksumHistory]checksumReport // the peer's checksum reports, by frame
 	resyncOut *handoverWindow                 // our handover of the right state to it
+	// resyncAsked: it acknowledged our handover once. Chunks may reach it before it
+	// decided too (then it drops them): its first acknowledgement, which says what it
+	// holds, has the rest sent at once rather than after handoverResend.
+	resyncAsked bool
 }
 
 // resyncCompare takes in one comparison of our checksum of frame f with a peer's.
@@ -206,7 +210,7 @@ func (s *Session) decide() {
 		case p == s.local:
 			s.receiveResyncFrom(s.peers[donor], f, right)
 		case donor == s.local:
-			s.peers[p].resyncOut = newHandoverWindow(chunksOf(len(s.donation)))
+			s.peers[p].resyncOut, s.peers[p].resyncAsked = newHandoverWindow(chunksOf(len(s.donation))), false
 		default:
 			s.emitResync(p)
 		}
@@ -295,6 +299,10 @@ func (s *Session) receiveResyncAck(ep *endpoint, body []byte, size int) {
 	ep.lastRecv = s.now
 	done := w.done
 	w.ack(m.next, m.bits)
+	if !ep.resyncAsked {
+		ep.resyncAsked = true
+		w.unsend()
+	}
 	if w.done && !done {
 		s.emitResync(ep.player)
 	}
