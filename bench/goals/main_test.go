@@ -87,6 +87,7 @@ func TestTable(t *testing.T) {
 		"bot play ≤ 1.1 datagrams per frame (0% loss)":          "- not measured",
 		"the prototype's stream ≥ 30× larger, 50 coins":         "30.3× met",
 		"10,000-coin rejoin ≤ 2 s on loopback, 0% and 5% loss":  "- not measured",
+		"10,000-coin resync ≤ 0.5 s, loopback, 0% and 5% loss":  "- not measured",
 	}
 	if diff := cmp.Diff(want, lines); diff != "" {
 		t.Errorf("table (-want +got):\n%s\n%s", diff, out.String())
