@@ -53,31 +53,24 @@ func startResyncPeer(tb testing.TB, p, coins int, conn transport.Conn, clock tra
 	seed, nonce uint64, deadline time.Time) *resyncPeer {
 	tb.Helper()
 	x := &resyncPeer{done: make(chan struct{})}
-	peers := make([]netip.AddrPort, 2)
+	cfg := loopbackPair(p, coins, conn, clock, peer0, seed, nonce)
 	if p == 1 {
-		peers[0] = peer0
+		newGame := cfg.NewGame
+		cfg.NewGame = func(s uint64) (lockstep.Game, error) {
+			g, err := newGame(s)
+			if err != nil {
+				return nil, err
+			}
+			return &diverge.Game{State: g.(*game.State), At: resyncDivergeAt}, nil
+		}
 	}
-	r, err := netplay.New(netplay.Config{
-		Session: lockstep.Config{Players: 2, InputSize: game.InputSize, Game: gameDesc(coins), Seed: seed, Nonce: nonce},
-		Player:  p, Peers: peers, Conn: conn, Clock: clock,
-		NewGame: func(s uint64) (lockstep.Game, error) {
-			st, err := game.New(game.Config{Mode: game.Versus, Players: 2, Coins: coins, Seed: s})
-			if p == 1 && err == nil {
-				return &diverge.Game{State: st, At: resyncDivergeAt}, nil
-			}
-			return st, err
-		},
-		Input: func(f lockstep.Frame, dst []byte) []byte {
-			b, _ := movingInput(p, f, 0).AppendBinary(dst) // a fixed-size struct: cannot fail
-			return b
-		},
-		FinishAt: resyncFinish,
-		OnEvent: func(e lockstep.Event) {
-			if e.Kind == lockstep.EventResync {
-				x.resynced, x.at = append(x.resynced, e), append(x.at, time.Now())
-			}
-		},
-	})
+	cfg.FinishAt = resyncFinish
+	cfg.OnEvent = func(e lockstep.Event) {
+		if e.Kind == lockstep.EventResync {
+			x.resynced, x.at = append(x.resynced, e), append(x.at, time.Now())
+		}
+	}
+	r, err := netplay.New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
