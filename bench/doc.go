@@ -86,7 +86,7 @@
 //	state-B              the state's size in bytes
 //
 // BenchmarkResync (resync_test.go), a desync mended while the match goes on: player 1's
-// game diverges at frame 50 in a match of 50 or 10,000 coins on loopback UDP, with and
+// game diverges at frame 60 in a match of 50 or 10,000 coins on loopback UDP, with and
 // without 5% loss on its socket; one iteration is a whole 180-frame match:
 //
 //	ms/resync            from the first runner confirming frame 60 (the checksum that

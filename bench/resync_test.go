@@ -15,10 +15,9 @@ import (
 )
 
 const (
-	// resyncDivergeAt is where player 1's game diverges; resyncFrame is the checksum frame
-	// that finds it (the first after it, every DefaultChecksumInterval).
-	resyncDivergeAt = 50
-	resyncFrame     = lockstep.DefaultChecksumInterval
+	// resyncFrame is where player 1's game diverges: a checksum frame, whose exchange finds
+	// it.
+	resyncFrame = lockstep.DefaultChecksumInterval
 	// resyncFinish is where the match ends: two seconds after the divergence is found,
 	// far more than the resync takes.
 	resyncFinish = resyncFrame + 120
@@ -61,7 +60,7 @@ func startResyncPeer(tb testing.TB, p, coins int, conn transport.Conn, clock tra
 			if err != nil {
 				return nil, err
 			}
-			return &diverge.Game{State: g.(*game.State), At: resyncDivergeAt}, nil
+			return &diverge.Game{State: g.(*game.State), At: resyncFrame}, nil
 		}
 	}
 	cfg.FinishAt = resyncFinish
@@ -93,7 +92,7 @@ func (x *resyncPeer) String() string {
 }
 
 // resyncOnce plays one match on loopback UDP in which player 1's game diverges at frame
-// resyncDivergeAt, its socket losing loss of the datagrams each way, and returns the time
+// resyncFrame, its socket losing loss of the datagrams each way, and returns the time
 // from the first peer confirming the frame that differs to player 1 holding the right
 // state and replaying on it (its EventResync), after which both compute the same states.
 func resyncOnce(tb testing.TB, coins int, seed uint64, loss float64) time.Duration {
@@ -137,7 +136,7 @@ func resyncOnce(tb testing.TB, coins int, seed uint64, loss float64) time.Durati
 // BenchmarkResync is how soon a desync is mended: two netplay runners play the coin game
 // with 50 and 10,000 coins (a saved state of about 200 KB) on real UDP sockets on
 // loopback, each driven by Runner.RunWith in its own goroutine on the real clock. Player
-// 1's game diverges at frame 50 (internal/diverge); the checksum exchange of frame 60
+// 1's game diverges at frame 60 (internal/diverge); the checksum exchange of that frame
 // finds it, player 0's state is handed to player 1, which replays on it, and both play on
 // to frame 180, where their checksums must agree. On loss=5% player 1's socket is behind
 // transport.Impaired: 5% of its datagrams are lost each way, the checksum reports and the

@@ -21,10 +21,10 @@ const (
 	resyncSeed   = "5151"
 	resyncFrames = "1800"
 	resyncKill   = 150 * time.Second // every process is killed if it still runs after this
-	// resyncDivergeAt is where player 1's game diverges; the checksum exchange of frame
-	// resyncFrame (the first checksum frame after it, every 60) finds it.
-	resyncDivergeAt = "500"
-	resyncFrame     = "540"
+	// resyncFrame is where player 1's game diverges: a checksum frame (every 60), whose
+	// exchange finds it (a coin nudged some frames before may be collected, and the game
+	// heal, before the next exchange).
+	resyncFrame = "540"
 )
 
 // divergeBinary is p2pa built with the p2pa_diverge tag (its hidden -diverge-at and
@@ -62,7 +62,7 @@ func resyncMatch(t *testing.T, diverge ...string) (procs [2]*proctest.Proc, dirs
 	return procs, dirs
 }
 
-// TestResyncTwoProcesses: player 1's game diverges once, at frame 500. Both processes say
+// TestResyncTwoProcesses: player 1's game diverges once, at frame 540. Both processes say
 // "resynced" once, write their state of frame 540 (the desync dumps p2pa -diff compares),
 // and finish -frames 1800 on the same checksum.
 func TestResyncTwoProcesses(t *testing.T) {
@@ -70,7 +70,7 @@ func TestResyncTwoProcesses(t *testing.T) {
 		t.Skip("a 30 s match of two processes")
 	}
 	t.Parallel()
-	procs, dirs := resyncMatch(t, "-diverge-at", resyncDivergeAt)
+	procs, dirs := resyncMatch(t, "-diverge-at", resyncFrame)
 	line := regexp.MustCompile(`^p2pa: desync at frame (\d+) \(player (\d+) differed\); resynced from player (\d+)$`)
 	var want string
 	for i, p := range procs {
@@ -116,7 +116,7 @@ func TestResyncTwoProcesses(t *testing.T) {
 	}
 }
 
-// TestResyncRecurring: player 1's game diverges at frame 500 and every 60 frames after it.
+// TestResyncRecurring: player 1's game diverges at frame 540 and every 60 frames after it.
 // The first three desyncs are resynced; the fourth, within the minute, ends the match on
 // both sides with the line that says the game is not deterministic.
 func TestResyncRecurring(t *testing.T) {
@@ -124,7 +124,7 @@ func TestResyncRecurring(t *testing.T) {
 		t.Skip("a match of two processes")
 	}
 	t.Parallel()
-	procs, _ := resyncMatch(t, "-diverge-at", resyncDivergeAt, "-diverge-every", "60")
+	procs, _ := resyncMatch(t, "-diverge-at", resyncFrame, "-diverge-every", "60")
 	notDeterministic := regexp.MustCompile(`^p2pa: desync at frame \d+: 4 desyncs within 1m0s: the game is not deterministic; the match ends$`)
 	for _, p := range procs {
 		stdout, _ := p.Output()

@@ -39,11 +39,11 @@ func TestResyncScenarios(t *testing.T) {
 		games   map[int]diverge.Game // player: how its game diverges
 		want    map[lockstep.Frame][]int
 	}{
-		{2, map[int]diverge.Game{1: {At: 310, More: []int32{910}}, 0: {At: 910, Coin: 1}},
+		{2, map[int]diverge.Game{1: {At: 360, More: []int32{960}}, 0: {At: 960, Coin: 1}},
 			map[lockstep.Frame][]int{360: {1}, 960: {1}}},
-		{3, map[int]diverge.Game{2: {At: 310, More: []int32{910}}, 1: {At: 910, Coin: 1}},
+		{3, map[int]diverge.Game{2: {At: 360, More: []int32{960}}, 1: {At: 960, Coin: 1}},
 			map[lockstep.Frame][]int{360: {2}, 960: {1, 2}}},
-		{4, map[int]diverge.Game{3: {At: 310}, 1: {At: 910}, 2: {At: 910, Coin: 1}},
+		{4, map[int]diverge.Game{3: {At: 360}, 1: {At: 960}, 2: {At: 960, Coin: 1}},
 			map[lockstep.Frame][]int{360: {3}, 960: {1, 2}}},
 	} {
 		t.Run(strings.Repeat("p", tc.players), func(t *testing.T) {
@@ -133,7 +133,7 @@ func TestResyncRecurringEnds(t *testing.T) {
 		Link: transport.LinkConfig{Latency: 20 * time.Millisecond, Loss: 0.05}},
 		Coins{Wrap: func(p, _ int, st *game.State) lockstep.Game {
 			if p == 1 {
-				return &diverge.Game{State: st, At: 300, Every: 60}
+				return &diverge.Game{State: st, At: 360, Every: 60}
 			}
 			return st
 		}})
