@@ -212,3 +212,24 @@ func TestReloadSavesItsFrame(t *testing.T) {
 		t.Errorf("after a rollback to the resync's frame: %+v, want %+v", g, want)
 	}
 }
+
+// TestSessionResyncStalls: a receiver that never gets the state (every resync chunk is
+// lost) stops after DisconnectTimeout without progress, as a desync that stops does, with
+// an error that says why, and reports no resync.
+func TestSessionResyncStalls(t *testing.T) {
+	tn := newNet(t, 2, 2*tick, nil)
+	tn.nodes[1].g = &faultyGame{faults: map[int64]uint64{100: 1}}
+	tn.filter = func(p *packet) bool { return msgType(p.data[1]&0x0f) != msgResync }
+	tn.until(20*time.Second, "the receiver stops", func() bool { return tn.nodes[1].s.State() == StateDesync })
+	err := tn.nodes[1].s.Err()
+	if !errors.Is(err, ErrDesync) || !strings.Contains(err.Error(), "the resync from player 0 stalled at 0 of") {
+		t.Errorf("receiver: %v", err)
+	}
+	e, ok := tn.nodes[1].first(EventDesync)
+	if !ok || e.Err == nil || e.Frame != 120 {
+		t.Errorf("receiver's desync event %+v", e.Event)
+	}
+	if n := tn.nodes[1].count(EventResync); n != 0 {
+		t.Errorf("receiver reported %d resyncs of a state it never got", n)
+	}
+}
