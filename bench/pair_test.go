@@ -93,25 +93,25 @@ func (m *memPeer) frame(now time.Duration) error {
 	if m.in, err = movingInput(m.player, target, m.delay).AppendBinary(m.in[:0]); err != nil {
 		return fmt.Errorf("player %d frame %d: %w", m.player, m.s.Frame(), err)
 	}
-	r, err := m.s.Step(now, m.in)
+	status, reqs, err := m.s.Step(now, m.in)
 	// The pair ignores time sync (see memPair): each StatusTimeSync uses up one frame of
 	// the wait, so stepping again at once plays the frame this tick.
 	for range 16 { // more than any wait the session asks for
-		if err != nil || r.Status != lockstep.StatusTimeSync {
+		if err != nil || status != lockstep.StatusTimeSync {
 			break
 		}
-		r, err = m.s.Step(now, m.in)
+		status, reqs, err = m.s.Step(now, m.in)
 	}
 	if err != nil {
 		return fmt.Errorf("player %d frame %d: step: %w", m.player, m.s.Frame(), err)
 	}
-	if m.warming && r.Status.Stalled() {
+	if m.warming && status.Stalled() {
 		return nil // settling in: see newMemPair
 	}
-	if r.Status != lockstep.StatusAdvanced {
-		return fmt.Errorf("player %d frame %d: step: %v", m.player, m.s.Frame(), r.Status)
+	if status != lockstep.StatusAdvanced {
+		return fmt.Errorf("player %d frame %d: step: %v", m.player, m.s.Frame(), status)
 	}
-	return lockstep.Apply(m.g, r.Requests)
+	return lockstep.Apply(m.g, reqs)
 }
 
 // agreedSeed is the session's seed, which the caller knows is agreed (it is running).

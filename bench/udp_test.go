@@ -373,22 +373,22 @@ func BenchmarkInputLatency(b *testing.B) {
 // advance steps u with its local input, which must advance a frame (the peers move in
 // lockstep), and carries out the requests.
 func advance(tb testing.TB, u *udpPeer, in []byte) {
-	r, err := u.s.Step(u.now(), in)
+	status, reqs, err := u.s.Step(u.now(), in)
 	// These benchmarks pace frames themselves and ignore time sync: each StatusTimeSync
 	// uses up one frame of the wait, so stepping again plays the frame now.
 	for range 16 { // more than any wait the session asks for
-		if err != nil || r.Status != lockstep.StatusTimeSync {
+		if err != nil || status != lockstep.StatusTimeSync {
 			break
 		}
-		r, err = u.s.Step(u.now(), in)
+		status, reqs, err = u.s.Step(u.now(), in)
 	}
 	if err != nil {
 		tb.Fatalf("player %d frame %d: %v", u.s.LocalPlayer(), u.s.Frame(), err)
 	}
-	if r.Status != lockstep.StatusAdvanced {
-		tb.Fatalf("player %d frame %d: %v", u.s.LocalPlayer(), u.s.Frame(), r.Status)
+	if status != lockstep.StatusAdvanced {
+		tb.Fatalf("player %d frame %d: %v", u.s.LocalPlayer(), u.s.Frame(), status)
 	}
-	if err := lockstep.Apply(u.g, r.Requests); err != nil {
+	if err := lockstep.Apply(u.g, reqs); err != nil {
 		tb.Fatal(err)
 	}
 }

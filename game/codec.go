@@ -107,7 +107,7 @@ func getCoin(c *Coin, r []byte) {
 
 // SaveState appends the byte form to dst and returns it. It does not allocate when dst has
 // room, and it does not hash: the engine hashes saved bytes only when it needs a checksum
-// (lockstep.StateChecksum, the same XXH64 as Checksum).
+// (codec.StateChecksum, the same XXH64 as Checksum).
 func (s *State) SaveState(dst []byte) []byte {
 	start := len(dst)
 	size := stateSize(int(s.players), len(s.coins))
@@ -120,7 +120,7 @@ func (s *State) SaveState(dst []byte) []byte {
 }
 
 // Checksum is XXH64 (seed 0) of the byte form SaveState writes, which is what the engine's
-// lockstep.StateChecksum gives for those bytes: result lines, recordings and desync
+// checksum (codec.StateChecksum) gives for those bytes: result lines, recordings and desync
 // reports all speak of one checksum. It hashes the header from a stack buffer and the
 // coins in place, so it does not allocate.
 func (s *State) Checksum() uint64 {

@@ -64,11 +64,12 @@
 // coins come first: collecting a coin swaps it behind the live ones, so Step never
 // walks over dead coins). Each coin record is Coin's own memory on a little-endian
 // machine, so saving and loading the coins is one copy there. SaveState does not hash:
-// Checksum is XXH64 of exactly those bytes, the same value the engine's
-// lockstep.StateChecksum gives for them, computed only when asked. LoadState checks every field and the exact
-// length before touching the state, so truncated, foreign or corrupted bytes give an
-// error wrapping ErrState and never a panic or a large allocation; a form that loads
-// saves back to the same bytes. Diff decodes two forms and reports the differing fields.
+// Checksum is XXH64 of exactly those bytes, the same value the engine's checksum
+// (codec.StateChecksum) gives for them, computed only when asked. LoadState checks every
+// field and the exact length before touching the state, so truncated, foreign or
+// corrupted bytes give an error wrapping ErrState and never a panic or a large
+// allocation; a form that loads saves back to the same bytes. Diff decodes two forms and
+// reports the differing fields.
 //
 // SaveState into a buffer with room, Step and Checksum do not allocate; LoadState
 // allocates only when the coin count outgrows the state's slice.

@@ -6,10 +6,11 @@ import (
 
 	"p2pa/game"
 	"p2pa/lockstep"
+	"p2pa/lockstep/codec"
 )
 
 // TestChecksumIsEngineChecksum: State.Checksum, which result lines, recordings and -diff
-// print, is the checksum the engine computes over the saved bytes (lockstep.StateChecksum),
+// print, is the checksum the engine computes over the saved bytes (codec.StateChecksum),
 // for small and large states, in both modes, before and after collection starts.
 func TestChecksumIsEngineChecksum(t *testing.T) {
 	var _ lockstep.Game = (*game.State)(nil)
@@ -29,7 +30,7 @@ func TestChecksumIsEngineChecksum(t *testing.T) {
 			for f := range 300 {
 				if f%37 == 0 {
 					buf = s.SaveState(buf[:0])
-					if got, want := s.Checksum(), lockstep.StateChecksum(buf); got != want {
+					if got, want := s.Checksum(), codec.StateChecksum(buf); got != want {
 						t.Fatalf("frame %d: State.Checksum %016x, engine checksum of the saved bytes %016x", f, got, want)
 					}
 				}

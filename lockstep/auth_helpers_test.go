@@ -34,3 +34,6 @@ func recrc(d []byte) []byte {
 	d = append([]byte(nil), d[:len(d)-crcLen]...)
 	return appendCRC(d, 0)
 }
+
+// total is how many datagrams d counts as dropped, whatever the reason.
+func total(d dropCounts) uint64 { return Stats{Dropped: d}.DroppedTotal() }

@@ -130,11 +130,11 @@ func TestReplayFromAnotherMatch(t *testing.T) {
 		switch msgType(p.data[1] & 0x0f) {
 		case msgInput:
 			inputs++
-			if after.Unauthenticated != before.Unauthenticated+1 || after.Total() != before.Total()+1 {
+			if after.Unauthenticated != before.Unauthenticated+1 || total(after) != total(before)+1 {
 				t.Fatalf("an input message from another match: drops %+v -> %+v", before, after)
 			}
 		default:
-			if after.WrongTag != before.WrongTag+1 || after.Total() != before.Total()+1 {
+			if after.WrongTag != before.WrongTag+1 || total(after) != total(before)+1 {
 				t.Fatalf("a handshake from another match: drops %+v -> %+v", before, after)
 			}
 		}
@@ -228,12 +228,12 @@ func TestRejectsBelievedOnlyIfIntactAndDuringOurHandshake(t *testing.T) {
 		from   netip.AddrPort
 		data   func(d []byte) []byte
 		failed bool
-		drop   func(d DropStats) uint64
+		drop   func(d dropCounts) uint64
 	}{
 		{"intact, from player 0", nodeAddr(0), func(d []byte) []byte { return d }, true, nil},
-		{"bit flipped", nodeAddr(0), func(d []byte) []byte { d[8] ^= 0x10; return d }, false, func(d DropStats) uint64 { return d.Corrupt }},
-		{"cut short", nodeAddr(0), func(d []byte) []byte { return d[:len(d)-1] }, false, func(d DropStats) uint64 { return d.Corrupt }},
-		{"from a stranger", nodeAddr(5), func(d []byte) []byte { return d }, false, func(d DropStats) uint64 { return d.Foreign }},
+		{"bit flipped", nodeAddr(0), func(d []byte) []byte { d[8] ^= 0x10; return d }, false, func(d dropCounts) uint64 { return d.Corrupt }},
+		{"cut short", nodeAddr(0), func(d []byte) []byte { return d[:len(d)-1] }, false, func(d dropCounts) uint64 { return d.Corrupt }},
+		{"from a stranger", nodeAddr(5), func(d []byte) []byte { return d }, false, func(d dropCounts) uint64 { return d.Foreign }},
 	} {
 		for _, code := range []rejectCode{rejectFull, rejectSecret, rejectGame} {
 			t.Run(tc.name+"/"+code.String(), func(t *testing.T) {

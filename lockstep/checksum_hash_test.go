@@ -4,8 +4,8 @@ import (
 	"testing"
 )
 
-// TestStateChecksumVectors pins the engine's checksum to XXH64 (seed 0) through its public
-// name; internal/xxh64's tests cover the block and tail boundaries.
+// TestStateChecksumVectors pins the engine's checksum to XXH64 (seed 0), the same vectors
+// as codec.StateChecksum's test; internal/xxh64's tests cover the block and tail boundaries.
 func TestStateChecksumVectors(t *testing.T) {
 	tests := []struct {
 		in   string
@@ -16,15 +16,15 @@ func TestStateChecksumVectors(t *testing.T) {
 		{"abc", 0x44bc2cf5ad770999},
 	}
 	for _, tt := range tests {
-		if got := StateChecksum([]byte(tt.in)); got != tt.want {
-			t.Errorf("StateChecksum(%q) = %016x, want %016x", tt.in, got, tt.want)
+		if got := stateChecksum([]byte(tt.in)); got != tt.want {
+			t.Errorf("stateChecksum(%q) = %016x, want %016x", tt.in, got, tt.want)
 		}
 	}
 }
 
 // TestCellChecksumFollowsSaves: the cached checksum of a cell is dropped whenever the
 // session hands the cell out for a new save, so after every rollback (which re-saves the
-// re-simulated frames) Checksum(f) still equals StateChecksum of frame f's saved bytes.
+// re-simulated frames) Checksum(f) still equals stateChecksum of frame f's saved bytes.
 func TestCellChecksumFollowsSaves(t *testing.T) {
 	st, err := newSyncTest(Config{Players: 2, InputSize: 1}, 4)
 	if err != nil {
@@ -54,8 +54,8 @@ func TestCellChecksumFollowsSaves(t *testing.T) {
 			t.Fatalf("frame %d: Checksum %016x (%v), the game's state hashes to %016x", st.Frame(), got, ok, g.checksum())
 		}
 		for _, r := range reqs {
-			if r.Kind == RequestSave && r.Cell.Checksum() != StateChecksum(r.Cell.State) {
-				t.Fatalf("frame %d: cell checksum %016x, its state hashes to %016x", r.Frame, r.Cell.Checksum(), StateChecksum(r.Cell.State))
+			if r.Kind == RequestSave && r.cell.checksum() != stateChecksum(*r.State) {
+				t.Fatalf("frame %d: cell checksum %016x, its state hashes to %016x", r.Frame, r.cell.checksum(), stateChecksum(*r.State))
 			}
 		}
 	}

@@ -30,12 +30,12 @@ func (s *Session) collectChecksums() {
 	for ; s.nextChecksum <= final; s.nextChecksum += Frame(s.cfg.ChecksumInterval) {
 		f := s.nextChecksum
 		c := s.sync.cell(f)
-		if c.Frame != f {
+		if c.frame != f {
 			continue
 		}
 		rec := &s.localSums[s.sumIndex(f)]
-		rec.frame, rec.sum, rec.set = f, c.Checksum(), true
-		rec.state = append(rec.state[:0], c.State...)
+		rec.frame, rec.sum, rec.set = f, c.checksum(), true
+		rec.state = append(rec.state[:0], c.state...)
 		if s.vote == NullFrame { // a vote keeps telling its frame's checksum (resync.go)
 			s.latestSum, s.pinned = rec.checksumReport, false
 		}
@@ -77,7 +77,7 @@ func (s *Session) compareChecksum(ep *endpoint, f Frame, remote uint64) {
 	if !rec.set || rec.frame != f || s.state == StateDesync {
 		return
 	}
-	if s.cfg.OnDesync == DesyncResync {
+	if !s.cfg.StopOnDesync {
 		s.resyncCompare(f, rec.sum, remote)
 		return
 	}
@@ -87,7 +87,7 @@ func (s *Session) compareChecksum(ep *endpoint, f Frame, remote uint64) {
 }
 
 // stopDesync stops the session on a desync at frame f, where player's checksum was remote:
-// the end with DesyncStop, and with DesyncResync when desyncs came back too often (why
+// the end with StopOnDesync, and without it when desyncs came back too often (why
 // says so) or a resync could not be done.
 func (s *Session) stopDesync(player int, f Frame, remote uint64, why error) {
 	rec := &s.localSums[s.sumIndex(f)]

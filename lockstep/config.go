@@ -108,45 +108,26 @@ type Config struct {
 	// for a seat whose player has been silent for InterruptTimeout drops that player at once
 	// (its process restarted), a peer gone quiet is probed with handshake requests (so a
 	// restarted player 0, which knows nobody, hears of us), and a dropped peer that speaks
-	// again is not told the match is over. The runner opens the next leg, with Resume, for it
-	// to rejoin. The frames played on a dropped player's stand-in input are not confirmed
+	// again is not told the match is over. The runner opens the next leg (Match.NextLeg) for
+	// it to rejoin. The frames played on a dropped player's stand-in input are not confirmed
 	// until the runner calls Match.GiveUpRejoins (a rejoin resumes the match at the first of
 	// them, and a confirmed frame is never taken back); a newcomer for a seat whose player
 	// was heard from less than InterruptTimeout ago is not refused until that player proves
 	// to be there (a process restarted at once by a supervisor).
 	Rejoin bool
-	// Resume, if set, makes the session a later leg of a match in progress, starting from a
-	// saved state (see Resume). Such a leg takes no spectators.
-	Resume *Resume
 	// SeedGiven says Seed was chosen by the user rather than at random: a rejoin attempt
 	// with it is refused by a match that plays another seed.
 	SeedGiven bool
-	// OnDesync is what the session does when the peers' checksums of a confirmed frame
-	// differ: DesyncResync (the default) hands the right state to the peers without it and
-	// plays on (see Resync in the package doc); DesyncStop stops the session.
-	OnDesync DesyncAction
-}
+	// StopOnDesync makes a desync stop the session (StateDesync, EventDesync), as it did
+	// before resync. By default the peers mend it and play on: they agree which state of
+	// the frame is right, the peers holding another one are handed it and replay up to
+	// the present (EventResync; Resync in the package doc), and only desyncs that come back
+	// (more than 3 within a minute: the game is not deterministic) stop it.
+	StopOnDesync bool
 
-// DesyncAction is what a session does on a desync (Config.OnDesync).
-type DesyncAction uint8
-
-const (
-	// DesyncResync: the peers agree which state of the frame is right, the peers with
-	// another one are handed it and replay up to the present, and the match goes on
-	// (EventResync). More than maxDesyncsPerMinute desyncs within a minute stop the session
-	// as DesyncStop does: a game that is not deterministic must not loop. The default.
-	DesyncResync DesyncAction = iota
-	// DesyncStop: the session stops (StateDesync, EventDesync).
-	DesyncStop
-)
-
-var desyncActionNames = [...]string{DesyncResync: "resync", DesyncStop: "stop"}
-
-func (a DesyncAction) String() string {
-	if int(a) < len(desyncActionNames) {
-		return desyncActionNames[a]
-	}
-	return fmt.Sprintf("DesyncAction(%d)", uint8(a))
+	// resume, set by Match.NextLeg, makes the session a later leg of a match in progress,
+	// starting from a saved state. Such a leg takes no spectators.
+	resume *resumePoint
 }
 
 // WithDefaults returns c with every zero field that has a default set to it.
@@ -208,13 +189,11 @@ func (c Config) validateRest() error {
 		return fmt.Errorf("spectators: %d is not in 0..%d", c.Spectators, MaxSpectators)
 	case len(c.Game) > 200:
 		return fmt.Errorf("game: description longer than 200 bytes")
-	case c.Resume != nil && (len(c.Resume.State) == 0 || len(c.Resume.State) > MaxResumeState):
-		return fmt.Errorf("resume: a state of %d bytes is not in 1..%d", len(c.Resume.State), MaxResumeState)
-	case c.Resume != nil && (c.Resume.Frame < 0 || c.Resume.Frame > maxFrameOnWire):
-		return fmt.Errorf("resume: frame %d is out of range", c.Resume.Frame)
-	case c.OnDesync > DesyncStop:
-		return fmt.Errorf("on desync: %v is neither %v nor %v", c.OnDesync, DesyncResync, DesyncStop)
-	case c.Resume != nil && c.Spectators > 0:
+	case c.resume != nil && (len(c.resume.state) == 0 || len(c.resume.state) > MaxResumeState):
+		return fmt.Errorf("resume: a state of %d bytes is not in 1..%d", len(c.resume.state), MaxResumeState)
+	case c.resume != nil && (c.resume.frame < 0 || c.resume.frame > maxFrameOnWire):
+		return fmt.Errorf("resume: frame %d is out of range", c.resume.frame)
+	case c.resume != nil && c.Spectators > 0:
 		return fmt.Errorf("spectators: a leg that resumes a match takes none (their history would start mid-match)")
 	}
 	return nil

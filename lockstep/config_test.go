@@ -9,7 +9,7 @@ import (
 )
 
 // configCmp compares Configs by their plain fields (DiffStates is a func, Logger a pointer).
-var configCmp = cmpopts.IgnoreFields(Config{}, "DiffStates", "Logger")
+var configCmp = cmp.Options{cmpopts.IgnoreFields(Config{}, "DiffStates", "Logger"), cmp.AllowUnexported(Config{}, resumePoint{})}
 
 func TestConfigWithDefaults(t *testing.T) {
 	for _, tc := range []struct {

@@ -95,7 +95,7 @@ func (s *Session) receiveBye(ep *endpoint, body []byte, size int) {
 		return
 	}
 	ep.count(size)
-	if s.cfg.Resume != nil && s.state == StateSynchronizing && !ep.loaded {
+	if s.cfg.resume != nil && s.state == StateSynchronizing && !ep.loaded {
 		s.reopenSeat(ep) // a rejoin attempt gave up: the seat waits for another
 		return
 	}

@@ -17,12 +17,12 @@
 // past it the session does not advance (Step returns StatusWaiting) until inputs arrive.
 // A frame whose inputs are all known is confirmed; its state can never change again, so
 // its checksum is final and peers compare those to detect a desync. The game only saves
-// bytes; the engine hashes them (StateChecksum, a pinned XXH64) for the frames that are
-// compared, every ChecksumInterval frames, so the frames in between pay for a copy only.
+// bytes; the engine hashes them (a pinned XXH64, codec.StateChecksum) for the frames that
+// are compared, every ChecksumInterval frames, so the frames in between pay for a copy only.
 //
 // # Resync
 //
-// A desync does not end the match (Config.OnDesync, DesyncResync by default). The peers
+// A desync does not end the match (unless Config.StopOnDesync). The peers
 // agree which state of the frame that differs is right, from every player's checksum of it
 // and one rule (the one most hold; with two players, or a tie, the lowest-numbered
 // player's, player 0's): the lowest-numbered player holding it hands it to each peer that
@@ -36,7 +36,7 @@
 //
 // The engine never calls the game. Like etcd's raft (Ready/Advance) and GGRS, Step
 // returns the work to do, in order, as Requests: load a saved state, advance one frame with
-// these inputs, save the state into this cell. Apply carries them out against a Game (three
+// these inputs, save the state into this buffer. Apply carries them out against a Game (three
 // methods; a game satisfies it without importing this package). Keeping the game out of the
 // engine's call stack makes the engine a pure state machine: it has no sockets, goroutines,
 // clocks or globals. Time comes in as a value (now), received datagrams come in through
@@ -63,7 +63,7 @@
 //     sends a random 64-bit session nonce in its handshake, and every later datagram ends in
 //     an 8-byte HMAC-SHA256 tag under a key derived from both nonces (and Config.Secret), so
 //     corrupted, truncated, forged datagrams, leftovers of another match and senders that did
-//     not see the handshake are dropped and counted (DropStats.Corrupt, Unauthenticated).
+//     not see the handshake are dropped and counted (Stats.Dropped).
 //     With a Secret the handshake proves it without sending it; a peer with another one is
 //     refused. A newcomer asking for a seat that is taken is refused ("match full") without
 //     disturbing the session. A failed handshake is final: the session ignores what arrives
@@ -77,18 +77,25 @@
 // Two sub-packages hold what a game uses in its own code and tests but a session does not:
 // lockstep/synctest checks a game's determinism without a network (synctest.Test rolls back
 // every frame and compares the saved states, which catches a game that is not deterministic
-// or whose save misses state), and lockstep/codec turns a fixed-size input struct into the
-// bytes a session carries (codec.Fixed). Both work on this package's public types only, and
-// are as pure as it (TestPurity covers them). Keeping them out of this package keeps its
-// listing to what a session needs.
+// or whose save misses state), and lockstep/codec holds the bytes at the game's boundary:
+// codec.Fixed turns a fixed-size input struct into the bytes a session carries, and
+// codec.StateChecksum is the checksum the engine takes of a saved state, for a game's
+// result lines and tests. Both work on this package's public types only, and are as pure
+// as it (TestPurity covers them). Keeping them out of this package keeps its listing to
+// what a session needs.
 //
-// For the same reason one type serves where one concern is: State is the life of a
-// session, a spectator and the link to a peer alike (a link ends StateGone); SetupError is
-// every handshake refused over the match's setup (the player count or the game), which a
-// joiner may adopt; the limits and the defaults are one block of constants; and the input
-// statuses are an optional method of Game (AdvanceFrameWithStatus), not a second
-// interface. How far a peer's inputs have arrived is PeerStats.Received, a figure for a
-// HUD, not a method only a runner or a benchmark would call.
+// For the same reason one type serves where one concern is, and a value that only travels
+// with another has no type of its own: State is the life of a session, a spectator and
+// the link to a peer alike (a link ends StateGone); SetupError is every handshake refused
+// over the match's setup (the player count or the game), which a joiner may adopt; the
+// limits and the defaults are one block of constants; and the input statuses are an
+// optional method of Game (AdvanceFrameWithStatus), not a second interface. Step returns
+// its Status and its requests side by side; a save or load Request carries the saved
+// state's buffer itself (Request.State); the datagrams dropped, by reason, are a part of
+// Stats (Stats.Dropped); and where a later leg of a match starts is in the Config that
+// Match.NextLeg makes, not a Config field of its own. How far a peer's inputs have arrived
+// is PeerStats.Received, a figure for a HUD, not a method only a runner or a benchmark
+// would call.
 //
 // # Ending
 //
@@ -106,18 +113,18 @@
 //
 // # Rejoining
 //
-// A match may outlive a player who drops (Config.Rejoin, Resume): it is a series of legs, each one
+// A match may outlive a player who drops (Config.Rejoin): it is a series of legs, each one
 // Session. The survivors' runner ends a leg at the last frame they all confirmed and opens
-// the next with Config.Resume, the saved state there; a fresh session (the returning
-// player's restarted process, which knows nothing of the match) learns from the handshake
-// that the match is in progress and is handed the state in tagged, acknowledged chunks
-// before it plays. With Config.Rejoin a running session notices a restarted process at
+// the next from the saved state there (Match.NextLeg makes its Config); a fresh session
+// (the returning player's restarted process, which knows nothing of the match) learns from
+// the handshake that the match is in progress and is handed the state in tagged,
+// acknowledged chunks before it plays. With Config.Rejoin a running session notices a restarted process at
 // once and does not tell a dropped peer the match is over.
 //
 // A Match holds a match's legs: the current session and, while the next leg's handshake
 // runs, the previous one, kept alive for the survivors. It routes each datagram to its leg
 // (handshakes, and what the new leg's keys verify, to the new one), builds the next leg's
-// Resume, and translates the current leg's frames into the match's, so a runner sees match
+// Config, and translates the current leg's frames into the match's, so a runner sees match
 // frames only (Match.Frame, Match.Checksum). The engine stays pure: when to pause, the
 // window and the game's state are the runner's business (netplay).
 //
@@ -136,16 +143,16 @@
 // # One frame
 //
 // A game loop calls Step once a tick with the local input; Step folds the old
-// AddLocalInput/Advance pair into one call with one typed result, so there is nothing to
-// sort out but a Status. Only StatusAdvanced takes the input; after any other status offer
+// AddLocalInput/Advance pair into one call that returns a typed Status and the requests,
+// so there is nothing to sort out but the Status. Only StatusAdvanced takes the input; after any other status offer
 // the same input again next tick (a seeded bot stays repeatable that way). The error is for
 // caller bugs only (a wrong input size), never for the network:
 //
 //	for each datagram received: s.Receive(from, data, now)
-//	r, err := s.Step(now, input)
+//	status, reqs, err := s.Step(now, input)
 //	if err != nil { return err }             // a bug in the caller
-//	if err := lockstep.Apply(game, r.Requests); err != nil { return err }
-//	switch r.Status {
+//	if err := lockstep.Apply(game, reqs); err != nil { return err }
+//	switch status {
 //	case lockstep.StatusAdvanced:            // input taken: read the next one
 //	case lockstep.StatusEnded:               // s.Err() says why (nil after Close)
 //	default:                                 // synchronizing or stalled: skip the tick, keep drawing

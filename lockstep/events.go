@@ -32,7 +32,7 @@ const (
 	// StatusTimeSync, so that rollbacks stay short on both sides.
 	EventTimeSyncWait
 	// EventDesync: the checksums of confirmed frame Frame differ; the session stops (with
-	// Config.OnDesync DesyncStop, or when desyncs came back too often: then Err says so).
+	// Config.StopOnDesync, or when desyncs came back too often: then Err says so).
 	EventDesync
 	// EventFailed: the handshake failed (Err says why); the session stops.
 	EventFailed
@@ -46,7 +46,7 @@ const (
 	EventRejoinRefused
 	// EventResync: the checksums of confirmed frame Frame differed, and Player's state,
 	// which was not the one the peers agreed on (Local, ours: Remote, the right one), is
-	// replaced by Donor's (Config.OnDesync DesyncResync). The player that received it says
+	// replaced by Donor's (unless Config.StopOnDesync). The player that received it says
 	// so once it has loaded it (the next Step replays its confirmed inputs from Frame as
 	// one deep rollback), the donor once the player holds it, any other player at once.
 	EventResync

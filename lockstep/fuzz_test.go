@@ -95,11 +95,11 @@ func (p *fuzzPair) tick() {
 			if p.rng.IntN(6) == 0 {
 				p.in[p.rng.IntN(p.size)] = byte(p.rng.Uint32())
 			}
-			r, err := s.Step(p.now, p.in)
+			_, reqs, err := s.Step(p.now, p.in)
 			if err != nil {
 				p.t.Fatal(err)
 			}
-			if err := Apply(&p.g[i], r.Requests); err != nil {
+			if err := Apply(&p.g[i], reqs); err != nil {
 				p.t.Fatal(err)
 			}
 			c := s.ConfirmedFrame()
@@ -187,14 +187,14 @@ func allocatedBytes() uint64 {
 func (p *fuzzPair) inject(to int, from netip.AddrPort, d []byte, mustDrop bool) {
 	s := p.s[to]
 	ep := s.peers[1-to]
-	drops, packets := s.drops.Total(), ep.packetsIn
+	drops, packets := total(s.drops), ep.packetsIn
 	before := allocatedBytes()
 	s.Receive(from, d, p.now)
 	if n := allocatedBytes() - before; n > fuzzMaxAlloc {
 		p.t.Fatalf("Receive of %d bytes from %v allocated %d bytes", len(d), from, n)
 	}
 	if mustDrop {
-		if got := s.drops.Total() - drops; got != 1 {
+		if got := total(s.drops) - drops; got != 1 {
 			p.t.Fatalf("player %d: a datagram from %v that does not belong (%x) counted %d times in %+v", to, from, d, got, s.drops)
 		}
 		if ep.packetsIn != packets {

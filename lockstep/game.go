@@ -23,12 +23,12 @@ type Game interface {
 	AdvanceFrame(inputs []byte)
 	// SaveState appends the complete state (everything AdvanceFrame reads) to dst and
 	// returns it. Equal states must save to equal bytes: the engine compares peers and
-	// re-simulations by StateChecksum of these bytes, which it computes only when needed,
-	// so the bytes are all a checksum knows of the state. Write the state itself in one
-	// canonical encoding (fixed byte order; no map order, pointers, padding or
-	// CPU-dependent floats), not a handle to a copy kept elsewhere: a handle would load
-	// back correctly, but every checksum would then compare handles and no desync would
-	// ever be found.
+	// re-simulations by the checksum of these bytes (codec.StateChecksum), which it
+	// computes only when needed, so the bytes are all a checksum knows of the state.
+	// Write the state itself in one canonical encoding (fixed byte order; no map order,
+	// pointers, padding or CPU-dependent floats), not a handle to a copy kept elsewhere: a
+	// handle would load back correctly, but every checksum would then compare handles and
+	// no desync would ever be found.
 	SaveState(dst []byte) []byte
 	// LoadState replaces the state with one produced by SaveState.
 	LoadState(state []byte) error

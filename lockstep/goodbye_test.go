@@ -92,11 +92,11 @@ func (f *frozenRun) tick(t *testing.T, p, i int) {
 	f.inbox[p] = f.inbox[p][:0]
 	if s.Running() {
 		f.in[0], f.in[1] = byte(i%3), byte(p)
-		r, err := s.Step(now, f.in)
+		_, reqs, err := s.Step(now, f.in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := Apply(f.games[p], r.Requests); err != nil {
+		if err := Apply(f.games[p], reqs); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -93,7 +93,7 @@ func (s *Session) receiveReject(in *syncIn) {
 	known := in.known
 	// A leg that resumes a match believes no reject: it waits for the seat's player
 	// whatever one attempt says (refuse).
-	if known == nil || s.state != StateSynchronizing || s.cfg.Resume != nil {
+	if known == nil || s.state != StateSynchronizing || s.cfg.resume != nil {
 		s.drops.Foreign++
 		return
 	}
@@ -124,7 +124,7 @@ func (s *Session) syncFromStranger(in *syncIn) {
 
 // syncMismatch handles a handshake whose configuration differs from ours.
 func (s *Session) syncMismatch(in *syncIn, code rejectCode) {
-	if (code == rejectPlayers || (code == rejectGame && s.cfg.Resume == nil)) && s.local == 0 && in.known == nil {
+	if (code == rejectPlayers || (code == rejectGame && s.cfg.resume == nil)) && s.local == 0 && in.known == nil {
 		// Player 0 decides how many play and what: a newcomer that expects another count
 		// or game is told ours (a SetupError on its side, which a joiner
 		// not told otherwise adopts) and changes nothing here. (A leg that resumes a
@@ -215,7 +215,7 @@ func (s *Session) roundTrip(ep *endpoint, in *syncIn) {
 		// replay an old handshake datagram.
 		ep.lastRecv = s.now
 	}
-	if m.player == 0 && s.state == StateSynchronizing && s.cfg.Resume == nil {
+	if m.player == 0 && s.state == StateSynchronizing && s.cfg.resume == nil {
 		s.seed = m.seed
 	}
 	ep.resume, ep.resumeSeed = m.resume, m.seed
@@ -317,7 +317,7 @@ func (s *Session) mismatch(m *syncMsg) rejectCode {
 		return rejectPlayerNumber
 	case m.resume.set && s.resume.set && m.resume.match != s.resume.match:
 		return rejectMatch
-	case s.cfg.Resume != nil && !m.resume.set && m.seedGiven && m.seed != s.seed:
+	case s.cfg.resume != nil && !m.resume.set && m.seedGiven && m.seed != s.seed:
 		return rejectSeed
 	}
 	return 0

@@ -111,12 +111,19 @@ func (m *Match) Pause(p int, end Frame) Frame {
 func (m *Match) GiveUpRejoins() { m.cur.giveUpRejoins() }
 
 // NextLeg describes the leg that resumes the match from the current leg's frame from,
-// whose saved state is state: what it resumes (Config.Resume) and whom it expects where.
-// given holds the addresses the runner was given by player (a player comes back there);
-// a connected peer is expected where it is, and a dropped player whose address was learned
-// may come back from anywhere.
-func (m *Match) NextLeg(from Frame, state []byte, given []netip.AddrPort) (Resume, []netip.AddrPort) {
-	r := Resume{Match: m.cur.matchID, Frame: m.base + from, State: state}
+// whose saved state is state: its Config and whom it expects where, for NewSession. The
+// Config is cfg, the runner's, made a later leg of this match: it starts from state, plays
+// the match's seed and takes no spectators; the caller gives each leg its own Nonce.
+// The session keeps state (to hand it over) and does not change it. given holds the
+// addresses the runner was given by player (a player comes back there); a connected peer
+// is expected where it is, and a dropped player whose address was learned may come back
+// from anywhere.
+func (m *Match) NextLeg(cfg Config, from Frame, state []byte, given []netip.AddrPort) (Config, []netip.AddrPort) {
+	cfg.resume = &resumePoint{match: m.cur.matchID, frame: m.base + from, state: state}
+	cfg.Spectators = 0
+	if seed, ok := m.cur.Seed(); ok {
+		cfg.Seed = seed // a rejoiner checks it against the one it was given
+	}
 	peers := make([]netip.AddrPort, len(m.cur.peers))
 	for p := range peers {
 		switch {
@@ -127,7 +134,7 @@ func (m *Match) NextLeg(from Frame, state []byte, given []netip.AddrPort) (Resum
 			peers[p] = m.cur.PeerAddr(p)
 		}
 	}
-	return r, peers
+	return cfg, peers
 }
 
 // Open makes next, a leg that resumes the match from the current leg's frame from, the

@@ -89,14 +89,14 @@ func (sp *simPeer) step(t *testing.T, p int, now time.Duration, in []byte) int {
 		in[0] = byte(sp.rng.IntN(3))
 	}
 	in[1] = byte(p)
-	r, err := sp.s.Step(now, in)
+	status, reqs, err := sp.s.Step(now, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Apply(sp.g, r.Requests); err != nil {
+	if err := Apply(sp.g, reqs); err != nil {
 		t.Fatal(err)
 	}
-	if r.Status.Stalled() {
+	if status.Stalled() {
 		sp.stall++
 	}
 	st := sp.s.Stats(nil)

@@ -30,7 +30,7 @@ func TestPurity(t *testing.T) {
 	// leafImports are this module's packages the engine may use: pure functions on bytes
 	// that import only the standard library, shared so that they are written once.
 	leafImports := map[string]bool{
-		"p2pa/internal/xxh64": true, // StateChecksum, the same XXH64 as the coin game's
+		"p2pa/internal/xxh64": true, // stateChecksum and codec.StateChecksum, the same XXH64 as the coin game's
 	}
 	// subPackages are lockstep's own sub-packages: beside the engine, and as pure as it.
 	subPackages := []string{"codec", "synctest"}

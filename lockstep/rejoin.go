@@ -3,10 +3,10 @@
 //
 // The model. A match is a sequence of legs. Each leg is one Session, with its own handshake
 // and its own frame numbers from 0; the first leg starts from the seed, and every later leg
-// starts from a saved state of the match at some frame F (Config.Resume), which is that
+// starts from a saved state of the match at some frame F (Match.NextLeg), which is that
 // leg's frame 0. When a player drops, the survivors' runner ends the leg at the last frame
 // every survivor has confirmed, rolls its game back to that frame, and opens the next leg
-// from the state there: a Session with Config.Resume, whose handshake waits for the missing
+// from the state there: a Session whose Config Match.NextLeg made, whose handshake waits for the missing
 // seat. The player who comes back runs a fresh session, the same one that would start a new
 // match: it learns from the handshake that the match is in progress, and gets the state
 // handed over before it plays. So nothing of the old leg has to survive in the rejoiner's
@@ -34,7 +34,7 @@
 // handoverMaxWindow), so a thin link's queue
 // is not flooded and a fast one fills quickly. Every
 // chunk and acknowledgement carries the pair's tag (wire.go), so a flipped bit or a stranger
-// cannot put a byte into the state; the whole state's checksum (StateChecksum, as announced
+// cannot put a byte into the state; the whole state's checksum (stateChecksum, as announced
 // in the handshake) is checked before it is used, and a mismatch starts the handover over.
 // A handover that makes no progress for DisconnectTimeout fails the receiver's handshake; the
 // survivors keep waiting for another try until their runner's rejoin window ends.
@@ -105,18 +105,15 @@ const (
 	refusalEvery = 5 * time.Second
 )
 
-// Resume makes a session a later leg of a match in progress: it starts from State, the
-// game's saved state at frame Frame of the match, which is the leg's frame 0. Its peers
-// must be the match's other players; a seat whose address is not given is open to the
-// player who comes back for it (see Rejoining in the package doc).
-type Resume struct {
-	// Match is the match's id, derived from its first leg (Match.NextLeg fills it); every leg of the match has it.
-	Match uint64
-	// Frame is how many frames of the match were played before this leg.
-	Frame Frame
-	// State is the game's saved state at Frame. The session keeps it (to hand it over)
-	// and does not change it.
-	State []byte
+// resumePoint makes a session a later leg of a match in progress (Match.NextLeg puts it in
+// the leg's Config): it starts from state, the game's saved state at frame frame of the
+// match, which is the leg's frame 0. Its peers must be the match's other players; a seat
+// whose address is not given is open to the player who comes back for it (see Rejoining in
+// the package doc).
+type resumePoint struct {
+	match uint64 // the match's id, derived from its first leg; every leg of the match has it
+	frame Frame  // how many frames of the match were played before this leg
+	state []byte // the game's saved state at frame; the session keeps it (to hand it over) and does not change it
 }
 
 // resumeInfo is a handshake's resume block: what its sender resumes from.
@@ -169,13 +166,13 @@ type handoverIn struct {
 	lastProgress time.Duration
 }
 
-// resumeInfoOf is the block a session with this Resume announces.
-func resumeInfoOf(r *Resume) resumeInfo {
-	return resumeInfo{set: true, match: r.Match, frame: r.Frame, size: len(r.State), sum: StateChecksum(r.State)}
+// resumeInfoOf is the block a session that resumes from r announces.
+func resumeInfoOf(r *resumePoint) resumeInfo {
+	return resumeInfo{set: true, match: r.match, frame: r.frame, size: len(r.state), sum: stateChecksum(r.state)}
 }
 
 // BaseFrame is the frame of the match at this leg's frame 0: 0 for the first leg,
-// Resume.Frame for a later one, and, for a session that rejoined, the frame of the state it
+// the frame it resumes the match from (Match.NextLeg) for a later one, and, for a session that rejoined, the frame of the state it
 // was handed (once running).
 func (s *Session) BaseFrame() Frame {
 	if !s.resume.set {
@@ -208,7 +205,7 @@ func (s *Session) setMatchID() {
 	var b [16]byte
 	binary.LittleEndian.PutUint64(b[:], p0)
 	binary.LittleEndian.PutUint64(b[8:], s.seed)
-	s.matchID = StateChecksum(b[:]) | 1
+	s.matchID = stateChecksum(b[:]) | 1
 }
 
 // resumeReady is the resume part of startIfAllSynced, once every peer made its round trips:
@@ -336,7 +333,7 @@ func (s *Session) takeChunk(in *handoverIn, ep *endpoint, idx int, data []byte) 
 	if in.held < len(in.have) {
 		return false
 	}
-	if StateChecksum(in.buf) != in.info.sum {
+	if stateChecksum(in.buf) != in.info.sum {
 		s.drops.Corrupt++
 		clear(in.have)
 		in.next, in.held = 0, 0
@@ -423,7 +420,7 @@ func (s *Session) sendChunks(ep *endpoint, w *handoverWindow, typ msgType, f Fra
 // it, as it always did; a leg that resumes a match goes on whatever a newcomer says, so a
 // bad rejoin attempt is told why and changes nothing here. true: refused without failing.
 func (s *Session) refuse(from netip.AddrPort, h header, code rejectCode, m *syncMsg) bool {
-	if s.cfg.Resume == nil {
+	if s.cfg.resume == nil {
 		return false
 	}
 	s.drops.Foreign++
@@ -467,7 +464,7 @@ func (s *Session) mayReseat(ep *endpoint) bool { return s.seats().mayReseat(ep.h
 // round trips hears a sync request every KeepAlive, and its reply (receiveSync) shows it is
 // still there, so a survivor that dies during the pause frees its seat for its restart.
 func (s *Session) keepSeats() {
-	if s.cfg.Resume == nil {
+	if s.cfg.resume == nil {
 		return
 	}
 	for _, ep := range s.peers {

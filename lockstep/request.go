@@ -6,9 +6,9 @@ import "fmt"
 type RequestKind uint8
 
 const (
-	// RequestSave: save the current state into Request.Cell.
+	// RequestSave: save the current state into Request.State.
 	RequestSave RequestKind = iota + 1
-	// RequestLoad: replace the current state with the one in Request.Cell.
+	// RequestLoad: replace the current state with the one in Request.State.
 	RequestLoad
 	// RequestAdvance: run one frame with Request.Inputs.
 	RequestAdvance
@@ -27,7 +27,7 @@ func (k RequestKind) String() string {
 }
 
 // Request is one piece of work for the game. Requests must be carried out in order, and all of
-// them before the session is called again. Cell and Inputs belong to the session: they are
+// them before the session is called again. State and Inputs belong to the session: they are
 // valid until the next call to it, and reused afterwards so a steady frame allocates nothing.
 type Request struct {
 	Kind  RequestKind
@@ -38,28 +38,36 @@ type Request struct {
 	// prediction that a rollback may still correct, or its last input standing in for a
 	// player that has left.
 	Status []InputStatus
-	// Cell (RequestSave, RequestLoad): where the state goes or comes from.
-	Cell *Cell
+	// State (RequestSave, RequestLoad): the saved state of Frame, in the session's ring of
+	// saved states. RequestLoad loads *State; RequestSave saves into it, reusing its buffer
+	// from frame to frame:
+	//
+	//	*r.State = g.SaveState((*r.State)[:0])
+	State *[]byte
+
+	cell *cell // the ring's cell that State is in; nil for requests made elsewhere (synctest)
 }
 
-// Cell holds one saved state. Save it with
-//
-//	c.State = g.SaveState(c.State[:0])
-//
-// so the buffer is reused from frame to frame. Saving does not hash: the session computes
-// the state's checksum (StateChecksum of State) only for the frames that need one, once.
-type Cell struct {
-	Frame Frame
-	State []byte
-
-	sum    uint64 // StateChecksum(State), once summed
-	summed bool   // reset whenever the session hands the cell out for a save
+// cell holds one saved state in a session's ring. Saving does not hash: the session
+// computes the state's checksum (stateChecksum of state) only for the frames that need
+// one, once.
+type cell struct {
+	frame  Frame
+	state  []byte
+	sum    uint64 // stateChecksum(state), once summed
+	summed bool   // reset whenever the session hands the cell out for a save, and by Apply's save
 }
 
-// Checksum returns StateChecksum(c.State), computing it on first use after a save.
-func (c *Cell) Checksum() uint64 {
+// request asks the game to save its state of frame f into c (RequestSave) or to load c's
+// (RequestLoad).
+func (c *cell) request(kind RequestKind, f Frame) Request {
+	return Request{Kind: kind, Frame: f, State: &c.state, cell: c}
+}
+
+// checksum returns stateChecksum(c.state), computing it on first use after a save.
+func (c *cell) checksum() uint64 {
 	if !c.summed {
-		c.sum, c.summed = StateChecksum(c.State), true
+		c.sum, c.summed = stateChecksum(c.state), true
 	}
 	return c.sum
 }
@@ -111,11 +119,13 @@ func Apply(g Game, reqs []Request) error {
 				g.AdvanceFrame(r.Inputs)
 			}
 		case RequestSave:
-			r.Cell.State = g.SaveState(r.Cell.State[:0])
-			r.Cell.summed = false // in case it was hashed before the save ran
+			*r.State = g.SaveState((*r.State)[:0])
+			if r.cell != nil {
+				r.cell.summed = false // in case it was hashed before the save ran
+			}
 		case RequestLoad:
-			if err := g.LoadState(r.Cell.State); err != nil {
-				return fmt.Errorf("load state of frame %d: %w", r.Cell.Frame, err)
+			if err := g.LoadState(*r.State); err != nil {
+				return fmt.Errorf("load state of frame %d: %w", r.Frame, err)
 			}
 		default:
 			return fmt.Errorf("unknown request kind %d", r.Kind)

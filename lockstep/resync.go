@@ -1,5 +1,5 @@
-// Resync: mending a desync without ending the match (Config.OnDesync DesyncResync, the
-// default).
+// Resync: mending a desync without ending the match (the default; Config.StopOnDesync
+// turns it off).
 //
 // The model. The peers compare the checksums of confirmed frames every ChecksumInterval
 // frames (checksums.go). When a peer finds one that differs from its own, at frame F, it
@@ -33,7 +33,7 @@
 //
 // Desyncs that come back. A peer counts the votes it opened in the last minute (by the
 // now it is given); the (maxDesyncsPerMinute+1)th within a minute stops the session as
-// DesyncStop does, with an EventDesync whose Err says the game is not deterministic: a
+// StopOnDesync does, with an EventDesync whose Err says the game is not deterministic: a
 // game that diverges on every frame must not loop through resyncs. A receiver whose
 // replay cannot be done (its inputs from F are no longer in the ring) or whose handover
 // makes no progress for DisconnectTimeout stops the same way.
@@ -73,7 +73,7 @@ type resyncs struct {
 	// receiver: the handover we receive, the state to replay from once it is whole, and
 	// the handover we finished (a late chunk is answered with a full acknowledgement)
 	resyncIn   *handoverIn
-	replayCell Cell
+	replayCell cell
 	replay     bool
 	resyncDone *handoverIn
 }
@@ -275,7 +275,7 @@ func (s *Session) receiveResync(ep *endpoint, body []byte, size int) {
 		return
 	}
 	s.resyncIn, s.resyncDone = nil, in
-	s.replayCell.Frame, s.replayCell.State, s.replayCell.summed = in.info.frame, in.buf, false
+	s.replayCell.frame, s.replayCell.state, s.replayCell.summed = in.info.frame, in.buf, false
 	s.replay = true
 }
 
@@ -344,14 +344,14 @@ func (s *Session) resyncTick() {
 // it and replay every frame from its frame to the present.
 func (s *Session) replayResync() []Request {
 	s.replay = false
-	f := s.replayCell.Frame
+	f := s.replayCell.frame
 	s.sync.reload = &s.replayCell
 	reqs := s.sync.catchup()
 	s.sync.keepFrom = NullFrame
 	// Our checksum of f is the right one now, and those after it are collected afresh
 	// from the replayed states.
 	rec := &s.localSums[s.sumIndex(f)]
-	rec.sum, rec.state = s.replayCell.Checksum(), append(rec.state[:0], s.replayCell.State...)
+	rec.sum, rec.state = s.replayCell.checksum(), append(rec.state[:0], s.replayCell.state...)
 	if s.latestSum.frame == f {
 		s.latestSum = rec.checksumReport
 	}

@@ -194,7 +194,7 @@ func TestReloadSavesItsFrame(t *testing.T) {
 		}
 	}
 	right := toyGame{frame: 10, sum: 12345}
-	s.reload = &Cell{Frame: 10, State: right.SaveState(nil)}
+	s.reload = &cell{frame: 10, state: right.SaveState(nil)}
 	if err := Apply(&g, s.catchup()); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import "time"
 // seat; a silent one that cannot be the live player gives it up.
 type seatPolicy struct {
 	state     State
-	resuming  bool // this leg resumes a match (Config.Resume): keepSeats keeps liveness fresh
+	resuming  bool // this leg resumes a match (Match.NextLeg): keepSeats keeps liveness fresh
 	rejoin    bool // Config.Rejoin
 	now       time.Duration
 	interrupt time.Duration // Config.InterruptTimeout
@@ -28,7 +28,7 @@ type seatHolder struct {
 
 // seats is the session's seat policy now.
 func (s *Session) seats() seatPolicy {
-	return seatPolicy{state: s.state, resuming: s.cfg.Resume != nil, rejoin: s.cfg.Rejoin, now: s.now,
+	return seatPolicy{state: s.state, resuming: s.cfg.resume != nil, rejoin: s.cfg.Rejoin, now: s.now,
 		interrupt: s.cfg.InterruptTimeout}
 }
 

@@ -32,9 +32,9 @@ const (
 // One tick of a game loop (the package doc shows it in full, and ExampleSession runs it):
 //
 //	for each datagram received: s.Receive(from, data, now)
-//	r, err := s.Step(now, input) // err: a caller bug only
-//	lockstep.Apply(game, r.Requests)
-//	if r.Status == lockstep.StatusAdvanced { input = next input } // else offer it again
+//	status, reqs, err := s.Step(now, input) // err: a caller bug only
+//	lockstep.Apply(game, reqs)
+//	if status == lockstep.StatusAdvanced { input = next input } // else offer it again
 //	for _, d := range s.Outgoing(now) { send d.Data to d.To }
 //	for _, e := range s.Events() { show e }
 type Session struct {
@@ -60,7 +60,7 @@ type Session struct {
 	checksums // our confirmed-frame checksums and the desync we found (checksums.go)
 	resyncs   // the votes and handovers that mend a desync (resync.go)
 
-	drops DropStats
+	drops dropCounts
 
 	legState      // what this leg of the match starts from and the handover we receive (rejoin.go)
 	spectatorHost // the spectators player 0 feeds (spectator.go)
@@ -105,14 +105,14 @@ type checksums struct {
 // legState is what a leg of a match (the session a start, a rejoin or a resync opens) starts
 // from, and the handover of a state we receive.
 type legState struct {
-	resume        resumeInfo // what this leg starts from: Config.Resume, or the state handed to us
+	resume        resumeInfo // what this leg starts from: Match.NextLeg's, or the state handed to us
 	resumeState   []byte     // that state's bytes, for a handover
 	matchID       uint64
 	recv          *handoverIn // the handover we receive, while under way
 	rejoined      bool        // we started on a state handed over by a peer
 	loadPending   bool        // the first Step loads it
 	loadReqs      []Request
-	loadCell      Cell
+	loadCell      cell
 	lastRefused   netip.AddrPort
 	lastRefusedAt time.Duration
 	keepAliveOnly bool // a leg kept alive while the next opens: no restart probes
@@ -171,11 +171,11 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 	s.root = secretKey([]byte(cfg.Secret))
 	s.proof = newMAC(s.root)
 	s.game = []byte(cfg.Game)
-	if localPlayer == 0 || cfg.Resume != nil {
+	if localPlayer == 0 || cfg.resume != nil {
 		s.seed = cfg.Seed // a leg that resumes knows the match's seed, whoever it is
 	}
-	if r := cfg.Resume; r != nil {
-		s.resume, s.resumeState, s.matchID = resumeInfoOf(r), r.State, r.Match
+	if r := cfg.resume; r != nil {
+		s.resume, s.resumeState, s.matchID = resumeInfoOf(r), r.state, r.match
 	}
 	for p, addr := range peers {
 		if p == localPlayer {
@@ -233,23 +233,10 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", uint8(s))
 }
 
-// DropStats counts datagrams the session ignored, by reason.
-type DropStats struct {
-	Malformed       uint64 // bad magic, unknown type, bad encoding behind a valid check
-	Oversized       uint64 // longer than MaxDatagram
-	Corrupt         uint64 // a handshake datagram whose CRC fails: changed or cut on the way
-	Unauthenticated uint64 // an input or goodbye whose tag fails, or a handshake whose proof does
-	Foreign         uint64 // from an address that is not a peer (or answered "match full")
-	WrongTag        uint64 // a handshake from a peer's address but another session (a leftover process)
-	WrongVersion    uint64 // another protocol version
-	Stale           uint64 // nothing new: duplicates and replays of old datagrams
-	Overflow        uint64 // replies dropped because too many were queued in one tick
-}
-
-// Total is the number of dropped datagrams.
-func (d DropStats) Total() uint64 {
-	return d.Malformed + d.Oversized + d.Corrupt + d.Unauthenticated + d.Foreign + d.WrongTag +
-		d.WrongVersion + d.Stale + d.Overflow
+// dropCounts is where the session counts the datagrams it ignored: the fields of
+// Stats.Dropped, which is assigned from it (the compiler keeps the two alike).
+type dropCounts struct {
+	Malformed, Oversized, Corrupt, Unauthenticated, Foreign, WrongTag, WrongVersion, Stale, Overflow uint64
 }
 
 func (s *Session) newNonce() uint32 { return s.rng.Uint32() | 1 }
@@ -334,7 +321,7 @@ func (s *Session) SavedState(f Frame) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	return c.State, true
+	return c.state, true
 }
 
 // PeerAddr is player p's address, once known (invalid otherwise).

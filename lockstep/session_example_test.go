@@ -94,14 +94,14 @@ func (pl *player) tick(p int, now time.Duration, buf []byte, frames lockstep.Fra
 	if pl.s.Frame() >= frames {
 		input = nil // start no new frame: only fold in late remote inputs
 	}
-	r, err := pl.s.Step(now, input)
+	status, reqs, err := pl.s.Step(now, input)
 	if err != nil {
 		panic(err)
 	}
-	if err := lockstep.Apply(&pl.game, r.Requests); err != nil {
+	if err := lockstep.Apply(&pl.game, reqs); err != nil {
 		panic(err)
 	}
-	if r.Status == lockstep.StatusAdvanced {
+	if status == lockstep.StatusAdvanced {
 		pl.input = nil // taken: read the next one next tick
 	}
 	for _, d := range pl.s.Outgoing(now) {

@@ -213,18 +213,18 @@ func (tn *testNet) stepNode(nd *node) {
 }
 
 func (tn *testNet) advance(nd *node, now time.Duration) {
-	r, err := nd.s.Step(now, nd.input(nd.player, nd.s.Frame()+Frame(nd.s.InputDelay())))
+	status, reqs, err := nd.s.Step(now, nd.input(nd.player, nd.s.Frame()+Frame(nd.s.InputDelay())))
 	if err != nil {
 		nd.errs = append(nd.errs, err)
 		return
 	}
-	switch r.Status {
+	switch status {
 	case StatusWaiting, StatusSendQueueFull:
 		nd.stalls++
 	case StatusTimeSync:
 		nd.waits++
 	}
-	if err := Apply(nd.g, r.Requests); err != nil {
+	if err := Apply(nd.g, reqs); err != nil {
 		tn.t.Fatal(err)
 	}
 }
@@ -324,8 +324,8 @@ func TestSessionHandshake(t *testing.T) {
 			t.Fatalf("player 0 knows player 1's address before hearing from it")
 		}
 		for _, nd := range []*node{n0, n1} {
-			if r, err := nd.s.Step(0, make([]byte, 3)); err != nil || r.Status != StatusSynchronizing || len(r.Requests) != 0 {
-				t.Errorf("player %d: Step before the handshake: %v %v, want %v", nd.player, r, err, StatusSynchronizing)
+			if status, reqs, err := nd.s.Step(0, make([]byte, 3)); err != nil || status != StatusSynchronizing || len(reqs) != 0 {
+				t.Errorf("player %d: Step before the handshake: %v %v, want %v", nd.player, status, err, StatusSynchronizing)
 			}
 			if seed, ok := nd.s.Seed(); ok {
 				t.Errorf("player %d: Seed() = %d before the handshake, want not ok", nd.player, seed)
@@ -413,8 +413,8 @@ func checkHandshakeFailed(t *testing.T, tn *testNet, i int, want string) {
 	if nd.count(EventRunning) != 0 || nd.s.Running() {
 		t.Errorf("player %d ran", i)
 	}
-	if r, err := nd.s.Step(tn.now, nil); err != nil || r.Status != StatusEnded || !strings.Contains(nd.s.Err().Error(), want) {
-		t.Errorf("player %d: Step after the failure: %v %v (%v)", i, r.Status, err, nd.s.Err())
+	if status, _, err := nd.s.Step(tn.now, nil); err != nil || status != StatusEnded || !strings.Contains(nd.s.Err().Error(), want) {
+		t.Errorf("player %d: Step after the failure: %v %v (%v)", i, status, err, nd.s.Err())
 	}
 }
 
@@ -576,7 +576,7 @@ func TestSessionCloseWhileSynchronizing(t *testing.T) {
 // is the same frame for frame.
 // injectBadDatagrams hands player 0 one of each kind of bad datagram, made from player
 // 1's recent traffic, and adds to want the drops each must cause.
-func injectBadDatagrams(t *testing.T, tn *testNet, syncReply []byte, want *DropStats) {
+func injectBadDatagrams(t *testing.T, tn *testNet, syncReply []byte, want *dropCounts) {
 	t.Helper()
 	var recent, old []byte
 	for j := len(tn.sent) - 1; j >= 0; j-- {
@@ -659,7 +659,7 @@ func checkSameGame(t *testing.T, clean, attacked *testNet) {
 }
 
 func TestSessionDropsBadDatagrams(t *testing.T) {
-	play := func(attack bool) (*testNet, DropStats) {
+	play := func(attack bool) (*testNet, dropCounts) {
 		tn := newNet(t, 2, 0, nil)
 		tn.until(time.Second, "handshake", tn.running)
 		var syncReply []byte
@@ -672,7 +672,7 @@ func TestSessionDropsBadDatagrams(t *testing.T) {
 			t.Fatal("player 1 sent no sync reply")
 		}
 		tn.steps(100)
-		var want DropStats
+		var want dropCounts
 		for i := range 300 {
 			if attack && i%10 == 0 {
 				injectBadDatagrams(t, tn, syncReply, &want)
@@ -687,7 +687,7 @@ func TestSessionDropsBadDatagrams(t *testing.T) {
 	base := clean.nodes[0].s.Stats(nil).Dropped
 	got := attacked.nodes[0].s.Stats(nil).Dropped
 	t.Logf("dropped without attack %+v, with %+v", base, got)
-	diff := DropStats{
+	diff := dropCounts{
 		Malformed:       got.Malformed - base.Malformed,
 		Oversized:       got.Oversized - base.Oversized,
 		Corrupt:         got.Corrupt - base.Corrupt,
@@ -704,8 +704,8 @@ func TestSessionDropsBadDatagrams(t *testing.T) {
 	if diff != want || mixed != wantMixed {
 		t.Errorf("drops caused by the bad datagrams %+v with %d malformed or stale, want %+v with %d", diff, mixed, want, wantMixed)
 	}
-	if got.Total() < want.Total() {
-		t.Errorf("Total %d, want at least %d", got.Total(), want.Total())
+	if total(got) < total(want) {
+		t.Errorf("Total %d, want at least %d", total(got), total(want))
 	}
 	attacked.noErrors()
 	for _, nd := range attacked.nodes {
@@ -748,7 +748,7 @@ func TestSessionCountsForgedGapOnce(t *testing.T) {
 	if s.sync.queues[1].known != known {
 		t.Errorf("inputs after a gap were taken: known %d, was %d", s.sync.queues[1].known, known)
 	}
-	if after.Malformed != before.Malformed+1 || after.Total() != before.Total()+1 {
+	if after.Malformed != before.Malformed+1 || total(after) != total(before)+1 {
 		t.Errorf("one forged datagram: drops went from %+v to %+v, want one more Malformed and nothing else", before, after)
 	}
 }
@@ -932,11 +932,11 @@ func TestSessionCloseSaysGoodbye(t *testing.T) {
 	n1.paused = true
 	end := n1.s.LastLocalFrame() + 1
 	tn.until(time.Second, "player 1 ready to leave", func() bool {
-		r, err := n1.s.Step(tn.now, nil)
-		if err != nil || r.Status != StatusCaughtUp {
-			t.Fatalf("Step with no input: %v %v, want %v", r.Status, err, StatusCaughtUp)
+		status, reqs, err := n1.s.Step(tn.now, nil)
+		if err != nil || status != StatusCaughtUp {
+			t.Fatalf("Step with no input: %v %v, want %v", status, err, StatusCaughtUp)
 		}
-		if err := Apply(n1.g, r.Requests); err != nil {
+		if err := Apply(n1.g, reqs); err != nil {
 			t.Fatal(err)
 		}
 		return n1.s.ConfirmedFrame() >= end && n1.s.Unacknowledged() == 0
@@ -950,8 +950,8 @@ func TestSessionCloseSaysGoodbye(t *testing.T) {
 	if n1.s.State() != StateClosed || n1.s.Running() {
 		t.Errorf("player 1 state %v after Close", n1.s.State())
 	}
-	if r, err := n1.s.Step(tn.now, make([]byte, 3)); err != nil || r.Status != StatusEnded || n1.s.Err() != nil {
-		t.Errorf("Step after Close: %v %v (%v), want %v and no error", r.Status, err, n1.s.Err(), StatusEnded)
+	if status, _, err := n1.s.Step(tn.now, make([]byte, 3)); err != nil || status != StatusEnded || n1.s.Err() != nil {
+		t.Errorf("Step after Close: %v %v (%v), want %v and no error", status, err, n1.s.Err(), StatusEnded)
 	}
 	tn.until(time.Second, "player 0 sees player 1 leave", func() bool { return n0.count(EventPeerLeft) > 0 })
 	tn.steps(30)
@@ -1111,21 +1111,21 @@ func TestSessionInputErrors(t *testing.T) {
 		}
 		n0 := tn.nodes[0]
 		s := n0.s
-		if r, err := s.Step(0, make([]byte, 3)); err != nil || r.Status != StatusSynchronizing {
-			t.Errorf("before the handshake: %v %v", r.Status, err)
+		if status, _, err := s.Step(0, make([]byte, 3)); err != nil || status != StatusSynchronizing {
+			t.Errorf("before the handshake: %v %v", status, err)
 		}
 		tn.until(time.Second, "handshake", tn.running)
 		tn.steps(30)
 		n0.paused = true
 		frame := s.Frame()
-		if r, err := s.Step(tn.now, make([]byte, 4)); err == nil || r.Status != 0 || s.Frame() != frame {
-			t.Errorf("a 4-byte input for a 3-byte game: %v %v, frame %d -> %d", r.Status, err, frame, s.Frame())
+		if status, _, err := s.Step(tn.now, make([]byte, 4)); err == nil || status != 0 || s.Frame() != frame {
+			t.Errorf("a 4-byte input for a 3-byte game: %v %v, frame %d -> %d", status, err, frame, s.Frame())
 		}
-		r, err := s.Step(tn.now, stepInput(0, s.Frame()))
-		if err != nil || r.Status != StatusAdvanced {
-			t.Fatalf("step: %v %v", r.Status, err)
+		status, reqs, err := s.Step(tn.now, stepInput(0, s.Frame()))
+		if err != nil || status != StatusAdvanced {
+			t.Fatalf("step: %v %v", status, err)
 		}
-		if err := Apply(n0.g, r.Requests); err != nil {
+		if err := Apply(n0.g, reqs); err != nil {
 			t.Fatal(err)
 		}
 		n0.paused = false
@@ -1147,8 +1147,8 @@ func TestSessionInputErrors(t *testing.T) {
 			t.Errorf("maxpred %d: %d frames past the confirmed one", cfg.MaxPrediction, d)
 		}
 		frame = s.Frame()
-		if r, err := s.Step(tn.now, stepInput(0, s.LastLocalFrame()+1)); err != nil || r.Status != StatusWaiting || len(r.Requests) != 0 {
-			t.Errorf("maxpred %d: Step past the window: %v %v, want %v", cfg.MaxPrediction, r.Status, err, StatusWaiting)
+		if status, reqs, err := s.Step(tn.now, stepInput(0, s.LastLocalFrame()+1)); err != nil || status != StatusWaiting || len(reqs) != 0 {
+			t.Errorf("maxpred %d: Step past the window: %v %v, want %v", cfg.MaxPrediction, status, err, StatusWaiting)
 		}
 		if s.Frame() != frame || s.LastLocalFrame() != frame-1 {
 			t.Errorf("a refused input was kept")
@@ -1194,7 +1194,7 @@ func (g *faultyGame) AdvanceFrame(inputs []byte) {
 }
 
 func TestSessionDetectsDesync(t *testing.T) {
-	tn := newNet(t, 2, 2*tick, func(int) Config { return Config{OnDesync: DesyncStop} })
+	tn := newNet(t, 2, 2*tick, func(int) Config { return Config{StopOnDesync: true} })
 	tn.nodes[1].g = &skewedGame{at: 100}
 	tn.until(10*time.Second, "desync", func() bool {
 		return tn.nodes[0].s.State() == StateDesync && tn.nodes[1].s.State() == StateDesync
@@ -1214,8 +1214,8 @@ func TestSessionDetectsDesync(t *testing.T) {
 		if err := nd.s.Err(); !errors.Is(err, ErrDesync) {
 			t.Errorf("player %d: %v", i, err)
 		}
-		if r, err := nd.s.Step(tn.now, make([]byte, 3)); err != nil || r.Status != StatusEnded {
-			t.Errorf("player %d: Step after the desync: %v %v", i, r.Status, err)
+		if status, _, err := nd.s.Step(tn.now, make([]byte, 3)); err != nil || status != StatusEnded {
+			t.Errorf("player %d: Step after the desync: %v %v", i, status, err)
 		}
 	}
 	if sums[0][0] != sums[1][1] || sums[0][1] != sums[1][0] {
@@ -1284,7 +1284,7 @@ func checkPeerStats(t *testing.T, latency time.Duration, st Stats) {
 		t.Errorf("send queue %d", ps.SendQueue)
 	case ps.LocalAdvantage < -3 || ps.LocalAdvantage > 3 || ps.RemoteAdvantage < -3 || ps.RemoteAdvantage > 3:
 		t.Errorf("advantages %d, %d", ps.LocalAdvantage, ps.RemoteAdvantage)
-	case st.Dropped.Total() != st.Dropped.Stale:
+	case total(st.Dropped) != st.Dropped.Stale:
 		t.Errorf("dropped %+v on a clean link", st.Dropped)
 	}
 }

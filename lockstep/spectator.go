@@ -87,7 +87,7 @@ func (s *Session) receiveWatchSync(from netip.AddrPort, h header, m *syncMsg) {
 		s.drops.Foreign++
 		return
 	}
-	if s.local == 0 && s.cfg.Resume != nil {
+	if s.local == 0 && s.cfg.resume != nil {
 		s.queueReject(from, rejectResumed) // its history of inputs starts mid-match
 		s.drops.Foreign++
 		return

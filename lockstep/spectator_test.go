@@ -108,11 +108,11 @@ func (w *watchNet) step(frames Frame) {
 		if s.Frame() >= frames {
 			in = nil
 		}
-		r, err := s.Step(w.now, in)
+		_, reqs, err := s.Step(w.now, in)
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		if err := Apply(w.games[p], r.Requests); err != nil {
+		if err := Apply(w.games[p], reqs); err != nil {
 			w.t.Fatal(err)
 		}
 		for f := range s.ConfirmedFrame() + 1 {

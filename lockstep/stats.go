@@ -51,7 +51,26 @@ type Stats struct {
 	LastRollback     int
 	WaitFrames       int
 	Peers            []PeerStats
-	Dropped          DropStats
+	// Dropped counts the datagrams the session ignored, by reason.
+	Dropped struct {
+		Malformed       uint64 // bad magic, unknown type, bad encoding behind a valid check
+		Oversized       uint64 // longer than MaxDatagram
+		Corrupt         uint64 // a handshake datagram whose CRC fails: changed or cut on the way
+		Unauthenticated uint64 // an input or goodbye whose tag fails, or a handshake whose proof does
+		Foreign         uint64 // from an address that is not a peer (or answered "match full")
+		WrongTag        uint64 // a handshake from a peer's address but another session (a leftover process)
+		WrongVersion    uint64 // another protocol version
+		Stale           uint64 // nothing new: duplicates and replays of old datagrams
+		Overflow        uint64 // replies dropped because too many were queued in one tick
+	}
+}
+
+// DroppedTotal is how many datagrams the session ignored, whatever the reason: the sum of
+// Dropped.
+func (st Stats) DroppedTotal() uint64 {
+	d := &st.Dropped
+	return d.Malformed + d.Oversized + d.Corrupt + d.Unauthenticated + d.Foreign + d.WrongTag +
+		d.WrongVersion + d.Stale + d.Overflow
 }
 
 // Stats returns a snapshot. peers is reused if it has room, so a HUD can poll every frame

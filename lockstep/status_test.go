@@ -77,22 +77,22 @@ func TestStepTakesInputOnlyWhenAdvanced(t *testing.T) {
 	frame, last := s.Frame(), s.LastLocalFrame()
 	s.waitFrames = 2
 	for i := range 2 {
-		r, err := s.Step(tn.now, stepInput(0, last+1))
-		if err != nil || r.Status != StatusTimeSync || len(r.Requests) != 0 {
-			t.Fatalf("wait %d: %v %v", i, r.Status, err)
+		status, reqs, err := s.Step(tn.now, stepInput(0, last+1))
+		if err != nil || status != StatusTimeSync || len(reqs) != 0 {
+			t.Fatalf("wait %d: %v %v", i, status, err)
 		}
 	}
-	if r, err := s.Step(tn.now, nil); err != nil || r.Status != StatusCaughtUp {
-		t.Fatalf("nil input: %v %v, want %v", r.Status, err, StatusCaughtUp)
+	if status, _, err := s.Step(tn.now, nil); err != nil || status != StatusCaughtUp {
+		t.Fatalf("nil input: %v %v, want %v", status, err, StatusCaughtUp)
 	}
-	if _, err := s.Step(tn.now, make([]byte, 2)); err == nil {
+	if _, _, err := s.Step(tn.now, make([]byte, 2)); err == nil {
 		t.Fatalf("a 2-byte input for a 3-byte game was taken")
 	}
 	if s.Frame() != frame || s.LastLocalFrame() != last {
 		t.Fatalf("frame %d, last local %d after steps that did not advance; want %d, %d", s.Frame(), s.LastLocalFrame(), frame, last)
 	}
-	r, err := s.Step(tn.now, stepInput(0, last+1))
-	if err != nil || r.Status != StatusAdvanced || s.LastLocalFrame() != last+1 || s.Frame() != frame+1 {
-		t.Fatalf("after the wait: %v %v, frame %d, last local %d", r.Status, err, s.Frame(), s.LastLocalFrame())
+	status, _, err := s.Step(tn.now, stepInput(0, last+1))
+	if err != nil || status != StatusAdvanced || s.LastLocalFrame() != last+1 || s.Frame() != frame+1 {
+		t.Fatalf("after the wait: %v %v, frame %d, last local %d", status, err, s.Frame(), s.LastLocalFrame())
 	}
 }

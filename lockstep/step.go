@@ -69,19 +69,13 @@ func (s Status) Stalled() bool {
 	return s == StatusWaiting || s == StatusSendQueueFull
 }
 
-// StepResult is what one Step returns: the status and the requests for the game. Requests
-// is empty unless the status is StatusAdvanced or StatusCaughtUp; it belongs to the session
-// and is valid until the next call (see Request).
-type StepResult struct {
-	Status   Status
-	Requests []Request
-}
-
 // Step runs one tick of the game loop: it offers the local input for the current frame and
-// returns the work the game must do. now is the caller's clock, the same one given to
-// Receive and Outgoing.
+// returns what it did and the work the game must do, as requests for Apply. now is the
+// caller's clock, the same one given to Receive and Outgoing. The requests are empty unless
+// the status is StatusAdvanced or StatusCaughtUp; they belong to the session and are valid
+// until the next call (see Request).
 //
-// The contract: if the result's status is StatusAdvanced the input was taken (it plays
+// The contract: if the status is StatusAdvanced the input was taken (it plays
 // InputDelay frames from now); with any other status it was not, and the caller offers the
 // same input again next tick. A nil input means "start no new frame": the session only folds
 // in late remote inputs (StatusCaughtUp), which is how a match that has played its last
@@ -90,49 +84,49 @@ type StepResult struct {
 // Waiting for the network, time-sync waits, the handshake and the end of the session are
 // statuses, not errors. The error is only for caller bugs (an input of the wrong size); the
 // session is unchanged when it is returned.
-func (s *Session) Step(now time.Duration, input []byte) (StepResult, error) {
+func (s *Session) Step(now time.Duration, input []byte) (Status, []Request, error) {
 	s.now = now
 	if input != nil && len(input) != s.cfg.InputSize {
-		return StepResult{}, fmt.Errorf("step: input of %d bytes, want %d", len(input), s.cfg.InputSize)
+		return 0, nil, fmt.Errorf("step: input of %d bytes, want %d", len(input), s.cfg.InputSize)
 	}
 	switch s.state {
 	case StateSynchronizing:
-		return StepResult{Status: StatusSynchronizing}, nil
+		return StatusSynchronizing, nil, nil
 	case StateRunning:
 	default:
-		return StepResult{Status: StatusEnded}, nil
+		return StatusEnded, nil, nil
 	}
 	s.collectChecksums()
 	if s.state != StateRunning {
-		return StepResult{Status: StatusEnded}, nil
+		return StatusEnded, nil, nil
 	}
 	if s.loadPending {
 		// A rejoiner's first Step: the game takes the state it was handed (rejoin.go).
 		s.loadPending = false
-		s.loadCell.Frame, s.loadCell.State = 0, s.resumeState
-		s.loadReqs = append(s.loadReqs[:0], Request{Kind: RequestLoad, Frame: 0, Cell: &s.loadCell})
-		return StepResult{Status: StatusCaughtUp, Requests: s.loadReqs}, nil
+		s.loadCell.frame, s.loadCell.state = 0, s.resumeState
+		s.loadReqs = append(s.loadReqs[:0], s.loadCell.request(RequestLoad, 0))
+		return StatusCaughtUp, s.loadReqs, nil
 	}
 	if s.replay {
 		// The right state of a resync is here: load it and replay to the present (resync.go).
-		return StepResult{Status: StatusCaughtUp, Requests: s.replayResync()}, nil
+		return StatusCaughtUp, s.replayResync(), nil
 	}
 	if input == nil {
-		return StepResult{Status: StatusCaughtUp, Requests: s.sync.catchup()}, nil
+		return StatusCaughtUp, s.sync.catchup(), nil
 	}
 	if s.waitFrames > 0 {
 		s.waitFrames--
-		return StepResult{Status: StatusTimeSync}, nil
+		return StatusTimeSync, nil, nil
 	}
 	if !s.sync.canAdvance() {
-		return StepResult{Status: StatusWaiting}, nil
+		return StatusWaiting, nil, nil
 	}
 	if !s.addLocalInput(input) {
-		return StepResult{Status: StatusSendQueueFull}, nil
+		return StatusSendQueueFull, nil, nil
 	}
 	reqs := s.sync.advance()
 	s.timeSync()
-	return StepResult{Status: StatusAdvanced, Requests: reqs}, nil
+	return StatusAdvanced, reqs, nil
 }
 
 // addLocalInput stores the input of the current frame at frame+delay. After the delay was

@@ -90,14 +90,14 @@ type syncLayer struct {
 
 	frame          Frame // the game state is at this frame (this many frames simulated)
 	queues         []inputQueue
-	cells          []Cell // saved states, by frame modulo len(cells)
+	cells          []cell // saved states, by frame modulo len(cells)
 	firstIncorrect Frame  // earliest frame that ran on a wrong prediction; NullFrame if none
 	started        bool   // the initial state has been saved
 	// keepFrom, unless NullFrame, is the first frame whose inputs must stay in the ring: a
 	// resync will replay from it (resync.go). reload, if set, is the state the next
 	// rollback starts from instead of a saved one: the one a resync handed over.
 	keepFrom Frame
-	reload   *Cell
+	reload   *cell
 
 	reqs      []Request
 	inputBuf  []byte        // rows of all players' inputs, one per advance request in a call
@@ -119,7 +119,7 @@ func newSyncLayer(players, inputSize, maxPrediction, slack int) *syncLayer {
 		slack:          slack,
 		firstIncorrect: NullFrame,
 		keepFrom:       NullFrame,
-		cells:          make([]Cell, maxPrediction+slack+2),
+		cells:          make([]cell, maxPrediction+slack+2),
 		inputBuf:       make([]byte, (maxPrediction+slack+3)*players*inputSize),
 		statusBuf:      make([]InputStatus, (maxPrediction+slack+3)*players),
 		reqs:           make([]Request, 0, 2*(maxPrediction+slack)+6),
@@ -128,7 +128,7 @@ func newSyncLayer(players, inputSize, maxPrediction, slack int) *syncLayer {
 		s.queues = append(s.queues, newInputQueue(inputSize))
 	}
 	for i := range s.cells {
-		s.cells[i].Frame = NullFrame
+		s.cells[i].frame = NullFrame
 	}
 	return s
 }
@@ -213,7 +213,7 @@ func (s *syncLayer) oldestNeeded() Frame {
 	return max(0, f)
 }
 
-func (s *syncLayer) cell(f Frame) *Cell {
+func (s *syncLayer) cell(f Frame) *cell {
 	return &s.cells[int(f)%len(s.cells)]
 }
 
@@ -238,11 +238,11 @@ func (s *syncLayer) advance() []Request {
 // resync handed over: reload) and re-simulate up to the present.
 func (s *syncLayer) rollback() {
 	row := 0
-	load := (*Cell)(nil)
+	load := (*cell)(nil)
 	if s.reload != nil {
-		load, s.firstIncorrect = s.reload, s.reload.Frame
+		load, s.firstIncorrect = s.reload, s.reload.frame
 		s.reload = nil
-		s.growRows(int(s.frame-load.Frame) + 1)
+		s.growRows(int(s.frame-load.frame) + 1)
 	} else if s.firstIncorrect != NullFrame && s.firstIncorrect < s.frame {
 		load = s.cell(s.firstIncorrect)
 	}
@@ -255,7 +255,7 @@ func (s *syncLayer) rollback() {
 		s.lastRollback = depth
 		now := s.frame
 		s.frame = target
-		s.reqs = append(s.reqs, Request{Kind: RequestLoad, Frame: target, Cell: load})
+		s.reqs = append(s.reqs, load.request(RequestLoad, target))
 		if load != s.cell(target) {
 			// A state from outside the ring (a resync's): the ring's cell of its frame
 			// holds the state it replaces, and a later rollback to that frame (its inputs
@@ -303,9 +303,9 @@ func (s *syncLayer) rollbackTo(f Frame) {
 
 func (s *syncLayer) saveRequest() Request {
 	c := s.cell(s.frame)
-	c.Frame = s.frame
-	c.summed = false // the save about to run replaces State
-	return Request{Kind: RequestSave, Frame: s.frame, Cell: c}
+	c.frame = s.frame
+	c.summed = false // the save about to run replaces state
+	return c.request(RequestSave, s.frame)
 }
 
 // advanceRequest gathers every player's input for the current frame into row and records
@@ -332,12 +332,12 @@ func (s *syncLayer) advanceRequest(row int) Request {
 }
 
 // savedCell returns the cell holding frame f's saved state, if the ring still holds it.
-func (s *syncLayer) savedCell(f Frame) (*Cell, bool) {
+func (s *syncLayer) savedCell(f Frame) (*cell, bool) {
 	if f < 0 || f > s.frame || !s.started {
 		return nil, false
 	}
 	c := s.cell(f)
-	if c.Frame != f {
+	if c.frame != f {
 		return nil, false
 	}
 	return c, true
@@ -350,5 +350,5 @@ func (s *syncLayer) savedChecksum(f Frame) (uint64, bool) {
 	if !ok {
 		return 0, false
 	}
-	return c.Checksum(), true
+	return c.checksum(), true
 }

@@ -76,10 +76,10 @@ func (t *syncTest) Verify() error {
 		rec := &t.first[int(r.Frame)%len(t.first)]
 		if rec.frame != r.Frame {
 			rec.frame = r.Frame
-			rec.state = append(rec.state[:0], r.Cell.State...)
+			rec.state = append(rec.state[:0], (*r.State)...)
 			continue
 		}
-		if !bytes.Equal(rec.state, r.Cell.State) {
+		if !bytes.Equal(rec.state, *r.State) {
 			t.sync.reqs = t.sync.reqs[:0]
 			return fmt.Errorf("frame %d: the re-simulated state differs", r.Frame)
 		}

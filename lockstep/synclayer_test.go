@@ -344,8 +344,8 @@ func TestSyncLayerInvariants(t *testing.T) {
 					t.Fatalf("step %d: rolled back %d frames, window %d", step, s.lastRollback, maxPred)
 				}
 				for f := s.oldestNeeded(); f <= s.frame; f++ {
-					if c := s.cell(f); c.Frame != f {
-						t.Fatalf("step %d: frame %d (oldest needed %d, now %d) is not in its cell (holds %d)", step, f, s.oldestNeeded(), s.frame, c.Frame)
+					if c := s.cell(f); c.frame != f {
+						t.Fatalf("step %d: frame %d (oldest needed %d, now %d) is not in its cell (holds %d)", step, f, s.oldestNeeded(), s.frame, c.frame)
 					}
 				}
 				if c := s.confirmedFrame(); c < lastConfirmed {

@@ -34,5 +34,5 @@ func (g *toyGame) LoadState(b []byte) error {
 }
 
 func (g *toyGame) checksum() uint64 {
-	return StateChecksum(g.SaveState(nil))
+	return stateChecksum(g.SaveState(nil))
 }

@@ -20,7 +20,7 @@ package lockstep
 //	        N sessions over links of T ticks each way; player 0 learns the others'
 //	        addresses in the handshake. C is Config.ChecksumInterval; S spectators may
 //	        watch player 0; B bytes pad the game's saved state (a handover in several
-//	        chunks); rejoin sets Config.Rejoin; stop sets Config.OnDesync to DesyncStop.
+//	        chunks); rejoin sets Config.Rejoin; stop sets Config.StopOnDesync.
 //	        Each player's sessions are the legs of a Match, and frames are the match's.
 //	input p=P value=V          player P's input byte from now on
 //	tick [n=K]                 K ticks: each player receives what is due, steps, sends;
@@ -472,7 +472,7 @@ func (h *transcript) newSessions(a args, flags map[string]bool) (string, error) 
 			ChecksumInterval: interval, Game: "transcript", Seed: uint64(100 + p), Nonce: uint64(p + 1),
 			Rejoin: rejoin}
 		if flags["stop"] {
-			cfg.OnDesync = DesyncStop
+			cfg.StopOnDesync = true
 		}
 		if p == 0 {
 			cfg.Spectators = spectators
@@ -556,14 +556,14 @@ func (h *transcript) tick(n int) string {
 			if pr.stopped {
 				in = nil
 			}
-			r, err := pr.s.Step(now, in)
+			status, reqs, err := pr.s.Step(now, in)
 			if err != nil {
 				h.t.Fatalf("p%d: %v", i, err)
 			}
-			if err := Apply(&pr.g, r.Requests); err != nil {
+			if err := Apply(&pr.g, reqs); err != nil {
 				h.t.Fatalf("p%d: %v", i, err)
 			}
-			pr.status = append(pr.status, r.Status.String())
+			pr.status = append(pr.status, status.String())
 			pr.maxBack = max(pr.maxBack, pr.s.sync.lastRollback)
 			h.sendAll(i, pr)
 			for _, e := range pr.s.Events() {
@@ -800,14 +800,9 @@ func (h *transcript) leg(p, q int) (string, error) {
 	if from < 0 || len(state) == 0 {
 		return "", fmt.Errorf("p%d: no state to resume from at frame %d", p, from)
 	}
-	resume, peers := pr.m.NextLeg(from, state, pr.addrs)
-	cfg := pr.cfg
-	cfg.Spectators = 0
+	cfg, peers := pr.m.NextLeg(pr.cfg, from, state, pr.addrs)
+	start := pr.m.MatchFrame(from)
 	cfg.Nonce += 1000 // each leg its own session nonce
-	if seed, ok := old.Seed(); ok {
-		cfg.Seed = seed
-	}
-	cfg.Resume = &resume
 	next, err := NewSession(cfg, p, peers)
 	if err != nil {
 		return "", err
@@ -817,7 +812,7 @@ func (h *transcript) leg(p, q int) (string, error) {
 	}
 	pr.m.Open(next, from, h.clock(), 0)
 	pr.s = next
-	return fmt.Sprintf("p%d: next leg from match frame %d", p, resume.Frame), nil
+	return fmt.Sprintf("p%d: next leg from match frame %d", p, start), nil
 }
 
 // restart starts player p's process again: a fresh session and game.

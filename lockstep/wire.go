@@ -22,7 +22,7 @@ import (
 //	player | players | input size | seed (8) | reject code | game length | game |
 //	[resume block (flag 0x40)] | proof (8) | CRC-32C (4)
 //
-// The resume block (see Resume) is sent by a session that resumes a match in progress:
+// The resume block (see resumePoint) is sent by a session that resumes a match in progress:
 // match id (8) | frame (4) | state length (4) | state checksum (8). Handshakes without it
 // are laid out exactly as before, so the block did not need a new protocol version.
 //
@@ -58,7 +58,7 @@ import (
 // For each pair of players the match key is HMAC-SHA256 under the root key over a label and
 // both session nonces, the lower player number's first. Input and goodbye datagrams end in
 // HMAC-SHA256 under that key over the sender's player number and the datagram, truncated
-// to 8 bytes. A datagram whose tag does not verify is dropped (DropStats.Unauthenticated)
+// to 8 bytes. A datagram whose tag does not verify is dropped (Stats.Dropped.Unauthenticated)
 // before any field of it is read. The sender's number is tagged but not sent, so a datagram
 // reflected back to its sender fails; the session nonce replaces version 1's 2-byte sender
 // tag, which input messages no longer carry (a leftover process on the peer's address has
@@ -70,7 +70,7 @@ import (
 // up to 3 bits in a datagram of this size), leftover processes of an earlier match, replays
 // of datagrams from another match (other nonces, other key), and senders that did not see
 // the handshake. Replays within the same match pass the tag and are handled by the
-// freshness rules (acks, frames and clock readings only move forward: DropStats.Stale).
+// freshness rules (acks, frames and clock readings only move forward: Stats.Dropped.Stale).
 // It does not protect against a man in the middle during a handshake without a secret (the
 // nonces travel in the clear, so one who rewrites the handshake can derive the key), it
 // does not hide anything (nothing is encrypted), and it does not stop a flood from using

@@ -36,10 +36,9 @@ func (idle) SaveState(dst []byte) []byte  { return dst }
 func (idle) LoadState(state []byte) error { return nil }
 
 // TestNewFillsRandomness: a zero Nonce becomes a random one on every player; a zero Seed a
-// random one only where the handshake carries it (player 0 of a first leg, the seed not
+// random one only where the handshake carries it (player 0, the seed not
 // chosen by the user). Whatever was set is kept.
 func TestNewFillsRandomness(t *testing.T) {
-	resume := &lockstep.Resume{Match: 1, Frame: 10, State: []byte{1}}
 	tests := []struct {
 		name                string
 		player              int
@@ -50,7 +49,6 @@ func TestNewFillsRandomness(t *testing.T) {
 		{name: "player 0, zero config", player: 0, in: lockstep.Config{}, nonceSet: true, seedSet: true},
 		{name: "player 1, zero config: its seed is never used", player: 1, in: lockstep.Config{}, nonceSet: true},
 		{name: "player 0, seed 0 chosen by the user", player: 0, in: lockstep.Config{SeedGiven: true}, nonceSet: true},
-		{name: "player 0, a leg that resumes", player: 0, in: lockstep.Config{Resume: resume}, nonceSet: true},
 		{name: "given values are kept", player: 0, in: lockstep.Config{Nonce: 5, Seed: 9}, wantNonce: 5, wantSeed: 9},
 	}
 	for _, tt := range tests {

@@ -87,7 +87,7 @@
 // # What the game saves
 //
 // The checksums peers compare, and the ones a recording keeps, are hashes of the bytes the
-// game's SaveState writes (lockstep.StateChecksum), never of the game's memory. So the
+// game's SaveState writes (codec.StateChecksum), never of the game's memory. So the
 // saved bytes must be the state itself, complete and in one canonical encoding: equal
 // states give equal bytes on every peer and platform (fixed byte order, no map order, no
 // pointers or padding, no floats whose rounding differs by CPU). A save that writes a
@@ -105,10 +105,10 @@
 //   - Quit: the end moves to the last frame we played; the rest is as above.
 //   - A peer that says goodbye or vanishes (the disconnect timeout) moves the end to the
 //     last frame every player played with real inputs (lockstep's EndFrame).
-//   - A desync is mended and the match goes on (Config.Session.OnDesync, lockstep's
-//     DesyncResync by default: the peers agree which state is right and hand it to those
+//   - A desync is mended and the match goes on (unless Config.Session.StopOnDesync: the
+//     peers agree which state is right and hand it to those
 //     without it; OnEvent gets a lockstep.EventResync per player that differed, in the
-//     match's frames). With DesyncStop, or when desyncs come back too often (the game is
+//     match's frames). With StopOnDesync, or when desyncs come back too often (the game is
 //     not deterministic), a desync ends the match shortly after it is found
 //     (Config.DesyncLinger: the session first tells the peers its checksum; a window may
 //     stay on it instead). A failed handshake ends it at once. Abort ends it at once with
@@ -124,7 +124,7 @@
 // is the last one they all confirmed; they roll back to it: the frames they had played
 // on the dropped player's stand-in input were never confirmed, so nothing reported to
 // OnConfirmed, a recording or a spectator is taken back) and open the next leg, a
-// session with lockstep.Config.Resume, while the old leg stays alive for the survivors'
+// session that resumes the match from there (lockstep.Match.NextLeg), while the old leg stays alive for the survivors'
 // keep-alives and to go back to. The runner's lockstep.Match holds the legs, routes each
 // datagram to its leg (handshakes, and what the new leg's keys verify, to the new one) and
 // translates frames. The player rejoins by running a fresh runner with the same

@@ -104,7 +104,7 @@ type rejoinWait struct {
 	oldState    []byte // the game at the old leg's current frame, to go back to
 	oldRecorded lockstep.Frame
 	from        lockstep.Frame   // the match's frame the next leg starts from
-	resume      lockstep.Resume  // what the next leg starts from
+	legConfig   lockstep.Config  // the next leg's session configuration (Match.NextLeg)
 	peers       []netip.AddrPort // and whom it expects where
 }
 
@@ -184,8 +184,8 @@ func (r *Runner) settle(now time.Duration) {
 	if from != old.Frame() {
 		w.oldState = r.game.SaveState(nil)
 	}
-	w.resume, w.peers = r.match.NextLeg(from, state, r.cfg.Peers)
-	w.from = w.resume.Frame
+	w.legConfig, w.peers = r.match.NextLeg(r.cfg.Session, from, state, r.cfg.Peers)
+	w.from = r.match.MatchFrame(from)
 	leg, err := r.openLeg(w)
 	if err != nil {
 		r.wait = nil
@@ -205,16 +205,9 @@ func (r *Runner) settle(now time.Duration) {
 
 // openLeg makes the session of the next leg, from the pause's state and peers.
 func (r *Runner) openLeg(w *rejoinWait) (*lockstep.Session, error) {
-	sc := r.cfg.Session
-	sc.Spectators = 0
+	sc := w.legConfig // with the match's seed: a joiner's own Seed was never agreed on
 	r.legs++
 	sc.Nonce ^= uint64(r.legs) * 0x9e3779b97f4a7c15 // each leg its own session nonce
-	if seed, ok := r.leg().Seed(); ok {
-		// The match's seed, player 0's: a leg that resumes tells it to a rejoiner, which
-		// checks it against the one it was given. A joiner's own Seed was never agreed on.
-		sc.Seed = seed
-	}
-	sc.Resume = &w.resume
 	leg, err := lockstep.NewSession(sc, r.cfg.Player, w.peers)
 	if err != nil {
 		return nil, fmt.Errorf("netplay: next leg: %w", err)

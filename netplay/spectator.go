@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"p2pa/lockstep"
+	"p2pa/lockstep/codec"
 	"p2pa/transport"
 )
 
@@ -244,7 +245,7 @@ func (s *Spectator) end(reason EndReason, err error) {
 	s.result = Result{Reason: reason, Frame: s.played, Err: err}
 	if s.game != nil {
 		state := s.game.SaveState(nil)
-		s.result.State, s.result.Checksum, s.result.Confirmed = state, lockstep.StateChecksum(state), true
+		s.result.State, s.result.Checksum, s.result.Confirmed = state, codec.StateChecksum(state), true
 	}
 }
 

@@ -12,15 +12,15 @@ import (
 // StatusAdvanced the input was not taken; it is offered again next tick. A runner bug (a
 // wrong input size) ends the match: StatusEnded.
 func (r *Runner) step(now time.Duration, input []byte) lockstep.Status {
-	res, err := r.leg().Step(now, input)
+	status, reqs, err := r.leg().Step(now, input)
 	if err != nil {
 		r.fail(EndFailed, err) // a runner bug (wrong input size): stop rather than loop
 		return lockstep.StatusEnded
 	}
-	if len(res.Requests) > 0 {
-		r.apply(res.Requests)
+	if len(reqs) > 0 {
+		r.apply(reqs)
 	}
-	return res.Status
+	return status
 }
 
 func (r *Runner) apply(reqs []lockstep.Request) {

@@ -19,7 +19,7 @@ import (
 	"p2pa/game"
 	"p2pa/game/render"
 	"p2pa/internal/peer"
-	"p2pa/lockstep"
+	"p2pa/lockstep/codec"
 	"p2pa/transport"
 )
 
@@ -200,7 +200,7 @@ func (w watchSession) ResultLine() string {
 	if st == nil {
 		return ""
 	}
-	return peer.FormatResult(int64(st.Frame()), lockstep.StateChecksum(st.SaveState(nil)), 0, 0)
+	return peer.FormatResult(int64(st.Frame()), codec.StateChecksum(st.SaveState(nil)), 0, 0)
 }
 
 func (w watchSession) View() view {

@@ -246,6 +246,30 @@ func (n *Net) nat(h Host) error {
 	return nil
 }
 
+// Cut drops every datagram between hosts i and j on the public segment, both ways, as a
+// path that does not work yet; both still reach the servers and the other hosts. mend
+// restores the path. A test cuts the direct path to make ICE open a link through the
+// relay first, and mends it to see the link move to the direct path.
+func (n *Net) Cut(i, j int) (mend func() error, err error) {
+	a, b := n.Hosts[i].WAN, n.Hosts[j].WAN
+	table := fmt.Sprintf("cut%d_%d", i, j)
+	// The bridge's forward hook sees what one port of the segment sends to another, not
+	// what reaches the servers on the bridge's own address.
+	rules := fmt.Sprintf(`table bridge %s {
+	chain drop_between { type filter hook forward priority 0; ip saddr %s ip daddr %s drop; ip saddr %s ip daddr %s drop; }
+}
+`, table, a, b, b, a)
+	cmd := exec.Command(n.ip, "netns", "exec", n.Public.Name, n.nft, "-f", "-")
+	cmd.Stdin = strings.NewReader(rules)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("netns: cutting hosts %d and %d: %w: %s", i, j, err, strings.TrimSpace(string(out)))
+	}
+	return func() error {
+		_, err := n.Exec(n.Public.Name, n.nft, "delete", "table", "bridge", table)
+		return err
+	}, nil
+}
+
 // Command returns the program and arguments that run bin with args inside namespace ns.
 func (n *Net) Command(ns, bin string, args ...string) (string, []string) {
 	return n.ip, append([]string{"netns", "exec", ns, bin}, args...)

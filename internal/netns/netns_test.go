@@ -138,3 +138,53 @@ func ask(c *net.UDPConn, to netip.AddrPort) (netip.AddrPort, error) {
 	}
 	return netip.AddrPort{}, errors.New("no answer")
 }
+
+// TestCut: a cut between two hosts drops what one sends the other, while both still reach
+// the public segment's servers; mended, the datagrams get through again.
+func TestCut(t *testing.T) {
+	n := netns.New(t, netns.Direct, netns.Direct)
+	listen := func(h int, addr netip.Addr, port int) *net.UDPConn {
+		t.Helper()
+		var c *net.UDPConn
+		if err := n.Do(n.Hosts[h].Name, func() (err error) {
+			c, err = net.ListenUDP("udp4", &net.UDPAddr{IP: addr.AsSlice(), Port: port})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	var reflector *net.UDPConn
+	if err := n.Do(n.Public.Name, func() (err error) {
+		reflector, err = net.ListenUDP("udp4", &net.UDPAddr{IP: netns.PublicAddr.AsSlice(), Port: reflectorPorts[0]})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reflector.Close() })
+	go reflect(reflector)
+	c0 := listen(0, n.Hosts[0].WAN, 0)
+	echo := listen(1, n.Hosts[1].WAN, 4000)
+	go reflect(echo)
+	to := netip.AddrPortFrom(n.Hosts[1].WAN, 4000)
+	if _, err := ask(c0, to); err != nil {
+		t.Fatalf("before the cut, host 1: %v", err)
+	}
+	mend, err := n.Cut(0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ask(c0, to); err == nil {
+		t.Fatalf("through the cut, host 1 answered (saw %v)", got)
+	}
+	if _, err := ask(c0, netip.AddrPortFrom(netns.PublicAddr, uint16(reflectorPorts[0]))); err != nil {
+		t.Fatalf("during the cut, the public segment's server: %v", err)
+	}
+	if err := mend(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ask(c0, to); err != nil {
+		t.Fatalf("after mending, host 1: %v", err)
+	}
+}

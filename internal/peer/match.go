@@ -457,7 +457,7 @@ func (m *Match) runnerConfig(peers []netip.AddrPort, clock transport.Clock) netp
 			Nonce:             randomUint64(),
 			Logger:            m.log,
 			DiffStates:        diffStates,
-			OnDesync:          o.OnDesync,
+			StopOnDesync:      o.StopOnDesync,
 		},
 		Player:  o.Player,
 		Peers:   peers,
@@ -773,7 +773,7 @@ func (m *Match) logStats() {
 	m.peerStat = st.Peers
 	args := []any{"state", st.State, "frame", st.Frame, "confirmed", st.ConfirmedFrame,
 		"rollbacks", st.Rollbacks, "rollback_frames", st.RollbackFrames, "stalled", m.status.Stalled,
-		"dropped", st.Dropped.Total(), "dropped_foreign", st.Dropped.Foreign, "dropped_wrong_tag", st.Dropped.WrongTag,
+		"dropped", st.DroppedTotal(), "dropped_foreign", st.Dropped.Foreign, "dropped_wrong_tag", st.Dropped.WrongTag,
 		"dropped_wrong_version", st.Dropped.WrongVersion, "dropped_malformed", st.Dropped.Malformed,
 		"dropped_oversized", st.Dropped.Oversized, "dropped_stale", st.Dropped.Stale,
 		"dropped_corrupt", st.Dropped.Corrupt, "dropped_unauthenticated", st.Dropped.Unauthenticated}

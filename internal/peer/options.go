@@ -17,6 +17,12 @@ import (
 	"p2pa/transport"
 )
 
+// The values of -on-desync.
+const (
+	onDesyncResync = "resync"
+	onDesyncStop   = "stop"
+)
+
 // DefaultPort is where player 0 listens unless told otherwise, as in the 2020 prototype.
 const DefaultPort = "7000"
 
@@ -58,7 +64,7 @@ type Options struct {
 	Disconnect       time.Duration
 	Rejoin           time.Duration
 	ChecksumInterval int
-	OnDesync         lockstep.DesyncAction // -on-desync: resync (the default) or stop
+	StopOnDesync     bool // -on-desync stop (the default, resync, mends a desync and plays on)
 
 	// WrapGame, if set, replaces the coin game a match plays (a game that diverges on
 	// purpose, in builds with the p2pa_diverge tag: see ExtraFlags).
@@ -160,7 +166,7 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	fs.DurationVar(&o.Rejoin, "rejoin", netplay.DefaultRejoin, "how long the others wait, paused, for a player who dropped to rejoin\n"+
 		"(running the same command again); 0: a dropped player ends a 2-player match")
 	fs.IntVar(&o.ChecksumInterval, "checksum-interval", lockstep.DefaultChecksumInterval, "compare state checksums with the peer every this many frames")
-	onDesync := fs.String("on-desync", lockstep.DesyncResync.String(), "on a desync (the checksums of a frame differ): resync (hand the right state to the\n"+
+	onDesync := fs.String("on-desync", onDesyncResync, "on a desync (the checksums of a frame differ): resync (hand the right state to the\n"+
 		"peer that differs and play on; more than 3 desyncs in a minute end the match) or stop (end the match)")
 	var extra func(*Options) error
 	if ExtraFlags != nil {
@@ -189,11 +195,13 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	action, err := parseDesyncAction(*onDesync)
-	if err != nil {
-		return o, err
+	switch *onDesync {
+	case onDesyncResync:
+	case onDesyncStop:
+		o.StopOnDesync = true
+	default:
+		return o, fmt.Errorf("-on-desync %s: want %s or %s", *onDesync, onDesyncResync, onDesyncStop)
 	}
-	o.OnDesync = action
 	if extra != nil {
 		if err := extra(&o); err != nil {
 			return o, err
@@ -410,14 +418,4 @@ func parseGameDescription(s string) (game.Mode, int, error) {
 		return 0, 0, fmt.Errorf("%q is not in p2pa's own form", s)
 	}
 	return m, n, nil
-}
-
-// parseDesyncAction reads -on-desync.
-func parseDesyncAction(v string) (lockstep.DesyncAction, error) {
-	for _, a := range []lockstep.DesyncAction{lockstep.DesyncResync, lockstep.DesyncStop} {
-		if v == a.String() {
-			return a, nil
-		}
-	}
-	return 0, fmt.Errorf("-on-desync %s: want %s or %s", v, lockstep.DesyncResync, lockstep.DesyncStop)
 }

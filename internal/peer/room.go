@@ -69,7 +69,7 @@ type roomLink struct {
 	mu      sync.Mutex
 	members map[string]rendezvous.Member // by rtc ID
 	ids     map[string]string            // member ID → rtc ID
-	opened  map[string]bool              // rtc IDs whose link opened at least once
+	reached map[string]string            // rtc IDs whose link opened at least once → LinkNote.Path last said
 	closing bool
 }
 
@@ -163,7 +163,7 @@ func joinRoom(ctx context.Context, o Options, out io.Writer, waitTaken bool) (Li
 	r := &roomLink{
 		cli: cli, server: o.Server, seat: seat, log: slog.New(slog.DiscardHandler),
 		notes: make(chan LinkNote, 16), closed: make(chan struct{}),
-		members: map[string]rendezvous.Member{}, ids: map[string]string{}, opened: map[string]bool{},
+		members: map[string]rendezvous.Member{}, ids: map[string]string{}, reached: map[string]string{},
 	}
 	ice := make([]rtc.ICEServer, 0, len(w.ICE))
 	for _, s := range w.ICE {
@@ -321,7 +321,7 @@ func (r *roomLink) pump() {
 			current := r.members[id].ID == ev.Member.ID
 			if current {
 				delete(r.members, id)
-				delete(r.opened, id)
+				delete(r.reached, id)
 			}
 			delete(r.ids, ev.Member.ID)
 			r.mu.Unlock()
@@ -354,14 +354,21 @@ func (r *roomLink) pump() {
 	}
 }
 
-// onLink turns the links' events into notes: how each player was reached, or that one
-// cannot be.
+// onLink turns the links' events into notes: how each player was reached, again when ICE
+// moves an open link between the relay and a direct path (the last line about a player is
+// the path its datagrams take now), or that one cannot be.
 func (r *roomLink) onLink(e rtc.Event) {
+	n := LinkNote{Path: "direct"}
+	how := "directly"
+	if e.Info.Path == rtc.PathRelayed {
+		n.Path = "relay " + e.Info.Relay
+		how = "through the relay at " + e.Info.Relay
+	}
 	r.mu.Lock()
 	m, present := r.members[e.Member]
-	before := r.opened[e.Member]
+	last, before := r.reached[e.Member]
 	if e.State == rtc.LinkOpen {
-		r.opened[e.Member] = true
+		r.reached[e.Member] = n.Path
 	}
 	closing := r.closing
 	r.mu.Unlock()
@@ -374,12 +381,12 @@ func (r *roomLink) onLink(e rtc.Event) {
 	}
 	switch e.State {
 	case rtc.LinkOpen:
-		n := LinkNote{Player: player, Path: "direct"}
-		how := "directly"
-		if e.Info.Path == rtc.PathRelayed {
-			n.Path = "relay " + e.Info.Relay
-			how = "through the relay at " + e.Info.Relay
+		if e.PathChanged && before && last == n.Path {
+			// A path not known when the link opened (said "directly") now known to be
+			// direct: the line would say the same again.
+			return
 		}
+		n.Player = player
 		n.Line = fmt.Sprintf("p2pa: reached %s %s", seatName(m.Seat), how)
 		r.note(n)
 	case rtc.LinkFailed:

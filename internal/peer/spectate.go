@@ -13,6 +13,7 @@ import (
 
 	"p2pa/game"
 	"p2pa/lockstep"
+	"p2pa/lockstep/codec"
 	"p2pa/netplay"
 	"p2pa/transport"
 )
@@ -248,7 +249,7 @@ func (w *Watch) Close() error {
 		}
 		return errors.New("stopped before the match started")
 	}
-	fmt.Fprintln(w.out, FormatResult(int64(w.state.Frame()), lockstep.StateChecksum(w.state.SaveState(nil)), 0, 0))
+	fmt.Fprintln(w.out, FormatResult(int64(w.state.Frame()), codec.StateChecksum(w.state.SaveState(nil)), 0, 0))
 	switch {
 	case w.atEnd():
 		return nil

@@ -65,7 +65,7 @@ func checkDesync(t *testing.T, sc Scenario, c Coins, divergeAt int32) {
 		interval = 60
 	}
 	c.Wrap = nudgeOne(1, divergeAt)
-	sc.Session.OnDesync = lockstep.DesyncStop // the match stops at the desync, as before resync
+	sc.Session.StopOnDesync = true // the match stops at the desync, as before resync
 	s, err := New(sc, c)
 	if err != nil {
 		t.Fatal(err)

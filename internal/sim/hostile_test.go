@@ -113,18 +113,27 @@ func hostileRecrc(d []byte) []byte {
 	return binary.LittleEndian.AppendUint32(d, crc32.Checksum(d, hostileCastagnoli))
 }
 
+// dropCounts are a session's drop counters (lockstep.Stats.Dropped), named so that these
+// tests can build, add and compare them.
+type dropCounts struct {
+	Malformed, Oversized, Corrupt, Unauthenticated, Foreign, WrongTag, WrongVersion, Stale, Overflow uint64
+}
+
+// total is how many datagrams d counts as dropped, whatever the reason.
+func (d dropCounts) total() uint64 { return lockstep.Stats{Dropped: d}.DroppedTotal() }
+
 // hostileCheck is the counter a changed (not replayed) datagram from the peer's address
 // lands in: nothing in it is believed before its check.
-func hostileCheck(d []byte) lockstep.DropStats {
+func hostileCheck(d []byte) dropCounts {
 	switch {
 	case len(d) > lockstep.MaxDatagram:
-		return lockstep.DropStats{Oversized: 1}
+		return dropCounts{Oversized: 1}
 	case hostileIsSync(d):
-		return lockstep.DropStats{Corrupt: 1}
+		return dropCounts{Corrupt: 1}
 	case hostileType(d) == hostileInput || hostileType(d) == hostileBye || slices.Contains(hostileTagged, hostileType(d)):
-		return lockstep.DropStats{Unauthenticated: 1}
+		return dropCounts{Unauthenticated: 1}
 	}
-	return lockstep.DropStats{Malformed: 1}
+	return dropCounts{Malformed: 1}
 }
 
 // hostileInputCount reports whether an input message carries inputs (anything after the
@@ -142,8 +151,8 @@ func hostileInputCount(d []byte) int {
 	return len(b) - n - m
 }
 
-func hostileAdd(a, b lockstep.DropStats) lockstep.DropStats {
-	return lockstep.DropStats{
+func hostileAdd(a, b dropCounts) dropCounts {
+	return dropCounts{
 		Malformed: a.Malformed + b.Malformed, Oversized: a.Oversized + b.Oversized, Corrupt: a.Corrupt + b.Corrupt,
 		Unauthenticated: a.Unauthenticated + b.Unauthenticated, Foreign: a.Foreign + b.Foreign,
 		WrongTag: a.WrongTag + b.WrongTag, WrongVersion: a.WrongVersion + b.WrongVersion, Stale: a.Stale + b.Stale,
@@ -151,12 +160,12 @@ func hostileAdd(a, b lockstep.DropStats) lockstep.DropStats {
 	}
 }
 
-func hostileDrops(s *hostileSim) [2]lockstep.DropStats {
-	return [2]lockstep.DropStats{s.Peers[0].Runner.Session().Stats(nil).Dropped, s.Peers[1].Runner.Session().Stats(nil).Dropped}
+func hostileDrops(s *hostileSim) [2]dropCounts {
+	return [2]dropCounts{s.Peers[0].Runner.Session().Stats(nil).Dropped, s.Peers[1].Runner.Session().Stats(nil).Dropped}
 }
 
-func hostileSub(a, b lockstep.DropStats) lockstep.DropStats {
-	return lockstep.DropStats{
+func hostileSub(a, b dropCounts) dropCounts {
+	return dropCounts{
 		Malformed: a.Malformed - b.Malformed, Oversized: a.Oversized - b.Oversized, Foreign: a.Foreign - b.Foreign,
 		WrongTag: a.WrongTag - b.WrongTag, WrongVersion: a.WrongVersion - b.WrongVersion, Stale: a.Stale - b.Stale,
 		Overflow: a.Overflow - b.Overflow, Corrupt: a.Corrupt - b.Corrupt, Unauthenticated: a.Unauthenticated - b.Unauthenticated,
@@ -247,10 +256,10 @@ func TestHostilePackets(t *testing.T) {
 
 	// phase injects, tick by tick, what inject returns for each player, lets it all arrive,
 	// and checks each player's drop counters moved by exactly want (Stale: at least).
-	phase := func(name string, ticks int, inject func(p int) (datagrams int, want lockstep.DropStats)) {
+	phase := func(name string, ticks int, inject func(p int) (datagrams int, want dropCounts)) {
 		t.Helper()
 		before := hostileDrops(s)
-		var want [2]lockstep.DropStats
+		var want [2]dropCounts
 		sent := 0
 		for range ticks {
 			for p := range 2 {
@@ -288,17 +297,17 @@ func TestHostilePackets(t *testing.T) {
 		return pick(recent[p])
 	}
 
-	phase("foreign", 20, func(p int) (int, lockstep.DropStats) {
+	phase("foreign", 20, func(p int) (int, dropCounts) {
 		// Real datagrams, the right tag and all, but from addresses that are not the peer.
 		send(-1, p, latest(p))
 		send(-2, p, latest(p))
 		send(-3, p, pick(syncRequests[p]))
-		return 3, lockstep.DropStats{Foreign: 3}
+		return 3, dropCounts{Foreign: 3}
 	})
-	phase("leftover", 20, func(p int) (int, lockstep.DropStats) {
+	phase("leftover", 20, func(p int) (int, dropCounts) {
 		// The earlier game's datagrams from the peer's own address: its inputs fail the
 		// tag (another match key), its handshakes carry another session nonce.
-		var w lockstep.DropStats
+		var w dropCounts
 		for range 3 {
 			d := pick(leftover[p])
 			if hostileIsSync(d) {
@@ -310,16 +319,16 @@ func TestHostilePackets(t *testing.T) {
 		}
 		return 3, w
 	})
-	phase("wrong version", 10, func(p int) (int, lockstep.DropStats) {
+	phase("wrong version", 10, func(p int) (int, dropCounts) {
 		for i, v := range []byte{lockstep.ProtocolVersion + 1, 0xff} {
 			d := append([]byte(nil), pick(syncRequests[p])...)
 			d[4] = v
 			send([]int{1 - p, -1}[i], p, hostileRecrc(d)) // intact, of another version
 		}
-		return 2, lockstep.DropStats{WrongVersion: 2}
+		return 2, dropCounts{WrongVersion: 2}
 	})
-	phase("truncated", 20, func(p int) (int, lockstep.DropStats) {
-		var w lockstep.DropStats
+	phase("truncated", 20, func(p int) (int, dropCounts) {
+		var w dropCounts
 		for range 3 {
 			// Cut anywhere: the tag or CRC no longer checks (cut inside the header:
 			// malformed).
@@ -330,8 +339,8 @@ func TestHostilePackets(t *testing.T) {
 		}
 		return 3, w
 	})
-	phase("bit flips", 20, func(p int) (int, lockstep.DropStats) {
-		var w lockstep.DropStats
+	phase("bit flips", 20, func(p int) (int, dropCounts) {
+		var w dropCounts
 		for range 3 {
 			d := append([]byte(nil), latest(p)...)
 			if rng.IntN(4) == 0 {
@@ -346,13 +355,13 @@ func TestHostilePackets(t *testing.T) {
 		}
 		return 3, w
 	})
-	phase("oversized", 10, func(p int) (int, lockstep.DropStats) {
+	phase("oversized", 10, func(p int) (int, dropCounts) {
 		for i := range 2 {
 			d := append([]byte(nil), latest(p)...)
 			d = append(d, make([]byte, lockstep.MaxDatagram+1+rng.IntN(transport.MaxDatagram-lockstep.MaxDatagram)-len(d))...)
 			send([]int{1 - p, -2}[i], p, d)
 		}
-		return 2, lockstep.DropStats{Oversized: 2}
+		return 2, dropCounts{Oversized: 2}
 	})
 	// Replays of the first two seconds, from the peer's real address with its real tag, many
 	// seconds later: old input messages and handshake replies are stale; handshake requests
@@ -362,8 +371,8 @@ func TestHostilePackets(t *testing.T) {
 		hostileStep(t, s, nil, nil)
 	}
 	next := [2]int{}
-	phase("replayed", 40, func(p int) (int, lockstep.DropStats) {
-		var w lockstep.DropStats
+	phase("replayed", 40, func(p int) (int, dropCounts) {
+		var w dropCounts
 		n := 0
 		for ; n < 6 && next[p] < len(early[p]); n++ {
 			d := early[p][next[p]]
@@ -424,7 +433,7 @@ func TestHostilePackets(t *testing.T) {
 	after := hostileDrops(s)
 	for p := range 2 {
 		d := hostileSub(after[p], before[p])
-		if got := d.Total() - d.Stale - d.Overflow; got != flood[p] {
+		if got := d.total() - d.Stale - d.Overflow; got != flood[p] {
 			t.Errorf("flood: player %d counted %d of %d datagrams as dropped: %+v", p, got, flood[p], d)
 		}
 	}
@@ -546,16 +555,16 @@ func TestMistreatedLinks(t *testing.T) {
 		f(&c)
 		return c
 	}
-	checked := func(d lockstep.DropStats) uint64 { return d.Corrupt + d.Unauthenticated + d.Malformed }
+	checked := func(d dropCounts) uint64 { return d.Corrupt + d.Unauthenticated + d.Malformed }
 	for _, tc := range []struct {
 		name  string
 		seed  uint64
 		link  transport.LinkConfig
-		drops func(d lockstep.DropStats) uint64 // the counter the copies must show in
+		drops func(d dropCounts) uint64 // the counter the copies must show in
 	}{
 		{"bit flips 15%", 21, with(func(c *transport.LinkConfig) { c.Corrupt = 0.15 }), checked},
 		{"truncated 10%", 22, with(func(c *transport.LinkConfig) { c.Truncate = 0.10 }), checked},
-		{"replayed 10%", 23, with(func(c *transport.LinkConfig) { c.Replay = 0.10 }), func(d lockstep.DropStats) uint64 { return d.Stale }},
+		{"replayed 10%", 23, with(func(c *transport.LinkConfig) { c.Replay = 0.10 }), func(d dropCounts) uint64 { return d.Stale }},
 		{"forged 10%", 24, with(func(c *transport.LinkConfig) { c.Forge = 0.10 }), checked},
 		{"everything 5%", 25, with(func(c *transport.LinkConfig) { c.Corrupt, c.Truncate, c.Replay, c.Forge = 0.05, 0.05, 0.05, 0.05 }), checked},
 	} {

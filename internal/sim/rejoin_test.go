@@ -315,7 +315,7 @@ func logPeers(t *testing.T, s *Sim) {
 		c := p.Runner.Counters()
 		t.Logf("  player %d life %d: joined at %d, frame %d confirmed %d, stalls %d, waits %d, rollbacks %d, frames reported %d (again %d, with another checksum %d), dropped %d",
 			p.Player, p.Life, joined, p.Runner.Frame(), p.Runner.ConfirmedFrame(), c.Stalls, c.Waits, st.Rollbacks,
-			p.Reported, p.Repeated, p.Rewritten, st.Dropped.Total())
+			p.Reported, p.Repeated, p.Rewritten, st.DroppedTotal())
 	}
 }
 
@@ -464,7 +464,7 @@ func TestRejoinCatchesDisagreement(t *testing.T) {
 			tc := tc
 			tc.seed = c.seed
 			sc, coins := rejoinScenario(tc, 1000)
-			sc.Session.OnDesync = lockstep.DesyncStop // caught, not mended
+			sc.Session.StopOnDesync = true // caught, not mended
 			coins.Wrap = func(p, life int, st *game.State) lockstep.Game {
 				if life > 0 { // the restarted process's game only
 					return c.wrap(p, st)

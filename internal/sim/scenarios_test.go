@@ -317,7 +317,7 @@ func TestScenarios(t *testing.T) {
 				stalled := c.Stalls + c.Waits
 				t.Logf("  player %d: frame %d confirmed %d, stalls %d + waits %d = %d ticks (%.2f%%, %v), rollbacks %d (%d frames), max depth %d, rtt %v, dropped %d, events %d",
 					i, st.Frame, st.ConfirmedFrame, c.Stalls, c.Waits, stalled, 100*float64(stalled)/float64(frames), at(stalled),
-					st.Rollbacks, st.RollbackFrames, c.MaxDepth, rtts, st.Dropped.Total(), len(p.Events))
+					st.Rollbacks, st.RollbackFrames, c.MaxDepth, rtts, st.DroppedTotal(), len(p.Events))
 				if d := c.MaxDepth; d > cfg.MaxPrediction {
 					t.Errorf("player %d rolled back %d frames, deeper than the prediction window %d", i, d, cfg.MaxPrediction)
 				}
@@ -487,7 +487,7 @@ func TestScenarioCatchesDesync(t *testing.T) {
 		Frames:  1200,
 		Seed:    5,
 		Link:    transport.LinkConfig{Latency: 30 * time.Millisecond, Loss: 0.02},
-		Session: lockstep.Config{OnDesync: lockstep.DesyncStop}, // caught, not mended
+		Session: lockstep.Config{StopOnDesync: true}, // caught, not mended
 	}
 	s, err := New(sc, Coins{Wrap: func(p, _ int, st *game.State) lockstep.Game {
 		if p == 1 {

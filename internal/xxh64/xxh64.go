@@ -4,7 +4,7 @@
 // several times faster than FNV-1a on a large state, and it streams, so the coin game can
 // hash its byte form without building it.
 //
-// It is the one implementation: the engine's lockstep.StateChecksum and the coin game's
+// It is the one implementation: the engine's checksum (codec.StateChecksum) and the coin game's
 // State.Checksum both use it, which is what makes them give the same value for the same
 // bytes. It is a leaf (standard library only, no state but its own), so the engine, which
 // imports nothing else of ours, may use it.

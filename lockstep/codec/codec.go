@@ -1,16 +1,26 @@
-// Package codec turns a game's input value into the bytes a lockstep.lockstep.Session carries and
-// back, so a game need not write that conversion by hand. It is a convenience beside the
-// engine, not part of it: the engine deals in bytes on purpose (see lockstep's package
-// doc, "Why bytes"), and a game that writes its own byte form needs nothing from here.
-// Like lockstep it is pure: no sockets, goroutines, clocks or globals.
+// Package codec is about the bytes at a game's boundary with lockstep: Fixed turns a game's
+// input value into the bytes a lockstep.Session carries and back, so a game need not write
+// that conversion by hand, and StateChecksum is the checksum the engine takes of the bytes
+// a game's SaveState writes, for a game's own result lines and tests. It is a convenience
+// beside the engine, not part of it: the engine deals in bytes on purpose (see lockstep's
+// package doc, "Why bytes"), and a game that writes its own byte form needs nothing from
+// here. Like lockstep it is pure: no sockets, goroutines, clocks or globals.
 package codec
 
 import (
 	"encoding/binary"
 	"fmt"
 
+	"p2pa/internal/xxh64"
 	"p2pa/lockstep"
 )
+
+// StateChecksum is the checksum the engine takes of a saved state (what peers compare to
+// find a desync, and what Session.Checksum returns): XXH64(state, seed 0), from
+// internal/xxh64, the one implementation the engine and the coin game's checksum share,
+// pinned there so that peers built at different times agree and a checksum in a recording
+// stays meaningful.
+func StateChecksum(state []byte) uint64 { return xxh64.Sum64(state) }
 
 // Fixed converts a game's input value of type T to the bytes a lockstep.Session carries and
 // back, with encoding/binary in little-endian order. T must have a fixed size: a bool, a

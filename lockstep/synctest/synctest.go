@@ -3,7 +3,7 @@
 // is not deterministic or whose SaveState misses some of its state.
 //
 // It is a tool for a game's own tests, beside the engine rather than part of it: it plans
-// its requests itself, on lockstep's public types (Request, Cell), and its requests run
+// its requests itself, on lockstep's public types (Request), and its requests run
 // through lockstep.Apply like a Session's. Like lockstep it is pure: no sockets,
 // goroutines, clocks or globals.
 package synctest
@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 
+	"p2pa/internal/xxh64"
 	"p2pa/lockstep"
 )
 
@@ -31,7 +32,7 @@ var (
 // the first simulation of that frame.
 type MismatchError struct {
 	Frame           lockstep.Frame
-	First, Again    uint64 // checksums of the first and the re-simulated run
+	First, Again    uint64 // checksums of the first and the re-simulated run (codec.StateChecksum)
 	Diff            string // field-by-field difference, when Config.DiffStates is set
 	FirstState      []byte
 	ResimulateState []byte
@@ -57,17 +58,23 @@ func (e *MismatchError) Error() string {
 type Test struct {
 	cfg      lockstep.Config
 	distance int
-	frame    lockstep.Frame  // the game state is at this frame once the requests are run
-	started  bool            // the initial state has been saved
-	cells    []lockstep.Cell // saved states, by frame modulo len(cells)
-	inputs   []byte          // every player's inputs, one row per frame modulo rows
-	rows     int             // frames of inputs held: a rollback and the new frame
+	frame    lockstep.Frame // the game state is at this frame once the requests are run
+	started  bool           // the initial state has been saved
+	saved    []savedState   // saved states, by frame modulo len(saved)
+	inputs   []byte         // every player's inputs, one row per frame modulo rows
+	rows     int            // frames of inputs held: a rollback and the new frame
 	reqs     []lockstep.Request
 	status   []lockstep.InputStatus // every player's status: always confirmed here
 	first    []firstRun             // the first simulation of recent frames, by frame modulo its length
 	added    []bool                 // which players gave input for the current frame
 	checked  int64                  // how many re-simulated frames were compared
 	rollback int64                  // how many rollbacks were forced
+}
+
+// savedState is one saved state: where a save request puts it and a load request finds it.
+type savedState struct {
+	frame lockstep.Frame
+	state []byte
 }
 
 type firstRun struct {
@@ -99,7 +106,7 @@ func New(cfg lockstep.Config, distance int) (*Test, error) {
 	t := &Test{
 		cfg:      cfg,
 		distance: distance,
-		cells:    make([]lockstep.Cell, cfg.MaxPrediction+2),
+		saved:    make([]savedState, cfg.MaxPrediction+2),
 		rows:     distance + 1,
 		inputs:   make([]byte, (distance+1)*width),
 		reqs:     make([]lockstep.Request, 0, 2*distance+4),
@@ -107,8 +114,8 @@ func New(cfg lockstep.Config, distance int) (*Test, error) {
 		first:    make([]firstRun, distance+2),
 		added:    make([]bool, cfg.Players),
 	}
-	for i := range t.cells {
-		t.cells[i].Frame = lockstep.NullFrame
+	for i := range t.saved {
+		t.saved[i].frame = lockstep.NullFrame
 	}
 	for i := range t.first {
 		t.first[i].frame = lockstep.NullFrame
@@ -173,7 +180,7 @@ func (t *Test) AdvanceFrame() ([]lockstep.Request, error) {
 		t.rollback++
 		now := t.frame
 		t.frame = target
-		t.reqs = append(t.reqs, lockstep.Request{Kind: lockstep.RequestLoad, Frame: target, Cell: t.cell(target)})
+		t.reqs = append(t.reqs, lockstep.Request{Kind: lockstep.RequestLoad, Frame: target, State: &t.savedAt(target).state})
 		for t.frame < now {
 			t.reqs = append(t.reqs, t.advance(), t.save())
 		}
@@ -182,13 +189,13 @@ func (t *Test) AdvanceFrame() ([]lockstep.Request, error) {
 	return t.reqs, nil
 }
 
-func (t *Test) cell(f lockstep.Frame) *lockstep.Cell { return &t.cells[int(f)%len(t.cells)] }
+func (t *Test) savedAt(f lockstep.Frame) *savedState { return &t.saved[int(f)%len(t.saved)] }
 
 // save asks for the current frame's state, and advance runs the frame: both move on.
 func (t *Test) save() lockstep.Request {
-	c := t.cell(t.frame)
-	c.Frame = t.frame
-	return lockstep.Request{Kind: lockstep.RequestSave, Frame: t.frame, Cell: c}
+	c := t.savedAt(t.frame)
+	c.frame = t.frame
+	return lockstep.Request{Kind: lockstep.RequestSave, Frame: t.frame, State: &c.state}
 }
 
 func (t *Test) advance() lockstep.Request {
@@ -207,17 +214,17 @@ func (t *Test) Verify() error {
 		rec := &t.first[int(r.Frame)%len(t.first)]
 		if rec.frame != r.Frame {
 			rec.frame = r.Frame
-			rec.state = append(rec.state[:0], r.Cell.State...)
+			rec.state = append(rec.state[:0], *r.State...)
 			continue
 		}
 		t.checked++
-		if !bytes.Equal(rec.state, r.Cell.State) {
+		if !bytes.Equal(rec.state, *r.State) {
 			err := &MismatchError{
 				Frame:           r.Frame,
-				First:           lockstep.StateChecksum(rec.state),
-				Again:           lockstep.StateChecksum(r.Cell.State),
+				First:           xxh64.Sum64(rec.state),
+				Again:           xxh64.Sum64(*r.State),
 				FirstState:      append([]byte(nil), rec.state...),
-				ResimulateState: append([]byte(nil), r.Cell.State...),
+				ResimulateState: append([]byte(nil), *r.State...),
 			}
 			if t.cfg.DiffStates != nil {
 				err.Diff = t.cfg.DiffStates(err.FirstState, err.ResimulateState)
@@ -229,15 +236,15 @@ func (t *Test) Verify() error {
 	return nil
 }
 
-// Checksum returns the checksum of the state at frame f if it is still remembered (the
-// latest frames are).
+// Checksum returns the checksum of the state at frame f (codec.StateChecksum, the engine's)
+// if it is still remembered (the latest frames are).
 func (t *Test) Checksum(f lockstep.Frame) (uint64, bool) {
 	if f < 0 || f > t.frame || !t.started {
 		return 0, false
 	}
-	c := t.cell(f)
-	if c.Frame != f {
+	c := t.savedAt(f)
+	if c.frame != f {
 		return 0, false
 	}
-	return lockstep.StateChecksum(c.State), true // not c.Checksum: a save by hand keeps its cache
+	return xxh64.Sum64(c.state), true
 }

@@ -61,4 +61,13 @@
 // DefaultTimeouts that is known about 8 s after the offer), or is closed by the other
 // member. Events are hints for the user; the engine's own timers decide whether a peer is
 // gone.
+//
+// An open link's path can change: the controlling ICE agent (the offerer's; a browser's
+// when a browser offers) nominates the first pair that works, and on a loaded machine
+// that can be the relayed one, before the checks of the direct pair come back; a browser
+// then moves the link to the direct pair, and the other side follows. An open link looks
+// at its selected pair once a second (both builds: pion's js backend has no pair-change
+// callback), keeps LinkInfo current, and when the path (direct or relayed, or the TURN
+// server) changed it emits another LinkOpen event, with PathChanged set and the new
+// LinkInfo.
 package rtc

@@ -64,6 +64,7 @@ type link struct {
 	info        LinkInfo
 	err         error
 	closed      bool
+	done        chan struct{} // closed by close: stops watchPath
 }
 
 func (l *link) state() LinkState {
@@ -84,19 +85,82 @@ func (l *link) setState(st LinkState) bool {
 	if st == LinkOpen {
 		l.info.Opened = time.Since(l.started)
 		if l.path != nil {
-			lt, rt, la, ra := l.path.selected()
-			l.info.Local, l.info.Remote = lt, rt
-			switch {
-			case lt == CandidateRelay:
-				l.info.Path, l.info.Relay = PathRelayed, l.c.relayServer(la)
-			case rt == CandidateRelay:
-				l.info.Path, l.info.Relay = PathRelayed, l.c.relayServer(ra)
-			case lt != CandidateUnknown && rt != CandidateUnknown:
-				l.info.Path = PathDirect
-			}
+			l.info.Local, l.info.Remote, l.info.Path, l.info.Relay = l.c.pathOf(l.path.selected())
 		}
 	}
 	return true
+}
+
+// pathOf tells from the selected pair's candidate types and addresses whether it is direct
+// or relayed, and through which TURN server.
+func (c *Conn) pathOf(lt, rt CandidateType, la, ra string) (local, remote CandidateType, p Path, relay string) {
+	switch {
+	case lt == CandidateRelay:
+		return lt, rt, PathRelayed, c.relayServer(la)
+	case rt == CandidateRelay:
+		return lt, rt, PathRelayed, c.relayServer(ra)
+	case lt != CandidateUnknown && rt != CandidateUnknown:
+		return lt, rt, PathDirect, ""
+	}
+	return lt, rt, PathUnknown, ""
+}
+
+// pathPoll is how often an open link looks at its selected pair again. ICE may move an
+// open link to another pair: the controlling agent (a browser's, or any that renominates)
+// nominates whatever pair works first, a relayed one when the direct checks are slow on a
+// loaded machine, and moves to the direct pair once its checks succeed; the controlled
+// side follows. A poll and not pion's OnSelectedCandidatePairChange because the js/wasm
+// build has nothing like it (pion's js ICETransport only offers GetSelectedCandidatePair)
+// and one mechanism serves both builds; once a second costs one look at the agent's (or
+// the browser's) selected pair, and a path change is shown a second late at most.
+const pathPoll = time.Second
+
+// watchPath re-reads the selected pair of an open link every Conn.pathPoll until the link
+// closes, and reports a change of path (see recheckPath).
+func (l *link) watchPath() {
+	t := time.NewTicker(l.c.pathPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			l.recheckPath()
+		case <-l.done:
+			return
+		}
+	}
+}
+
+// recheckPath reads the selected pair of an open link again and updates LinkInfo; when the
+// path (direct or relayed, or the relay) changed it emits a LinkOpen event with
+// PathChanged. A pair no longer known (the browser between two pairs) is no change: the
+// last known path stays.
+func (l *link) recheckPath() {
+	if !l.c.current(l) {
+		return // forgotten or replaced: it reports nothing more
+	}
+	l.mu.Lock()
+	p, st, closed := l.path, l.st, l.closed
+	l.mu.Unlock()
+	if st != LinkOpen || closed || p == nil {
+		return
+	}
+	// Outside l.mu: this asks the ICE agent (or the browser), which may take a moment.
+	lt, rt, path, relay := l.c.pathOf(p.selected())
+	if path == PathUnknown {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.st != LinkOpen || l.closed {
+		return // failed or closed meanwhile: its own event says so, and nothing after it
+	}
+	changed := path != l.info.Path || relay != l.info.Relay
+	l.info.Local, l.info.Remote, l.info.Path, l.info.Relay = lt, rt, path, relay
+	if changed {
+		// Emitted under l.mu, so an end that follows (setState takes l.mu) is emitted after
+		// it: the events of a link stay in order.
+		l.c.emit(Event{Member: l.member, State: LinkOpen, Info: l.snapshotLocked(), PathChanged: true})
+	}
 }
 
 func (l *link) setErr(err error) {
@@ -108,6 +172,11 @@ func (l *link) setErr(err error) {
 func (l *link) snapshot() LinkInfo {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.snapshotLocked()
+}
+
+// snapshotLocked is snapshot with l.mu held.
+func (l *link) snapshotLocked() LinkInfo {
 	in := l.info
 	in.Member, in.Addr, in.Kind, in.State, in.Offerer, in.Err = l.member, l.addr, l.kind, l.st, l.offerer, l.err
 	return in
@@ -261,6 +330,7 @@ func (l *link) close() error {
 		return nil
 	}
 	l.closed = true
+	close(l.done)
 	p := l.path
 	l.mu.Unlock()
 	if p == nil {

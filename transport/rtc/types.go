@@ -134,7 +134,9 @@ type LinkInfo struct {
 	Addr   netip.AddrPort // AddrOf(Member)
 	Kind   LinkKind       // LinkICE or LinkDataChannel (the one being tried while connecting)
 	State  LinkState
-	// Path and the candidate types are known once the link is open.
+	// Path and the candidate types are known once the link is open. They follow the
+	// selected pair while the link is open: ICE may move it (a relayed pair nominated
+	// first, the direct one once its checks succeed; see Event.PathChanged).
 	Path          Path
 	Local, Remote CandidateType
 	// Relay is the TURN server's host:port when Path is PathRelayed: the configured server
@@ -149,11 +151,18 @@ type LinkInfo struct {
 	Err error
 }
 
-// Event tells that a link opened, failed or was closed by the other member.
+// Event tells that a link opened, failed or was closed by the other member, or that an
+// open link's path changed.
 type Event struct {
 	Member string
 	State  LinkState // LinkOpen, LinkFailed or LinkClosed
 	Info   LinkInfo
+	// PathChanged marks a LinkOpen event about a link that was already open: ICE moved it
+	// to another pair, and Info.Path or Info.Relay differs from what the previous event
+	// of the link said (relayed, then direct once the hole is punched; or the other way
+	// when the direct pair stops working and a browser moves back to the relay). A
+	// caller that only counts links opening skips these.
+	PathChanged bool
 	// Err says why a link failed or closed; it wraps ErrNoPath when ICE found no path.
 	Err error
 }
