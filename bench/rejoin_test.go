@@ -66,38 +66,46 @@ type rejoinPeer struct {
 	start, joining, resumed, loaded time.Time
 }
 
+// loopbackPair is player p's runner configuration for the two-player coin game of coins
+// coins (versus, movingInput) on conn; peer0 is player 0's address (player 0 learns player
+// 1's).
+func loopbackPair(p, coins int, conn transport.Conn, clock transport.Clock, peer0 netip.AddrPort, seed, nonce uint64) netplay.Config {
+	peers := make([]netip.AddrPort, 2)
+	if p == 1 {
+		peers[0] = peer0
+	}
+	return netplay.Config{
+		Session: lockstep.Config{Players: 2, InputSize: game.InputSize, Game: gameDesc(coins), Seed: seed, Nonce: nonce},
+		Player:  p, Peers: peers, Conn: conn, Clock: clock,
+		NewGame: func(s uint64) (lockstep.Game, error) {
+			return game.New(game.Config{Mode: game.Versus, Players: 2, Coins: coins, Seed: s})
+		},
+		Input: func(f lockstep.Frame, dst []byte) []byte {
+			b, _ := movingInput(p, f, 0).AppendBinary(dst) // a fixed-size struct: cannot fail
+			return b
+		},
+	}
+}
+
 // startRejoinPeer makes player p's runner on conn and runs it until its match ends, it is
 // stopped, or deadline. peer0 is player 0's address (player 0 learns player 1's).
 func startRejoinPeer(tb testing.TB, p int, conn transport.Conn, clock transport.Clock, peer0 netip.AddrPort,
 	seed, nonce uint64, deadline time.Time) *rejoinPeer {
 	tb.Helper()
 	x := &rejoinPeer{conn: conn, done: make(chan struct{})}
-	peers := make([]netip.AddrPort, 2)
-	if p == 1 {
-		peers[0] = peer0
+	cfg := loopbackPair(p, rejoinCoins, conn, clock, peer0, seed, nonce)
+	cfg.FinishAt = rejoinFinish
+	cfg.Rejoin = netplay.DefaultRejoin
+	cfg.OnRejoin = func(e netplay.RejoinEvent) {
+		x.events = append(x.events, e)
+		switch e.Kind {
+		case netplay.RejoinJoining:
+			x.joining = time.Now()
+		case netplay.RejoinResumed:
+			x.resumed = time.Now()
+		}
 	}
-	r, err := netplay.New(netplay.Config{
-		Session: lockstep.Config{Players: 2, InputSize: game.InputSize, Game: gameDesc(rejoinCoins), Seed: seed, Nonce: nonce},
-		Player:  p, Peers: peers, Conn: conn, Clock: clock,
-		NewGame: func(s uint64) (lockstep.Game, error) {
-			return game.New(game.Config{Mode: game.Versus, Players: 2, Coins: rejoinCoins, Seed: s})
-		},
-		Input: func(f lockstep.Frame, dst []byte) []byte {
-			b, _ := movingInput(p, f, 0).AppendBinary(dst) // a fixed-size struct: cannot fail
-			return b
-		},
-		FinishAt: rejoinFinish,
-		Rejoin:   netplay.DefaultRejoin,
-		OnRejoin: func(e netplay.RejoinEvent) {
-			x.events = append(x.events, e)
-			switch e.Kind {
-			case netplay.RejoinJoining:
-				x.joining = time.Now()
-			case netplay.RejoinResumed:
-				x.resumed = time.Now()
-			}
-		},
-	})
+	r, err := netplay.New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}

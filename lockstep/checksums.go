@@ -22,6 +22,10 @@ func (s *Session) collectChecksums() {
 	if s.cfg.ChecksumInterval < 0 || !s.sync.started {
 		return
 	}
+	s.resyncTick()
+	if s.replaying() {
+		return // our states from the resync's frame on are wrong until the replay
+	}
 	final := s.ConfirmedFrame()
 	for ; s.nextChecksum <= final; s.nextChecksum += Frame(s.cfg.ChecksumInterval) {
 		f := s.nextChecksum
@@ -29,10 +33,12 @@ func (s *Session) collectChecksums() {
 		if c.frame != f {
 			continue
 		}
-		rec := &s.localSums[int(f/Frame(s.cfg.ChecksumInterval))%checksumHistory]
+		rec := &s.localSums[s.sumIndex(f)]
 		rec.frame, rec.sum, rec.set = f, c.checksum(), true
 		rec.state = append(rec.state[:0], c.state...)
-		s.latestSum = rec.checksumReport
+		if s.vote == NullFrame { // a vote keeps telling its frame's checksum (resync.go)
+			s.latestSum, s.pinned = rec.checksumReport, false
+		}
 		for _, ep := range s.peers {
 			if ep == nil {
 				continue
@@ -52,24 +58,52 @@ func (s *Session) remoteChecksum(ep *endpoint, f Frame, sum uint64) {
 	if s.cfg.ChecksumInterval <= 0 || f%Frame(s.cfg.ChecksumInterval) != 0 {
 		return
 	}
+	ep.heard[s.sumIndex(f)] = checksumReport{frame: f, sum: sum, set: true}
 	if f < s.nextChecksum {
 		s.compareChecksum(ep, f, sum)
 		return
 	}
-	p := &ep.pendingSums[int(f/Frame(s.cfg.ChecksumInterval))%checksumHistory]
+	p := &ep.pendingSums[s.sumIndex(f)]
 	p.frame, p.sum, p.set = f, sum, true
 }
 
+// sumIndex is where frame f's checksum goes in a ring of checksumHistory.
+func (s *Session) sumIndex(f Frame) int {
+	return int(f/Frame(s.cfg.ChecksumInterval)) % checksumHistory
+}
+
 func (s *Session) compareChecksum(ep *endpoint, f Frame, remote uint64) {
-	rec := &s.localSums[int(f/Frame(s.cfg.ChecksumInterval))%checksumHistory]
-	if !rec.set || rec.frame != f || rec.sum == remote || s.state == StateDesync {
+	rec := &s.localSums[s.sumIndex(f)]
+	if !rec.set || rec.frame != f || s.state == StateDesync {
 		return
 	}
+	if !s.cfg.StopOnDesync {
+		s.resyncCompare(f, rec.sum, remote)
+		return
+	}
+	if rec.sum != remote {
+		s.stopDesync(ep.player, f, remote, nil)
+	}
+}
+
+// stopDesync stops the session on a desync at frame f, where player's checksum was remote:
+// the end with StopOnDesync, and without it when desyncs came back too often (why
+// says so) or a resync could not be done.
+func (s *Session) stopDesync(player int, f Frame, remote uint64, why error) {
+	rec := &s.localSums[s.sumIndex(f)]
 	s.state = StateDesync
-	s.err = fmt.Errorf("%w at frame %d: our checksum %016x, player %d's %016x", ErrDesync, f, rec.sum, ep.player, remote)
+	if why != nil {
+		s.err = fmt.Errorf("%w at frame %d: %w", ErrDesync, f, why)
+	} else {
+		s.err = fmt.Errorf("%w at frame %d: our checksum %016x, player %d's %016x", ErrDesync, f, rec.sum, player, remote)
+	}
 	s.desyncFrame = f
 	s.desyncState = append([]byte(nil), rec.state...)
-	s.emit(Event{Kind: EventDesync, Player: ep.player, Frame: f, Local: rec.sum, Remote: remote})
+	e := Event{Kind: EventDesync, Player: player, Frame: f, Local: rec.sum, Remote: remote}
+	if why != nil {
+		e.Err = s.err
+	}
+	s.emit(e)
 	// Make sure every peer hears our checksum of that frame, so all of them stop too.
 	s.latestSum = rec.checksumReport
 	for _, p := range s.peers {
@@ -79,8 +113,9 @@ func (s *Session) compareChecksum(ep *endpoint, f Frame, remote uint64) {
 	}
 }
 
-// DesyncState returns the frame at which a desync was detected and our saved state of it,
-// for forensics (compare it with the peer's). ok is false if there was no desync.
+// DesyncState returns the frame at which the latest desync was detected and our saved state
+// of it (before any resync), for forensics (compare it with the peer's). ok is false if
+// there was no desync.
 func (s *Session) DesyncState() (f Frame, state []byte, ok bool) {
 	return s.desyncFrame, s.desyncState, s.desyncFrame != NullFrame
 }

@@ -120,6 +120,12 @@ type Config struct {
 	// SeedGiven says Seed was chosen by the user rather than at random: a rejoin attempt
 	// with it is refused by a match that plays another seed.
 	SeedGiven bool
+	// StopOnDesync makes a desync stop the session (StateDesync, EventDesync), as it did
+	// before resync. By default the peers mend it and play on: they agree which state of
+	// the frame is right, the peers holding another one are handed it and replay up to
+	// the present (EventResync; Resync in the package doc), and only desyncs that come back
+	// (more than 3 within a minute: the game is not deterministic) stop it.
+	StopOnDesync bool
 
 	// resume, set by Match.NextLeg, makes the session a later leg of a match in progress,
 	// starting from a saved state. It takes spectators as Spectators says, and the previous

@@ -58,7 +58,7 @@ func (s *Session) Receive(from netip.AddrPort, data []byte, now time.Duration) {
 			return
 		}
 		fallthrough
-	case msgInput, msgBye, msgState, msgIntro:
+	case msgInput, msgBye, msgState, msgIntro, msgResync, msgResyncAck:
 		if h.typ == msgBye && s.state == StateClosed {
 			s.drops.Stale++ // we said goodbye first: nothing left to agree on
 			return
@@ -85,6 +85,10 @@ func (s *Session) receiveFromPeer(ep *endpoint, h header, body []byte, size int)
 		s.receiveStateAck(ep, body, size)
 	case msgIntro:
 		s.receiveIntro(ep, body, size)
+	case msgResync:
+		s.receiveResync(ep, body, size)
+	case msgResyncAck:
+		s.receiveResyncAck(ep, body, size)
 	}
 }
 
@@ -148,6 +152,7 @@ func (s *Session) Outgoing(now time.Duration) []Datagram {
 		s.sendIntros()
 		s.sendWatchers(false)
 		s.collectChecksums()
+		s.sendResync()
 		for _, ep := range s.peers {
 			if ep == nil || ep.state != epRunning {
 				continue

@@ -20,6 +20,18 @@
 // bytes; the engine hashes them (a pinned XXH64, codec.StateChecksum) for the frames that
 // are compared, every ChecksumInterval frames, so the frames in between pay for a copy only.
 //
+// # Resync
+//
+// A desync does not end the match (unless Config.StopOnDesync). The peers
+// agree which state of the frame that differs is right, from every player's checksum of it
+// and one rule (the one most hold; with two players, or a tie, the lowest-numbered
+// player's, player 0's): the lowest-numbered player holding it hands it to each peer that
+// holds another, in the tagged, acknowledged chunks of a rejoin's handover, while the match
+// goes on. The receiver keeps its inputs from that frame meanwhile, and once it holds the
+// state its next Step loads it and replays to the present as one deep rollback. Every peer
+// reports EventResync. The fourth desync within a minute stops the session (EventDesync,
+// ErrDesync): a game that is not deterministic must not loop. resync.go has the details.
+//
 // # Requests, not callbacks
 //
 // The engine never calls the game. Like etcd's raft (Ready/Advance) and GGRS, Step

@@ -33,6 +33,7 @@ type endpoint struct {
 	linkRoster  // departure.go
 	linkGoodbye // goodbye.go
 	linkRejoin  // rejoin.go
+	linkResync  // resync.go
 
 	// traffic
 	bytesIn, bytesOut, packetsIn, packetsOut uint64

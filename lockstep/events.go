@@ -33,7 +33,8 @@ const (
 	// EventTimeSyncWait: this peer runs ahead of the others; the next Frames Steps return
 	// StatusTimeSync, so that rollbacks stay short on both sides.
 	EventTimeSyncWait
-	// EventDesync: the checksums of confirmed frame Frame differ; the session stops.
+	// EventDesync: the checksums of confirmed frame Frame differ; the session stops (with
+	// Config.StopOnDesync, or when desyncs came back too often: then Err says so).
 	EventDesync
 	// EventFailed: the handshake failed (Err says why); the session stops.
 	EventFailed
@@ -45,6 +46,12 @@ const (
 	// Err (by a leg that resumes a match, or a running one with Config.Rejoin whose seat's
 	// player has gone silent); the match waits on.
 	EventRejoinRefused
+	// EventResync: the checksums of confirmed frame Frame differed, and Player's state,
+	// which was not the one the peers agreed on (Local, ours: Remote, the right one), is
+	// replaced by Donor's (unless Config.StopOnDesync). The player that received it says
+	// so once it has loaded it (the next Step replays its confirmed inputs from Frame as
+	// one deep rollback), the donor once the player holds it, any other player at once.
+	EventResync
 )
 
 var eventNames = [...]string{
@@ -59,6 +66,7 @@ var eventNames = [...]string{
 	EventFailed:        "failed",
 	EventHandover:      "handover",
 	EventRejoinRefused: "rejoin refused",
+	EventResync:        "resync",
 }
 
 func (k EventKind) String() string {
@@ -75,9 +83,10 @@ type Event struct {
 	Progress, Total int            // EventSynchronizing
 	Timeout         time.Duration  // EventInterrupted: time left before the disconnect
 	Frames          int            // EventTimeSyncWait
-	Frame           Frame          // EventDesync; EventDisconnected, EventPeerLeft: the end frame
-	Local, Remote   uint64         // EventDesync: the two checksums
-	Err             error          // EventFailed; a spectator's EventResumed: why its feeder changed
+	Frame           Frame          // EventDesync, EventResync; EventDisconnected, EventPeerLeft: the end frame
+	Local, Remote   uint64         // EventDesync: the two checksums; EventResync: ours and the right one
+	Donor           int            // EventResync: the player whose state was handed over
+	Err             error          // EventFailed; EventDesync when desyncs came back too often; a spectator's EventResumed: why its feeder changed
 	Seed            uint64         // EventRunning: the agreed RNG seed
 	Addr            netip.AddrPort // EventRejoinRefused: where the attempt came from
 }
@@ -98,6 +107,8 @@ func (e Event) String() string {
 		return "running"
 	case EventHandover:
 		return fmt.Sprintf("handover of frame %d from player %d: %d bytes", e.Frame, e.Player, e.Total)
+	case EventResync:
+		return fmt.Sprintf("desync at frame %d (player %d differed); resynced from player %d", e.Frame, e.Player, e.Donor)
 	case EventRejoinRefused:
 		return fmt.Sprintf("refused a rejoin for seat %d from %v: %v", e.Player, e.Addr, e.Err)
 	}

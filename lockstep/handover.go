@@ -50,6 +50,16 @@ func (w *handoverWindow) ack(next int, bits uint64) {
 	w.done = w.base == n
 }
 
+// unsend makes every chunk not acknowledged yet due now, as if never sent: the receiver
+// was not listening when they went (no window cut: nothing says the link is full).
+func (w *handoverWindow) unsend() {
+	for i := w.base; i < len(w.acked); i++ {
+		if !w.acked[i] {
+			w.sentAt[i] = 0
+		}
+	}
+}
+
 // inFlight reports whether chunk i was sent less than handoverResend before now.
 func (w *handoverWindow) inFlight(i int, now time.Duration) bool {
 	return w.sentAt[i] != 0 && now-w.sentAt[i] < handoverResend

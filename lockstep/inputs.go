@@ -192,9 +192,9 @@ func (s *Session) sendInputs(ep *endpoint) {
 		s.fillRoster(ep, &m)
 		ep.rosterDirty = false
 	}
-	if ep.sumSendsLeft > 0 && s.latestSum.set {
+	if (ep.sumSendsLeft > 0 || s.pinned) && s.latestSum.set {
 		flags |= flagChecksum
-		ep.sumSendsLeft--
+		ep.sumSendsLeft = max(ep.sumSendsLeft-1, 0)
 		m.sumFrame, m.sum = s.latestSum.frame, s.latestSum.sum
 	}
 	count := min(int(to-from+1), maxInputsPerSend)

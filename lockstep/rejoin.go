@@ -353,7 +353,7 @@ func (s *Session) startHandover(donor *endpoint) {
 // receiveState takes in one chunk of the state we are handed.
 func (s *Session) receiveState(ep *endpoint, body []byte, size int) {
 	var m stateChunkMsg
-	if err := parseStateChunk(body, &m); err != nil {
+	if err := parseStateChunk(body, msgState, &m); err != nil {
 		s.drops.Malformed++
 		return
 	}
@@ -363,19 +363,7 @@ func (s *Session) receiveState(ep *endpoint, body []byte, size int) {
 		return
 	}
 	ep.count(size)
-	switch in.put(idx, m.data, s.now) {
-	case chunkMalformed:
-		s.drops.Malformed++
-		return
-	case chunkStale:
-		s.drops.Stale++
-		return
-	case chunkCorrupt:
-		s.drops.Corrupt++
-		ep.lastRecv = s.now
-		return
-	case chunkHeld:
-		ep.lastRecv = s.now
+	if !s.takeChunk(in, ep, idx, m.data) {
 		return
 	}
 	ep.lastRecv = s.now
@@ -383,6 +371,24 @@ func (s *Session) receiveState(ep *endpoint, body []byte, size int) {
 	s.rejoined, s.loadPending = true, true
 	s.recv = nil
 	s.startIfAllSynced()
+}
+
+// takeChunk adds chunk idx of the state in is receiving from ep (handoverIn.put), counting
+// what it drops; true once the state is whole and its checksum is the announced one.
+func (s *Session) takeChunk(in *handoverIn, ep *endpoint, idx int, data []byte) bool {
+	r := in.put(idx, data, s.now)
+	switch r {
+	case chunkMalformed:
+		s.drops.Malformed++
+		return false
+	case chunkStale:
+		s.drops.Stale++
+		return false
+	case chunkCorrupt:
+		s.drops.Corrupt++
+	}
+	ep.lastRecv = s.now
+	return r == chunkDone
 }
 
 // receiveStateAck takes in a receiver's acknowledgement: a request for what it lacks.
@@ -421,41 +427,41 @@ func (s *Session) sendHandover() {
 		}
 		if in.dirty || s.now-in.lastAck >= stateAckEvery {
 			in.dirty, in.lastAck = false, s.now
-			s.queue(in.donor.addr, func(b []byte) []byte { return s.appendStateAck(b, in) })
+			s.queue(in.donor.addr, func(b []byte) []byte { return s.appendStateAck(b, msgStateAck, in) })
 		}
 	}
 	for _, ep := range s.peers {
 		if ep != nil && ep.out != nil && !ep.out.done && !ep.loaded && ep.mac != nil {
-			s.sendChunks(ep)
+			s.sendChunks(ep, ep.out, msgState, s.resume.frame, s.resumeState)
 		}
 	}
 }
 
-func (s *Session) appendStateAck(b []byte, in *handoverIn) []byte {
+// appendStateAck appends an acknowledgement (msgStateAck or msgResyncAck) of what in holds.
+func (s *Session) appendStateAck(b []byte, typ msgType, in *handoverIn) []byte {
 	start := len(b)
 	m := in.ack()
-	return in.donor.mac.appendTag(appendStateAckMsg(b, &m), start, s.local)
+	return in.donor.mac.appendTag(appendStateAckMsg(b, typ, &m), start, s.local)
 }
 
-// sendChunks sends ep the chunks it lacks that are not in flight, within the window and
-// the room left in this call's output.
-func (s *Session) sendChunks(ep *endpoint) {
-	ep.out.send(s.now,
+// sendChunks sends ep the chunks of state (of frame f) it lacks that are not in flight,
+// within window w and the room left in this call's output, as messages of type typ
+// (msgState for a rejoin, msgResync for a resync).
+func (s *Session) sendChunks(ep *endpoint, w *handoverWindow, typ msgType, f Frame, state []byte) {
+	w.send(s.now,
 		func() bool { return len(s.out) < maxPendingOut-2 }, // leave room for the handshake; the rest goes in the next call
-		func(i int) { s.queue(ep.addr, func(b []byte) []byte { return s.appendChunk(b, ep, i) }) })
+		func(i int) {
+			s.queue(ep.addr, func(b []byte) []byte { return s.appendChunkFor(b, ep.mac, typ, f, state, i) })
+		})
 }
 
-func (s *Session) appendChunk(b []byte, ep *endpoint, i int) []byte {
-	return s.appendChunkFor(b, ep.mac, s.resume.frame, s.resumeState, i)
-}
-
-// appendChunkFor appends chunk i of state, the match's at frame, tagged with key (a
-// peer's, or a spectator's: spectator.go).
-func (s *Session) appendChunkFor(b []byte, key *mac, frame Frame, state []byte, i int) []byte {
+// appendChunkFor appends chunk i of state, the match's at frame, as a message of type typ
+// (msgState, or msgResync), tagged with key (a peer's, or a spectator's: spectator.go).
+func (s *Session) appendChunkFor(b []byte, key *mac, typ msgType, frame Frame, state []byte, i int) []byte {
 	start := len(b)
 	end := min((i+1)*stateChunk, len(state))
-	m := stateChunkMsg{frame: frame, index: i, data: state[i*stateChunk : end]}
-	return key.appendTag(appendStateChunk(b, &m), start, s.local)
+	m := stateChunkMsg{frame: frame, size: len(state), index: i, data: state[i*stateChunk : end]}
+	return key.appendTag(appendStateChunk(b, typ, &m), start, s.local)
 }
 
 // refuse answers a handshake the session will not take. A first leg's handshake fails on
@@ -606,7 +612,7 @@ func isWatchRequest(data []byte) bool {
 	return err == nil && h.typ == msgSyncRequest && h.flags&flagWatch != 0
 }
 
-// authentic reports whether data is an input, goodbye, introduction or handover datagram
+// authentic reports whether data is an input, goodbye, introduction, handover or resync datagram
 // from one of this session's peers whose tag verifies under their pair's key. It changes
 // nothing and counts nothing: Match, routing datagrams between two legs, asks the new leg
 // first.
@@ -616,7 +622,7 @@ func (s *Session) authentic(from netip.AddrPort, data []byte) bool {
 		return false
 	}
 	switch h.typ {
-	case msgInput, msgBye, msgIntro, msgState, msgStateAck:
+	case msgInput, msgBye, msgIntro, msgState, msgStateAck, msgResync, msgResyncAck:
 	default:
 		return false
 	}

@@ -58,6 +58,7 @@ type Session struct {
 	events, spareEvents []Event
 
 	checksums // our confirmed-frame checksums and the desync we found (checksums.go)
+	resyncs   // the votes and handovers that mend a desync (resync.go)
 
 	drops dropCounts
 
@@ -169,6 +170,7 @@ func NewSession(cfg Config, localPlayer int, peers []netip.AddrPort) (*Session, 
 		events:      make([]Event, 0, 16),
 		spareEvents: make([]Event, 0, 16),
 		checksums:   checksums{desyncFrame: NullFrame},
+		resyncs:     resyncs{vote: NullFrame, settled: NullFrame},
 		inputDelay:  cfg.InputDelay,
 	}
 	if cfg.Spectators > 0 {

@@ -607,7 +607,7 @@ func injectBadDatagrams(t *testing.T, tn *testNet, syncReply []byte, want *dropC
 	tn.inject(nodeAddr(1), 0, recent[:3])
 	want.Unauthenticated += 4
 	tn.inject(nodeAddr(1), 0, []byte("GET / HTTP/1.1\r\n\r\n"))                       // garbage
-	tn.inject(nodeAddr(1), 0, []byte{wireMagic, 0x0b, recent[2], recent[3], 0, 0, 0}) // unknown type
+	tn.inject(nodeAddr(1), 0, []byte{wireMagic, 0x0f, recent[2], recent[3], 0, 0, 0}) // unknown type
 	tn.inject(nodeAddr(1), 0, []byte{wireMagic, 0x00, recent[2], recent[3]})          // type 0
 	want.Malformed += 3
 	// A handshake reply with a flipped bit, and one cut short: the CRC fails.
@@ -1175,8 +1175,26 @@ func (g *skewedGame) AdvanceFrame(inputs []byte) {
 	}
 }
 
+// faultyGame adds faults[f] to its sum at each frame f of faults, every time it runs it;
+// with every > 0, also at every every-th frame from the first fault on (a game that keeps
+// diverging).
+type faultyGame struct {
+	toyGame
+	faults map[int64]uint64
+	every  int64
+	first  int64
+}
+
+func (g *faultyGame) AdvanceFrame(inputs []byte) {
+	g.toyGame.AdvanceFrame(inputs)
+	g.sum += g.faults[g.frame]
+	if g.every > 0 && g.frame > g.first && (g.frame-g.first)%g.every == 0 {
+		g.sum += 7
+	}
+}
+
 func TestSessionDetectsDesync(t *testing.T) {
-	tn := newNet(t, 2, 2*tick, nil)
+	tn := newNet(t, 2, 2*tick, func(int) Config { return Config{StopOnDesync: true} })
 	tn.nodes[1].g = &skewedGame{at: 100}
 	tn.until(10*time.Second, "desync", func() bool {
 		return tn.nodes[0].s.State() == StateDesync && tn.nodes[1].s.State() == StateDesync

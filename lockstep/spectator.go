@@ -443,7 +443,7 @@ func (s *Session) handState(w *watcher) {
 	w.out.send(s.now,
 		func() bool { return len(s.out) < maxPendingOut-2 },
 		func(i int) {
-			s.queue(w.addr, func(b []byte) []byte { return s.appendChunkFor(b, w.mac, s.histInfo.frame, s.histState, i) })
+			s.queue(w.addr, func(b []byte) []byte { return s.appendChunkFor(b, w.mac, msgState, s.histInfo.frame, s.histState, i) })
 			w.lastSend = s.now
 		})
 }
@@ -859,7 +859,7 @@ func (sp *Spectator) receiveOffer(body []byte) {
 func (sp *Spectator) receiveChunk(body []byte) {
 	var m stateChunkMsg
 	in := sp.recv
-	if parseStateChunk(body, &m) != nil || in == nil || m.frame != in.info.frame {
+	if parseStateChunk(body, msgState, &m) != nil || in == nil || m.frame != in.info.frame {
 		return
 	}
 	sp.lastRecv = sp.now
@@ -929,7 +929,7 @@ func (sp *Spectator) Outgoing(now time.Duration) []Datagram {
 			m := in.ack()
 			sp.send(func(b []byte) []byte {
 				st := len(b)
-				return sp.mac.appendTag(appendStateAckMsg(b, &m), st, watchTag)
+				return sp.mac.appendTag(appendStateAckMsg(b, msgStateAck, &m), st, watchTag)
 			})
 		}
 		if sp.held != sp.ackHeld || now-sp.lastAck >= sp.cfg.KeepAlive || sp.lastAck == 0 {

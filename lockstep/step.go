@@ -21,7 +21,8 @@ const (
 	// only fold in late remote inputs (a rollback, possibly none). A match that is ending
 	// calls Step(now, nil) until its last frame is confirmed. A session that rejoined a
 	// match returns it once, on its first Step, with the one request that loads the state
-	// it was handed (the input was not taken).
+	// it was handed (the input was not taken); so does a session that was handed the right
+	// state of a resync, with the requests that load it and replay to the present.
 	StatusCaughtUp
 	// StatusWaiting: advancing would run more than MaxPrediction frames past the last frame
 	// whose inputs are all known. The tick is skipped (keep drawing); the session recovers
@@ -105,6 +106,10 @@ func (s *Session) Step(now time.Duration, input []byte) (Status, []Request, erro
 		s.loadCell.frame, s.loadCell.state = 0, s.resumeState
 		s.loadReqs = append(s.loadReqs[:0], s.loadCell.request(RequestLoad, 0))
 		return StatusCaughtUp, s.loadReqs, nil
+	}
+	if s.replay {
+		// The right state of a resync is here: load it and replay to the present (resync.go).
+		return StatusCaughtUp, s.replayResync(), nil
 	}
 	if input == nil {
 		return StatusCaughtUp, s.sync.catchup(), nil

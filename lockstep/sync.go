@@ -93,6 +93,11 @@ type syncLayer struct {
 	cells          []cell // saved states, by frame modulo len(cells)
 	firstIncorrect Frame  // earliest frame that ran on a wrong prediction; NullFrame if none
 	started        bool   // the initial state has been saved
+	// keepFrom, unless NullFrame, is the first frame whose inputs must stay in the ring: a
+	// resync will replay from it (resync.go). reload, if set, is the state the next
+	// rollback starts from instead of a saved one: the one a resync handed over.
+	keepFrom Frame
+	reload   *cell
 
 	reqs      []Request
 	inputBuf  []byte        // rows of all players' inputs, one per advance request in a call
@@ -113,6 +118,7 @@ func newSyncLayer(players, inputSize, maxPrediction, slack int) *syncLayer {
 		maxPrediction:  maxPrediction,
 		slack:          slack,
 		firstIncorrect: NullFrame,
+		keepFrom:       NullFrame,
 		cells:          make([]cell, maxPrediction+slack+2),
 		inputBuf:       make([]byte, (maxPrediction+slack+3)*players*inputSize),
 		statusBuf:      make([]InputStatus, (maxPrediction+slack+3)*players),
@@ -197,9 +203,14 @@ func (s *syncLayer) addInput(p int, f Frame, in []byte) bool {
 	return true
 }
 
-// oldestNeeded is the first frame whose inputs a rollback might still need.
+// oldestNeeded is the first frame whose inputs a rollback (or a resync: keepFrom) might
+// still need.
 func (s *syncLayer) oldestNeeded() Frame {
-	return max(0, min(s.confirmedInputs()+1, s.frame))
+	f := min(s.confirmedInputs()+1, s.frame)
+	if s.keepFrom != NullFrame {
+		f = min(f, s.keepFrom)
+	}
+	return max(0, f)
 }
 
 func (s *syncLayer) cell(f Frame) *cell {
@@ -223,11 +234,19 @@ func (s *syncLayer) advance() []Request {
 	return s.reqs
 }
 
-// rollback appends the requests that reload the first mispredicted frame and re-simulate
-// up to the present.
+// rollback appends the requests that reload the first mispredicted frame (or the state a
+// resync handed over: reload) and re-simulate up to the present.
 func (s *syncLayer) rollback() {
 	row := 0
-	if s.firstIncorrect != NullFrame && s.firstIncorrect < s.frame {
+	load := (*cell)(nil)
+	if s.reload != nil {
+		load, s.firstIncorrect = s.reload, s.reload.frame
+		s.reload = nil
+		s.growRows(int(s.frame-load.frame) + 1)
+	} else if s.firstIncorrect != NullFrame && s.firstIncorrect < s.frame {
+		load = s.cell(s.firstIncorrect)
+	}
+	if load != nil {
 		target := s.firstIncorrect
 		depth := int(s.frame - target)
 		s.rollbacks++
@@ -236,7 +255,13 @@ func (s *syncLayer) rollback() {
 		s.lastRollback = depth
 		now := s.frame
 		s.frame = target
-		s.reqs = append(s.reqs, s.cell(target).request(RequestLoad, target))
+		s.reqs = append(s.reqs, load.request(RequestLoad, target))
+		if load != s.cell(target) {
+			// A state from outside the ring (a resync's): the ring's cell of its frame
+			// holds the state it replaces, and a later rollback to that frame (its inputs
+			// may not all be here yet) must find this one.
+			s.reqs = append(s.reqs, s.saveRequest())
+		}
 		for s.frame < now {
 			s.reqs = append(s.reqs, s.advanceRequest(row))
 			row++
@@ -246,6 +271,16 @@ func (s *syncLayer) rollback() {
 	}
 	s.firstIncorrect = NullFrame
 	s.rollbackRows = row
+}
+
+// growRows makes room in the input and status buffers for rows advance requests (a
+// resync's replay is deeper than any rollback).
+func (s *syncLayer) growRows(rows int) {
+	width := s.players * s.inputSize
+	if len(s.inputBuf) < rows*width {
+		s.inputBuf = make([]byte, rows*width)
+		s.statusBuf = make([]InputStatus, rows*s.players)
+	}
 }
 
 // catchup plans only the pending rollback, if any, and no new frame.

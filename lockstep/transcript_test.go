@@ -16,11 +16,11 @@ package lockstep
 //
 // Commands (p, from, to are player numbers; times are in 60 Hz ticks):
 //
-//	new players=N [latency=T] [delay=D] [maxpred=M] [interval=C] [spectators=S] [pad=B] [rejoin]
+//	new players=N [latency=T] [delay=D] [maxpred=M] [interval=C] [spectators=S] [pad=B] [rejoin] [stop]
 //	        N sessions over links of T ticks each way; player 0 learns the others'
 //	        addresses in the handshake. C is Config.ChecksumInterval; S spectators may
 //	        watch each player (each keeps their history); B bytes pad the game's saved state (a handover in several
-//	        chunks); rejoin sets Config.Rejoin. Each player's sessions are the legs of a
+//	        chunks); rejoin sets Config.Rejoin; stop sets Config.StopOnDesync. Each player's sessions are the legs of a
 //	        Match, and frames are the match's.
 //	input p=P value=V          player P's input byte from now on
 //	tick [n=K]                 K ticks: each player receives what is due, steps, sends;
@@ -35,6 +35,8 @@ package lockstep
 //	close p=P                  P says goodbye (Close) and stops ticking
 //	delay p=P frames=D         SetInputDelay
 //	skew p=P                   P's game starts to diverge (a bug outside the saved state)
+//	corrupt p=P at=F           P's game diverges once: its state at frame F, every time
+//	                           it is computed, is off by one
 //	events                     events since the last "events", per player
 //	checksums                  each player's checksum of the latest frame all confirmed
 //	stats                      state, frames, rollbacks and peer states per player
@@ -171,8 +173,9 @@ func runTranscript(t *testing.T, file string) {
 // something the saved state does not hold, so this peer's states drift from the others'.
 type transcriptGame struct {
 	toyGame
-	skew bool
-	pad  int // bytes of padding after the toy state: a state handed over in several chunks
+	skew      bool
+	corruptAt int64 // the frame whose state is off by one (corrupt); 0: none
+	pad       int   // bytes of padding after the toy state: a state handed over in several chunks
 }
 
 func (g *transcriptGame) SaveState(dst []byte) []byte {
@@ -192,7 +195,7 @@ func (g *transcriptGame) LoadState(b []byte) error {
 
 func (g *transcriptGame) AdvanceFrame(inputs []byte) {
 	g.toyGame.AdvanceFrame(inputs)
-	if g.skew {
+	if g.skew || (g.corruptAt > 0 && g.frame == g.corruptAt) {
 		g.sum++
 	}
 }
@@ -323,6 +326,13 @@ func (h *transcript) run(line string) (string, error) {
 		return h.stats(), nil
 	case "leg", "restart", "watch":
 		return h.runLegs(cmd, p, a)
+	case "corrupt":
+		at, err := a.int("at", 0)
+		if err != nil || p < 0 || at <= 0 {
+			return "", fmt.Errorf("corrupt needs p= and at=")
+		}
+		h.peers[p].g.corruptAt = int64(at)
+		return "", nil
 	}
 	return "", fmt.Errorf("unknown command %q", cmd)
 }
@@ -461,6 +471,9 @@ func (h *transcript) newSessions(a args, flags map[string]bool) (string, error) 
 		cfg := Config{Players: n, InputSize: 1, InputDelay: delay, MaxPrediction: maxpred,
 			ChecksumInterval: interval, Game: "transcript", Seed: uint64(100 + p), Nonce: uint64(p + 1),
 			Rejoin: rejoin}
+		if flags["stop"] {
+			cfg.StopOnDesync = true
+		}
 		cfg.Spectators = spectators // every player keeps the history: any may feed them
 		s, err := NewSession(cfg, p, addrs)
 		if err != nil {
@@ -518,6 +531,10 @@ func msgKind(data []byte) string {
 		return "state"
 	case msgStateAck:
 		return "state-ack"
+	case msgResync:
+		return "resync"
+	case msgResyncAck:
+		return "resync-ack"
 	case msgWatchPlayers:
 		return "watch-players"
 	case msgWatchState:
@@ -652,6 +669,9 @@ func eventLine(e Event) string {
 	case EventRunning:
 		return fmt.Sprintf("running seed=%d", e.Seed)
 	case EventDesync:
+		if e.Err != nil {
+			return fmt.Sprintf("desync at frame %d with player %d: %v", e.Frame, e.Player, e.Err)
+		}
 		return fmt.Sprintf("desync at frame %d with player %d", e.Frame, e.Player)
 	case EventDisconnected, EventPeerLeft:
 		return fmt.Sprintf("%s frame=%d", e, e.Frame)

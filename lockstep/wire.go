@@ -91,17 +91,18 @@ const (
 type msgType uint8
 
 const (
-	msgSyncRequest msgType = 1
-	msgSyncReply   msgType = 2
-	msgInput       msgType = 3
-	msgBye         msgType = 4
-	msgReject      msgType = 5
-	msgIntro       msgType = 6  // player 0 introduces the others (intro.go)
-	msgWatch       msgType = 7  // player 0 to a spectator: confirmed inputs (spectator.go)
-	msgWatchAck    msgType = 8  // a spectator to player 0: the frames it holds
-	msgState       msgType = 9  // a survivor to a rejoiner: one chunk of the saved state (rejoin.go)
-	msgStateAck    msgType = 10 // a rejoiner to the others: the chunks it holds (rejoin.go)
-	// 11 and 12 are the resync's.
+	msgSyncRequest  msgType = 1
+	msgSyncReply    msgType = 2
+	msgInput        msgType = 3
+	msgBye          msgType = 4
+	msgReject       msgType = 5
+	msgIntro        msgType = 6  // player 0 introduces the others (intro.go)
+	msgWatch        msgType = 7  // player 0 to a spectator: confirmed inputs (spectator.go)
+	msgWatchAck     msgType = 8  // a spectator to player 0: the frames it holds
+	msgState        msgType = 9  // a survivor to a rejoiner: one chunk of the saved state (rejoin.go)
+	msgStateAck     msgType = 10 // a rejoiner to the others: the chunks it holds (rejoin.go)
+	msgResync       msgType = 11 // a donor to a peer with a wrong state: one chunk of the right one (resync.go)
+	msgResyncAck    msgType = 12 // that peer to the donor: the chunks it holds (resync.go)
 	msgWatchPlayers msgType = 13 // a feeding player to a spectator: the other players' addresses (spectator.go)
 	msgWatchState   msgType = 14 // a feeding player to a spectator: the state it is offered (spectator.go)
 )
@@ -610,27 +611,40 @@ func decodeInputs(enc, base []byte, count, size int, scratch []byte, emit func(i
 	}
 }
 
-// stateChunkMsg is one chunk of a state handed over to a rejoiner (msgState): the resumed
-// frame, the chunk's index, and its bytes (stateChunk of them, fewer in the last chunk).
+// stateChunkMsg is one chunk of a state handed over to a rejoiner (msgState) or to a peer
+// being resynced (msgResync): the state's frame, in a resync its size (the rejoiner learned
+// it in the handshake), the chunk's index, and its bytes (stateChunk of them, fewer in the
+// last chunk).
 type stateChunkMsg struct {
 	frame Frame
+	size  int // msgResync only
 	index int
 	data  []byte
 }
 
-// appendStateChunk appends a msgState datagram without its tag.
-func appendStateChunk(b []byte, m *stateChunkMsg) []byte {
-	b = appendHeader(b, msgState, 0)
+// appendStateChunk appends a msgState or msgResync datagram without its tag.
+func appendStateChunk(b []byte, typ msgType, m *stateChunkMsg) []byte {
+	b = appendHeader(b, typ, 0)
 	b = binary.AppendUvarint(b, uint64(m.frame))
+	if typ == msgResync {
+		b = binary.AppendUvarint(b, uint64(m.size))
+	}
 	b = binary.AppendUvarint(b, uint64(m.index))
 	return append(b, m.data...)
 }
 
-// parseStateChunk parses the body of a msgState datagram (after the header, its tag cut
-// off). m.data aliases body; whether its length fits the index is the receiver's check.
-func parseStateChunk(body []byte, m *stateChunkMsg) error {
+// parseStateChunk parses the body of a msgState or msgResync datagram (after the header,
+// its tag cut off). m.data aliases body; whether its length fits the index is the
+// receiver's check.
+func parseStateChunk(body []byte, typ msgType, m *stateChunkMsg) error {
 	r := reader{b: body}
 	m.frame = Frame(r.uvarint(maxFrameOnWire))
+	if typ == msgResync {
+		m.size = int(r.uvarint(MaxResumeState))
+		if r.err == nil && m.size == 0 {
+			return errors.New("resync state of 0 bytes")
+		}
+	}
 	m.index = int(r.uvarint(MaxResumeState))
 	m.data = r.b
 	return r.err
@@ -645,16 +659,16 @@ type stateAckMsg struct {
 	bits  uint64
 }
 
-// appendStateAckMsg appends a msgStateAck datagram without its tag.
-func appendStateAckMsg(b []byte, m *stateAckMsg) []byte {
-	b = appendHeader(b, msgStateAck, 0)
+// appendStateAckMsg appends a msgStateAck or msgResyncAck datagram without its tag.
+func appendStateAckMsg(b []byte, typ msgType, m *stateAckMsg) []byte {
+	b = appendHeader(b, typ, 0)
 	b = binary.AppendUvarint(b, uint64(m.frame))
 	b = binary.AppendUvarint(b, uint64(m.next))
 	return binary.AppendUvarint(b, m.bits)
 }
 
-// parseStateAck parses the body of a msgStateAck datagram (after the header, its tag cut
-// off).
+// parseStateAck parses the body of a msgStateAck or msgResyncAck datagram (after the
+// header, its tag cut off): both are laid out alike.
 func parseStateAck(body []byte, m *stateAckMsg) error {
 	r := reader{b: body}
 	m.frame = Frame(r.uvarint(maxFrameOnWire))

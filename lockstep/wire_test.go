@@ -536,49 +536,56 @@ func FuzzParseSync(f *testing.F) {
 	})
 }
 
-// FuzzParseStateChunk: no handover chunk panics the parser, and whatever parses encodes
-// again into a body that parses to the same chunk.
+// FuzzParseStateChunk: no handover chunk (a rejoin's or a resync's) panics the parser, and
+// whatever parses encodes again into a body that parses to the same chunk.
 func FuzzParseStateChunk(f *testing.F) {
-	for _, m := range []stateChunkMsg{
-		{frame: 0, index: 0, data: []byte{1, 2, 3}},
-		{frame: 1234, index: 7, data: make([]byte, stateChunk)},
-		{frame: maxFrameOnWire, index: MaxResumeState / stateChunk},
-	} {
-		f.Add(appendStateChunk(nil, &m)[2:])
+	for _, typ := range []msgType{msgState, msgResync} {
+		for _, m := range []stateChunkMsg{
+			{frame: 0, size: 3, index: 0, data: []byte{1, 2, 3}},
+			{frame: 1234, size: 8 * stateChunk, index: 7, data: make([]byte, stateChunk)},
+			{frame: maxFrameOnWire, size: MaxResumeState, index: MaxResumeState / stateChunk},
+		} {
+			f.Add(appendStateChunk(nil, typ, &m)[2:])
+		}
 	}
 	f.Add([]byte{0x80})
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var m stateChunkMsg
-		if parseStateChunk(body, &m) != nil {
-			return
-		}
-		if m.frame < 0 || m.frame > maxFrameOnWire || m.index < 0 || m.index > MaxResumeState {
-			t.Fatalf("parsed out of range: %+v", m)
-		}
-		re := appendStateChunk(nil, &m)
-		h, err := parseHeader(re)
-		if err != nil || h.typ != msgState {
-			t.Fatalf("re-encoded header %x: %+v, %v", re, h, err)
-		}
-		var again stateChunkMsg
-		if err := parseStateChunk(re[2:], &again); err != nil {
-			t.Fatalf("%x parses as %+v, which encodes as %x, which does not parse: %v", body, m, re, err)
-		}
-		if again.frame != m.frame || again.index != m.index || !bytes.Equal(again.data, m.data) {
-			t.Fatalf("%x parses as %+v, re-encoded as %+v", body, m, again)
+		for _, typ := range []msgType{msgState, msgResync} {
+			var m stateChunkMsg
+			if parseStateChunk(body, typ, &m) != nil {
+				continue
+			}
+			if m.frame < 0 || m.frame > maxFrameOnWire || m.index < 0 || m.index > MaxResumeState ||
+				m.size < 0 || m.size > MaxResumeState || (typ == msgResync) != (m.size > 0) {
+				t.Fatalf("type %d: parsed out of range: %+v", typ, m)
+			}
+			re := appendStateChunk(nil, typ, &m)
+			h, err := parseHeader(re)
+			if err != nil || h.typ != typ {
+				t.Fatalf("re-encoded header %x: %+v, %v", re, h, err)
+			}
+			var again stateChunkMsg
+			if err := parseStateChunk(re[2:], typ, &again); err != nil {
+				t.Fatalf("%x parses as %+v, which encodes as %x, which does not parse: %v", body, m, re, err)
+			}
+			if again.frame != m.frame || again.size != m.size || again.index != m.index || !bytes.Equal(again.data, m.data) {
+				t.Fatalf("%x parses as %+v, re-encoded as %+v", body, m, again)
+			}
 		}
 	})
 }
 
-// FuzzParseStateAck: no handover acknowledgement panics the parser, and whatever parses
-// encodes again into a body that parses to the same fields.
+// FuzzParseStateAck: no handover acknowledgement (a rejoin's or a resync's) panics the
+// parser, and whatever parses encodes again into a body that parses to the same fields.
 func FuzzParseStateAck(f *testing.F) {
-	for _, m := range []stateAckMsg{
-		{},
-		{frame: 600, next: 3, bits: 0b1011},
-		{frame: maxFrameOnWire, next: MaxResumeState, bits: 1<<64 - 1},
-	} {
-		f.Add(appendStateAckMsg(nil, &m)[2:])
+	for _, typ := range []msgType{msgStateAck, msgResyncAck} {
+		for _, m := range []stateAckMsg{
+			{},
+			{frame: 600, next: 3, bits: 0b1011},
+			{frame: maxFrameOnWire, next: MaxResumeState, bits: 1<<64 - 1},
+		} {
+			f.Add(appendStateAckMsg(nil, typ, &m)[2:])
+		}
 	}
 	f.Add([]byte{0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -589,16 +596,18 @@ func FuzzParseStateAck(f *testing.F) {
 		if m.frame < 0 || m.frame > maxFrameOnWire || m.next < 0 || m.next > MaxResumeState {
 			t.Fatalf("parsed out of range: %+v", m)
 		}
-		re := appendStateAckMsg(nil, &m)
-		if h, err := parseHeader(re); err != nil || h.typ != msgStateAck {
-			t.Fatalf("re-encoded header %x: %+v, %v", re, h, err)
-		}
-		var again stateAckMsg
-		if err := parseStateAck(re[2:], &again); err != nil || again != m {
-			t.Fatalf("%x parses as %+v, re-encoded %x as %+v (%v)", body, m, re, again, err)
-		}
-		if len(re)-2 > len(body) {
-			t.Fatalf("re-encoding grew the body from %d to %d bytes", len(body), len(re)-2)
+		for _, typ := range []msgType{msgStateAck, msgResyncAck} {
+			re := appendStateAckMsg(nil, typ, &m)
+			if h, err := parseHeader(re); err != nil || h.typ != typ {
+				t.Fatalf("re-encoded header %x: %+v, %v", re, h, err)
+			}
+			var again stateAckMsg
+			if err := parseStateAck(re[2:], &again); err != nil || again != m {
+				t.Fatalf("%x parses as %+v, re-encoded %x as %+v (%v)", body, m, re, again, err)
+			}
+			if len(re)-2 > len(body) {
+				t.Fatalf("re-encoding grew the body from %d to %d bytes", len(body), len(re)-2)
+			}
 		}
 	})
 }

@@ -105,9 +105,14 @@
 //   - Quit: the end moves to the last frame we played; the rest is as above.
 //   - A peer that says goodbye or vanishes (the disconnect timeout) moves the end to the
 //     last frame every player played with real inputs (lockstep's EndFrame).
-//   - A desync ends the match shortly after it is found (Config.DesyncLinger: the session
-//     first tells the peers its checksum; a window may stay on it instead); a failed
-//     handshake ends it at once. Abort ends it at once with a goodbye.
+//   - A desync is mended and the match goes on (unless Config.Session.StopOnDesync: the
+//     peers agree which state is right and hand it to those
+//     without it; OnEvent gets a lockstep.EventResync per player that differed, in the
+//     match's frames). With StopOnDesync, or when desyncs come back too often (the game is
+//     not deterministic), a desync ends the match shortly after it is found
+//     (Config.DesyncLinger: the session first tells the peers its checksum; a window may
+//     stay on it instead). A failed handshake ends it at once. Abort ends it at once with
+//     a goodbye.
 //   - While the last frame waits for late inputs, and after the end, datagrams are
 //     answered as they arrive, so the goodbye takes a round trip, not a frame.
 //

@@ -335,7 +335,7 @@ func (r *Runner) RunWith(ctx context.Context, o RunOptions) (Result, error) {
 // time. While the handshake is under way (for any peer), and once the last frame is
 // played, it answers at once (and, at the end, folds in the late inputs and checks whether
 // the match is over), so the handshake and the goodbye take a few round trips instead of
-// one frame each. In
+// one frame each; so does a resync's handover of a state. In
 // between, replies wait for the next Tick and ride on its input datagram. Once the match
 // is over, the session still answers: a peer that goes on sending is told with a goodbye.
 func (r *Runner) Poll() {
@@ -367,6 +367,10 @@ func (r *Runner) Poll() {
 	case r.done:
 		r.send(r.leg().Outgoing(now))
 	case handshaking:
+		r.send(r.leg().Outgoing(now))
+		r.events(now)
+	case r.leg().Resyncing():
+		// A resync's handover, like a handshake, goes at the pace of round trips.
 		r.send(r.leg().Outgoing(now))
 		r.events(now)
 	case r.end != lockstep.NullFrame && r.leg().Frame() >= r.end && !r.desynced:
@@ -589,7 +593,7 @@ func (r *Runner) events(now time.Duration) {
 		}
 		if r.cfg.OnEvent != nil {
 			switch e.Kind {
-			case lockstep.EventDisconnected, lockstep.EventPeerLeft, lockstep.EventDesync:
+			case lockstep.EventDisconnected, lockstep.EventPeerLeft, lockstep.EventDesync, lockstep.EventResync:
 				e.Frame += base // the match's frame, not the leg's
 			}
 			r.cfg.OnEvent(e)

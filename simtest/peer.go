@@ -31,10 +31,16 @@ type Peer struct {
 	// and RewrittenEarly, those of them at or before the frame the runner's current leg
 	// started from, which no later leg has a reason to change.
 	Reported, Repeated, Rewritten, RewrittenEarly int
+	// Resynced counts the resyncs this process received (lockstep.EventResync naming its
+	// player); Compare skips the frames each one replaced.
+	Resynced int
 
 	sums []uint64 // checksum of every confirmed frame, by the match's frame
 	have []bool
-	err  error // see Fail
+	// interval is the sessions' checksum interval: a resync's frame less this is the
+	// earliest frame its receiver's game may have diverged at (forgetResynced)
+	interval int
+	err      error // see Fail
 }
 
 // RejoinAt is a rejoin event and the virtual time it was reported at.
@@ -69,6 +75,28 @@ func (p *Peer) confirmed(c netplay.Confirmed) {
 		}
 	}
 	p.sums[f], p.have[f] = sum, true
+}
+
+// event records a runner's event. A resync this process received makes the checksums it
+// recorded of the frames it played on its wrong state worthless (forgetResynced).
+func (p *Peer) event(e lockstep.Event) {
+	p.Events = append(p.Events, e)
+	if e.Kind == lockstep.EventResync && e.Player == p.Player {
+		p.forgetResynced(e.Frame)
+	}
+}
+
+// forgetResynced forgets the checksums recorded of the frames this process played on a
+// wrong state that a resync at frame f replaced: those after the checksum frame before f
+// (the game diverged after it, or the exchange of that frame would have caught it), up to
+// the frame confirmed when the right state was loaded. Those it confirms later are of the
+// replayed states.
+func (p *Peer) forgetResynced(f lockstep.Frame) {
+	from := max(int(f)-p.interval+1, 0)
+	for i := from; i < len(p.have) && i <= int(p.Runner.ConfirmedFrame()); i++ {
+		p.have[i] = false
+	}
+	p.Resynced++
 }
 
 // Checksum is the recorded checksum of confirmed frame f, in the match's frames (for a

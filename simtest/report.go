@@ -87,7 +87,9 @@ func (s *Sim) failed() error {
 // its successor rejoined at: every player played those on the same inputs, while after it
 // the survivors played on with the successor's. Likewise a player who vanished takes part
 // up to the frame the others report it left at (its departure frame): after it they play
-// without its inputs, which it may have confirmed a few more frames with. It returns how
+// without its inputs, which it may have confirmed a few more frames with. A process that
+// was handed the right state by a resync (Peer.Resynced) takes part without the frames it
+// had played on its wrong one (they differ, and the resync mended them). It returns how
 // many frame pairs were compared, and an error naming the first frame that differs (and
 // the players, by their index in Peers, then Dead).
 func (s *Sim) Compare() (int, error) {

@@ -244,7 +244,7 @@ func (s *Sim) newPeer(p, life int, addr netip.AddrPort) (*Peer, error) {
 	pc := s.cfg
 	pc.Seed, pc.Nonce = fixed(sc.Seed+1), fixed(sc.Seed*131+uint64(p)+uint64(life)<<32)
 	// Room for a checksum of every frame up to Frames, where the match ends.
-	pe := &Peer{Player: p, Life: life, Addr: addr, Conn: conn,
+	pe := &Peer{Player: p, Life: life, Addr: addr, Conn: conn, interval: pc.ChecksumInterval,
 		sums: make([]uint64, 0, sc.Frames+1), have: make([]bool, 0, sc.Frames+1)}
 	player := p
 	rc := netplay.Config{
@@ -253,7 +253,7 @@ func (s *Sim) newPeer(p, life int, addr netip.AddrPort) (*Peer, error) {
 		FinishAt:    lockstep.Frame(sc.Frames),
 		Hold:        sc.Hold,
 		Rejoin:      sc.Rejoin,
-		OnEvent:     func(e lockstep.Event) { pe.Events = append(pe.Events, e) },
+		OnEvent:     pe.event,
 		OnConfirmed: pe.confirmed,
 		OnRejoin:    func(e netplay.RejoinEvent) { pe.Rejoins = append(pe.Rejoins, RejoinAt{e, s.Clock.Now()}) },
 	}

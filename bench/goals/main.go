@@ -51,6 +51,7 @@ var goals = []goal{
 	{"bot play ≤ 1.1 datagrams per frame (0% loss)", `^BenchmarkWire/input=bot/rtt=0ms/loss=0%$`, "datagrams/frame", false, 1.1, plain},
 	{"the prototype's stream ≥ 30× larger, 50 coins", `^BenchmarkStream/coins=50/enc=msgpack$`, "stream/input", true, 30, times},
 	{"10,000-coin rejoin ≤ 2 s on loopback, 0% and 5% loss", `^BenchmarkRejoin/coins=10000/`, "rejoin-ms", false, 2000, ms},
+	{"10,000-coin resync ≤ 0.5 s, loopback, 0% and 5% loss", `^BenchmarkResync/coins=10000/`, "ms/resync", false, 500, ms},
 }
 
 func ms(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) + " ms" }

@@ -199,6 +199,7 @@ func startDesynced(t *testing.T, delay int) *desyncedPair {
 	base := Options{
 		Players: 2, Listen: "127.0.0.1:0", MaxPred: 8, Mode: game.Classic, Coins: 20, Seed: 5,
 		Interrupt: 2 * time.Second, Disconnect: 5 * time.Second, ChecksumInterval: 10, Delay: delay,
+		StopOnDesync: true, // these tests are about the end a desync makes
 	}
 	d := &desyncedPair{t: t, dir: dir, out: [2]*bytes.Buffer{{}, {}}, nudgedAt: lockstep.NullFrame}
 	var err error

@@ -133,6 +133,10 @@ type Match struct {
 	freezeFrom time.Duration // from when (its last step before), which names the freeze,
 	freezeEnd  time.Duration // and when it ran again
 	saidFrom   time.Duration // the freeze reported (by its freezeFrom), not to repeat it
+
+	// resyncDumped is the frame of the latest desync a resync wrote our state of (0: none;
+	// the state of frame 0 never differs).
+	resyncDumped lockstep.Frame
 }
 
 // ErrNoSockets is what Start, StartWatch and FindGame return in a browser (js/wasm): Go's
@@ -451,6 +455,7 @@ func (m *Match) runnerConfig(peers []netip.AddrPort, clock transport.Clock) netp
 			Nonce:             randomUint64(),
 			Logger:            m.log,
 			DiffStates:        diffStates,
+			StopOnDesync:      o.StopOnDesync,
 		},
 		Player:  o.Player,
 		Peers:   peers,
@@ -787,6 +792,9 @@ func (m *Match) startGame(seed uint64) (lockstep.Game, error) {
 		m.rec = newRecorder(m.opts, seed)
 	}
 	fmt.Fprintf(m.out, "p2pa: connected to %s, seed %d\n", m.status.Peer, seed)
+	if m.opts.WrapGame != nil {
+		return m.opts.WrapGame(st), nil
+	}
 	return st, nil
 }
 
@@ -868,7 +876,17 @@ func (m *Match) handleEvent(e lockstep.Event) {
 	case lockstep.EventDesync:
 		m.status.Phase = PhaseDesync
 		fmt.Fprintf(m.out, "p2pa: desync at frame %d (ours %016x, peer's %016x)\n", e.Frame, e.Local, e.Remote)
+		if e.Err != nil {
+			// Desyncs came back too often to resync: say why the match ends.
+			fmt.Fprintf(m.out, "p2pa: %v; the match ends\n", e.Err)
+		}
 		m.writeDesyncState()
+	case lockstep.EventResync:
+		fmt.Fprintf(m.out, "p2pa: desync at frame %d (player %d differed); resynced from player %d\n", e.Frame, e.Player, e.Donor)
+		if e.Frame != m.resyncDumped {
+			m.resyncDumped = e.Frame // one dump per desync, however many players differed
+			m.writeDesyncState()
+		}
 	case lockstep.EventFailed:
 		if n, ok := m.adoptable(e.Err); ok {
 			m.restartWith = n // once this runner is done (afterStep)

@@ -17,6 +17,12 @@ import (
 	"p2pa/transport"
 )
 
+// The values of -on-desync.
+const (
+	onDesyncResync = "resync"
+	onDesyncStop   = "stop"
+)
+
 // DefaultPort is where player 0 listens unless told otherwise, as in the 2020 prototype.
 const DefaultPort = "7000"
 
@@ -58,6 +64,11 @@ type Options struct {
 	Disconnect       time.Duration
 	Rejoin           time.Duration
 	ChecksumInterval int
+	StopOnDesync     bool // -on-desync stop (the default, resync, mends a desync and plays on)
+
+	// WrapGame, if set, replaces the coin game a match plays (a game that diverges on
+	// purpose, in builds with the p2pa_diverge tag: see ExtraFlags).
+	WrapGame func(*game.State) lockstep.Game
 
 	Record string
 	Replay string
@@ -72,6 +83,11 @@ type Options struct {
 
 	Serve ServeOptions // p2pa -serve: run the rendezvous server instead of playing
 }
+
+// ExtraFlags, if set, adds flags that only some builds have (cmd/p2pa's p2pa_diverge tag
+// sets it in an init function): it is called with the flag set before parsing, and the
+// function it returns with the options after.
+var ExtraFlags func(fs *flag.FlagSet) func(o *Options) error
 
 // ErrHelp is returned when -h was asked for; the usage text was printed.
 var ErrHelp = flag.ErrHelp
@@ -150,6 +166,12 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	fs.DurationVar(&o.Rejoin, "rejoin", netplay.DefaultRejoin, "how long the others wait, paused, for a player who dropped to rejoin\n"+
 		"(running the same command again); 0: a dropped player ends a 2-player match")
 	fs.IntVar(&o.ChecksumInterval, "checksum-interval", lockstep.DefaultChecksumInterval, "compare state checksums with the peer every this many frames")
+	onDesync := fs.String("on-desync", onDesyncResync, "on a desync (the checksums of a frame differ): resync (hand the right state to the\n"+
+		"peer that differs and play on; more than 3 desyncs in a minute end the match) or stop (end the match)")
+	var extra func(*Options) error
+	if ExtraFlags != nil {
+		extra = ExtraFlags(fs)
+	}
 	fs.StringVar(&o.Record, "record", "", "record the match (header and every confirmed input) to this file")
 	fs.StringVar(&o.Replay, "replay", "", "replay a recorded match from this file")
 	fs.IntVar(&o.Speed, "speed", 1, "replay speed in the window: 1 or 4")
@@ -173,6 +195,18 @@ func ParseFlags(name string, args []string, usageOut io.Writer) (Options, error)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch *onDesync {
+	case onDesyncResync:
+	case onDesyncStop:
+		o.StopOnDesync = true
+	default:
+		return o, fmt.Errorf("-on-desync %s: want %s or %s", *onDesync, onDesyncResync, onDesyncStop)
+	}
+	if extra != nil {
+		if err := extra(&o); err != nil {
+			return o, err
+		}
+	}
 	o.PlayersSet, o.ModeSet, o.CoinsSet = set["players"], set["mode"], set["coins"]
 	if !o.PlayersSet && o.Player >= o.Players && o.Player < lockstep.MaxPlayers && !o.SyncTest {
 		// A joiner need not know how many play: player 0 tells it in the handshake (the

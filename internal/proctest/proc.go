@@ -55,6 +55,11 @@ func Env(kv ...string) Option {
 	}
 }
 
+// Dir runs the process in directory d (the files it writes with relative names go there).
+func Dir(d string) Option {
+	return func(cmd *exec.Cmd, _ *startOptions) { cmd.Dir = d }
+}
+
 // KillAfter kills the process (and its group) if it is still running d after it started:
 // it then exits with code -1.
 func KillAfter(d time.Duration) Option {

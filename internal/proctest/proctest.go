@@ -65,10 +65,18 @@ func Main(m *testing.M) {
 // about the processes, and this keeps it to one compile of each package.
 func Build(t testing.TB, pkgs ...string) (dir string) {
 	t.Helper()
+	return BuildTags(t, "", pkgs...)
+}
+
+// BuildTags is Build with build tags (go build -tags tags; "" for none): a binary built
+// with a test-only feature, such as p2pa's p2pa_diverge. Each set of tags and packages is
+// built once, into a directory of its own.
+func BuildTags(t testing.TB, tags string, pkgs ...string) (dir string) {
+	t.Helper()
 	if len(pkgs) == 0 {
 		t.Fatal("proctest.Build: no packages")
 	}
-	key := strings.Join(slices.Sorted(slices.Values(pkgs)), " ")
+	key := tags + "|" + strings.Join(slices.Sorted(slices.Values(pkgs)), " ")
 	builds.mu.Lock()
 	if !builds.main {
 		builds.mu.Unlock()
@@ -93,7 +101,7 @@ func Build(t testing.TB, pkgs ...string) (dir string) {
 	}
 
 	b.once.Do(func() {
-		b.dir, b.err = goBuild(root, pkgs)
+		b.dir, b.err = goBuild(root, tags, pkgs)
 	})
 	if b.err != nil {
 		t.Fatal(b.err)
@@ -101,7 +109,7 @@ func Build(t testing.TB, pkgs ...string) (dir string) {
 	return b.dir
 }
 
-func goBuild(root string, pkgs []string) (string, error) {
+func goBuild(root, tags string, pkgs []string) (string, error) {
 	dir, err := os.MkdirTemp(root, "build-")
 	if err != nil {
 		return "", err
@@ -111,7 +119,11 @@ func goBuild(root string, pkgs []string) (string, error) {
 		goTool = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
 	}
 	// The test runs in its package's directory, inside the module, so import paths resolve.
-	args := append([]string{"build", "-o", dir + string(os.PathSeparator)}, pkgs...)
+	args := []string{"build", "-o", dir + string(os.PathSeparator)}
+	if tags != "" {
+		args = append(args, "-tags", tags)
+	}
+	args = append(args, pkgs...)
 	if out, err := exec.Command(goTool, args...).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %v\n%s", strings.Join(pkgs, " "), err, out)
 	}

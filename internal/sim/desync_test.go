@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -14,53 +13,16 @@ import (
 	"time"
 
 	"p2pa/game"
+	"p2pa/internal/diverge"
 	"p2pa/lockstep"
 	"p2pa/transport"
 )
 
-// Offsets in game's byte form (layout in game/codec.go): a 41-byte header, 9 bytes per
-// player, then 17 bytes per coin starting with the coin's X as an int32 LE.
-const (
-	desyncHeaderSize = 41
-	desyncPlayerSize = 9
-	desyncMaxX       = (game.Width - 1) * game.Scale
-)
-
-// nudgedGame is a deliberately non-deterministic game for one peer: every time a frame
-// step ends at frame at (the first time, and again on every re-simulation after a
-// rollback), it moves coin 0 by 1/256 pixel. game.State's fields are unexported, so the
-// nudge goes through the byte form: SaveState, flip the low bit of coin 0's X, LoadState.
-// The coin moves on from there, so the states stay apart for good, as with a real bug.
-type nudgedGame struct {
-	*game.State
-	at  int32
-	buf []byte
-}
-
-func (g *nudgedGame) AdvanceFrame(inputs []byte) {
-	g.State.AdvanceFrame(inputs)
-	if g.State.Frame() != g.at {
-		return
-	}
-	g.buf = g.State.SaveState(g.buf[:0])
-	off := desyncHeaderSize + g.State.Players()*desyncPlayerSize
-	x := binary.LittleEndian.Uint32(g.buf[off:])
-	if x == desyncMaxX { // x^1 would leave the field (desyncMaxX is even)
-		x--
-	} else {
-		x ^= 1
-	}
-	binary.LittleEndian.PutUint32(g.buf[off:], x)
-	if err := g.State.LoadState(g.buf); err != nil {
-		panic(fmt.Sprintf("nudged state does not load: %v", err))
-	}
-}
-
-// nudgeOne makes player p's game diverge at frame at.
+// nudgeOne makes player p's game diverge at frame at (diverge.Game).
 func nudgeOne(p int, at int32) func(int, int, *game.State) lockstep.Game {
 	return func(player, _ int, st *game.State) lockstep.Game {
 		if player == p {
-			return &nudgedGame{State: st, at: at}
+			return &diverge.Game{State: st, At: at}
 		}
 		return st
 	}
@@ -103,6 +65,7 @@ func checkDesync(t *testing.T, sc Scenario, c Coins, divergeAt int32) {
 		interval = 60
 	}
 	c.Wrap = nudgeOne(1, divergeAt)
+	sc.Session.StopOnDesync = true // the match stops at the desync, as before resync
 	s, err := New(sc, c)
 	if err != nil {
 		t.Fatal(err)

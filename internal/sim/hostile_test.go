@@ -5,6 +5,7 @@ import (
 	"hash/crc32"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -85,6 +86,10 @@ const (
 	hostileTagLen      = 8
 )
 
+// hostileTagged are the other types that end in a tag: introduction (6), state chunk and
+// acknowledgement (9, 10), resync chunk and acknowledgement (11, 12).
+var hostileTagged = []byte{6, 9, 10, 11, 12}
+
 func hostileType(d []byte) byte {
 	if len(d) < 2 || d[0] != hostileMagic {
 		return 0
@@ -125,7 +130,7 @@ func hostileCheck(d []byte) dropCounts {
 		return dropCounts{Oversized: 1}
 	case hostileIsSync(d):
 		return dropCounts{Corrupt: 1}
-	case hostileType(d) == hostileInput || hostileType(d) == hostileBye:
+	case hostileType(d) == hostileInput || hostileType(d) == hostileBye || slices.Contains(hostileTagged, hostileType(d)):
 		return dropCounts{Unauthenticated: 1}
 	}
 	return dropCounts{Malformed: 1}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"p2pa/game"
+	"p2pa/internal/diverge"
 	"p2pa/lockstep"
 	"p2pa/netplay"
 	"p2pa/simtest"
@@ -430,7 +431,7 @@ type forgetfulGame struct {
 func (g *forgetfulGame) LoadState(b []byte) error {
 	g.own = g.State.SaveState(g.own[:0])
 	g.buf = append(g.buf[:0], b...)
-	off := desyncHeaderSize + g.State.Players()*desyncPlayerSize + 8 // coin 0's VX, VY (4 bytes each)
+	off := diverge.CoinOffset(g.State.Players()) + 8 // coin 0's VX, VY (4 bytes each)
 	copy(g.buf[off:off+8], g.own[off:off+8])
 	return g.State.LoadState(g.buf)
 }
@@ -454,7 +455,7 @@ func TestRejoinCatchesDisagreement(t *testing.T) {
 			func(_ int, st *game.State) lockstep.Game { return &forgetfulGame{State: st} },
 			func(base lockstep.Frame) int { return int(base) }},
 		{"game diverges after the rejoin", 232,
-			func(_ int, st *game.State) lockstep.Game { return &nudgedGame{State: st, at: divergeAt} },
+			func(_ int, st *game.State) lockstep.Game { return &diverge.Game{State: st, At: divergeAt} },
 			func(lockstep.Frame) int { return divergeAt }},
 	}
 	for _, c := range cases {
@@ -463,6 +464,7 @@ func TestRejoinCatchesDisagreement(t *testing.T) {
 			tc := tc
 			tc.seed = c.seed
 			sc, coins := rejoinScenario(tc, 1000)
+			sc.Session.StopOnDesync = true // caught, not mended
 			coins.Wrap = func(p, life int, st *game.State) lockstep.Game {
 				if life > 0 { // the restarted process's game only
 					return c.wrap(p, st)

@@ -484,9 +484,10 @@ func TestScenarioCatchesDesync(t *testing.T) {
 	const breakAt = 300
 	cfg := defaults(t, lockstep.Config{})
 	sc := Scenario{
-		Frames: 1200,
-		Seed:   5,
-		Link:   transport.LinkConfig{Latency: 30 * time.Millisecond, Loss: 0.02},
+		Frames:  1200,
+		Seed:    5,
+		Link:    transport.LinkConfig{Latency: 30 * time.Millisecond, Loss: 0.02},
+		Session: lockstep.Config{StopOnDesync: true}, // caught, not mended
 	}
 	s, err := New(sc, Coins{Wrap: func(p, _ int, st *game.State) lockstep.Game {
 		if p == 1 {

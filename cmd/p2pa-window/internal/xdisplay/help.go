@@ -75,6 +75,9 @@ Flags:
     	latency=40ms adds 80 ms to the round trip; the same flag on both peers adds 160 ms (plus jitter)
   -no-advertise
     	player 0: do not advertise the match on the LAN (a -listen on 127.0.0.1 never is)
+  -on-desync string
+    	on a desync (the checksums of a frame differ): resync (hand the right state to the
+    	peer that differs and play on; more than 3 desyncs in a minute end the match) or stop (end the match) (default "resync")
   -p int
     	player number: 0 hosts and waits, 1 joins (finds player 0, or -peer, -join)
   -peer string
