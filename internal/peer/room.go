@@ -27,10 +27,18 @@ import (
 // does, and the engine's rejoin works unchanged; a spectator, which nobody addresses first,
 // is known by its connection ("s" + its member ID).
 //
-// Who offers: a member that arrives connects to those already there that it needs (a player
-// to every player, player 0 also to every spectator; a spectator to player 0); the others
-// wait for its offer. The server keeps order per connection, so a member's arrival is
-// always known before its first signal.
+// Who links to whom: every pair of members but two spectators: a player to the other
+// players and to every spectator, a spectator to every player. A spectator is fed by player 0, but when player 0 leaves or goes
+// silent it turns to the lowest-numbered player still in the match, at the seat address
+// player 0 told it (lockstep/spectator.go): that player must already be reachable, since
+// a link takes a second or more to open and the spectator gives up on a silent one after
+// -disconnect. A full room (4 players, 8 spectators) is 11 links per player at most,
+// within what the server's per-member signal rate and the relay's per-member allocations
+// are sized for (rendezvous.DefaultLimits, relay.DefaultUserAllocations).
+//
+// Who offers: a member that arrives connects to those already there that it links to; the
+// others wait for its offer. The server keeps order per connection, so a member's arrival
+// is always known before its first signal.
 
 // Room waits and limits.
 const (
@@ -82,16 +90,10 @@ func rtcID(m rendezvous.Member) string {
 	return "s" + m.ID
 }
 
-// wants reports whether a member in seat me, arriving, opens a link to one in seat them.
+// wants reports whether a member in seat me, arriving, opens a link to one in seat them:
+// every pair but two spectators, since any player may come to feed a spectator.
 func wants(me, them rendezvous.Seat) bool {
-	switch {
-	case me.Player() && them.Player():
-		return true
-	case me.Player():
-		return me == 0 // player 0 feeds the spectators
-	default:
-		return them == 0
-	}
+	return me.Player() || them.Player()
 }
 
 // JoinRoom meets the others in room o.Room on server o.Server (player 0 opens it; with no
@@ -402,6 +404,12 @@ func (r *roomLink) onLink(e rtc.Event) {
 		}
 		if !errors.Is(e.Err, rtc.ErrNoPath) {
 			why = e.Err.Error()
+		}
+		if r.seat == rendezvous.Spectator && player != 0 {
+			// A spectator starts with player 0; another player is only whom it may turn
+			// to if its feeder leaves, so watching goes on without this one.
+			r.note(LinkNote{Player: player, Line: fmt.Sprintf("p2pa: could not reach player %d: %s; watching goes on, but cannot turn to player %d if the player feeding us leaves", player, why, player)})
+			return
 		}
 		r.note(LinkNote{Player: player, Err: fmt.Errorf("could not reach player %d: %s", player, why)})
 	}

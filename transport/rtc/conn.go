@@ -30,6 +30,16 @@ var ErrNoAnswer = errors.New("no answer")
 // reports the same failure rather than a close.
 const whyNoPath = "no path"
 
+// DrainWait is how long a link that the other member ended (its end signal, or Forget when
+// it left the room) goes on reading before its path closes. The member sends its last
+// datagrams (a goodbye) before the news that it is gone, but the news travels by another
+// road (the signalling server), and on a loaded machine it can be handled before the
+// goroutines that read the path have taken datagrams that had already arrived: closing at
+// once dropped a player's goodbye now and then in 3-player rooms on loopback, so the others
+// took it for a crash. Nothing is sent on a draining link; its address is free at once for
+// the member's next link.
+const DrainWait = time.Second
+
 // ErrClosed is returned by the methods of a closed Conn.
 var ErrClosed = errors.New("rtc: conn closed")
 
@@ -152,9 +162,10 @@ type Conn struct {
 	impl     impl          // what the build can do: pion APIs set up once
 	pathPoll time.Duration // pathPoll; a test shortens it before any link opens
 
-	mu     sync.RWMutex
-	links  map[string]*link         // by member id, any state
-	byAddr map[netip.AddrPort]*link // open links only
+	mu       sync.RWMutex
+	links    map[string]*link         // by member id, any state
+	byAddr   map[netip.AddrPort]*link // open links only
+	draining map[*link]struct{}       // ended or forgotten, reading until DrainWait passes
 
 	// the receive ring, as transport.UDP's
 	rmu   sync.Mutex
@@ -207,6 +218,7 @@ func New(cfg Config) (*Conn, error) {
 		readable: make(chan struct{}, 1),
 		links:    make(map[string]*link),
 		byAddr:   make(map[netip.AddrPort]*link),
+		draining: make(map[*link]struct{}),
 		slots:    make([]byte, QueueLen*transport.MaxDatagram),
 		evWake:   make(chan struct{}, 1),
 		evDone:   make(chan struct{}),
@@ -396,22 +408,52 @@ func (c *Conn) current(l *link) bool {
 }
 
 // Forget closes the link to member (it left the room) without telling it. Its address drops
-// datagrams from then on. Forgetting a member without a link does nothing. The error is
-// the link's own close failing; the link is forgotten anyway.
+// datagrams sent from then on; an open link still delivers what arrives on it for
+// DrainWait, since the member's last datagrams may be read after the news that it left.
+// Forgetting a member without a link does nothing. The error is the link's own close
+// failing; the link is forgotten anyway.
 func (c *Conn) Forget(member string) error {
 	c.mu.Lock()
 	l := c.links[member]
+	_, draining := c.draining[l] // it ended the link itself first (its end signal)
 	if l != nil {
 		c.removeLocked(l)
 	}
 	c.mu.Unlock()
-	if l == nil {
+	if l == nil || draining {
+		return nil
+	}
+	if l.state() == LinkOpen {
+		c.drain(l)
 		return nil
 	}
 	if err := l.close(); err != nil {
 		return fmt.Errorf("rtc: forget %q: %w", member, err)
 	}
 	return nil
+}
+
+// drain closes l's path after DrainWait (or when the Conn closes, if sooner), reading
+// meanwhile. l no longer carries anything we send. A close error then has nobody to go
+// to: the path is released either way.
+func (c *Conn) drain(l *link) {
+	c.mu.Lock()
+	if c.closed.Load() { // Close has swept the draining links already
+		c.mu.Unlock()
+		_ = l.close()
+		return
+	}
+	c.draining[l] = struct{}{}
+	c.mu.Unlock()
+	time.AfterFunc(DrainWait, func() {
+		c.mu.Lock()
+		_, ok := c.draining[l]
+		delete(c.draining, l)
+		c.mu.Unlock()
+		if ok {
+			_ = l.close()
+		}
+	})
 }
 
 // HandleSignal takes a signal that member from sent through the Signaler. A malformed
@@ -559,12 +601,23 @@ func (c *Conn) Close() error {
 		ls = append(ls, l)
 		c.removeLocked(l)
 	}
+	drained := make([]*link, 0, len(c.draining))
+	for l := range c.draining {
+		drained = append(drained, l)
+	}
+	clear(c.draining)
 	c.mu.Unlock()
 	var errs []error
 	for _, l := range ls {
 		if err := l.sendSignal(signal{Type: sigEnd, Token: l.token, Why: "the member closed"}); err != nil {
 			errs = append(errs, err)
 		}
+		if err := l.close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, l := range drained {
+		// Gone already, and told nothing more.
 		if err := l.close(); err != nil {
 			errs = append(errs, err)
 		}
@@ -643,7 +696,10 @@ func (c *Conn) end(l *link, st LinkState, err error) {
 	}
 	c.mu.Unlock()
 	var errs []error
-	if err := l.close(); err != nil {
+	if st == LinkClosed {
+		// The member ended it after its last datagrams, which may still be unread.
+		c.drain(l)
+	} else if err := l.close(); err != nil {
 		errs = append(errs, err)
 	}
 	if st == LinkFailed && registered {
