@@ -30,7 +30,7 @@ var ErrNoAnswer = errors.New("no answer")
 // reports the same failure rather than a close.
 const whyNoPath = "no path"
 
-// DrainWait is how long a link that the other member ended (its end signal, or Forget when
+// drainWait is how long a link that the other member ended (its end signal, or Forget when
 // it left the room) goes on reading before its path closes. The member sends its last
 // datagrams (a goodbye) before the news that it is gone, but the news travels by another
 // road (the signalling server), and on a loaded machine it can be handled before the
@@ -38,7 +38,7 @@ const whyNoPath = "no path"
 // once dropped a player's goodbye now and then in 3-player rooms on loopback, so the others
 // took it for a crash. Nothing is sent on a draining link; its address is free at once for
 // the member's next link.
-const DrainWait = time.Second
+const drainWait = time.Second
 
 // ErrClosed is returned by the methods of a closed Conn.
 var ErrClosed = errors.New("rtc: conn closed")
@@ -161,11 +161,12 @@ type Conn struct {
 	closed   atomic.Bool
 	impl     impl          // what the build can do: pion APIs set up once
 	pathPoll time.Duration // pathPoll; a test shortens it before any link opens
+	drainFor time.Duration // drainWait; a test changes it before any link ends
 
 	mu       sync.RWMutex
 	links    map[string]*link         // by member id, any state
 	byAddr   map[netip.AddrPort]*link // open links only
-	draining map[*link]struct{}       // ended or forgotten, reading until DrainWait passes
+	draining map[*link]struct{}       // ended or forgotten, reading until drainWait passes
 
 	// the receive ring, as transport.UDP's
 	rmu   sync.Mutex
@@ -223,6 +224,7 @@ func New(cfg Config) (*Conn, error) {
 		evWake:   make(chan struct{}, 1),
 		evDone:   make(chan struct{}),
 		pathPoll: pathPoll,
+		drainFor: drainWait,
 	}
 	var err error
 	if c.impl, err = newImpl(&c.cfg); err != nil {
@@ -408,8 +410,8 @@ func (c *Conn) current(l *link) bool {
 }
 
 // Forget closes the link to member (it left the room) without telling it. Its address drops
-// datagrams sent from then on; an open link still delivers what arrives on it for
-// DrainWait, since the member's last datagrams may be read after the news that it left.
+// datagrams sent from then on; an open link still delivers what arrives on it for a second
+// (drainWait), since the member's last datagrams may be read after the news that it left.
 // Forgetting a member without a link does nothing. The error is the link's own close
 // failing; the link is forgotten anyway.
 func (c *Conn) Forget(member string) error {
@@ -433,7 +435,7 @@ func (c *Conn) Forget(member string) error {
 	return nil
 }
 
-// drain closes l's path after DrainWait (or when the Conn closes, if sooner), reading
+// drain closes l's path after drainWait (or when the Conn closes, if sooner), reading
 // meanwhile. l no longer carries anything we send. A close error then has nobody to go
 // to: the path is released either way.
 func (c *Conn) drain(l *link) {
@@ -445,7 +447,7 @@ func (c *Conn) drain(l *link) {
 	}
 	c.draining[l] = struct{}{}
 	c.mu.Unlock()
-	time.AfterFunc(DrainWait, func() {
+	time.AfterFunc(c.drainFor, func() {
 		c.mu.Lock()
 		_, ok := c.draining[l]
 		delete(c.draining, l)

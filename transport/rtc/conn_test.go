@@ -275,3 +275,93 @@ func TestNoAnswer(t *testing.T) {
 		t.Fatalf("event %+v, want failed with ErrNoAnswer", e)
 	}
 }
+
+// TestEndedLinkDrains: a member's last datagrams can be read after the news that it is
+// gone (its end signal, or Forget when the room says it left), as a player's goodbye was
+// in rooms; the link goes on delivering them until drainWait passes, sends nothing more,
+// and its path is released then, or at Close if sooner.
+func TestEndedLinkDrains(t *testing.T) {
+	for _, kind := range []LinkKind{LinkAuto, LinkDataChannel} {
+		for _, how := range []string{"end signal then forget", "forget", "released after the wait"} {
+			t.Run(kind.String()+"/"+how, func(t *testing.T) {
+				h := newHub()
+				a := newMember(t, h, "a", Config{Link: kind})
+				b := newMember(t, h, "b", Config{Link: kind})
+				defer func() {
+					b.c.Close()
+					for _, err := range h.close() {
+						t.Error(err)
+					}
+				}()
+				// Long enough for the exchange below on a loaded machine; the last case
+				// waits for the release instead.
+				a.c.drainFor = deadline
+				if how == "released after the wait" {
+					a.c.drainFor = 50 * time.Millisecond
+				}
+				if err := b.c.Connect("a"); err != nil {
+					t.Fatal(err)
+				}
+				if e := a.ev.wait(t, "b", deadline); e.State != LinkOpen {
+					t.Fatalf("event %+v", e)
+				}
+				a.c.mu.RLock()
+				l := a.c.links["b"]
+				a.c.mu.RUnlock()
+				if how == "end signal then forget" {
+					// As if b had closed, but its side stays open to send after the news.
+					data, err := signal{Type: sigEnd, Token: l.token}.encode()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := (sender{h: h, from: "b"}).Signal("a", data); err != nil {
+						t.Fatal(err)
+					}
+					if e := a.ev.waitState(t, "b", deadline, LinkClosed, LinkFailed); e.State != LinkClosed {
+						t.Fatalf("after b's end signal: event %+v, want closed", e)
+					}
+				}
+				// The room's news that b left comes after its end signal: still draining.
+				if err := a.c.Forget("b"); err != nil {
+					t.Fatal(err)
+				}
+				closed := func() bool {
+					l.mu.Lock()
+					defer l.mu.Unlock()
+					return l.closed
+				}
+				if how == "released after the wait" {
+					for end := time.Now().Add(deadline); !closed(); time.Sleep(10 * time.Millisecond) {
+						if time.Now().After(end) {
+							t.Fatalf("the forgotten link is still open %v after a drain of %v", deadline, a.c.drainFor)
+						}
+					}
+					a.c.mu.RLock()
+					n := len(a.c.draining)
+					a.c.mu.RUnlock()
+					if n != 0 {
+						t.Errorf("%d links still draining after the release", n)
+					}
+					return
+				}
+				exchange(t, b.c, a.c, 10, deadline)
+				before := a.c.Stats().DroppedNoLink
+				if err := a.c.WriteTo([]byte("x"), AddrOf("b")); err != nil {
+					t.Fatal(err)
+				}
+				if got := a.c.Stats().DroppedNoLink; got != before+1 {
+					t.Errorf("a datagram to a draining link: DroppedNoLink %d, want %d", got, before+1)
+				}
+				if closed() {
+					t.Fatal("the link closed before its drain ended")
+				}
+				if err := a.c.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if !closed() {
+					t.Error("Close left a draining link open")
+				}
+			})
+		}
+	}
+}
