@@ -28,11 +28,11 @@ import (
 // is known by its connection ("s" + its member ID).
 //
 // Who links to whom: every pair of members but two spectators: a player to the other
-// players and to every spectator, a spectator to every player. A spectator is fed by player 0, but when player 0 leaves or goes
-// silent it turns to the lowest-numbered player still in the match, at the seat address
-// player 0 told it (lockstep/spectator.go): that player must already be reachable, since
-// a link takes a second or more to open and the spectator gives up on a silent one after
-// -disconnect. A full room (4 players, 8 spectators) is 11 links per player at most,
+// players and to every spectator, a spectator to every player. A spectator is fed by
+// player 0, but when player 0 leaves or goes silent it turns to the lowest-numbered player
+// still in the match, at the seat address player 0 told it (lockstep/spectator.go): that
+// player must be reachable already, since a link takes a second or more to open and the
+// spectator gives up on a silent one after -disconnect. A full room (4 players, 8 spectators) is 11 links per player at most,
 // within what the server's per-member signal rate and the relay's per-member allocations
 // are sized for (rendezvous.DefaultLimits, relay.DefaultUserAllocations).
 //
