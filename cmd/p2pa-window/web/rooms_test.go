@@ -194,7 +194,8 @@ func TestRooms(t *testing.T) {
 		relay bool
 		play  func(t *testing.T, r *rooms)
 	}{
-		// A page joins a desktop player's room, and another page watches it.
+		// A page joins a desktop player's room, and another page watches it, linked to
+		// both players.
 		{"native-hosts", []netns.NAT{netns.PortRestricted, netns.PortRestricted, netns.PortRestricted}, true, func(t *testing.T, r *rooms) {
 			p0 := r.native("player 0", 0, "-p", "0", "-room", "native-hosts")
 			line(t, p0, regexp.MustCompile(`(?i)room native-hosts`), 30*time.Second)
@@ -204,6 +205,9 @@ func TestRooms(t *testing.T) {
 			line(t, b, regexp.MustCompile(`^console: p2pa: reached player 0 directly$`), time.Minute, p0)
 			w := r.browser("spectator", 2, "?room=native-hosts&spectate=1")
 			line(t, w, regexp.MustCompile(`(?i)^console: p2pa: in room native-hosts as a spectator$`), time.Minute, p0, b)
+			// Linked to player 1 (a page) too, whom it would watch on through if
+			// player 0 left.
+			line(t, w, regexp.MustCompile(`^console: p2pa: reached player 1 directly$`), time.Minute, p0, b)
 			finish(t, []*proctest.Proc{p0}, []*proctest.Proc{b, w})
 		}},
 		// The direct path between the page and the desktop player works only once their
