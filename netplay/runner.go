@@ -120,16 +120,16 @@ type Runner struct {
 	peerStats  []lockstep.PeerStats
 	counters   Counters
 
-	end      lockstep.Frame // where the match ends; NullFrame: not decided yet
-	reason   EndReason      // why end was set (or why the match stopped)
-	quitting bool
-	quitAt   time.Duration
-	lingerAt time.Duration // when the wait for acknowledgements began; -1: not yet
-	desyncAt time.Duration
-	desynced bool
-	started  bool // a tick has run on the running session
-	done     bool
-	result   Result
+	phase  Phase          // where the match stands; only moveTo changes it
+	end    lockstep.Frame // where the match ends; NullFrame: not decided yet
+	reason EndReason      // why end was set (or why the match stopped)
+	// quitAsked: Quit was called. The end then waits at most Linger to be confirmed (from
+	// quitAt), and a desync ends the match at once.
+	quitAsked bool
+	quitAt    time.Duration
+	lingerAt  time.Duration // when the wait for acknowledgements began; -1: not yet
+	desyncAt  time.Duration // when the match moved to PhaseDesynced
+	result    Result
 
 	recorded lockstep.Frame // the last frame given to OnConfirmed (of this leg)
 	noAnswer noAnswer       // the reports of players who have not answered (OnNoAnswer)
@@ -137,9 +137,8 @@ type Runner struct {
 	// rejoin (rejoin.go): the pause while a dropped player may come back, and a first leg
 	// that joined a match in progress
 	legs      int
-	wait      *rejoinWait
-	joined    bool // the first leg's start was looked at (noteJoin)
-	joining   bool // the handshake found the match in progress: a handover is under way
+	wait      *rejoinWait // the pause under way (PhasePaused)
+	joining   bool        // the handshake found the match in progress: a handover is under way
 	joinFrame lockstep.Frame
 }
 
@@ -195,6 +194,7 @@ func New(cfg Config) (*Runner, error) {
 	cfg.Session = sc
 	r := &Runner{
 		cfg:      cfg,
+		phase:    PhaseHandshake,
 		match:    lockstep.NewMatch(sess),
 		game:     cfg.Game,
 		buf:      make([]byte, transport.MaxDatagram),
@@ -229,7 +229,7 @@ func (r *Runner) Game() lockstep.Game { return r.game }
 func (r *Runner) Counters() Counters { return r.counters }
 
 // Done reports whether the match is over; Result then says how.
-func (r *Runner) Done() bool { return r.done }
+func (r *Runner) Done() bool { return r.phase == PhaseDone }
 
 // Result is how the match ended; valid once Done.
 func (r *Runner) Result() Result { return r.result }
@@ -237,25 +237,28 @@ func (r *Runner) Result() Result { return r.result }
 // Quit asks to end the match at the last frame played. Keep driving the runner until Done:
 // it waits (at most Config.Linger) until the peers hold every input we played.
 func (r *Runner) Quit() {
-	if r.quitting || r.done {
+	if r.quitAsked || r.phase == PhaseDone {
 		return
 	}
-	r.quitting = true
+	r.quitAsked = true
 	r.quitAt = r.cfg.Clock.Now()
 	r.abandonLeg() // quitting during a pause: the match ends where it paused
-	if !r.leg().Running() {
-		return
+	if r.phase == PhaseDone || r.phase == PhaseDesynced {
+		return // a desynced match ends at the next check (quitAsked)
 	}
-	last := r.leg().LastLocalFrame() + 1
-	if r.end == lockstep.NullFrame || last < r.end {
-		r.setEnd(max(last, 0), EndQuit)
+	if r.leg().Running() {
+		last := r.leg().LastLocalFrame() + 1
+		if r.end == lockstep.NullFrame || last < r.end {
+			r.setEnd(max(last, 0), EndQuit)
+		}
 	}
+	r.moveTo(PhaseEnding)
 }
 
 // Abort ends the match now, with a goodbye but without waiting for acknowledgements: a
 // second Ctrl-C.
 func (r *Runner) Abort() {
-	if r.done {
+	if r.phase == PhaseDone {
 		return
 	}
 	r.abandonLeg()
@@ -274,9 +277,18 @@ func (r *Runner) EndFrame() lockstep.Frame {
 	return r.match.MatchFrame(r.end)
 }
 
-// Synced reports whether the handshake is done and no frame was tried yet: a
-// loop ticks at once when it turns true, rather than at its next frame tick.
-func (r *Runner) Synced() bool { return r.leg().Running() && !r.started && !r.done }
+// Synced reports whether the handshake is done and no frame was tried yet (of the first
+// leg, or of the leg a pause opened): a loop ticks at once when it turns true, rather than
+// at its next frame tick.
+func (r *Runner) Synced() bool {
+	switch r.phase {
+	case PhaseHandshake:
+		return r.leg().Running()
+	case PhasePaused:
+		return r.wait.settled && r.leg().Running() // the next leg, once it runs
+	}
+	return false
+}
 
 // Run drives the runner on a real clock until the match ends or ctx is cancelled; a
 // cancelled ctx quits the match properly (see Quit), so Run returns at most Config.Linger
@@ -307,7 +319,7 @@ func (r *Runner) RunWith(ctx context.Context, o RunOptions) (Result, error) {
 	defer ticker.Stop()
 	cancelled := ctx.Done()
 	r.Tick() // the first handshake datagram goes out now, not a tick from now
-	for !r.done && (o.Until == nil || !o.Until()) {
+	for r.phase != PhaseDone && (o.Until == nil || !o.Until()) {
 		select {
 		case <-ticker.C:
 			r.Tick()
@@ -358,13 +370,13 @@ func (r *Runner) Poll() {
 	}
 	switch {
 	case !got:
-	case r.wait != nil:
+	case r.phase == PhasePaused:
 		if r.wait.settled {
 			r.send(r.match.Previous().Outgoing(now))
 		}
 		r.send(r.leg().Outgoing(now))
 		r.events(now)
-	case r.done:
+	case r.phase == PhaseDone:
 		r.send(r.leg().Outgoing(now))
 	case handshaking:
 		r.send(r.leg().Outgoing(now))
@@ -373,7 +385,7 @@ func (r *Runner) Poll() {
 		// A resync's handover, like a handshake, goes at the pace of round trips.
 		r.send(r.leg().Outgoing(now))
 		r.events(now)
-	case r.end != lockstep.NullFrame && r.leg().Frame() >= r.end && !r.desynced:
+	case r.phase == PhaseEnding && r.endReached():
 		r.step(now, nil)
 		r.record()
 		r.send(r.leg().Outgoing(now))
@@ -389,20 +401,20 @@ func (r *Runner) Poll() {
 // played: only late inputs are folded in), StatusSynchronizing (a handshake, or a pause
 // for a rejoin, is under way), or StatusEnded (the match is over, or stopped by a desync).
 func (r *Runner) Tick() lockstep.Status {
-	if r.done {
+	if r.phase == PhaseDone {
 		return lockstep.StatusEnded
 	}
 	r.counters.Ticks++
 	r.Poll()
 	now := r.cfg.Clock.Now()
 	defer r.checkAnswers(now)
-	if r.wait != nil {
+	if r.phase == PhasePaused {
 		// Paused for a player who dropped: the next leg's handshake runs, nothing is played.
 		r.waitTick(now)
-		if r.done {
+		if r.phase == PhaseDone {
 			return lockstep.StatusEnded
 		}
-		if r.wait != nil {
+		if r.phase == PhasePaused {
 			r.send(r.leg().Outgoing(now))
 			r.events(now)
 			return lockstep.StatusSynchronizing
@@ -410,7 +422,7 @@ func (r *Runner) Tick() lockstep.Status {
 	}
 	st := lockstep.StatusSynchronizing
 	switch {
-	case r.leg().Running() && !r.desynced:
+	case r.leg().Running() && r.phase != PhaseDesynced:
 		if r.game == nil {
 			seed, _ := r.leg().Seed() // valid: the session is running
 			g, err := r.cfg.NewGame(seed)
@@ -420,11 +432,13 @@ func (r *Runner) Tick() lockstep.Status {
 			}
 			r.game = g
 		}
-		r.noteJoin()
-		r.started = true
+		if r.phase == PhaseHandshake {
+			r.noteJoin()
+			r.playOn()
+		}
 		st = r.frame(now)
 		r.record()
-	case r.desynced || r.leg().State() != lockstep.StateSynchronizing:
+	case r.phase == PhaseDesynced || r.leg().State() != lockstep.StateSynchronizing:
 		st = lockstep.StatusEnded
 	}
 	r.send(r.leg().Outgoing(now))
@@ -438,7 +452,7 @@ func (r *Runner) Tick() lockstep.Status {
 func (r *Runner) frame(now time.Duration) lockstep.Status {
 	// Survivors of a 3-4 player match play on; with rejoin on, the departure's event
 	// decides (a pause, or the end).
-	if r.leg().ConnectedPeers() == 0 && r.wait == nil && r.cfg.Rejoin == 0 {
+	if r.leg().ConnectedPeers() == 0 && r.cfg.Rejoin == 0 {
 		r.noteEnd(r.leg().EndFrame(), EndPeerLeft)
 	}
 	var in []byte
@@ -498,6 +512,7 @@ func (r *Runner) setEnd(f lockstep.Frame, why EndReason) {
 		r.result.Confirmed = false
 	}
 	r.end, r.reason = f, why
+	r.noteEndReached()
 }
 
 // record reports every newly confirmed frame (OnConfirmed), and takes the end frame's
@@ -583,11 +598,9 @@ func (r *Runner) events(now time.Duration) {
 		case lockstep.EventRejoinRefused:
 			r.rejoinEvent(RejoinEvent{Kind: RejoinRefused, Player: e.Player, Addr: e.Addr, Err: e.Err})
 		case lockstep.EventDesync:
-			if !r.desynced {
-				r.desynced, r.desyncAt = true, now
-			}
+			r.stopOnDesync(now)
 		case lockstep.EventFailed:
-			if r.wait == nil || !r.wait.settled {
+			if r.phase != PhasePaused || !r.wait.settled {
 				r.fail(EndFailed, e.Err)
 			} // else a pause's leg failed: waitTick opens another
 		}
@@ -601,37 +614,64 @@ func (r *Runner) events(now time.Duration) {
 	}
 }
 
-// mayWait reports whether a player who just dropped may be waited for: rejoin is on, the
-// match is under way and not ending, and no other pause is.
+// mayWait reports whether a player who just dropped may be waited for: rejoin is on, and
+// the match is being played (not ending, and no other pause is under way).
 func (r *Runner) mayWait() bool {
-	return r.cfg.Rejoin > 0 && r.wait == nil && r.game != nil && r.leg().Running() && !r.desynced &&
-		!r.quitting && !r.done && (r.end == lockstep.NullFrame || r.leg().Frame() < r.end)
+	return r.cfg.Rejoin > 0 && r.phase == PhasePlaying && r.leg().Running()
+}
+
+// stopOnDesync stops the match at a desync the session will not mend (lockstep's
+// EventDesync): nothing more is played, and checkEnd ends the match after DesyncLinger.
+func (r *Runner) stopOnDesync(now time.Duration) {
+	switch r.phase {
+	case PhaseDesynced, PhaseDone:
+		return
+	case PhasePaused:
+		// Found while the survivors folded in their last inputs: the state the pause would
+		// resume from may be the wrong one, so nobody is waited for; the stand-in inputs
+		// are final.
+		r.wait = nil
+		r.match.Abandon()
+	}
+	r.desyncAt = now
+	r.moveTo(PhaseDesynced)
 }
 
 // checkEnd ends the match once its end frame is confirmed and every peer holds every input
 // we played (or is gone, or the linger ran out).
 func (r *Runner) checkEnd(now time.Duration) {
-	switch {
-	case r.done, r.cfg.Hold, r.wait != nil:
+	if r.cfg.Hold {
 		return
-	case r.desynced:
-		if r.quitting || (r.cfg.DesyncLinger >= 0 && now-r.desyncAt >= r.cfg.DesyncLinger) {
+	}
+	switch r.phase {
+	case PhaseDone, PhasePaused:
+		return
+	case PhaseDesynced:
+		if r.quitAsked || (r.cfg.DesyncLinger >= 0 && now-r.desyncAt >= r.cfg.DesyncLinger) {
 			r.reason = EndDesync
 			r.finish()
 		}
 		return
+	}
+	switch {
 	case !r.leg().Running():
-		if r.quitting {
+		if r.quitAsked {
 			r.reason = EndQuit
 			r.finish()
 		}
 		return
+	case r.phase != PhaseEnding:
+		return // the end frame, if decided, is not played yet (noteEndReached)
 	case r.end == lockstep.NullFrame:
+		// Quit before the handshake was done, which then completed: there is no frame to
+		// end at, and nothing was played to wait for.
+		r.reason = EndQuit
+		r.finish()
 		return
 	}
 	if !r.result.Confirmed {
 		if r.leg().ConfirmedFrame() < r.end {
-			if !(r.quitting && now-r.quitAt > r.cfg.Linger) {
+			if !(r.quitAsked && now-r.quitAt > r.cfg.Linger) {
 				return
 			}
 		} else {
@@ -657,12 +697,12 @@ func (r *Runner) fail(why EndReason, err error) {
 
 // finish says goodbye and fills in the result.
 func (r *Runner) finish() {
-	if r.done {
+	if r.phase == PhaseDone {
 		return
 	}
 	now := r.cfg.Clock.Now()
 	r.send(r.leg().Close(now))
-	r.done = true
+	r.moveTo(PhaseDone)
 	res := &r.result
 	res.Reason = r.reason
 	if res.Reason == EndNone {
