@@ -58,7 +58,7 @@ var phaseMoves = [...][]Phase{
 	// desync found while the survivors fold in their last inputs stops the match.
 	PhasePaused: {PhasePlaying, PhaseDesynced, PhaseDone},
 	// The end frame's checksum can still differ.
-	PhaseEnding: {PhaseDesynced, PhaseDone},
+	PhaseEnding:   {PhaseDesynced, PhaseDone},
 	PhaseDesynced: {PhaseDone},
 }
 
