@@ -68,7 +68,23 @@ type Config struct {
 	Hold bool
 	// OnEvent, if set, receives every session event as it is surfaced, its Frame counted in
 	// the match's frames (after a rejoin the leg's frames start from the match's frame there).
+	// A refusal the runner takes up (AdoptPlayerCount) is not passed on: OnSetup is asked
+	// instead, and a failure to adopt is the Result.
 	OnEvent func(lockstep.Event)
+	// AdoptPlayerCount is for a joiner that was not told how many play (its
+	// Session.Players is a guess): when the match refuses its handshake for the player
+	// count alone (a lockstep.SetupError from player 0, who decides the count), the runner
+	// takes the match's count and starts its handshake over with it, once, on a new first
+	// leg. A second refusal ends the match (EndFailed). Player 0 never adopts a count. The
+	// game's player count changes with it, so OnSetup is required.
+	AdoptPlayerCount bool
+	// OnSetup is asked, when the runner adopts the match's player count, before the
+	// handshake starts over: it returns the game for that many players, or nil to keep
+	// Config.Game (a game that does not depend on the count) or NewGame (which makes the
+	// game after the handshake: it must then make one for this count). An error
+	// refuses to play such a match: it ends the match (EndFailed, the error as it is, for a
+	// front end to word it), as does a count that has no seat for Player.
+	OnSetup func(players int) (lockstep.Game, error)
 	// OnConfirmed, if set, is called once for every confirmed frame, in order, with the
 	// inputs that produced it and its checksum (see Confirmed). Recordings are made of
 	// these. A frame reported is never taken back: while a player who dropped may rejoin,
@@ -133,6 +149,9 @@ type Runner struct {
 
 	recorded lockstep.Frame // the last frame given to OnConfirmed (of this leg)
 	noAnswer noAnswer       // the reports of players who have not answered (OnNoAnswer)
+	// adopted: the player count was taken from a refusal (AdoptPlayerCount), which
+	// happens once
+	adopted bool
 
 	// rejoin (rejoin.go): the pause while a dropped player may come back, and a first leg
 	// that joined a match in progress
@@ -176,6 +195,9 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.Rejoin < 0 {
 		return nil, errors.New("netplay: Rejoin must not be negative")
+	}
+	if cfg.AdoptPlayerCount && cfg.OnSetup == nil {
+		return nil, errors.New("netplay: AdoptPlayerCount needs OnSetup: the game's player count changes")
 	}
 	if cfg.Rejoin > 0 {
 		cfg.Session.Rejoin = true
@@ -600,6 +622,11 @@ func (r *Runner) events(now time.Duration) {
 		case lockstep.EventDesync:
 			r.stopOnDesync(now)
 		case lockstep.EventFailed:
+			if n, ok := r.adoptable(e.Err); ok {
+				// The refused session's other news, if any, no longer matter.
+				r.adoptPlayerCount(n, e.Err, now)
+				return
+			}
 			if r.phase != PhasePaused || !r.wait.settled {
 				r.fail(EndFailed, e.Err)
 			} // else a pause's leg failed: waitTick opens another

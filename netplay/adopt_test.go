@@ -1,0 +1,88 @@
+package netplay_test
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	gocmp "github.com/google/go-cmp/cmp"
+
+	"p2pa/lockstep"
+	"p2pa/netplay"
+	"p2pa/transport"
+)
+
+// TestAdoptPlayerCount: a joiner that was not told how many play guesses the fewest that
+// fit its seat; player 0 refuses it with the match's count, and with AdoptPlayerCount the
+// joiner asks OnSetup for a game of that count, starts its handshake over, and plays the
+// match to the end on everyone's checksum. OnSetup may refuse the match, a count may have
+// no seat for the joiner, and without AdoptPlayerCount the refusal ends the match.
+func TestAdoptPlayerCount(t *testing.T) {
+	const finish = 300
+	tests := []struct {
+		name      string
+		n         int // the match's players
+		joiner    int // the seat of the joiner that guesses
+		guess     int // its Session.Players
+		noAdopt   bool
+		refuse    error  // OnSetup's answer
+		setups    []int  // the counts OnSetup was asked about
+		wantError string // in the joiner's Result.Err; "": every player finishes
+	}{
+		{name: "3 players, player 1 guesses 2", n: 3, joiner: 1, guess: 2, setups: []int{3}},
+		{name: "4 players, player 2 guesses 3", n: 4, joiner: 2, guess: 3, setups: []int{4}},
+		{name: "OnSetup refuses", n: 3, joiner: 1, guess: 2, refuse: errors.New("not a match for us"),
+			setups: []int{3}, wantError: "not a match for us"},
+		{name: "no seat", n: 3, joiner: 3, guess: 4, setups: []int{3},
+			wantError: "the match has 3 players (0..2), none of them player 3: peer expects 3 players, we expect 4"},
+		{name: "not adopting", n: 3, joiner: 1, guess: 2, noAdopt: true, wantError: "peer expects 3 players, we expect 2"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var setups []int
+			guessing := func(c *netplay.Config) {
+				c.Player = tc.joiner
+				c.Session.Players = tc.guess
+				c.Peers = make([]netip.AddrPort, tc.guess)
+				c.Peers[0] = netip.MustParseAddrPort("10.0.0.1:7000")
+				c.AdoptPlayerCount = !tc.noAdopt
+				c.OnSetup = func(players int) (lockstep.Game, error) {
+					setups = append(setups, players)
+					if tc.refuse != nil {
+						return nil, tc.refuse
+					}
+					return newBulky(0), nil
+				}
+			}
+			intruding := false // the joiner's seat is not one of the match's: it joins (Sim.Join)
+			m := newMatch(t, tc.n, 50, 0, transport.LinkConfig{Latency: 5 * time.Millisecond}, finish,
+				func(p int, c *netplay.Config) {
+					if intruding || p == tc.joiner {
+						guessing(c)
+					}
+				})
+			var joiner *netplay.Runner
+			if tc.joiner < tc.n {
+				joiner = m.runners[tc.joiner]
+			} else {
+				intruding = true
+				joiner = m.intrude(0)
+				intruding = false
+			}
+			if tc.wantError == "" {
+				m.runUntil(60*time.Second, m.allDone)
+				m.checkFinished(false) // the joiner too: it played as one of tc.n
+			} else {
+				m.runUntil(60*time.Second, joiner.Done)
+				if res := joiner.Result(); res.Reason != netplay.EndFailed || res.Err == nil || !strings.Contains(res.Err.Error(), tc.wantError) {
+					t.Errorf("the joiner: %v (err %v), want it failed saying %q", res, res.Err, tc.wantError)
+				}
+			}
+			if diff := gocmp.Diff(tc.setups, setups); diff != "" {
+				t.Errorf("OnSetup asked about (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
