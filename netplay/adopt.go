@@ -27,12 +27,12 @@ func (r *Runner) adoptable(err error) (players int, ok bool) {
 }
 
 // adoptPlayerCount starts the handshake over with the match's player count n: OnSetup is
-// asked for the game, and a new first leg (a session for n players, the addresses known so
+// asked for the game (and its description), and a new first leg (a session for n players, the addresses known so
 // far) replaces the refused one. Nothing was played, so nothing else is carried over.
 // refusal is the match's refusal, which a count with no seat for us ends the match with.
 func (r *Runner) adoptPlayerCount(n int, refusal error, now time.Duration) {
 	r.adopted = true
-	g, err := r.cfg.OnSetup(n)
+	setup, err := r.cfg.OnSetup(n)
 	if err != nil {
 		r.fail(EndFailed, err)
 		return
@@ -44,6 +44,9 @@ func (r *Runner) adoptPlayerCount(n int, refusal error, now time.Duration) {
 	sc := r.cfg.Session
 	sc.Players = n
 	sc.Nonce ^= adoptNonce
+	if setup.Description != "" {
+		sc.Game = setup.Description
+	}
 	peers := make([]netip.AddrPort, n)
 	copy(peers, r.cfg.Peers)
 	sess, err := lockstep.NewSession(sc, r.cfg.Player, peers)
@@ -52,8 +55,8 @@ func (r *Runner) adoptPlayerCount(n int, refusal error, now time.Duration) {
 		return
 	}
 	r.cfg.Session, r.cfg.Peers = sc, peers
-	if g != nil {
-		r.cfg.Game, r.game = g, g
+	if setup.Game != nil {
+		r.cfg.Game, r.game = setup.Game, setup.Game
 	}
 	r.match = lockstep.NewMatch(sess)
 	r.inputs = make([]byte, 0, n*sc.InputSize)

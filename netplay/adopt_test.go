@@ -2,6 +2,7 @@ package netplay_test
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -9,7 +10,6 @@ import (
 
 	gocmp "github.com/google/go-cmp/cmp"
 
-	"p2pa/lockstep"
 	"p2pa/netplay"
 	"p2pa/transport"
 )
@@ -22,17 +22,21 @@ import (
 func TestAdoptPlayerCount(t *testing.T) {
 	const finish = 300
 	tests := []struct {
-		name      string
-		n         int // the match's players
-		joiner    int // the seat of the joiner that guesses
-		guess     int // its Session.Players
-		noAdopt   bool
+		name    string
+		n       int // the match's players
+		joiner  int // the seat of the joiner that guesses
+		guess   int // its Session.Players
+		noAdopt bool
+		// describe: the joiner's game description names the count it guessed, and
+		// OnSetup gives the one for the match's count (Setup.Description)
+		describe  bool
 		refuse    error  // OnSetup's answer
 		setups    []int  // the counts OnSetup was asked about
 		wantError string // in the joiner's Result.Err; "": every player finishes
 	}{
 		{name: "3 players, player 1 guesses 2", n: 3, joiner: 1, guess: 2, setups: []int{3}},
 		{name: "4 players, player 2 guesses 3", n: 4, joiner: 2, guess: 3, setups: []int{4}},
+		{name: "the description changes with the count", n: 3, joiner: 1, guess: 2, describe: true, setups: []int{3}},
 		{name: "OnSetup refuses", n: 3, joiner: 1, guess: 2, refuse: errors.New("not a match for us"),
 			setups: []int{3}, wantError: "not a match for us"},
 		{name: "no seat", n: 3, joiner: 3, guess: 4, setups: []int{3},
@@ -48,12 +52,19 @@ func TestAdoptPlayerCount(t *testing.T) {
 				c.Peers = make([]netip.AddrPort, tc.guess)
 				c.Peers[0] = netip.MustParseAddrPort("10.0.0.1:7000")
 				c.AdoptPlayerCount = !tc.noAdopt
-				c.OnSetup = func(players int) (lockstep.Game, error) {
+				if tc.describe {
+					c.Session.Game = fmt.Sprintf("bulky for %d", tc.guess)
+				}
+				c.OnSetup = func(players int) (netplay.Setup, error) {
 					setups = append(setups, players)
 					if tc.refuse != nil {
-						return nil, tc.refuse
+						return netplay.Setup{}, tc.refuse
 					}
-					return newBulky(0), nil
+					setup := netplay.Setup{Game: newBulky(0)}
+					if tc.describe {
+						setup.Description = "bulky" // as newMatch's players have it
+					}
+					return setup, nil
 				}
 			}
 			intruding := false // the joiner's seat is not one of the match's: it joins (Sim.Join)

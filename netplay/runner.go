@@ -79,12 +79,10 @@ type Config struct {
 	// game's player count changes with it, so OnSetup is required.
 	AdoptPlayerCount bool
 	// OnSetup is asked, when the runner adopts the match's player count, before the
-	// handshake starts over: it returns the game for that many players, or nil to keep
-	// Config.Game (a game that does not depend on the count) or NewGame (which makes the
-	// game after the handshake: it must then make one for this count). An error
-	// refuses to play such a match: it ends the match (EndFailed, the error as it is, for a
-	// front end to word it), as does a count that has no seat for Player.
-	OnSetup func(players int) (lockstep.Game, error)
+	// handshake starts over: it says what the runner plays with that many players (Setup).
+	// An error refuses to play such a match: it ends the match (EndFailed, the error as it
+	// is, for a front end to word it), as does a count that has no seat for Player.
+	OnSetup func(players int) (Setup, error)
 	// OnConfirmed, if set, is called once for every confirmed frame, in order, with the
 	// inputs that produced it and its checksum (see Confirmed). Recordings are made of
 	// these. A frame reported is never taken back: while a player who dropped may rejoin,
@@ -104,6 +102,18 @@ type Config struct {
 	// the handshake: after NoAnswerAfter, then less and less often (see NoAnswer). Without
 	// it a wrong address looks like a hang: the runner waits for an answer indefinitely.
 	OnNoAnswer func(NoAnswer)
+}
+
+// Setup is what a runner that adopts the match's player count starts over with
+// (Config.OnSetup).
+type Setup struct {
+	// Game is the game for the new count; nil keeps Config.Game (a game that does not
+	// depend on the count) or NewGame (which makes the game after the handshake: it must
+	// then make one for the new count).
+	Game lockstep.Game
+	// Description, if not empty, replaces Session.Game, the game's description the
+	// handshake compares: for a game whose description changes with the count.
+	Description string
 }
 
 // Readable is implemented by a Conn that can signal arrivals (transport.UDP does). Run
