@@ -20,7 +20,7 @@ import (
 // match to the end on everyone's checksum. OnSetup may refuse the match, a count may have
 // no seat for the joiner, and without AdoptPlayerCount the refusal ends the match.
 func TestAdoptPlayerCount(t *testing.T) {
-	const finish = 300
+	const finish = 600
 	tests := []struct {
 		name    string
 		n       int // the match's players
@@ -29,7 +29,10 @@ func TestAdoptPlayerCount(t *testing.T) {
 		noAdopt bool
 		// describe: the joiner's game description names the count it guessed, and
 		// OnSetup gives the one for the match's count (Setup.Description)
-		describe  bool
+		describe bool
+		// rejoin: the joiner is the restarted process of a player who dropped from the
+		// match in progress; it was first started with the count
+		rejoin    bool
 		refuse    error  // OnSetup's answer
 		setups    []int  // the counts OnSetup was asked about
 		wantError string // in the joiner's Result.Err; "": every player finishes
@@ -37,6 +40,7 @@ func TestAdoptPlayerCount(t *testing.T) {
 		{name: "3 players, player 1 guesses 2", n: 3, joiner: 1, guess: 2, setups: []int{3}},
 		{name: "4 players, player 2 guesses 3", n: 4, joiner: 2, guess: 3, setups: []int{4}},
 		{name: "the description changes with the count", n: 3, joiner: 1, guess: 2, describe: true, setups: []int{3}},
+		{name: "a restart rejoins a 3-player match", n: 3, joiner: 1, guess: 2, rejoin: true, setups: []int{3}},
 		{name: "OnSetup refuses", n: 3, joiner: 1, guess: 2, refuse: errors.New("not a match for us"),
 			setups: []int{3}, wantError: "not a match for us"},
 		{name: "no seat", n: 3, joiner: 3, guess: 4, setups: []int{3},
@@ -68,16 +72,26 @@ func TestAdoptPlayerCount(t *testing.T) {
 				}
 			}
 			intruding := false // the joiner's seat is not one of the match's: it joins (Sim.Join)
+			restarting := false
 			m := newMatch(t, tc.n, 50, 0, transport.LinkConfig{Latency: 5 * time.Millisecond}, finish,
 				func(p int, c *netplay.Config) {
-					if intruding || p == tc.joiner {
+					if intruding || p == tc.joiner && (!tc.rejoin || restarting) {
 						guessing(c)
 					}
 				})
 			var joiner *netplay.Runner
-			if tc.joiner < tc.n {
+			switch {
+			case tc.rejoin:
+				m.runUntil(5*time.Second, func() bool { return m.clock.Now() >= 4*time.Second })
+				m.kill(tc.joiner)
+				m.runUntil(7*time.Second, func() bool { return m.clock.Now() >= 5500*time.Millisecond })
+				restarting = true
+				m.start(tc.joiner)
+				restarting = false
 				joiner = m.runners[tc.joiner]
-			} else {
+			case tc.joiner < tc.n:
+				joiner = m.runners[tc.joiner]
+			default:
 				intruding = true
 				joiner = m.intrude(0)
 				intruding = false
@@ -85,6 +99,9 @@ func TestAdoptPlayerCount(t *testing.T) {
 			if tc.wantError == "" {
 				m.runUntil(60*time.Second, m.allDone)
 				m.checkFinished(false) // the joiner too: it played as one of tc.n
+				if tc.rejoin && !joiner.Match().Rejoined() {
+					t.Errorf("the restarted process did not rejoin the match: base frame %d", joiner.BaseFrame())
+				}
 			} else {
 				m.runUntil(60*time.Second, joiner.Done)
 				if res := joiner.Result(); res.Reason != netplay.EndFailed || res.Err == nil || !strings.Contains(res.Err.Error(), tc.wantError) {
