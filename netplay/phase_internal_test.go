@@ -3,6 +3,7 @@ package netplay
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"p2pa/lockstep"
 )
@@ -89,6 +90,51 @@ func TestMoveTo(t *testing.T) {
 			}
 			if r.Done() && res.Reason != tc.wantEnded {
 				t.Errorf("ended %v, want %v", res.Reason, tc.wantEnded)
+			}
+		})
+	}
+}
+
+// TestStopOnDesync: a desync the session does not mend stops the match from whichever
+// phase can meet one; a pause is given up (nobody is waited for in a desynced match); a
+// second desync changes nothing, and the end stays the end.
+func TestStopOnDesync(t *testing.T) {
+	const at = 5 * time.Second
+	tests := []struct {
+		from       Phase
+		want       Phase
+		wantDesync time.Duration // desyncAt afterwards
+		failed     bool          // the move is not in the lifecycle: the match fails
+	}{
+		{from: PhasePlaying, want: PhaseDesynced, wantDesync: at},
+		{from: PhasePaused, want: PhaseDesynced, wantDesync: at},
+		{from: PhaseEnding, want: PhaseDesynced, wantDesync: at},
+		{from: PhaseDesynced, want: PhaseDesynced, wantDesync: time.Second},
+		{from: PhaseDone, want: PhaseDone},
+		{from: PhaseHandshake, want: PhaseDone, failed: true}, // no step was taken to check
+	}
+	for _, tc := range tests {
+		t.Run(tc.from.String(), func(t *testing.T) {
+			r, err := newTestRunner(t, 0, lockstep.Config{InputSize: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.phase = tc.from // set directly: the test is of what follows
+			if tc.from == PhaseDesynced {
+				r.desyncAt = time.Second
+			}
+			if tc.from == PhasePaused {
+				r.wait = &rejoinWait{player: 1}
+			}
+			r.stopOnDesync(at)
+			if r.phase != tc.want || r.desyncAt != tc.wantDesync {
+				t.Errorf("phase %v, desync at %v; want %v, %v", r.phase, r.desyncAt, tc.want, tc.wantDesync)
+			}
+			if r.wait != nil {
+				t.Errorf("still waiting for player %d", r.wait.player)
+			}
+			if res := r.Result(); tc.failed != (res.Reason == EndFailed) {
+				t.Errorf("result %v (err %v), failed %v", res, res.Err, tc.failed)
 			}
 		})
 	}

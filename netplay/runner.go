@@ -670,8 +670,10 @@ func (r *Runner) stopOnDesync(now time.Duration) {
 		r.wait = nil
 		r.match.Abandon()
 	}
-	r.desyncAt = now
 	r.moveTo(PhaseDesynced)
+	if r.phase == PhaseDesynced {
+		r.desyncAt = now
+	}
 }
 
 // checkEnd ends the match once its end frame is confirmed and every peer holds every input
