@@ -247,6 +247,9 @@ func (r *Runner) waitTick(now time.Duration) {
 	switch {
 	case r.leg().Running():
 		r.wait = nil
+		// The result counts the whole match's rollbacks; each leg counts its own.
+		stats := old.Stats(r.peerStats[:0])
+		r.peerStats, r.pastRollbacks = stats.Peers, r.pastRollbacks+stats.Rollbacks
 		// (Resumed hands the old leg's spectators to the new one: they watch on.)
 		if r.match.Resumed() {
 			// Both sides had dropped each other, and the other had confirmed more: we

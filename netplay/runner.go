@@ -143,8 +143,10 @@ type Runner struct {
 	pending    bool
 	pendingFor lockstep.Frame
 	inputs     []byte // confirmed inputs for OnConfirmed
-	peerStats  []lockstep.PeerStats
-	counters   Counters
+	// pastRollbacks counts the rollbacks of the legs before the current one.
+	pastRollbacks int64
+	peerStats     []lockstep.PeerStats
+	counters      Counters
 
 	phase  Phase          // where the match stands; only moveTo changes it
 	end    lockstep.Frame // where the match ends; NullFrame: not decided yet
@@ -755,7 +757,7 @@ func (r *Runner) finish() {
 	res.Frame = r.match.MatchFrame(res.Frame)
 	stats := r.leg().Stats(r.peerStats[:0])
 	r.peerStats = stats.Peers
-	res.Rollbacks = stats.Rollbacks
+	res.Rollbacks = r.pastRollbacks + stats.Rollbacks
 	for _, p := range stats.Peers {
 		res.RTT = max(res.RTT, p.RTT)
 	}
