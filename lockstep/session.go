@@ -370,8 +370,11 @@ func (s *Session) ConnectedPeers() int {
 }
 
 // Unacknowledged is the largest number of local inputs some connected peer has not
-// acknowledged yet. A peer that wants to leave waits for 0, so that the other side holds
-// every input it played and both agree on the end.
+// acknowledged yet, or of rows kept for spectators that some spectator we feed does not hold
+// yet. A peer that wants to leave waits for 0, so that the other side holds every input it
+// played and both agree on the end, and its spectators see the match to that end: the last
+// rows are kept for them only once the peers acknowledged our last inputs, a round trip
+// before the end, and would otherwise go out only with the goodbye, which may be lost.
 func (s *Session) Unacknowledged() int {
 	n := 0
 	q := &s.sync.queues[s.local]
@@ -380,7 +383,7 @@ func (s *Session) Unacknowledged() int {
 			n = max(n, int(q.known-ep.acked))
 		}
 	}
-	return n
+	return max(n, s.unwatchedRows())
 }
 
 // Events returns what happened since the last call. The slice is valid until the next call.

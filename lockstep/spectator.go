@@ -488,6 +488,18 @@ func (s *Session) byeWatchers() {
 	}
 }
 
+// unwatchedRows is the largest number of kept rows some spectator we feed, and have heard
+// from within DisconnectTimeout, does not hold yet (Unacknowledged).
+func (s *Session) unwatchedRows() int {
+	n := 0
+	for _, w := range s.watchers {
+		if w.live && s.now-w.lastRecv < s.cfg.DisconnectTimeout && w.held < s.histEnd {
+			n = max(n, int(s.histEnd-w.held))
+		}
+	}
+	return n
+}
+
 // Spectators is how many spectators this player feeds.
 func (s *Session) Spectators() int {
 	n := 0

@@ -29,6 +29,7 @@ type watchNet struct {
 	sgames   []*toyGame
 	specAt   []time.Duration // when each spectator starts
 	specGone []bool          // vanished: neither sends nor receives
+	gone     []bool          // players that vanished: neither send nor receive
 	inflight []watchPacket
 }
 
@@ -58,6 +59,7 @@ func newWatchNet(t *testing.T, players int, latency time.Duration, loss float64)
 		w.sessions = append(w.sessions, s)
 		w.games = append(w.games, &toyGame{})
 		w.sums = append(w.sums, map[Frame]uint64{})
+		w.gone = append(w.gone, false)
 	}
 	return w
 }
@@ -104,6 +106,10 @@ func (w *watchNet) deliver(to netip.AddrPort, recv func(from netip.AddrPort, d [
 // step runs one tick; players stop advancing at frame frames.
 func (w *watchNet) step(frames Frame) {
 	for p, s := range w.sessions {
+		if w.gone[p] {
+			w.deliver(nodeAddr(p), nil)
+			continue
+		}
 		w.deliver(nodeAddr(p), func(from netip.AddrPort, d []byte) { s.Receive(from, d, w.now) })
 		in := stepInput(p, s.LastLocalFrame()+1)
 		if s.Frame() >= frames {
@@ -310,6 +316,61 @@ func TestSpectatorHistoryBounded(t *testing.T) {
 			w.checkSpectatorsAgree(t, players)
 			if f := w.specs[late].Frame(); f < frames {
 				t.Errorf("the late spectator is at frame %d, the players at %d", f, w.sessions[0].Frame())
+			}
+		})
+	}
+}
+
+// TestSpectatorSeesTheEnd: a player that ends a match as a runner does (once Unacknowledged
+// is 0) has shown its spectators every frame of it, so they end on the players' last
+// frame, over loss: the last rows are kept for spectators only a round trip before the end
+// (once the peers acknowledged the last inputs), and the goodbye that would carry them may
+// be lost. Seeds: the watchNet's (players, 5).
+func TestSpectatorSeesTheEnd(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		players int
+		loss    float64
+	}{{"2 players", 2, 0}, {"2 players, loss 20%", 2, 0.20}, {"3 players, loss 10%", 3, 0.10}} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWatchNet(t, tc.players, 3*tick, tc.loss)
+			sp := w.addSpectator(0)
+			const frames = 300
+			p0 := w.sessions[0]
+			for p0.ConfirmedFrame() < frames-1 || p0.Unacknowledged() > 0 {
+				if w.now > 60*time.Second {
+					t.Fatalf("player 0 never ready to leave: confirmed %d, %d unacknowledged", p0.ConfirmedFrame(), p0.Unacknowledged())
+				}
+				w.step(frames)
+			}
+			// Player 0 leaves now, and nothing more of it arrives: neither its goodbye nor
+			// what it sent in the last few ticks (a process that exits; a lossy link).
+			p0.Close(w.now)
+			w.gone[0] = true
+			keep := w.inflight[:0]
+			for _, pk := range w.inflight {
+				if pk.from != nodeAddr(0) {
+					keep = append(keep, pk)
+				}
+			}
+			w.inflight = keep
+			for range 30 {
+				w.step(frames)
+			}
+			s := w.specs[sp]
+			if held := s.Held(); held != frames {
+				t.Fatalf("the spectator holds %d frames of %d", held, frames)
+			}
+			// It hears no goodbye: once player 0 has been silent long enough it runs the
+			// rows it holds, to the players' end.
+			for !s.Ended() {
+				if w.now > 120*time.Second {
+					t.Fatalf("the spectator never ended: frame %d, held %d", s.Frame(), s.Held())
+				}
+				w.step(frames)
+			}
+			if f := s.Frame(); f != frames || w.sgames[sp].checksum() != w.sums[0][f] {
+				t.Errorf("the spectator ended at frame %d with %016x; the players ended at %d with %016x", f, w.sgames[sp].checksum(), frames, w.sums[0][frames])
 			}
 		})
 	}

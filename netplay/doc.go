@@ -28,8 +28,24 @@
 // a window calls Tick from its own frame callback. The p2pa binaries, their benchmarks and
 // the simulations all run this one loop. Tick returns what the tick did as a
 // lockstep.Status (advanced, stalled for want of the peers, a time-sync wait, …), and
-// Phase says where the runner stands in the match's life (handshake, playing, paused for a
-// rejoin, ending, done).
+// Phase says where the runner stands in the match's life.
+//
+// # The lifecycle
+//
+// A runner's state is its Phase, and the runner changes it in one place, along these
+// moves only (a move outside them is a runner bug, and ends the match with EndFailed):
+//
+//	handshake -> playing     the first Tick on the running session
+//	playing   -> paused      a player dropped and may rejoin (Config.Rejoin)
+//	paused    -> playing     it is back, or the window ended
+//	playing   -> ending      the end frame is played, or Quit (also from the handshake)
+//	playing   -> desynced    a desync the session does not mend (also from paused, ending)
+//	any       -> done        the end confirmed and acknowledged, a failure, Abort
+//
+// Ending folds in late inputs until the end frame is confirmed and every peer holds our
+// inputs; desynced plays nothing more and ends after Config.DesyncLinger (or at Quit).
+// Tick steps the session while playing or ending, runs the next leg's handshake while
+// paused, and does nothing once done, when Poll still answers a peer that goes on sending.
 //
 // # A window's loop
 //
@@ -75,6 +91,17 @@
 // Seed is not used (it adopts player 0's), a leg that resumes a match has the match's, and
 // SeedGiven says zero was chosen. A game made before New (Config.Game) does not see the
 // agreed seed: build it from a value every peer knows, or use NewGame.
+//
+// # A joiner that does not know the count
+//
+// Player 0 decides how many play. A joiner that was not told (a command line without
+// -players guesses the fewest that fit its seat) sets Config.AdoptPlayerCount: when player
+// 0 refuses its handshake for the count alone (a lockstep.SetupError), the runner takes
+// the match's count and starts its handshake over on a new first leg, once. The game's
+// player count changes with it, so the runner asks Config.OnSetup for the game (and its
+// description, if that names the count or a mode that goes with it); OnSetup is where a
+// front end says so, and it may refuse the match (a seat the match does not have) with an
+// error that ends it. The refusal taken up is no failure, and OnEvent does not see it.
 //
 // # Nobody answering
 //

@@ -61,7 +61,7 @@ func (r *Runner) checkAnswers(now time.Duration) {
 	if n.start < 0 {
 		n.start = now
 	}
-	if r.cfg.OnNoAnswer == nil || r.done || r.legs > 0 || r.leg().Running() || now-n.start < n.next {
+	if r.cfg.OnNoAnswer == nil || r.phase != PhaseHandshake || r.leg().Running() || now-n.start < n.next {
 		return
 	}
 	after := now - n.start

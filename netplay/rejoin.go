@@ -112,7 +112,7 @@ type rejoinWait struct {
 func (r *Runner) Rejoin() RejoinStatus {
 	now := r.cfg.Clock.Now()
 	switch {
-	case r.wait != nil:
+	case r.phase == PhasePaused:
 		from := r.match.Base() // not settled yet
 		if r.wait.settled {
 			from = r.wait.from
@@ -147,6 +147,7 @@ func (r *Runner) beginWait(p int, end lockstep.Frame, now time.Duration) {
 	end = r.match.Pause(p, end)
 	r.wait = &rejoinWait{player: p, end: end, endMatch: r.match.MatchFrame(end), droppedAt: now,
 		deadline: now + r.cfg.Rejoin, oldRecorded: r.recorded}
+	r.moveTo(PhasePaused)
 	r.rejoinEvent(RejoinEvent{Kind: RejoinWaiting, Player: p, Frame: r.wait.endMatch, Window: r.cfg.Rejoin})
 	r.settle(now)
 }
@@ -177,6 +178,7 @@ func (r *Runner) settle(now time.Duration) {
 	if from < 0 || len(state) == 0 {
 		r.wait = nil // nothing to resume from: end as without rejoin
 		r.match.Abandon()
+		r.playOn()
 		r.noteEnd(w.end, EndPeerDisconnected)
 		return
 	}
@@ -217,7 +219,7 @@ func (r *Runner) openLeg(w *rejoinWait) (*lockstep.Session, error) {
 
 // startLeg resets the runner's per-leg state for a leg that starts at the match's base.
 func (r *Runner) startLeg() {
-	r.pending, r.started = false, false
+	r.pending = false
 	r.end = lockstep.NullFrame
 	if r.cfg.FinishAt > 0 {
 		r.end, r.reason = max(r.cfg.FinishAt-r.match.Base(), 0), EndFinished
@@ -245,12 +247,16 @@ func (r *Runner) waitTick(now time.Duration) {
 	switch {
 	case r.leg().Running():
 		r.wait = nil
+		// The result counts the whole match's rollbacks; each leg counts its own.
+		stats := old.Stats(r.peerStats[:0])
+		r.peerStats, r.pastRollbacks = stats.Peers, r.pastRollbacks+stats.Rollbacks
 		// (Resumed hands the old leg's spectators to the new one: they watch on.)
 		if r.match.Resumed() {
 			// Both sides had dropped each other, and the other had confirmed more: we
 			// were handed its state, and the match goes on from its frame.
 			r.startLeg()
 		}
+		r.playOn()
 		r.rejoinEvent(RejoinEvent{Kind: RejoinResumed, Player: w.player, Frame: r.match.Base()})
 	case now >= w.deadline:
 		r.abandonLeg() // first: the event's receiver sees the match as it goes on
@@ -271,14 +277,15 @@ func (r *Runner) waitTick(now time.Duration) {
 // abandonLeg ends a pause without the player: the runner goes back to the old leg where it
 // was, and the match ends as it would have without rejoin.
 func (r *Runner) abandonLeg() {
-	w := r.wait
-	if w == nil {
+	if r.phase != PhasePaused {
 		return
 	}
+	w := r.wait
 	r.wait = nil
 	// Nobody rejoins: the stand-in inputs of whoever dropped are final from here (lockstep
 	// held back the frames played on them).
 	if !r.match.Abandon() {
+		r.playOn()
 		r.noteEnd(w.end, EndPeerDisconnected)
 		return
 	}
@@ -287,20 +294,16 @@ func (r *Runner) abandonLeg() {
 		return
 	}
 	r.startLeg()
-	r.started = true
+	r.playOn()
 	r.recorded = w.oldRecorded
 	if r.leg().ConnectedPeers() == 0 {
 		r.noteEnd(w.end, EndPeerDisconnected)
 	}
 }
 
-// noteJoin notices that this runner's first leg joined a match in progress: the match's
-// frames before it are the base.
+// noteJoin notices, as the first leg starts playing, that it joined a match in progress:
+// the match's frames before it are the base.
 func (r *Runner) noteJoin() {
-	if r.joined || !r.leg().Running() {
-		return
-	}
-	r.joined = true
 	if r.match.Joined() {
 		r.startLeg()
 		r.rejoinEvent(RejoinEvent{Kind: RejoinResumed, Player: r.cfg.Player, Frame: r.match.Base()})

@@ -71,6 +71,9 @@ type match struct {
 	players int
 	// intruders claim seats that are taken; driven like the others
 	intruders []*netplay.Runner
+	// phases holds, per player, the phases its current process went through, in order,
+	// as seen after each frame of the emulation
+	phases [][]netplay.Phase
 }
 
 // newMatch starts n players of the bulky counter (pad bytes of state) that finish at
@@ -79,7 +82,7 @@ type match struct {
 // changes player p's configuration before each of its runners is made.
 func newMatch(t *testing.T, n int, seed uint64, pad int, link transport.LinkConfig, finish lockstep.Frame, edit ...func(p int, c *netplay.Config)) *match {
 	m := &match{t: t, finish: finish, runners: make([]*netplay.Runner, n), addrs: make([]netip.AddrPort, n),
-		rejoins: make([][]netplay.RejoinEvent, n), reported: make([][]confirmedFrame, n)}
+		rejoins: make([][]netplay.RejoinEvent, n), reported: make([][]confirmedFrame, n), phases: make([][]netplay.Phase, n)}
 	s, err := simtest.New(simtest.Scenario{
 		Players: n, Seed: seed, Frames: int(finish), Link: link, Rejoin: netplay.DefaultRejoin,
 		Session: lockstep.Config{InputSize: 1, Game: "bulky"},
@@ -136,6 +139,7 @@ func newMatch(t *testing.T, n int, seed uint64, pad int, link transport.LinkConf
 // update takes player p's current process from the simulation.
 func (m *match) update(p int) {
 	m.runners[p], m.addrs[p] = m.sim.Peers[p].Runner, m.sim.Peers[p].Addr
+	m.phases[p] = []netplay.Phase{m.runners[p].Phase()}
 }
 
 // start starts player p's side afresh.
@@ -219,6 +223,11 @@ func (m *match) kill(p int) { m.sim.Kill(p) }
 // time, then every runner still driven ticks.
 func (m *match) step() {
 	_ = m.sim.Step() // a failure is the runner's Result, which the tests check
+	for p, r := range m.runners {
+		if ph := r.Phase(); m.phases[p][len(m.phases[p])-1] != ph {
+			m.phases[p] = append(m.phases[p], ph)
+		}
+	}
 }
 
 func (m *match) allDone() bool {
@@ -297,14 +306,21 @@ func TestRejoin(t *testing.T) {
 					kinds = append(kinds, e.Kind)
 				}
 				var want []netplay.RejoinEventKind
+				// The rejoiner's handover is part of its handshake; a survivor pauses.
+				phases := []netplay.Phase{netplay.PhaseHandshake, netplay.PhasePlaying, netplay.PhaseEnding, netplay.PhaseDone}
 				switch p {
 				case tc.killed:
 					want = []netplay.RejoinEventKind{netplay.RejoinJoining, netplay.RejoinResumed}
 				default:
 					want = []netplay.RejoinEventKind{netplay.RejoinWaiting, netplay.RejoinResumed}
+					phases = []netplay.Phase{netplay.PhaseHandshake, netplay.PhasePlaying, netplay.PhasePaused,
+						netplay.PhasePlaying, netplay.PhaseEnding, netplay.PhaseDone}
 				}
 				if diff := gocmp.Diff(want, kinds); diff != "" {
 					t.Errorf("player %d's rejoin events (-want +got):\n%s", p, diff)
+				}
+				if diff := gocmp.Diff(phases, m.phases[p]); diff != "" {
+					t.Errorf("player %d's phases (-want +got):\n%s", p, diff)
 				}
 			}
 			for p, r := range m.runners {

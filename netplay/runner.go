@@ -68,7 +68,21 @@ type Config struct {
 	Hold bool
 	// OnEvent, if set, receives every session event as it is surfaced, its Frame counted in
 	// the match's frames (after a rejoin the leg's frames start from the match's frame there).
+	// A refusal the runner takes up (AdoptPlayerCount) is not passed on: OnSetup is asked
+	// instead, and a failure to adopt is the Result.
 	OnEvent func(lockstep.Event)
+	// AdoptPlayerCount is for a joiner that was not told how many play (its
+	// Session.Players is a guess): when the match refuses its handshake for the player
+	// count alone (a lockstep.SetupError from player 0, who decides the count), the runner
+	// takes the match's count and starts its handshake over with it, once, on a new first
+	// leg. A second refusal ends the match (EndFailed). Player 0 never adopts a count. The
+	// game's player count changes with it, so OnSetup is required.
+	AdoptPlayerCount bool
+	// OnSetup is asked, when the runner adopts the match's player count, before the
+	// handshake starts over: it says what the runner plays with that many players (Setup).
+	// An error refuses to play such a match: it ends the match (EndFailed, the error as it
+	// is, for a front end to word it), as does a count that has no seat for Player.
+	OnSetup func(players int) (Setup, error)
 	// OnConfirmed, if set, is called once for every confirmed frame, in order, with the
 	// inputs that produced it and its checksum (see Confirmed). Recordings are made of
 	// these. A frame reported is never taken back: while a player who dropped may rejoin,
@@ -88,6 +102,18 @@ type Config struct {
 	// the handshake: after NoAnswerAfter, then less and less often (see NoAnswer). Without
 	// it a wrong address looks like a hang: the runner waits for an answer indefinitely.
 	OnNoAnswer func(NoAnswer)
+}
+
+// Setup is what a runner that adopts the match's player count starts over with
+// (Config.OnSetup).
+type Setup struct {
+	// Game is the game for the new count; nil keeps Config.Game (a game that does not
+	// depend on the count) or NewGame (which makes the game after the handshake: it must
+	// then make one for the new count).
+	Game lockstep.Game
+	// Description, if not empty, replaces Session.Game, the game's description the
+	// handshake compares: for a game whose description changes with the count.
+	Description string
 }
 
 // Readable is implemented by a Conn that can signal arrivals (transport.UDP does). Run
@@ -117,29 +143,33 @@ type Runner struct {
 	pending    bool
 	pendingFor lockstep.Frame
 	inputs     []byte // confirmed inputs for OnConfirmed
-	peerStats  []lockstep.PeerStats
-	counters   Counters
+	// pastRollbacks counts the rollbacks of the legs before the current one.
+	pastRollbacks int64
+	peerStats     []lockstep.PeerStats
+	counters      Counters
 
-	end      lockstep.Frame // where the match ends; NullFrame: not decided yet
-	reason   EndReason      // why end was set (or why the match stopped)
-	quitting bool
-	quitAt   time.Duration
-	lingerAt time.Duration // when the wait for acknowledgements began; -1: not yet
-	desyncAt time.Duration
-	desynced bool
-	started  bool // a tick has run on the running session
-	done     bool
-	result   Result
+	phase  Phase          // where the match stands; only moveTo changes it
+	end    lockstep.Frame // where the match ends; NullFrame: not decided yet
+	reason EndReason      // why end was set (or why the match stopped)
+	// quitAsked: Quit was called. The end then waits at most Linger to be confirmed (from
+	// quitAt), and a desync ends the match at once.
+	quitAsked bool
+	quitAt    time.Duration
+	lingerAt  time.Duration // when the wait for acknowledgements began; -1: not yet
+	desyncAt  time.Duration // when the match moved to PhaseDesynced
+	result    Result
 
 	recorded lockstep.Frame // the last frame given to OnConfirmed (of this leg)
 	noAnswer noAnswer       // the reports of players who have not answered (OnNoAnswer)
+	// adopted: the player count was taken from a refusal (AdoptPlayerCount), which
+	// happens once
+	adopted bool
 
 	// rejoin (rejoin.go): the pause while a dropped player may come back, and a first leg
 	// that joined a match in progress
 	legs      int
-	wait      *rejoinWait
-	joined    bool // the first leg's start was looked at (noteJoin)
-	joining   bool // the handshake found the match in progress: a handover is under way
+	wait      *rejoinWait // the pause under way (PhasePaused)
+	joining   bool        // the handshake found the match in progress: a handover is under way
 	joinFrame lockstep.Frame
 }
 
@@ -178,6 +208,9 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Rejoin < 0 {
 		return nil, errors.New("netplay: Rejoin must not be negative")
 	}
+	if cfg.AdoptPlayerCount && cfg.OnSetup == nil {
+		return nil, errors.New("netplay: AdoptPlayerCount needs OnSetup: the game's player count changes")
+	}
 	if cfg.Rejoin > 0 {
 		cfg.Session.Rejoin = true
 	}
@@ -195,6 +228,7 @@ func New(cfg Config) (*Runner, error) {
 	cfg.Session = sc
 	r := &Runner{
 		cfg:      cfg,
+		phase:    PhaseHandshake,
 		match:    lockstep.NewMatch(sess),
 		game:     cfg.Game,
 		buf:      make([]byte, transport.MaxDatagram),
@@ -229,7 +263,7 @@ func (r *Runner) Game() lockstep.Game { return r.game }
 func (r *Runner) Counters() Counters { return r.counters }
 
 // Done reports whether the match is over; Result then says how.
-func (r *Runner) Done() bool { return r.done }
+func (r *Runner) Done() bool { return r.phase == PhaseDone }
 
 // Result is how the match ended; valid once Done.
 func (r *Runner) Result() Result { return r.result }
@@ -237,25 +271,28 @@ func (r *Runner) Result() Result { return r.result }
 // Quit asks to end the match at the last frame played. Keep driving the runner until Done:
 // it waits (at most Config.Linger) until the peers hold every input we played.
 func (r *Runner) Quit() {
-	if r.quitting || r.done {
+	if r.quitAsked || r.phase == PhaseDone {
 		return
 	}
-	r.quitting = true
+	r.quitAsked = true
 	r.quitAt = r.cfg.Clock.Now()
 	r.abandonLeg() // quitting during a pause: the match ends where it paused
-	if !r.leg().Running() {
-		return
+	if r.phase == PhaseDone || r.phase == PhaseDesynced {
+		return // a desynced match ends at the next check (quitAsked)
 	}
-	last := r.leg().LastLocalFrame() + 1
-	if r.end == lockstep.NullFrame || last < r.end {
-		r.setEnd(max(last, 0), EndQuit)
+	if r.leg().Running() {
+		last := r.leg().LastLocalFrame() + 1
+		if r.end == lockstep.NullFrame || last < r.end {
+			r.setEnd(max(last, 0), EndQuit)
+		}
 	}
+	r.moveTo(PhaseEnding)
 }
 
 // Abort ends the match now, with a goodbye but without waiting for acknowledgements: a
 // second Ctrl-C.
 func (r *Runner) Abort() {
-	if r.done {
+	if r.phase == PhaseDone {
 		return
 	}
 	r.abandonLeg()
@@ -274,9 +311,18 @@ func (r *Runner) EndFrame() lockstep.Frame {
 	return r.match.MatchFrame(r.end)
 }
 
-// Synced reports whether the handshake is done and no frame was tried yet: a
-// loop ticks at once when it turns true, rather than at its next frame tick.
-func (r *Runner) Synced() bool { return r.leg().Running() && !r.started && !r.done }
+// Synced reports whether the handshake is done and no frame was tried yet (of the first
+// leg, or of the leg a pause opened): a loop ticks at once when it turns true, rather than
+// at its next frame tick.
+func (r *Runner) Synced() bool {
+	switch r.phase {
+	case PhaseHandshake:
+		return r.leg().Running()
+	case PhasePaused:
+		return r.wait.settled && r.leg().Running() // the next leg, once it runs
+	}
+	return false
+}
 
 // Run drives the runner on a real clock until the match ends or ctx is cancelled; a
 // cancelled ctx quits the match properly (see Quit), so Run returns at most Config.Linger
@@ -307,7 +353,7 @@ func (r *Runner) RunWith(ctx context.Context, o RunOptions) (Result, error) {
 	defer ticker.Stop()
 	cancelled := ctx.Done()
 	r.Tick() // the first handshake datagram goes out now, not a tick from now
-	for !r.done && (o.Until == nil || !o.Until()) {
+	for r.phase != PhaseDone && (o.Until == nil || !o.Until()) {
 		select {
 		case <-ticker.C:
 			r.Tick()
@@ -358,13 +404,13 @@ func (r *Runner) Poll() {
 	}
 	switch {
 	case !got:
-	case r.wait != nil:
+	case r.phase == PhasePaused:
 		if r.wait.settled {
 			r.send(r.match.Previous().Outgoing(now))
 		}
 		r.send(r.leg().Outgoing(now))
 		r.events(now)
-	case r.done:
+	case r.phase == PhaseDone:
 		r.send(r.leg().Outgoing(now))
 	case handshaking:
 		r.send(r.leg().Outgoing(now))
@@ -373,7 +419,7 @@ func (r *Runner) Poll() {
 		// A resync's handover, like a handshake, goes at the pace of round trips.
 		r.send(r.leg().Outgoing(now))
 		r.events(now)
-	case r.end != lockstep.NullFrame && r.leg().Frame() >= r.end && !r.desynced:
+	case r.phase == PhaseEnding && r.endReached():
 		r.step(now, nil)
 		r.record()
 		r.send(r.leg().Outgoing(now))
@@ -389,20 +435,20 @@ func (r *Runner) Poll() {
 // played: only late inputs are folded in), StatusSynchronizing (a handshake, or a pause
 // for a rejoin, is under way), or StatusEnded (the match is over, or stopped by a desync).
 func (r *Runner) Tick() lockstep.Status {
-	if r.done {
+	if r.phase == PhaseDone {
 		return lockstep.StatusEnded
 	}
 	r.counters.Ticks++
 	r.Poll()
 	now := r.cfg.Clock.Now()
 	defer r.checkAnswers(now)
-	if r.wait != nil {
+	if r.phase == PhasePaused {
 		// Paused for a player who dropped: the next leg's handshake runs, nothing is played.
 		r.waitTick(now)
-		if r.done {
+		if r.phase == PhaseDone {
 			return lockstep.StatusEnded
 		}
-		if r.wait != nil {
+		if r.phase == PhasePaused {
 			r.send(r.leg().Outgoing(now))
 			r.events(now)
 			return lockstep.StatusSynchronizing
@@ -410,7 +456,7 @@ func (r *Runner) Tick() lockstep.Status {
 	}
 	st := lockstep.StatusSynchronizing
 	switch {
-	case r.leg().Running() && !r.desynced:
+	case r.leg().Running() && r.phase != PhaseDesynced:
 		if r.game == nil {
 			seed, _ := r.leg().Seed() // valid: the session is running
 			g, err := r.cfg.NewGame(seed)
@@ -420,11 +466,13 @@ func (r *Runner) Tick() lockstep.Status {
 			}
 			r.game = g
 		}
-		r.noteJoin()
-		r.started = true
+		if r.phase == PhaseHandshake {
+			r.noteJoin()
+			r.playOn()
+		}
 		st = r.frame(now)
 		r.record()
-	case r.desynced || r.leg().State() != lockstep.StateSynchronizing:
+	case r.phase == PhaseDesynced || r.leg().State() != lockstep.StateSynchronizing:
 		st = lockstep.StatusEnded
 	}
 	r.send(r.leg().Outgoing(now))
@@ -438,7 +486,7 @@ func (r *Runner) Tick() lockstep.Status {
 func (r *Runner) frame(now time.Duration) lockstep.Status {
 	// Survivors of a 3-4 player match play on; with rejoin on, the departure's event
 	// decides (a pause, or the end).
-	if r.leg().ConnectedPeers() == 0 && r.wait == nil && r.cfg.Rejoin == 0 {
+	if r.leg().ConnectedPeers() == 0 && r.cfg.Rejoin == 0 {
 		r.noteEnd(r.leg().EndFrame(), EndPeerLeft)
 	}
 	var in []byte
@@ -498,6 +546,7 @@ func (r *Runner) setEnd(f lockstep.Frame, why EndReason) {
 		r.result.Confirmed = false
 	}
 	r.end, r.reason = f, why
+	r.noteEndReached()
 }
 
 // record reports every newly confirmed frame (OnConfirmed), and takes the end frame's
@@ -583,11 +632,14 @@ func (r *Runner) events(now time.Duration) {
 		case lockstep.EventRejoinRefused:
 			r.rejoinEvent(RejoinEvent{Kind: RejoinRefused, Player: e.Player, Addr: e.Addr, Err: e.Err})
 		case lockstep.EventDesync:
-			if !r.desynced {
-				r.desynced, r.desyncAt = true, now
-			}
+			r.stopOnDesync(now)
 		case lockstep.EventFailed:
-			if r.wait == nil || !r.wait.settled {
+			if n, ok := r.adoptable(e.Err); ok {
+				// The refused session's other news, if any, no longer matter.
+				r.adoptPlayerCount(n, e.Err, now)
+				return
+			}
+			if r.phase != PhasePaused || !r.wait.settled {
 				r.fail(EndFailed, e.Err)
 			} // else a pause's leg failed: waitTick opens another
 		}
@@ -601,37 +653,66 @@ func (r *Runner) events(now time.Duration) {
 	}
 }
 
-// mayWait reports whether a player who just dropped may be waited for: rejoin is on, the
-// match is under way and not ending, and no other pause is.
+// mayWait reports whether a player who just dropped may be waited for: rejoin is on, and
+// the match is being played (not ending, and no other pause is under way).
 func (r *Runner) mayWait() bool {
-	return r.cfg.Rejoin > 0 && r.wait == nil && r.game != nil && r.leg().Running() && !r.desynced &&
-		!r.quitting && !r.done && (r.end == lockstep.NullFrame || r.leg().Frame() < r.end)
+	return r.cfg.Rejoin > 0 && r.phase == PhasePlaying && r.leg().Running()
+}
+
+// stopOnDesync stops the match at a desync the session will not mend (lockstep's
+// EventDesync): nothing more is played, and checkEnd ends the match after DesyncLinger.
+func (r *Runner) stopOnDesync(now time.Duration) {
+	switch r.phase {
+	case PhaseDesynced, PhaseDone:
+		return
+	case PhasePaused:
+		// Found while the survivors folded in their last inputs: the state the pause would
+		// resume from may be the wrong one, so nobody is waited for; the stand-in inputs
+		// are final.
+		r.wait = nil
+		r.match.Abandon()
+	}
+	r.moveTo(PhaseDesynced)
+	if r.phase == PhaseDesynced {
+		r.desyncAt = now
+	}
 }
 
 // checkEnd ends the match once its end frame is confirmed and every peer holds every input
 // we played (or is gone, or the linger ran out).
 func (r *Runner) checkEnd(now time.Duration) {
-	switch {
-	case r.done, r.cfg.Hold, r.wait != nil:
+	if r.cfg.Hold {
 		return
-	case r.desynced:
-		if r.quitting || (r.cfg.DesyncLinger >= 0 && now-r.desyncAt >= r.cfg.DesyncLinger) {
+	}
+	switch r.phase {
+	case PhaseDone, PhasePaused:
+		return
+	case PhaseDesynced:
+		if r.quitAsked || (r.cfg.DesyncLinger >= 0 && now-r.desyncAt >= r.cfg.DesyncLinger) {
 			r.reason = EndDesync
 			r.finish()
 		}
 		return
+	}
+	switch {
 	case !r.leg().Running():
-		if r.quitting {
+		if r.quitAsked {
 			r.reason = EndQuit
 			r.finish()
 		}
 		return
+	case r.phase != PhaseEnding:
+		return // the end frame, if decided, is not played yet (noteEndReached)
 	case r.end == lockstep.NullFrame:
+		// Quit before the handshake was done, which then completed: there is no frame to
+		// end at, and nothing was played to wait for.
+		r.reason = EndQuit
+		r.finish()
 		return
 	}
 	if !r.result.Confirmed {
 		if r.leg().ConfirmedFrame() < r.end {
-			if !(r.quitting && now-r.quitAt > r.cfg.Linger) {
+			if !(r.quitAsked && now-r.quitAt > r.cfg.Linger) {
 				return
 			}
 		} else {
@@ -657,12 +738,12 @@ func (r *Runner) fail(why EndReason, err error) {
 
 // finish says goodbye and fills in the result.
 func (r *Runner) finish() {
-	if r.done {
+	if r.phase == PhaseDone {
 		return
 	}
 	now := r.cfg.Clock.Now()
 	r.send(r.leg().Close(now))
-	r.done = true
+	r.moveTo(PhaseDone)
 	res := &r.result
 	res.Reason = r.reason
 	if res.Reason == EndNone {
@@ -676,7 +757,7 @@ func (r *Runner) finish() {
 	res.Frame = r.match.MatchFrame(res.Frame)
 	stats := r.leg().Stats(r.peerStats[:0])
 	r.peerStats = stats.Peers
-	res.Rollbacks = stats.Rollbacks
+	res.Rollbacks = r.pastRollbacks + stats.Rollbacks
 	for _, p := range stats.Peers {
 		res.RTT = max(res.RTT, p.RTT)
 	}

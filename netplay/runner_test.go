@@ -82,6 +82,14 @@ func (x *pair) run(t *testing.T, deadline time.Duration, done func() bool) {
 
 func (x *pair) bothDone() bool { return x.runners[0].Done() && x.runners[1].Done() }
 
+// The phases of a match played to its end, of one that ended at once (seen frame by
+// frame), and of one a desync stopped.
+var (
+	played   = []netplay.Phase{netplay.PhaseHandshake, netplay.PhasePlaying, netplay.PhaseEnding, netplay.PhaseDone}
+	cutShort = []netplay.Phase{netplay.PhaseHandshake, netplay.PhasePlaying, netplay.PhaseDone}
+	desynced = []netplay.Phase{netplay.PhaseHandshake, netplay.PhasePlaying, netplay.PhaseDesynced, netplay.PhaseDone}
+)
+
 func TestEndings(t *testing.T) {
 	lossy := transport.LinkConfig{Latency: 40 * time.Millisecond, Jitter: 10 * time.Millisecond, Loss: 0.05}
 	tests := []struct {
@@ -93,10 +101,14 @@ func TestEndings(t *testing.T) {
 		want   [2]netplay.EndReason
 		agree  bool // both end at the same confirmed frame with the same checksum
 		frame  lockstep.Frame
+		// phases, if set, are the phases each runner went through, in order (as seen
+		// after each frame of the emulation).
+		phases [2][]netplay.Phase
 	}{
 		{name: "finish", seed: 1, link: lossy, agree: true, frame: 400,
-			edit: func(p int, c *netplay.Config) { c.FinishAt = 400 },
-			want: [2]netplay.EndReason{netplay.EndFinished, netplay.EndFinished}},
+			edit:   func(p int, c *netplay.Config) { c.FinishAt = 400 },
+			want:   [2]netplay.EndReason{netplay.EndFinished, netplay.EndFinished},
+			phases: [2][]netplay.Phase{played, played}},
 		{name: "finish-with-input-delay", seed: 2, link: lossy, agree: true, frame: 300,
 			edit: func(p int, c *netplay.Config) { c.FinishAt = 300; c.Session.InputDelay = 2 },
 			want: [2]netplay.EndReason{netplay.EndFinished, netplay.EndFinished}},
@@ -106,7 +118,9 @@ func TestEndings(t *testing.T) {
 					x.runners[1].Quit()
 				}
 			},
-			want: [2]netplay.EndReason{netplay.EndPeerLeft, netplay.EndQuit}},
+			want: [2]netplay.EndReason{netplay.EndPeerLeft, netplay.EndQuit},
+			// The goodbye ends player 0's match within the frame it arrives in.
+			phases: [2][]netplay.Phase{cutShort, played}},
 		{name: "abort", seed: 6, link: lossy, frame: -1,
 			during: func(x *pair) {
 				if x.runners[1].Session().Frame() >= 120 && !x.runners[1].Done() {
@@ -116,7 +130,8 @@ func TestEndings(t *testing.T) {
 					}
 				}
 			},
-			want: [2]netplay.EndReason{netplay.EndPeerLeft, netplay.EndQuit}},
+			want:   [2]netplay.EndReason{netplay.EndPeerLeft, netplay.EndQuit},
+			phases: [2][]netplay.Phase{cutShort, cutShort}},
 		{name: "stay-on-desync-until-quit", seed: 7, link: lossy, frame: -1,
 			edit: func(p int, c *netplay.Config) {
 				c.Session.ChecksumInterval = 10
@@ -135,7 +150,8 @@ func TestEndings(t *testing.T) {
 					panic("a runner left a desync it was told to stay on")
 				}
 			},
-			want: [2]netplay.EndReason{netplay.EndDesync, netplay.EndDesync}},
+			want:   [2]netplay.EndReason{netplay.EndDesync, netplay.EndDesync},
+			phases: [2][]netplay.Phase{desynced, desynced}},
 		{name: "handshake-fails", seed: 4, link: lossy, frame: -1,
 			edit: func(p int, c *netplay.Config) {
 				// Another secret fails both sides. (Another game no longer does: player 0
@@ -144,7 +160,8 @@ func TestEndings(t *testing.T) {
 					c.Session.Secret = "another secret"
 				}
 			},
-			want: [2]netplay.EndReason{netplay.EndFailed, netplay.EndFailed}},
+			want:   [2]netplay.EndReason{netplay.EndFailed, netplay.EndFailed},
+			phases: [2][]netplay.Phase{{netplay.PhaseHandshake, netplay.PhaseDone}, {netplay.PhaseHandshake, netplay.PhaseDone}}},
 		{name: "desync", seed: 5, link: lossy, frame: -1,
 			edit: func(p int, c *netplay.Config) {
 				c.Session.ChecksumInterval = 10
@@ -152,17 +169,34 @@ func TestEndings(t *testing.T) {
 					c.Game = &drifting{}
 				}
 			},
-			want: [2]netplay.EndReason{netplay.EndDesync, netplay.EndDesync}},
+			want:   [2]netplay.EndReason{netplay.EndDesync, netplay.EndDesync},
+			phases: [2][]netplay.Phase{desynced, desynced}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			x := newPair(t, tc.seed, tc.link, tc.edit)
+			var phases [2][]netplay.Phase
 			x.run(t, 60*time.Second, func() bool {
+				for p, r := range x.runners {
+					if ph := r.Phase(); len(phases[p]) == 0 || phases[p][len(phases[p])-1] != ph {
+						phases[p] = append(phases[p], ph)
+					}
+				}
 				if tc.during != nil {
 					tc.during(x)
 				}
 				return x.bothDone()
 			})
+			for p, r := range x.runners {
+				if ph := r.Phase(); phases[p][len(phases[p])-1] != ph {
+					phases[p] = append(phases[p], ph)
+				}
+			}
+			if tc.phases[0] != nil {
+				if diff := cmp.Diff(tc.phases, phases); diff != "" {
+					t.Errorf("phases (-want +got):\n%s", diff)
+				}
+			}
 			a, b := x.runners[0].Result(), x.runners[1].Result()
 			if got := [2]netplay.EndReason{a.Reason, b.Reason}; got != tc.want {
 				t.Fatalf("reasons %v, want %v (errors %v, %v)", got, tc.want, a.Err, b.Err)

@@ -20,6 +20,7 @@ func (r *Runner) step(now time.Duration, input []byte) lockstep.Status {
 	if len(reqs) > 0 {
 		r.apply(reqs)
 	}
+	r.noteEndReached()
 	return status
 }
 

@@ -117,8 +117,6 @@ type Match struct {
 	ad           *discovery.Advertiser // player 0's LAN advertisement while it waits
 
 	peerAddrGiven netip.AddrPort            // -peer, resolved
-	adopted       bool                      // the player count was taken from player 0's refusal
-	restartWith   int                       // player 0's count, to start over with (adoptPlayerCount)
 	adoptedGame   bool                      // the mode and coins were taken from player 0's refusal
 	restartGame   *gameChoice               // player 0's game, to start over with (adoptGame)
 	seated        [lockstep.MaxPlayers]bool // player 0 of 3-4: who it has said is in
@@ -318,34 +316,22 @@ func (m *Match) newRunner() error {
 	return nil
 }
 
-// adoptable reports whether err is player 0 refusing us only for the player count, which a
-// joiner not given -players adopts (adoptPlayerCount starts over with it).
-func (m *Match) adoptable(err error) (int, bool) {
-	var pc *lockstep.SetupError
-	if !errors.As(err, &pc) || m.opts.Player == 0 || m.opts.PlayersSet || m.adopted || pc.Players < 2 || pc.Players > lockstep.MaxPlayers {
-		return 0, false
-	}
-	return pc.Players, true
-}
-
-// adoptPlayerCount starts the handshake over with player 0's player count n, on a new
-// runner over the same socket; or fails clearly if our seat is not in such a match.
-func (m *Match) adoptPlayerCount(n int) {
-	m.adopted, m.restartWith = true, 0
+// adoptPlayerCount is the runner's OnSetup for a joiner not given -players
+// (netplay.Config.AdoptPlayerCount): player 0's match has n players, and the runner starts
+// its handshake over with that count. The game follows: versus with more than two (unless
+// -mode says otherwise), made by startGame once the handshake is done. A seat the match does
+// not have is refused here, in the command line's words.
+func (m *Match) adoptPlayerCount(n int) (netplay.Setup, error) {
 	if m.opts.Player >= n {
-		m.failed(fmt.Errorf("-p %d: the match at %s has %d players (0..%d)", m.opts.Player, m.status.Peer, n, n-1))
-		return
+		return netplay.Setup{}, fmt.Errorf("-p %d: the match at %s has %d players (0..%d)", m.opts.Player, m.status.Peer, n, n-1)
 	}
 	m.opts.Players = n
 	if n > 2 && !m.opts.ModeSet {
 		m.opts.Mode = game.Versus
 	}
-	if err := m.newRunner(); err != nil {
-		m.failed(err)
-		return
-	}
 	m.status.Phase = PhaseWaiting
 	fmt.Fprintf(m.out, "p2pa: the match at %s has %d players (%s); joining as player %d\n", m.status.Peer, n, m.opts.Mode, m.opts.Player)
+	return netplay.Setup{Description: m.opts.GameDescription()}, nil
 }
 
 // gameChoice is what player 0's match plays, as its handshake says.
@@ -468,9 +454,12 @@ func (m *Match) runnerConfig(peers []netip.AddrPort, clock transport.Clock) netp
 		InputEachTick: m.bot == nil,
 		FinishAt:      lockstep.Frame(o.Frames),
 		OnEvent:       m.handleEvent,
-		Rejoin:        o.Rejoin,
-		OnRejoin:      m.handleRejoin,
-		OnNoAnswer:    m.noAnswer,
+		// A joiner not given -players takes player 0's count (and says so).
+		AdoptPlayerCount: !o.PlayersSet,
+		OnSetup:          m.adoptPlayerCount,
+		Rejoin:           o.Rejoin,
+		OnRejoin:         m.handleRejoin,
+		OnNoAnswer:       m.noAnswer,
 	}
 	c.Session.SeedGiven = o.Seed != 0
 	if !o.Headless {
@@ -686,7 +675,7 @@ func (m *Match) Serve(stop <-chan os.Signal, until func() bool) {
 		}})
 		m.afterStep()
 		if m.r == r || ctx.Err() != nil {
-			break // done; otherwise a new runner (the player count adopted) plays on
+			break // done; otherwise a new runner (player 0's game adopted) plays on
 		}
 	}
 	close(over)
@@ -735,12 +724,6 @@ func (m *Match) afterStep() {
 			m.r.Abort()
 		}
 		return
-	}
-	if m.restartWith != 0 {
-		m.adoptPlayerCount(m.restartWith)
-		if !m.r.Done() {
-			return
-		}
 	}
 	if m.restartGame != nil {
 		m.adoptGame(*m.restartGame)
@@ -888,10 +871,6 @@ func (m *Match) handleEvent(e lockstep.Event) {
 			m.writeDesyncState()
 		}
 	case lockstep.EventFailed:
-		if n, ok := m.adoptable(e.Err); ok {
-			m.restartWith = n // once this runner is done (afterStep)
-			return
-		}
 		g, ok, explicit := m.adoptableGame(e.Err)
 		switch {
 		case ok:
