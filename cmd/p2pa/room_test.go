@@ -132,36 +132,15 @@ func TestRoomSpectatorFeederLeaves(t *testing.T) {
 	p1 := rejoinStart(t, "player 1", append([]string{"-p", "1"}, args...)...)
 	p2 := rejoinStart(t, "player 2", append([]string{"-p", "2"}, args...)...)
 	watcher := rejoinStart(t, "spectator", "-server", url, "-spectate", "feed", "-headless", "-frames", rejoinFrames)
-	all := []*proctest.Proc{p0, p1, p2, watcher}
-	rejoinWait(t, watcher, proctest.Substring("watching a 3-player"), 30*time.Second, all...)
 	for k := 1; k <= 2; k++ {
 		// Linked before player 0 goes, or there is nobody to turn to.
-		rejoinWait(t, watcher, regexp.MustCompile(`^p2pa: reached player `+strconv.Itoa(k)+` `), 30*time.Second, all...)
+		rejoinWait(t, watcher, regexp.MustCompile(`^p2pa: reached player `+strconv.Itoa(k)+` `), 30*time.Second, p0, p1, p2, watcher)
 	}
-	for _, p := range all[:3] {
-		rejoinWait(t, p, proctest.Substring("connected to"), 30*time.Second, all...)
-	}
-	time.Sleep(5 * time.Second)
-	p0.Signal(syscall.SIGTERM)
-	rejoinExit(t, p0, 30*time.Second, all...)
-	if p0.ExitCode() != 143 {
-		t.Errorf("player 0, stopped by SIGTERM: exit %d, want 143\n%v", p0.ExitCode(), p0)
-	}
-	rejoinFinish(t, p1, p2, watcher)
-	on := rejoinLines(watcher, regexp.MustCompile(`^p2pa: player 0 left the match; watching on through player 1 from frame (\d+)$`))
-	if len(on) != 1 {
-		t.Errorf("spectator: %d lines saying it watches on through player 1, want one\n%v", len(on), watcher)
-	}
-	if l := rejoinLines(watcher, regexp.MustCompile(`stopped answering|ended the match|could not reach`)); len(l) > 0 {
-		t.Errorf("spectator: %q, but the match went on to frame %s\n%v", l[0][0], rejoinFrames, watcher)
-	}
+	feederLeaves(t, p0, p1, p2, watcher)
 	for _, p := range []*proctest.Proc{p1, p2} {
 		// Player 0's goodbye reached them: a lost one reads as a crash (a rejoin wait).
 		if l := rejoinLines(p, regexp.MustCompile(`^p2pa: player 0 left at frame \d+$`)); len(l) != 1 {
 			t.Errorf("%s: %d lines saying player 0 left, want one\n%v", p.Name(), len(l), p)
 		}
-	}
-	if len(on) == 1 {
-		t.Logf("spectator: %s / %s", on[0][0], watcher.LastLine())
 	}
 }
