@@ -673,25 +673,12 @@ func (sp *Spectator) Receive(from netip.AddrPort, data []byte, now time.Duration
 
 // receiveSync handles the feeder's answer to our handshake.
 func (sp *Spectator) receiveSync(h header, data []byte) {
-	d, ok := checkCRC(data)
-	if !ok || sp.state != StateSynchronizing && !sp.switching {
-		return
-	}
-	var m syncMsg
-	if parseSync(d, h, &m) != nil || m.version != ProtocolVersion {
-		if m.version != ProtocolVersion && m.version != 0 {
-			sp.fail(fmt.Errorf("player %d runs protocol %d, we run %d", sp.feeder, m.version, ProtocolVersion))
-		}
+	m, ok := sp.parseReply(h, data)
+	if !ok {
 		return
 	}
 	if h.typ == msgReject {
-		if sp.switching && !sp.turnToNext() { // that one takes no spectators: the next, if any
-			sp.giveUp()
-		}
-		if sp.switching || sp.ended {
-			return
-		}
-		sp.fail(watchRejectError(m.code))
+		sp.refused(m.code)
 		return
 	}
 	if sp.switching && int(m.player) != sp.feeder || int(m.player) >= MaxPlayers {
@@ -700,20 +687,8 @@ func (sp *Spectator) receiveSync(h header, data []byte) {
 	if !m.watch || m.nonce != sp.nonce || !hmac.Equal(sp.proof.tag(int(m.player), m.signed), m.proof) {
 		return
 	}
-	if sp.switching {
-		if int(m.players) != sp.players || int(m.inputSize) != sp.inputSize || string(m.game) != sp.game || m.seed != sp.seed {
-			sp.fail(fmt.Errorf("player %d describes another match (%d players, %q, seed %d) than player 0 did",
-				m.player, m.players, m.game, m.seed))
-			return
-		}
-	} else {
-		sp.feeder = int(m.player)
-		sp.players, sp.inputSize, sp.game, sp.seed = int(m.players), int(m.inputSize), string(m.game), m.seed
-		if sp.players < 2 || sp.players > MaxPlayers || sp.inputSize < 1 || sp.inputSize > MaxInputSize || sp.feeder >= sp.players {
-			sp.fail(fmt.Errorf("player %d describes a match of %d players, %d-byte inputs", sp.feeder, sp.players, sp.inputSize))
-			return
-		}
-		sp.addrs[sp.feeder] = sp.host
+	if !sp.takeDescription(&m) {
+		return
 	}
 	sp.mac = newMAC(matchKey(sp.root, m.session, sp.session))
 	sp.roundTrips++
@@ -724,6 +699,61 @@ func (sp *Spectator) receiveSync(h header, data []byte) {
 		sp.lastSyncSend = 0 // the next request at once
 		return
 	}
+	sp.synced()
+}
+
+// parseReply reads a handshake reply or refusal we may take now: one in our handshake, or
+// in our turn to another feeder. A reply from another protocol version fails us.
+func (sp *Spectator) parseReply(h header, data []byte) (m syncMsg, ok bool) {
+	d, ok := checkCRC(data)
+	if !ok || sp.state != StateSynchronizing && !sp.switching {
+		return m, false
+	}
+	if parseSync(d, h, &m) != nil || m.version != ProtocolVersion {
+		if m.version != ProtocolVersion && m.version != 0 {
+			sp.fail(fmt.Errorf("player %d runs protocol %d, we run %d", sp.feeder, m.version, ProtocolVersion))
+		}
+		return m, false
+	}
+	return m, true
+}
+
+// refused takes a player's refusal: while turning to another feeder, the next one is
+// asked (if any); a first feeder's refusal fails us.
+func (sp *Spectator) refused(code rejectCode) {
+	if sp.switching && !sp.turnToNext() { // that one takes no spectators: the next, if any
+		sp.giveUp()
+	}
+	if sp.switching || sp.ended {
+		return
+	}
+	sp.fail(watchRejectError(code))
+}
+
+// takeDescription adopts the match the first feeder describes, or checks that a later
+// feeder describes the same one. false: it does not (we may have failed).
+func (sp *Spectator) takeDescription(m *syncMsg) bool {
+	if sp.switching {
+		if int(m.players) != sp.players || int(m.inputSize) != sp.inputSize || string(m.game) != sp.game || m.seed != sp.seed {
+			sp.fail(fmt.Errorf("player %d describes another match (%d players, %q, seed %d) than player 0 did",
+				m.player, m.players, m.game, m.seed))
+			return false
+		}
+		return true
+	}
+	sp.feeder = int(m.player)
+	sp.players, sp.inputSize, sp.game, sp.seed = int(m.players), int(m.inputSize), string(m.game), m.seed
+	if sp.players < 2 || sp.players > MaxPlayers || sp.inputSize < 1 || sp.inputSize > MaxInputSize || sp.feeder >= sp.players {
+		sp.fail(fmt.Errorf("player %d describes a match of %d players, %d-byte inputs", sp.feeder, sp.players, sp.inputSize))
+		return false
+	}
+	sp.addrs[sp.feeder] = sp.host
+	return true
+}
+
+// synced ends a handshake whose round trips are done: a turn to another feeder goes on
+// from what we hold; a first handshake starts watching.
+func (sp *Spectator) synced() {
 	if sp.switching {
 		sp.switching, sp.lastAck = false, 0 // acknowledge what we hold at once
 		sp.emit(Event{Kind: EventResumed, Player: sp.feeder, Frame: sp.held, Err: sp.lostError()})

@@ -308,7 +308,7 @@ func (h *transcript) run(line string) (string, error) {
 	switch cmd {
 	case "new":
 		return h.newSessions(a, flags)
-	case "input", "tick", "delay":
+	case "input", "tick", "delay", "corrupt":
 		return h.runNumeric(cmd, p, a)
 	case "link":
 		return "", h.link(a, flags)
@@ -318,21 +318,10 @@ func (h *transcript) run(line string) (string, error) {
 		return h.deliverOrDrop(cmd == "deliver", from, to), nil
 	case "stop", "vanish", "close", "skew":
 		return h.runPeer(cmd, p), nil
-	case "events":
-		return h.events(), nil
-	case "checksums":
-		return h.checksums(), nil
-	case "stats":
-		return h.stats(), nil
+	case "events", "checksums", "stats":
+		return h.report(cmd), nil
 	case "leg", "restart", "watch":
 		return h.runLegs(cmd, p, a)
-	case "corrupt":
-		at, err := a.int("at", 0)
-		if err != nil || p < 0 || at <= 0 {
-			return "", fmt.Errorf("corrupt needs p= and at=")
-		}
-		h.peers[p].g.corruptAt = int64(at)
-		return "", nil
 	}
 	return "", fmt.Errorf("unknown command %q", cmd)
 }
@@ -375,14 +364,31 @@ func (h *transcript) runPeer(cmd string, p int) string {
 	return ""
 }
 
-// runNumeric runs the commands that take one number: input value=, tick n=, delay frames=.
+// report runs the commands that print what happened: events, checksums, stats.
+func (h *transcript) report(cmd string) string {
+	switch cmd {
+	case "events":
+		return h.events()
+	case "checksums":
+		return h.checksums()
+	}
+	return h.stats()
+}
+
+// runNumeric runs the commands that take one number: input value=, tick n=, delay frames=,
+// corrupt at=.
 func (h *transcript) runNumeric(cmd string, p int, a args) (string, error) {
-	key, def := map[string]string{"input": "value", "tick": "n", "delay": "frames"}[cmd], map[string]int{"tick": 1}[cmd]
+	key, def := map[string]string{"input": "value", "tick": "n", "delay": "frames", "corrupt": "at"}[cmd], map[string]int{"tick": 1}[cmd]
 	v, err := a.int(key, def)
 	if err != nil {
 		return "", err
 	}
 	switch cmd {
+	case "corrupt":
+		if p < 0 || v <= 0 {
+			return "", fmt.Errorf("corrupt needs p= and at=")
+		}
+		h.peers[p].g.corruptAt = int64(v)
 	case "input":
 		h.peers[p].input = byte(v)
 	case "tick":
