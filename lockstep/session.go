@@ -63,7 +63,7 @@ type Session struct {
 	drops dropCounts
 
 	legState      // what this leg of the match starts from and the handover we receive (rejoin.go)
-	spectatorHost // the spectators player 0 feeds (spectator.go)
+	spectatorHost // the spectators we feed, and the history kept for them (spectator.go)
 }
 
 // identity is who this session is to the others: its nonce and keys, and the seed once the
