@@ -92,10 +92,13 @@ func (s *Session) compareChecksum(ep *endpoint, f Frame, remote uint64) {
 func (s *Session) stopDesync(player int, f Frame, remote uint64, why error) {
 	rec := &s.localSums[s.sumIndex(f)]
 	s.state = StateDesync
+	// The error names the match's frame, as the events do once a runner translates them:
+	// in a later leg, f counts from the leg's start.
+	at := s.BaseFrame() + f
 	if why != nil {
-		s.err = fmt.Errorf("%w at frame %d: %w", ErrDesync, f, why)
+		s.err = fmt.Errorf("%w at frame %d: %w", ErrDesync, at, why)
 	} else {
-		s.err = fmt.Errorf("%w at frame %d: our checksum %016x, player %d's %016x", ErrDesync, f, rec.sum, player, remote)
+		s.err = fmt.Errorf("%w at frame %d: our checksum %016x, player %d's %016x", ErrDesync, at, rec.sum, player, remote)
 	}
 	s.desyncFrame = f
 	s.desyncState = append([]byte(nil), rec.state...)

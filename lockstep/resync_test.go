@@ -3,6 +3,7 @@ package lockstep
 import (
 	"errors"
 	"math/rand/v2"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -231,5 +232,20 @@ func TestSessionResyncStalls(t *testing.T) {
 	}
 	if n := tn.nodes[1].count(EventResync); n != 0 {
 		t.Errorf("receiver reported %d resyncs of a state it never got", n)
+	}
+}
+
+// TestDesyncErrorNamesTheMatchFrame: in a later leg of a match (a rejoin resumed it at
+// frame 300), the error of a desync at the leg's frame 20 names the match's frame 320, as
+// the runner's translated events and the desync dump do.
+func TestDesyncErrorNamesTheMatchFrame(t *testing.T) {
+	s, err := NewSession(Config{Players: 2, InputSize: 3, Nonce: 99}, 0, []netip.AddrPort{{}, nodeAddr(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.resume = resumeInfo{set: true, frame: 300}
+	s.stopDesync(1, 20, 0xabc, errors.New("4 desyncs within 1m0s: the game is not deterministic"))
+	if err := s.Err(); !errors.Is(err, ErrDesync) || !strings.Contains(err.Error(), "at frame 320:") {
+		t.Errorf("the error: %v, want one at frame 320", err)
 	}
 }
